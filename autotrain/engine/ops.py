@@ -1,0 +1,639 @@
+"""THE op table: every primitive's forward, backward and shape rule, side by side.
+
+A rule sees arrays (or graph nodes) and an array module ``xp``; it never sees a
+Tensor.  Three interpreters read this table:
+
+* the dynamic engine (``tensor.py``) calls ``forward`` on numpy/CuPy arrays and,
+  during ``backward()``, calls ``backward`` with numpy/CuPy arrays;
+* the static compiler calls ``backward`` with a graph-building ``xp`` whose
+  "arrays" are graph nodes, so symbolic gradients are made of these same rules;
+* gradcheck iterates ``OPS`` and checks every rule against finite differences.
+
+Contract of a rule
+------------------
+``forward(xp, *inputs, out=None, **attrs)``
+    Inputs are arrays or Python scalars.  ``out`` (elementwise ops, matmul,
+    sum) is an optional preallocated result buffer, the ufunc convention.
+``backward(ctx, xp, g)``
+    ``ctx.inputs`` are the forward inputs (when ``saves_inputs``), ``ctx.output``
+    the forward result (when ``saves_output``), ``ctx.attrs`` the attributes,
+    ``ctx.input_shapes`` / ``ctx.input_dtypes`` (``None`` for a Python scalar)
+    and ``ctx.needs_input_grad`` one bool per input.
+    Returns one gradient (or ``None``) per input, in the *broadcast* shape: the
+    walker sums it back to the input's shape with :func:`unbroadcast`, once.
+    Backward code uses only operators (``+ - * / @``, unary ``-``) and the
+    ``xp`` functions listed in ``BACKWARD_XP`` so that a graph-building ``xp``
+    can replay it.
+``shape(*shapes, **attrs)``
+    The output shape from input shapes (``None`` for a Python scalar); used by
+    the static graph at build time.  Elementwise ops broadcast.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: The xp functions backward rules may call (a graph ``xp`` must provide them).
+BACKWARD_XP = ("where", "greater", "less", "equal", "log", "matmul", "swapaxes",
+               "reshape", "transpose", "broadcast_to", "sum", "astype")
+
+OPS: dict[str, type["Op"]] = {}
+
+
+def register(cls: type["Op"]) -> type["Op"]:
+    """Add an op class to ``OPS`` under its ``name``."""
+    OPS[cls.name] = cls
+    return cls
+
+
+def shape_of(value) -> tuple[int, ...] | None:
+    """The shape of an array or node; ``None`` for a Python scalar."""
+    return None if isinstance(value, (int, float, bool)) else tuple(value.shape)
+
+
+def broadcast_shapes(*shapes) -> tuple[int, ...]:
+    """numpy's broadcasting rule over shapes (``None`` = a Python scalar)."""
+    return np.broadcast_shapes(*(() if s is None else s for s in shapes))
+
+
+def unbroadcast(xp, g, shape: tuple[int, ...]):
+    """Sum ``g`` down to ``shape``: a broadcast edge's gradient is summed to its source's shape."""
+    if tuple(g.shape) == tuple(shape):
+        return g
+    extra = len(g.shape) - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
+    g = xp.sum(g, axis=axes, keepdims=True) if axes else g
+    return xp.reshape(g, shape)
+
+
+def astype(xp, a, dtype):
+    """``a`` as ``dtype`` (numpy < 2.1 and CuPy spell it as a method)."""
+    convert = getattr(xp, "astype", None)
+    return convert(a, dtype) if convert is not None else a.astype(dtype)
+
+
+def _has_int_array(key) -> bool:
+    keys = key if isinstance(key, tuple) else (key,)
+    return any(getattr(k, "dtype", None) is not None and k.dtype.kind in "iu" or isinstance(k, list) for k in keys)
+
+
+class Op:
+    """A primitive: forward, backward and shape rule in one place."""
+
+    name = ""
+    arity = 2
+    differentiable = True
+    saves_inputs = True     # backward reads ctx.inputs (the engine then checks their versions)
+    saves_output = False    # backward reads ctx.output
+    result_dtype = None     # None: numpy's promotion of the inputs; else e.g. np.bool_
+    #: (input shapes or scalars, {attrs}) cases for gradcheck; "pos" = positive inputs only
+    cases: tuple = ()
+    domain = "any"
+
+    @staticmethod
+    def forward(xp, *inputs, out=None, **attrs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        raise NotImplementedError
+
+    @staticmethod
+    def shape(*shapes, **attrs):
+        return broadcast_shapes(*shapes)
+
+
+BINARY_CASES = (
+    (((3, 4), (3, 4)), {}),
+    (((3, 4), (4,)), {}),
+    (((2, 1, 4), (3, 1)), {}),
+    (((3, 4), 2.5), {}),
+    ((1.5, (3, 4)), {}),
+)
+UNARY_CASES = ((((3, 4),), {}), (((5,),), {}))
+
+
+# --------------------------------------------------------------------- arithmetic
+@register
+class Add(Op):
+    """a + b."""
+    name = "add"
+    saves_inputs = False
+    cases = BINARY_CASES
+
+    @staticmethod
+    def forward(xp, a, b, out=None):
+        return xp.add(a, b, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return g, g
+
+
+@register
+class Sub(Op):
+    """a - b."""
+    name = "sub"
+    saves_inputs = False
+    cases = BINARY_CASES
+
+    @staticmethod
+    def forward(xp, a, b, out=None):
+        return xp.subtract(a, b, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+@register
+class Mul(Op):
+    """a * b."""
+    name = "mul"
+    cases = BINARY_CASES
+
+    @staticmethod
+    def forward(xp, a, b, out=None):
+        return xp.multiply(a, b, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        a, b = ctx.inputs
+        need_a, need_b = ctx.needs_input_grad
+        return (g * b if need_a else None), (g * a if need_b else None)
+
+
+@register
+class Div(Op):
+    """a / b."""
+    name = "div"
+    saves_output = True
+    cases = BINARY_CASES
+    domain = "nonzero"
+
+    @staticmethod
+    def forward(xp, a, b, out=None):
+        return xp.true_divide(a, b, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        _, b = ctx.inputs
+        need_a, need_b = ctx.needs_input_grad
+        ga = g / b if need_a else None
+        return ga, (-(ga if ga is not None else g / b) * ctx.output if need_b else None)
+
+
+@register
+class Pow(Op):
+    """a ** b; b is usually a Python number, but may be a tensor (then a must be positive)."""
+    name = "pow"
+    saves_output = True
+    cases = ((((3, 4), 2.0), {}), (((3, 4), 3), {}), (((3, 4), 0.5), {}),
+             (((3, 4), (4,)), {}), ((2.0, (3, 4)), {}))
+    domain = "pos"
+
+    @staticmethod
+    def forward(xp, a, b, out=None):
+        return xp.power(a, b, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        a, b = ctx.inputs
+        need_a, need_b = ctx.needs_input_grad
+        ga = gb = None
+        if need_a:
+            # NOTE: b == 2 is the common case (squared error): 2*a*g, no a**1 pass.
+            ga = g * (2.0 * a) if isinstance(b, (int, float)) and b == 2 else g * (b * a ** (b - 1))
+        if need_b:
+            gb = g * ctx.output * xp.log(a)
+        return ga, gb
+
+
+@register
+class Square(Op):
+    """a * a; the static simplifier rewrites ``a ** 2`` to it."""
+    name = "square"
+    arity = 1
+    cases = UNARY_CASES
+
+    @staticmethod
+    def forward(xp, a, out=None):
+        return xp.square(a, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (g * (2.0 * ctx.inputs[0]),)
+
+
+@register
+class Neg(Op):
+    """-a."""
+    name = "neg"
+    arity = 1
+    saves_inputs = False
+    cases = UNARY_CASES
+
+    @staticmethod
+    def forward(xp, a, out=None):
+        return xp.negative(a, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (-g,)
+
+
+# --------------------------------------------------------------------- elementwise functions
+@register
+class Exp(Op):
+    """e ** a."""
+    name = "exp"
+    arity = 1
+    saves_inputs = False
+    saves_output = True
+    cases = UNARY_CASES
+
+    @staticmethod
+    def forward(xp, a, out=None):
+        return xp.exp(a, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (g * ctx.output,)
+
+
+@register
+class Log(Op):
+    """Natural logarithm."""
+    name = "log"
+    arity = 1
+    cases = UNARY_CASES
+    domain = "pos"
+
+    @staticmethod
+    def forward(xp, a, out=None):
+        return xp.log(a, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (g / ctx.inputs[0],)
+
+
+@register
+class Tanh(Op):
+    """Hyperbolic tangent."""
+    name = "tanh"
+    arity = 1
+    saves_inputs = False
+    saves_output = True
+    cases = UNARY_CASES
+
+    @staticmethod
+    def forward(xp, a, out=None):
+        return xp.tanh(a, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        y = ctx.output
+        return (g * (1.0 - y * y),)
+
+
+@register
+class Sigmoid(Op):
+    """1 / (1 + e ** -a), computed without overflow for large |a|."""
+    name = "sigmoid"
+    arity = 1
+    saves_inputs = False
+    saves_output = True
+    cases = UNARY_CASES
+
+    @staticmethod
+    def forward(xp, a, out=None):
+        # tanh form: exact, and never overflows the way 1/(1+exp(-a)) does for a << 0
+        out = xp.multiply(a, 0.5, out=out)
+        xp.tanh(out, out=out)
+        xp.multiply(out, 0.5, out=out)
+        return xp.add(out, 0.5, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        y = ctx.output
+        return (g * (y * (1.0 - y)),)
+
+
+@register
+class Relu(Op):
+    """max(a, 0); the gradient at a == 0 is 0, as in PyTorch's relu."""
+    name = "relu"
+    arity = 1
+    cases = UNARY_CASES
+
+    @staticmethod
+    def forward(xp, a, out=None):
+        return xp.maximum(a, 0, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (xp.where(xp.greater(ctx.inputs[0], 0), g, 0),)
+
+
+@register
+class Clamp(Op):
+    """Clip a to [min, max]; the gradient passes where min <= a <= max (ties included), as torch.clamp."""
+    name = "clamp"
+    arity = 1
+    cases = ((((3, 4),), {"min": 0.0}), (((3, 4),), {"max": 0.1}), (((3, 4),), {"min": -0.5, "max": 0.5}))
+
+    @staticmethod
+    def forward(xp, a, out=None, min=None, max=None):
+        if max is None:
+            return xp.maximum(a, min, out=out)
+        if min is None:
+            return xp.minimum(a, max, out=out)
+        return xp.clip(a, min, max, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        a = ctx.inputs[0]
+        low, high = ctx.attrs.get("min"), ctx.attrs.get("max")
+        if low is not None:
+            g = xp.where(xp.less(a, low), 0, g)
+        if high is not None:
+            g = xp.where(xp.greater(a, high), 0, g)
+        return (g,)
+
+
+def _tie_grads(xp, g, a, b, a_wins, b_wins, tie):
+    """Route g to the winner of max/min; at a tie, ``split`` halves it (PyTorch) and ``first`` gives it to a (TF)."""
+    if tie == "first":
+        return xp.where(b_wins, 0, g), xp.where(b_wins, g, 0)
+    half = xp.where(xp.equal(a, b), g * 0.5, 0)
+    return xp.where(a_wins, g, half), xp.where(b_wins, g, half)
+
+
+class _Extremum(Op):
+    cases = BINARY_CASES + ((((3, 4), (3, 4)), {"tie": "first"}),)
+
+    @classmethod
+    def backward(cls, ctx, xp, g):
+        a, b = ctx.inputs
+        a_wins, b_wins = cls.winners(xp, a, b)
+        return _tie_grads(xp, g, a, b, a_wins, b_wins, ctx.attrs.get("tie", "split"))
+
+
+@register
+class Maximum(_Extremum):
+    """Elementwise max; ``tie="split"`` (PyTorch, default) or ``"first"`` (TensorFlow)."""
+    name = "maximum"
+
+    @staticmethod
+    def forward(xp, a, b, out=None, tie="split"):
+        return xp.maximum(a, b, out=out)
+
+    @staticmethod
+    def winners(xp, a, b):
+        return xp.greater(a, b), xp.less(a, b)
+
+
+@register
+class Minimum(_Extremum):
+    """Elementwise min; ties as :class:`Maximum`."""
+    name = "minimum"
+
+    @staticmethod
+    def forward(xp, a, b, out=None, tie="split"):
+        return xp.minimum(a, b, out=out)
+
+    @staticmethod
+    def winners(xp, a, b):
+        return xp.less(a, b), xp.greater(a, b)
+
+
+@register
+class Where(Op):
+    """cond ? a : b (cond is a bool array and gets no gradient)."""
+    name = "where"
+    arity = 3
+    cases = ((("bool(3, 4)", (3, 4), (3, 4)), {}), (("bool(3, 4)", (4,), 0.0), {}))
+
+    @staticmethod
+    def forward(xp, cond, a, b, out=None):
+        result = xp.where(cond, a, b)
+        if out is None:
+            return result
+        out[...] = result
+        return out
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        cond = ctx.inputs[0]
+        _, need_a, need_b = ctx.needs_input_grad
+        return (None, xp.where(cond, g, 0) if need_a else None, xp.where(cond, 0, g) if need_b else None)
+
+
+# --------------------------------------------------------------------- comparisons (no gradient)
+def _comparison(op_name: str, ufunc: str, doc: str) -> type[Op]:
+    def forward(xp, a, b, out=None):
+        return getattr(xp, ufunc)(a, b, out=out)
+
+    cls = type(op_name.capitalize(), (Op,), {
+        "__doc__": doc, "name": op_name, "differentiable": False, "saves_inputs": False,
+        "result_dtype": np.bool_, "forward": staticmethod(forward),
+        "backward": staticmethod(lambda ctx, xp, g: (None, None)),
+    })
+    return register(cls)
+
+
+Greater = _comparison("greater", "greater", "a > b, a bool array.")
+GreaterEqual = _comparison("greater_equal", "greater_equal", "a >= b, a bool array.")
+Less = _comparison("less", "less", "a < b, a bool array.")
+LessEqual = _comparison("less_equal", "less_equal", "a <= b, a bool array.")
+Equal = _comparison("equal", "equal", "a == b, a bool array.")
+NotEqual = _comparison("not_equal", "not_equal", "a != b, a bool array.")
+
+
+# --------------------------------------------------------------------- linear algebra, reductions, shapes
+def _as_matrix_shapes(a_shape, b_shape):
+    return (1,) + tuple(a_shape) if len(a_shape) == 1 else tuple(a_shape), \
+        tuple(b_shape) + (1,) if len(b_shape) == 1 else tuple(b_shape)
+
+
+@register
+class MatMul(Op):
+    """a @ b with numpy's matmul semantics (1-D operands, batch broadcasting)."""
+    name = "matmul"
+    cases = (((((4, 3), (3, 5)), {})), ((((2, 4, 3), (3, 5)), {})), ((((3,), (3, 5)), {})),
+             ((((4, 3), (3,)), {})))
+
+    @staticmethod
+    def forward(xp, a, b, out=None):
+        return xp.matmul(a, b, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        a, b = ctx.inputs
+        need_a, need_b = ctx.needs_input_grad
+        a_shape, b_shape = tuple(a.shape), tuple(b.shape)
+        if len(a_shape) == 1 or len(b_shape) == 1:  # lift vectors to matrices; undone below
+            ma, mb = _as_matrix_shapes(a_shape, b_shape)
+            g_shape = MatMul.shape(ma, mb)
+            a, b, g = xp.reshape(a, ma), xp.reshape(b, mb), xp.reshape(g, g_shape)
+        ga = xp.matmul(g, xp.swapaxes(b, -1, -2)) if need_a else None
+        gb = xp.matmul(xp.swapaxes(a, -1, -2), g) if need_b else None
+        if ga is not None and len(a_shape) == 1:
+            ga = xp.reshape(ga, a_shape)
+        if gb is not None and len(b_shape) == 1:
+            gb = xp.reshape(gb, b_shape)
+        return ga, gb
+
+    @staticmethod
+    def shape(a_shape, b_shape):
+        if a_shape is None or b_shape is None or len(a_shape) == 0 or len(b_shape) == 0:
+            raise ValueError(f"matmul needs at least 1-D operands, got shapes {a_shape} and {b_shape}")
+        ma, mb = _as_matrix_shapes(a_shape, b_shape)
+        if ma[-1] != mb[-2] and ma[-1] is not None and mb[-2] is not None:
+            raise ValueError(f"matmul: shapes {tuple(a_shape)} and {tuple(b_shape)} cannot be multiplied "
+                             f"({ma[-1]} != {mb[-2]})")
+        batch = broadcast_shapes(ma[:-2], mb[:-2])
+        rows = () if len(a_shape) == 1 else (ma[-2],)
+        cols = () if len(b_shape) == 1 else (mb[-1],)
+        return tuple(batch) + rows + cols
+
+
+def _norm_axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    return tuple(sorted(a % ndim for a in axes)) if ndim else ()
+
+
+@register
+class Sum(Op):
+    """Sum over ``axis`` (None: all), keeping reduced axes as 1 when ``keepdims``."""
+    name = "sum"
+    arity = 1
+    saves_inputs = False
+    cases = ((((3, 4),), {}), (((3, 4),), {"axis": 0}), (((2, 3, 4),), {"axis": (0, 2), "keepdims": True}),
+             (((3, 4),), {"axis": -1}))
+
+    @staticmethod
+    def forward(xp, a, out=None, axis=None, keepdims=False):
+        return xp.sum(a, axis=axis, keepdims=keepdims, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        shape = ctx.input_shapes[0]
+        if not ctx.attrs.get("keepdims", False):
+            kept = list(shape)
+            for ax in _norm_axes(ctx.attrs.get("axis"), len(shape)):
+                kept[ax] = 1
+            g = xp.reshape(g, tuple(kept))
+        return (xp.broadcast_to(g, shape),)
+
+    @staticmethod
+    def shape(a_shape, axis=None, keepdims=False):
+        axes = _norm_axes(axis, len(a_shape))
+        if keepdims:
+            return tuple(1 if i in axes else n for i, n in enumerate(a_shape))
+        return tuple(n for i, n in enumerate(a_shape) if i not in axes)
+
+
+@register
+class Reshape(Op):
+    """A view of a with another shape of the same size."""
+    name = "reshape"
+    arity = 1
+    saves_inputs = False
+    cases = ((((3, 4),), {"shape": (4, 3)}), (((3, 4),), {"shape": (12,)}), (((2, 6),), {"shape": (3, -1)}))
+
+    @staticmethod
+    def forward(xp, a, shape):
+        return xp.reshape(a, shape)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (xp.reshape(g, ctx.input_shapes[0]),)
+
+    @staticmethod
+    def shape(a_shape, shape):
+        shape = tuple(shape)
+        size = int(np.prod(a_shape))
+        if shape.count(-1) == 1:
+            known = int(np.prod([n for n in shape if n != -1]))
+            if known == 0 or size % known:
+                raise ValueError(f"reshape: cannot reshape {tuple(a_shape)} into {shape}")
+            shape = tuple(size // known if n == -1 else n for n in shape)
+        if int(np.prod(shape)) != size:
+            raise ValueError(f"reshape: cannot reshape {tuple(a_shape)} (size {size}) into {shape}")
+        return shape
+
+
+@register
+class Transpose(Op):
+    """Permute axes (``axes=None`` reverses them, as numpy)."""
+    name = "transpose"
+    arity = 1
+    saves_inputs = False
+    cases = ((((3, 4),), {}), (((2, 3, 4),), {"axes": (1, 0, 2)}))
+
+    @staticmethod
+    def forward(xp, a, axes=None):
+        return xp.transpose(a, axes)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        axes = ctx.attrs.get("axes")
+        return (xp.transpose(g, None if axes is None else tuple(np.argsort(axes))),)
+
+    @staticmethod
+    def shape(a_shape, axes=None):
+        axes = tuple(reversed(range(len(a_shape)))) if axes is None else tuple(axes)
+        if sorted(a % max(len(a_shape), 1) for a in axes) != list(range(len(a_shape))):
+            raise ValueError(f"transpose: axes {axes} do not permute a {len(a_shape)}-D shape {tuple(a_shape)}")
+        return tuple(a_shape[a] for a in axes)
+
+
+@register
+class Cast(Op):
+    """a converted to ``dtype``; the gradient is converted back."""
+    name = "cast"
+    arity = 1
+    saves_inputs = False
+    cases = ((((3, 4),), {"dtype": "float64"}),)  # a float32 round trip would defeat finite differences
+
+    result_dtype = "attr"   # the output dtype is attrs["dtype"]
+
+    @staticmethod
+    def forward(xp, a, dtype):
+        return astype(xp, a, dtype)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (astype(xp, g, ctx.input_dtypes[0]),)
+
+
+@register
+class Index(Op):
+    """a[key]: basic indexing, slices, integer arrays and boolean masks (dynamic engine only)."""
+    name = "index"
+    arity = 1
+    saves_inputs = False
+    cases = ((((4, 5),), {"key": (slice(1, 3), 2)}), (((4, 5),), {"key": "mask"}),
+             (((6,),), {"key": "ints"}))
+
+    @staticmethod
+    def forward(xp, a, key):
+        return a[key]
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        key = ctx.attrs["key"]
+        grad = xp.zeros(ctx.input_shapes[0], dtype=g.dtype)
+        if _has_int_array(key):
+            xp.add.at(grad, key, g)     # repeated indices must accumulate
+        else:
+            grad[key] = g
+        return (grad,)
+
+    @staticmethod
+    def shape(a_shape, key):
+        return np.empty(a_shape, dtype=np.bool_)[key].shape
