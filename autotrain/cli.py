@@ -1,0 +1,142 @@
+"""The ``autotrain`` command line: parse, call the library once, display; exceptions become exit codes.
+
+Exit codes: 0 done, 1 OS error (disk full, read-only), 2 bad input (config, --set, run directory, device, memory), 3 diverged, 130 interrupted.
+To add a command, write a function with an Annotated signature and wrap its body in ``exit_codes()``.
+"""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+
+from autotrain import display
+from autotrain.config import ConfigError, FitConfig, check_resources, load_config, resolve
+
+EXIT_OS_ERROR, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
+
+app = typer.Typer(help="Train a two-layer network four ways on autotrain's own autograd engine.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+config_app = typer.Typer(help="Inspect the config format.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+class BadInput(Exception):
+    """Anything the user can fix by changing the command line; exit code 2."""
+
+
+@contextmanager
+def exit_codes() -> Iterator[None]:
+    """The one place that turns library exceptions into a message and an exit code (never a traceback)."""
+    from autotrain.runs import RunError
+
+    try:
+        yield
+    except ConfigError as exc:
+        n = len(exc.problems)
+        head = "" if n == 1 else f"{n} problems in the config:\n"
+        display.error(head + "\n".join(("  " if n > 1 else "") + str(p) for p in exc.problems))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except (BadInput, RunError) as exc:
+        display.error(str(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except KeyboardInterrupt:  # a second Ctrl-C during a step or a checkpoint write
+        display.error("interrupted; the newest complete checkpoint is kept (resume with --resume RUN_DIR)")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except RuntimeError as exc:
+        if type(exc).__name__ != "DeviceUnavailableError":  # engine/backend.py's; not imported here (lazy)
+            raise
+        display.error(str(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except OSError as exc:  # disk full, read-only runs dir...: the previous checkpoint is intact
+        display.error(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}; "
+                      "the newest complete checkpoint is kept")
+        raise typer.Exit(EXIT_OS_ERROR) from None
+
+
+ConfigArg = Annotated[Optional[Path], typer.Argument(help="YAML config file (see configs/). Optional with --resume.",
+                                                     show_default=False)]
+SetOpt = Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE",
+                                                     help="Override one config key; repeatable.")]
+
+
+def _config_for_resume(run, config: Path | None, overrides: list[str]) -> FitConfig:
+    """The run's own config; a CONFIG/--set given too must describe exactly the same run."""
+    cfg = run.read_config()
+    if config is not None or overrides:
+        given = load_config(config or run.config_path, overrides, check=False)
+        if given.config_hash() != cfg.config_hash():
+            a, b = cfg.model_dump(), given.model_dump()
+            diff = ", ".join(f"{k}: run has {a[k]!r}, given {b[k]!r}" for k in a if a[k] != b[k])
+            raise BadInput(f"refusing to resume {run.path}: it was made with another config ({diff}); "
+                           "start a new run instead, or resume without CONFIG/--set")
+    return cfg
+
+
+@app.command()
+def fit(
+    config: ConfigArg = None,
+    set_: SetOpt = None,
+    print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config and exit.")] = False,
+    runs_dir: Annotated[Path, typer.Option(help="Root folder for new run directories.")] = Path("runs"),
+    resume: Annotated[Optional[Path], typer.Option(help="Continue the run in RUN_DIR from its newest checkpoint.",
+                                                   metavar="RUN_DIR")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (implies --quiet).")] = False,
+) -> None:
+    """Train the network described by CONFIG and write a new run directory under --runs-dir."""
+    from autotrain import runs, train
+
+    overrides = list(set_ or [])
+    with exit_codes():
+        run = runs.open_run(resume) if resume is not None else None
+        if print_config:
+            path = config or (run.config_path if run else None)
+            if path is None:
+                raise BadInput("--print-config needs a CONFIG file (or --resume RUN_DIR)")
+            display.resolved_config(resolve(path, overrides))
+            return
+        if run is not None:
+            cfg = _config_for_resume(run, config, overrides)
+            check_resources(cfg, str(run.config_path))
+        elif config is None:
+            raise BadInput("missing CONFIG: give a YAML config file, e.g. autotrain fit configs/two_layer.yaml")
+        else:
+            cfg = load_config(config, overrides)
+            run = runs.create_run(cfg, runs_dir)
+        with display.progress(cfg.steps, quiet=quiet or as_json) as on_step:
+            summary = train.fit(cfg, run, on_step=on_step)
+    if as_json:
+        display.as_json(summary.to_dict())
+    elif not quiet:
+        display.summary(summary, run.read_metrics())
+    _finish(summary)
+
+
+def _finish(summary) -> None:
+    """Exit code and hint for a run that did not complete."""
+    if summary.status == "diverged":
+        display.hint(f"diverged: the loss became non-finite at step {summary.diverged_at}; lower lr "
+                     f"(e.g. --set lr=...) and start again. Last finite checkpoint kept in {summary.run_dir}")
+        raise typer.Exit(EXIT_DIVERGED)
+    if summary.status == "interrupted":
+        display.hint(f"interrupted at step {summary.step} ({summary.signal}); checkpoint written. "
+                     f"Continue with: autotrain fit --resume {summary.run_dir}")
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+@config_app.command("schema")
+def config_schema() -> None:
+    """Print the JSON schema of a fit config (for editors and validators)."""
+    typer.echo(json.dumps(FitConfig.model_json_schema(), indent=2))
+
+
+def main() -> None:
+    """Console-script entry point (``autotrain``)."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

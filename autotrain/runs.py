@@ -1,0 +1,354 @@
+"""Run directories: unique creation, config.yaml, metrics.csv, atomic checksummed checkpoints, summary.json.
+
+Layout of one run (``runs/<UTC timestamp>-<name>-<mode>/``)::
+
+    config.yaml                 the resolved config (autotrain/numpy versions in its header comment)
+    metrics.csv                 step,loss,elapsed_s  -- one row per logged step, flushed as written
+    data.npz                    x, y, w1, w2: the data and initial weights
+    checkpoints/step-NNNNNN.npz state.w1, state.w2 after NNNNNN updates, step, elapsed_s, config_hash,
+                                rng_state, checksum
+    summary.json                status (running|completed|interrupted|diverged), final loss, steps/s, ...
+
+Nothing here writes outside the run directory: names are sanitised and every write goes to a temp
+file in the same directory, is flushed and fsynced, then renamed over the target (``os.replace``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import autotrain
+from autotrain.config import FitConfig, load_config, to_yaml
+
+CHECKPOINT_RE = re.compile(r"^step-(\d+)\.npz$")
+TEMP_MARK = ".tmp"
+MAX_NAME = 64
+
+
+class RunError(Exception):
+    """A run directory that cannot be created, opened or resumed; the message says why."""
+
+
+class CheckpointError(Exception):
+    """One checkpoint file that cannot be used (damaged, foreign, or holding a pickle)."""
+
+
+@dataclass
+class Checkpoint:
+    """A verified checkpoint: weights after ``step`` updates, and where it came from."""
+
+    step: int
+    state: dict[str, np.ndarray]
+    config_hash: str
+    elapsed_s: float
+    path: Path
+    rng_state: str = ""
+
+
+def versions() -> dict[str, str]:
+    """The versions a run was made with, recorded in its files."""
+    return {"autotrain": autotrain.__version__, "numpy": np.__version__, "python": platform.python_version()}
+
+
+def sanitize_name(name: str) -> str:
+    """A run name safe as one path component: ``[A-Za-z0-9._-]``, no leading dot, at most 64 chars.
+
+    >>> sanitize_name("../../etc/passwd"), sanitize_name("/abs/path"), sanitize_name("")
+    ('etc-passwd', 'abs-path', 'run')
+    """
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-_")
+    return cleaned[:MAX_NAME].rstrip(".-_") or "run"
+
+
+def _fsync_dir(path: Path) -> None:
+    # Makes the rename itself durable; not every platform can open a directory, which is fine.
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(file)`` on a temp file next to ``path``, fsync it, then rename it over ``path``.
+
+    On any failure (including KeyboardInterrupt) the temp file is removed and ``path`` is untouched.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}{TEMP_MARK}")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def checksum(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 over every array's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+class MetricsWriter:
+    """Appends ``step,loss,elapsed_s`` rows, flushing each so a crash keeps every row written."""
+
+    def __init__(self, path: Path):
+        self._file = open(path, "a", encoding="utf-8")
+
+    def write(self, step: int, loss: float, elapsed_s: float) -> None:
+        # repr(float) round-trips exactly, so tables compare bit for bit.
+        self._file.write(f"{step},{loss!r},{elapsed_s:.6f}\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "MetricsWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _parse_rows(text: str) -> list[tuple[int, float, float]]:
+    """Rows of a metrics.csv; a torn last line (no newline) or any unparsable line is skipped."""
+    rows = []
+    for line in text.splitlines(keepends=True)[1:]:
+        if not line.endswith("\n"):
+            continue
+        try:
+            step, loss, elapsed = line.rstrip("\n").split(",")
+            rows.append((int(step), float(loss), float(elapsed)))
+        except ValueError:
+            continue
+    return rows
+
+
+@dataclass
+class RunDir:
+    """One run directory and the files in it."""
+
+    path: Path
+    notes: list[str] = field(default_factory=list)
+
+    config_path = property(lambda self: self.path / "config.yaml")
+    metrics_path = property(lambda self: self.path / "metrics.csv")
+    data_path = property(lambda self: self.path / "data.npz")
+    summary_path = property(lambda self: self.path / "summary.json")
+    checkpoints_dir = property(lambda self: self.path / "checkpoints")
+
+    # ------------------------------------------------------------ config, data, summary
+
+    def write_config(self, cfg: FitConfig) -> None:
+        v = versions()
+        header = (f"# autotrain {v['autotrain']}, numpy {v['numpy']}, python {v['python']}\n"
+                  f"# config_hash: {cfg.config_hash()}\n"
+                  f"# re-run with: autotrain fit <this file>   continue with: autotrain fit --resume <run dir>\n")
+        atomic_write(self.config_path, lambda f: f.write((header + to_yaml(cfg)).encode()))
+
+    def read_config(self) -> FitConfig:
+        """The run's own config (validated like any config file)."""
+        return load_config(self.config_path, check=False)
+
+    def save_data(self, problem) -> None:
+        """data.npz: x, y, w1, w2 (read it back with ``autotrain.data.load_problem``)."""
+        atomic_write(self.data_path, lambda f: np.savez(f, **problem._asdict()))
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        text = json.dumps({**summary, "versions": versions()}, indent=2, allow_nan=False) + "\n"
+        atomic_write(self.summary_path, lambda f: f.write(text.encode()))
+
+    def read_summary(self) -> dict[str, Any]:
+        return json.loads(self.summary_path.read_text())
+
+    # ------------------------------------------------------------ metrics
+
+    def open_metrics(self, keep_before: int = 0) -> MetricsWriter:
+        """Open metrics.csv for appending, first dropping rows of steps >= ``keep_before`` (and torn lines).
+
+        On resume from a checkpoint at step k, rows k, k+1, ... were logged after that checkpoint and
+        will be logged again, so the continued table matches an uninterrupted run's.
+        """
+        rows = [r for r in self.read_metrics() if r[0] < keep_before]
+        text = "step,loss,elapsed_s\n" + "".join(f"{s},{loss!r},{e:.6f}\n" for s, loss, e in rows)
+        atomic_write(self.metrics_path, lambda f: f.write(text.encode()))
+        return MetricsWriter(self.metrics_path)
+
+    def read_metrics(self) -> list[tuple[int, float, float]]:
+        """``(step, loss, elapsed_s)`` rows; empty when there is no metrics.csv yet."""
+        try:
+            return _parse_rows(self.metrics_path.read_text(encoding="utf-8", errors="replace"))
+        except FileNotFoundError:
+            return []
+
+    # ------------------------------------------------------------ checkpoints
+
+    def checkpoint_path(self, step: int) -> Path:
+        return self.checkpoints_dir / f"step-{step:06d}.npz"
+
+    def save_checkpoint(self, step: int, state: dict[str, np.ndarray], config_hash: str,
+                        elapsed_s: float = 0.0, rng_state: str = "") -> Path:
+        """Write ``state`` after ``step`` updates atomically; a kill leaves the old file or the new one."""
+        arrays = {f"state.{k}": np.asarray(v) for k, v in state.items()}
+        arrays.update(step=np.array(step, dtype=np.int64), elapsed_s=np.array(elapsed_s, dtype=np.float64),
+                      config_hash=np.array(config_hash), rng_state=np.array(rng_state))
+        arrays["checksum"] = np.array(checksum(arrays))
+        path = self.checkpoint_path(step)
+        atomic_write(path, lambda f: np.savez(f, **arrays))
+        return path
+
+    def checkpoints(self) -> list[tuple[int, Path]]:
+        """(step, path) of every checkpoint file, oldest first."""
+        found = []
+        if self.checkpoints_dir.is_dir():
+            for p in self.checkpoints_dir.iterdir():
+                m = CHECKPOINT_RE.match(p.name)
+                if m and p.is_file():
+                    found.append((int(m.group(1)), p))
+        return sorted(found)
+
+    def clean_temp_files(self) -> list[str]:
+        """Remove temp files left by a killed write; returns a note per file removed."""
+        removed = []
+        for folder in (self.path, self.checkpoints_dir):
+            if folder.is_dir():
+                for p in folder.glob(f".*{TEMP_MARK}"):
+                    p.unlink(missing_ok=True)
+                    removed.append(f"removed a stale temporary file {p.relative_to(self.path)}")
+        return removed
+
+    def latest_checkpoint(self, cfg: FitConfig) -> Checkpoint | None:
+        """The newest checkpoint that verifies against ``cfg``; damaged newer ones are skipped with a note.
+
+        Returns None when the run has no checkpoint at all; raises RunError when none is usable.
+        """
+        found = self.checkpoints()
+        for step, path in reversed(found):
+            try:
+                return load_checkpoint(path, cfg)
+            except CheckpointError as exc:
+                self.notes.append(f"{path.name}: {exc}; falling back to the previous checkpoint")
+        if found:
+            raise RunError(f"no usable checkpoint in {self.checkpoints_dir}:\n  " + "\n  ".join(self.notes))
+        return None
+
+
+def load_checkpoint(path: Path, cfg: FitConfig | None = None) -> Checkpoint:
+    """Read and verify one checkpoint (``allow_pickle=False``); CheckpointError says what is wrong.
+
+    Plain numpy can read it too::
+
+        z = np.load("runs/<run>/checkpoints/step-000500.npz")   # allow_pickle is False by default
+        w1, w2 = z["state.w1"], z["state.w2"]
+    """
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: np.array(z[k]) for k in z.files}
+    except ValueError as exc:
+        if "pickle" in str(exc):  # numpy refuses before unpickling anything
+            raise CheckpointError("holds a pickled Python object, which is refused (nothing was loaded)") from None
+        raise CheckpointError(f"unreadable ({exc})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise CheckpointError(f"truncated or corrupt ({type(exc).__name__}: {exc})") from None
+    except AttributeError:  # np.load returned a bare array, not an .npz archive
+        raise CheckpointError("is not an .npz archive") from None
+    required = {"state.w1", "state.w2", "step", "elapsed_s", "config_hash", "checksum"}
+    if missing := required - arrays.keys():
+        raise CheckpointError(f"is missing {', '.join(sorted(missing))}")
+    stored = str(arrays.pop("checksum"))
+    if checksum(arrays) != stored:
+        raise CheckpointError("checksum mismatch (the file was damaged or edited)")
+    state = {k.removeprefix("state."): v for k, v in arrays.items() if k.startswith("state.")}
+    ckpt = Checkpoint(int(arrays["step"]), state, str(arrays["config_hash"]), float(arrays["elapsed_s"]),
+                      Path(path), str(arrays.get("rng_state", "")))
+    if cfg is not None:
+        _check_against(ckpt, cfg)
+    return ckpt
+
+
+def _check_against(ckpt: Checkpoint, cfg: FitConfig) -> None:
+    if ckpt.config_hash != cfg.config_hash():
+        raise CheckpointError("was written by a run of a different config (config_hash differs)")
+    want = {"w1": (cfg.D_in, cfg.H), "w2": (cfg.H, cfg.D_out)}
+    for key, shape in want.items():
+        a = ckpt.state.get(key)
+        if a is None or a.shape != shape or a.dtype != np.dtype(cfg.dtype):
+            got = "missing" if a is None else f"{a.dtype}{list(a.shape)}"
+            raise CheckpointError(f"{key} is {got}, expected {cfg.dtype}{list(shape)}")
+    if not 0 <= ckpt.step <= cfg.steps:
+        raise CheckpointError(f"step {ckpt.step} is outside 0..{cfg.steps}")
+
+
+def create_run(cfg: FitConfig, root: str | os.PathLike = "runs", now: datetime | None = None) -> RunDir:
+    """Create a new, empty ``<root>/<UTC timestamp>-<name>-<mode>/`` and write its config.yaml.
+
+    ``os.mkdir`` is atomic, so two processes started in the same second get distinct directories
+    (the later one gets a ``-2`` suffix, and so on).
+    """
+    root_text = os.fspath(root)
+    if "\0" in root_text:
+        raise RunError("--runs-dir contains a NUL character")
+    root = Path(root_text)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"cannot create the runs directory {root}: {exc.strerror or exc}") from None
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    base = f"{stamp}-{sanitize_name(cfg.name)}-{cfg.mode}"
+    for attempt in range(1, 10_000):
+        path = root / (base if attempt == 1 else f"{base}-{attempt}")
+        try:
+            os.mkdir(path)
+            break
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise RunError(f"cannot create a run directory in {root}: {exc.strerror or exc}") from None
+    else:
+        raise RunError(f"too many runs named {base} in {root}")
+    if path.resolve().parent != root.resolve():  # cannot happen with a sanitised name; belt and braces
+        raise RunError(f"refusing to write outside {root}")
+    (path / "checkpoints").mkdir()
+    run = RunDir(path)
+    run.write_config(cfg)
+    return run
+
+
+def open_run(path: str | os.PathLike) -> RunDir:
+    """An existing run directory (for ``--resume``); RunError if ``path`` is not one."""
+    text = os.fspath(path)
+    if "\0" in text:
+        raise RunError("the run path contains a NUL character")
+    run = RunDir(Path(text))
+    if not run.path.is_dir():
+        raise RunError(f"{text} is not a directory, so it cannot be a run to resume")
+    if not run.config_path.is_file() or not run.checkpoints_dir.is_dir():
+        raise RunError(f"{text} is not an autotrain run directory (it needs config.yaml and checkpoints/)")
+    return run
+
+
+__all__ = ["RunDir", "RunError", "CheckpointError", "Checkpoint", "create_run", "open_run", "load_checkpoint",
+           "sanitize_name", "atomic_write", "checksum", "versions"]
