@@ -1,0 +1,610 @@
+"""Tensor: an array plus the graph edge that made it, with PyTorch's names and meaning.
+
+Every differentiable operation goes through :func:`apply_op`, which runs an op's
+forward rule from ``ops.py`` and records a :class:`~.function.Node` only when
+grad mode is on and some input requires grad — so tensors like the seed's ``x``
+cost nothing extra, and nothing is recorded under ``no_grad()``.
+"""
+from __future__ import annotations
+
+import builtins
+import numbers
+import weakref
+
+import numpy as np
+
+from . import backend
+from .function import GRAD_MODE, Node
+from .ops import OPS
+
+float32 = np.dtype("float32")
+float64 = np.dtype("float64")
+float16 = np.dtype("float16")
+int32 = np.dtype("int32")
+int64 = np.dtype("int64")
+bool_ = np.dtype("bool")
+long = int64
+double = float64
+
+_OP = OPS  # short alias for the hot paths below
+_NO_ATTRS: dict = {}
+_DTYPE_NAMES = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32, "bool": bool_}
+
+
+def as_dtype(dtype) -> np.dtype | None:
+    """A numpy dtype from ``float32``, ``"float64"``, ``np.float32``, ... (``None`` stays ``None``)."""
+    if dtype is None:
+        return None
+    if isinstance(dtype, str) and dtype in _DTYPE_NAMES:
+        return _DTYPE_NAMES[dtype]
+    if dtype is builtins.float:
+        return float32
+    return np.dtype(dtype)
+
+
+def xp_of_array(array):
+    """numpy or cupy, whichever holds ``array``."""
+    return np if type(array) is np.ndarray else backend.xp_of(array)
+
+
+def as_array(value, like=None):
+    """The array behind a Tensor, array or number (on ``like``'s device when given)."""
+    if isinstance(value, Tensor):
+        return value._data
+    if like is not None and type(like) is not np.ndarray:
+        return backend.xp_of(like).asarray(value)
+    return np.asarray(value)
+
+
+def _operand(value):
+    """Normalise the other operand of an operator: Tensors and Python numbers pass, arrays become constants."""
+    if isinstance(value, Tensor) or type(value) in (int, builtins.float, bool):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, numbers.Number):
+        return value
+    if hasattr(value, "__array__") or hasattr(value, "__cuda_array_interface__"):
+        return Tensor._wrap(value if not isinstance(value, np.ndarray) else value)
+    raise TypeError(f"unsupported operand type for a Tensor operation: {type(value).__name__}")
+
+
+def _describe(value) -> str:
+    if isinstance(value, Tensor):
+        return f"{tuple(value._data.shape)} {value._data.dtype}"
+    return f"scalar {value!r}"
+
+
+def _op_error(op, inputs, attrs, exc) -> RuntimeError:
+    """A shape/dtype error that names the op and every operand's shape."""
+    operands = " and ".join(_describe(t) for t in inputs)
+    extra = f" with {attrs}" if attrs else ""
+    return RuntimeError(f"{op.name}: cannot apply to operands {operands}{extra}: {exc}")
+
+
+def _check_same_device(inputs) -> None:
+    kinds = {type(t._data) for t in inputs if isinstance(t, Tensor)}
+    if len(kinds) > 1:
+        devices = sorted({str(t.device) for t in inputs if isinstance(t, Tensor)})
+        raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{' and '.join(devices)}!")
+
+
+def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
+    """Run ``op`` forward on the inputs' arrays; record a graph node when a gradient will be needed."""
+    arrays, needs, track, xp, first = [], [], False, None, None
+    for t in inputs:
+        if isinstance(t, Tensor):
+            arr = t._data
+            if first is None:
+                first, xp = arr, (np if type(arr) is np.ndarray else backend.xp_of(arr))
+            elif type(arr) is not type(first):
+                _check_same_device(inputs)
+            arrays.append(arr)
+            needs.append(t._requires_grad)
+            track = track or t._requires_grad
+        else:
+            arrays.append(t)
+            needs.append(False)
+    try:
+        out = op.forward(xp, *arrays, **attrs)
+    except (ValueError, TypeError) as exc:
+        raise _op_error(op, inputs, attrs, exc) from None
+    if type(out) is not np.ndarray and xp is np:
+        out = np.asarray(out)
+    if not (track and GRAD_MODE.enabled):
+        return Tensor._wrap(out)
+    node = Node(op, inputs, attrs, tuple(needs))
+    if op.saves_inputs:
+        node.versions = tuple(getattr(t, "_version", 0) for t in inputs)
+    result = Tensor._from_node(out, node)
+    if op.saves_output:
+        node.output = out
+        node.out_ref = weakref.ref(result)
+    return result
+
+
+def _matmul_dtypes_match(a, b) -> None:
+    if isinstance(b, Tensor) and a._data.dtype != b._data.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a._data.dtype} != "
+                           f"{b._data.dtype}")
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it for ``backward()``.
+
+    Create tensors with :func:`tensor`, :func:`randn`, :func:`zeros`, ... rather than
+    calling this class; ``Tensor(data, requires_grad=...)`` wraps an array as is.
+    """
+
+    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_version", "_output_nr", "__weakref__")
+    __array_priority__ = 1000  # numpy scalars/arrays on the left defer to our reflected operators
+
+    def __init__(self, data, requires_grad: bool = False):
+        self._data = data if isinstance(data, np.ndarray) else as_array(data)
+        self._requires_grad = False
+        self.grad = None
+        self.grad_fn = None
+        self._version = 0
+        self._output_nr = 0
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _wrap(cls, data) -> "Tensor":
+        """A constant tensor around ``data`` (no copy, no grad)."""
+        t = object.__new__(cls)
+        t._data, t._requires_grad, t.grad, t.grad_fn, t._version, t._output_nr = data, False, None, None, 0, 0
+        return t
+
+    @classmethod
+    def _from_node(cls, data, node) -> "Tensor":
+        t = object.__new__(cls)
+        t._data, t._requires_grad, t.grad, t.grad_fn, t._version, t._output_nr = data, True, None, node, 0, 0
+        return t
+
+    # ----------------------------------------------------------------- attributes
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self.grad_fn is not None and not value:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
+                               "computed variable in a subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
+        if value and self._data.dtype.kind not in "fc":
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients (got {self.dtype})")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def data(self) -> "Tensor":
+        """A tensor sharing this one's storage, detached from the graph (in-place changes go unnoticed)."""
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value) -> None:
+        self._data = as_array(value, like=self._data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def shape(self) -> tuple:
+        return self._data.shape
+
+    def size(self, dim: int | None = None):
+        return self._data.shape if dim is None else self._data.shape[dim]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._data.dtype
+
+    @property
+    def device(self) -> backend.device:
+        return backend.device_of(self._data)
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    @property
+    def T(self) -> "Tensor":
+        return self.transpose_all()
+
+    # ----------------------------------------------------------------- conversion
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(()).item() if type(self._data) is np.ndarray else self._data.item()
+
+    def tolist(self):
+        return backend.to_numpy(self._data).tolist()
+
+    def numpy(self) -> np.ndarray:
+        """The data as a numpy array sharing memory (CPU only, no grad), as PyTorch."""
+        if self._requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                               "instead.")
+        if type(self._data) is not np.ndarray:
+            raise TypeError(f"can't convert {self.device} tensor to numpy. Use Tensor.cpu() to copy the tensor "
+                            "to host memory first.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        arr = backend.to_numpy(self._data)
+        return arr if dtype is None else arr.astype(dtype)
+
+    def __float__(self) -> float:
+        return builtins.float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __index__(self) -> int:
+        return int(self.item())
+
+    def clone(self) -> "Tensor":
+        """A copy that stays in the graph (its gradient flows back to this tensor)."""
+        return apply_op(_OP["add"], (self, 0)) if self._requires_grad else Tensor._wrap(self._data.copy())
+
+    def detach(self) -> "Tensor":
+        """The same storage, cut off from the graph."""
+        return Tensor._wrap(self._data)
+
+    def to(self, *args, dtype=None, device=None, copy: bool = False) -> "Tensor":
+        """This tensor on another device and/or dtype (``to("cuda")``, ``to(float64)``, ``to(dev, dtype)``)."""
+        for arg in args:
+            if isinstance(arg, (backend.device,)) or (isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda")):
+                device = arg
+            else:
+                dtype = arg
+        out = self
+        if device is not None and backend.device(device) != self.device:
+            out = Tensor._wrap(backend.to_device(self._data, backend.check_device(device)))
+            out._requires_grad = self._requires_grad and self.is_leaf
+        if dtype is not None and as_dtype(dtype) != out._data.dtype:
+            out = apply_op(_OP["cast"], (out,), {"dtype": as_dtype(dtype)})
+        if out is self and copy:
+            out = self.clone()
+        return out
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> "Tensor":
+        return self.to("cuda" if device is None else f"cuda:{device}")
+
+    def float(self) -> "Tensor":
+        return self.to(dtype=float32)
+
+    def double(self) -> "Tensor":
+        return self.to(dtype=float64)
+
+    def type_as(self, other: "Tensor") -> "Tensor":
+        return self.to(dtype=other.dtype)
+
+    def __repr__(self) -> str:
+        body = np.array2string(backend.to_numpy(self._data), separator=", ", prefix="tensor(")
+        extras = []
+        if self._data.dtype != float32 and self._data.dtype.kind == "f":
+            extras.append(f"dtype={self._data.dtype}")
+        if self.device.type != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return f"tensor({body}{''.join(', ' + e for e in extras)})"
+
+    __hash__ = object.__hash__
+
+    # ----------------------------------------------------------------- autograd
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+        ``gradient`` is required when ``self`` is not a scalar.  The graph's saved
+        values are freed afterwards unless ``retain_graph=True``.
+        """
+        from .autograd import backward
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+
+    def retain_grad(self) -> None:
+        raise NotImplementedError("retain_grad() is not supported; use autograd.grad(out, [t]) to get the gradient "
+                                  "of a non-leaf tensor")
+
+    # ----------------------------------------------------------------- arithmetic
+    def __add__(self, other):
+        return apply_op(_OP["add"], (self, _operand(other)))
+
+    def __radd__(self, other):
+        return apply_op(_OP["add"], (_operand(other), self))
+
+    def __sub__(self, other):
+        return apply_op(_OP["sub"], (self, _operand(other)))
+
+    def __rsub__(self, other):
+        return apply_op(_OP["sub"], (_operand(other), self))
+
+    def __mul__(self, other):
+        return apply_op(_OP["mul"], (self, _operand(other)))
+
+    def __rmul__(self, other):
+        return apply_op(_OP["mul"], (_operand(other), self))
+
+    def __truediv__(self, other):
+        return apply_op(_OP["div"], (self, _operand(other)))
+
+    def __rtruediv__(self, other):
+        return apply_op(_OP["div"], (_operand(other), self))
+
+    def __pow__(self, exponent):
+        return apply_op(_OP["pow"], (self, _operand(exponent)))
+
+    def __rpow__(self, base):
+        return apply_op(_OP["pow"], (_operand(base), self))
+
+    def __matmul__(self, other):
+        return self.matmul(other)
+
+    def __rmatmul__(self, other):
+        return _operand(other).matmul(self)
+
+    def __neg__(self):
+        return apply_op(_OP["neg"], (self,))
+
+    def __pos__(self):
+        return self
+
+    add = __add__
+    sub = __sub__
+    mul = __mul__
+    div = __truediv__
+    neg = __neg__
+
+    def pow(self, exponent):
+        return self.__pow__(exponent)
+
+    def mm(self, other: "Tensor") -> "Tensor":
+        """Matrix product of two 2-D tensors."""
+        if self._data.ndim != 2 or getattr(other, "ndim", 0) != 2:
+            raise RuntimeError(f"mm: both arguments must be 2-D matrices, got shapes {tuple(self.shape)} and "
+                               f"{tuple(getattr(other, 'shape', ()))}")
+        return self.matmul(other)
+
+    def matmul(self, other) -> "Tensor":
+        """Matrix product with numpy's matmul semantics (vectors, batches)."""
+        other = _operand(other)
+        _matmul_dtypes_match(self, other)
+        a_shape, b_shape = self._data.shape, getattr(other, "shape", ())
+        if len(a_shape) and len(b_shape) and a_shape[-1] != b_shape[-2 if len(b_shape) > 1 else 0]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, a_shape))} and "
+                               f"{'x'.join(map(str, b_shape))})")
+        return apply_op(_OP["matmul"], (self, other))
+
+    # ----------------------------------------------------------------- comparisons (bool tensors, no grad)
+    def _compare(self, name, other):
+        return apply_op(_OP[name], (self, _operand(other)))
+
+    def __lt__(self, other):
+        return self._compare("less", other)
+
+    def __le__(self, other):
+        return self._compare("less_equal", other)
+
+    def __gt__(self, other):
+        return self._compare("greater", other)
+
+    def __ge__(self, other):
+        return self._compare("greater_equal", other)
+
+    def __eq__(self, other):
+        return self._compare("equal", other)
+
+    def __ne__(self, other):
+        return self._compare("not_equal", other)
+
+    # ----------------------------------------------------------------- elementwise functions
+    def exp(self):
+        return apply_op(_OP["exp"], (self,))
+
+    def log(self):
+        return apply_op(_OP["log"], (self,))
+
+    def tanh(self):
+        return apply_op(_OP["tanh"], (self,))
+
+    def sigmoid(self):
+        return apply_op(_OP["sigmoid"], (self,))
+
+    def relu(self):
+        return apply_op(_OP["relu"], (self,))
+
+    def square(self):
+        return apply_op(_OP["square"], (self,))
+
+    def sqrt(self):
+        return self.pow(0.5)
+
+    def clamp(self, min=None, max=None):
+        """Clip to [min, max]; the gradient passes where min <= x <= max, ties included."""
+        if min is None and max is None:
+            raise RuntimeError("At least one of 'min' or 'max' must not be None")
+        return apply_op(_OP["clamp"], (self,), {"min": min, "max": max})
+
+    clip = clamp
+
+    def maximum(self, other):
+        """Elementwise max; at ties the gradient is split evenly, as torch.maximum."""
+        return apply_op(_OP["maximum"], (self, _operand(other)))
+
+    def minimum(self, other):
+        return apply_op(_OP["minimum"], (self, _operand(other)))
+
+    # ----------------------------------------------------------------- reductions and shapes
+    def sum(self, dim=None, keepdim: bool = False):
+        """Sum over ``dim`` (an int, a tuple, or None for all)."""
+        return apply_op(_OP["sum"], (self,), {"axis": _dims(dim), "keepdims": keepdim})
+
+    def mean(self, dim=None, keepdim: bool = False):
+        """Mean over ``dim``: a sum scaled by the count (no primitive of its own)."""
+        axes = _dims(dim)
+        shape = self._data.shape
+        count = int(np.prod([shape[a] for a in ((axes,) if isinstance(axes, int) else axes)])) \
+            if axes is not None else self._data.size
+        return self.sum(dim, keepdim) * (1.0 / count)
+
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return apply_op(_OP["reshape"], (self,), {"shape": tuple(shape)})
+
+    view = reshape
+
+    def flatten(self):
+        return self.reshape(-1)
+
+    def transpose(self, dim0: int = 0, dim1: int = 1):
+        """Swap two dimensions."""
+        axes = list(range(self._data.ndim))
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return apply_op(_OP["transpose"], (self,), {"axes": tuple(axes)})
+
+    def t(self):
+        """Transpose a tensor of at most 2 dimensions."""
+        if self._data.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self._data.ndim}D")
+        return self.transpose_all()
+
+    def transpose_all(self):
+        return apply_op(_OP["transpose"], (self,), {"axes": None}) if self._data.ndim > 1 else self
+
+    permute = lambda self, *axes: apply_op(_OP["transpose"], (self,), {"axes": tuple(axes)})  # noqa: E731
+
+    # ----------------------------------------------------------------- indexing
+    def __getitem__(self, key):
+        return apply_op(_OP["index"], (self,), {"key": _index_key(key)})
+
+    def __setitem__(self, key, value) -> None:
+        self._check_inplace(value)
+        self._data[_index_key(key)] = as_array(value, like=self._data)
+        self._version += 1
+
+    # ----------------------------------------------------------------- in place
+    def _check_inplace(self, other=None) -> bool:
+        """True when the in-place change must be recorded in the graph instead of done on the array."""
+        if not GRAD_MODE.enabled:
+            return False
+        if self._requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        other_needs = isinstance(other, Tensor) and other._requires_grad
+        if self._requires_grad or other_needs:
+            return True
+        return False
+
+    def _inplace(self, name: str, ufunc, other):
+        other = _operand(other)
+        if self._check_inplace(other):
+            return self._rebase(apply_op(_OP[name], (self._shallow(), other)))
+        try:
+            ufunc(self._data, as_array(other, like=self._data) if isinstance(other, Tensor) else other,
+                  out=self._data)
+        except (ValueError, TypeError) as exc:
+            raise _op_error(_OP[name], (self, other), {}, exc) from None
+        self._version += 1
+        return self
+
+    def _shallow(self) -> "Tensor":
+        """A new tensor object taking over this one's value and history (before an in-place rebase)."""
+        old = object.__new__(Tensor)
+        old._data, old._requires_grad, old.grad, old.grad_fn = self._data, self._requires_grad, None, self.grad_fn
+        old._version, old._output_nr = self._version, self._output_nr
+        return old
+
+    def _rebase(self, result: "Tensor") -> "Tensor":
+        # NOTE: a recorded in-place op becomes out-of-place plus a rebinding of this object, so
+        # every holder of `self` sees the new value and the graph stays correct.
+        self._data, self.grad_fn, self._requires_grad = result._data, result.grad_fn, True
+        self._output_nr = 0
+        if result.grad_fn is not None and result.grad_fn.out_ref is not None:
+            result.grad_fn.out_ref = weakref.ref(self)
+        self._version += 1
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace("add", np.add if type(self._data) is np.ndarray else _xp_ufunc(self, "add"), other)
+
+    def __isub__(self, other):
+        return self._inplace("sub", np.subtract if type(self._data) is np.ndarray else _xp_ufunc(self, "subtract"),
+                             other)
+
+    def __imul__(self, other):
+        return self._inplace("mul", np.multiply if type(self._data) is np.ndarray else _xp_ufunc(self, "multiply"),
+                             other)
+
+    def __itruediv__(self, other):
+        return self._inplace("div", np.true_divide if type(self._data) is np.ndarray
+                             else _xp_ufunc(self, "true_divide"), other)
+
+    def add_(self, other, alpha=1):
+        return self.__iadd__(other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, alpha=1):
+        return self.__isub__(other if alpha == 1 else other * alpha)
+
+    def mul_(self, other):
+        return self.__imul__(other)
+
+    def div_(self, other):
+        return self.__itruediv__(other)
+
+    def zero_(self) -> "Tensor":
+        """Fill with zeros in place."""
+        return self.fill_(0)
+
+    def fill_(self, value) -> "Tensor":
+        if self._check_inplace():
+            raise RuntimeError("fill_/zero_ on a non-leaf tensor that requires grad is not supported; "
+                               "use zeros_like(t) instead")
+        self._data.fill(value)
+        self._version += 1
+        return self
+
+
+def _xp_ufunc(t: Tensor, name: str):
+    return getattr(xp_of_array(t._data), name)
+
+
+def _dims(dim):
+    if dim is None or isinstance(dim, int):
+        return dim
+    return tuple(dim)
+
+
+def _index_key(key):
+    """Turn Tensors inside an index (e.g. a bool mask) into arrays."""
+    if isinstance(key, Tensor):
+        return key._data
+    if isinstance(key, tuple):
+        return tuple(k._data if isinstance(k, Tensor) else k for k in key)
+    return key
