@@ -64,4 +64,4 @@ def test_gradcheck_reports_a_wrong_backward():
 def test_gradcheck_warns_on_float32():
     x = torch.randn(3, requires_grad=True)
     with pytest.warns(UserWarning, match="not a double precision"):
-        torch.autograd.gradcheck(lambda t: t * 2, (x,), atol=1e-2, rtol=1e-2)
+        torch.autograd.gradcheck(lambda t: t * 2, (x,), eps=1e-2, atol=1e-2, rtol=1e-2)
