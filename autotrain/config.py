@@ -119,6 +119,10 @@ class ConfigError(Exception):
 class _Loader(yaml.SafeLoader):
     """SafeLoader + YAML 1.2 floats (``1e-6``), duplicate-key errors and key line numbers."""
 
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.key_lines: dict = {}
+
 
 # YAML 1.1 needs a dot in a float; YAML 1.2 (and every user) does not: accept 1e-6, 5E3, -2e+1.
 _FLOAT_12 = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
@@ -146,9 +150,9 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 
 def _parse_yaml(text: str, source: str) -> tuple[Any, dict]:
     """Parse ``text`` safely; returns (data, {key: (line, column)}) or raises ConfigError."""
-    loader = _Loader(text)
-    loader.key_lines = {}
+    loader = None
     try:
+        loader = _Loader(text)  # the reader already rejects control characters here
         return loader.get_single_data(), loader.key_lines
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -160,7 +164,8 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, dict]:
     except yaml.YAMLError as exc:  # e.g. a reader error on control characters
         raise ConfigError([Problem(source, f"YAML error: {exc}")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_config_file(path: str | os.PathLike) -> tuple[dict, dict]:

@@ -245,14 +245,17 @@ class RunDir:
 
         Returns None when the run has no checkpoint at all; raises RunError when none is usable.
         """
-        found = self.checkpoints()
+        found, reasons = self.checkpoints(), []
         for step, path in reversed(found):
             try:
-                return load_checkpoint(path, cfg)
+                ckpt = load_checkpoint(path, cfg)
             except CheckpointError as exc:
-                self.notes.append(f"{path.name}: {exc}; falling back to the previous checkpoint")
+                reasons.append(f"{path.name}: {exc}")
+                continue
+            self.notes += [f"{r}; falling back to an earlier checkpoint" for r in reasons]
+            return ckpt
         if found:
-            raise RunError(f"no usable checkpoint in {self.checkpoints_dir}:\n  " + "\n  ".join(self.notes))
+            raise RunError(f"no usable checkpoint in {self.checkpoints_dir}:\n  " + "\n  ".join(reasons))
         return None
 
 
@@ -268,8 +271,12 @@ def load_checkpoint(path: Path, cfg: FitConfig | None = None) -> Checkpoint:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: np.array(z[k]) for k in z.files}
     except ValueError as exc:
-        if "pickle" in str(exc):  # numpy refuses before unpickling anything
+        # numpy refuses before unpickling anything, in both cases
+        if "Object arrays" in str(exc):
             raise CheckpointError("holds a pickled Python object, which is refused (nothing was loaded)") from None
+        if "pickle" in str(exc):
+            raise CheckpointError("is not an .npz archive; reading it would need pickle, which is refused "
+                                  "(nothing was loaded)") from None
         raise CheckpointError(f"unreadable ({exc})") from None
     except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         raise CheckpointError(f"truncated or corrupt ({type(exc).__name__}: {exc})") from None
