@@ -4,7 +4,12 @@ Also home of the backward walker shared by ``Tensor.backward`` and ``grad``.
 """
 from __future__ import annotations
 
-from .function import FREED_MESSAGE, GRAD_MODE, Node, _version_error, enable_grad, is_grad_enabled, no_grad, \
+import heapq
+
+import numpy as np
+
+from .backend import NUMPY as NP
+from .function import FREED_MESSAGE, GRAD_MODE, _version_error, next_sequence_number, enable_grad, is_grad_enabled, no_grad, \
     set_grad_enabled
 from .ops import unbroadcast
 from .tensor import Tensor, as_array, xp_of_array
@@ -14,27 +19,6 @@ __all__ = ["Function", "FunctionCtx", "backward", "grad", "gradcheck", "Gradchec
 
 
 # --------------------------------------------------------------------- the walk
-def topological_order(roots):
-    """Nodes reachable from ``roots``, each before the nodes that produced its inputs (iterative DFS)."""
-    order, seen = [], set()
-    stack = [(node, False) for node in roots if node is not None]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        for parent in node.parents or ():
-            fn = getattr(parent, "grad_fn", None)
-            if fn is not None and fn not in seen:
-                stack.append((fn, False))
-    order.reverse()
-    return order
-
-
 def _accumulate_leaf(leaf: Tensor, g, borrowed: bool) -> None:
     """``leaf.grad += g``; the first gradient is adopted without a copy when nothing else holds it."""
     current = leaf.grad
@@ -43,68 +27,79 @@ def _accumulate_leaf(leaf: Tensor, g, borrowed: bool) -> None:
         if borrowed or g.base is not None or g.dtype != data.dtype or not g.flags.writeable:
             g = g.astype(data.dtype, copy=True)
         leaf.grad = Tensor._wrap(g)
+    elif current._zeroed and not borrowed and g.base is None and g.dtype == current._data.dtype \
+            and g.shape == current._data.shape and g.flags.writeable:
+        current._data = g  # adding to zeros would be a copy: adopt the fresh array instead
+        current._zeroed = False
+        current._version += 1
     else:
         target = current._data
         target += g
+        current._zeroed = False
         current._version += 1
 
 
-def _pending_add(pending: dict, node, index: int, g) -> None:
+def _pending_add(pending: dict, heap: list, node, index: int, g) -> None:
+    """Add ``g`` to the gradient waiting at ``node`` (output ``index``); schedule the node once."""
+    previous = pending.get(node)
+    if previous is None:
+        heapq.heappush(heap, (-node.seq, node))
+        if node.n_outputs == 1:
+            pending[node] = g
+            return
+        previous = pending[node] = [None] * node.n_outputs
     if node.n_outputs == 1:
-        previous = pending.get(node)
-        pending[node] = g if previous is None else previous + g
-        return
-    slots = pending.setdefault(node, [None] * node.n_outputs)
-    slots[index] = g if slots[index] is None else slots[index] + g
+        pending[node] = previous + g
+    else:
+        previous[index] = g if previous[index] is None else previous[index] + g
 
 
 def run_backward(roots, root_grads, retain_graph: bool, capture=None):
     """Propagate ``root_grads`` from ``roots`` to the leaves.
 
+    Nodes are visited from the most recently created down (a reverse topological
+    order, as PyTorch's engine does), each once, after all its consumers.
     Without ``capture`` gradients accumulate into leaves' ``.grad``.  With a
     ``capture`` dict ``{id(tensor): None}`` (``autograd.grad``) they are returned
     in it instead, and ``.grad`` is left alone.
     """
-    pending: dict = {}
+    pending, heap = {}, []
     for root, g in zip(roots, root_grads):
         if root.grad_fn is None:
             _deliver(root, g, True, capture)
         else:
-            _pending_add(pending, root.grad_fn, root._output_nr, g)
+            _pending_add(pending, heap, root.grad_fn, root._output_nr, g)
     prev, GRAD_MODE.enabled = GRAD_MODE.enabled, False
     try:
-        for node in topological_order([r.grad_fn for r in roots]):
-            g = pending.pop(node, None)
-            if g is None:
-                if not retain_graph:
-                    node.release()
-                continue
-            _backward_node(node, g, pending, capture)
+        while heap:
+            node = heapq.heappop(heap)[1]
+            _backward_node(node, pending.pop(node), pending, heap, capture)
             if not retain_graph:
                 node.release()
     finally:
         GRAD_MODE.enabled = prev
 
 
-def _backward_node(node, g, pending, capture) -> None:
+def _backward_node(node, g, pending, heap, capture) -> None:
     if capture is not None:
         _capture_non_leaf(node, g, capture)
     first = g if node.n_outputs == 1 else next(x for x in g if x is not None)
-    grads = node.run_backward(g, xp_of_array(first))
-    seen_ids = []
-    for parent, gi, need in zip(node.parents_for_walk(), grads, node.needs_input_grad):
+    grads = node.run_backward(g, NP if type(first) is np.ndarray else xp_of_array(first))
+    previous = None
+    for parent, gi, need in zip(node.parents, grads, node.needs_input_grad):
         if gi is None or not need:
             continue
-        borrowed = gi is g or id(gi) in seen_ids
-        seen_ids.append(id(gi))
+        # a rule may hand back its incoming gradient (add) or one array twice: then it is shared
+        borrowed = gi is g or gi is previous
+        previous = gi
         shape = parent._data.shape
         if gi.shape != shape:
-            gi = unbroadcast(xp_of_array(gi), gi, shape)
+            gi = unbroadcast(NP if type(gi) is np.ndarray else xp_of_array(gi), gi, shape)
         fn = parent.grad_fn
         if fn is None:
             _deliver(parent, gi, borrowed, capture)
         else:
-            _pending_add(pending, fn, parent._output_nr, gi)
+            _pending_add(pending, heap, fn, parent._output_nr, gi)
 
 
 def _deliver(leaf, g, borrowed, capture):
@@ -117,7 +112,7 @@ def _deliver(leaf, g, borrowed, capture):
 
 
 def _capture_non_leaf(node, g, capture):
-    for key, (tensor, _) in list(capture.get("__non_leaf__", {}).items()):
+    for key, (tensor, _) in capture.get("__non_leaf__", {}).items():
         if tensor.grad_fn is node:
             value = g if node.n_outputs == 1 else g[tensor._output_nr]
             if value is not None:
@@ -131,9 +126,11 @@ def _root_grads(outputs, grad_outputs):
         if not out._requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         if given is None:
-            if out._data.size != 1:
+            data = out._data
+            if data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            grads.append(xp_of_array(out._data).ones_like(out._data))
+            grads.append(np.ones(data.shape, data.dtype) if type(data) is np.ndarray
+                         else xp_of_array(data).ones(data.shape, data.dtype))
             continue
         arr = as_array(given, like=out._data)
         if arr.shape != out._data.shape:
@@ -185,7 +182,7 @@ class FunctionCtx:
     """The ``ctx`` of a user-defined Function; it is also that Function's node in the graph."""
 
     __slots__ = ("fn", "parents", "needs_input_grad", "n_outputs", "_saved", "_saved_versions", "_out_meta",
-                 "__dict__")
+                 "seq", "__dict__")
 
     def __init__(self, fn, args):
         self.fn = fn
@@ -195,6 +192,7 @@ class FunctionCtx:
         self._saved = ()
         self._saved_versions = ()
         self._out_meta = ()
+        self.seq = next_sequence_number()
 
     def __repr__(self) -> str:
         return f"<{self.fn.__name__}Backward>"
@@ -219,9 +217,6 @@ class FunctionCtx:
     @property
     def next_functions(self):
         return tuple((getattr(p, "grad_fn", None), 0) for p in self.parents or ())
-
-    def parents_for_walk(self):
-        return self.parents
 
     def run_backward(self, g, xp):
         if self.parents is None:

@@ -10,6 +10,7 @@ Two kinds of node share one small interface (``parents``, ``needs_input_grad``,
 from __future__ import annotations
 
 import functools
+import itertools
 import weakref
 
 FREED_MESSAGE = (
@@ -17,6 +18,11 @@ FREED_MESSAGE = (
     "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
     "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or "
     "if you need to access saved tensors after calling backward.")
+
+
+#: Nodes are numbered as they are created; inputs are always created before their consumers,
+#: so walking nodes from the highest number down is a valid reverse topological order.
+next_sequence_number = itertools.count().__next__
 
 
 class _GradMode:
@@ -99,7 +105,7 @@ def _version_error(tensor, saved_version: int) -> RuntimeError:
 class Node:
     """A recorded primitive op: the graph edge to its inputs and the ``ctx`` its backward rule reads."""
 
-    __slots__ = ("op", "parents", "attrs", "needs_input_grad", "output", "versions", "out_ref")
+    __slots__ = ("op", "parents", "attrs", "needs_input_grad", "inputs", "output", "versions", "out_ref", "seq")
     n_outputs = 1
 
     def __init__(self, op, parents, attrs, needs_input_grad):
@@ -107,9 +113,8 @@ class Node:
         self.parents = parents
         self.attrs = attrs
         self.needs_input_grad = needs_input_grad
-        self.output = None
-        self.versions = None
-        self.out_ref = None
+        self.inputs = self.output = self.versions = self.out_ref = None
+        self.seq = next_sequence_number()
 
     def name(self) -> str:
         return f"{type(self).__name__ if self.op is None else self.op.__name__}Backward"
@@ -118,30 +123,22 @@ class Node:
         return f"<{self.name()}>"
 
     @property
-    def inputs(self):
-        """The forward inputs' arrays (Python scalars as they were)."""
-        return tuple(getattr(p, "_data", p) for p in self.parents)
-
-    @property
     def input_shapes(self):
-        return tuple(p._data.shape if hasattr(p, "_data") else None for p in self.parents)
+        return tuple([getattr(p, "shape", None) for p in self.parents])
 
     @property
     def input_dtypes(self):
-        return tuple(p._data.dtype if hasattr(p, "_data") else None for p in self.parents)
+        return tuple([getattr(p, "dtype", None) for p in self.parents])
 
     @property
     def next_functions(self):
         """The nodes (or leaf tensors) that produced this node's inputs, as PyTorch names them."""
         return tuple((getattr(p, "grad_fn", None), 0) for p in self.parents or ())
 
-    def parents_for_walk(self):
-        return self.parents
-
     def check_versions(self):
         if self.versions is not None:
             for parent, version in zip(self.parents, self.versions):
-                if hasattr(parent, "_version") and parent._version != version:
+                if getattr(parent, "_version", 0) != version:
                     raise _version_error(parent, version)
         if self.out_ref is not None:
             out = self.out_ref()
@@ -158,9 +155,4 @@ class Node:
 
     def release(self):
         """Drop saved values and edges; a second backward then raises FREED_MESSAGE."""
-        self.parents = self.output = self.out_ref = None
-
-
-def track_output(node: Node, out_tensor) -> None:
-    """Watch an output whose value the backward rule reuses, so in-place changes to it are caught."""
-    node.out_ref = weakref.ref(out_tensor)
+        self.parents = self.inputs = self.output = self.out_ref = None

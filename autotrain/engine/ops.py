@@ -417,10 +417,15 @@ class Where(Op):
 
     @staticmethod
     def forward(xp, cond, a, b, out=None):
-        result = xp.where(cond, a, b)
         if out is None:
-            return result
-        out[...] = result
+            return xp.where(cond, a, b)
+        if out is a:   # copying b first would clobber a
+            out[...] = xp.where(cond, a, b)
+            return out
+        # two passes into out and no temporary (the static compiler runs where(mask, 0, g) in place on g)
+        if out is not b:
+            xp.copyto(out, b)
+        xp.copyto(out, a, where=cond)
         return out
 
     @staticmethod
@@ -472,6 +477,9 @@ class MatMul(Op):
     def backward(ctx, xp, g):
         a, b = ctx.inputs
         need_a, need_b = ctx.needs_input_grad
+        if len(a.shape) > 1 and len(b.shape) > 1:
+            return (xp.matmul(g, xp.swapaxes(b, -1, -2)) if need_a else None,
+                    xp.matmul(xp.swapaxes(a, -1, -2), g) if need_b else None)
         a_shape, b_shape = tuple(a.shape), tuple(b.shape)
         if len(a_shape) == 1 or len(b_shape) == 1:  # lift vectors to matrices; undone below
             ma, mb = _as_matrix_shapes(a_shape, b_shape)
@@ -522,7 +530,7 @@ class Sum(Op):
     @staticmethod
     def backward(ctx, xp, g):
         shape = ctx.input_shapes[0]
-        if not ctx.attrs.get("keepdims", False):
+        if not ctx.attrs.get("keepdims", False) and g.ndim:
             kept = list(shape)
             for ax in _norm_axes(ctx.attrs.get("axis"), len(shape)):
                 kept[ax] = 1
@@ -535,6 +543,29 @@ class Sum(Op):
         if keepdims:
             return tuple(1 if i in axes else n for i, n in enumerate(a_shape))
         return tuple(n for i, n in enumerate(a_shape) if i not in axes)
+
+
+@register
+class BroadcastTo(Op):
+    """a repeated along broadcast axes to ``shape`` (a read-only view); Sum's backward on graphs needs it as a node."""
+    name = "broadcast_to"
+    arity = 1
+    saves_inputs = False
+    cases = ((((3, 1),), {"shape": (2, 3, 4)}), (((4,),), {"shape": (3, 4)}))
+
+    @staticmethod
+    def forward(xp, a, shape):
+        return xp.broadcast_to(a, shape)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (unbroadcast(xp, g, ctx.input_shapes[0]),)
+
+    @staticmethod
+    def shape(a_shape, shape):
+        if broadcast_shapes(a_shape, shape) != tuple(shape):
+            raise ValueError(f"broadcast_to: cannot broadcast {tuple(a_shape or ())} to {tuple(shape)}")
+        return tuple(shape)
 
 
 @register

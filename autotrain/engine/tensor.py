@@ -14,6 +14,7 @@ import weakref
 import numpy as np
 
 from . import backend
+from .backend import NUMPY as NP
 from .function import GRAD_MODE, Node
 from .ops import OPS
 
@@ -44,7 +45,7 @@ def as_dtype(dtype) -> np.dtype | None:
 
 def xp_of_array(array):
     """numpy or cupy, whichever holds ``array``."""
-    return np if type(array) is np.ndarray else backend.xp_of(array)
+    return NP if type(array) is np.ndarray else backend.xp_of(array)
 
 
 def as_array(value, like=None):
@@ -92,42 +93,82 @@ def _check_same_device(inputs) -> None:
 
 def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
     """Run ``op`` forward on the inputs' arrays; record a graph node when a gradient will be needed."""
-    arrays, needs, track, xp, first = [], [], False, None, None
-    for t in inputs:
-        if isinstance(t, Tensor):
-            arr = t._data
-            if first is None:
-                first, xp = arr, (np if type(arr) is np.ndarray else backend.xp_of(arr))
-            elif type(arr) is not type(first):
-                _check_same_device(inputs)
-            arrays.append(arr)
-            needs.append(t._requires_grad)
-            track = track or t._requires_grad
-        else:
-            arrays.append(t)
-            needs.append(False)
+    if len(inputs) == 2:
+        return _binary(op, inputs[0], inputs[1], attrs)
+    if len(inputs) == 1:
+        return _unary(op, inputs[0], attrs)
+    arrays = tuple(t._data if type(t) is Tensor else t for t in inputs)
+    first = next(t._data for t in inputs if type(t) is Tensor)
+    if any(type(t) is Tensor and type(t._data) is not type(first) for t in inputs):
+        _check_same_device(inputs)
+    needs = tuple(type(t) is Tensor and t._requires_grad for t in inputs)
+    out = _forward(op, xp_of_array(first), arrays, inputs, attrs)
+    return _record(op, out, inputs, arrays, attrs, needs) if any(needs) and GRAD_MODE.enabled else Tensor._wrap(out)
+
+
+def _forward(op, xp, arrays, inputs, attrs):
     try:
         out = op.forward(xp, *arrays, **attrs)
     except (ValueError, TypeError) as exc:
         raise _op_error(op, inputs, attrs, exc) from None
-    if type(out) is not np.ndarray and xp is np:
+    return out if type(out) is np.ndarray or xp is not NP else np.asarray(out)
+
+
+def _unary(op, a, attrs):
+    arr = a._data
+    xp = NP if type(arr) is np.ndarray else backend.xp_of(arr)
+    try:
+        out = op.forward(xp, arr, **attrs)
+    except (ValueError, TypeError) as exc:
+        raise _op_error(op, (a,), attrs, exc) from None
+    if type(out) is not np.ndarray and xp is NP:
         out = np.asarray(out)
-    if not (track and GRAD_MODE.enabled):
-        return Tensor._wrap(out)
-    node = Node(op, inputs, attrs, tuple(needs))
+    if a._requires_grad and GRAD_MODE.enabled:
+        return _record(op, out, (a,), (arr,), attrs, (True,))
+    return Tensor._wrap(out)
+
+
+def _binary(op, a, b, attrs):
+    # the two-operand fast path: every operator and most methods come through here
+    ta, tb = type(a) is Tensor, type(b) is Tensor
+    arr_a = a._data if ta else a
+    arr_b = b._data if tb else b
+    kind = type(arr_a) if ta else type(arr_b)
+    if ta and tb and type(arr_b) is not kind:
+        _check_same_device((a, b))
+    xp = NP if kind is np.ndarray else backend.xp_of(arr_a if ta else arr_b)
+    try:
+        out = op.forward(xp, arr_a, arr_b, **attrs)
+    except (ValueError, TypeError) as exc:
+        raise _op_error(op, (a, b), attrs, exc) from None
+    if type(out) is not np.ndarray and xp is NP:
+        out = np.asarray(out)
+    need_a, need_b = ta and a._requires_grad, tb and b._requires_grad
+    if (need_a or need_b) and GRAD_MODE.enabled:
+        return _record(op, out, (a, b), (arr_a, arr_b), attrs, (need_a, need_b))
+    return Tensor._wrap(out)
+
+
+def _record(op, out, inputs, arrays, attrs, needs):
+    node = Node(op, inputs, attrs, needs)
     if op.saves_inputs:
-        node.versions = tuple(getattr(t, "_version", 0) for t in inputs)
-    result = Tensor._from_node(out, node)
+        node.inputs = arrays
+        node.versions = tuple([t._version if type(t) is Tensor else 0 for t in inputs])
+    result = object.__new__(Tensor)
+    result._data, result._requires_grad, result.grad, result.grad_fn = out, True, None, node
+    result._version = result._output_nr = 0
+    result._zeroed = False
     if op.saves_output:
         node.output = out
         node.out_ref = weakref.ref(result)
     return result
 
 
-def _matmul_dtypes_match(a, b) -> None:
-    if isinstance(b, Tensor) and a._data.dtype != b._data.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a._data.dtype} != "
-                           f"{b._data.dtype}")
+_MATMUL, _ADD, _SUB, _MUL, _DIV, _POW = (OPS[name] for name in ("matmul", "add", "sub", "mul", "div", "pow"))
+
+
+def _dims_text(shape) -> str:
+    return "x".join(map(str, shape))
 
 
 class Tensor:
@@ -137,7 +178,7 @@ class Tensor:
     calling this class; ``Tensor(data, requires_grad=...)`` wraps an array as is.
     """
 
-    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_version", "_output_nr", "__weakref__")
+    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_version", "_output_nr", "_zeroed", "__weakref__")
     __array_priority__ = 1000  # numpy scalars/arrays on the left defer to our reflected operators
 
     def __init__(self, data, requires_grad: bool = False):
@@ -147,6 +188,7 @@ class Tensor:
         self.grad_fn = None
         self._version = 0
         self._output_nr = 0
+        self._zeroed = False
         if requires_grad:
             self.requires_grad = True
 
@@ -155,12 +197,14 @@ class Tensor:
         """A constant tensor around ``data`` (no copy, no grad)."""
         t = object.__new__(cls)
         t._data, t._requires_grad, t.grad, t.grad_fn, t._version, t._output_nr = data, False, None, None, 0, 0
+        t._zeroed = False
         return t
 
     @classmethod
     def _from_node(cls, data, node) -> "Tensor":
         t = object.__new__(cls)
         t._data, t._requires_grad, t.grad, t.grad_fn, t._version, t._output_nr = data, True, None, node, 0, 0
+        t._zeroed = False
         return t
 
     # ----------------------------------------------------------------- attributes
@@ -190,6 +234,7 @@ class Tensor:
     @data.setter
     def data(self, value) -> None:
         self._data = as_array(value, like=self._data)
+        self._zeroed = False
 
     @property
     def is_leaf(self) -> bool:
@@ -232,7 +277,7 @@ class Tensor:
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
-        return self._data.reshape(()).item() if type(self._data) is np.ndarray else self._data.item()
+        return self._data.item()
 
     def tolist(self):
         return backend.to_numpy(self._data).tolist()
@@ -336,31 +381,39 @@ class Tensor:
 
     # ----------------------------------------------------------------- arithmetic
     def __add__(self, other):
-        return apply_op(_OP["add"], (self, _operand(other)))
+        o = other if type(other) is Tensor else _operand(other)
+        return _binary(_ADD, self, o, _NO_ATTRS)
 
     def __radd__(self, other):
-        return apply_op(_OP["add"], (_operand(other), self))
+        o = other if type(other) is Tensor else _operand(other)
+        return _binary(_ADD, o, self, _NO_ATTRS)
 
     def __sub__(self, other):
-        return apply_op(_OP["sub"], (self, _operand(other)))
+        o = other if type(other) is Tensor else _operand(other)
+        return _binary(_SUB, self, o, _NO_ATTRS)
 
     def __rsub__(self, other):
-        return apply_op(_OP["sub"], (_operand(other), self))
+        o = other if type(other) is Tensor else _operand(other)
+        return _binary(_SUB, o, self, _NO_ATTRS)
 
     def __mul__(self, other):
-        return apply_op(_OP["mul"], (self, _operand(other)))
+        o = other if type(other) is Tensor else _operand(other)
+        return _binary(_MUL, self, o, _NO_ATTRS)
 
     def __rmul__(self, other):
-        return apply_op(_OP["mul"], (_operand(other), self))
+        o = other if type(other) is Tensor else _operand(other)
+        return _binary(_MUL, o, self, _NO_ATTRS)
 
     def __truediv__(self, other):
-        return apply_op(_OP["div"], (self, _operand(other)))
+        o = other if type(other) is Tensor else _operand(other)
+        return _binary(_DIV, self, o, _NO_ATTRS)
 
     def __rtruediv__(self, other):
-        return apply_op(_OP["div"], (_operand(other), self))
+        o = other if type(other) is Tensor else _operand(other)
+        return _binary(_DIV, o, self, _NO_ATTRS)
 
     def __pow__(self, exponent):
-        return apply_op(_OP["pow"], (self, _operand(exponent)))
+        return _binary(_POW, self, exponent if type(exponent) is Tensor else _operand(exponent), _NO_ATTRS)
 
     def __rpow__(self, base):
         return apply_op(_OP["pow"], (_operand(base), self))
@@ -395,13 +448,17 @@ class Tensor:
 
     def matmul(self, other) -> "Tensor":
         """Matrix product with numpy's matmul semantics (vectors, batches)."""
-        other = _operand(other)
-        _matmul_dtypes_match(self, other)
-        a_shape, b_shape = self._data.shape, getattr(other, "shape", ())
-        if len(a_shape) and len(b_shape) and a_shape[-1] != b_shape[-2 if len(b_shape) > 1 else 0]:
-            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, a_shape))} and "
-                               f"{'x'.join(map(str, b_shape))})")
-        return apply_op(_OP["matmul"], (self, other))
+        if type(other) is not Tensor:
+            other = _operand(other)
+        if self._data.dtype != other._data.dtype:
+            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {self._data.dtype} != "
+                               f"{other._data.dtype}")
+        try:
+            return _binary(_MATMUL, self, other, _NO_ATTRS)
+        except RuntimeError:
+            a_shape, b_shape = self._data.shape, other._data.shape
+            raise RuntimeError(f"matmul: mat1 and mat2 shapes cannot be multiplied ({_dims_text(a_shape)} and "
+                               f"{_dims_text(b_shape)})") from None
 
     # ----------------------------------------------------------------- comparisons (bool tensors, no grad)
     def _compare(self, name, other):
@@ -509,6 +566,7 @@ class Tensor:
         self._check_inplace(value)
         self._data[_index_key(key)] = as_array(value, like=self._data)
         self._version += 1
+        self._zeroed = False
 
     # ----------------------------------------------------------------- in place
     def _check_inplace(self, other=None) -> bool:
@@ -522,23 +580,25 @@ class Tensor:
             return True
         return False
 
-    def _inplace(self, name: str, ufunc, other):
+    def _inplace(self, name: str, other):
         other = _operand(other)
-        if self._check_inplace(other):
+        if GRAD_MODE.enabled and self._check_inplace(other):
             return self._rebase(apply_op(_OP[name], (self._shallow(), other)))
+        data = self._data
+        ufunc = _INPLACE_UFUNCS[name] if type(data) is np.ndarray else getattr(xp_of_array(data), _UFUNC_NAMES[name])
         try:
-            ufunc(self._data, as_array(other, like=self._data) if isinstance(other, Tensor) else other,
-                  out=self._data)
+            ufunc(data, other._data if type(other) is Tensor else other, out=data)
         except (ValueError, TypeError) as exc:
             raise _op_error(_OP[name], (self, other), {}, exc) from None
         self._version += 1
+        self._zeroed = False
         return self
 
     def _shallow(self) -> "Tensor":
         """A new tensor object taking over this one's value and history (before an in-place rebase)."""
         old = object.__new__(Tensor)
         old._data, old._requires_grad, old.grad, old.grad_fn = self._data, self._requires_grad, None, self.grad_fn
-        old._version, old._output_nr = self._version, self._output_nr
+        old._version, old._output_nr, old._zeroed = self._version, self._output_nr, False
         return old
 
     def _rebase(self, result: "Tensor") -> "Tensor":
@@ -552,19 +612,16 @@ class Tensor:
         return self
 
     def __iadd__(self, other):
-        return self._inplace("add", np.add if type(self._data) is np.ndarray else _xp_ufunc(self, "add"), other)
+        return self._inplace("add", other)
 
     def __isub__(self, other):
-        return self._inplace("sub", np.subtract if type(self._data) is np.ndarray else _xp_ufunc(self, "subtract"),
-                             other)
+        return self._inplace("sub", other)
 
     def __imul__(self, other):
-        return self._inplace("mul", np.multiply if type(self._data) is np.ndarray else _xp_ufunc(self, "multiply"),
-                             other)
+        return self._inplace("mul", other)
 
     def __itruediv__(self, other):
-        return self._inplace("div", np.true_divide if type(self._data) is np.ndarray
-                             else _xp_ufunc(self, "true_divide"), other)
+        return self._inplace("div", other)
 
     def add_(self, other, alpha=1):
         return self.__iadd__(other if alpha == 1 else other * alpha)
@@ -583,16 +640,19 @@ class Tensor:
         return self.fill_(0)
 
     def fill_(self, value) -> "Tensor":
-        if self._check_inplace():
+        """Fill with ``value`` in place."""
+        if GRAD_MODE.enabled and self._check_inplace():
             raise RuntimeError("fill_/zero_ on a non-leaf tensor that requires grad is not supported; "
                                "use zeros_like(t) instead")
         self._data.fill(value)
         self._version += 1
+        # NOTE: remembered so that backward can adopt the next gradient instead of adding it to zeros
+        self._zeroed = value == 0
         return self
 
 
-def _xp_ufunc(t: Tensor, name: str):
-    return getattr(xp_of_array(t._data), name)
+_UFUNC_NAMES = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide"}
+_INPLACE_UFUNCS = {name: getattr(np, ufunc) for name, ufunc in _UFUNC_NAMES.items()}
 
 
 def _dims(dim):
