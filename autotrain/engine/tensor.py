@@ -103,7 +103,9 @@ def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
         _check_same_device(inputs)
     needs = tuple(type(t) is Tensor and t._requires_grad for t in inputs)
     out = _forward(op, xp_of_array(first), arrays, inputs, attrs)
-    return _record(op, out, inputs, arrays, attrs, needs) if any(needs) and GRAD_MODE.enabled else Tensor._wrap(out)
+    if any(needs) and GRAD_MODE.enabled and op.differentiable:
+        return _record(op, out, inputs, arrays, attrs, needs)
+    return Tensor._wrap(out)
 
 
 def _forward(op, xp, arrays, inputs, attrs):
@@ -123,7 +125,7 @@ def _unary(op, a, attrs):
         raise _op_error(op, (a,), attrs, exc) from None
     if type(out) is not np.ndarray and xp is NP:
         out = np.asarray(out)
-    if a._requires_grad and GRAD_MODE.enabled:
+    if a._requires_grad and GRAD_MODE.enabled and op.differentiable:
         return _record(op, out, (a,), (arr,), attrs, (True,))
     return Tensor._wrap(out)
 
@@ -144,7 +146,7 @@ def _binary(op, a, b, attrs):
     if type(out) is not np.ndarray and xp is NP:
         out = np.asarray(out)
     need_a, need_b = ta and a._requires_grad, tb and b._requires_grad
-    if (need_a or need_b) and GRAD_MODE.enabled:
+    if (need_a or need_b) and GRAD_MODE.enabled and op.differentiable:
         return _record(op, out, (a, b), (arr_a, arr_b), attrs, (need_a, need_b))
     return Tensor._wrap(out)
 
