@@ -1,0 +1,143 @@
+"""The seed's autograd loop on autotrain's engine vs the same loop in hand-written numpy.
+
+One process, interleaved runs (A B A B ...) so machine drift cancels, medians after
+a warm-up.  Run it as::
+
+    python benchmarks/bench_engine.py            # seed sizes, 1 thread and default threads
+    python benchmarks/bench_engine.py --tiny     # N=8, D_in=16, H=16, D_out=4: pure overhead
+
+BLAS threads are set with threadpoolctl when it is installed; otherwise run the
+script with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 for the 1-thread figures.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import time
+
+import numpy as np
+
+import autotrain.engine as torch
+
+SIZES = {"seed": (64, 1000, 100, 10), "tiny": (8, 16, 16, 4)}
+LR = 1e-6
+
+
+def make_arrays(sizes, dtype=np.float32, seed=0):
+    n, d_in, h, d_out = sizes
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(dtype) for s in ((n, d_in), (n, d_out), (d_in, h), (h, d_out))]
+
+
+def numpy_step_fn(x, y, w1, w2):
+    """The seed's hand-written numpy step (forward, backward, SGD update)."""
+    w1, w2 = w1.copy(), w2.copy()
+
+    def step():
+        nonlocal w1, w2
+        h = x.dot(w1)
+        h_relu = np.maximum(h, 0)
+        y_pred = h_relu.dot(w2)
+        loss = np.square(y_pred - y).sum()
+        grad_y_pred = 2.0 * (y_pred - y)
+        grad_w2 = h_relu.T.dot(grad_y_pred)
+        grad_h = grad_y_pred.dot(w2.T)
+        grad_h[h < 0] = 0
+        grad_w1 = x.T.dot(grad_h)
+        w1 -= LR * grad_w1
+        w2 -= LR * grad_w2
+        return loss.item()
+    return step
+
+
+class MyReLU(torch.autograd.Function):
+    """The seed's custom ReLU."""
+
+    @staticmethod
+    def forward(ctx, input):
+        ctx.save_for_backward(input)
+        return input.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (input,) = ctx.saved_tensors
+        grad_input = grad_output.clone()
+        grad_input[input < 0] = 0
+        return grad_input
+
+
+def engine_step_fn(x, y, w1, w2, relu=lambda h: h.clamp(min=0)):
+    """The seed's autograd step on the engine."""
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+    w1, w2 = torch.tensor(w1, requires_grad=True), torch.tensor(w2, requires_grad=True)
+
+    def step():
+        nonlocal w1, w2
+        loss = (relu(x.mm(w1)).mm(w2) - y).pow(2).sum()
+        value = loss.item()
+        loss.backward()
+        with torch.no_grad():
+            w1 -= LR * w1.grad
+            w2 -= LR * w2.grad
+            w1.grad.zero_()
+            w2.grad.zero_()
+        return value
+    return step
+
+
+def interleaved_medians(steps: dict, rounds: int, per_round: int, warmup: int = 50) -> dict:
+    """Median seconds per step of each callable, measured in alternating rounds."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    samples = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            for _ in range(per_round):
+                step()
+            samples[name].append((time.perf_counter() - start) / per_round)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+@contextlib.contextmanager
+def blas_threads(count):
+    """Limit BLAS threads when threadpoolctl is available (a no-op otherwise)."""
+    if count is None:
+        yield "default"
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield "default (install threadpoolctl to pin 1 thread)"
+        return
+    with threadpool_limits(count):
+        yield str(count)
+
+
+def run(sizes, rounds: int):
+    arrays = make_arrays(sizes)
+    steps = {"numpy (hand-written)": numpy_step_fn(*arrays), "engine autograd": engine_step_fn(*arrays),
+             "engine custom-relu": engine_step_fn(*arrays, relu=MyReLU.apply)}
+    return interleaved_medians(steps, rounds=rounds, per_round=20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true", help="overhead-only sizes N=8, D_in=16, H=16, D_out=4")
+    parser.add_argument("--rounds", type=int, default=40)
+    args = parser.parse_args()
+    sizes = SIZES["tiny" if args.tiny else "seed"]
+    print(f"sizes N, D_in, H, D_out = {sizes}, float32, medians of {args.rounds} interleaved rounds of 20 steps")
+    for threads in (1, None):
+        with blas_threads(threads) as label:
+            medians = run(sizes, args.rounds)
+        base = medians["numpy (hand-written)"]
+        print(f"\nBLAS threads: {label}")
+        for name, seconds in medians.items():
+            print(f"  {name:22s} {seconds * 1e3:8.4f} ms/step   {seconds / base:5.3f}x numpy")
+
+
+if __name__ == "__main__":
+    main()
