@@ -153,3 +153,26 @@ def test_steps_zero_is_valid_and_schema_is_json():
     assert load_config(SEED, ["steps=0"]).steps == 0
     schema = FitConfig.model_json_schema()
     assert schema["additionalProperties"] is False and "custom-relu" in json.dumps(schema)
+
+
+# A property test in the spirit of issue 7: whatever the text, the loader returns a config or raises ConfigError.
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_yaml_ish = st.one_of(
+    st.text(max_size=60),
+    st.lists(st.sampled_from(["N", "lr", "mode", "name", "steps", ":", " ", "\n", "-", "[", "]", "{", "}",
+                              "!!python/object", "&a", "*a", "<<", "1e-6", "0", "-1", ".nan", "'", '"', "\t",
+                              "autograd", "~", "?", "|", ">", "#", ",", "1", "3.5", "yes"]), max_size=30).map("".join),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_yaml_ish, override=st.text(max_size=20))
+def test_fuzz_only_config_errors_escape(tmp_path, text, override):
+    p = tmp_path / "fuzz.yaml"
+    p.write_bytes(text.encode("utf-8", "replace"))
+    for overrides in ([], [override]):
+        try:
+            assert load_config(p, overrides, check=False).N > 0
+        except ConfigError as exc:
+            assert exc.problems and all(str(x) for x in exc.problems)
