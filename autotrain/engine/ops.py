@@ -194,6 +194,8 @@ class Pow(Op):
 
     @staticmethod
     def forward(xp, a, b, out=None):
+        if type(b) in (int, float) and b == 2:
+            return xp.square(a, out=out)  # the ufunc power has no fast path for 2 (2x slower)
         return xp.power(a, b, out=out)
 
     @staticmethod
