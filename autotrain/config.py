@@ -310,7 +310,10 @@ def check_resources(cfg: FitConfig, source: str = "config") -> None:
         problems.append(Problem(source, f"N={cfg.N}, D_in={cfg.D_in}, H={cfg.H}, D_out={cfg.D_out} "
                                         f"({cfg.dtype}) need about {_human(need)} of memory, and only "
                                         f"{_human(have)} is available; use smaller sizes", key="N"))
-    if cfg.device != "cpu":
+    if cfg.mode == "static" and cfg.device != "cpu":
+        problems.append(Problem(source, f"bad value {cfg.device!r} with mode 'static' (allowed: cpu; the "
+                                        "static-graph Session runs on the cpu only)", key="device"))
+    elif cfg.device != "cpu":
         from autotrain.engine.backend import DeviceUnavailableError, check_device  # lazy: may import cupy
         try:
             check_device(cfg.device)
