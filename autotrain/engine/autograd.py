@@ -31,12 +31,13 @@ def _accumulate_leaf(leaf: Tensor, g, borrowed: bool) -> None:
             and g.shape == current._data.shape and g.flags.writeable:
         current._data = g  # adding to zeros would be a copy: adopt the fresh array instead
         current._zeroed = False
-        current._version += 1
+        current._version += 1  # the old array is left as it was, so no saved value changed
     else:
         target = current._data
         target += g
         current._zeroed = False
         current._version += 1
+        GRAD_MODE.mutations += 1
 
 
 def _pending_add(pending: dict, heap: list, node, index: int, g) -> None:

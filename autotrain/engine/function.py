@@ -26,10 +26,13 @@ next_sequence_number = itertools.count().__next__
 
 
 class _GradMode:
-    __slots__ = ("enabled",)
+    # ``mutations`` counts in-place changes to any tensor: a node created when it had the same
+    # value as now has nothing to version-check, which keeps the check off the hot path.
+    __slots__ = ("enabled", "mutations")
 
     def __init__(self):
         self.enabled = True
+        self.mutations = 0
 
 
 GRAD_MODE = _GradMode()
@@ -105,7 +108,8 @@ def _version_error(tensor, saved_version: int) -> RuntimeError:
 class Node:
     """A recorded primitive op: the graph edge to its inputs and the ``ctx`` its backward rule reads."""
 
-    __slots__ = ("op", "parents", "attrs", "needs_input_grad", "inputs", "output", "versions", "out_ref", "seq")
+    __slots__ = ("op", "parents", "attrs", "needs_input_grad", "inputs", "output", "versions", "out_ref", "seq",
+                 "epoch")
     n_outputs = 1
 
     def __init__(self, op, parents, attrs, needs_input_grad):
@@ -115,6 +119,7 @@ class Node:
         self.needs_input_grad = needs_input_grad
         self.inputs = self.output = self.versions = self.out_ref = None
         self.seq = next_sequence_number()
+        self.epoch = GRAD_MODE.mutations
 
     def name(self) -> str:
         return f"{type(self).__name__ if self.op is None else self.op.__name__}Backward"
@@ -149,7 +154,7 @@ class Node:
         """Gradients for each parent, from the op's backward rule."""
         if self.parents is None:
             raise RuntimeError(FREED_MESSAGE)
-        if self.versions is not None or self.out_ref is not None:
+        if self.epoch != GRAD_MODE.mutations:
             self.check_versions()
         return self.op.backward(self, xp, g)
 

@@ -166,7 +166,8 @@ def _record(op, out, inputs, arrays, attrs, needs):
     return result
 
 
-_MATMUL, _ADD, _SUB, _MUL, _DIV, _POW = (OPS[name] for name in ("matmul", "add", "sub", "mul", "div", "pow"))
+_MATMUL, _ADD, _SUB, _MUL, _DIV, _POW, _CLAMP = (
+    OPS[name] for name in ("matmul", "add", "sub", "mul", "div", "pow", "clamp"))
 
 
 def _dims_text(shape) -> str:
@@ -443,6 +444,8 @@ class Tensor:
 
     def mm(self, other: "Tensor") -> "Tensor":
         """Matrix product of two 2-D tensors."""
+        if type(other) is Tensor and self._data.ndim == 2 and other._data.ndim == 2:
+            return self.matmul(other)
         if self._data.ndim != 2 or getattr(other, "ndim", 0) != 2:
             raise RuntimeError(f"mm: both arguments must be 2-D matrices, got shapes {tuple(self.shape)} and "
                                f"{tuple(getattr(other, 'shape', ()))}")
@@ -510,7 +513,7 @@ class Tensor:
         """Clip to [min, max]; the gradient passes where min <= x <= max, ties included."""
         if min is None and max is None:
             raise RuntimeError("At least one of 'min' or 'max' must not be None")
-        return apply_op(_OP["clamp"], (self,), {"min": min, "max": max})
+        return _unary(_CLAMP, self, {"min": min, "max": max})
 
     clip = clamp
 
@@ -568,6 +571,7 @@ class Tensor:
         self._check_inplace(value)
         self._data[_index_key(key)] = as_array(value, like=self._data)
         self._version += 1
+        GRAD_MODE.mutations += 1
         self._zeroed = False
 
     # ----------------------------------------------------------------- in place
@@ -593,6 +597,7 @@ class Tensor:
         except (ValueError, TypeError) as exc:
             raise _op_error(_OP[name], (self, other), {}, exc) from None
         self._version += 1
+        GRAD_MODE.mutations += 1
         self._zeroed = False
         return self
 
@@ -611,6 +616,7 @@ class Tensor:
         if result.grad_fn is not None and result.grad_fn.out_ref is not None:
             result.grad_fn.out_ref = weakref.ref(self)
         self._version += 1
+        GRAD_MODE.mutations += 1
         return self
 
     def __iadd__(self, other):
@@ -648,6 +654,7 @@ class Tensor:
                                "use zeros_like(t) instead")
         self._data.fill(value)
         self._version += 1
+        GRAD_MODE.mutations += 1
         # NOTE: remembered so that backward can adopt the next gradient instead of adding it to zeros
         self._zeroed = value == 0
         return self
