@@ -1,0 +1,36 @@
+"""Optional oracle: the same expressions in real PyTorch (skipped when torch is not installed)."""
+import numpy as np
+import pytest
+
+import autotrain.engine as engine
+
+torch = pytest.importorskip("torch")
+
+# each program uses w1 and w2 and returns a scalar; m is the framework module
+PROGRAMS = {
+    "seed loss": lambda m, x, w1, w2, y: (x.mm(w1).clamp(min=0).mm(w2) - y).pow(2).sum(),
+    "broadcast arithmetic": lambda m, x, w1, w2, y: ((x[:, :3] * w1[0, :3] - 1.5) / (2 + w2[0] ** 2) + 1 / (
+        3 - w1[1, :3])).sum(),
+    "smooth functions": lambda m, x, w1, w2, y: (m.tanh(x.mm(w1)).sigmoid().mean(dim=0)
+                                                 * m.exp(w2[:, 0] * 0.1)).sum(),
+    "reductions and shapes": lambda m, x, w1, w2, y: ((w1.reshape(-1, 4).t().sum(dim=1, keepdim=True)
+                                                       * w2.transpose(0, 1)[0, :3].sum()) ** 2).mean(),
+    "max, relu and masks": lambda m, x, w1, w2, y: (m.maximum(x.mm(w1), w1[0]).relu().mm(w2) * y)[y > 0].sum(),
+}
+
+
+def _run(module, name):
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal(s) for s in ((6, 8), (8, 4), (4, 3), (6, 3))]
+    x, w1, w2, y = (module.tensor(a, dtype=module.float64, requires_grad=i in (1, 2)) for i, a in enumerate(arrays))
+    out = PROGRAMS[name](module, x, w1, w2, y)
+    out.backward()
+    return out.item(), w1.grad.numpy(), w2.grad.numpy()
+
+
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_engine_matches_pytorch(name):
+    ours, theirs = _run(engine, name), _run(torch, name)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-10, atol=1e-12)
