@@ -110,3 +110,27 @@ def test_fit_in_a_thread_does_not_touch_signal_handlers(tmp_path):
     t.start()
     t.join()
     assert out[0].status == "completed"
+
+
+def _mode_ready(mode):
+    import importlib
+    try:
+        if mode == "static":
+            return hasattr(importlib.import_module("autotrain.engine.static"), "Session")
+        return mode == "manual" or hasattr(importlib.import_module("autotrain.engine"), "tensor")
+    except ImportError:
+        return False
+
+
+@pytest.mark.parametrize("mode", [pytest.param(m, marks=pytest.mark.skipif(not _mode_ready(m), reason="engine"))
+                                  for m in ("manual", "autograd", "custom-relu", "static")])
+def test_every_mode_resumes_bit_identically(tmp_path, mode):
+    c = cfg(mode=mode, steps=25, checkpoint_every=10)
+    straight = create_run(c, tmp_path / "a")
+    assert fit(c, straight).status == "completed"
+    run = create_run(c, tmp_path / "b")
+    s = fit(c, run, on_step=lambda step, loss: step == 13 and os.kill(os.getpid(), signal.SIGINT))
+    assert (s.status, s.step) == ("interrupted", 14)
+    assert fit(c, open_run(run.path)).status == "completed"
+    assert table(run) == table(straight)
+    assert json.loads(run.summary_path.read_text())["resumed_from"] == 14

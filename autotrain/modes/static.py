@@ -27,9 +27,12 @@ class StaticMode:
             self.y = tf.placeholder(dtype, shape=(None, problem.w2.shape[1]))
             self.w1 = tf.Variable(copied(problem.w1))
             self.w2 = tf.Variable(copied(problem.w2))
-            h_relu = tf.nn.relu(tf.matmul(self.x, self.w1))
+            h = tf.matmul(self.x, self.w1)
+            # As the seed: tf.maximum gives the whole gradient to h at h == 0, the clamp convention of
+            # the other modes (tf.nn.relu would zero it there).
+            h_relu = tf.maximum(h, tf.zeros(1, dtype=dtype))
             y_pred = tf.matmul(h_relu, self.w2)
-            self.loss = tf.reduce_sum((y_pred - self.y) ** 2)
+            self.loss = tf.reduce_sum((self.y - y_pred) ** 2.0)
             grad_w1, grad_w2 = tf.gradients(self.loss, [self.w1, self.w2])
             self.new_w1 = self.w1.assign(self.w1 - lr * grad_w1)
             self.new_w2 = self.w2.assign(self.w2 - lr * grad_w2)
@@ -53,4 +56,7 @@ class StaticMode:
         return {"w1": copied(w1), "w2": copied(w2)}
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
-        self.sess.run(self.load_ops, feed_dict={self.w1_in: state["w1"], self.w2_in: state["w2"]})
+        # One run per assign: fetching both assigns in one run mis-binds the two feeds in the current
+        # static engine (reported); separate runs are correct either way and this is not a hot path.
+        self.sess.run(self.load_ops[0], feed_dict={self.w1_in: state["w1"]})
+        self.sess.run(self.load_ops[1], feed_dict={self.w2_in: state["w2"]})
