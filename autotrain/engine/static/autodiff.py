@@ -1,0 +1,157 @@
+"""Symbolic gradients: the backward rules of ``engine/ops.py`` replayed with a graph-building ``xp``.
+
+A rule such as ``Mul.backward`` computes ``g * b`` with operators and ``xp`` functions.  Handed nodes
+and :class:`GraphXP`, the same code adds nodes instead of computing numbers, so the gradient is made
+of ordinary primitive nodes that the compiler's passes can fold, merge, fuse and plan.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from autotrain.engine.ops import BACKWARD_XP, OPS, unbroadcast
+
+from .graph import Node, NodeShape, apply, constant
+
+
+class GraphXP:
+    """The ``xp`` a backward rule gets when it runs on nodes: every function adds a node of ``OPS``."""
+
+    @staticmethod
+    def where(cond, a, b):
+        return apply("where", cond, a, b)
+
+    @staticmethod
+    def greater(a, b):
+        return apply("greater", a, b)
+
+    @staticmethod
+    def less(a, b):
+        return apply("less", a, b)
+
+    @staticmethod
+    def equal(a, b):
+        return apply("equal", a, b)
+
+    @staticmethod
+    def log(a):
+        return apply("log", a)
+
+    @staticmethod
+    def matmul(a, b):
+        return apply("matmul", a, b)
+
+    @staticmethod
+    def swapaxes(a, axis1, axis2):
+        axes = list(range(len(a.shape)))
+        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+        return apply("transpose", a, axes=tuple(axes))
+
+    @staticmethod
+    def reshape(a, shape):
+        return a if tuple(a.shape) == tuple(shape) and None not in a.shape else apply("reshape", a, shape=shape)
+
+    @staticmethod
+    def transpose(a, axes=None):
+        return apply("transpose", a, axes=axes)
+
+    @staticmethod
+    def broadcast_to(a, shape):
+        return apply("broadcast_to", a, shape=shape)
+
+    @staticmethod
+    def sum(a, axis=None, keepdims=False):
+        return apply("sum", a, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def astype(a, dtype):
+        return apply("cast", a, dtype=np.dtype(dtype))
+
+
+assert all(hasattr(GraphXP, name) for name in BACKWARD_XP), "GraphXP must offer every xp function rules use"
+
+
+class _Ctx:
+    """What a backward rule reads: nodes in place of the forward's arrays."""
+
+    __slots__ = ("inputs", "output", "attrs", "needs_input_grad", "input_shapes", "input_dtypes")
+
+    def __init__(self, node: Node, needs):
+        self.inputs, self.output, self.attrs = node.inputs, node, node.attrs
+        self.needs_input_grad = needs
+        self.input_shapes = tuple(NodeShape.of(v) if isinstance(v, Node) else None for v in node.inputs)
+        self.input_dtypes = tuple(v.dtype if isinstance(v, Node) else None for v in node.inputs)
+
+
+def _topo(ys) -> list[Node]:
+    """Nodes reachable from ``ys``, inputs before consumers (an explicit stack: no recursion limit)."""
+    order, seen, stack = [], set(), [(y, False) for y in ys]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node.id in seen:
+            continue
+        seen.add(node.id)
+        stack.append((node, True))
+        stack.extend((v, False) for v in node.inputs if isinstance(v, Node) and v.id not in seen)
+    return order
+
+
+def _on_path(order, xs) -> set[int]:
+    """Ids of nodes that depend on some x (only they carry gradient)."""
+    hit = {x.id for x in xs}
+    for node in order:
+        if any(isinstance(v, Node) and v.id in hit for v in node.inputs):
+            hit.add(node.id)
+    return hit
+
+
+def _seed(y: Node, grad_y) -> Node:
+    """The gradient fed into ``y``: ones of y's shape unless ``grad_ys`` says otherwise."""
+    if isinstance(grad_y, Node):
+        return grad_y
+    if grad_y is not None:
+        return constant(grad_y, dtype=y.dtype, graph=y.graph)
+    one = constant(np.ones((), dtype=y.dtype), graph=y.graph)
+    return one if y.shape == () else apply("broadcast_to", one, shape=NodeShape.of(y))
+
+
+def gradients(ys, xs, grad_ys=None) -> list:
+    """Nodes for d(sum of ys)/d(x) for each x in ``xs`` (``None`` where x does not affect ys).
+
+    ``grad_ys`` weights each y (default: ones).  Contributions from several paths (a diamond) are
+    summed; each edge's gradient is unbroadcast to its input's shape once, as in the dynamic engine.
+    """
+    ys = list(ys) if isinstance(ys, (list, tuple)) else [ys]
+    single = not isinstance(xs, (list, tuple))
+    xs = [xs] if single else list(xs)
+    grad_ys = [None] * len(ys) if grad_ys is None else (list(grad_ys) if isinstance(grad_ys, (list, tuple)) else [grad_ys])
+    order = _topo(ys)
+    live = _on_path(order, xs)
+    grads: dict[int, Node] = {}
+    for y, gy in zip(ys, grad_ys):
+        _accumulate(grads, y, _seed(y, gy))
+    for node in reversed(order):
+        g = grads.get(node.id)
+        if g is None or not node.inputs or node.op not in OPS:
+            continue
+        _backprop(node, g, live, grads)
+    result = [grads.get(x.id) for x in xs]
+    return result[0] if single else result
+
+
+def _backprop(node: Node, g: Node, live: set[int], grads: dict[int, Node]) -> None:
+    rule = OPS[node.op]
+    needs = tuple(isinstance(v, Node) and v.id in live and v.dtype.kind == "f" for v in node.inputs)
+    if not rule.differentiable or not any(needs):
+        return
+    ctx = _Ctx(node, needs)
+    for value, need, gi in zip(node.inputs, needs, rule.backward(ctx, GraphXP, g)):
+        if need and gi is not None:
+            _accumulate(grads, value, unbroadcast(GraphXP, gi, NodeShape.of(value)))
+
+
+def _accumulate(grads: dict[int, Node], node: Node, g: Node) -> None:
+    prior = grads.get(node.id)
+    grads[node.id] = g if prior is None else apply("add", prior, g)

@@ -1,0 +1,309 @@
+"""The TF1-style graph: nodes that name an op of ``engine/ops.py``, with shapes inferred when they are built.
+
+A :class:`Node` is plain data (op, inputs, attrs, shape, dtype, name).  Inputs are nodes or Python
+scalars (kept inline, so numpy's weak-scalar promotion applies: ``float32_node * 2.0`` stays float32).
+Shapes may hold ``None`` for dimensions a placeholder leaves open; they become concrete when a
+Session compiles the graph for the shapes actually fed.
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import warnings
+
+import numpy as np
+
+from autotrain.engine.ops import OPS, Op
+
+#: Ops that are not in ``OPS``: graph sources and stateful nodes.
+SOURCE_OPS = ("placeholder", "variable", "const", "random_normal")
+STATE_OPS = ("assign", "group")
+_ids = itertools.count()
+
+
+class GraphFinalizedError(RuntimeError):
+    """Raised when a node is added to a finalized graph (the TF1 graph-growth trap)."""
+
+
+class GraphGrowthWarning(UserWarning):
+    """The graph kept growing between runs of a Session: nodes are probably built inside the loop."""
+
+
+class NodeShape(tuple):
+    """A shape that remembers the node it is the shape of, so ``None`` dims resolve when compiled."""
+
+    node: "Node"
+
+    @classmethod
+    def of(cls, node: "Node") -> "NodeShape":
+        shape = cls(node.shape)
+        shape.node = node
+        return shape
+
+
+class Node:
+    """One operation in a graph: ``op`` names an entry of ``OPS`` (or a source such as ``placeholder``).
+
+    Nodes support ``+ - * / ** @`` and unary ``-`` with nodes, numpy arrays and Python scalars on
+    either side, broadcasting as numpy does.  Nothing is computed until a Session runs the node.
+    """
+
+    __slots__ = ("op", "inputs", "attrs", "shape", "dtype", "name", "graph", "id", "__weakref__")
+    __array_ufunc__ = None  # so that ``ndarray + node`` calls ``node.__radd__``
+
+    def __init__(self, op, inputs, attrs, shape, dtype, name, graph):
+        self.op, self.inputs, self.attrs = op, tuple(inputs), dict(attrs)
+        self.shape, self.dtype, self.name, self.graph = shape, dtype, name, graph
+        self.id = next(_ids)
+
+    def __repr__(self) -> str:
+        return f"<{self.op} '{self.name}' shape={_fmt_shape(self.shape)} dtype={_fmt_dtype(self.dtype)}>"
+
+    def get_shape(self):
+        """The static shape (``None`` for dimensions fixed only when fed)."""
+        return self.shape
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    # Python operators: the same ops as the tf.* functions.
+    def __add__(self, other): return apply("add", self, other)
+    def __radd__(self, other): return apply("add", other, self)
+    def __sub__(self, other): return apply("sub", self, other)
+    def __rsub__(self, other): return apply("sub", other, self)
+    def __mul__(self, other): return apply("mul", self, other)
+    def __rmul__(self, other): return apply("mul", other, self)
+    def __truediv__(self, other): return apply("div", self, other)
+    def __rtruediv__(self, other): return apply("div", other, self)
+    def __pow__(self, other): return apply("pow", self, other)
+    def __rpow__(self, other): return apply("pow", other, self)
+    def __matmul__(self, other): return apply("matmul", self, other)
+    def __rmatmul__(self, other): return apply("matmul", other, self)
+    def __neg__(self): return apply("neg", self)
+
+    @property
+    def T(self) -> "Node":
+        return apply("transpose", self)
+
+
+class Variable(Node):
+    """A value that persists across ``Session.run`` calls; set by its initializer or by ``assign``."""
+
+    __slots__ = ("initial_value", "initializer")
+
+    def __init__(self, initial_value, name=None, dtype=None):
+        init = as_node(initial_value, dtype=dtype)
+        if dtype is not None and init.dtype != np.dtype(dtype):
+            init = apply("cast", init, dtype=np.dtype(dtype))
+        if any(d is None for d in init.shape):
+            raise ValueError(f"Variable needs a fully defined initial shape, got {_fmt_shape(init.shape)} from {init!r}")
+        graph = init.graph
+        super().__init__("variable", (), {}, tuple(init.shape), init.dtype, graph.unique_name(name or "Variable"), graph)
+        self.initial_value = init
+        graph.add(self)
+        self.initializer = _assign_node(self, init, "set", name=f"{self.name}/Assign")
+
+    def assign(self, value, name=None) -> Node:
+        """A node that sets the variable to ``value`` in place when run, and yields the new value."""
+        return _assign_node(self, value, "set", name)
+
+    def assign_add(self, value, name=None) -> Node:
+        """A node that adds ``value`` to the variable in place when run, and yields the new value."""
+        return _assign_node(self, value, "add", name)
+
+    def assign_sub(self, value, name=None) -> Node:
+        """A node that subtracts ``value`` from the variable in place when run, and yields the new value."""
+        return _assign_node(self, value, "sub", name)
+
+
+class Graph:
+    """A list of nodes plus the variables among them; ``with graph.as_default():`` builds into it."""
+
+    def __init__(self):
+        self.nodes: list[Node] = []
+        self.variables: list[Variable] = []
+        self._names: dict[str, int] = {}
+        self.finalized = False
+
+    def __repr__(self) -> str:
+        return f"<Graph nodes={len(self.nodes)} variables={len(self.variables)}>"
+
+    def unique_name(self, base: str) -> str:
+        """``base``, or ``base_1``, ``base_2`` … when taken (TF1's naming)."""
+        count = self._names.get(base, 0)
+        self._names[base] = count + 1
+        return base if count == 0 else f"{base}_{count}"
+
+    def add(self, node: Node) -> Node:
+        if self.finalized:
+            raise GraphFinalizedError(
+                f"Graph is finalized and cannot be modified (adding {node!r}); build every node before the "
+                "training loop and only run them inside it")
+        self.nodes.append(node)
+        if isinstance(node, Variable):
+            self.variables.append(node)
+        return node
+
+    def finalize(self) -> None:
+        """Make the graph read-only: adding a node afterwards raises GraphFinalizedError."""
+        self.finalized = True
+
+    def get_node(self, name: str) -> Node:
+        """The node called ``name`` (a ``:0`` suffix, as TF prints tensor names, is accepted)."""
+        name = name[:-2] if name.endswith(":0") else name
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(f"The name '{name}' refers to no node in this graph")
+
+    @contextlib.contextmanager
+    def as_default(self):
+        """Make this the graph that new nodes go into, inside the ``with`` block."""
+        _stack.append(self)
+        try:
+            yield self
+        finally:
+            _stack.pop()
+
+
+_stack: list[Graph] = [Graph()]
+
+
+def get_default_graph() -> Graph:
+    """The graph new nodes are added to."""
+    return _stack[-1]
+
+
+def reset_default_graph() -> None:
+    """Start a fresh default graph (not allowed inside ``with graph.as_default():``)."""
+    if len(_stack) > 1:
+        raise AssertionError("Do not use reset_default_graph() inside a `with graph.as_default():` block")
+    _stack[0] = Graph()
+
+
+# --------------------------------------------------------------------- building nodes
+def _fmt_shape(shape) -> str:
+    return "()" if shape is None else str(tuple(shape))
+
+
+def _fmt_dtype(dtype) -> str:
+    return "None" if dtype is None else np.dtype(dtype).name
+
+
+def _graph_of(values) -> Graph:
+    graphs = {id(v.graph): v.graph for v in values if isinstance(v, Node)}
+    if len(graphs) > 1:
+        named = ", ".join(repr(v) for v in values if isinstance(v, Node))
+        raise ValueError(f"inputs come from different graphs: {named}")
+    return next(iter(graphs.values())) if graphs else get_default_graph()
+
+
+def as_node(value, dtype=None, graph: Graph | None = None) -> Node:
+    """``value`` as a node: nodes pass through, arrays and numbers become constants."""
+    if isinstance(value, Node):
+        return value
+    return constant(value, dtype=dtype, graph=graph)
+
+
+def _as_input(value, like, graph):
+    """An op input: nodes and Python scalars stay as they are; numpy values become constants."""
+    if isinstance(value, Node) or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return value.item()   # a weak Python scalar, as a TF constant takes the other operand's dtype
+    array = np.asarray(value)
+    if like is not None and array.dtype.kind in "fiu" and like.dtype.kind == "f":
+        array = array.astype(like.dtype)
+    return constant(array, graph=graph)
+
+
+def broadcast_dims(shapes) -> tuple:
+    """numpy broadcasting over shapes that may hold ``None`` (unknown until fed)."""
+    shapes = [() if s is None else tuple(s) for s in shapes]
+    ndim = max((len(s) for s in shapes), default=0)
+    out = []
+    for dims in zip(*(((1,) * (ndim - len(s))) + s for s in shapes)):
+        known = {d for d in dims if d is not None and d != 1}
+        if len(known) > 1:
+            raise ValueError(f"shapes {' and '.join(_fmt_shape(s) for s in shapes)} do not broadcast")
+        out.append(known.pop() if known else (None if None in dims else 1))
+    return tuple(out)
+
+
+def infer_shape(op: str, shapes, attrs) -> tuple:
+    """The output shape of ``op`` from its input shapes (``None`` entries for scalars)."""
+    rule = OPS[op].shape
+    if rule is Op.shape:   # elementwise: numpy broadcasting, with None dims allowed
+        return broadcast_dims(shapes)
+    if op in ("reshape", "broadcast_to") and (None in shapes[0] or None in tuple(attrs["shape"])):
+        return tuple(None if n in (-1, None) else n for n in attrs["shape"])   # checked when compiled
+    return tuple(rule(*shapes, **attrs))
+
+
+def infer_dtype(op: str, inputs, attrs):
+    kind = OPS[op].result_dtype
+    if kind == "attr":
+        return np.dtype(attrs["dtype"])
+    if kind is not None:
+        return np.dtype(kind)
+    return np.result_type(*(v.dtype if isinstance(v, Node) else v for v in inputs))
+
+
+def apply(op: str, *inputs, name: str | None = None, **attrs) -> Node:
+    """Add a node computing ``OPS[op]`` of ``inputs``; the shape is checked now, not at run time."""
+    graph = _graph_of(inputs)
+    like = next((v for v in inputs if isinstance(v, Node)), None)
+    inputs = tuple(_as_input(v, like, graph) for v in inputs)
+    shapes = [v.shape if isinstance(v, Node) else None for v in inputs]
+    try:
+        shape = infer_shape(op, shapes, attrs)
+        dtype = infer_dtype(op, inputs, attrs)
+    except (ValueError, TypeError) as exc:
+        named = " and ".join(repr(v) for v in inputs)
+        raise ValueError(f"{op}: {exc}; inputs: {named}") from None
+    return graph.add(Node(op, inputs, attrs, shape, dtype, graph.unique_name(name or op), graph))
+
+
+def source(op: str, shape, dtype, name: str | None, graph: Graph | None = None, **attrs) -> Node:
+    """Add a node with no inputs (placeholder, constant, random draw)."""
+    graph = graph or get_default_graph()
+    shape = tuple(None if d is None else int(d) for d in shape)
+    return graph.add(Node(op, (), attrs, shape, np.dtype(dtype), graph.unique_name(name or op), graph))
+
+
+def constant(value, dtype=None, shape=None, name=None, graph: Graph | None = None) -> Node:
+    """A node holding a fixed array (copied now, so later changes to ``value`` do not leak in)."""
+    array = np.array(value, dtype=dtype)
+    if array.dtype == np.float64 and dtype is None and not isinstance(value, np.ndarray):
+        array = array.astype(np.float32)   # TF: Python floats make float32 constants
+    if shape is not None:
+        array = np.broadcast_to(array, tuple(shape)).copy()
+    array.flags.writeable = False
+    return source("const", array.shape, array.dtype, name or "Const", graph, value=array)
+
+
+def _assign_node(var: Variable, value, mode: str, name=None) -> Node:
+    value = _as_input(value, var, var.graph)
+    shape = value.shape if isinstance(value, Node) else ()
+    if broadcast_dims([var.shape, shape]) != tuple(var.shape):
+        raise ValueError(f"assign: value of shape {_fmt_shape(shape)} does not fit {var!r}")
+    if isinstance(value, Node) and value.dtype != var.dtype:
+        raise TypeError(f"assign: value {value!r} has dtype {value.dtype.name}, {var!r} needs {var.dtype.name}")
+    graph = var.graph
+    return graph.add(Node("assign", (var, value), {"mode": mode}, var.shape, var.dtype,
+                          graph.unique_name(name or f"{var.name}/assign"), graph))
+
+
+def group(inputs, name=None) -> Node:
+    """A node that runs all ``inputs`` and yields ``None`` (used by the initializer)."""
+    graph = _graph_of(inputs)
+    return graph.add(Node("group", tuple(inputs), {}, (), None, graph.unique_name(name or "group"), graph))
+
+
+def warn_growth(graph: Graph, grew_by: int) -> None:
+    warnings.warn(
+        f"the graph has grown between Session.run calls again and again (+{grew_by} nodes last time, now "
+        f"{len(graph.nodes)}): nodes are being built inside the training loop, so memory grows and every run "
+        "compiles anew. Build the graph once before the loop; graph.finalize() makes this an error.",
+        GraphGrowthWarning, stacklevel=3)

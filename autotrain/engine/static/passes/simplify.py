@@ -1,0 +1,152 @@
+"""Pass 4: algebraic simplification, rule by rule, until no rule applies.
+
+Every rule keeps the value (up to float rounding where scalars are regrouped) and the shape and dtype
+of the instr it replaces.  The gradient graph is made of separate nodes, so rewriting a forward op
+(``maximum(h, 0)`` -> ``clamp``) never changes which tie convention the gradient follows.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..ir import Instr, Program, is_elementwise, new_instr, rebuild
+from .cse import hash_cons
+
+_NUM = (int, float)
+
+
+def _num(value) -> bool:
+    return isinstance(value, _NUM) and not isinstance(value, bool)
+
+
+def _is(value, number) -> bool:
+    return _num(value) and value == number
+
+
+def _same(x, ins: Instr) -> bool:
+    """``x`` can stand in for ``ins``: an instr with the same shape and dtype."""
+    return isinstance(x, Instr) and tuple(x.shape) == tuple(ins.shape) and x.dtype == ins.dtype
+
+
+def _shapes_without(ins: Instr, skip: int):
+    return [a.shape for i, a in enumerate(ins.args) if i != skip and isinstance(a, Instr)]
+
+
+def _scalarize(ins: Instr):
+    """Args of an elementwise op that can be simpler: uniform constants -> scalars, broadcast_to dropped."""
+    args, changed = list(ins.args), False
+    for i, a in enumerate(ins.args):
+        if not isinstance(a, Instr):
+            continue
+        others = _shapes_without(ins, i)
+        if a.op == "broadcast_to" and np.broadcast_shapes(a.args[0].shape, *others) == tuple(ins.shape):
+            args[i], changed = a.args[0], True
+        elif a.op == "const" and a.attrs["value"].size and others:
+            value = a.attrs["value"]
+            first = value.flat[0]
+            if np.broadcast_shapes(*others) != tuple(ins.shape) or not np.all(value == first):
+                continue
+            scalar = first.item()
+            trial = [scalar if j == i else b for j, b in enumerate(args)]
+            if ins.op in ("greater", "less", "equal", "greater_equal", "less_equal", "not_equal") or \
+                    np.result_type(*(b.dtype if isinstance(b, Instr) else b for b in trial)) == ins.dtype:
+                args[i], changed = scalar, True
+    return tuple(args) if changed else None
+
+
+def _push_scale(c, x: Instr, make):
+    """``c * x`` with the scalar moved to where it costs least (before a matmul, inside a mask)."""
+    if x.op == "matmul":
+        a, b = x.args
+        if min(a.size, b.size) < x.size:
+            return make("matmul", (make("mul", (c, a)), b)) if a.size < b.size else \
+                make("matmul", (a, make("mul", (c, b))))
+    if x.op == "where" and _is(x.args[1], 0) and isinstance(x.args[2], Instr) and _same(x.args[2], x):
+        return make("where", (x.args[0], 0, make("mul", (c, x.args[2]))))
+    if x.op == "transpose":
+        return make("transpose", (make("mul", (c, x.args[0])),), x.attrs)
+    return None
+
+
+def _arith(ins: Instr, make):
+    op, args = ins.op, ins.args
+    a = args[0]
+    b = args[1] if len(args) > 1 else None
+    if op == "add":
+        if _is(b, 0) and _same(a, ins):
+            return a
+        if _is(a, 0) and _same(b, ins):
+            return b
+    if op == "sub":
+        if _is(b, 0) and _same(a, ins):
+            return a
+        if _is(a, 0) and _same(b, ins):
+            return make("neg", (b,))
+    if op == "div" and _is(b, 1) and _same(a, ins):
+        return a
+    if op == "mul":
+        if _num(b) and isinstance(a, Instr):
+            return make("mul", (b, a))              # canonical form: the scalar first
+        if _num(a) and isinstance(b, Instr):
+            return _scaled(a, b, ins, make)
+    if op == "neg" and isinstance(a, Instr):
+        if a.op == "neg":
+            return a.args[0]
+        if a.op == "mul" and _num(a.args[0]):
+            return make("mul", (-a.args[0], a.args[1]))
+    return None
+
+
+def _scaled(c, x: Instr, ins: Instr, make):
+    if c == 1 and _same(x, ins):
+        return x
+    if c == -1 and _same(x, ins):
+        return make("neg", (x,))
+    if x.op == "mul" and _num(x.args[0]):
+        return make("mul", (c * x.args[0], x.args[1]))
+    if x.op == "neg":
+        return make("mul", (-c, x.args[0]))
+    return _push_scale(c, x, make) if math.isfinite(c) else None
+
+
+def _functions(ins: Instr, make):
+    op, args = ins.op, ins.args
+    if op == "pow" and _same(args[0], ins):
+        if _is(args[1], 2):
+            return make("square", (args[0],))
+        if _is(args[1], 1):
+            return args[0]
+    if op in ("maximum", "minimum"):
+        x, c = (args[0], args[1]) if _num(args[1]) else (args[1], args[0])
+        if _num(c) and _same(x, ins):
+            return make("clamp", (x,), {"min" if op == "maximum" else "max": c})
+    return None
+
+
+def _rewrite_once(ins: Instr, make):
+    if not ins.args:
+        return None
+    if is_elementwise(ins.op):
+        args = _scalarize(ins)
+        if args is not None:
+            return make(ins.op, args, ins.attrs)
+    return _arith(ins, make) or _functions(ins, make)
+
+
+def simplify(program: Program) -> Program:
+    """Apply the rules to every instr (and to the instrs the rules create) until none applies."""
+    cons = hash_cons()
+
+    def settle(ins: Instr) -> Instr:
+        for _ in range(64):   # each rule makes the graph smaller or moves a scalar down: bounded
+            new = _rewrite_once(ins, make)
+            if new is None or new is ins:
+                break
+            ins = new
+        return cons(ins)
+
+    def make(op, args, attrs=None):
+        return settle(new_instr(op, tuple(args), dict(attrs or {})))
+
+    return rebuild(program, settle)

@@ -1,0 +1,248 @@
+"""Session.run(fetches, feed_dict): compile a fetch set once, then run its plan again and again.
+
+A Session owns the variables' values.  Fetched arrays are read-only views of the Session's buffers:
+they stay valid until the next ``run`` of the same fetches overwrites them (that is what makes a
+steady-state run allocate nothing).  Copy what you keep: ``w = sess.run(w1).copy()``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .autodiff import _topo
+from .compiler import bind, optimize
+from .graph import Graph, Node, _fmt_shape, get_default_graph, warn_growth
+
+_GROWTH_RUNS = 10   # runs in a row with a growing graph before the graph-growth warning
+
+
+class FailedPreconditionError(RuntimeError):
+    """A variable was read before it was initialized."""
+
+
+class _Fetch:
+    """One fetch structure: its flat node list, how to rebuild the structure, its compiled plans by feed shapes."""
+
+    __slots__ = ("nodes", "build", "placeholders", "plans", "last_shapes", "last_plan", "report")
+
+    def __init__(self, nodes, build):
+        self.nodes, self.build = nodes, build
+        self.placeholders = [n for n in _topo([n for n in nodes if n is not None]) if n.op == "placeholder"]
+        self.plans: dict = {}
+        self.last_shapes = self.last_plan = self.report = None
+
+
+class Session:
+    """Runs nodes of one graph (the default graph unless ``graph=`` is given).
+
+    >>> import autotrain.engine.static as tf
+    >>> x = tf.placeholder(tf.float32, shape=(None, 2))
+    >>> with tf.Session() as sess:
+    ...     print(sess.run(tf.reduce_sum(x * 2.0), feed_dict={x: [[1.0, 2.0]]}))
+    6.0
+    """
+
+    def __init__(self, graph: Graph | None = None, seed: int | None = None):
+        self.graph = graph or get_default_graph()
+        self._vars: dict[int, np.ndarray] = {}
+        self._initialized: set[int] = set()
+        self._fetches: dict = {}
+        self._rng = np.random.default_rng(seed)
+        self._closed = False
+        self._seen_nodes, self._growth, self._warned = len(self.graph.nodes), 0, False
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Free the variables and compiled plans; the Session cannot run afterwards."""
+        self._closed = True
+        self._vars.clear()
+        self._fetches.clear()
+
+    # ----------------------------------------------------------------- run
+    def run(self, fetches, feed_dict=None):
+        """Compute ``fetches`` (a node, or a list/tuple/dict of them) with placeholders bound by ``feed_dict``.
+
+        Returns numpy scalars for 0-d values and read-only arrays otherwise, in the structure of
+        ``fetches``.  Running an assign updates its variable in place.
+        """
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
+        self._watch_growth()
+        entry = self._entry(fetches)
+        values = self._feeds(entry, feed_dict or {})
+        plan = self._plan(entry, values)
+        result = plan.run(*values)
+        if plan.initializes:
+            self._initialized.update(v.id for v in plan.initializes)
+            plan.initializes = ()
+        return entry.build(result)
+
+    def explain(self, fetches, feed_dict=None):
+        """The compiler's report for ``fetches``: instr counts per pass, fused groups, bytes planned, DOT text.
+
+        Without ``feed_dict`` the last compiled shapes are used, or 1 for each open placeholder dimension.
+        """
+        entry = self._entry(fetches)
+        if feed_dict is None and entry.report is not None:
+            return entry.report
+        shapes = {p: tuple(1 if d is None else d for d in p.shape) for p in entry.placeholders}
+        if feed_dict is not None:
+            shapes = {p: np.shape(v) for p, v in zip(entry.placeholders, self._feeds(entry, feed_dict))}
+        return optimize(self.graph, [n for n in entry.nodes if n is not None], shapes)[1]
+
+    def _watch_growth(self) -> None:
+        count = len(self.graph.nodes)
+        if count == self._seen_nodes:
+            self._growth = 0
+            return
+        self._growth, grew = self._growth + 1, count - self._seen_nodes
+        self._seen_nodes = count
+        if self._growth >= _GROWTH_RUNS and not self._warned:
+            self._warned = True
+            warn_growth(self.graph, grew)
+
+    # ----------------------------------------------------------------- fetches
+    def _entry(self, fetches) -> _Fetch:
+        key = _fetch_key(fetches)
+        entry = self._fetches.get(key)
+        if entry is None:
+            nodes, build = self._flatten(fetches)
+            entry = self._fetches[key] = _Fetch(nodes, build)
+        return entry
+
+    def _flatten(self, fetches):
+        if isinstance(fetches, (list, tuple)):
+            parts = [self._flatten(f) for f in fetches]
+            return _join(parts, type(fetches))
+        if isinstance(fetches, dict):
+            keys = list(fetches)
+            nodes, build = _join([self._flatten(fetches[k]) for k in keys], list)
+            return nodes, lambda values: dict(zip(keys, build(values)))
+        return [self._node(fetches)], lambda values: values[0]
+
+    def _node(self, fetch) -> Node:
+        if isinstance(fetch, str):
+            try:
+                return self.graph.get_node(fetch)
+            except KeyError as exc:
+                raise ValueError(f"Fetch argument {fetch!r} cannot be interpreted: {exc.args[0]}") from None
+        if not isinstance(fetch, Node):
+            raise TypeError(f"Fetch argument {fetch!r} has invalid type {type(fetch).__name__}, must be a node "
+                            "(or a node's name), a list, a tuple or a dict of them")
+        if fetch.graph is not self.graph:
+            raise ValueError(f"Fetch argument {fetch!r} is not an element of this graph (it belongs to another "
+                             "Graph; build it in the Session's graph or open a Session on its graph)")
+        return fetch
+
+    # ----------------------------------------------------------------- feeds
+    def _feeds(self, entry: _Fetch, feed_dict) -> list:
+        for key in feed_dict:
+            if not (isinstance(key, Node) and key.graph is self.graph and key.op == "placeholder"):
+                self._bad_feed_key(key)
+        values = []
+        for ph in entry.placeholders:
+            value = feed_dict.get(ph, _MISSING)
+            if value is _MISSING:
+                raise KeyError(f"You must feed a value for placeholder '{ph.name}' "
+                               f"(shape {_fmt_shape(ph.shape)}, {ph.dtype.name})")
+            if type(value) is not np.ndarray or value.dtype != ph.dtype:
+                value = _convert(ph, value)
+            values.append(value)
+        return values
+
+    def _bad_feed_key(self, key):
+        if isinstance(key, Node) and key.graph is not self.graph:
+            raise ValueError(f"Cannot feed {key!r}: it is not an element of this graph")
+        if isinstance(key, Node):
+            raise ValueError(f"Cannot feed {key!r}: only placeholders can be fed")
+        raise TypeError(f"unknown feed key {key!r}: feed_dict keys must be placeholders of this graph")
+
+    def _plan(self, entry: _Fetch, values):
+        shapes = tuple(v.shape for v in values)
+        if shapes == entry.last_shapes:
+            return entry.last_plan
+        plan = entry.plans.get(shapes)
+        if plan is None:
+            for ph, shape in zip(entry.placeholders, shapes):
+                _check_shape(ph, shape)
+            plan = entry.plans[shapes] = self._compile(entry, shapes)
+        entry.last_shapes, entry.last_plan = shapes, plan
+        return plan
+
+    def _compile(self, entry: _Fetch, shapes):
+        program, report = optimize(self.graph, [n for n in entry.nodes if n is not None],
+                                   dict(zip(entry.placeholders, shapes)))
+        self._check_initialized(program)
+        entry.report = report
+        plan = bind(program, self._var_buffer, rng=self._rng)
+        report.code = plan.source
+        return plan
+
+    # ----------------------------------------------------------------- variables
+    def _check_initialized(self, program) -> None:
+        """Refuse a plan that reads a variable no run has initialized yet (only setting it is fine)."""
+        for ins in program.instrs:
+            if ins.op != "var" or ins.node.id in self._initialized:
+                continue
+            readers = [u for u in program.instrs if any(a is ins for a in u.args)]
+            if ins in program.outputs or any(u.op != "assign" or u.args[1] is ins for u in readers):
+                raise FailedPreconditionError(
+                    f"Attempting to use uninitialized value {ins.node.name} ({ins.node!r}); run "
+                    "global_variables_initializer() (or the variable's initializer) first")
+
+    def _var_buffer(self, var) -> np.ndarray:
+        buffer = self._vars.get(var.id)
+        if buffer is None:
+            buffer = self._vars[var.id] = np.zeros(var.shape, dtype=var.dtype)
+        return buffer
+
+
+_MISSING = object()
+
+
+def _fetch_key(fetches):
+    if isinstance(fetches, Node):
+        return fetches
+    if type(fetches) in (list, tuple):
+        if all(isinstance(f, Node) for f in fetches):
+            return (type(fetches), *fetches)
+        return (type(fetches), *(_fetch_key(f) for f in fetches))
+    if isinstance(fetches, dict):
+        return (dict, *((k, _fetch_key(v)) for k, v in fetches.items()))
+    return (type(fetches), fetches) if isinstance(fetches, str) else ("bad", id(fetches))
+
+
+def _join(parts, kind):
+    nodes, sizes = [], []
+    for part_nodes, _ in parts:
+        nodes.extend(part_nodes)
+        sizes.append(len(part_nodes))
+
+    def build(values):
+        out, at = [], 0
+        for (_, part_build), size in zip(parts, sizes):
+            out.append(part_build(values[at:at + size]))
+            at += size
+        return kind(out) if kind is not list else out
+
+    if all(size == 1 for size in sizes) and kind in (list, tuple):
+        return nodes, (list if kind is list else tuple)
+    return nodes, build
+
+
+def _convert(ph: Node, value) -> np.ndarray:
+    array = np.asarray(value)
+    if not np.can_cast(array.dtype, ph.dtype, "same_kind"):
+        raise TypeError(f"Cannot feed value of dtype {array.dtype.name} and shape {array.shape} for placeholder "
+                        f"'{ph.name}' of dtype {ph.dtype.name} and shape {_fmt_shape(ph.shape)}")
+    return array.astype(ph.dtype)
+
+
+def _check_shape(ph: Node, shape) -> None:
+    if len(shape) != len(ph.shape) or any(p is not None and p != s for p, s in zip(ph.shape, shape)):
+        raise ValueError(f"Cannot feed value of shape {tuple(shape)} for placeholder '{ph.name}', "
+                         f"which has shape {_fmt_shape(ph.shape)}")
