@@ -106,15 +106,16 @@ def _kwargs(attrs: dict, out: str | None = None) -> str:
     return "".join(", " + p for p in parts)
 
 
-def bind(program: Program, var_buffer, xp=np, rng=None) -> Plan:
-    """Allocate the planned buffers and write the program as one Python function."""
+def bind(program: Program, var_buffer, feeds, xp=np, rng=None) -> Plan:
+    """Allocate the planned buffers and write the program as one Python function of ``feeds`` (in that order)."""
     plan = program.memory
     w = _Writer(xp)
     w.ns["rng"] = rng if rng is not None else np.random.default_rng()
     slots = [xp.empty(shape, dtype=dtype) for shape, dtype in plan.slots]
-    feeds = [i.node for i in program.instrs if i.op == "feed"]
-    for k, node in enumerate(feeds):
-        w.name[_feed_id(program, node)] = f"f{k}"
+    position = {node.id: k for k, node in enumerate(feeds)}
+    for ins in program.instrs:
+        if ins.op == "feed":
+            w.name[ins.id] = f"f{position[ins.node.id]}"
     initializes = []
     for ins in program.instrs:
         _emit(ins, w, plan, slots, var_buffer, initializes)
@@ -123,10 +124,6 @@ def bind(program: Program, var_buffer, xp=np, rng=None) -> Plan:
     source = f"def run({params}):\n" + "".join(f"    {line}\n" for line in w.lines) + f"    return ({outs},)\n"
     exec(compile(source, "<static plan>", "exec"), w.ns)  # noqa: S102 - our own generated code
     return Plan(w.ns["run"], feeds, source, initializes)
-
-
-def _feed_id(program, node) -> int:
-    return next(i.id for i in program.instrs if i.op == "feed" and i.node is node)
 
 
 def _emit(ins: Instr, w: _Writer, plan, slots, var_buffer, initializes) -> None:

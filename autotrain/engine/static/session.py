@@ -122,7 +122,7 @@ class Session:
             keys = list(fetches)
             nodes, build = _join([self._flatten(fetches[k]) for k in keys], list)
             return nodes, lambda values: dict(zip(keys, build(values)))
-        return [self._node(fetches)], lambda values: values[0]
+        return [self._node(fetches)], _leaf
 
     def _node(self, fetch) -> Node:
         if isinstance(fetch, str):
@@ -178,7 +178,7 @@ class Session:
                                    dict(zip(entry.placeholders, shapes)))
         self._check_initialized(program)
         entry.report = report
-        plan = bind(program, self._var_buffer, rng=self._rng)
+        plan = bind(program, self._var_buffer, entry.placeholders, rng=self._rng)
         report.code = plan.source
         return plan
 
@@ -216,6 +216,10 @@ def _fetch_key(fetches):
     return (type(fetches), fetches) if isinstance(fetches, str) else ("bad", id(fetches))
 
 
+def _leaf(values):
+    return values[0]
+
+
 def _join(parts, kind):
     nodes, sizes = [], []
     for part_nodes, _ in parts:
@@ -229,7 +233,7 @@ def _join(parts, kind):
             at += size
         return kind(out) if kind is not list else out
 
-    if all(size == 1 for size in sizes) and kind in (list, tuple):
+    if all(build is _leaf for _, build in parts) and kind in (list, tuple):   # the common flat case: fast
         return nodes, (list if kind is list else tuple)
     return nodes, build
 

@@ -1,0 +1,161 @@
+"""Each compiler pass: it changes the graph as intended, and random graphs give the same results with or without it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import autotrain.engine.static as tf
+from autotrain.engine.static.compiler import bind, optimize
+from autotrain.engine.static.ir import evaluate, lower
+from autotrain.engine.static.passes import (PIPELINE, eliminate_common, fold_constants, fuse_elementwise,
+                                            plan_memory, prune, simplify)
+
+UNARY = [tf.tanh, tf.sigmoid, tf.nn.relu, tf.square, lambda a: -a, lambda a: tf.exp(tf.tanh(a)),
+         lambda a: a ** 2.0, lambda a: tf.maximum(a, tf.zeros(1, dtype=tf.float64)), lambda a: a * 1.0 + 0.0,
+         lambda a: 0.5 * (a * 3.0), lambda a: 2.0 - a]
+BINARY = [tf.add, tf.subtract, tf.multiply, tf.maximum, tf.minimum, lambda a, b: a * 2.0 + b]
+
+
+def random_graph(seed: int):
+    """A random graph over x (fed (m, m)), b (m,), a Variable w (m, m) and a constant, with gradients and an assign."""
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(2, 5))
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float64, shape=(None, m), name="x")
+        b = tf.placeholder(tf.float64, shape=(m,), name="b")
+        w = tf.Variable(rng.standard_normal((m, m)), name="w")
+        pool = [x, b, w, tf.constant(rng.standard_normal((1, m))), tf.matmul(x, w)]
+        for _ in range(10):
+            kind = rng.integers(0, 4)
+            pick = lambda: pool[int(rng.integers(0, len(pool)))]  # noqa: E731
+            if kind == 0:
+                node = UNARY[int(rng.integers(0, len(UNARY)))](pick())
+            elif kind == 1:
+                node = BINARY[int(rng.integers(0, len(BINARY)))](pick(), pick())
+            elif kind == 2:
+                a = pick()
+                node = tf.matmul(a, w) if len(a.shape) == 2 else a * 1.5
+            else:
+                node = tf.reduce_sum(pick(), axis=-1, keepdims=True) * pick()
+            pool.append(node)
+        loss = tf.reduce_sum((pool[-1] - pool[-2]) ** 2.0) + tf.reduce_sum(tf.tanh(pool[-3]))
+        gw, gx = tf.gradients(loss, [w, x])
+        step = w.assign(w - 0.01 * gw) if gw is not None else w.assign(w * 0.99)
+        fetches = [loss, gx if gx is not None else loss, step, pool[-4]]
+    feeds = {x: rng.standard_normal((m, m)), b: rng.standard_normal(m)}
+    return g, fetches, feeds, w
+
+
+def _reference(g, fetches, feeds, w, program=None):
+    program = program or lower(g, fetches, {p: v.shape for p, v in feeds.items()})
+    variables = {w: w.initial_value.attrs["value"].copy()}
+    outs = evaluate(program, feeds, variables)
+    return [np.array(o) for o in outs], variables[w]
+
+
+def _compiled(g, fetches, feeds, w, pipeline):
+    program, _ = optimize(g, fetches, {p: v.shape for p, v in feeds.items()}, pipeline)
+    buffer = w.initial_value.attrs["value"].copy()
+    order = list(feeds)
+    plan = bind(program, lambda var: buffer, order)
+    return [np.array(o) for o in plan.run(*(feeds[p] for p in order))], buffer
+
+
+def _close(got, want):
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_each_pass_preserves_results_on_random_graphs(seed):
+    g, fetches, feeds, w = random_graph(seed)
+    want, want_w = _reference(g, fetches, feeds, w)
+    program = lower(g, fetches, {p: v.shape for p, v in feeds.items()})
+    for run_pass in PIPELINE[:-1]:            # cumulatively, through the reference interpreter
+        program = run_pass(program)
+        got, got_w = _reference(g, fetches, feeds, w, program)
+        _close(got + [got_w], want + [want_w])
+    for skip in range(len(PIPELINE) - 1):     # compiled, with each pass left out in turn, and with all
+        pipeline = PIPELINE[:skip] + PIPELINE[skip + 1:]
+        got, got_w = _compiled(g, fetches, feeds, w, pipeline)
+        _close(got + [got_w], want + [want_w])
+    got, got_w = _compiled(g, fetches, feeds, w, PIPELINE)
+    _close(got + [got_w], want + [want_w])
+
+
+def _program(build):
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float64, shape=(None, 3), name="x")
+        fetches = build(x)
+    return g, lower(g, fetches, {x: (4, 3)}), x
+
+
+def _ops(program):
+    return [i.op for i in program.instrs]
+
+
+def test_prune_drops_what_the_fetches_do_not_need():
+    g, program, _ = _program(lambda x: [tf.exp(x)] if tf.tanh(x) is not None else None)
+    assert "tanh" in _ops(program) and "tanh" not in _ops(prune(program))
+
+
+def test_fold_computes_constant_subgraphs_once():
+    g, program, _ = _program(lambda x: [x + tf.constant(np.ones(3)) * 2.0 + tf.exp(tf.constant(np.zeros(3)))])
+    folded = fold_constants(prune(program))
+    assert "exp" not in _ops(folded) and _ops(folded).count("const") == 2
+
+
+def test_cse_merges_equal_ops():
+    g, program, _ = _program(lambda x: [tf.exp(x) + tf.exp(x)])
+    assert _ops(program).count("exp") == 2 and _ops(eliminate_common(program)).count("exp") == 1
+
+
+def test_simplify_rules():
+    def build(x):
+        return [tf.maximum(x, tf.zeros(1, dtype=tf.float64)), x ** 2.0, x * 1.0 + 0.0, 3.0 * (2.0 * -x)]
+    g, program, _ = _program(build)
+    out = simplify(fold_constants(prune(program)))
+    ops = [o.op for o in out.outputs]
+    assert ops[0] == "clamp" and out.outputs[0].attrs == {"min": 0.0}
+    assert ops[1] == "square"
+    assert ops[2] == "feed"                       # x * 1 + 0 is x
+    assert ops[3] == "mul" and out.outputs[3].args[0] == -6.0
+
+
+def test_simplify_moves_the_learning_rate_before_the_matmul():
+    def build(x):
+        w = tf.Variable(np.ones((3, 5)), name="w")
+        return [1e-3 * tf.matmul(tf.transpose(x), x * 2.0)]
+    g, program, _ = _program(build)
+    out = simplify(prune(program)).outputs[0]
+    assert out.op == "matmul" and out.args[1].op == "mul" and out.args[1].args[0] == pytest.approx(2e-3)
+
+
+def test_fuse_makes_the_loss_a_dot_and_chains_one_step():
+    def build(x):
+        w = tf.Variable(np.ones((3, 5)), name="w")
+        return [tf.reduce_sum((x - 1.0) ** 2.0), tf.tanh(tf.exp(x) * 2.0) + 1.0, tf.nn.relu(tf.matmul(x, w))]
+    g, program, _ = _program(build)
+    out = fuse_elementwise(simplify(prune(program)))
+    loss, chain, mm_relu = out.outputs
+    assert loss.op == "matmul" and loss.args[0].op == "reshape"        # no squared temporary
+    assert chain.op == "fused" and [s[0] for s in chain.attrs["chain"]] == ["exp", "mul", "tanh", "add"]
+    assert mm_relu.op == "fused" and [s[0] for s in mm_relu.attrs["chain"]] == ["matmul", "relu"]
+
+
+def test_memory_shares_buffers_works_in_place_and_assigns_into_the_variable():
+    def build(x):
+        w = tf.Variable(np.ones((3, 3)), name="w")
+        a = tf.exp(x)
+        b = tf.matmul(a, w)                  # a dies here ...
+        c = tf.matmul(b, w)                  # ... so c can take its buffer
+        return [tf.reduce_sum(c), w.assign(w - 0.1 * tf.matmul(tf.transpose(x), x))]
+    g, program, _ = _program(build)
+    planned = plan_memory(fuse_elementwise(simplify(eliminate_common(fold_constants(prune(program))))))
+    plan = planned.memory
+    computed = [i for i in planned.instrs if i.id in plan.slot_of]
+    assert len(plan.slots) < len(computed)
+    assert len(plan.into_var) == 1
+    assert plan.bytes == sum(int(np.prod(s)) * 8 for s, _ in plan.slots)
