@@ -1,0 +1,176 @@
+"""What the suite measures besides time: flops, memory, allocations per step, page faults, start-up, the machine."""
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def step_flops(n: int, d_in: int, h: int, d_out: int) -> int:
+    """Matmul flops in one step: forward 2·N·D_in·H + 2·N·H·D_out; backward grad_w2, grad_h, grad_w1.
+
+    No gradient for x, so the backward pass is two N·H·D_out matmuls and one N·D_in·H.
+    """
+    forward = 2 * n * d_in * h + 2 * n * h * d_out
+    backward = 2 * n * h * d_out * 2 + 2 * n * d_in * h
+    return forward + backward
+
+
+NUMPY_DOMAIN = np.lib.tracemalloc_domain  # numpy reports its data buffers to tracemalloc under this domain
+TRANSIENT_FLOOR = 1024  # bytes: below this, a peak rise inside one opcode may be Python objects
+
+
+def count_allocations(step, threshold: int) -> int:
+    """Arrays of at least ``threshold`` bytes allocated during one ``step()`` (tracemalloc must be on).
+
+    tracemalloc keeps live blocks, not events, so we look at every Python opcode boundary:
+    - new numpy-domain blocks of ``threshold`` bytes or more since the previous boundary count one each;
+    - if none appeared but the traced peak rose by ``max(threshold, 1 KiB)``, an array was made and
+      freed inside that opcode (``np.square(y_pred - y)`` frees the difference as the square appears),
+      which counts one.
+    Several such arrays inside one opcode count once, so this is a lower bound.  (``_get_traces`` is
+    the private call behind ``tracemalloc.take_snapshot``; it is the cheap way to read domains.)
+    """
+    count, last, seen = 0, 0, None
+    transient = max(threshold, TRANSIENT_FLOOR)
+
+    def live():
+        return Counter((size, tb) for domain, size, tb, *_ in tracemalloc._get_traces()
+                       if domain == NUMPY_DOMAIN and size >= threshold)
+
+    def tracer(frame, event, arg):
+        nonlocal count, last, seen
+        frame.f_trace_opcodes = True
+        current, peak = tracemalloc.get_traced_memory()
+        # Scanning the traces is the costly part: only when this interval allocated or freed that much.
+        if peak - last >= threshold or abs(current - last) >= threshold:
+            now = live()
+            new = sum((now - seen).values())
+            seen = now
+            # A "call" event's rise is the tracer's own doing: handing us ``frame`` materializes a frame
+            # object sized for all the function's locals (over 1 KiB for a compiled static plan).
+            count += new or int(event != "call" and peak - last >= transient)
+        last = current
+        tracemalloc.reset_peak()
+        return tracer
+
+    seen, last = live(), tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    sys.settrace(tracer)
+    try:
+        step()
+    finally:
+        sys.settrace(None)
+    return count
+
+
+def minor_faults() -> int:
+    """Minor page faults of this process so far (all threads)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def memory_profile(build, warmup: int, steps: int, threshold: int) -> dict:
+    """Peak traced bytes (row construction included), growth over the last ``steps // 2`` steady steps,
+    arrays allocated per steady step, and page faults per step (counted without tracemalloc, which
+    slows allocation; over at most 500 steps).
+
+    ``build()`` returns a fresh step.  Memory that a framework allocates outside Python's and numpy's
+    allocators (PyTorch, XLA) is invisible to tracemalloc; only the page faults see it.
+    """
+    step = build()
+    for _ in range(warmup):
+        step()
+    fault_steps = max(min(steps, 500), 1)
+    faults = minor_faults()
+    for _ in range(fault_steps):
+        step()
+    faults_per_step = (minor_faults() - faults) / fault_steps
+    tracemalloc.start()
+    try:
+        step = build()
+        for _ in range(warmup):
+            step()
+        # Growth is read over the second half only, after gc.collect() (the engine's graphs hold
+        # reference cycles): one-off caches filled in the first half are not a leak.
+        half = max(steps // 2, 1)
+        for _ in range(half):
+            step()
+        gc.collect()
+        settled = tracemalloc.get_traced_memory()[0]
+        for _ in range(half):
+            step()
+        peak = tracemalloc.get_traced_memory()[1]
+        gc.collect()
+        growth = tracemalloc.get_traced_memory()[0] - settled
+        tracemalloc.stop()  # forget the live blocks: count_allocations scans every trace at each opcode
+        tracemalloc.start()
+        allocations = count_allocations(step, threshold)
+    finally:
+        tracemalloc.stop()
+    return {"peak_bytes": peak, "growth_bytes": growth, "growth_steps": half, "allocs_per_step": allocations,
+            "faults_per_step": faults_per_step}
+
+
+def startup_seconds(runs: int) -> dict:
+    """Median wall time of ``autotrain --help`` and of ``python -c "import numpy"``, run alternately.
+
+    ``autotrain --help`` runs as the console script does (import autotrain.cli, call main) from this
+    checkout: an installed ``autotrain`` script may load another copy of the package.
+    """
+    cli = "import sys; from autotrain.cli import main; sys.exit(main())"
+    commands = {"autotrain --help": [sys.executable, "-c", cli, "--help"],
+                "python -c 'import numpy'": [sys.executable, "-c", "import numpy"]}
+    samples = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, cmd in commands.items():
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            samples[name].append(time.perf_counter() - start)
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    return {"seconds": medians, "samples": samples, "runs": runs, "cwd": str(ROOT)}
+
+
+def machine() -> dict:
+    """Where the numbers came from: CPU, cores, load, numpy and its BLAS."""
+    return {"cpu": _cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform(), "numpy": np.__version__, "blas": _blas(),
+            "load_average": os.getloadavg()}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _blas() -> str:
+    """The BLAS numpy was built with, and its threads as threadpoolctl sees them when installed."""
+    try:
+        from threadpoolctl import threadpool_info
+        found = [f"{i['internal_api']} {i.get('version')} ({i['num_threads']} threads)" for i in threadpool_info()
+                 if i.get("user_api") == "blas"]
+        if found:
+            return "; ".join(found)
+    except ImportError:
+        pass
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas.get('name')} {blas.get('version')}"
+    except Exception:  # the config layout varies across numpy versions; this is only a label
+        return "unknown"

@@ -1,0 +1,124 @@
+"""Issue 6's targets checked against the suite's results, and the rich tables that show both."""
+from __future__ import annotations
+
+from _rows import ENGINE_MODES, FLOOR, REFERENCE
+
+# (workload, row, baseline row, limit): row's median time / baseline's, same process, interleaved.
+TIME_TARGETS = [
+    ("seed", "autograd", REFERENCE, 1.10),
+    ("seed", "custom-relu", REFERENCE, 1.15),
+    ("seed", "static", REFERENCE, 0.85),
+    *(("tiny", mode, "torch eager", 0.50) for mode in ENGINE_MODES),  # at least 2x faster than torch
+    ("wide", "static", FLOOR, 1.02),
+    ("wide", "autograd", REFERENCE, 1.00),
+    ("wide", "custom-relu", REFERENCE, 1.00),
+]
+FLAT_MIN_STEPS = 100  # fewer steps (wide) cannot tell a leak from one-off caches: no flatness verdict
+STARTUP_LIMIT = 1.5  # autotrain --help / python -c "import numpy"
+MODES = ("manual", "autograd", "custom-relu", "static")
+
+
+def _target(name, workload, threads, row, value, limit, unit="x"):
+    return {"target": name, "workload": workload, "threads": threads, "row": row, "value": value,
+            "limit": limit, "unit": unit, "passed": None if value is None else value <= limit}
+
+
+def time_targets(result: dict) -> list[dict]:
+    """The ratio targets that apply to one (workload, threads) result; a missing row gives value None."""
+    rows, found = result["rows"], []
+    for workload, row, base, limit in TIME_TARGETS:
+        if workload != result["workload"] or row not in rows and row not in result["skipped"]:
+            continue
+        value = rows[row]["seconds"] / rows[base]["seconds"] if row in rows and base in rows else None
+        found.append(_target(f"{row} <= {limit:.2f}x {base}", workload, result["threads"], row, value, limit))
+    return found
+
+
+def memory_targets(workload: str, memory: dict) -> list[dict]:
+    """Static allocates no arrays per steady step; no mode's traced memory grows by 1 byte/step or more
+    over the steady steps (leaking even the smallest Python object per step is 16 bytes/step)."""
+    found = []
+    if "static" in memory:
+        found.append(_target("static: 0 arrays allocated per step", workload, "-", "static",
+                             memory["static"]["allocs_per_step"], 0, unit="arrays"))
+    for mode in MODES:
+        m = memory.get(mode)
+        if m and m["steps"] >= FLAT_MIN_STEPS:
+            found.append(_target(f"{mode}: memory flat over {m['steps']:,} steps", workload, "-", mode,
+                                 m["growth_bytes"] / m["growth_steps"], 1.0, unit="B/step"))
+    return found
+
+
+def startup_target(startup: dict) -> dict:
+    s = startup["seconds"]
+    ratio = s["autotrain --help"] / s["python -c 'import numpy'"]
+    return _target(f"autotrain --help <= {STARTUP_LIMIT}x import numpy", "-", "-", "cli", ratio, STARTUP_LIMIT)
+
+
+def verdict(passed) -> str:
+    return {True: "[green]pass[/]", False: "[red]miss[/]", None: "[yellow]n/a[/]"}[passed]
+
+
+def result_table(result: dict, memory: dict, targets: list[dict]):
+    """One rich Table: every row of one workload at one thread setting, its target and verdict."""
+    from rich.table import Table
+
+    sizes = ", ".join(map(str, result["sizes"]))
+    table = Table(title=f"{result['workload']} (N, D_in, H, D_out = {sizes}) · BLAS threads {result['threads']} · "
+                        f"{result['flops'] / 1e6:.2f} MFLOP/step · {result['timed_steps']} timed steps/row")
+    for column in ("row", "ms/step", "x numpy", "GFLOP/s", "of matmul floor", "peak MiB", "growth KiB",
+                   "arrays/step", "faults/step", "target", ""):
+        table.add_column(column, justify="left" if column in ("row", "target") else "right")
+    by_row = {t["row"]: t for t in targets if t["threads"] == result["threads"] and t["unit"] == "x"}
+    for name, r in result["rows"].items():
+        m, t = memory.get(name, {}), by_row.get(name)
+        table.add_row(name, f"{r['seconds'] * 1e3:.4g}", f"{r['ratio']:.3f}", f"{r['gflops']:.1f}",
+                      f"{r['floor_fraction']:.0%}", _mib(m.get("peak_bytes")), _kib(m.get("growth_bytes")),
+                      _int(m.get("allocs_per_step")), _float(m.get("faults_per_step")),
+                      _describe(t), verdict(t["passed"]) if t else "")
+    for name, note in result["skipped"].items():
+        table.add_row(name, "-", "-", "-", "-", "-", "-", "-", "-", note, "")
+    return table
+
+
+def targets_table(targets: list[dict]):
+    """Every target, its measured value and pass/miss."""
+    from rich.table import Table
+
+    table = Table(title="Issue 6 targets")
+    for column in ("target", "workload", "threads", "measured", "limit", ""):
+        table.add_column(column, justify="left" if column == "target" else "right")
+    for t in targets:
+        table.add_row(t["target"], t["workload"], str(t["threads"]), _value(t["value"], t["unit"]),
+                      _value(t["limit"], t["unit"]), verdict(t["passed"]))
+    return table
+
+
+def _describe(t) -> str:
+    if not t:
+        return ""
+    return t["target"].split(" ", 1)[1]
+
+
+def _value(v, unit) -> str:
+    if v is None:
+        return "-"
+    if unit == "x":
+        return f"{v:.3f}x"
+    return f"{v:,} {unit}" if isinstance(v, int) else f"{v:,.2f} {unit}"
+
+
+def _mib(v):
+    return "-" if v is None else f"{v / 2**20:.2f}"
+
+
+def _kib(v):
+    return "-" if v is None else f"{v / 2**10:.1f}"
+
+
+def _int(v):
+    return "-" if v is None else str(v)
+
+
+def _float(v):
+    return "-" if v is None else f"{v:.1f}"
