@@ -197,6 +197,9 @@ def test_no_grad_context_and_decorator():
         return t * 2
 
     assert doubled(w).grad_fn is None and torch.is_grad_enabled()
+    with torch.set_grad_enabled(False):
+        assert (w * 2).grad_fn is None
+    assert torch.is_grad_enabled()
 
 
 def test_autograd_grad_returns_gradients_without_touching_grad():

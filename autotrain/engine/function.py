@@ -43,34 +43,14 @@ def is_grad_enabled() -> bool:
     return GRAD_MODE.enabled
 
 
-class set_grad_enabled:
-    """Turn graph recording on or off: as a call, a context manager or a decorator."""
-
-    def __init__(self, mode: bool):
-        self.prev = GRAD_MODE.enabled
-        self.mode = bool(mode)
-        GRAD_MODE.enabled = self.mode
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        GRAD_MODE.enabled = self.prev
-
-    def __call__(self, func):
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            with self.__class__(self.mode):
-                return func(*args, **kwargs)
-        GRAD_MODE.enabled = self.prev  # used as a decorator: the constructor's switch must not leak
-        return wrapper
-
-
 class _GradSwitch:
-    """Base of no_grad/enable_grad: a context manager that also decorates functions."""
+    """Base of no_grad/enable_grad/set_grad_enabled: a context manager that also decorates functions."""
 
     mode = True
 
+    def _switched(self) -> "_GradSwitch":
+        return self.__class__()
+
     def __enter__(self):
         self.prev = GRAD_MODE.enabled
         GRAD_MODE.enabled = self.mode
@@ -82,7 +62,7 @@ class _GradSwitch:
     def __call__(self, func):
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            with self._switched():
                 return func(*args, **kwargs)
         return wrapper
 
@@ -95,6 +75,25 @@ class no_grad(_GradSwitch):
 class enable_grad(_GradSwitch):
     """Enable graph recording inside a ``no_grad`` region."""
     mode = True
+
+
+class set_grad_enabled(_GradSwitch):
+    """Turn graph recording on or off: as a plain call (takes effect at once), a context manager or a decorator."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self.prev = GRAD_MODE.enabled
+        GRAD_MODE.enabled = self.mode
+
+    def _switched(self) -> "_GradSwitch":
+        return self.__class__(self.mode)
+
+    def __enter__(self):
+        return self  # the switch already happened in __init__; __exit__ restores it
+
+    def __call__(self, func):
+        GRAD_MODE.enabled = self.prev  # used as a decorator: the constructor's switch must not leak
+        return super().__call__(func)
 
 
 def _version_error(tensor, saved_version: int) -> RuntimeError:
