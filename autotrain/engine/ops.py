@@ -187,7 +187,6 @@ class Div(Op):
 class Pow(Op):
     """a ** b; b is usually a Python number, but may be a tensor (then a must be positive)."""
     name = "pow"
-    saves_output = True
     cases = ((((3, 4), 2.0), {}), (((3, 4), 3), {}), (((3, 4), 0.5), {}),
              (((3, 4), (4,)), {}), ((2.0, (3, 4)), {}))
     domain = "pos"
@@ -206,8 +205,8 @@ class Pow(Op):
         if need_a:
             # NOTE: b == 2 is the common case (squared error): 2*a*g, no a**1 pass.
             ga = g * (2.0 * a) if isinstance(b, (int, float)) and b == 2 else g * (b * a ** (b - 1))
-        if need_b:
-            gb = g * ctx.output * xp.log(a)
+        if need_b:  # rare (a tensor exponent): recompute a ** b rather than keep every output alive
+            gb = g * (a ** b) * xp.log(a)
         return ga, gb
 
 
