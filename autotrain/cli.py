@@ -112,6 +112,9 @@ def fit(
         display.as_json(summary.to_dict())
     elif not quiet:
         display.summary(summary, run.read_metrics())
+    if as_json or quiet:  # a skipped damaged checkpoint is news even to a script: stderr, like the hints
+        for note in summary.notes:
+            display.hint(f"note: {note}")
     _finish(summary)
 
 

@@ -320,8 +320,10 @@ def create_run(cfg: FitConfig, root: str | os.PathLike = "runs", now: datetime |
         raise RunError("--runs-dir contains a NUL character")
     root = Path(root_text)
     try:
+        if root.exists() and not root.is_dir():
+            raise RunError(f"the runs directory {root} is not a directory (it is a file); choose another --runs-dir")
         root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
+    except OSError as exc:  # e.g. a name too long, a file in the way, no permission
         raise RunError(f"cannot create the runs directory {root}: {exc.strerror or exc}") from None
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     base = f"{stamp}-{sanitize_name(cfg.name)}-{cfg.mode}"
