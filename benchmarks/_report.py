@@ -29,9 +29,16 @@ def time_targets(result: dict) -> list[dict]:
     for workload, row, base, limit in TIME_TARGETS:
         if workload != result["workload"] or row not in rows and row not in result["skipped"]:
             continue
-        value = rows[row]["seconds"] / rows[base]["seconds"] if row in rows and base in rows else None
+        value = _paired_ratio(rows[row]["samples"], rows[base]["samples"]) if row in rows and base in rows else None
         found.append(_target(f"{row} <= {limit:.2f}x {base}", workload, result["threads"], row, value, limit))
     return found
+
+
+def _paired_ratio(a, b) -> float:
+    """Median of the per-round ratios: rows timed in the same round share the machine's state."""
+    ratios = sorted(x / y for x, y in zip(a, b))
+    mid = len(ratios) // 2
+    return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
 
 
 def memory_targets(workload: str, memory: dict) -> list[dict]:

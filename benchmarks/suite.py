@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -73,16 +74,37 @@ def quick(w: Workload) -> Workload:
                    memory_steps=min(w.memory_steps, 200))
 
 
+def rotated_rounds(steps: dict, w: Workload) -> dict:
+    """Seconds per step of each row in each round: A B C, then B C A, ...
+
+    Each round is one call of bench_engine's interleaved_medians; the order rotates between rounds
+    because a fixed order showed position effects (the row after jax's or torch's ran up to 25% slower
+    at wide sizes: their thread pools and freed memory linger into the next row).
+    """
+    for step in steps.values():
+        for _ in range(w.warmup):
+            step()
+    names, samples = list(steps), {name: [] for name in steps}
+    for r in range(w.rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        got = interleaved_medians({n: steps[n] for n in order}, rounds=1, per_round=w.per_round, warmup=0)
+        for name, seconds in got.items():
+            samples[name].append(seconds)
+    return samples
+
+
 def time_rows(w: Workload, names, threads) -> dict:
-    """Interleaved medians of every row at one thread setting, with ratios and throughput."""
+    """Medians of every row at one thread setting; ratios are medians of the per-round ratios to numpy."""
     problem = make_problem(*w.sizes, dtype="float32", seed=0)
     with blas_threads(threads) as label:
         steps, skipped = build_rows(names, problem, w.lr, threads)
-        seconds = interleaved_medians(steps, rounds=w.rounds, per_round=w.per_round, warmup=w.warmup)
+        samples = rotated_rounds(steps, w)
     flops = step_flops(*w.sizes)
-    base, floor = seconds[REFERENCE], seconds.get(FLOOR)
-    rows = {name: {"seconds": s, "ratio": s / base, "gflops": flops / s / 1e9,
-                   "floor_fraction": floor / s if floor else None} for name, s in seconds.items()}
+    seconds = {name: statistics.median(v) for name, v in samples.items()}
+    floor = seconds.get(FLOOR)
+    rows = {name: {"seconds": s, "ratio": statistics.median(a / b for a, b in zip(samples[name], samples[REFERENCE])),
+                   "gflops": flops / s / 1e9, "floor_fraction": floor / s if floor else None,
+                   "samples": samples[name]} for name, s in seconds.items()}
     return {"workload": w.name, "sizes": list(w.sizes), "lr": w.lr, "threads": label, "flops": flops,
             "timed_steps": w.rounds * w.per_round, "rows": rows, "skipped": skipped}
 
