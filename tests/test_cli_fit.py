@@ -191,8 +191,25 @@ def test_divergence_exit_3_with_hint(tmp_path):
 
 # ------------------------------------------------------------------ real processes and signals
 
+# The real CLI with each training step slowed by 2 ms (test-only), so "signal it after 200 rows" never races
+# the run's end however loaded the machine is; the resumed and straight runs are not slowed.
+THROTTLED = """
+import sys, time
+import autotrain.modes as modes
+make_mode = modes.make_mode
+def slow(*args, **kwargs):
+    mode = make_mode(*args, **kwargs)
+    step = mode.step
+    mode.step = lambda x, y: (time.sleep(0.002), step(x, y))[1]
+    return mode
+modes.make_mode = slow
+from autotrain.cli import app
+app(sys.argv[1:], prog_name="autotrain")
+"""
+
+
 def start(args, cwd):
-    return subprocess.Popen([sys.executable, "-m", "autotrain", "fit", *map(str, args)], cwd=cwd,
+    return subprocess.Popen([sys.executable, "-c", THROTTLED, "fit", *map(str, args)], cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -209,7 +226,8 @@ def wait_for_rows(run_root, n, proc, timeout=60):
     raise AssertionError("the run did not get going")
 
 
-LONG = "N: 64\nD_in: 1000\nH: 100\nD_out: 10\nlr: 1.0e-6\nsteps: 1500\nmode: manual\ndtype: float64\n" \
+# Tiny sizes: the seed's (64x1000x100, float64) made these tests take a minute on a loaded 2-core machine.
+LONG = "N: 8\nD_in: 12\nH: 6\nD_out: 3\nlr: 1.0e-3\nsteps: 5000\nmode: manual\ndtype: float64\n" \
        "log_every: 1\ncheckpoint_every: 97\nname: long\n"
 
 
@@ -232,7 +250,7 @@ def test_resume_after_sigkill_matches_a_straight_run_bit_for_bit(tmp_path):
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
-    assert summary["status"] == "completed" and 0 < summary["resumed_from"] < 1500
+    assert summary["status"] == "completed" and 0 < summary["resumed_from"] < 5000
     got = [(s, loss) for s, loss, _ in run.read_metrics()]
     assert got == straight_table(tmp_path, LONG)
 
