@@ -29,7 +29,9 @@ def _accumulate_leaf(leaf: Tensor, g, borrowed: bool) -> None:
         leaf.grad = Tensor._wrap(g)
     elif current._zeroed and not borrowed and g.base is None and g.dtype == current._data.dtype \
             and g.shape == current._data.shape and g.flags.writeable:
-        current._data = g  # adding to zeros would be a copy: adopt the fresh array instead
+        # adding to zeros would be a copy: adopt the fresh array instead, and keep the zeroed one
+        # as a spare that the next zero_() swaps back in rather than filling memory again
+        current._spare, current._data = current._data, g
         current._zeroed = False
         current._version += 1  # the old array is left as it was, so no saved value changed
     else:
@@ -71,21 +73,24 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None):
         else:
             _pending_add(pending, heap, root.grad_fn, root._output_nr, g)
     prev, GRAD_MODE.enabled = GRAD_MODE.enabled, False
+    pop = heapq.heappop
     try:
         while heap:
-            node = heapq.heappop(heap)[1]
-            _backward_node(node, pending.pop(node), pending, heap, capture)
+            node = pop(heap)[1]
+            g = pending.pop(node)
+            if capture is not None:
+                _capture_non_leaf(node, g, capture)
+            first = g if node.n_outputs == 1 else next(x for x in g if x is not None)
+            grads = node.run_backward(g, NP if type(first) is np.ndarray else xp_of_array(first))
+            _send_to_inputs(node, g, grads, pending, heap, capture)
             if not retain_graph:
                 node.release()
     finally:
         GRAD_MODE.enabled = prev
 
 
-def _backward_node(node, g, pending, heap, capture) -> None:
-    if capture is not None:
-        _capture_non_leaf(node, g, capture)
-    first = g if node.n_outputs == 1 else next(x for x in g if x is not None)
-    grads = node.run_backward(g, NP if type(first) is np.ndarray else xp_of_array(first))
+def _send_to_inputs(node, g, grads, pending, heap, capture) -> None:
+    """Hand each input's gradient to the node that made it, or to the leaf's ``.grad``."""
     previous = None
     for parent, gi, need in zip(node.parents, grads, node.needs_input_grad):
         if gi is None or not need:
@@ -99,8 +104,11 @@ def _backward_node(node, g, pending, heap, capture) -> None:
         fn = parent.grad_fn
         if fn is None:
             _deliver(parent, gi, borrowed, capture)
-        else:
+        elif fn in pending or fn.n_outputs != 1:
             _pending_add(pending, heap, fn, parent._output_nr, gi)
+        else:
+            pending[fn] = gi
+            heapq.heappush(heap, (-fn.seq, fn))
 
 
 def _deliver(leaf, g, borrowed, capture):
@@ -188,7 +196,7 @@ class FunctionCtx:
     def __init__(self, fn, args):
         self.fn = fn
         self.parents = args
-        self.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        self.needs_input_grad = tuple([type(a) is Tensor and a._requires_grad for a in args])
         self.n_outputs = 1
         self._saved = ()
         self._saved_versions = ()
@@ -222,11 +230,16 @@ class FunctionCtx:
     def run_backward(self, g, xp):
         if self.parents is None:
             raise RuntimeError(FREED_MESSAGE)
-        grads_out = (g,) if self.n_outputs == 1 else tuple(g)
-        grads_out = tuple(Tensor._wrap(x if x is not None else xp.zeros(shape, dtype))
-                          for x, (shape, dtype) in zip(grads_out, self._out_meta))
-        result = self.fn.backward(self, *grads_out)
-        result = result if isinstance(result, tuple) else (result,)
+        if self.n_outputs == 1:
+            result = self.fn.backward(self, Tensor._wrap(g))
+        else:  # outputs that got no gradient receive zeros, as PyTorch's materialize_grads
+            result = self.fn.backward(self, *(Tensor._wrap(x if x is not None else xp.zeros(shape, dtype))
+                                              for x, (shape, dtype) in zip(g, self._out_meta)))
+        if type(result) is not tuple:
+            result = (result,)
+        if len(result) == 1 and len(self.parents) == 1 and type(result[0]) is Tensor \
+                and result[0]._data.shape == self.parents[0]._data.shape:
+            return (result[0]._data,)  # the common case: one input, a gradient of its shape
         return self._check_grads(result)
 
     def _check_grads(self, result):
@@ -302,10 +315,11 @@ class Function:
             return outputs
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
+        if single:
+            return _link_output(ctx, outputs, 0, args)
         ctx.n_outputs = len(outs)
         ctx._out_meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None) for o in outs)
-        linked = tuple(_link_output(ctx, out, i, args) for i, out in enumerate(outs))
-        return linked[0] if single else linked
+        return tuple(_link_output(ctx, out, i, args) for i, out in enumerate(outs))
 
 
 def _link_output(ctx, out, index, args):

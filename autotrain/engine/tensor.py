@@ -181,7 +181,9 @@ class Tensor:
     calling this class; ``Tensor(data, requires_grad=...)`` wraps an array as is.
     """
 
-    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_version", "_output_nr", "_zeroed", "__weakref__")
+    # _spare is set only on .grad tensors (read with getattr): see fill_ and autograd._accumulate_leaf
+    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_version", "_output_nr", "_zeroed", "_spare",
+                 "__weakref__")
     __array_priority__ = 1000  # numpy scalars/arrays on the left defer to our reflected operators
 
     def __init__(self, data, requires_grad: bool = False):
@@ -569,7 +571,8 @@ class Tensor:
 
     def __setitem__(self, key, value) -> None:
         self._check_inplace(value)
-        self._data[_index_key(key)] = as_array(value, like=self._data)
+        self._data[_index_key(key)] = value if type(value) in (int, builtins.float, bool) else as_array(
+            value, like=self._data)
         self._version += 1
         GRAD_MODE.mutations += 1
         self._zeroed = False
@@ -652,7 +655,13 @@ class Tensor:
         if GRAD_MODE.enabled and self._check_inplace():
             raise RuntimeError("fill_/zero_ on a non-leaf tensor that requires grad is not supported; "
                                "use zeros_like(t) instead")
-        self._data.fill(value)
+        spare = getattr(self, "_spare", None) if value == 0 else None
+        if spare is not None:
+            # NOTE: a gradient buffer that was zeroed before and never written since (see
+            # _accumulate_leaf): swapping it in zeroes this tensor without a pass over memory.
+            self._data, self._spare = spare, None
+        else:
+            self._data.fill(value)
         self._version += 1
         GRAD_MODE.mutations += 1
         # NOTE: remembered so that backward can adopt the next gradient instead of adding it to zeros
