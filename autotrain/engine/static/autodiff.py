@@ -10,7 +10,7 @@ import numpy as np
 
 from autotrain.engine.ops import BACKWARD_XP, OPS, unbroadcast
 
-from .graph import Node, NodeShape, apply, constant
+from .graph import Node, NodeShape, _graph_of, apply, constant
 
 
 class GraphXP:
@@ -127,6 +127,7 @@ def gradients(ys, xs, grad_ys=None) -> list:
     single = not isinstance(xs, (list, tuple))
     xs = [xs] if single else list(xs)
     grad_ys = [None] * len(ys) if grad_ys is None else (list(grad_ys) if isinstance(grad_ys, (list, tuple)) else [grad_ys])
+    _graph_of(ys + xs)  # ys and xs must share one graph, as in TF1 (raises ValueError naming them)
     order = _topo(ys)
     live = _on_path(order, xs)
     grads: dict[int, Node] = {}

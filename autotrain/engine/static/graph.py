@@ -261,7 +261,9 @@ def apply(op: str, *inputs, name: str | None = None, **attrs) -> Node:
         dtype = infer_dtype(op, inputs, attrs)
     except (ValueError, TypeError) as exc:
         named = " and ".join(repr(v) for v in inputs)
-        raise ValueError(f"{op}: {exc}; inputs: {named}") from None
+        message = str(exc)
+        prefix = "" if message.startswith(f"{op}:") else f"{op}: "  # the op rule may have named itself
+        raise ValueError(f"{prefix}{message}; inputs: {named}") from None
     return graph.add(Node(op, inputs, attrs, shape, dtype, graph.unique_name(name or op), graph))
 
 
