@@ -23,11 +23,7 @@ class Skip(Exception):
 
 
 def reference_step(problem: Problem, lr: float) -> Step:
-    """The seed's hand-written numpy program, line for line.
-
-    Not ``bench_engine.numpy_step_fn``: that one has a fixed lr of 1e-6, which sends the ``wide``
-    workload to inf/NaN within three steps.
-    """
+    """The seed's hand-written numpy program, line for line: the reference every ratio is taken against."""
     x, y = problem.x, problem.y
     w1, w2 = problem.w1.copy(), problem.w2.copy()
 

@@ -16,39 +16,23 @@ import contextlib
 import statistics
 import time
 
-import numpy as np
-
 import autotrain.engine as torch
 
 SIZES = {"seed": (64, 1000, 100, 10), "tiny": (8, 16, 16, 4)}
 LR = 1e-6
 
 
-def make_arrays(sizes, dtype=np.float32, seed=0):
-    n, d_in, h, d_out = sizes
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal(s).astype(dtype) for s in ((n, d_in), (n, d_out), (d_in, h), (h, d_out))]
+def make_arrays(sizes, dtype="float32", seed=0):
+    """x, y, w1, w2 exactly as every autotrain mode gets them."""
+    from autotrain.data import make_problem
+    return list(make_problem(*sizes, dtype=dtype, seed=seed))
 
 
 def numpy_step_fn(x, y, w1, w2):
-    """The seed's hand-written numpy step (forward, backward, SGD update)."""
-    w1, w2 = w1.copy(), w2.copy()
-
-    def step():
-        nonlocal w1, w2
-        h = x.dot(w1)
-        h_relu = np.maximum(h, 0)
-        y_pred = h_relu.dot(w2)
-        loss = np.square(y_pred - y).sum()
-        grad_y_pred = 2.0 * (y_pred - y)
-        grad_w2 = h_relu.T.dot(grad_y_pred)
-        grad_h = grad_y_pred.dot(w2.T)
-        grad_h[h < 0] = 0
-        grad_w1 = x.T.dot(grad_h)
-        w1 -= LR * grad_w1
-        w2 -= LR * grad_w2
-        return loss.item()
-    return step
+    """The seed's hand-written numpy step (the suite's reference row)."""
+    from _rows import reference_step
+    from autotrain.data import Problem
+    return reference_step(Problem(x, y, w1, w2), LR)
 
 
 class MyReLU(torch.autograd.Function):
