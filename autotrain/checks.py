@@ -1,0 +1,339 @@
+"""The checks behind ``autotrain gradcheck``: every gradient autotrain computes, against central finite
+differences and against each other.  Nothing here prints: :func:`run_checks` returns a :class:`Report`.
+
+What is checked (each a named *task*; ``only`` selects tasks by name):
+
+* ``op:<name>`` -- every case each differentiable op of ``OPS`` declares (broadcasting, scalar operands),
+  the full Jacobian by backward passes vs finite differences (``engine.gradcheck``).
+* ``function:MyReLU`` -- the custom-relu mode's ``autograd.Function`` vs finite differences, on inputs
+  kept ``KINK_MARGIN`` away from 0 so no central difference straddles the kink; and
+  ``function:MyReLU-kink`` -- its gradient *at* 0 (a convention, not a derivative: finite differences
+  would give 0.5) vs ``clamp(min=0)``'s, the rule the other modes use (the gradient passes at 0).
+* ``loss:<mode>`` -- d loss / d w1 and d w2 of the two-layer net as each mode's own ``step()`` computes
+  it (one SGD step with lr = 1: the gradient is ``w_before - w_after``), vs finite differences of the
+  loss and vs ``manual``'s hand-written backward.
+* ``static:passes`` -- the static graph's symbolic gradient nodes evaluated as built (no passes) vs
+  after the compiler's optimisation passes.
+"""
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Callable, Iterator
+
+import numpy as np
+
+from autotrain.data import Problem, make_problem
+
+DEFAULT_SIZES = {"N": 4, "D_in": 5, "H": 4, "D_out": 3}  # small: full Jacobians in well under a second
+MAX_ENTRIES = 128  # with a CONFIG, at most this many finite-difference entries per weight (seeded sample)
+KINK_MARGIN = 0.05  # samples of ReLU inputs are at least this far from 0 (>> eps)
+FLOAT32_ADVICE = ("float32: finite differences in single precision need far looser tolerances "
+                  "(e.g. --eps 1e-3 --atol 1e-2 --rtol 1e-2); gradcheck is only reliable in float64")
+MODE_ORDER = ("manual", "autograd", "custom-relu", "static")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row: one check of one input. ``result`` is None when the check could not run (``error``)."""
+
+    name: str
+    input: str
+    shapes: str
+    dtype: str
+    result: object | None  # engine.gradcheck.Comparison
+    worst: str = ""  # the worst entry, in the input's (and output's) coordinates
+    compared: int = 0  # entries compared
+    total: int = 0  # entries there are
+    against: str = "finite differences"
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and self.result is not None and self.result.passed
+
+
+@dataclass
+class Report:
+    """Every row of a gradcheck run, and the settings that produced them."""
+
+    rows: list[Check]
+    dtype: str
+    eps: float
+    atol: float
+    rtol: float
+    sizes: dict
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.rows) and all(r.passed for r in self.rows)
+
+
+@dataclass(frozen=True)
+class Settings:
+    dtype: str
+    eps: float
+    atol: float
+    rtol: float
+    problem: Problem
+    max_entries: int | None  # None: every Jacobian entry
+    seed: int = 0
+
+
+# --------------------------------------------------------------------------- helpers
+def _shape(shape) -> str:
+    return "(" + ",".join(str(n) for n in shape) + ")"
+
+
+def _index(idx: tuple) -> str:
+    return "[" + ",".join(str(i) for i in idx) + "]"
+
+
+def _row(name, input_, shapes, s: Settings, ana, num, against="finite differences", total=None, where=None):
+    """Compare two flat arrays with the pass rule; ``where(k)`` turns the worst flat position into text."""
+    from autotrain.engine.gradcheck import compare
+
+    result = compare(np.ravel(ana), np.ravel(num), s.atol, s.rtol)
+    k = result.worst_index[0] if result.worst_index else 0
+    return Check(name, input_, shapes, s.dtype, result, where(k) if where else _index((k,)), result.entries,
+                 result.entries if total is None else total, against)
+
+
+def _failed(name, input_, shapes, s: Settings, exc: BaseException) -> Check:
+    return Check(name, input_, shapes, s.dtype, None, error=f"{type(exc).__name__}: {exc}")
+
+
+# --------------------------------------------------------------------------- ops and the custom Function
+def _jacobian_rows(name: str, fn: Callable, inputs: tuple, s: Settings, shapes: str) -> Iterator[Check]:
+    """One row per differentiable input: the backward Jacobian vs the finite-difference one."""
+    from autotrain.engine.gradcheck import analytical_jacobian, numerical_jacobian
+    from autotrain.engine.tensor import Tensor
+
+    for i, t in enumerate(inputs):
+        if not (isinstance(t, Tensor) and t.requires_grad):
+            continue
+        ana = analytical_jacobian(fn, inputs, i)[0]
+        num = numerical_jacobian(fn, inputs, i, s.eps)[0]
+        in_shape, out_shape = tuple(t.shape), tuple(fn(*inputs).shape)
+
+        def where(k, in_shape=in_shape, out_shape=out_shape, cols=ana.shape[1]):
+            row, col = divmod(k, cols)
+            inner = _index(np.unravel_index(col, in_shape))
+            return f"in{inner}" if not out_shape else f"out{_index(np.unravel_index(row, out_shape))} in{inner}"
+
+        yield _row(name, f"#{i}", shapes, s, ana, num, where=where)
+
+
+def _op_task(case, s: Settings) -> Callable[[], Iterator[Check]]:
+    def run():
+        inputs = case.make_inputs(np.random.default_rng(s.seed), np.dtype(s.dtype))
+        yield from _jacobian_rows(f"op:{case.op_name}", case.fn, inputs, s, case.label)
+    return run
+
+
+def _away_from_kink(values: np.ndarray) -> np.ndarray:
+    # Same convention as the op sweep: no central difference may straddle ReLU's kink at 0.
+    return np.sign(values) * (KINK_MARGIN + np.abs(values))
+
+
+def _my_relu_rows(s: Settings) -> Iterator[Check]:
+    import autotrain.engine as torch
+    from autotrain.modes.custom_relu import my_relu
+
+    values = _away_from_kink(np.random.default_rng(s.seed).standard_normal((3, 4)))
+    x = torch.tensor(values.astype(s.dtype), requires_grad=True)
+    yield from _jacobian_rows("function:MyReLU", my_relu().apply, (x,), s, "(3,4)")
+
+
+def _my_relu_kink_rows(s: Settings) -> Iterator[Check]:
+    """MyReLU's gradient at exactly 0 vs clamp(min=0)'s: a convention every mode must share."""
+    import autotrain.engine as torch
+    from autotrain.engine.gradcheck import analytical_jacobian
+    from autotrain.modes.custom_relu import my_relu
+
+    x = torch.tensor(np.array([-1.0, 0.0, 1.0], dtype=s.dtype), requires_grad=True)
+    mine = np.diag(analytical_jacobian(my_relu().apply, (x,), 0)[0])
+    clamp = np.diag(analytical_jacobian(lambda t: t.clamp(min=0), (x,), 0)[0])
+    yield _row("function:MyReLU-kink", "x=[-1,0,1]", "(3,)", s, mine, clamp,
+               against="clamp(min=0) rule", where=lambda k: f"in[{k}] (x={x.tolist()[k]:g})")
+
+
+# --------------------------------------------------------------------------- the two-layer loss
+class LossOracle:
+    """Finite-difference and per-mode gradients of ``sum((relu(x @ w1) @ w2 - y)**2)``, each computed once."""
+
+    def __init__(self, s: Settings):
+        self.s = s
+        self._grads: dict[str, dict[str, np.ndarray]] = {}
+
+    def entries(self, name: str) -> np.ndarray:
+        """The flat entries of weight ``name`` that finite differences perturb (all, or a seeded sample)."""
+        size = getattr(self.s.problem, name).size
+        if self.s.max_entries is None or size <= self.s.max_entries:
+            return np.arange(size)
+        rng = np.random.default_rng(self.s.seed + (name == "w2"))
+        return np.sort(rng.choice(size, self.s.max_entries, replace=False))
+
+    @cached_property
+    def numerical(self) -> dict[str, np.ndarray]:
+        """{weight: d loss / d weight at ``entries(weight)``} by central differences."""
+        import autotrain.engine as torch
+        from autotrain.engine.gradcheck import numerical_jacobian
+
+        p = self.s.problem
+        x, y = torch.from_numpy(p.x.copy()), torch.from_numpy(p.y.copy())
+        weights = (torch.tensor(p.w1), torch.tensor(p.w2))
+
+        def loss(w1, w2):
+            return (x.mm(w1).clamp(min=0).mm(w2) - y).pow(2).sum()
+
+        return {name: numerical_jacobian(loss, weights, i, self.s.eps, self.entries(name))[0][0, self.entries(name)]
+                for i, name in enumerate(("w1", "w2"))}
+
+    def mode_gradient(self, mode: str) -> dict[str, np.ndarray]:
+        """{weight: gradient} as ``mode``'s own step computes it: one SGD step with lr=1, ``w_before - w_after``.
+
+        With lr=1 the subtraction ``w - 1*g`` rounds once, so the recovered gradient is exact to
+        about one ulp of ``max(|w|, |g|)``.
+        """
+        if mode not in self._grads:
+            from autotrain.modes import make_mode
+
+            p = self.s.problem
+            m = make_mode(mode, p, lr=1.0)
+            before = m.state()
+            m.step(*m.prepare(p.x, p.y))
+            after = m.state()
+            self._grads[mode] = {k: before[k].astype(np.float64) - after[k].astype(np.float64) for k in before}
+        return self._grads[mode]
+
+
+def _weight_where(shape):
+    return lambda k: f"{_index(np.unravel_index(k, shape))}"
+
+
+def _loss_rows(mode: str, oracle: LossOracle) -> Iterator[Check]:
+    """``mode``'s gradient vs finite differences, then (for modes other than manual) vs manual's."""
+    s = oracle.s
+    grads = oracle.mode_gradient(mode)
+    for name in ("w1", "w2"):
+        shape = getattr(s.problem, name).shape
+        idx = oracle.entries(name)
+        yield _row(f"loss:{mode}", name, _shape(shape), s, grads[name].ravel()[idx], oracle.numerical[name],
+                   total=int(np.prod(shape)), where=lambda k, shape=shape, idx=idx: _index(
+                       np.unravel_index(idx[k], shape)))
+    if mode != "manual":
+        reference = oracle.mode_gradient("manual")
+        for name in ("w1", "w2"):
+            shape = getattr(s.problem, name).shape
+            yield _row(f"loss:{mode}", name, _shape(shape), s, grads[name], reference[name],
+                       against="manual (hand-written)", where=_weight_where(shape))
+
+
+# --------------------------------------------------------------------------- static: before vs after the passes
+def _static_pass_rows(s: Settings) -> Iterator[Check]:
+    """The symbolic gradient nodes run by the reference interpreter (no passes) vs by a compiled Session."""
+    before, after = static_gradients(s.problem)
+    for name in ("w1", "w2"):
+        shape = getattr(s.problem, name).shape
+        yield _row("static:passes", name, _shape(shape), s, after[name], before[name],
+                   against="static, no passes", where=_weight_where(shape))
+
+
+def static_gradients(problem: Problem) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """({w: gradient} evaluated as built, {w: gradient} after the optimisation passes) for ``problem``."""
+    import autotrain.engine.static as tf
+    from autotrain.engine.static import ir
+
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.placeholder(problem.x.dtype, shape=problem.x.shape)
+        y = tf.placeholder(problem.y.dtype, shape=problem.y.shape)
+        w1, w2 = tf.Variable(problem.w1.copy()), tf.Variable(problem.w2.copy())
+        loss = tf.reduce_sum((tf.matmul(tf.nn.relu(tf.matmul(x, w1)), w2) - y) ** 2)
+        grads = tf.gradients(loss, [w1, w2])
+        init = tf.global_variables_initializer()
+    feeds = {x: problem.x, y: problem.y}
+    program = ir.lower(graph, grads, {k: v.shape for k, v in feeds.items()})
+    raw = ir.evaluate(program, feeds, {w1: problem.w1.copy(), w2: problem.w2.copy()})
+    with tf.Session(graph=graph) as sess:
+        sess.run(init)
+        optimised = sess.run(grads, feed_dict=feeds)
+    return (dict(zip(("w1", "w2"), (np.asarray(g, np.float64) for g in raw))),
+            dict(zip(("w1", "w2"), (np.asarray(g, np.float64) for g in optimised))))
+
+
+# --------------------------------------------------------------------------- tasks and the runner
+def tasks(s: Settings) -> list[tuple[str, Callable[[], Iterator[Check]]]]:
+    """Every check as (name, run), in table order; ``run()`` yields its rows."""
+    from autotrain.engine.gradcheck import op_cases
+
+    found = [(f"op:{c.op_name}", _op_task(c, s)) for c in op_cases()]
+    found += [("function:MyReLU", lambda: _my_relu_rows(s)), ("function:MyReLU-kink", lambda: _my_relu_kink_rows(s))]
+    oracle = LossOracle(s)
+    found += [(f"loss:{m}", lambda m=m: _loss_rows(m, oracle)) for m in MODE_ORDER]
+    found.append(("static:passes", lambda: _static_pass_rows(s)))
+    return found
+
+
+def matches(name: str, pattern: str | None) -> bool:
+    """``--only``: a glob (``op:*``, ``loss:static``) or, without wildcards, a substring (``relu``)."""
+    if not pattern:
+        return True
+    if any(c in pattern for c in "*?["):
+        return fnmatch.fnmatchcase(name, pattern)
+    return pattern.lower() in name.lower()
+
+
+def run_checks(cfg=None, dtype: str = "float64", eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+               only: str | None = None, max_entries: int = MAX_ENTRIES) -> Report:
+    """Run every check (those matching ``only``) and return their rows.
+
+    Without ``cfg`` the two-layer checks use ``DEFAULT_SIZES`` and every Jacobian entry; with a
+    ``FitConfig`` they use its sizes and seed (the dtype stays ``dtype``) and finite differences
+    perturb at most ``max_entries`` entries of each weight, a seeded random sample.
+
+    >>> report = run_checks(only="loss:manual")
+    >>> report.passed, [r.input for r in report.rows]
+    (True, ['w1', 'w2'])
+    """
+    sizes = dict(DEFAULT_SIZES) if cfg is None else {k: getattr(cfg, k) for k in DEFAULT_SIZES}
+    seed = 0 if cfg is None else cfg.seed
+    s = Settings(dtype, eps, atol, rtol, make_problem(**sizes, dtype=dtype, seed=seed),
+                 None if cfg is None else max_entries, seed)
+    report = Report([], dtype, eps, atol, rtol, sizes)
+    if dtype != "float64":
+        report.warnings.append(FLOAT32_ADVICE)
+    selected = [(name, run) for name, run in tasks(s) if matches(name, only)]
+    if not selected:
+        report.notes.append(f"no check matches --only {only!r}")
+    with np.errstate(all="ignore"):
+        for name, run in selected:
+            report.rows.extend(_safe(name, run, s))
+    report.notes.append(_kink_note())
+    if cfg is not None:
+        report.notes.append(f"sizes from the config (N={sizes['N']}, D_in={sizes['D_in']}, H={sizes['H']}, "
+                            f"D_out={sizes['D_out']}); loss rows perturb at most {max_entries} entries per "
+                            "weight (a seeded random sample; 'entries' says how many)")
+    return report
+
+
+def _safe(name: str, run, s: Settings) -> list[Check]:
+    """The rows of one task; a task that raises becomes one failed row saying why (the others still run)."""
+    try:
+        return list(run())
+    except Exception as exc:  # noqa: BLE001 - a broken check is a failed row, not a crash of the whole table
+        return [_failed(name, "-", "-", s, exc)]
+
+
+def _kink_note() -> str:
+    return (f"ReLU kink: finite differences never sample x = 0 (inputs are kept >= {KINK_MARGIN} from it); the "
+            "gradient at 0 is a convention (it passes, as in clamp(min=0) and manual's grad_h[h < 0] = 0), "
+            "checked by function:MyReLU-kink")
+
+
+__all__ = ["Check", "Report", "run_checks", "tasks", "matches", "static_gradients", "LossOracle",
+           "DEFAULT_SIZES", "MAX_ENTRIES", "FLOAT32_ADVICE"]

@@ -1,0 +1,363 @@
+"""``compare-modes``: train one config in several modes from identical arrays and put them side by side.
+
+Nothing here prints.  :func:`compare_modes` returns a :class:`Comparison`; progress goes to an optional
+``on_step(mode, step, loss)`` callback.  With ``runs_dir`` it also writes
+``<runs_dir>/<UTC timestamp>-compare-<name>/``::
+
+    config.yaml  data.npz        the config and the arrays every mode started from
+    <mode>/metrics.csv           step,loss,elapsed_s for every step of that mode
+    comparison.csv               the table compare-modes prints
+    static-before.dot            (with graph=True) the static graph before / after the passes
+    static-after.dot
+
+How the numbers are made: every mode starts from ``make_problem``'s arrays.  Timings come from this
+process: each mode first runs ``WARMUP_STEPS`` steps on a throwaway copy (the static mode compiles
+there), then the timed run measures every step with ``perf_counter``; the table shows the median.
+Peak memory is the most ``tracemalloc`` saw allocated during one step of the warmed-up copy, above
+what was allocated before it (a separate step, so tracing never slows the timed run).
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import statistics
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from autotrain.config import FitConfig
+from autotrain.data import Problem, make_problem
+
+REFERENCE = "manual"
+#: Max relative deviation from ``manual`` still called agreement.  float64 is tight; float32 is loose because
+#: the loss falls ~12 orders of magnitude in the seed's 500 steps: late losses are sums of squares of tiny
+#: residuals ``y_pred - y``, so one ulp of difference in the weights moves them far more than one ulp.
+#: (Measured at the seed's sizes: real PyTorch and JAX stay within 7e-10 (float64) and 1.6e-2 (float32).)
+TOLERANCE = {"float64": 1e-8, "float32": 5e-2}
+WARMUP_STEPS = 3
+AGAINST = ("torch", "jax")
+OnModeStep = Callable[[str, int, float], None]
+
+
+@dataclass
+class ModeResult:
+    """One row of the comparison: a mode's trajectory, timing and how far it is from ``manual``."""
+
+    mode: str
+    losses: list[float] = field(default_factory=list)
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+    step_ms: list[float] = field(default_factory=list)
+    peak_bytes: int | None = None
+    loss_dev: float = 0.0  # max over steps of |loss - manual's| / |manual's|
+    weight_dev: float = 0.0  # max |w - manual's w| / max |manual's w|, after the last step
+    first_out: int | None = None  # first step whose loss deviation exceeds the tolerance
+    bit_identical: bool = False
+    agrees: bool = True
+    speed: float | None = None  # manual's median ms/step / this mode's (> 1: faster than manual)
+
+    @property
+    def final_loss(self) -> float | None:
+        return self.losses[-1] if self.losses else None
+
+    @property
+    def median_ms(self) -> float | None:
+        return statistics.median(self.step_ms) if self.step_ms else None
+
+
+@dataclass
+class Comparison:
+    """Every mode's result, the tolerance used and where the files went."""
+
+    cfg: FitConfig
+    steps: int
+    tolerance: float
+    results: list[ModeResult]
+    run_dir: Path | None = None
+    graph: object | None = None  # the static compiler's Report (with graph=True)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def agree(self) -> bool:
+        """True when every row that ran agrees with ``manual`` within the tolerance."""
+        return all(r.agrees for r in self.results)
+
+    def result(self, mode: str) -> ModeResult:
+        return next(r for r in self.results if r.mode == mode)
+
+
+# --------------------------------------------------------------------------- runners
+@dataclass
+class Runner:
+    """One way of training, reduced to what the comparison needs: ``step() -> loss`` and ``weights()``."""
+
+    name: str
+    step: Callable[[], float]
+    weights: Callable[[], dict]
+    mode: object = None  # the autotrain Mode behind it (None for torch/jax)
+
+
+def mode_runner(name: str, problem: Problem, lr: float, device: str = "cpu") -> Runner:
+    """An autotrain mode, started from ``problem``'s arrays (x and y converted once, as in fit)."""
+    from autotrain.modes import make_mode
+
+    m = make_mode(name, problem, lr, device)
+    x, y = m.prepare(problem.x, problem.y)
+    return Runner(name, lambda: m.step(x, y), m.state, m)
+
+
+def torch_runner(problem: Problem, lr: float) -> Runner:
+    """The seed's autograd program in real PyTorch (CPU), from the same arrays."""
+    import torch
+
+    x, y = torch.from_numpy(problem.x.copy()), torch.from_numpy(problem.y.copy())
+    w1 = torch.from_numpy(problem.w1.copy()).requires_grad_(True)
+    w2 = torch.from_numpy(problem.w2.copy()).requires_grad_(True)
+
+    def step() -> float:
+        nonlocal w1, w2  # `w1 -= ...` as the seed writes it rebinds the (same, in-place updated) tensor
+        y_pred = x.mm(w1).clamp(min=0).mm(w2)
+        loss = (y_pred - y).pow(2).sum()
+        loss.backward()
+        with torch.no_grad():
+            w1 -= lr * w1.grad
+            w2 -= lr * w2.grad
+            w1.grad.zero_()
+            w2.grad.zero_()
+        return loss.item()
+
+    return Runner("torch", step, lambda: {"w1": w1.detach().numpy().copy(), "w2": w2.detach().numpy().copy()})
+
+
+def jax_runner(problem: Problem, lr: float) -> Runner:
+    """The seed's program in JAX (``jax.value_and_grad`` of the same loss, plain SGD), from the same arrays."""
+    import jax
+
+    if problem.x.dtype == np.float64:
+        jax.config.update("jax_enable_x64", True)  # otherwise JAX silently computes in float32
+    jnp = jax.numpy
+    x, y = jnp.asarray(problem.x), jnp.asarray(problem.y)
+    state = {"w1": jnp.asarray(problem.w1), "w2": jnp.asarray(problem.w2)}
+
+    def loss_fn(w):
+        return jnp.sum((jnp.maximum(x @ w["w1"], 0) @ w["w2"] - y) ** 2)
+
+    value_and_grad = jax.jit(jax.value_and_grad(loss_fn))
+
+    def step() -> float:
+        loss, g = value_and_grad(state)
+        for k in state:
+            state[k] = state[k] - lr * g[k]
+        return float(loss)
+
+    return Runner("jax", step, lambda: {k: np.array(v) for k, v in state.items()})
+
+
+def make_runner(name: str, problem: Problem, lr: float, device: str = "cpu") -> Runner:
+    """A runner for an autotrain mode, or for ``"torch"`` / ``"jax"`` (ImportError when not installed)."""
+    if name == "torch":
+        return torch_runner(problem, lr)
+    if name == "jax":
+        return jax_runner(problem, lr)
+    return mode_runner(name, problem, lr, device)
+
+
+def warm_up(runner: Runner, trace: bool = True) -> int | None:
+    """Run ``WARMUP_STEPS`` steps (the static mode compiles here), then trace one step's peak allocation.
+
+    Returns the most bytes ``tracemalloc`` saw allocated during that step above what was allocated
+    before it, or None without ``trace`` (torch/jax allocate outside Python's allocator).
+    """
+    with np.errstate(all="ignore"):
+        for _ in range(WARMUP_STEPS):
+            runner.step()
+        if not trace:
+            return None
+        was_tracing = tracemalloc.is_tracing()
+        if not was_tracing:
+            tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            runner.step()
+            return max(int(tracemalloc.get_traced_memory()[1] - base), 0)
+        finally:
+            if not was_tracing:
+                tracemalloc.stop()
+
+
+def run_lockstep(runners: list[Runner], steps: int, on_step: OnModeStep | None = None) -> list[ModeResult]:
+    """Step every runner once per round, timing each step: load changes on a shared machine hit all alike."""
+    results = [ModeResult(r.name) for r in runners]
+    clock = time.perf_counter
+    with np.errstate(all="ignore"):
+        for t in range(steps):
+            for runner, result in zip(runners, results):
+                t0 = clock()
+                loss = runner.step()
+                result.step_ms.append((clock() - t0) * 1e3)
+                result.losses.append(loss)
+                if on_step is not None:
+                    on_step(runner.name, t, loss)
+    for runner, result in zip(runners, results):
+        result.weights = runner.weights()
+    return results
+
+
+# --------------------------------------------------------------------------- deviations
+def _relative(values, reference) -> np.ndarray:
+    values, reference = np.asarray(values, np.float64), np.asarray(reference, np.float64)
+    return np.abs(values - reference) / np.maximum(np.abs(reference), np.finfo(np.float64).tiny)
+
+
+def assess(result: ModeResult, reference: ModeResult, tolerance: float) -> None:
+    """Fill in ``result``'s deviations from ``reference`` and whether it agrees within ``tolerance``."""
+    n = min(len(result.losses), len(reference.losses))
+    dev = _relative(result.losses[:n], reference.losses[:n])
+    bad = np.flatnonzero(~(dev <= tolerance))  # NaN counts as out of tolerance
+    result.loss_dev = float(dev.max()) if n else 0.0
+    result.first_out = int(bad[0]) if bad.size else None
+    scale = max(float(np.max(np.abs(w))) for w in reference.weights.values()) if reference.weights else 1.0
+    devs = [float(np.max(np.abs(result.weights[k].astype(np.float64) - w.astype(np.float64)))) / max(scale, 1e-300)
+            for k, w in reference.weights.items()]
+    result.weight_dev = max(devs, default=0.0)
+    result.bit_identical = (result.losses == reference.losses and
+                            all(np.array_equal(result.weights[k], w) for k, w in reference.weights.items()))
+    weights_ok = math.isfinite(result.weight_dev) and result.weight_dev <= tolerance
+    result.agrees = result.first_out is None and weights_ok and len(result.losses) == len(reference.losses)
+    ref_ms, ms = reference.median_ms, result.median_ms
+    result.speed = ref_ms / ms if ref_ms and ms else None
+
+
+# --------------------------------------------------------------------------- the whole comparison
+def compare_modes(cfg: FitConfig, modes=None, steps: int | None = None, on_step: OnModeStep | None = None, *,
+                  against=(), graph: bool = False, runs_dir: str | os.PathLike | None = "runs") -> Comparison:
+    """Train ``cfg`` in each of ``modes`` (default: all four) from identical data and weights, and compare.
+
+    ``manual`` is always run: it is the reference every deviation is measured from.  ``against``
+    adds rows for the seed in real ``"torch"`` / ``"jax"`` (a note instead when not installed).  ``graph`` keeps the static compiler's report (node counts per pass, fused groups,
+    DOT).  With ``runs_dir`` everything is written to a new run directory (see the module docstring).
+
+    >>> from autotrain.config import FitConfig
+    >>> c = compare_modes(FitConfig(N=8, D_in=5, H=4, D_out=3, steps=5, dtype="float64", lr=1e-3),
+    ...                   ["autograd"], runs_dir=None)
+    >>> [r.mode for r in c.results], c.agree
+    (['manual', 'autograd'], True)
+    """
+    from autotrain.modes import MODES
+
+    names = _mode_list(modes, MODES)
+    steps = cfg.steps if steps is None else steps
+    problem = make_problem(cfg.N, cfg.D_in, cfg.H, cfg.D_out, cfg.dtype, cfg.seed)
+    comparison = Comparison(cfg, steps, TOLERANCE[cfg.dtype], [])
+    runners, peaks = [], []
+    for name in names + [a for a in dict.fromkeys(against)]:
+        try:
+            spare = make_runner(name, problem, cfg.lr, cfg.device)  # a throwaway copy for warm-up and memory
+        except ImportError:
+            comparison.notes.append(f"{name} is not installed (pip install {name}); skipped --against {name}")
+            continue
+        peaks.append(warm_up(spare, trace=name in MODES))
+        if graph and name == "static":
+            comparison.graph = static_report(spare.mode, problem)
+        runners.append(make_runner(name, problem, cfg.lr, cfg.device))
+    comparison.results = run_lockstep(runners, steps, on_step)
+    for result, peak in zip(comparison.results, peaks):
+        result.peak_bytes = peak
+    reference = comparison.result(REFERENCE)
+    for r in comparison.results:
+        assess(r, reference, comparison.tolerance)
+    if graph and "static" not in names:
+        comparison.notes.append("--show-graph needs the static mode in --modes")
+    if runs_dir is not None:
+        comparison.run_dir = write_run(comparison, problem, runs_dir)
+    return comparison
+
+
+def _mode_list(modes, known) -> list[str]:
+    """``modes`` in order, unknown names refused, ``manual`` first (it is the reference)."""
+    names = list(known) if not modes else [m.strip() for part in modes for m in part.split(",") if m.strip()]
+    unknown = [m for m in names if m not in known]
+    if unknown:
+        raise ValueError(f"unknown mode {unknown[0]!r}; choose from {', '.join(known)}")
+    names = list(dict.fromkeys(names))
+    return [REFERENCE] + [m for m in names if m != REFERENCE]
+
+
+def static_report(mode, problem: Problem):
+    """The static compiler's report (instr counts per pass, fused groups, DOT) for the graph the mode trains."""
+    x, y = mode.prepare(problem.x, problem.y)
+    return mode.sess.explain([mode.loss, mode.new_w1, mode.new_w2], feed_dict={mode.x: x, mode.y: y})
+
+
+# --------------------------------------------------------------------------- files
+def create_compare_dir(cfg: FitConfig, root: str | os.PathLike = "runs", now: datetime | None = None) -> Path:
+    """A new, empty ``<root>/<UTC timestamp>-compare-<name>/`` (``-2``, ``-3``... when the name is taken)."""
+    from autotrain.runs import RunError, sanitize_name
+
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"cannot create the runs directory {root}: {exc.strerror or exc}") from None
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    base = f"{stamp}-compare-{sanitize_name(cfg.name)}"
+    for attempt in range(1, 10_000):
+        path = root / (base if attempt == 1 else f"{base}-{attempt}")
+        try:
+            path.mkdir()  # atomic: two processes never get the same directory
+            return path
+        except FileExistsError:
+            continue
+    raise RunError(f"too many runs named {base} in {root}")
+
+
+COLUMNS = ("mode", "final_loss", "max_loss_rel_dev", "max_weight_rel_dev", "first_step_out_of_tol",
+           "bit_identical", "agrees", "median_ms_per_step", "speed_vs_manual", "peak_step_bytes")
+
+
+def rows(comparison: Comparison) -> list[dict]:
+    """The comparison table as plain values (comparison.csv and the terminal table use these)."""
+    return [{"mode": r.mode, "final_loss": r.final_loss, "max_loss_rel_dev": r.loss_dev,
+             "max_weight_rel_dev": r.weight_dev, "first_step_out_of_tol": r.first_out,
+             "bit_identical": r.bit_identical, "agrees": r.agrees, "median_ms_per_step": r.median_ms,
+             "speed_vs_manual": r.speed, "peak_step_bytes": r.peak_bytes} for r in comparison.results]
+
+
+def write_run(comparison: Comparison, problem: Problem, root) -> Path:
+    """Write config, data, per-mode metrics.csv, comparison.csv and (with a graph report) the DOT files."""
+    from autotrain.runs import RunDir
+
+    path = create_compare_dir(comparison.cfg, root)
+    run = RunDir(path)
+    run.write_config(comparison.cfg)
+    run.save_data(problem)
+    for r in comparison.results:
+        _write_metrics(path / r.mode / "metrics.csv", r)
+    with open(path / "comparison.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, COLUMNS)
+        writer.writeheader()
+        for row in rows(comparison):
+            writer.writerow({k: ("" if v is None else repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+    if comparison.graph is not None:
+        (path / "static-before.dot").write_text(comparison.graph.dot_before + "\n", encoding="utf-8")
+        (path / "static-after.dot").write_text(comparison.graph.dot_after + "\n", encoding="utf-8")
+    return path
+
+
+def _write_metrics(path: Path, result: ModeResult) -> None:
+    """``step,loss,elapsed_s`` for every step (losses as ``repr``: they read back bit for bit)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    elapsed = np.cumsum(result.step_ms) / 1e3
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("step,loss,elapsed_s\n")
+        f.writelines(f"{t},{loss!r},{e:.6f}\n" for t, (loss, e) in enumerate(zip(result.losses, elapsed)))
+
+
+__all__ = ["compare_modes", "Comparison", "ModeResult", "TOLERANCE", "REFERENCE", "AGAINST", "rows", "assess",
+           "Runner", "make_runner", "warm_up", "run_lockstep", "create_compare_dir", "static_report", "COLUMNS"]
