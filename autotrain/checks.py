@@ -46,7 +46,7 @@ class Check:
     worst: str = ""  # the worst entry, in the input's (and output's) coordinates
     compared: int = 0  # entries compared
     total: int = 0  # entries there are
-    against: str = "finite differences"
+    against: str = "finite diff"
     error: str | None = None
 
     @property
@@ -92,7 +92,7 @@ def _index(idx: tuple) -> str:
     return "[" + ",".join(str(i) for i in idx) + "]"
 
 
-def _row(name, input_, shapes, s: Settings, ana, num, against="finite differences", total=None, where=None):
+def _row(name, input_, shapes, s: Settings, ana, num, against="finite diff", total=None, where=None):
     """Compare two flat arrays with the pass rule; ``where(k)`` turns the worst flat position into text."""
     from autotrain.engine.gradcheck import compare
 
@@ -158,7 +158,7 @@ def _my_relu_kink_rows(s: Settings) -> Iterator[Check]:
     mine = np.diag(analytical_jacobian(my_relu().apply, (x,), 0)[0])
     clamp = np.diag(analytical_jacobian(lambda t: t.clamp(min=0), (x,), 0)[0])
     yield _row("function:MyReLU-kink", "x=[-1,0,1]", "(3,)", s, mine, clamp,
-               against="clamp(min=0) rule", where=lambda k: f"in[{k}] (x={x.tolist()[k]:g})")
+               against="clamp(min=0)", where=lambda k: f"in[{k}] (x={x.tolist()[k]:g})")
 
 
 # --------------------------------------------------------------------------- the two-layer loss
@@ -230,7 +230,7 @@ def _loss_rows(mode: str, oracle: LossOracle) -> Iterator[Check]:
         for name in ("w1", "w2"):
             shape = getattr(s.problem, name).shape
             yield _row(f"loss:{mode}", name, _shape(shape), s, grads[name], reference[name],
-                       against="manual (hand-written)", where=_weight_where(shape))
+                       against="manual", where=_weight_where(shape))
 
 
 # --------------------------------------------------------------------------- static: before vs after the passes
@@ -240,7 +240,7 @@ def _static_pass_rows(s: Settings) -> Iterator[Check]:
     for name in ("w1", "w2"):
         shape = getattr(s.problem, name).shape
         yield _row("static:passes", name, _shape(shape), s, after[name], before[name],
-                   against="static, no passes", where=_weight_where(shape))
+                   against="no passes", where=_weight_where(shape))
 
 
 def static_gradients(problem: Problem) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:

@@ -130,6 +130,77 @@ def _finish(summary) -> None:
         raise typer.Exit(EXIT_INTERRUPTED)
 
 
+@app.command()
+def gradcheck(
+    config: Annotated[Optional[Path], typer.Argument(help="YAML config: check the two-layer loss at its sizes and "
+                                                         "seed (sampling Jacobian entries). Default: tiny sizes.",
+                                                    show_default=False)] = None,
+    dtype: Annotated[str, typer.Option(help="float64 (reliable) or float32 (needs looser tolerances).")] = "float64",
+    eps: Annotated[float, typer.Option(help="Finite-difference step.")] = 1e-6,
+    atol: Annotated[float, typer.Option(help="Absolute tolerance of the pass rule.")] = 1e-5,
+    rtol: Annotated[float, typer.Option(help="Relative tolerance of the pass rule.")] = 1e-3,
+    only: Annotated[Optional[str], typer.Option(help="Run only checks whose name matches: a glob ('op:*', "
+                                                     "'loss:static') or a substring ('relu').",
+                                                metavar="PATTERN")] = None,
+) -> None:
+    """Check every gradient autotrain computes against finite differences and against each other; exit 1 on a failure."""
+    from autotrain import checks
+
+    with exit_codes():
+        if dtype not in ("float32", "float64"):
+            raise BadInput(f"--dtype {dtype!r}: choose float32 or float64")
+        cfg = load_config(config) if config is not None else None
+        report = checks.run_checks(cfg, dtype=dtype, eps=eps, atol=atol, rtol=rtol, only=only)
+    display.gradcheck_report(report)
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+@app.command("compare-modes")
+def compare_modes(
+    config: Annotated[Path, typer.Argument(help="YAML config file (see configs/).", show_default=False)],
+    set_: SetOpt = None,
+    modes: Annotated[Optional[list[str]], typer.Option("--modes", help="Modes to run, comma-separated or repeated "
+                                                       "(default: all four; manual always runs, as the reference).")
+                     ] = None,
+    steps: Annotated[Optional[int], typer.Option(min=1, help="Steps per mode (default: the config's).")] = None,
+    show_graph: Annotated[bool, typer.Option("--show-graph", help="Print the static graph's node counts per "
+                                             "compiler pass and fused groups; write DOT files to the run.")] = False,
+    plot: Annotated[Optional[Path], typer.Option(help="Write the loss curves to FILE (.png, .svg; needs "
+                                                      "autotrain[plot]); a copy goes to the run directory.",
+                                                 metavar="FILE")] = None,
+    against: Annotated[Optional[list[str]], typer.Option(help="Add the seed run in real torch or jax (repeatable).")
+                       ] = None,
+    runs_dir: Annotated[Path, typer.Option(help="Root folder for the comparison's run directory.")] = Path("runs"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Train CONFIG in every mode from identical data and weights and compare losses, weights, speed, memory; exit 1 if any disagrees."""
+    import importlib.util
+
+    from autotrain import compare
+
+    with exit_codes():
+        bad = [a for a in against or [] if a not in compare.AGAINST]
+        if bad:
+            raise BadInput(f"--against {bad[0]!r}: choose from {', '.join(compare.AGAINST)}")
+        if plot is not None and importlib.util.find_spec("matplotlib") is None:
+            raise BadInput("--plot needs matplotlib: pip install 'autotrain[plot]' (or leave out --plot)")
+        cfg = load_config(config, list(set_ or []))
+        n = (steps or cfg.steps) * (len(set(modes or ["all", "four", "modes", "manual"])) + len(against or []))
+        with display.mode_progress(n, quiet=quiet) as on_step:
+            try:
+                result = compare.compare_modes(cfg, modes, steps, on_step, against=against or (),
+                                               graph=show_graph, runs_dir=runs_dir)
+            except ValueError as exc:  # an unknown mode name
+                raise BadInput(str(exc)) from None
+    if plot is not None:
+        for path in dict.fromkeys([plot, result.run_dir / plot.name]):
+            display.plot_losses(result, path)
+    display.comparison(result, show_graph=show_graph)
+    if not result.agree:
+        raise typer.Exit(1)
+
+
 @config_app.command("schema")
 def config_schema() -> None:
     """Print the JSON schema of a fit config (for editors and validators)."""

@@ -124,3 +124,158 @@ def resolved_config(resolved) -> None:
     for key, value in resolved.config.model_dump().items():
         table.add_row(key, repr(value) if isinstance(value, float) else str(value), resolved.sources[key])
     console().print(table)
+
+
+# ----------------------------------------------------------------------------- gradcheck and compare-modes
+def _print_wide(renderable, columns: int) -> None:
+    """Print a many-column table at the terminal's width, or at ``columns`` when stdout is a file or pipe."""
+    c = console()
+    if c.is_terminal or c.width >= columns:
+        c.print(renderable)
+        return
+    saved, c.width = c.width, columns
+    try:
+        c.print(renderable)
+    finally:
+        c.width = saved
+
+
+def _num(value, fmt: str = ".3g") -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def gradcheck_report(report) -> None:
+    """``autotrain gradcheck``: one row per check and input, the pass rule once under the table, warnings."""
+    from rich.table import Table
+
+    from autotrain.engine.gradcheck import PASS_RULE
+
+    for warning in report.warnings:
+        hint(f"warning: {warning}")
+    table = Table(title=f"gradcheck ({report.dtype}, eps={report.eps:g}, atol={report.atol:g}, "
+                        f"rtol={report.rtol:g})", title_justify="left")
+    for name, justify in (("check", "left"), ("input", "left"), ("shapes", "left"), ("dtype", "left"),
+                          ("against", "left"), ("entries", "right"), ("max abs err", "right"),
+                          ("max rel err", "right"), ("worst entry", "left"), ("analytical", "right"),
+                          ("reference", "right"), ("", "left")):
+        table.add_column(name, justify=justify)
+    for row in report.rows:
+        table.add_row(*_gradcheck_cells(row))
+    _print_wide(table, 170)
+    failed = sum(not r.passed for r in report.rows)
+    console().print(f"pass rule: {PASS_RULE} (entrywise; a large relative error on a near-zero entry can pass)",
+                    markup=False, soft_wrap=True)
+    for note in report.notes:
+        console().print(f"note: {note}", markup=False, soft_wrap=True)
+    verdict = "all passed" if report.passed else f"{failed} of {len(report.rows)} FAILED"
+    console().print(f"{len(report.rows)} checks: {verdict}", markup=False)
+
+
+def _gradcheck_cells(row) -> list[str]:
+    mark = "[green]pass[/]" if row.passed else "[bold red]FAIL[/]"
+    if row.error is not None:
+        return [row.name, row.input, row.shapes, row.dtype, row.against, "-", "-", "-", row.error, "-", "-", mark]
+    r = row.result
+    entries = str(row.compared) if row.compared == row.total else f"{row.compared} of {row.total}"
+    return [row.name, row.input, row.shapes, row.dtype, row.against, entries, _num(r.max_abs_err),
+            _num(r.max_rel_err), row.worst, _num(r.analytical, ".6g"), _num(r.numerical, ".6g"), mark]
+
+
+@contextmanager
+def mode_progress(total: int, *, quiet: bool = False) -> Iterator:
+    """A progress bar over every step of every mode; yields ``on_step(mode, step, loss)`` (or None)."""
+    with progress(total, quiet=quiet) as on_step:
+        if on_step is None:
+            yield None
+            return
+        done = [0]
+
+        def on_mode_step(mode: str, step: int, loss: float) -> None:
+            on_step(done[0], loss)
+            done[0] += 1
+
+        yield on_mode_step
+
+
+def _bytes(n) -> str:
+    if n is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def comparison(c, *, show_graph: bool = False) -> None:
+    """``autotrain compare-modes``: the table, the tolerance, notes, the curves, the run directory."""
+    from rich.table import Table
+
+    table = Table(title=f"compare-modes: {c.cfg.name}, {c.steps} steps, {c.cfg.dtype}, N={c.cfg.N} "
+                        f"D_in={c.cfg.D_in} H={c.cfg.H} D_out={c.cfg.D_out}", title_justify="left")
+    for name in ("mode", "final loss", "max loss dev", "max weight dev", "first step out of tol", "ms/step",
+                 "vs manual", "peak step mem", ""):
+        table.add_column(name, justify="left" if name in ("mode", "first step out of tol", "") else "right")
+    for r in c.results:
+        first = "bit-identical" if r.bit_identical else ("within tol" if r.first_out is None else str(r.first_out))
+        speed = "-" if r.speed is None else f"{r.speed:.2f}x"
+        table.add_row(r.mode, _num(r.final_loss, ".10g"), _num(r.loss_dev), _num(r.weight_dev), first,
+                      _num(r.median_ms, ".3f"), speed, _bytes(r.peak_bytes),
+                      "[green]agrees[/]" if r.agrees else "[bold red]DISAGREES[/]")
+    _print_wide(table, 130)
+    out = console().print
+    out(f"tolerance ({c.cfg.dtype}): max relative deviation from manual <= {c.tolerance:g}, for the loss at "
+        "every step and for the weights after the last one (relative to the largest manual weight); "
+        "ms/step = median over the run, after warm-up, in this process; vs manual > 1 = faster; "
+        "peak step mem = tracemalloc peak during one step", markup=False, soft_wrap=True)
+    for note in c.notes:
+        hint(f"note: {note}")
+    if show_graph and c.graph is not None:
+        out(str(c.graph), markup=False, soft_wrap=True)
+        if c.run_dir is not None:
+            out(f"DOT: {c.run_dir / 'static-before.dot'}, {c.run_dir / 'static-after.dot'}", markup=False,
+                soft_wrap=True)
+    out(loss_curves(c), markup=False, soft_wrap=True)
+    verdict = "all modes agree" if c.agree else "modes DISAGREE: " + ", ".join(
+        r.mode for r in c.results if not r.agrees)
+    out(verdict, markup=False)
+    if c.run_dir is not None:
+        out(f"run: {c.run_dir}", markup=False, soft_wrap=True)
+
+
+def loss_curves(c, width: int = 60, height: int = 12) -> str:
+    """The loss curves as text: log10(loss) against step, one letter per mode (later modes drawn on top)."""
+    import math
+
+    curves = [(r.mode, [math.log10(v) for v in r.losses if v > 0 and math.isfinite(v)]) for r in c.results]
+    values = [v for _, ys in curves for v in ys]
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    grid = [[" "] * width for _ in range(height)]
+    for mode, ys in curves:
+        for i, v in enumerate(ys):
+            col = i * (width - 1) // max(len(ys) - 1, 1)
+            row = 0 if hi == lo else round((hi - v) / (hi - lo) * (height - 1))
+            grid[row][col] = mode[0]
+    labels = [f"1e{hi:+.0f}" if i == 0 else f"1e{lo:+.0f}" if i == height - 1 else "" for i in range(height)]
+    lines = [f"{label:>7} |{''.join(cells)}" for label, cells in zip(labels, grid)]
+    key = ", ".join(f"{m[0]} = {m}" for m, _ in curves) + " (where curves coincide, the last one shows)"
+    return "\n".join(["loss (log scale)"] + lines + [f"{'':>7} +{'-' * width}", f"{'':>9}step 0 .. {c.steps - 1}; {key}"])
+
+
+def plot_losses(c, path) -> None:
+    """Every mode's loss curve on one log-scale chart (PNG, SVG... by the suffix); needs ``autotrain[plot]``."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, never a window
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for r in c.results:
+        ax.plot(range(len(r.losses)), r.losses, label=r.mode, linewidth=1)
+    ax.set(yscale="log", xlabel="step", ylabel="loss", title=f"{c.cfg.name} ({c.cfg.dtype}): loss per mode")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
