@@ -115,6 +115,9 @@ def torch_runner(problem: Problem, lr: float) -> Runner:
     """The seed's autograd program in real PyTorch (CPU), from the same arrays."""
     import torch
 
+    # One intra-op thread: torch's idle pool threads spin after each op and, in lockstep timing, steal the
+    # CPU from the next mode's step (measured: manual looked 5x slower on 2 cores).
+    torch.set_num_threads(1)
     x, y = torch.from_numpy(problem.x.copy()), torch.from_numpy(problem.y.copy())
     w1 = torch.from_numpy(problem.w1.copy()).requires_grad_(True)
     w2 = torch.from_numpy(problem.w2.copy()).requires_grad_(True)
