@@ -8,16 +8,21 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import TYPE_CHECKING, Annotated, Iterator, Optional
 
 import typer
 
 from autotrain import display
-from autotrain.config import ConfigError, FitConfig, check_resources, load_config, resolve
+
+if TYPE_CHECKING:
+    from autotrain.config import FitConfig
+
+# NOTE: autotrain.config (pydantic, numpy) is imported inside the commands, so `autotrain --help`
+# starts in a fraction of the time; the commands themselves need it anyway.
 
 EXIT_OS_ERROR, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
 
-app = typer.Typer(help="Train a two-layer network four ways on autotrain's own autograd engine.",
+app = typer.Typer(help="Train a two-layer network four ways on autotrain's own autograd engine.", rich_markup_mode=None,
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 config_app = typer.Typer(help="Inspect the config format.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
@@ -30,6 +35,7 @@ class BadInput(Exception):
 @contextmanager
 def exit_codes() -> Iterator[None]:
     """The one place that turns library exceptions into a message and an exit code (never a traceback)."""
+    from autotrain.config import ConfigError
     from autotrain.runs import RunError
 
     try:
@@ -64,6 +70,8 @@ SetOpt = Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE
 
 def _config_for_resume(run, config: Path | None, overrides: list[str]) -> FitConfig:
     """The run's own config; a CONFIG/--set given too must describe exactly the same run."""
+    from autotrain.config import load_config
+
     cfg = run.read_config()
     if config is not None or overrides:
         given = load_config(config or run.config_path, overrides, check=False)
@@ -86,8 +94,12 @@ def fit(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (implies --quiet).")] = False,
 ) -> None:
-    """Train the network described by CONFIG and write a new run directory under --runs-dir."""
+    """Train the network in CONFIG; write a new run directory.
+
+    The run directory (under --runs-dir) gets config.yaml, metrics.csv, data.npz, checkpoints/ and summary.json.
+    """
     from autotrain import runs, train
+    from autotrain.config import check_resources, load_config, resolve
 
     overrides = list(set_ or [])
     with exit_codes():
@@ -143,8 +155,13 @@ def gradcheck(
                                                      "'loss:static') or a substring ('relu').",
                                                 metavar="PATTERN")] = None,
 ) -> None:
-    """Check every gradient autotrain computes against finite differences and against each other; exit 1 on a failure."""
+    """Check every gradient against finite differences.
+
+    Every op, the custom ReLU Function, and the two-layer loss in each mode, against finite differences and
+    against each other; exit 1 on a failure.
+    """
     from autotrain import checks
+    from autotrain.config import load_config
 
     with exit_codes():
         if dtype not in ("float32", "float64"):
@@ -174,10 +191,15 @@ def compare_modes(
     runs_dir: Annotated[Path, typer.Option(help="Root folder for the comparison's run directory.")] = Path("runs"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Train CONFIG in every mode from identical data and weights and compare losses, weights, speed, memory; exit 1 if any disagrees."""
+    """Train CONFIG in all four modes; compare them.
+
+    Identical data and weights for every mode; compares losses, weights, speed and memory; exit 1 if any
+    mode disagrees with manual.
+    """
     import importlib.util
 
     from autotrain import compare
+    from autotrain.config import load_config
 
     with exit_codes():
         bad = [a for a in against or [] if a not in compare.AGAINST]
@@ -204,6 +226,8 @@ def compare_modes(
 @config_app.command("schema")
 def config_schema() -> None:
     """Print the JSON schema of a fit config (for editors and validators)."""
+    from autotrain.config import FitConfig
+
     typer.echo(json.dumps(FitConfig.model_json_schema(), indent=2))
 
 
