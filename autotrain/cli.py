@@ -207,14 +207,15 @@ def compare_modes(
             raise BadInput(f"--against {bad[0]!r}: choose from {', '.join(compare.AGAINST)}")
         if plot is not None and importlib.util.find_spec("matplotlib") is None:
             raise BadInput("--plot needs matplotlib: pip install 'autotrain[plot]' (or leave out --plot)")
+        try:
+            names = compare.mode_names(modes)
+        except ValueError as exc:  # an unknown mode name
+            raise BadInput(str(exc)) from None
         cfg = load_config(config, list(set_ or []))
-        n = (steps or cfg.steps) * (len(set(modes or ["all", "four", "modes", "manual"])) + len(against or []))
-        with display.mode_progress(n, quiet=quiet) as on_step:
-            try:
-                result = compare.compare_modes(cfg, modes, steps, on_step, against=against or (),
-                                               graph=show_graph, runs_dir=runs_dir)
-            except ValueError as exc:  # an unknown mode name
-                raise BadInput(str(exc)) from None
+        total_steps = (steps or cfg.steps) * (len(names) + len(set(against or [])))
+        with display.mode_progress(total_steps, quiet=quiet) as on_step:
+            result = compare.compare_modes(cfg, names, steps, on_step, against=against or (),
+                                           graph=show_graph, runs_dir=runs_dir)
     if plot is not None:
         for path in dict.fromkeys([plot, result.run_dir / plot.name]):
             display.plot_losses(result, path)

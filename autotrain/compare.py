@@ -25,7 +25,7 @@ import statistics
 import time
 import tracemalloc
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -282,8 +282,15 @@ def compare_modes(cfg: FitConfig, modes=None, steps: int | None = None, on_step:
     return comparison
 
 
+def mode_names(modes=None) -> list[str]:
+    """The modes a comparison runs: ``modes`` (names, or comma-separated lists) in order, unknown names
+    refused with ValueError, ``manual`` first (it is the reference); all four when ``modes`` is empty."""
+    from autotrain.modes import MODES
+
+    return _mode_list(modes, MODES)
+
+
 def _mode_list(modes, known) -> list[str]:
-    """``modes`` in order, unknown names refused, ``manual`` first (it is the reference)."""
     names = list(known) if not modes else [m.strip() for part in modes for m in part.split(",") if m.strip()]
     unknown = [m for m in names if m not in known]
     if unknown:
@@ -301,23 +308,9 @@ def static_report(mode, problem: Problem):
 # --------------------------------------------------------------------------- files
 def create_compare_dir(cfg: FitConfig, root: str | os.PathLike = "runs", now: datetime | None = None) -> Path:
     """A new, empty ``<root>/<UTC timestamp>-compare-<name>/`` (``-2``, ``-3``... when the name is taken)."""
-    from autotrain.runs import RunError, sanitize_name
+    from autotrain.runs import create_unique_dir, sanitize_name
 
-    root = Path(root)
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RunError(f"cannot create the runs directory {root}: {exc.strerror or exc}") from None
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
-    base = f"{stamp}-compare-{sanitize_name(cfg.name)}"
-    for attempt in range(1, 10_000):
-        path = root / (base if attempt == 1 else f"{base}-{attempt}")
-        try:
-            path.mkdir()  # atomic: two processes never get the same directory
-            return path
-        except FileExistsError:
-            continue
-    raise RunError(f"too many runs named {base} in {root}")
+    return create_unique_dir(root, f"compare-{sanitize_name(cfg.name)}", now)
 
 
 COLUMNS = ("mode", "final_loss", "max_loss_rel_dev", "max_weight_rel_dev", "first_step_out_of_tol",

@@ -309,11 +309,11 @@ def _check_against(ckpt: Checkpoint, cfg: FitConfig) -> None:
         raise CheckpointError(f"step {ckpt.step} is outside 0..{cfg.steps}")
 
 
-def create_run(cfg: FitConfig, root: str | os.PathLike = "runs", now: datetime | None = None) -> RunDir:
-    """Create a new, empty ``<root>/<UTC timestamp>-<name>-<mode>/`` and write its config.yaml.
+def create_unique_dir(root: str | os.PathLike, stem: str, now: datetime | None = None) -> Path:
+    """Create a new, empty ``<root>/<UTC timestamp>-<stem>/`` and return it.
 
     ``os.mkdir`` is atomic, so two processes started in the same second get distinct directories
-    (the later one gets a ``-2`` suffix, and so on).
+    (the later one gets a ``-2`` suffix, and so on). ``stem`` must already be sanitised.
     """
     root_text = os.fspath(root)
     if "\0" in root_text:
@@ -326,7 +326,7 @@ def create_run(cfg: FitConfig, root: str | os.PathLike = "runs", now: datetime |
     except OSError as exc:  # e.g. a name too long, a file in the way, no permission
         raise RunError(f"cannot create the runs directory {root}: {exc.strerror or exc}") from None
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
-    base = f"{stamp}-{sanitize_name(cfg.name)}-{cfg.mode}"
+    base = f"{stamp}-{stem}"
     for attempt in range(1, 10_000):
         path = root / (base if attempt == 1 else f"{base}-{attempt}")
         try:
@@ -340,6 +340,12 @@ def create_run(cfg: FitConfig, root: str | os.PathLike = "runs", now: datetime |
         raise RunError(f"too many runs named {base} in {root}")
     if path.resolve().parent != root.resolve():  # cannot happen with a sanitised name; belt and braces
         raise RunError(f"refusing to write outside {root}")
+    return path
+
+
+def create_run(cfg: FitConfig, root: str | os.PathLike = "runs", now: datetime | None = None) -> RunDir:
+    """Create a new, empty ``<root>/<UTC timestamp>-<name>-<mode>/`` and write its config.yaml."""
+    path = create_unique_dir(root, f"{sanitize_name(cfg.name)}-{cfg.mode}", now)
     (path / "checkpoints").mkdir()
     run = RunDir(path)
     run.write_config(cfg)

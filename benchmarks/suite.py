@@ -38,7 +38,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 
 from _measure import machine, memory_profile, startup_seconds, step_flops  # noqa: E402
 from _report import memory_targets, result_table, startup_target, targets_table, time_targets  # noqa: E402
-from _rows import FLOOR, REFERENCE, ROWS, Skip, build_rows  # noqa: E402
+from _rows import FLOOR, REFERENCE, ROWS, build_rows  # noqa: E402
 from bench_engine import blas_threads, interleaved_medians  # noqa: E402
 
 from autotrain.data import make_problem  # noqa: E402

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from autotrain.cli import app
 from autotrain.config import ALLOWED, FIELDS, ConfigError, FitConfig, load_config
-from autotrain.runs import create_run, open_run
+from autotrain.runs import create_run
 from autotrain.train import fit
 
 pytestmark = pytest.mark.group("bad input")

@@ -166,7 +166,6 @@ app(sys.argv[1:], prog_name="autotrain")
                                     "metrics.csv"])
 def test_kill_in_the_middle_of_each_write_loses_nothing(tmp_path, target):
     path = config_file(tmp_path, steps=40, checkpoint_every=6)
-    cfg = load_config(path)
     r = subprocess.run([sys.executable, "-c", KILL_IN_WRITE, target, "fit", str(path), "--runs-dir",
                         str(tmp_path / "runs"), "--quiet"], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == -signal.SIGKILL, r.stderr

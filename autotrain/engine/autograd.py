@@ -11,6 +11,7 @@ import numpy as np
 from .backend import NUMPY as NP
 from .function import FREED_MESSAGE, GRAD_MODE, _version_error, next_sequence_number, enable_grad, is_grad_enabled, no_grad, \
     set_grad_enabled
+from .gradcheck import GradcheckError, gradcheck
 from .ops import unbroadcast
 from .tensor import Tensor, as_array, xp_of_array
 
@@ -331,16 +332,3 @@ def _link_output(ctx, out, index, args):
     out._requires_grad = True
     out._output_nr = index
     return out
-
-
-def gradcheck(*args, **kwargs):
-    """Check ``fn``'s analytical gradients against central finite differences (see ``gradcheck.gradcheck``)."""
-    from .gradcheck import gradcheck as _gradcheck
-    return _gradcheck(*args, **kwargs)
-
-
-def __getattr__(name):
-    if name == "GradcheckError":
-        from .gradcheck import GradcheckError
-        return GradcheckError
-    raise AttributeError(name)

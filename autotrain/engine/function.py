@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import weakref
 
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they have "
