@@ -301,8 +301,7 @@ def _mode_list(modes, known) -> list[str]:
 
 def static_report(mode, problem: Problem):
     """The static compiler's report (instr counts per pass, fused groups, DOT) for the graph the mode trains."""
-    x, y = mode.prepare(problem.x, problem.y)
-    return mode.sess.explain([mode.loss, mode.new_w1, mode.new_w2], feed_dict={mode.x: x, mode.y: y})
+    return mode.explain(*mode.prepare(problem.x, problem.y))
 
 
 # --------------------------------------------------------------------------- files

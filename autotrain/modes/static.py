@@ -56,7 +56,8 @@ class StaticMode:
         return {"w1": copied(w1), "w2": copied(w2)}
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
-        # One run per assign: fetching both assigns in one run mis-binds the two feeds in the current
-        # static engine (reported); separate runs are correct either way and this is not a hot path.
-        self.sess.run(self.load_ops[0], feed_dict={self.w1_in: state["w1"]})
-        self.sess.run(self.load_ops[1], feed_dict={self.w2_in: state["w2"]})
+        self.sess.run(self.load_ops, feed_dict={self.w1_in: state["w1"], self.w2_in: state["w2"]})
+
+    def explain(self, x, y):
+        """The static compiler's report for the training step (node counts per pass, fused groups, DOT)."""
+        return self.sess.explain([self.loss, self.new_w1, self.new_w2], feed_dict={self.x: x, self.y: y})
