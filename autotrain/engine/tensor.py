@@ -166,8 +166,8 @@ def _record(op, out, inputs, arrays, attrs, needs):
     return result
 
 
-_MATMUL, _ADD, _SUB, _MUL, _DIV, _POW, _CLAMP = (
-    OPS[name] for name in ("matmul", "add", "sub", "mul", "div", "pow", "clamp"))
+_MATMUL, _ADD, _SUB, _MUL, _DIV, _POW, _CLAMP, _SUM = (
+    OPS[name] for name in ("matmul", "add", "sub", "mul", "div", "pow", "clamp", "sum"))
 
 
 def _dims_text(shape) -> str:
@@ -377,8 +377,10 @@ class Tensor:
         ``gradient`` is required when ``self`` is not a scalar.  The graph's saved
         values are freed afterwards unless ``retain_graph=True``.
         """
-        from .autograd import backward
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+        if gradient is None and not create_graph and self.grad_fn is not None:  # the common scalar-loss case
+            _autograd.run_backward((self,), _autograd._root_grads((self,), (None,)), bool(retain_graph))
+        else:
+            _autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
     def retain_grad(self) -> None:
         raise NotImplementedError("retain_grad() is not supported; use autograd.grad(out, [t]) to get the gradient "
@@ -529,7 +531,7 @@ class Tensor:
     # ----------------------------------------------------------------- reductions and shapes
     def sum(self, dim=None, keepdim: bool = False):
         """Sum over ``dim`` (an int, a tuple, or None for all)."""
-        return apply_op(_OP["sum"], (self,), {"axis": _dims(dim), "keepdims": keepdim})
+        return _unary(_SUM, self, {"axis": dim if dim is None or type(dim) is int else tuple(dim), "keepdims": keepdim})
 
     def mean(self, dim=None, keepdim: bool = False):
         """Mean over ``dim``: a sum scaled by the count (no primitive of its own)."""
@@ -686,3 +688,7 @@ def _index_key(key):
     if isinstance(key, tuple):
         return tuple(k._data if isinstance(k, Tensor) else k for k in key)
     return key
+
+
+# NOTE: at the bottom, because autograd imports Tensor from this module; by now Tensor exists.
+from . import autograd as _autograd  # noqa: E402
