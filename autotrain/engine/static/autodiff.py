@@ -33,6 +33,14 @@ class GraphXP:
         return apply("equal", a, b)
 
     @staticmethod
+    def greater_equal(a, b):
+        return apply("greater_equal", a, b)
+
+    @staticmethod
+    def less_equal(a, b):
+        return apply("less_equal", a, b)
+
+    @staticmethod
     def log(a):
         return apply("log", a)
 
