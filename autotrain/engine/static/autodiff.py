@@ -13,40 +13,19 @@ from autotrain.engine.ops import BACKWARD_XP, OPS, unbroadcast
 from .graph import Node, NodeShape, _graph_of, apply, constant
 
 
+def _node_maker(op: str):
+    def make(*args):
+        return apply(op, *args)
+    make.__name__ = op
+    return staticmethod(make)
+
+
 class GraphXP:
-    """The ``xp`` a backward rule gets when it runs on nodes: every function adds a node of ``OPS``."""
+    """The ``xp`` a backward rule gets when it runs on nodes: every function adds a node of ``OPS``.
 
-    @staticmethod
-    def where(cond, a, b):
-        return apply("where", cond, a, b)
-
-    @staticmethod
-    def greater(a, b):
-        return apply("greater", a, b)
-
-    @staticmethod
-    def less(a, b):
-        return apply("less", a, b)
-
-    @staticmethod
-    def equal(a, b):
-        return apply("equal", a, b)
-
-    @staticmethod
-    def greater_equal(a, b):
-        return apply("greater_equal", a, b)
-
-    @staticmethod
-    def less_equal(a, b):
-        return apply("less_equal", a, b)
-
-    @staticmethod
-    def log(a):
-        return apply("log", a)
-
-    @staticmethod
-    def matmul(a, b):
-        return apply("matmul", a, b)
+    The functions whose arguments are just the op's inputs are generated below the class; the ones
+    here translate numpy's keyword spelling into an op's attributes.
+    """
 
     @staticmethod
     def swapaxes(a, axis1, axis2):
@@ -74,6 +53,9 @@ class GraphXP:
     def astype(a, dtype):
         return apply("cast", a, dtype=np.dtype(dtype))
 
+
+for _op in ("where", "greater", "less", "equal", "greater_equal", "less_equal", "log", "matmul"):
+    setattr(GraphXP, _op, _node_maker(_op))
 
 assert all(hasattr(GraphXP, name) for name in BACKWARD_XP), "GraphXP must offer every xp function rules use"
 
