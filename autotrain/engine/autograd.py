@@ -20,16 +20,21 @@ __all__ = ["Function", "FunctionCtx", "backward", "grad", "gradcheck", "Gradchec
 
 
 # --------------------------------------------------------------------- the walk
+def _writeable(array) -> bool:
+    """numpy can mark arrays read-only (broadcast views); CuPy arrays have no such flag."""
+    return getattr(array.flags, "writeable", True)
+
+
 def _accumulate_leaf(leaf: Tensor, g, borrowed: bool) -> None:
     """``leaf.grad += g``; the first gradient is adopted without a copy when nothing else holds it."""
     current = leaf.grad
     if current is None:
         data = leaf._data
-        if borrowed or g.base is not None or g.dtype != data.dtype or not g.flags.writeable:
+        if borrowed or g.base is not None or g.dtype != data.dtype or not _writeable(g):
             g = g.astype(data.dtype, copy=True)
         leaf.grad = Tensor._wrap(g)
     elif current._zeroed and not borrowed and g.base is None and g.dtype == current._data.dtype \
-            and g.shape == current._data.shape and g.flags.writeable:
+            and g.shape == current._data.shape and _writeable(g):
         # adding to zeros would be a copy: adopt the fresh array instead, and keep the zeroed one
         # as a spare that the next zero_() swaps back in rather than filling memory again
         current._spare, current._data = current._data, g
