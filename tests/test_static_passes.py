@@ -133,6 +133,21 @@ def test_simplify_moves_the_learning_rate_before_the_matmul():
     assert out.op == "matmul" and out.args[0].op == "mul" and out.args[0].args[0] == pytest.approx(2e-3)
 
 
+def test_simplify_turns_a_masked_copy_into_a_multiply_by_a_mask():
+    def build(x):
+        g = tf.exp(x)
+        return [tf.gradients(tf.reduce_sum(tf.maximum(x, tf.zeros(1, dtype=tf.float64)) * g), [x])[0]]
+    g, program, x = _program(build)
+    out = simplify(fold_constants(prune(program)))
+    assert "where" not in _ops(out)
+    casts = [i for i in out.instrs if i.op == "cast"]
+    assert casts and casts[0].args[0].op == "greater_equal"     # not(x < 0): TF's tie keeps x == 0
+    feed = np.array([[-1.0, 0.0, 2.0], [0.5, -0.0, -3.0], [1.0, 1.0, 1.0], [-2.0, 3.0, 0.0]])
+    want, _ = _reference(g, [program.outputs[0].node], {x: feed}, tf.Variable(np.zeros(1)), program)
+    got, _ = _reference(g, [program.outputs[0].node], {x: feed}, tf.Variable(np.zeros(1)), out)
+    np.testing.assert_array_equal(got[0], want[0])          # ties (x == 0, -0.0) included
+
+
 def test_fuse_makes_the_loss_a_dot_and_chains_one_step():
     def build(x):
         w = tf.Variable(np.ones((3, 5)), name="w")

@@ -637,8 +637,11 @@ class Cast(Op):
     result_dtype = "attr"   # the output dtype is attrs["dtype"]
 
     @staticmethod
-    def forward(xp, a, dtype):
-        return astype(xp, a, dtype)
+    def forward(xp, a, dtype, out=None):
+        if out is None:
+            return astype(xp, a, dtype)
+        xp.copyto(out, a, casting="unsafe")  # a plain cast loop: no temporary, unlike a mixed-dtype ufunc
+        return out
 
     @staticmethod
     def backward(ctx, xp, g):

@@ -55,8 +55,37 @@ def _scalarize(ins: Instr):
     return tuple(args) if changed else None
 
 
+_NEGATED = {"less": "greater_equal", "greater_equal": "less", "greater": "less_equal", "less_equal": "greater",
+            "equal": "not_equal", "not_equal": "equal"}
+
+
+def _is_mask(x) -> bool:
+    """A 0/1 array: a bool comparison cast to a float dtype (multiplying by it is exact)."""
+    return isinstance(x, Instr) and x.op == "cast" and x.args[0].dtype == np.bool_
+
+
+def _masked(ins: Instr, make):
+    """``where(cmp(a, b), 0, g)`` -> ``g * cast(not cmp(a, b))`` (and ``where(c, g, 0)`` -> ``g * cast(c)``).
+
+    The ReLU gradient's masked copy (numpy's where / copyto(where=)) runs ~20x slower than a multiply
+    by a 0/1 mask of g's own dtype (8.8 ms vs 0.4 ms on 1024x2048 float32). The values are the same,
+    except that a masked entry can become -0.0, and inf/nan in ``g`` under the mask give nan, not 0.
+    """
+    if ins.op != "where" or ins.dtype is None or ins.dtype.kind != "f":
+        return None
+    cond, a, b = ins.args
+    if _is(a, 0) and _same(b, ins) and isinstance(cond, Instr) and cond.op in _NEGATED:
+        keep = make(_NEGATED[cond.op], cond.args, cond.attrs)
+        return make("mul", (b, make("cast", (keep,), {"dtype": ins.dtype})))
+    if _is(b, 0) and _same(a, ins) and isinstance(cond, Instr) and cond.dtype == np.bool_:
+        return make("mul", (a, make("cast", (cond,), {"dtype": ins.dtype})))
+    return None
+
+
 def _push_scale(c, x: Instr, make):
     """``c * x`` with the scalar moved to where it costs least (before a matmul, inside a mask)."""
+    if x.op == "mul" and len(x.args) == 2 and _is_mask(x.args[1]) and isinstance(x.args[0], Instr):
+        return make("mul", (make("mul", (c, x.args[0])), x.args[1]))   # exact: the mask is 0 or 1
     if x.op == "matmul":
         a, b = x.args
         if min(a.size, b.size) < x.size:
@@ -131,7 +160,7 @@ def _rewrite_once(ins: Instr, make):
         args = _scalarize(ins)
         if args is not None:
             return make(ins.op, args, ins.attrs)
-    return _arith(ins, make) or _functions(ins, make)
+    return _arith(ins, make) or _functions(ins, make) or _masked(ins, make)
 
 
 def simplify(program: Program) -> Program:
