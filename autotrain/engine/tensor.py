@@ -573,8 +573,15 @@ class Tensor:
 
     def __setitem__(self, key, value) -> None:
         self._check_inplace(value)
-        self._data[_index_key(key)] = value if type(value) in (int, builtins.float, bool) else as_array(
-            value, like=self._data)
+        data, key = self._data, _index_key(key)
+        if type(value) in (int, builtins.float, bool):
+            if type(key) is np.ndarray and key.dtype == np.bool_ and key.shape == data.shape \
+                    and type(data) is np.ndarray:
+                np.putmask(data, key, value)  # the seed's grad_input[input < 0] = 0, ~30% faster
+            else:
+                data[key] = value
+        else:
+            data[key] = as_array(value, like=data)
         self._version += 1
         GRAD_MODE.mutations += 1
         self._zeroed = False
