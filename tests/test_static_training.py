@@ -4,18 +4,20 @@ from __future__ import annotations
 import tracemalloc
 
 import numpy as np
+import pytest
 
 import autotrain.engine.static as tf
 from autotrain.data import make_problem
 
 
-def _seed_graph(p, lr, dtype):
+def _seed_graph(p, lr, dtype, relu=None):
     graph = tf.Graph()
     with graph.as_default():
         x = tf.placeholder(dtype, shape=(None, p.x.shape[1]), name="x")
         y = tf.placeholder(dtype, shape=(None, p.y.shape[1]), name="y")
         w1, w2 = tf.Variable(p.w1, name="w1"), tf.Variable(p.w2, name="w2")
-        h_relu = tf.maximum(tf.matmul(x, w1), tf.zeros(1, dtype=dtype))
+        h = tf.matmul(x, w1)
+        h_relu = relu(h) if relu is not None else tf.maximum(h, tf.zeros(1, dtype=dtype))
         loss = tf.reduce_sum((y - tf.matmul(h_relu, w2)) ** 2.0)
         grad_w1, grad_w2 = tf.gradients(loss, [w1, w2])
         fetches = [loss, w1.assign(w1 - lr * grad_w1), w2.assign(w2 - lr * grad_w2)]
@@ -57,9 +59,10 @@ def test_500_steps_match_numpy_in_float64():
     assert losses[-1] < losses[0] * 1e-3
 
 
-def test_steady_state_runs_allocate_no_arrays():
+@pytest.mark.parametrize("relu", [None, tf.nn.relu], ids=["maximum(h, 0)", "tf.nn.relu"])
+def test_steady_state_runs_allocate_no_arrays(relu):
     p = make_problem(64, 1000, 100, 10, dtype="float32", seed=0)
-    sess, fetches, feed = _seed_graph(p, 1e-6, tf.float32)
+    sess, fetches, feed = _seed_graph(p, 1e-6, tf.float32, relu)
     for _ in range(5):
         sess.run(fetches, feed)
     smallest = 64 * 10 * 4   # the smallest array of the graph's sizes, in bytes
