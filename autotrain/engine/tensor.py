@@ -565,7 +565,10 @@ class Tensor:
     def transpose_all(self):
         return apply_op(_OP["transpose"], (self,), {"axes": None}) if self._data.ndim > 1 else self
 
-    permute = lambda self, *axes: apply_op(_OP["transpose"], (self,), {"axes": tuple(axes)})  # noqa: E731
+    def permute(self, *dims):
+        """Reorder the dimensions: ``permute(2, 0, 1)``."""
+        dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        return apply_op(_OP["transpose"], (self,), {"axes": tuple(dims)})
 
     # ----------------------------------------------------------------- indexing
     def __getitem__(self, key):
