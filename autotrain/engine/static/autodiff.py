@@ -10,7 +10,7 @@ import numpy as np
 
 from autotrain.engine.ops import BACKWARD_XP, OPS, unbroadcast
 
-from .graph import Node, NodeShape, _graph_of, apply, constant
+from .graph import Node, NodeShape, _graph_of, apply, constant, post_order
 
 
 def _node_maker(op: str):
@@ -73,19 +73,8 @@ class _Ctx:
 
 
 def _topo(ys) -> list[Node]:
-    """Nodes reachable from ``ys``, inputs before consumers (an explicit stack: no recursion limit)."""
-    order, seen, stack = [], set(), [(y, False) for y in ys]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node.id in seen:
-            continue
-        seen.add(node.id)
-        stack.append((node, True))
-        stack.extend((v, False) for v in node.inputs if isinstance(v, Node) and v.id not in seen)
-    return order
+    """Nodes reachable from ``ys``, inputs before consumers."""
+    return post_order(list(ys), lambda node: [v for v in node.inputs if isinstance(v, Node)])
 
 
 def _on_path(order, xs) -> set[int]:

@@ -182,6 +182,24 @@ def reset_default_graph() -> None:
     _stack[0] = Graph()
 
 
+def post_order(roots, inputs_of) -> list:
+    """Everything reachable from ``roots``, each item after its inputs (depth-first post-order with an
+    explicit stack, so deep graphs never hit the recursion limit). ``inputs_of(item)`` lists the
+    item's own graph inputs; items are told apart by their ``id`` attribute."""
+    order, seen, stack = [], set(), [(r, False) for r in reversed(roots)]
+    while stack:
+        item, expanded = stack.pop()
+        if expanded:
+            order.append(item)
+            continue
+        if item.id in seen:
+            continue
+        seen.add(item.id)
+        stack.append((item, True))
+        stack.extend((v, False) for v in reversed(inputs_of(item)) if v.id not in seen)
+    return order
+
+
 # --------------------------------------------------------------------- building nodes
 def _fmt_shape(shape) -> str:
     return "()" if shape is None else str(tuple(shape))

@@ -12,7 +12,7 @@ import numpy as np
 
 from autotrain.engine.ops import OPS, Op
 
-from .graph import Node, NodeShape
+from .graph import Node, NodeShape, post_order
 
 _ids = itertools.count()
 VIEW_OPS = ("reshape", "transpose", "broadcast_to")
@@ -74,19 +74,8 @@ def is_elementwise(op: str) -> bool:
 
 
 def topo_order(outputs) -> list[Instr]:
-    """Instrs reachable from ``outputs``, args first, in depth-first post-order (no recursion)."""
-    order, seen, stack = [], set(), [(o, False) for o in reversed(outputs)]
-    while stack:
-        ins, expanded = stack.pop()
-        if expanded:
-            order.append(ins)
-            continue
-        if ins.id in seen:
-            continue
-        seen.add(ins.id)
-        stack.append((ins, True))
-        stack.extend((a, False) for a in reversed(ins.args) if isinstance(a, Instr) and a.id not in seen)
-    return order
+    """Instrs reachable from ``outputs``, args first, in depth-first post-order."""
+    return post_order(list(outputs), lambda ins: [a for a in ins.args if isinstance(a, Instr)])
 
 
 def rebuild(program: Program, rewrite=None) -> Program:
