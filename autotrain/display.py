@@ -126,6 +126,11 @@ def resolved_config(resolved) -> None:
     console().print(table)
 
 
+def resolved_config_json(resolved) -> None:
+    """``--print-config --json``: {"path", "config": {key: value}, "sources": {key: default|file|--set}}."""
+    as_json({"path": resolved.path, "config": resolved.config.model_dump(), "sources": resolved.sources})
+
+
 # ----------------------------------------------------------------------------- gradcheck and compare-modes
 def _print_wide(renderable, columns: int) -> None:
     """Print a many-column table at the terminal's width, or at ``columns`` when stdout is a file or pipe."""

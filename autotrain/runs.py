@@ -297,24 +297,43 @@ class RunDir:
 
         A second writer gets :class:`RunLocked` at once, naming the holding process.  The kernel releases
         the lock when its holder dies, however it dies, so a killed run never blocks a later resume.
+        The file is removed on a normal release (a killed holder leaves it; it is harmless).
         """
         path = self.path / LOCK_NAME
+        fd = self._acquire(path)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise RunError(f"refusing {path}: it is a symbolic link") from None
-            raise
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise RunLocked(self.path, _read_pid(fd)) from None
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             yield
         finally:
+            try:
+                os.unlink(path)  # still locked here: anyone who opened this inode will see it is stale
+            except OSError:
+                pass
             os.close(fd)  # releases the lock
+
+    @staticmethod
+    def _acquire(path: Path) -> int:
+        for _ in range(100):
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise RunError(f"refusing {path}: it is a symbolic link") from None
+                raise
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pid = _read_pid(fd)
+                os.close(fd)
+                raise RunLocked(path.parent, pid) from None
+            try:  # the holder we waited on may have removed the file: lock the one that is there now
+                if os.fstat(fd).st_ino == os.lstat(path).st_ino:
+                    return fd
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        raise RunError(f"cannot lock {path}: it keeps being replaced")
 
     def latest_checkpoint(self, cfg: FitConfig, spec: dict | None = None) -> Checkpoint | None:
         """The newest checkpoint that verifies against ``cfg`` (and ``spec``, default :func:`checkpoint_spec`);
