@@ -231,10 +231,13 @@ def gradcheck(
     config: Annotated[Optional[Path], typer.Argument(help="YAML config: check the two-layer loss at its sizes and "
                                                          "seed (sampling Jacobian entries). Default: tiny sizes.",
                                                     show_default=False)] = None,
-    dtype: Annotated[str, typer.Option(help="float64 (reliable) or float32 (needs looser tolerances).")] = "float64",
-    eps: Annotated[float, typer.Option(help="Finite-difference step.")] = 1e-6,
-    atol: Annotated[float, typer.Option(help="Absolute tolerance of the pass rule.")] = 1e-5,
-    rtol: Annotated[float, typer.Option(help="Relative tolerance of the pass rule.")] = 1e-3,
+    dtype: Annotated[str, typer.Option(help="float64 (the stricter check) or float32.")] = "float64",
+    eps: Annotated[Optional[float], typer.Option(help="Finite-difference step (default: 1e-6 float64, 1e-3 float32).",
+                                                 show_default=False)] = None,
+    atol: Annotated[Optional[float], typer.Option(help="Absolute tolerance of the pass rule (default: 1e-5 float64, "
+                                                       "1e-2 float32).", show_default=False)] = None,
+    rtol: Annotated[Optional[float], typer.Option(help="Relative tolerance of the pass rule (default: 1e-3 float64, "
+                                                       "1e-2 float32).", show_default=False)] = None,
     only: Annotated[Optional[str], typer.Option(help="Run only checks whose name matches: a glob ('op:*', "
                                                      "'loss:static') or a substring ('relu').",
                                                 metavar="PATTERN")] = None,
@@ -242,16 +245,25 @@ def gradcheck(
     """Check every gradient against finite differences.
 
     Every op, the custom ReLU Function, and the two-layer loss in each mode, against finite differences and
-    against each other; exit 1 on a failure.
+    against each other; exit 1 on a failure, 2 for bad input (including --only matching nothing).
     """
     from autotrain import checks
-    from autotrain.config import load_config
+    from autotrain.config import check_resources, load_config
 
-    with exit_codes():
-        if dtype not in ("float32", "float64"):
+    with exit_codes("interrupted; gradcheck writes nothing, so nothing is lost"):
+        if dtype not in checks.DEFAULTS:
             raise BadInput(f"--dtype {dtype!r}: choose float32 or float64")
-        cfg = load_config(config) if config is not None else None
-        report = checks.run_checks(cfg, dtype=dtype, eps=eps, atol=atol, rtol=rtol, only=only)
+        try:
+            checks.validate(*(d if v is None else v for v, d in zip((eps, atol, rtol), checks.DEFAULTS[dtype])))
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+        cfg = load_config(config, check=False) if config is not None else None
+        if cfg is not None:
+            check_resources(cfg.model_copy(update={"dtype": dtype}), str(config), "gradcheck", runners=4)
+        try:
+            report = checks.run_checks(cfg, dtype=dtype, eps=eps, atol=atol, rtol=rtol, only=only)
+        except checks.NoMatch as exc:
+            raise BadInput(str(exc)) from None
     display.gradcheck_report(report)
     if not report.passed:
         raise typer.Exit(1)
@@ -274,18 +286,20 @@ def compare_modes(
                        ] = None,
     runs_dir: Annotated[Path, typer.Option(help="Root folder for the comparison's run directory.")] = Path("runs"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON (implies --quiet).")] = False,
 ) -> None:
     """Train CONFIG in all four modes; compare them.
 
     Identical data and weights for every mode; compares losses, weights, speed and memory; exit 1 if any
-    mode disagrees with manual.
+    mode disagrees with manual, 3 if every mode diverged (lower lr).
     """
     import importlib.util
 
     from autotrain import compare
-    from autotrain.config import load_config
+    from autotrain.config import check_resources, load_config
 
-    with exit_codes():
+    with exit_codes("interrupted before the comparison was complete; compare-modes keeps no checkpoint, so there "
+                    "is nothing to resume: run it again"):
         bad = [a for a in against or [] if a not in compare.AGAINST]
         if bad:
             raise BadInput(f"--against {bad[0]!r}: choose from {', '.join(compare.AGAINST)}")
@@ -295,15 +309,23 @@ def compare_modes(
             names = compare.mode_names(modes)
         except ValueError as exc:  # an unknown mode name
             raise BadInput(str(exc)) from None
-        cfg = load_config(config, list(set_ or []))
+        cfg = load_config(config, list(set_ or []), check=False)
+        check_resources(cfg, str(config), "compare-modes", runners=len(names) + len(set(against or [])))
         total_steps = (steps or cfg.steps) * (len(names) + len(set(against or [])))
-        with display.mode_progress(total_steps, quiet=quiet) as on_step:
+        with display.mode_progress(total_steps, quiet=quiet or as_json) as on_step:
             result = compare.compare_modes(cfg, names, steps, on_step, against=against or (),
                                            graph=show_graph, runs_dir=runs_dir)
-    if plot is not None:
-        for path in dict.fromkeys([plot, result.run_dir / plot.name]):
-            display.plot_losses(result, path)
-    display.comparison(result, show_graph=show_graph)
+        if plot is not None:
+            for path in dict.fromkeys([plot, result.run_dir / plot.name]):
+                display.plot_losses(result, path)
+    if as_json:
+        display.comparison_json(result)
+    else:
+        display.comparison(result, show_graph=show_graph)
+    if result.diverged:
+        if as_json:
+            display.hint(display.diverged_line(result))
+        raise typer.Exit(EXIT_DIVERGED)
     if not result.agree:
         raise typer.Exit(1)
 
