@@ -24,7 +24,7 @@ from . import backend, backprop, dtypes
 from .backend import NUMPY as NP
 from .dtypes import DEFAULT, bool_, float16, float32, float64, int32, int64, result_type  # noqa: F401
 from .graph import GRAD_MODE, Node, VersionCounter
-from .ops import OPS, wrap_dim
+from .ops import OPS, _basic_key, wrap_dim
 
 long, double, half = int64, float64, float16
 as_dtype = dtypes.as_dtype
@@ -499,7 +499,12 @@ class Tensor:
         return apply_op(_INDEX, (self,), {"key": _index_key(key, self._data)})
 
     def __setitem__(self, key, value) -> None:
-        self._write(_SETITEM, (value,), {"key": _index_key(key, self._data)})
+        key = _index_key(key, self._data)
+        if GRAD_MODE.enabled and self._requires_grad and self.grad_fn is None and key is not Ellipsis \
+                and _basic_key(key):  # PyTorch writes a basic index through a view of the leaf
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+        self._write(_SETITEM, (value,), {"key": key})
 
     # ----------------------------------------------------------------- in place
     def _write(self, op, others, attrs) -> "Tensor":
