@@ -333,3 +333,31 @@ def test_state_dict_loads_across_frameworks():
                          "param_groups": [dict(groups[0], params=[0, 1])]})
     assert opt.param_groups[0]["amsgrad"] and opt.state[ours.weight]["step"].item() == 5.0
     assert opt.state[ours.weight]["exp_avg"].dtype == np.float32   # cast to the parameter's dtype, as PyTorch
+
+
+@pytest.mark.parametrize("cls, kwargs", [(optim.Adam, dict(lr=0.1, amsgrad=True, weight_decay=0.1)),
+                                         (optim.AdamW, dict(lr=0.1)), (optim.Adam, dict(lr=0.1, maximize=True))])
+def test_parameters_are_independent_when_some_steps_lack_a_gradient(cls, kwargs):
+    """Each parameter's update depends on its own gradients and step count only (the whole-group fast path
+    must give way when a parameter misses a step, and resume when the counts agree again)."""
+    def run(schedule):
+        a = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+        b = torch.tensor([[0.5], [3.0]], dtype=torch.float64, requires_grad=True)
+        opt = cls([a, b], **kwargs)
+        for uses in schedule:
+            opt.zero_grad()
+            loss = (a ** 3).sum() * ("a" in uses) + (b ** 2).sum() * 2 * ("b" in uses)
+            if "a" not in uses:
+                loss = loss + (b * 0).sum()
+            loss.backward()
+            if "a" not in uses:
+                a.grad = None
+            opt.step()
+        return a.detach().numpy().copy(), b.detach().numpy().copy(), opt
+    mixed_a, mixed_b, opt = run(["ab", "b", "ab", "ab", "b", "ab"])
+    only_a, _, _ = run(["a"] * 4)
+    _, only_b, _ = run(["b"] * 6)
+    np.testing.assert_array_equal(mixed_a, only_a)
+    np.testing.assert_array_equal(mixed_b, only_b)
+    counts = [s["step"].item() for s in opt.state.values()]
+    assert counts == [4.0, 6.0]
