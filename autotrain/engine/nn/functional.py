@@ -25,12 +25,13 @@ def _tensor(x, name: str) -> Tensor:
 # --------------------------------------------------------------------- layers and activations
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``: input (..., in), weight (out, in), bias (out,) -> (..., out)."""
-    if input.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
-        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype} and {weight.dtype}")
-    if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        rows = int(np.prod(input.shape[:-1])) if input.ndim > 1 else 1
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1] if input.ndim else 0}"
-                           f" and {'x'.join(map(str, weight.shape[::-1]))})")
+    x, w = input._data, weight._data
+    if x.dtype != w.dtype or (bias is not None and bias._data.dtype != w.dtype):
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {x.dtype} and {w.dtype}")
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        rows = int(np.prod(x.shape[:-1])) if x.ndim > 1 else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1] if x.ndim else 0}"
+                           f" and {'x'.join(map(str, w.shape[::-1]))})")
     if bias is None:
         return input.matmul(weight.t())
     return apply_op(_LINEAR, (input, weight, bias))
@@ -165,14 +166,19 @@ def _class_weights(input: Tensor, weight: Tensor | None):
 
 
 def _target_matrix(input: Tensor, labels: np.ndarray, class_dim: int, weight, ignore_index: int,
-                   smoothing: float):
+                   smoothing: float, scale: bool = False):
     """A constant (..., C) array T with loss = -sum(T * log_probs, class_dim), and the mean's denominator.
 
     T holds, per sample i: (1 - smoothing) * w[y_i] at the true class plus smoothing / C * w_c everywhere;
     rows whose label is ``ignore_index`` are zero. The denominator is the sum of w[y_i] over kept samples.
+    With ``scale`` T is divided by it (the mean folded in) and the denominator returned is 1.
     """
     data = input._data
     classes = data.shape[class_dim]
+    if weight is None and not smoothing and data.ndim == 2 and ignore_index < 0 and labels.size \
+            and labels.min() >= 0:
+        # the common case (plain class indices): one reduction checks them all; numpy's IndexError catches >= C
+        return _one_hot(data, labels, 1.0 / labels.size if scale else 1.0), (1 if scale else labels.size)
     keep = labels != ignore_index
     if keep.all():
         keep, safe = None, labels
@@ -202,16 +208,20 @@ def _target_matrix(input: Tensor, labels: np.ndarray, class_dim: int, weight, ig
         shape[class_dim] = classes
         spread = spread.reshape(shape).astype(data.dtype)
         matrix += spread if keep is None else np.expand_dims(keep, class_dim) * spread
+    if scale:
+        with np.errstate(invalid="ignore", divide="ignore"):   # everything ignored: 0/0 = nan, as PyTorch
+            matrix /= denominator
+        denominator = 1
     return matrix, denominator
 
 
-def _softmax_ce(input: Tensor, matrix: np.ndarray, denominator, class_dim: int, reduction: str) -> Tensor:
-    if reduction == "mean":
-        # the mean folded into the constant target: one fused node, sum(w_i * l_i) / sum(w_i)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            matrix /= denominator
-        reduction = "sum"
-    return apply_op(_SOFTMAX_CE, (input, Tensor._wrap(matrix)), {"axis": class_dim, "reduction": reduction})
+def _one_hot(data, labels: np.ndarray, value: float) -> np.ndarray:
+    matrix = np.zeros(data.shape, data.dtype)
+    try:
+        matrix[np.arange(len(labels)), labels] = value
+    except IndexError:
+        raise IndexError(f"Target {labels[labels >= data.shape[1]].flat[0]} is out of bounds.") from None
+    return matrix
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
@@ -234,8 +244,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     if target.dtype.kind == "f" and tuple(target.shape) == tuple(input.shape):
         return _cross_entropy_probs(input, target, w, class_dim, reduction, label_smoothing)
     labels = _check_targets(input, target, class_dim)
-    matrix, denominator = _target_matrix(input, labels, class_dim, w, ignore_index, label_smoothing)
-    return _softmax_ce(input, matrix, denominator, class_dim, reduction)
+    # a mean is folded into the constant target (T / sum(w_i)): one fused node computes sum(w_i * l_i) / sum(w_i)
+    matrix, _ = _target_matrix(input, labels, class_dim, w, ignore_index, label_smoothing, reduction == "mean")
+    return apply_op(_SOFTMAX_CE, (input, Tensor._wrap(matrix)),
+                    {"axis": class_dim, "reduction": "none" if reduction == "none" else "sum"})
 
 
 def _cross_entropy_probs(input, target, w, class_dim, reduction, smoothing):
