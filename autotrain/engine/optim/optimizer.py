@@ -184,11 +184,16 @@ def _deepcopy(state_dict):
 
 
 def _cast_state(param: Tensor, name: str, value):
-    if not isinstance(value, Tensor):
-        value = Tensor._wrap(np.asarray(value)) if isinstance(value, np.ndarray) else value
-        if not isinstance(value, Tensor):
+    """A loaded state entry as this engine keeps it: tensors on the parameter's device and float dtype."""
+    if name == "step":  # PyTorch keeps the step counter's dtype as saved (a number from older versions too)
+        if isinstance(value, Tensor):
             return value
-    if name == "step":  # PyTorch keeps the step counter's dtype (and device) as saved
+        counter = step_tensor()
+        counter._data[...] = value
+        return counter
+    if isinstance(value, np.ndarray):
+        value = Tensor._wrap(value)
+    if not isinstance(value, Tensor):
         return value
     data = value._data
     if data.dtype.kind == "f" and data.dtype != param.dtype:
