@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 
+from .. import functional as _engine
 from ..ops import OPS
 from ..tensor import Tensor, apply_op
 
@@ -58,30 +59,16 @@ def _softmax_dim(name: str, ndim: int, dim):
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def _shift(input: Tensor, dim: int) -> Tensor:
-    # subtracting the (constant) row max changes no gradient: softmax is shift-invariant
-    peak = Tensor._wrap(input._data.max(axis=dim, keepdims=True)) if input.ndim else Tensor._wrap(input._data)
-    return input - peak
-
-
-def _cast(input: Tensor, dtype) -> Tensor:
-    return input if dtype is None else input.to(dtype)
-
-
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """exp(x) / sum(exp(x), dim), computed after subtracting the max along ``dim`` (no overflow)."""
-    input = _cast(_tensor(input, "softmax"), dtype)
-    dim = _softmax_dim("softmax", input.ndim, dim)
-    exps = _shift(input, dim).exp()
-    return exps / exps.sum(dim, keepdim=True)
+    dim = _softmax_dim("softmax", _tensor(input, "softmax").ndim, dim)
+    return _engine.softmax(input, dim, dtype=dtype)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """x - logsumexp(x, dim), computed stably."""
-    input = _cast(_tensor(input, "log_softmax"), dtype)
-    dim = _softmax_dim("log_softmax", input.ndim, dim)
-    shifted = _shift(input, dim)
-    return shifted - shifted.exp().sum(dim, keepdim=True).log()
+    dim = _softmax_dim("log_softmax", _tensor(input, "log_softmax").ndim, dim)
+    return _engine.log_softmax(input, dim, dtype=dtype)
 
 
 # --------------------------------------------------------------------- losses
@@ -125,9 +112,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduc
     """Absolute error |input - target| (gradient 0 where they are equal, as PyTorch)."""
     reduction = _reduction(reduction, size_average, reduce)
     _warn_shape("l1_loss", input, target)
-    diff = input - target
-    # |d| as max(d, -d): maximum splits a tie's gradient, so d == 0 gets 0.5 - 0.5 = 0, PyTorch's sign(0)
-    return _reduce(diff.maximum(-diff), reduction)
+    return _reduce((input - target).abs(), reduction)
 
 
 def _class_dim(input: Tensor) -> int:

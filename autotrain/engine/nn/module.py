@@ -13,9 +13,9 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .. import backend
-from ..function import no_grad
+from ..graph import no_grad
 from ..tensor import Tensor, as_dtype
-from .parameter import Parameter, is_parameter, mark_parameter
+from .parameter import Parameter, is_parameter
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -302,7 +302,7 @@ class Module:
                 if param is None:
                     continue
                 param._data = convert(param._data)
-                param._version += 1
+                param._bump()
                 if param.grad is not None:
                     param.grad = Tensor._wrap(convert(param.grad._data))
             for name, buf in module._buffers.items():
@@ -387,7 +387,7 @@ class Module:
         module_path, _, name = key.rpartition(".")
         module = self.get_submodule(module_path)
         if name in module._parameters:
-            module._parameters[name] = mark_parameter(Tensor._wrap(source).requires_grad_(target.requires_grad))
+            module._parameters[name] = Parameter(Tensor._wrap(source), target.requires_grad)
         else:
             module._buffers[name] = Tensor._wrap(source)
 

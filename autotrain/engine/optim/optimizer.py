@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from .. import backend
-from ..function import GRAD_MODE, enable_grad
+from ..graph import enable_grad
 from ..tensor import Tensor
 
 #: a hyper-parameter a subclass must be given (PyTorch's ``optim.optimizer.required``)
@@ -32,8 +32,7 @@ def xp_of(array):
 
 def mark_updated(param: Tensor) -> None:
     """Record an in-place change of ``param``'s values (graphs that saved it will refuse to backward)."""
-    param._version += 1
-    GRAD_MODE.mutations += 1
+    param._bump()
 
 
 class Optimizer:
