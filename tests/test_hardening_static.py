@@ -90,8 +90,8 @@ def test_gradients_across_graphs_is_an_error(program):
 
 def test_shape_mismatch_at_build_time_names_both_nodes(program):
     sess, x, y, w, loss, step, feed = program
-    for build in (lambda: x + tf.ones((4,)), lambda: tf.maximum(x, tf.ones((2, 2))),
-                  lambda: tf.matmul(x, tf.ones((2, 2)))):
+    for build in (lambda: x + tf.ones((4,), tf.float64), lambda: tf.maximum(x, tf.ones((2, 2), tf.float64)),
+                  lambda: tf.matmul(x, tf.ones((2, 2), tf.float64))):
         with pytest.raises(ValueError) as err:
             build()
         assert "'x'" in str(err.value) and "(None, 3)" in str(err.value) and "'ones" in str(err.value)

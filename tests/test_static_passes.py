@@ -56,10 +56,10 @@ def _reference(g, fetches, feeds, w, program=None):
 
 def _compiled(g, fetches, feeds, w, pipeline):
     program, _ = optimize(g, fetches, {p: v.shape for p, v in feeds.items()}, pipeline)
-    buffer = w.initial_value.attrs["value"].copy()
+    variables = {w: w.initial_value.attrs["value"].copy()}
     order = list(feeds)
-    plan = bind(program, lambda var: buffer, order)
-    return [np.array(o) for o in plan.run(*(feeds[p] for p in order))], buffer
+    plan = bind(program, order)
+    return [np.array(o) for o in plan.execute([feeds[p] for p in order], variables)], variables[w]
 
 
 def _close(got, want):
