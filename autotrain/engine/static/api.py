@@ -204,8 +204,7 @@ def _count(x: Node, axes):
     if None not in dims:
         return float(np.prod(dims))
     dtype = x.dtype if x.dtype.kind == "f" else float64
-    return source("count", (), dtype, "count", x.graph, of=NodeShape.of(x),
-                  axes=tuple(range(len(x.shape))) if axes is None else axes)
+    return source("count", (), dtype, "count", x.graph, of=NodeShape.of(x), axes=tuple(picked))
 
 
 def reduce_max(input_tensor, axis=None, keepdims=False, name=None, keep_dims=None) -> Node:

@@ -112,6 +112,10 @@ def gradients(ys, xs, grad_ys=None) -> list:
     single = not isinstance(xs, (list, tuple))
     xs = [xs] if single else list(xs)
     grad_ys = [None] * len(ys) if grad_ys is None else (list(grad_ys) if isinstance(grad_ys, (list, tuple)) else [grad_ys])
+    _check_nodes("ys", ys)
+    _check_nodes("xs", xs)
+    if len(grad_ys) != len(ys):
+        raise ValueError(f"gradients: {len(grad_ys)} grad_ys for {len(ys)} ys")
     _graph_of(ys + xs)  # ys and xs must share one graph, as in TF1 (raises ValueError naming them)
     order = _topo(ys)
     live = _on_path(order, xs)
@@ -125,6 +129,15 @@ def gradients(ys, xs, grad_ys=None) -> list:
         _backprop(node, g, live, grads)
     result = [grads.get(x.id) for x in xs]
     return result[0] if single else result
+
+
+def _check_nodes(what: str, values) -> None:
+    for k, v in enumerate(values):
+        if not isinstance(v, Node):
+            raise TypeError(f"gradients: {what}[{k}] is {v!r} ({type(v).__name__}), not a node of the graph "
+                            "(a Variable, placeholder or the result of an op)")
+        if v.dtype is None:
+            raise TypeError(f"gradients: {what}[{k}] is {v!r}, an operation without a value")
 
 
 def _backprop(node: Node, g: Node, live: set[int], grads: dict[int, Node]) -> None:

@@ -12,9 +12,9 @@ import numpy as np
 from autotrain.engine.ops import OPS
 
 from .dot import to_dot
-from .ir import VIEW_OPS, Instr, Program, Scalar, draw_normal, lower
+from .ir import INSTRS, VIEW_OPS, Instr, Program, Scalar, draw_normal, lower
 from .passes.memory import root_of
-from .passes import PIPELINE
+from .passes import PIPELINE, prune
 
 
 class Report:
@@ -54,6 +54,7 @@ class Report:
 def optimize(graph, fetches, feed_shapes, pipeline=PIPELINE) -> tuple[Program, Report]:
     """Lower the fetched part of ``graph`` at these feed shapes and run the passes over it."""
     program = lower(graph, fetches, feed_shapes)
+    _written_variables(prune(program))   # refuses two assigns to one Variable before any pass reorders them
     report = Report(len(graph.nodes))
     report.record("lowered", program)
     before = None
@@ -102,14 +103,17 @@ _SAFE_LITERALS = (int, float, str, type(None))
 class _Writer:
     """Names for values and the lines of the generated function."""
 
-    def __init__(self, xp):
+    def __init__(self, xp, memory):
         self.ns = {"xp": xp, "copyto": xp.copyto, "draw": draw_normal, "ro": read_only, "own": xp.array}
+        self.memory = memory                   # the program's MemoryPlan
         self.lines: list[str] = []
-        self.name: dict[int, str] = {}
+        self.name: dict[int, str] = {}         # instr id -> the name holding its value in the plan
         self.fixed: set[int] = set()   # ids whose value is an array bound once in ``ns`` (constants, planned slots)
-        self.params: list[str] = []
+        self.slot_name: dict[int, str] = {}    # slot -> a bound buffer's name, or the parameter ``o{k}``
+        self.feed_name: dict[int, str] = {}    # placeholder node id -> parameter
         self.read_name: dict[int, str] = {}    # Variable node id -> parameter holding its current value
         self.write_name: dict[int, str] = {}   # Variable node id -> parameter receiving its new value
+        self.initializes: list = []            # Variables the plan assigns (they count as initialized after it)
 
     def bind(self, prefix: str, value) -> str:
         name = f"{prefix}{len(self.ns)}"
@@ -159,37 +163,33 @@ def read_only(array):
 def bind(program: Program, feeds, xp=np, rng=None) -> Plan:
     """Allocate the planned buffers and write the program as one Python function (see :class:`Plan`)."""
     plan = program.memory
-    w = _Writer(xp)
+    w = _Writer(xp, plan)
     w.ns["rng"] = rng if rng is not None else np.random.default_rng()
     roots = root_of(program)
     out_roots = {roots[o.id].id for o in program.outputs if o.shape != () and o.dtype is not None}
     out_slots = sorted({plan.slot_of[r] for r in out_roots if r in plan.slot_of})
-    slot_names = {slot: f"o{k}" for k, slot in enumerate(out_slots)}
-    for slot in range(len(plan.slots)):
-        if slot not in slot_names:
-            slot_names[slot] = w.bind("b", xp.empty(*plan.slots[slot]))
-    position = {node.id: k for k, node in enumerate(feeds)}
-    for ins in program.instrs:
-        if ins.op == "feed":
-            w.name[ins.id] = f"f{position[ins.node.id]}"
+    for k, slot in enumerate(out_slots):
+        w.slot_name[slot] = f"o{k}"
+    for slot, (shape, dtype) in enumerate(plan.slots):
+        if slot not in w.slot_name:
+            w.slot_name[slot] = w.bind("b", xp.empty(shape, dtype=dtype))
+    w.feed_name = {node.id: f"f{k}" for k, node in enumerate(feeds)}
     reads = [ins.node for ins in program.instrs if ins.op == "var"]
     writes = _written_variables(program)
-    for k, var in enumerate(reads):
-        w.read_name[var.id] = f"r{k}"
-    for k, var in enumerate(writes):
-        w.write_name[var.id] = f"w{k}"
-    initializes = []
+    w.read_name = {var.id: f"r{k}" for k, var in enumerate(reads)}
+    w.write_name = {var.id: f"w{k}" for k, var in enumerate(writes)}
     for ins in program.instrs:
-        _emit(ins, w, plan, slot_names, initializes)
+        _emit(ins, w)
     outs = ", ".join(_result(o, w, roots) for o in program.outputs)
-    params = [f"f{k}" for k in range(len(feeds))] + [f"r{k}" for k in range(len(reads))] + \
-        [f"w{k}" for k in range(len(writes))] + [f"o{k}" for k in range(len(out_slots))]
+    params = [*w.feed_name.values(), *w.read_name.values(), *w.write_name.values(),
+              *(f"o{k}" for k in range(len(out_slots)))]
     body = "".join(f"    {line}\n" for line in w.lines)
     source = f"def run({', '.join(params)}):\n{body}    return ({outs}{',' if outs else ''})\n"
     exec(compile(source, "<static plan>", "exec"), w.ns)  # noqa: S102 - our own generated code
     fetched_vars = {roots[o.id].node.id for o in program.outputs if roots[o.id].op == "var"}
     distinct = {v for v in writes if v.id in fetched_vars}
-    return Plan(w.ns["run"], feeds, reads, writes, [plan.slots[s] for s in out_slots], distinct, source, initializes)
+    return Plan(w.ns["run"], feeds, reads, writes, [plan.slots[s] for s in out_slots], distinct, source,
+                w.initializes)
 
 
 def _written_variables(program: Program) -> list:
@@ -208,40 +208,17 @@ def _written_variables(program: Program) -> list:
     return [ins.args[0].node for ins in program.instrs if ins.op == "assign"]
 
 
-def _emit(ins: Instr, w: _Writer, plan, slot_names, initializes) -> None:
-    op = ins.op
-    if op == "feed":
-        return
-    if op == "var":
-        w.name[ins.id] = w.read_name[ins.node.id]
-        return
-    if op == "const":
-        w.name[ins.id] = w.bind("c", ins.attrs["value"])
+def _emit(ins: Instr, w: _Writer) -> None:
+    """Append the lines computing ``ins`` and record the name holding its value."""
+    kind = INSTRS.get(ins.op)
+    out = _out_name(ins, w)
+    if kind is not None:
+        w.name[ins.id] = kind.emit(ins, w, out)
+    elif ins.op in VIEW_OPS and ins.args[0].id in w.fixed:   # a view of a fixed array: made once, here
+        w.name[ins.id] = w.bind("v", OPS[ins.op].forward(w.ns["xp"], w.ns[w.name[ins.args[0].id]], **ins.attrs))
         w.fixed.add(ins.id)
-        return
-    if op == "group":
-        w.name[ins.id] = "None"
-        return
-    if op == "assign":
-        _emit_assign(ins, w, plan, initializes)
-        return
-    out = _out_name(ins, w, plan, slot_names)
-    if op in VIEW_OPS and ins.args[0].id in w.fixed:   # a view of a fixed array: made once, here
-        w.name[ins.id] = w.bind("v", OPS[op].forward(w.ns["xp"], w.ns[w.name[ins.args[0].id]], **ins.attrs))
-        w.fixed.add(ins.id)
-    elif op == "fused":
-        for step_op, refs, attrs in ins.attrs["chain"]:
-            args = ", ".join(out if r == -1 else w.arg(ins.args[r] if isinstance(r, int) else r) for r in refs)
-            w.lines.append(f"{w.kernel(step_op)}(xp, {args}{w.kwargs(attrs, out)})")
-        w.name[ins.id] = out
-    elif op == "random_normal":
-        a = ins.attrs
-        w.lines.append(f"draw(rng, {tuple(ins.shape)!r}, {np.dtype(ins.dtype).name!r}, {w.literal(a.get('mean', 0.0))}, "
-                       f"{w.literal(a.get('stddev', 1.0))}, out={out})")
-        w.name[ins.id] = out
     else:
-        args = ", ".join(w.arg(a) for a in ins.args)
-        call = f"{w.kernel(op)}(xp, {args}{w.kwargs(ins.attrs, out)})"
+        call = f"{w.kernel(ins.op)}(xp, {', '.join(w.arg(a) for a in ins.args)}{w.kwargs(ins.attrs, out)})"
         if out is None:
             w.name[ins.id] = f"t{ins.id}"
             w.lines.append(f"t{ins.id} = {call}")
@@ -250,26 +227,17 @@ def _emit(ins: Instr, w: _Writer, plan, slot_names, initializes) -> None:
             w.name[ins.id] = out
 
 
-def _out_name(ins: Instr, w: _Writer, plan, slot_names) -> str | None:
+def _out_name(ins: Instr, w: _Writer) -> str | None:
     """Where ``ins`` writes: its variable (an assign computed in place), its slot, or nowhere (``None``)."""
-    if ins.id in plan.into_var:
-        return w.write_name[plan.into_var[ins.id].id]
-    slot = plan.slot_of.get(ins.id)
+    if ins.id in w.memory.into_var:
+        return w.write_name[w.memory.into_var[ins.id].id]
+    slot = w.memory.slot_of.get(ins.id)
     if slot is None:
         return None
-    name = slot_names[slot]
+    name = w.slot_name[slot]
     if name in w.ns:
         w.fixed.add(ins.id)
     return name
-
-
-def _emit_assign(ins: Instr, w: _Writer, plan, initializes) -> None:
-    var, value = ins.args
-    initializes.append(var.node)
-    target = w.write_name[var.node.id]
-    if not (isinstance(value, Instr) and value.id in plan.into_var):
-        w.lines.append(f"copyto({target}, {w.arg(value)})")
-    w.name[ins.id] = target
 
 
 def _result(ins: Instr, w: _Writer, roots) -> str:

@@ -15,9 +15,6 @@ import numpy as np
 
 from autotrain.engine.ops import OPS, Op
 
-#: Ops that are not in ``OPS``: graph sources and stateful nodes.
-SOURCE_OPS = ("placeholder", "variable", "const", "random_normal")
-STATE_OPS = ("assign", "group")
 _ids = itertools.count()
 
 
