@@ -15,6 +15,7 @@ import numpy as np
 
 from .autodiff import _topo
 from .compiler import bind, optimize
+from .passes import pipeline
 from .graph import Graph, Node, _fmt_shape, get_default_graph, warn_growth
 
 _GROWTH_RUNS = 10   # runs in a row with a growing graph before the graph-growth warning
@@ -46,8 +47,13 @@ class Session:
     6.0
     """
 
-    def __init__(self, graph: Graph | None = None, seed: int | None = None):
+    def __init__(self, graph: Graph | None = None, seed: int | None = None, rewrites=()):
+        """``rewrites``: opt-in compiler rewrites that change rounding for speed (names of
+        ``passes.REWRITES``, or ``"all"``); by default every value is computed as the graph says."""
+        if graph is not None and not isinstance(graph, Graph):
+            raise TypeError(f"Session: graph must be a Graph, got {graph!r}")
         self.graph = graph or get_default_graph()
+        self._pipeline = pipeline(rewrites)
         self._vars: dict[int, _Buffers] = {}
         self._initialized: set[int] = set()
         self._fetches: dict = {}
@@ -125,7 +131,7 @@ class Session:
         shapes = {p: tuple(1 if d is None else d for d in p.shape) for p in entry.placeholders}
         if feed_dict is not None:
             shapes = {p: np.shape(v) for p, v in zip(entry.placeholders, self._feeds(entry, feed_dict))}
-        return optimize(self.graph, [n for n in entry.nodes if n is not None], shapes)[1]
+        return optimize(self.graph, [n for n in entry.nodes if n is not None], shapes, self._pipeline)[1]
 
     def _watch_growth(self) -> None:
         count = len(self.graph.nodes)
@@ -208,7 +214,7 @@ class Session:
 
     def _compile(self, entry: _Fetch, shapes):
         program, report = optimize(self.graph, [n for n in entry.nodes if n is not None],
-                                   dict(zip(entry.placeholders, shapes)))
+                                   dict(zip(entry.placeholders, shapes)), self._pipeline)
         self._check_initialized(program)
         entry.report = report
         plan = bind(program, entry.placeholders, rng=self._rng)
