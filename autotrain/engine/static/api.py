@@ -164,7 +164,10 @@ def _axes(x: Node, axis, what: str):
     if isinstance(axis, Node):
         raise TypeError(f"{what}: axis must be a Python int or a list of ints (known when the graph is built), "
                         f"not {axis!r}")
-    items = [axis] if isinstance(axis, numbers.Integral) else list(axis)
+    try:
+        items = [axis] if isinstance(axis, numbers.Integral) or not hasattr(axis, "__iter__") else list(axis)
+    except TypeError:
+        items = [axis]
     rank = len(x.shape)
     for a in items:
         if isinstance(a, (bool, np.bool_)) or not isinstance(a, numbers.Integral):
