@@ -112,7 +112,29 @@ def _finite(state: dict[str, np.ndarray]) -> bool:
     return all(bool(np.isfinite(a).all()) for a in state.values())
 
 
-def fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None = None) -> Summary:
+def resolve_data(cfg: FitConfig, source: str = "config") -> tuple[FitConfig, FitData]:
+    """Load the data ``cfg`` names and put its D_in/D_out into the config (so the run records them).
+
+    A D_in/D_out the config gives that differs from the file's is a ConfigError naming both values.
+    """
+    from autotrain.config import ConfigError, Problem as ConfigProblem
+
+    data = prepare_fit_data(cfg)
+    if cfg.synthetic:
+        return cfg, data
+    problems = []
+    for key, got, what in (("D_in", data.D_in, "feature columns"), ("D_out", data.D_out,
+                           "classes" if data.classes is not None else "target columns")):
+        if key in cfg.model_fields_set and getattr(cfg, key) != got:
+            problems.append(ConfigProblem(source, f"the config says {getattr(cfg, key)}, but {cfg.data} has {got} "
+                                                  f"{what}; leave {key} out (it is read from the data) or fix it",
+                                          key=key))
+    if problems:
+        raise ConfigError(problems)
+    return cfg.model_copy(update={"D_in": data.D_in, "D_out": data.D_out}), data
+
+
+def fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None = None, data: FitData | None = None) -> Summary:
     """Train ``cfg`` into ``run``: from its newest good checkpoint if it has one, else from scratch.
 
     Writes data.npz, metrics.csv, checkpoints (step 0, every ``checkpoint_every``, the last, and the best by
@@ -124,7 +146,7 @@ def fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None = None) -> Summary:
 
     config_hash = cfg.config_hash()
     notes = run.clean_temp_files()
-    data = fit_data_for(cfg, run)
+    data = fit_data_for(cfg, run) if data is None or run.data_path.exists() else data
     spec = spec_from_config(cfg, data.D_in, data.D_out)
     mode = build_mode(cfg.mode, spec, data.params, cfg.device)
     plan = Plan.of(cfg, data)
@@ -192,6 +214,14 @@ def fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None = None) -> Summary:
     summary.wall_time_s, summary.steps_per_s = wall, (ran / wall if wall > 0 else 0.0)
     run.write_summary(summary.to_dict())
     return summary
+
+
+def total_steps(cfg: FitConfig, run: RunDir | None = None) -> int:
+    """How many updates ``cfg`` trains (``epochs`` x batches per epoch, or ``steps``), for progress bars."""
+    if cfg.epochs is None:
+        return cfg.steps
+    data = fit_data_for(cfg, run)
+    return Plan.of(cfg, data).steps
 
 
 # ------------------------------------------------------------------------------------ issue 11 helpers
