@@ -173,7 +173,7 @@ def fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None = None, data: FitDat
 
     batches = Batches(data, plan, mode, order, start)
     validate = _validator(mode, data)
-    last_finite, step, status = None, start, "completed"
+    last_finite, step, status, pending_best = None, start, "completed", None
     if ckpt is not None and start > 0:
         last_finite = next((r["loss"] for r in reversed(kept)), None)
     t0 = time.perf_counter()
@@ -195,12 +195,18 @@ def fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None = None, data: FitDat
             last_finite, step = loss, t + 1
             improved = val[0] is not None and math.isfinite(val[0]) and (
                 summary.best_val_loss is None or val[0] < summary.best_val_loss)
-            if improved:
+            if improved:  # kept in memory; written with the next checkpoint, so best costs no extra writes
                 summary.best_val_loss, summary.best_val_accuracy, summary.best_step = val[0], val[1], step
+                pending_best = (step, mode.state(), mode.optimizer_state(), elapsed,
+                                _rng_json(cfg, order, batches, step))
             stopping = stop.signum is not None and step < plan.steps
-            if step % cfg.checkpoint_every == 0 or step == plan.steps or stopping or improved:
+            if step % cfg.checkpoint_every == 0 or step == plan.steps or stopping:
                 state = mode.state()
                 if _finite(state):  # the update itself may overflow; never checkpoint non-finite weights
+                    if pending_best is not None and pending_best[0] != step:
+                        b_step, b_state, b_opt, b_elapsed, b_rng = pending_best
+                        run.save_checkpoint(b_step, b_state, config_hash, b_elapsed, b_rng, b_opt)
+                    pending_best = None
                     run.save_checkpoint(step, state, config_hash, elapsed, _rng_json(cfg, order, batches, step),
                                         mode.optimizer_state())
                     run.prune_checkpoints(cfg.keep_checkpoints, protect=[summary.best_step] if summary.best_step
@@ -208,6 +214,9 @@ def fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None = None, data: FitDat
             if stopping:
                 status, summary.signal = "interrupted", signal.Signals(stop.signum).name
                 break
+    if pending_best is not None:  # e.g. diverged after its best: that checkpoint is still worth keeping
+        b_step, b_state, b_opt, b_elapsed, b_rng = pending_best
+        run.save_checkpoint(b_step, b_state, config_hash, b_elapsed, b_rng, b_opt)
     wall = time.perf_counter() - t0
     ran = step - start + (1 if status == "diverged" else 0)
     summary.status, summary.step, summary.final_loss = status, step, last_finite
