@@ -145,7 +145,7 @@ ALLOWED = {
     "name": "a non-empty string", "log_every": "a positive integer",
     "checkpoint_every": "a positive integer",
     "data": "synthetic, a path to a .csv or .npz file, or a list [x.npy, y.npy]",
-    "target": "a CSV column name or a list of names (default: the last column)",
+    "target": "a CSV column name or a list of names, for a data file (default: its last column)",
     "activation": "one of relu, tanh, sigmoid", "bias": "true or false", "init": "one of randn, default",
     "loss": "one of sum_squares, mse, cross_entropy",
     "optimizer": "one of sgd, momentum, rmsprop, adam, adamw",
@@ -331,6 +331,7 @@ def resolve(path: str | os.PathLike | None, overrides: Iterable[str] = ()) -> Re
             continue
         values[key] = value
         where[key], sources[key] = ("--set", None), "--set"
+    raw = {"data": values.get("data")}
     if "data" in values:
         values["data"] = _data_path(values.get("data"), where.get("data", ("", None))[0], path)
     try:
@@ -347,7 +348,7 @@ def resolve(path: str | os.PathLike | None, overrides: Iterable[str] = ()) -> Re
             problems.append(_problem_for(err, where))
         cfg = None
     if cfg is not None:
-        problems += cross_check(cfg, where)
+        problems += cross_check(cfg, where, raw)
     if problems:  # in file order, then the --set ones
         problems.sort(key=lambda p: (p.source == "--set", p.line or 0))
         raise ConfigError(problems)
@@ -368,9 +369,11 @@ def _data_path(value: Any, source: str, config_path) -> Any:
     return absolute(value) if isinstance(value, str) else [absolute(v) for v in value]
 
 
-def cross_check(cfg: FitConfig, where: dict) -> list[Problem]:
-    """Problems between keys (each key alone was valid): every one is reported at the key to change."""
+def cross_check(cfg: FitConfig, where: dict, raw: dict | None = None) -> list[Problem]:
+    """Problems between keys (each key alone was valid): every one is reported at the key to change.
+    ``raw``: values as the user wrote them (``data`` before it was made absolute), for the messages."""
     found = []
+    shown = (raw or {}).get("data") or cfg.data
 
     def problem(key: str, message: str) -> None:
         source, pos = where.get(key, ("config", None))
@@ -384,17 +387,17 @@ def cross_check(cfg: FitConfig, where: dict) -> list[Problem]:
     if cfg.synthetic:
         if cfg.N is None:
             problem("N", f"bad value None with data: synthetic (allowed: {ALLOWED['N']})")
-        for key in ("target",):
-            if key in given and getattr(cfg, key) is not None:
-                problem(key, "applies to a data file only, not to data: synthetic")
+        if "target" in given and cfg.target is not None:
+            problem("target", f"bad value {cfg.target!r} with data: synthetic (allowed: {ALLOWED['target']})")
         if cfg.loss == "cross_entropy":
             problem("loss", "bad value 'cross_entropy' with data: synthetic (allowed: sum_squares, mse; "
                             "cross_entropy needs class labels from a data file)")
     elif isinstance(cfg.data, list) and not all(p.endswith(".npy") for p in cfg.data):
-        problem("data", f"bad value {cfg.data!r} (allowed: a list means two .npy files, features then targets)")
+        problem("data", f"bad value {shown!r} (allowed: {ALLOWED['data']}; a list means two .npy files, "
+                        "features then targets)")
     elif isinstance(cfg.data, str) and not cfg.data.lower().endswith((".csv", ".npz")):
         hint = "; give [x.npy, y.npy] for a pair of .npy files" if cfg.data.endswith(".npy") else ""
-        problem("data", f"bad value {cfg.data!r} (allowed: {ALLOWED['data']}){hint}")
+        problem("data", f"bad value {shown!r} (allowed: {ALLOWED['data']}){hint}")
     if "epochs" in given and "steps" in given and cfg.epochs is not None:
         problem("epochs", f"give steps or epochs, not both (steps: {cfg.steps}, epochs: {cfg.epochs})")
     for key, users in OPTIMIZER_KEYS.items():

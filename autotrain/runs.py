@@ -371,7 +371,7 @@ def _check_expected(arrays: dict, expected: dict) -> None:
         a = arrays.get(key)
         if a is None or a.shape != tuple(shape) or a.dtype != np.dtype(dtype):
             got = "missing" if a is None else f"{a.dtype}{list(a.shape)}"
-            raise CheckpointError(f"{key} is {got}, expected {np.dtype(dtype)}{list(shape)}")
+            raise CheckpointError(f"{key.removeprefix('state.')} is {got}, expected {np.dtype(dtype)}{list(shape)}")
 
 
 def _check_against(ckpt: Checkpoint, cfg: FitConfig, check_shapes: bool = True) -> None:

@@ -321,7 +321,8 @@ def checkpoint_spec(spec: ModelSpec, dtype: str) -> dict:
     """{array name: (shape, dtype)} every checkpoint of this model must hold (for the loader to verify)."""
     shapes = spec.param_shapes()
     out = {f"state.{k}": (v, dtype) for k, v in shapes.items()}
-    out["optim.step"] = ((), "int64")
+    if spec.optimizer.slots():  # plain sgd keeps no state (and the seed's checkpoints have none)
+        out["optim.step"] = ((), "int64")
     for slot in spec.optimizer.slots():
         out.update({f"optim.{slot}.{k}": (v, dtype) for k, v in shapes.items()})
     return out

@@ -29,6 +29,13 @@ class AutogradMode:
         self.device = torch.device(device)
         self.load_state(params)
 
+    def __getattr__(self, name: str):
+        """``mode.w1``, ``mode.b2``...: the parameter arrays by name (as the seed's modes had them)."""
+        params = self.__dict__.get("params")
+        if params is not None and name in params:
+            return params[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     # ------------------------------------------------------------ data and state
     def prepare(self, x, y):
         return self._tensor(x), self._tensor(y)
@@ -46,7 +53,7 @@ class AutogradMode:
     def load_state(self, state: dict[str, np.ndarray], optimizer_state: dict[str, np.ndarray] | None = None) -> None:
         self.params = {k: self._tensor(state[k], requires_grad=True) for k in self.spec.param_shapes()}
         self.optimizer = make_optimizer(self.torch, self.spec.optimizer, self.params)
-        if optimizer_state:
+        if optimizer_state and "step" in optimizer_state:
             self.optimizer.load_state_arrays(optimizer_state, self._tensor)
 
     # ------------------------------------------------------------ the network

@@ -128,7 +128,7 @@ class StaticMode:
     def load_state(self, state: dict[str, np.ndarray], optimizer_state: dict[str, np.ndarray] | None = None) -> None:
         feed = {self.inputs[k]: state[k] for k in self.vars}
         ops = [op for k, op in zip(self.state_vars, self.load_ops) if k in self.vars]
-        if optimizer_state:
+        if optimizer_state and "step" in optimizer_state:
             for k, op in zip(self.state_vars, self.load_ops):
                 if k not in self.vars:
                     value = optimizer_state[k]
