@@ -179,6 +179,8 @@ class _Optimizer:
                     w -= step_size * m / denom
 
     def state_arrays(self) -> dict[str, np.ndarray]:
+        if not self.slots:
+            return {}  # plain sgd keeps no state
         out = {"step": np.array(self.t, dtype=np.int64)}
         for slot, tensors in self.slots.items():
             for k, p in self.params.items():

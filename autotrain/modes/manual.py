@@ -46,6 +46,8 @@ class ManualMode:
         return {k: copied(self._host(v)) for k, v in self.params.items()}
 
     def optimizer_state(self) -> dict[str, np.ndarray]:
+        if not self.slots:
+            return {}  # plain sgd keeps no state
         out = {"step": np.array(self.t, dtype=np.int64)}
         for slot, arrays in self.slots.items():
             out.update({f"{slot}.{k}": copied(self._host(v)) for k, v in arrays.items()})

@@ -119,6 +119,8 @@ class StaticMode:
         return {k: copied(v) for k, v in zip(names, self.sess.run([self.vars[k] for k in names]))}
 
     def optimizer_state(self) -> dict[str, np.ndarray]:
+        if not self.spec.optimizer.slots():
+            return {}  # plain sgd keeps no state
         names = list(self.optimizer.state_variables())
         values = self.sess.run([self.state_vars[k] for k in names]) if names else []
         out = {k: copied(v) for k, v in zip(names, values)}
