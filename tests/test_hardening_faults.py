@@ -248,10 +248,10 @@ def test_disk_full_or_read_only_is_exit_1_and_keeps_the_previous_checkpoint(tmp_
     else:
         real_write = runs.MetricsWriter.write
 
-        def write(self, step, loss, elapsed_s):
+        def write(self, step, loss, elapsed_s, *columns):  # columns: epoch, val_loss, val_accuracy (issue 11)
             if step == 25:
                 raise OSError(errno.ENOSPC, "No space left on device")
-            return real_write(self, step, loss, elapsed_s)
+            return real_write(self, step, loss, elapsed_s, *columns)
         monkeypatch.setattr(runs.MetricsWriter, "write", write)
         needle = "No space left on device"
     r = runner.invoke(app, ["fit", str(path), "--runs-dir", str(tmp_path / "runs"), "--quiet"])
