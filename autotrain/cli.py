@@ -275,6 +275,12 @@ def gradcheck(
         except ValueError as exc:
             raise BadInput(str(exc)) from None
         cfg = load_config(config, check=False) if config is not None else None
+        if cfg is not None and not _seed_network(cfg):
+            raise BadInput(f"gradcheck CONFIG checks the seed's network (synthetic data, one hidden ReLU layer, no "
+                           f"bias, sum of squares); {config} describes another (H={cfg.H}, activation "
+                           f"{cfg.activation}, loss {cfg.loss}, data {'synthetic' if cfg.synthetic else 'a file'}). "
+                           "Run autotrain gradcheck without CONFIG for every op; tests/test_fit_models.py checks "
+                           "every loss, activation and depth against finite differences")
         if cfg is not None:
             check_resources(cfg.model_copy(update={"dtype": dtype}), str(config), "gradcheck", runners=4)
         try:
@@ -284,6 +290,11 @@ def gradcheck(
     display.gradcheck_report(report)
     if not report.passed:
         raise typer.Exit(1)
+
+
+def _seed_network(cfg) -> bool:
+    return (cfg.synthetic and isinstance(cfg.H, int) and not cfg.bias and cfg.activation == "relu"
+            and cfg.loss == "sum_squares")
 
 
 @app.command("compare-modes")

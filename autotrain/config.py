@@ -112,6 +112,18 @@ class FitConfig(BaseModel):
         text = json.dumps(dump, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
+    def hash_matches(self, stored: str) -> bool:
+        """Whether a checkpoint's (or summary's) ``config_hash`` is this config's: today's hash, or -- for a
+        run made before the issue-11 keys, whose hash covered every seed field including ``steps`` --
+        that older hash."""
+        if stored == self.config_hash():
+            return True
+        dump = self.model_dump()
+        if any(dump[k] != FitConfig.model_fields[k].default for k in NEW_KEYS):
+            return False
+        legacy = {k: v for k, v in dump.items() if k not in NEW_KEYS}
+        return stored == hashlib.sha256(json.dumps(legacy, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
     @property
     def hidden(self) -> list[int]:
         """The hidden sizes as a list (``H: 100`` is ``[100]``)."""

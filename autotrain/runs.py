@@ -635,7 +635,7 @@ def _check_fields(ckpt: Checkpoint, cfg: FitConfig | None) -> None:
     if not (math.isfinite(ckpt.elapsed_s) and ckpt.elapsed_s >= 0):
         raise CheckpointError(f"elapsed_s is {ckpt.elapsed_s!r}, expected a finite number >= 0")
     if cfg is not None:
-        if ckpt.config_hash != cfg.config_hash():
+        if not cfg.hash_matches(ckpt.config_hash):
             raise CheckpointError("was written by a run of a different config (config_hash differs)")
         if ckpt.step < 0 or (cfg.epochs is None and ckpt.step > cfg.steps):  # epochs: the data sets the length
             raise CheckpointError(f"step {ckpt.step} is outside 0..{cfg.steps}")

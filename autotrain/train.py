@@ -199,7 +199,7 @@ def finished_summary(run: RunDir, cfg: FitConfig) -> Summary | None:
         data = run.read_summary()
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("status") != "completed" or data.get("config_hash") != cfg.config_hash():
+    if not isinstance(data, dict) or data.get("status") != "completed" or not cfg.hash_matches(str(data.get("config_hash"))):
         return None
     found = run.checkpoints()
     # the config hash leaves out the length (steps/epochs): a larger one continues the run
