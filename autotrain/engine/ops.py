@@ -1644,6 +1644,7 @@ class SoftmaxCrossEntropy(Op):
             return ()
         return tuple(n for i, n in enumerate(logits_shape) if i != axis % len(logits_shape))
 
+
 # ===================================================================== static-tf block
 # Two ops the TF1 side needs that PyTorch spells differently (``detach`` and ``one_hot`` are not recorded
 # ops there): ``tf.stop_gradient`` and ``tf.one_hot``.  Neither has a gradient.
