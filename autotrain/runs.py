@@ -370,6 +370,9 @@ class RunDir:
             if p.is_symlink():
                 raise RunError(f"refusing {p}: it is a symbolic link (to {os.readlink(p)}); a run directory must "
                                "hold its own files, so that nothing outside it is read, written or deleted")
+            if p.parent == self.path and p.exists() and (p.is_dir() != (p.name == "checkpoints") or not (
+                    p.is_dir() or _is_regular(p))):  # a FIFO as metrics.csv would block every reader forever
+                raise RunError(f"refusing {p}: it is not a regular {'directory' if p.name == 'checkpoints' else 'file'}")
 
     @contextmanager
     def lock(self) -> Iterator[None]:
