@@ -155,6 +155,10 @@ def test_sequential_indexing_slicing_and_append():
         seq[4]
     del seq[1]
     assert list(seq._modules) == ["0", "1", "2"]
+    replacement = nn.Linear(2, 3)
+    seq[0] = replacement     # keeps its place (assignment does not move a child to the end)
+    assert seq[0] is replacement and list(seq._modules) == ["0", "1", "2"]
+    seq[0] = layers[0]
     x = rand64(5, 2, requires_grad=False)
     seq.double()
     np.testing.assert_allclose(seq(x).detach().numpy(), seq[2](seq[1](seq[0](x))).detach().numpy())
