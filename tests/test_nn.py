@@ -4,7 +4,6 @@ Oracles: finite differences (gradcheck, float64) for every layer and loss, hand-
 RNG contract replayed in numpy, and (when installed) real PyTorch with the same weights copied in.
 """
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -544,3 +543,18 @@ def test_leaky_relu_gradient_at_zero_is_the_slope_and_bce_input_checks():
         F.binary_cross_entropy_with_logits(t64([[0.5], [1.5]]), t64([0.0, 1.0]))
     # log(0) is clamped to -100, as PyTorch: a confident wrong answer costs 100, not inf
     assert F.binary_cross_entropy(t64([0.0]), t64([1.0])).item() == 100.0
+
+
+def test_set_default_dtype_reaches_linear_and_the_optimizer_step_counter():
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        layer = nn.Linear(2, 1)
+        assert layer.weight.dtype == np.float64
+        opt = torch.optim.Adam(layer.parameters())
+        layer(torch.ones(1, 2)).sum().backward()
+        opt.step()
+        assert opt.state[layer.weight]["step"].dtype == np.float64   # PyTorch's _get_scalar_dtype()
+    finally:
+        torch.set_default_dtype(previous)
+    assert nn.Linear(2, 1).weight.dtype == np.float32
