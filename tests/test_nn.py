@@ -558,3 +558,29 @@ def test_set_default_dtype_reaches_linear_and_the_optimizer_step_counter():
     finally:
         torch.set_default_dtype(previous)
     assert nn.Linear(2, 1).weight.dtype == np.float32
+
+
+def test_module_dict_registers_in_order():
+    md = nn.ModuleDict({"enc": nn.Linear(2, 3), "act": nn.ReLU()})
+    md["dec"] = nn.Linear(3, 1)
+    assert list(md) == ["enc", "act", "dec"] and "act" in md and len(md) == 3
+    assert [n for n, _ in md.named_parameters()] == ["enc.weight", "enc.bias", "dec.weight", "dec.bias"]
+    assert isinstance(md.pop("act"), nn.ReLU) and list(md.keys()) == ["enc", "dec"]
+
+
+def test_forward_hooks_see_and_may_replace_inputs_and_outputs():
+    layer = nn.Linear(2, 2)
+    seen = []
+    handle = layer.register_forward_hook(lambda m, args, out: seen.append((m, args[0].shape, out.shape)))
+    doubled = layer.register_forward_pre_hook(lambda m, args: args[0] * 2)
+    x = torch.ones(3, 2)
+    out = layer(x)
+    assert seen == [(layer, (3, 2), (3, 2))]
+    np.testing.assert_allclose(out.detach().numpy(), F.linear(x * 2, layer.weight, layer.bias).detach().numpy())
+    handle.remove()
+    doubled.remove()
+    layer(x)
+    assert len(seen) == 1
+    with layer.register_forward_hook(lambda m, args, out: out * 0):
+        assert not layer(x).detach().numpy().any()
+    assert layer(x).detach().numpy().any()
