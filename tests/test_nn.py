@@ -584,3 +584,17 @@ def test_forward_hooks_see_and_may_replace_inputs_and_outputs():
     with layer.register_forward_hook(lambda m, args, out: out * 0):
         assert not layer(x).detach().numpy().any()
     assert layer(x).detach().numpy().any()
+
+
+def test_changing_the_bias_in_place_after_forward_is_fine_but_the_weight_is_not():
+    layer = nn.Linear(2, 2)
+    x = torch.ones(3, 2, requires_grad=True)
+    out = layer(x).sum()
+    with torch.no_grad():
+        layer.bias += 1          # linear's backward never reads b (PyTorch's addmm neither)
+    out.backward()
+    out = layer(x).sum()
+    with torch.no_grad():
+        layer.weight.mul_(2)     # but it reads w for x's gradient
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward()
