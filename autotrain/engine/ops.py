@@ -1559,6 +1559,8 @@ class Linear(Op):
     name = "linear"
     arity = 3
     dtype_rule = "same"
+    # backward reads x for the weight's gradient and w for the input's, never b (as PyTorch's addmm)
+    reads = staticmethod(lambda needs: (needs[1], needs[0], False))
     cases = ((((4, 3), (5, 3), (5,)), {}), (((2, 4, 3), (5, 3), (5,)), {}), (((3,), (5, 3), (5,)), {}))
 
     @staticmethod
