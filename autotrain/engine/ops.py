@@ -65,6 +65,8 @@ OPS: dict[str, type["Op"]] = {}
 
 def register(cls: type["Op"]) -> type["Op"]:
     """Add an op class to ``OPS`` under its ``name``."""
+    cls.promotes = cls.dtype_rule in ("promote", "float", "bool", "same")
+    cls.records = cls.differentiable or cls.no_derivative
     OPS[cls.name] = cls
     return cls
 
@@ -160,6 +162,8 @@ class Op:
     ties = False
     quiet = False
     view = False            # the forward may return a view of input 0 (the engine then tracks it)
+    promotes = True         # dtype_rule is one that casts inputs (set for every op by register)
+    records = True          # recorded in the graph: differentiable or no_derivative (set by register)
     promote_from = 0        # inputs before this index take no part in dtype promotion (where's condition)
     saves_inputs = True     # backward reads ctx.inputs (the engine then checks their versions)
     saves_output = False    # backward reads ctx.output
@@ -398,13 +402,13 @@ class Pow(Op):
     domain = "pos"
     operator = "pow"
     api = (Api("pow", inplace=True),)
-    quiet = True
 
     @staticmethod
     def forward(xp, a, b, out=None):
         if type(b) in (int, float) and b == 2:
             return xp.square(a, out=out)  # the ufunc power has no fast path for 2 (2x slower)
-        return xp.power(a, b, out=out)
+        with np.errstate(all="ignore"):  # 0 ** -1 is inf, as PyTorch, without numpy's warning
+            return xp.power(a, b, out=out)
 
     @staticmethod
     def backward(ctx, xp, g):
