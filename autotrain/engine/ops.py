@@ -850,7 +850,8 @@ class Reshape(Op):
     dtype_rule = "keep"
     view = True
     api = (Api("reshape", lambda input, *shape: ((input,), {"shape": _reshaped(input, _sizes(shape))})),
-           Api("view", lambda input, *shape: ((input,), {"shape": _reshaped(input, _sizes(shape))}), function=False),
+           Api("view", lambda input, *shape: ((input,), {"shape": _reshaped(input, _sizes(shape)), "strict": True}),
+               function=False),
            Api("view_as", lambda input, other: ((input,), {"shape": tuple(other.shape)}), function=False),
            Api("flatten", lambda input, start_dim=0, end_dim=-1: ((input,), {"shape": _flattened(
                input.shape, start_dim, end_dim)})),
@@ -859,15 +860,20 @@ class Reshape(Op):
     cases = ((((3, 4),), {"shape": (4, 3)}), (((3, 4),), {"shape": (12,)}), (((2, 6),), {"shape": (3, -1)}))
 
     @staticmethod
-    def forward(xp, a, shape):
-        return xp.reshape(a, shape)
+    def forward(xp, a, shape, strict=False):
+        out = xp.reshape(a, shape)
+        if strict and not xp.may_share_memory(out, a) and out.size:
+            # view() never copies in PyTorch; numpy's reshape would, and writes through it would be lost
+            raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
+                               "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+        return out
 
     @staticmethod
     def backward(ctx, xp, g):
         return (xp.reshape(g, ctx.input_shapes[0]),)
 
     @staticmethod
-    def shape(a_shape, shape):
+    def shape(a_shape, shape, strict=False):
         shape = tuple(shape)
         size = int(np.prod(a_shape))
         if shape.count(-1) == 1:
