@@ -210,7 +210,12 @@ class ConfigError(Exception):
 
     def __init__(self, problems: Iterable[Problem]):
         self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__("\n".join([str(p) for p in self.problems] + self.footer()))
+
+    def footer(self) -> list[str]:
+        """Lines said once after the problems: the allowed keys, when a key was unknown."""
+        unknown = any(p.message.startswith("unknown key") for p in self.problems)
+        return [f"allowed keys: {', '.join(FIELDS)}"] if unknown else []
 
 
 # ---------------------------------------------------------------- YAML loading
@@ -481,7 +486,7 @@ def _problem_for(err: dict, where: dict[str, tuple[str, tuple | None]]) -> Probl
     line, col = pos if pos else (None, None)
     value = err.get("input")
     if err["type"] == "extra_forbidden":
-        msg = f"unknown key{_did_you_mean(key, FIELDS)} (allowed keys: {', '.join(FIELDS)})"
+        msg = f"unknown key{_did_you_mean(key, FIELDS)}"  # the allowed keys follow once, after every problem
     else:
         synonyms = DEVICE_SYNONYMS if key == "device" else None
         hint = _did_you_mean(value, _CHOICES[key], synonyms) if key in _CHOICES and isinstance(value, str) else ""
