@@ -15,6 +15,7 @@ error.
 from __future__ import annotations
 
 import builtins
+import copy
 import numbers
 import sys
 from collections import namedtuple
@@ -517,6 +518,19 @@ class Tensor:
         return f"tensor({body}{''.join(', ' + e for e in extras)})"
 
     __hash__ = object.__hash__
+
+    def __deepcopy__(self, memo):
+        """A copy of a leaf (PyTorch refuses non-leaves): data, requires_grad, .grad and extra attributes."""
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                               "protocol at the moment.")
+        t = _new(self._data.copy(), requires_grad=self._requires_grad, cls=type(self))
+        memo[id(self)] = t
+        if self.grad is not None:
+            t.grad = copy.deepcopy(self.grad, memo)
+        for name, value in getattr(self, "__dict__", {}).items():
+            setattr(t, name, copy.deepcopy(value, memo))
+        return t
 
     # ----------------------------------------------------------------- autograd
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
