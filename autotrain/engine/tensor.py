@@ -195,27 +195,24 @@ def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
 
 def _record(op, out, inputs, arrays, attrs):
     """A Node for ``op`` with each input's edge taken now, the saved values and their versions."""
-    edges, saved = [], []
+    edges = []
     for t in inputs:
-        if not isinstance(t, Tensor):
+        if type(t) in _SCALARS:
             edges.append(None)
-            continue
-        if t._base is not None:   # a view: its history may need re-deriving from the base (_edge)
-            edges.append(t._edge() if t._base._requires_grad or t._requires_grad else None)
-        elif not t._requires_grad:
-            edges.append(None)
-        else:
+        elif t._base is None and t._requires_grad:   # the common case inline: a leaf or a plain result
             fn = t.grad_fn
             edges.append(t if fn is None else (fn, t._output_nr) if t._output_nr else fn)
-        saved.append(t)
+        else:
+            edges.append(t._edge() if t._base is not None and (t._base._requires_grad or t._requires_grad)
+                         else None)
     needs = tuple([e is not None for e in edges])
     node = Node(op, inputs, tuple(edges), attrs, needs)
     result = _new(out, node, True)
     if op.saves_inputs:
         node.inputs = arrays
-        if op.reads is not _READS_ALL:  # only the inputs backward reads are version-checked
-            saved = [t for t, read in zip(inputs, op.reads(needs)) if read and isinstance(t, Tensor)]
-        node.versions = tuple([(t, 0 if t._vc is None else t._vc.n) for t in saved])
+        reads = op.reads(needs) if op.reads is not _READS_ALL else needs  # all: any truthy marker
+        node.versions = tuple([(t, 0 if t._vc is None else t._vc.n) for t, read in zip(inputs, reads)
+                               if (read or reads is needs) and type(t) not in _SCALARS])
     if op.saves_output:
         node.output = out
         node.out_counter = result._counter()
