@@ -358,6 +358,8 @@ def test_loss_input_errors_match_pytorch():
         F.mse_loss(x, rand64(4))
     with pytest.raises(RuntimeError, match="mat1 and mat2 shapes cannot be multiplied"):
         nn.Linear(5, 2)(torch.ones(3, 4))
+    with pytest.raises(RuntimeError, match="mat1 and mat2 must have the same dtype, but got Double and Float"):
+        nn.Linear(2, 2)(torch.ones(1, 2, dtype=torch.float64))
 
 
 def test_train_a_small_classifier_end_to_end():
