@@ -470,3 +470,33 @@ def test_ops_declared_as_one_ufunc_compute_exactly_their_forward(op):
     assert got is out
     np.testing.assert_array_equal(got, want)
     assert got.dtype == want.dtype
+
+
+def test_default_session_eval_run_and_more_tf_names():
+    x = tf.placeholder(tf.float32, shape=(None, 3), name="x")
+    w = tf.Variable(tf.truncated_normal((3, 2), stddev=0.1, seed=1), name="w")
+    u = tf.Variable(tf.random_uniform((200,), -1.0, 1.0), name="u")
+    y = tf.clip_by_value(tf.matmul(x, w), -0.05, 0.05)
+    loss = tf.reduce_min(tf.abs(tf.identity(y) + 1.0)) + tf.nn.l2_loss(w)
+    train = tf.train.GradientDescentOptimizer(0.5).minimize(loss, var_list=[w])
+    feed = {x: np.ones((2, 3), np.float32)}
+    with tf.Session(seed=0) as sess:
+        sess.run(tf.global_variables_initializer())
+        w0, u0 = w.eval(), u.eval()
+        assert np.abs(w0).max() <= 0.2 and -1.0 <= u0.min() and u0.max() < 1.0 and u0.std() > 0.4
+        expected = np.abs(np.clip(np.ones((2, 3)) @ w0, -0.05, 0.05) + 1.0).min() + 0.5 * (w0.astype(np.float64) ** 2).sum()
+        assert loss.eval(feed) == pytest.approx(expected, rel=1e-6)
+        train.run(feed)
+        assert tf.get_default_session() is sess
+    assert tf.get_default_session() is None
+    with pytest.raises(ValueError, match="no default Session"):
+        w.eval()
+    sess = tf.InteractiveSession()
+    sess.run(tf.global_variables_initializer())
+    np.testing.assert_array_equal(w.eval(), w0)          # seed=1: the same draw in every Session
+    sess.close()
+    tf.set_random_seed(3)
+    a, b = tf.Session(), tf.Session()
+    a.run(tf.global_variables_initializer())
+    b.run(tf.global_variables_initializer())
+    np.testing.assert_array_equal(a.run(u), b.run(u))   # the graph's seed seeds every Session on it

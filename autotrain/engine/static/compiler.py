@@ -12,7 +12,7 @@ import numpy as np
 from autotrain.engine.ops import OPS, UFUNC_FORWARD
 
 from .dot import to_dot
-from .ir import INSTRS, VIEW_OPS, Instr, Program, Scalar, draw_normal, lower
+from .ir import INSTRS, VIEW_OPS, Instr, Program, Scalar, draw, lower
 from .passes.memory import root_of
 from .passes import PIPELINE, prune
 
@@ -104,7 +104,7 @@ class _Writer:
     """Names for values and the lines of the generated function."""
 
     def __init__(self, xp, memory):
-        self.ns = {"xp": xp, "copyto": xp.copyto, "draw": draw_normal, "ro": read_only, "own": xp.array}
+        self.ns = {"xp": xp, "copyto": xp.copyto, "draw": draw, "ro": read_only, "own": xp.array}
         self.memory = memory                   # the program's MemoryPlan
         self.lines: list[str] = []
         self.name: dict[int, str] = {}         # instr id -> the name holding its value in the plan

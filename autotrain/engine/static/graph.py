@@ -60,6 +60,15 @@ class Node:
         """The static shape (``None`` for dimensions fixed only when fed)."""
         return self.shape
 
+    def eval(self, feed_dict=None, session=None):
+        """The node's value, run in ``session`` or the default Session (``with tf.Session() as sess:``)."""
+        from .session import evaluate   # session.py builds on this module
+        return evaluate(self, feed_dict, session)
+
+    def run(self, feed_dict=None, session=None) -> None:
+        """Run the node (a train op, an initializer) in ``session`` or the default Session."""
+        self.eval(feed_dict, session)
+
     @property
     def ndim(self) -> int:
         return len(self.shape)
@@ -125,6 +134,7 @@ class Graph:
         self.nodes: list[Node] = []
         self.variables: list[Variable] = []
         self.global_step: Variable | None = None
+        self.seed: int | None = None   # tf.set_random_seed
         self._names: dict[str, int] = {}
         self.finalized = False
 

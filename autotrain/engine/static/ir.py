@@ -217,19 +217,22 @@ class Scalar:
         return hash((type(self.value), self.value))
 
 
-def draw_normal(rng, shape, dtype, mean=0.0, stddev=1.0, out=None):
-    """A standard-normal draw scaled and shifted (TF's random_normal), into ``out`` when given."""
-    dtype = np.dtype(dtype)
+def draw(rng, dist, shape, dtype, a, b, out=None):
+    """One draw of TF's random ops into ``out``: ``normal`` (mean a, stddev b), ``truncated_normal`` (the
+    same, values beyond 2 stddev drawn again, as TF), ``uniform`` (in [a, b)).  Drawn in float64 and then
+    cast, as every draw of the engine, so a float32 graph gets the float64 graph's values rounded."""
     if out is None:
         out = np.empty(shape, dtype=dtype)
-    if dtype in (np.float32, np.float64):
-        rng.standard_normal(out=out, dtype=dtype)
-    else:
-        out[...] = rng.standard_normal(shape)
-    if stddev != 1.0:
-        out *= stddev
-    if mean != 0.0:
-        out += mean
+    if dist == "uniform":
+        out[...] = rng.uniform(a, b, shape)
+        return out
+    z = rng.standard_normal(shape)
+    if dist == "truncated_normal":
+        far = np.abs(z) > 2.0
+        while far.any():
+            z[far] = rng.standard_normal(int(far.sum()))
+            far = np.abs(z) > 2.0
+    out[...] = z * b + a
     return out
 
 
@@ -405,20 +408,26 @@ class Count(Kind):
 
 
 @instruction
-class RandomNormal(Kind):
-    """A normal draw from the Session's generator into its buffer, on every run."""
-    name, graph_op, takes_out = "random_normal", "random_normal", True
+class Random(Kind):
+    """A random draw (``dist``: normal, truncated_normal, uniform; parameters ``a``, ``b``) from the
+    Session's generator into its buffer, on every run."""
+    name, graph_op, takes_out = "random", "random", True
 
     @staticmethod
     def evaluate(ins, args, state):
-        return draw_normal(state.rng, ins.shape, ins.dtype, ins.attrs.get("mean", 0.0), ins.attrs.get("stddev", 1.0))
+        a = ins.attrs
+        return draw(state.rng, a["dist"], ins.shape, ins.dtype, a["a"], a["b"])
 
     @staticmethod
     def emit(ins, w, out):
         a = ins.attrs
-        w.lines.append(f"draw(rng, {tuple(ins.shape)!r}, {np.dtype(ins.dtype).name!r}, "
-                       f"{w.literal(a.get('mean', 0.0))}, {w.literal(a.get('stddev', 1.0))}, out={out})")
+        w.lines.append(f"draw(rng, {a['dist']!r}, {tuple(ins.shape)!r}, {w.literal(np.dtype(ins.dtype))}, "
+                       f"{w.literal(a['a'])}, {w.literal(a['b'])}, out={out})")
         return out
+
+    @staticmethod
+    def label(ins):
+        return ins.attrs["dist"]
 
 
 @instruction

@@ -9,6 +9,7 @@ read-only view, since it is the Variable's memory (copy it to write to it).
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import numpy as np
@@ -57,15 +58,22 @@ class Session:
         self._vars: dict[int, _Buffers] = {}
         self._initialized: set[int] = set()
         self._fetches: dict = {}
-        self._rng = np.random.default_rng(seed)
+        self._rng = np.random.default_rng(seed if seed is not None else self.graph.seed)
         self._closed = False
         self._seen_nodes, self._growth, self._warned = len(self.graph.nodes), 0, False
 
     def __enter__(self) -> "Session":
+        _default_sessions.append(self)   # ``node.eval()`` and ``op.run()`` inside the block use this Session
         return self
 
     def __exit__(self, *exc) -> None:
+        if _default_sessions and _default_sessions[-1] is self:
+            _default_sessions.pop()
         self.close()
+
+    def as_default(self):
+        """``with sess.as_default():`` makes ``node.eval()`` and ``op.run()`` use this Session (without closing it)."""
+        return _as_default(self)
 
     def close(self) -> None:
         """Free the variables and compiled plans; the Session cannot run afterwards."""
@@ -227,6 +235,47 @@ class Session:
                 raise FailedPreconditionError(
                     f"Attempting to use uninitialized value {ins.node.name} ({ins.node!r}); run "
                     "global_variables_initializer() (or the variable's initializer) first")
+
+class InteractiveSession(Session):
+    """A Session that makes itself the default as soon as it is created (for shells and notebooks)."""
+
+    def __init__(self, graph: Graph | None = None, seed: int | None = None, rewrites=()):
+        super().__init__(graph, seed, rewrites)
+        _default_sessions.append(self)
+
+    def close(self) -> None:
+        if self in _default_sessions:
+            _default_sessions.remove(self)
+        super().close()
+
+
+_default_sessions: list[Session] = []
+
+
+@contextlib.contextmanager
+def _as_default(sess: Session):
+    _default_sessions.append(sess)
+    try:
+        yield sess
+    finally:
+        _default_sessions.remove(sess)
+
+
+def get_default_session() -> Session | None:
+    """The Session of the innermost ``with tf.Session() as sess:`` (or InteractiveSession), else None."""
+    return _default_sessions[-1] if _default_sessions else None
+
+
+def evaluate(node, feed_dict=None, session=None):
+    """``node.eval()`` / ``op.run()``: run ``node`` in ``session`` or the default Session."""
+    session = session or get_default_session()
+    if session is None:
+        raise ValueError(f"Cannot evaluate {node!r}: no default Session is registered. Use `with tf.Session() "
+                         "as sess:` or pass session=sess (or call sess.run(node))")
+    if session.graph is not node.graph:
+        raise ValueError(f"Cannot evaluate {node!r}: it belongs to another graph than the default Session's")
+    return session.run(node, feed_dict)
+
 
 class _Buffers:
     """The memory of one value that outlives a run (a Variable, or a fetched array): the current buffer
