@@ -459,17 +459,21 @@ def test_ops_declared_as_one_ufunc_compute_exactly_their_forward(op):
     """The static plan calls these ufuncs directly: each must be bit-identical to the op's own forward."""
     from autotrain.engine.ops import OPS, UFUNC_FORWARD
 
-    ufunc, extra, ignored = UFUNC_FORWARD[op]
+    import functools
+
+    path, extra, ignored, passed = UFUNC_FORWARD[op]
     rng = np.random.default_rng(7)
-    inputs = [np.abs(rng.standard_normal((3, 4))) + 0.1 for _ in range(OPS[op].arity)]
-    inputs[0][0, 0] = inputs[-1][0, 0]            # a tie, for the comparisons and max/min
-    attrs = {name: "first" for name in ignored}
-    want = OPS[op].forward(np, *inputs, **attrs)
-    out = np.empty_like(want)
-    got = getattr(np, ufunc)(*inputs, *extra, out=out)
-    assert got is out
-    np.testing.assert_array_equal(got, want)
-    assert got.dtype == want.dtype
+    for dtype in (np.float32, np.float64):
+        inputs = [(np.abs(rng.standard_normal((4, 4))) + 0.1).astype(dtype) for _ in range(OPS[op].arity)]
+        inputs[0][0, 0] = inputs[-1][0, 0]            # a tie, for the comparisons and max/min
+        for attrs in ({}, {"axis": (0,), "keepdims": True}, {"axis": 1, "keepdims": False}) if passed else ({},):
+            attrs = {**attrs, **{name: "first" for name in ignored}}
+            want = np.asarray(OPS[op].forward(np, *inputs, **attrs))
+            out = np.empty_like(want)
+            kwargs = {k: attrs.get(k, default) for k, default in passed}
+            got = functools.reduce(getattr, path.split("."), np)(*inputs, *extra, out=out, **kwargs)
+            assert got is out and got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
 
 
 def test_default_session_eval_run_and_more_tf_names():

@@ -7,6 +7,8 @@ no graph walk, no dict lookups, no temporaries.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from autotrain.engine.ops import OPS, UFUNC_FORWARD
@@ -129,11 +131,14 @@ class _Writer:
         """Source text calling ``OPS[op]``'s forward on ``args``: the ufunc itself when the op declares its
         forward to be one (``UFUNC_FORWARD``), which saves a Python call per step."""
         spec = UFUNC_FORWARD.get(op)
-        if spec is not None and set(attrs) <= set(spec[2]):
-            ufunc, extra, _ = spec
-            name = f"u_{ufunc}"
-            self.ns.setdefault(name, getattr(self.ns["xp"], ufunc))
-            parts = args + [self.literal(e) for e in extra] + ([f"out={out}"] if out is not None else [])
+        if spec is not None and set(attrs) <= set(spec[2]) | {k for k, _ in spec[3]}:
+            path, extra, _, passed = spec
+            name = "u_" + path.replace(".", "_")
+            if name not in self.ns:
+                self.ns[name] = functools.reduce(getattr, path.split("."), self.ns["xp"])
+            parts = args + [self.literal(e) for e in extra] + [f"{k}={self.literal(attrs.get(k, default))}"
+                                                               for k, default in passed]
+            parts += [f"out={out}"] if out is not None else []
             return f"{name}({', '.join(parts)})"
         return f"{self.kernel(op)}(xp, {', '.join(args)}{self.kwargs(attrs, out)})"
 
