@@ -1,9 +1,11 @@
 """compile(graph, fetches) -> a Plan (one flat Python function of prebound steps) and a Report.
 
 The passes turn the lowered program into an ordered, memory-planned one; :func:`bind` then writes it
-out as the source of one Python function whose every line calls an ``OPS`` forward rule with its
-inputs and its preallocated ``out=`` buffer already bound.  A run is a single call of that function:
-no graph walk, no dict lookups, no temporaries.
+out as the source of one Python function whose every line calls an ``OPS`` forward rule (or the ufunc
+an op declares its forward to be) with its inputs and its preallocated ``out=`` buffer: planned scratch
+buffers are bound once, while Variables and fetched arrays come in as arguments (see :class:`Plan`).
+The compiler's own instructions are emitted by their ``INSTRS`` entries.  A run is a single call of
+that function: no graph walk, no dict lookups, no temporaries.
 """
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ from autotrain.engine.ops import OPS, UFUNC_FORWARD
 
 from .dot import to_dot
 from .ir import INSTRS, VIEW_OPS, Instr, Program, Scalar, draw, lower
-from .passes.memory import root_of
 from .passes import PIPELINE, prune
+from .passes.memory import root_of
 
 
 class Report:

@@ -85,8 +85,9 @@ class Session:
     def run(self, fetches, feed_dict=None):
         """Compute ``fetches`` (a node, or a list/tuple/dict of them) with placeholders bound by ``feed_dict``.
 
-        Returns numpy scalars for 0-d values and read-only arrays otherwise, in the structure of
-        ``fetches``.  Running an assign updates its variable in place.
+        Returns the values in the structure of ``fetches``: numpy scalars for 0-d values, arrays otherwise,
+        each the caller's own (a Variable's value read-only, see the module docstring); ``None`` for an
+        operation (an initializer, a train op).  Running an assign updates its Variable.
         """
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
