@@ -298,7 +298,18 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
 
 def reshape(tensor, shape, name=None) -> Node:
     """The same values in another shape (one dimension may be -1)."""
-    return apply("reshape", as_node(tensor), shape=tuple(int(n) for n in shape), name=name)
+    dims = _checked_shape([None if d == -1 else d for d in
+                           ((shape,) if isinstance(shape, numbers.Integral) else _as_tuple(shape, "reshape"))],
+                          "reshape")
+    if dims.count(None) > 1:
+        raise ValueError(f"reshape: only one dimension of {tuple(shape)} may be -1")
+    return apply("reshape", as_node(tensor), shape=tuple(-1 if d is None else d for d in dims), name=name)
+
+
+def _as_tuple(shape, what):
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise TypeError(f"{what}: shape {shape!r} is not a sequence of dimensions")
+    return tuple(shape)
 
 
 def transpose(a, perm=None, name=None) -> Node:

@@ -202,13 +202,28 @@ def bind(program: Program, feeds, xp=np, rng=None) -> Plan:
     outs = ", ".join(_result(o, w, roots) for o in program.outputs)
     params = [*w.feed_name.values(), *w.read_name.values(), *w.write_name.values(),
               *(f"o{k}" for k in range(len(out_slots)))]
-    body = "".join(f"    {line}\n" for line in w.lines)
-    source = f"def run({', '.join(params)}):\n{body}    return ({outs}{',' if outs else ''})\n"
+    indent = "    "
+    head = ""
+    if any(getattr(OPS.get(i.op), "quiet", False) for i in _steps(program)):   # as the dynamic engine: no
+        w.ns["errstate"] = xp.errstate                                          # warnings for log(0), 0/0...
+        head, indent = "    with errstate(all='ignore'):\n", "        "
+    body = "".join(f"{indent}{line}\n" for line in w.lines) or f"{indent}pass\n"
+    source = f"def run({', '.join(params)}):\n{head}{body}    return ({outs}{',' if outs else ''})\n"
     exec(compile(source, "<static plan>", "exec"), w.ns)  # noqa: S102 - our own generated code
     fetched_vars = {roots[o.id].node.id for o in program.outputs if roots[o.id].op == "var"}
     distinct = {v for v in writes if v.id in fetched_vars}
     return Plan(w.ns["run"], feeds, reads, writes, [plan.slots[s] for s in out_slots], distinct, source,
                 w.initializes)
+
+
+def _steps(program: Program):
+    """Every op the program runs, fused chains opened up."""
+    for ins in program.instrs:
+        if ins.op == "fused":
+            for op, _, _ in ins.attrs["chain"]:
+                yield Instr(op, (), {}, (), None)
+        else:
+            yield ins
 
 
 def _written_variables(program: Program) -> list:

@@ -441,7 +441,10 @@ def constant(value, dtype=None, shape=None, name=None, graph: Graph | None = Non
     if dtype is None:
         array = _tf_default_dtype(value, array)
     if shape is not None:
-        array = np.broadcast_to(array, tuple(shape)).copy()
+        try:
+            array = np.broadcast_to(array, tuple(shape)).copy()
+        except (ValueError, TypeError):
+            raise ValueError(f"constant: a value of shape {array.shape} does not fill shape {shape!r}") from None
     array.flags.writeable = False
     return source("const", array.shape, array.dtype, name or "Const", graph, value=array)
 

@@ -75,6 +75,8 @@ def _pair(what, labels, logits):
 
 
 def _axis(x: Node, axis, what):
+    if x.dtype.kind != "f":
+        raise TypeError(f"{what}: {x!r} must be floating-point, not {x.dtype.name} (use tf.cast)")
     rank = len(x.shape)
     if isinstance(axis, bool) or not isinstance(axis, int) or not -rank <= axis < rank:
         raise ValueError(f"{what}: axis {axis!r} is out of range for {x!r} of rank {rank}")

@@ -359,7 +359,11 @@ def _join(parts, kind):
 
 
 def _convert(ph: Node, value) -> np.ndarray:
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"Cannot feed {type(value).__name__} value for placeholder '{ph.name}' (shape "
+                         f"{_fmt_shape(ph.shape)}, {ph.dtype.name}): {exc}") from None
     if not np.can_cast(array.dtype, ph.dtype, "same_kind"):
         raise TypeError(f"Cannot feed value of dtype {array.dtype.name} and shape {array.shape} for placeholder "
                         f"'{ph.name}' of dtype {ph.dtype.name} and shape {_fmt_shape(ph.shape)}")
