@@ -94,18 +94,51 @@ def loss_table(rows: list[tuple[int, float, float]], title: str = "loss") -> Tab
     return table
 
 
-def summary(s, rows: list[tuple[int, float, float]]) -> None:
-    """The end of a fit: the loss table, the status line and the run directory."""
+def metrics_table(rows: list[dict], title: str = "metrics") -> Table:
+    """metrics.csv rows (dicts) as a table: epoch and validation columns only where the run has them."""
+    from rich.table import Table
+
+    cols = ["step"] + [c for c in ("epoch",) if any(r["epoch"] is not None for r in rows)] + ["loss"]
+    cols += [c for c in ("val_loss", "val_accuracy") if any(r[c] is not None for r in rows)] + ["elapsed_s"]
+    table = Table(title=title, title_justify="left")
+    for c in cols:
+        table.add_column(c, justify="right")
+    fmt = {"step": str, "epoch": str, "loss": lambda v: f"{v:.10g}", "val_loss": lambda v: f"{v:.10g}",
+           "val_accuracy": lambda v: f"{v:.2%}", "elapsed_s": lambda v: f"{v:.3f}"}
+    for r in _sample(rows):
+        table.add_row(*("" if r[c] is None else fmt[c](r[c]) for c in cols))
+    return table
+
+
+def summary(s, rows: list) -> None:
+    """The end of a fit: the metrics table, the best validation figure, the status line and the run directory.
+
+    ``rows``: ``RunDir.read_metric_rows()`` dicts (or the older ``(step, loss, elapsed_s)`` tuples)."""
     if rows:
         shown = len(_sample(rows))
         title = "loss" + (f" ({shown} of {len(rows)} logged rows; all in metrics.csv)" if shown < len(rows) else "")
-        console().print(loss_table(rows, title))
+        console().print(metrics_table(rows, title) if isinstance(rows[0], dict) else loss_table(rows, title))
+    if getattr(s, "best_val_loss", None) is not None:
+        acc = "" if s.best_val_accuracy is None else f", val accuracy {s.best_val_accuracy:.2%}"
+        console().print(f"best: val loss {s.best_val_loss:.10g}{acc} at step {s.best_step} "
+                        f"(checkpoints/step-{s.best_step:06d}.npz)", markup=False)
     for note in s.notes:
         hint(f"note: {note}")
     loss = "-" if s.final_loss is None else f"{s.final_loss:.10g}"
     console().print(f"{s.status}: step {s.step}/{s.steps}, final loss {loss}, {s.steps_per_s:,.0f} steps/s, "
                   f"{s.wall_time_s:.2f} s", markup=False)
     console().print(f"run: {s.run_dir}", markup=False, soft_wrap=True)
+
+
+def evaluation(e) -> None:
+    """``autotrain evaluate``: one line per figure."""
+    out = console().print
+    out(f"checkpoint step {e.checkpoint_step} on the {e.data}" if not e.data.endswith((".csv", ".npz", ".npy"))
+        else f"checkpoint step {e.checkpoint_step} on {e.data}", markup=False, soft_wrap=True)
+    out(f"rows: {e.rows}", markup=False)
+    out(f"loss ({e.loss_name}): {e.loss:.10g}", markup=False)
+    if e.accuracy is not None:
+        out(f"accuracy: {e.accuracy:.2%}", markup=False)
 
 
 def as_json(data: dict) -> None:
@@ -124,6 +157,11 @@ def resolved_config(resolved) -> None:
     for key, value in resolved.config.model_dump().items():
         table.add_row(key, repr(value) if isinstance(value, float) else str(value), resolved.sources[key])
     console().print(table)
+
+
+def resolved_config_json(resolved) -> None:
+    """``--print-config --json``: {"path", "config": {key: value}, "sources": {key: default|file|--set}}."""
+    as_json({"path": resolved.path, "config": resolved.config.model_dump(), "sources": resolved.sources})
 
 
 # ----------------------------------------------------------------------------- gradcheck and compare-modes
@@ -219,9 +257,12 @@ def comparison(c, *, show_graph: bool = False) -> None:
     for r in c.results:
         first = "bit-identical" if r.bit_identical else ("within tol" if r.first_out is None else str(r.first_out))
         speed = "-" if r.speed is None else f"{r.speed:.2f}x"
+        if c.diverged:
+            verdict = f"[bold yellow]diverged at {r.diverged_at}[/]"
+        else:
+            verdict = "[green]agrees[/]" if r.agrees else "[bold red]DISAGREES[/]"
         table.add_row(r.mode, _num(r.final_loss, ".10g"), _num(r.loss_dev), _num(r.weight_dev), first,
-                      _num(r.median_ms, ".3f"), speed, _bytes(r.peak_bytes),
-                      "[green]agrees[/]" if r.agrees else "[bold red]DISAGREES[/]")
+                      _num(r.median_ms, ".3f"), speed, _bytes(r.peak_bytes), verdict)
     _print_wide(table, 130)
     out = console().print
     out(f"tolerance ({c.cfg.dtype}): max relative deviation from manual <= {c.tolerance:g}, for the loss at "
@@ -236,11 +277,36 @@ def comparison(c, *, show_graph: bool = False) -> None:
             out(f"DOT: {c.run_dir / 'static-before.dot'}, {c.run_dir / 'static-after.dot'}", markup=False,
                 soft_wrap=True)
     out(loss_curves(c), markup=False, soft_wrap=True)
-    verdict = "all modes agree" if c.agree else "modes DISAGREE: " + ", ".join(
-        r.mode for r in c.results if not r.agrees)
+    if c.diverged:
+        verdict = diverged_line(c)
+    else:
+        verdict = "all modes agree" if c.agree else "modes DISAGREE: " + ", ".join(
+            r.mode for r in c.results if not r.agrees)
     out(verdict, markup=False)
     if c.run_dir is not None:
         out(f"run: {c.run_dir}", markup=False, soft_wrap=True)
+
+
+def diverged_line(c) -> str:
+    """One line for a comparison where every mode diverged, with a learning rate worth trying."""
+    steps = sorted({r.diverged_at for r in c.results})
+    where = f"at step {steps[0]}" if len(steps) == 1 else f"at steps {steps[0]}..{steps[-1]}"
+    return f"diverged {where} in every mode: lower lr (try --set lr={c.cfg.lr / 10:.3g})"
+
+
+def comparison_json(c) -> None:
+    """``compare-modes --json``: the table's rows, the verdict and where the files went, as one JSON document."""
+    import math
+
+    def plain(v):
+        return v if not isinstance(v, float) or math.isfinite(v) else repr(v)  # JSON has no NaN/inf
+
+    from autotrain.compare import rows
+
+    as_json({"config": c.cfg.model_dump(), "steps": c.steps, "tolerance": c.tolerance,
+             "agree": c.agree and not c.diverged, "diverged": c.diverged, "diverged_at": c.diverged_at,
+             "rows": [{k: plain(v) for k, v in row.items()} for row in rows(c)], "notes": c.notes,
+             "run_dir": None if c.run_dir is None else str(c.run_dir)})
 
 
 def loss_curves(c, width: int = 60, height: int = 12) -> str:

@@ -13,6 +13,7 @@ from .dtypes import bool_, float16, float32, float64, get_default_dtype, int8, i
 from .functional import *  # noqa: F401,F403 - the generated module functions (exp, cat, softmax, max, ...)
 from .functional import __all__ as _functions
 from .tensor import Tensor
+from . import nn, optim  # noqa: E402 - after the core: they build on Tensor and the op table
 
 float = float32  # noqa: A001 - PyTorch's name for float32
 double = float64
@@ -25,7 +26,7 @@ bool = bool_  # noqa: A001
 COVERAGE_HINT = "see the README section 'What the engine covers'"
 
 __all__ = [
-    "autograd", "cuda", "Tensor", "device", "DeviceUnavailableError",
+    "autograd", "cuda", "nn", "optim", "Tensor", "device", "DeviceUnavailableError",
     "float", "float32", "double", "float64", "half", "float16", "int", "int32", "long", "int64", "short", "int16",
     "int8", "uint8", "bool", "get_default_dtype", "set_default_dtype",
     "tensor", "as_tensor", "from_numpy", "randn", "rand", "randint", "zeros", "ones", "empty", "full", "eye",

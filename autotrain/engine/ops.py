@@ -65,6 +65,8 @@ OPS: dict[str, type["Op"]] = {}
 
 def register(cls: type["Op"]) -> type["Op"]:
     """Add an op class to ``OPS`` under its ``name``."""
+    cls.promotes = cls.dtype_rule in ("promote", "float", "bool", "same")
+    cls.records = cls.differentiable or cls.no_derivative
     OPS[cls.name] = cls
     return cls
 
@@ -160,6 +162,8 @@ class Op:
     ties = False
     quiet = False
     view = False            # the forward may return a view of input 0 (the engine then tracks it)
+    promotes = True         # dtype_rule is one that casts inputs (set for every op by register)
+    records = True          # recorded in the graph: differentiable or no_derivative (set by register)
     promote_from = 0        # inputs before this index take no part in dtype promotion (where's condition)
     saves_inputs = True     # backward reads ctx.inputs (the engine then checks their versions)
     saves_output = False    # backward reads ctx.output
@@ -184,6 +188,14 @@ class Op:
     def kinks(attrs) -> tuple:
         """Input values where the op is not differentiable (none by default)."""
         return ()
+
+    @staticmethod
+    def reads(needs) -> tuple:
+        """Which saved inputs backward reads, given which inputs need a gradient (all, by default).
+
+        Only those are version-checked: changing an input in place that backward never reads is fine.
+        """
+        return (True,) * len(needs)
 
 
 # --------------------------------------------------------------------- PyTorch argument helpers (for Api.bind)
@@ -341,6 +353,7 @@ class Mul(Op):
     """a * b."""
     name = "mul"
     cases = BINARY_CASES
+    reads = staticmethod(lambda needs: (needs[1], needs[0]))
     operator = "mul"
     api = (Api("mul", inplace=True), Api("multiply", inplace=True))
 
@@ -361,6 +374,7 @@ class Div(Op):
     name = "div"
     saves_output = True
     cases = BINARY_CASES
+    reads = staticmethod(lambda needs: (False, True))
     domain = "nonzero"
     operator = "truediv"
     api = (Api("div", inplace=True), Api("divide", inplace=True), Api("true_divide", inplace=True))
@@ -388,13 +402,13 @@ class Pow(Op):
     domain = "pos"
     operator = "pow"
     api = (Api("pow", inplace=True),)
-    quiet = True
 
     @staticmethod
     def forward(xp, a, b, out=None):
         if type(b) in (int, float) and b == 2:
             return xp.square(a, out=out)  # the ufunc power has no fast path for 2 (2x slower)
-        return xp.power(a, b, out=out)
+        with np.errstate(all="ignore"):  # 0 ** -1 is inf, as PyTorch, without numpy's warning
+            return xp.power(a, b, out=out)
 
     @staticmethod
     def backward(ctx, xp, g):
@@ -656,6 +670,9 @@ class Where(Op):
 
     @staticmethod
     def forward(xp, cond, a, b, out=None):
+        if cond.dtype != np.bool_:
+            raise TypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                            f"{cond.dtype}")
         if out is None:
             return xp.where(cond, a, b)
         if out is a:   # copying b first would clobber a
@@ -706,6 +723,7 @@ def _as_matrix_shapes(a_shape, b_shape):
 class MatMul(Op):
     """a @ b with numpy's matmul semantics (1-D operands, batch broadcasting)."""
     name = "matmul"
+    reads = staticmethod(lambda needs: (needs[1], needs[0]))
     operator = "matmul"
     dtype_rule = "same"
     api = (Api("matmul"), Api("mm", lambda input, mat2: ((input, mat2), {}) if _is_matrix(input) and _is_matrix(mat2)
@@ -832,7 +850,8 @@ class Reshape(Op):
     dtype_rule = "keep"
     view = True
     api = (Api("reshape", lambda input, *shape: ((input,), {"shape": _reshaped(input, _sizes(shape))})),
-           Api("view", lambda input, *shape: ((input,), {"shape": _reshaped(input, _sizes(shape))}), function=False),
+           Api("view", lambda input, *shape: ((input,), {"shape": _reshaped(input, _sizes(shape)), "strict": True}),
+               function=False),
            Api("view_as", lambda input, other: ((input,), {"shape": tuple(other.shape)}), function=False),
            Api("flatten", lambda input, start_dim=0, end_dim=-1: ((input,), {"shape": _flattened(
                input.shape, start_dim, end_dim)})),
@@ -841,15 +860,20 @@ class Reshape(Op):
     cases = ((((3, 4),), {"shape": (4, 3)}), (((3, 4),), {"shape": (12,)}), (((2, 6),), {"shape": (3, -1)}))
 
     @staticmethod
-    def forward(xp, a, shape):
-        return xp.reshape(a, shape)
+    def forward(xp, a, shape, strict=False):
+        out = xp.reshape(a, shape)
+        if strict and not xp.may_share_memory(out, a) and out.size:
+            # view() never copies in PyTorch; numpy's reshape would, and writes through it would be lost
+            raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
+                               "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+        return out
 
     @staticmethod
     def backward(ctx, xp, g):
         return (xp.reshape(g, ctx.input_shapes[0]),)
 
     @staticmethod
-    def shape(a_shape, shape):
+    def shape(a_shape, shape, strict=False):
         shape = tuple(shape)
         size = int(np.prod(a_shape))
         if shape.count(-1) == 1:
@@ -929,6 +953,9 @@ class Index(Op):
 
     @staticmethod
     def forward(xp, a, key):
+        if type(key) is int or type(key) is tuple and _basic_key(key) and not any(k is Ellipsis for k in key):
+            # a trailing ... keeps x[0] of a 1-D array a 0-d view (numpy would return a scalar copy)
+            return a[(key, Ellipsis) if type(key) is int else key + (Ellipsis,)]
         return a[key]
 
     @staticmethod
@@ -1093,6 +1120,9 @@ def _kept(g, shape, axis, keepdims, xp):
     return xp.reshape(g, tuple(kept))
 
 
+builtins_max = max  # Var's degrees of freedom never go below 0 (0/0 is nan, as PyTorch)
+
+
 def _count(shape, axis) -> int:
     return int(np.prod([shape[ax] for ax in _norm_axes(axis, len(shape))]))
 
@@ -1167,7 +1197,10 @@ class Var(Op):
 
     @staticmethod
     def forward(xp, a, axis=None, keepdims=False, correction=1):
-        return xp.var(a, axis=axis, keepdims=keepdims, ddof=correction)
+        # written out rather than xp.var: numpy warns when n - correction <= 0, PyTorch returns nan/inf
+        n = _count(a.shape, axis)
+        centred = a - xp.sum(a, axis=axis, keepdims=True) / n if n else a
+        return xp.sum(centred * centred, axis=axis, keepdims=keepdims) / builtins_max(n - correction, 0)
 
     @staticmethod
     def backward(ctx, xp, g):
@@ -1523,6 +1556,105 @@ class CopySlices(Op):
     @staticmethod
     def shape(base_shape, value_shape, view):
         return tuple(base_shape)
+
+
+
+# ===================================================================== nn: fused primitives
+# NOTE: layers and losses in engine/nn are compositions of the ops above; the two below are fused
+# because they were measured to pay on the `mlp` workload (see the README's nn and optim section):
+# one node instead of three for a Linear layer, one instead of seven for softmax + cross-entropy.
+@register
+class Linear(Op):
+    """x @ w.T + b (PyTorch's ``F.linear``, addmm-like): x (..., in), w (out, in), b (out,)."""
+    name = "linear"
+    arity = 3
+    dtype_rule = "same"
+    # backward reads x for the weight's gradient and w for the input's, never b (as PyTorch's addmm)
+    reads = staticmethod(lambda needs: (needs[1], needs[0], False))
+    cases = ((((4, 3), (5, 3), (5,)), {}), (((2, 4, 3), (5, 3), (5,)), {}), (((3,), (5, 3), (5,)), {}))
+
+    @staticmethod
+    def forward(xp, x, w, b, out=None):
+        out = xp.matmul(x, xp.swapaxes(w, -1, -2), out=out)
+        return xp.add(out, b, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        x, w, _ = ctx.inputs
+        need_x, need_w, need_b = ctx.needs_input_grad
+        out_features, in_features = w.shape
+        g2 = g if len(g.shape) == 2 else xp.reshape(g, (-1, out_features))  # batch dims folded into rows
+        gx = xp.matmul(g, w) if need_x else None
+        gw = xp.matmul(xp.swapaxes(g2, -1, -2), xp.reshape(x, (-1, in_features))) if need_w else None
+        gb = xp.sum(g2, axis=0) if need_b else None
+        return gx, gw, gb
+
+    @staticmethod
+    def shape(x_shape, w_shape, b_shape):
+        if x_shape is None or len(x_shape) == 0 or w_shape is None or len(w_shape) != 2:
+            raise ValueError(f"linear: needs input (..., in) and weight (out, in), got {x_shape} and {w_shape}")
+        if x_shape[-1] != w_shape[1] and None not in (x_shape[-1], w_shape[1]):
+            raise ValueError(f"linear: input has {x_shape[-1]} features, weight expects {w_shape[1]}")
+        if b_shape is not None and tuple(b_shape) not in ((w_shape[0],), ()):
+            raise ValueError(f"linear: bias shape {tuple(b_shape)} does not match {w_shape[0]} output features")
+        return tuple(x_shape[:-1]) + (w_shape[0],)
+
+
+@register
+class SoftmaxCrossEntropy(Op):
+    """-sum(target * log_softmax(logits), axis): the loss per sample (``reduction="none"``) or their sum
+    (``"sum"``). ``target`` is any weighting of the classes: one-hot rows for class indices, probabilities,
+    with label smoothing and class weights (and a mean's 1/denominator) folded in by ``nn.functional``.
+
+    Uses ``exp``, ``max`` and ``vdot`` in its backward, which a graph ``xp`` lacks: dynamic engine only.
+    """
+    name = "softmax_cross_entropy"
+    arity = 2
+    cases = ((((3, 4), (3, 4)), {"axis": 1}), (((3, 4), (3, 4)), {"axis": 1, "reduction": "sum"}),
+             (((2, 3, 2), (2, 3, 2)), {"axis": 1}), (((2, 3, 2), (2, 3, 2)), {"axis": 1, "reduction": "sum"}),
+             (((5,), (5,)), {"axis": 0}))
+
+    @staticmethod
+    def shifted_and_exp(xp, x, axis):
+        shifted = x - x.max(axis=axis, keepdims=True)   # the method: numpy's xp.max is a slow Python wrapper
+        return shifted, xp.exp(shifted)
+
+    @staticmethod
+    def forward(xp, logits, target, axis=1, reduction="none"):
+        shifted, exps = SoftmaxCrossEntropy.shifted_and_exp(xp, logits, axis)
+        shifted -= xp.log(xp.sum(exps, axis=axis, keepdims=True))   # now log_softmax(logits)
+        if reduction == "sum":
+            return xp.asarray(-xp.vdot(target, shifted))
+        shifted *= target
+        return xp.negative(xp.sum(shifted, axis=axis))
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        logits, target = ctx.inputs
+        axis = ctx.attrs.get("axis", 1)
+        need_logits, need_target = ctx.needs_input_grad
+        shifted, exps = SoftmaxCrossEntropy.shifted_and_exp(xp, logits, axis)
+        total = xp.sum(exps, axis=axis, keepdims=True)
+        if ctx.attrs.get("reduction", "none") == "none":
+            g = xp.expand_dims(g, axis)
+        g_logits = g_target = None
+        if need_logits:  # d/dx = softmax * sum(target) - target
+            g_logits = exps / total
+            g_logits *= xp.sum(target, axis=axis, keepdims=True)
+            g_logits -= target
+            g_logits *= g
+        if need_target:
+            g_target = -(g * (shifted - xp.log(total)))
+        return g_logits, g_target
+
+    @staticmethod
+    def shape(logits_shape, target_shape, axis=1, reduction="none"):
+        if tuple(logits_shape) != tuple(target_shape or ()):
+            raise ValueError(f"softmax_cross_entropy: target shape {target_shape} must equal logits shape "
+                             f"{tuple(logits_shape)}")
+        if reduction == "sum":
+            return ()
+        return tuple(n for i, n in enumerate(logits_shape) if i != axis % len(logits_shape))
 
 
 # ===================================================================== static-tf block
