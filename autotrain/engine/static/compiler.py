@@ -193,7 +193,7 @@ def bind(program: Program, feeds, xp=np, rng=None) -> Plan:
         if slot not in w.slot_name:
             w.slot_name[slot] = w.bind("b", xp.empty(shape, dtype=dtype))
     w.feed_name = {node.id: f"f{k}" for k, node in enumerate(feeds)}
-    reads = [ins.node for ins in program.instrs if ins.op == "var"]
+    reads = [ins.node for ins in program.instrs if ins.op == "variable"]
     writes = _written_variables(program)
     w.read_name = {var.id: f"r{k}" for k, var in enumerate(reads)}
     w.write_name = {var.id: f"w{k}" for k, var in enumerate(writes)}
@@ -210,7 +210,7 @@ def bind(program: Program, feeds, xp=np, rng=None) -> Plan:
     body = "".join(f"{indent}{line}\n" for line in w.lines) or f"{indent}pass\n"
     source = f"def run({', '.join(params)}):\n{head}{body}    return ({outs}{',' if outs else ''})\n"
     exec(compile(source, "<static plan>", "exec"), w.ns)  # noqa: S102 - our own generated code
-    fetched_vars = {roots[o.id].node.id for o in program.outputs if roots[o.id].op == "var"}
+    fetched_vars = {roots[o.id].node.id for o in program.outputs if roots[o.id].op == "variable"}
     distinct = {v for v in writes if v.id in fetched_vars}
     return Plan(w.ns["run"], feeds, reads, writes, [plan.slots[s] for s in out_slots], distinct, source,
                 w.initializes)
@@ -287,7 +287,7 @@ def _result(ins: Instr, w: _Writer, roots) -> str:
     if ins.shape == ():
         return f"xp.asarray({name})[()]"
     root = roots[ins.id]
-    if root.op in ("var", "assign"):
+    if root.op in ("variable", "assign"):
         return f"ro({name})"
     if root.op in ("const", "feed") or ins.op == "broadcast_to" or ins.id in w.fixed:
         return f"own({name})"

@@ -312,6 +312,13 @@ def instruction(cls: type[Kind]) -> type[Kind]:
     return cls
 
 
+def _check_names() -> None:
+    """An instruction and an op never share a name (``var`` was once both a Variable read and the variance)."""
+    shared = set(INSTRS) & set(OPS)
+    if shared:
+        raise RuntimeError(f"compiler instructions {sorted(shared)} have the names of ops in OPS; rename them")
+
+
 @instruction
 class Feed(Kind):
     """A placeholder's value, a parameter of the plan."""
@@ -340,18 +347,18 @@ class Feed(Kind):
 
 
 @instruction
-class Var(Kind):
+class VariableRead(Kind):
     """A Variable's value from before the run (its current buffer, a parameter of the plan)."""
-    name, graph_op, external = "var", "variable", True
+    name, graph_op, external = "variable", "variable", True
     style = "shape=box,style=filled,fillcolor=khaki"
 
     @staticmethod
     def lower(node, args, lowered, feed_shapes):
-        return Instr("var", (), {}, node.shape, node.dtype, node.name, node)
+        return Instr("variable", (), {}, node.shape, node.dtype, node.name, node)
 
     @staticmethod
     def key(ins):
-        return ("var", ins.node.id)
+        return ("variable", ins.node.id)
 
     @staticmethod
     def evaluate(ins, args, state):
@@ -363,7 +370,7 @@ class Var(Kind):
 
     @staticmethod
     def label(ins):
-        return f"var {ins.node.name}"
+        return f"variable {ins.node.name}"
 
 
 @instruction
@@ -504,3 +511,6 @@ class Fused(Kind):
     def label(ins):
         return "fused[" + " → ".join(op for op, _, _ in ins.attrs["chain"]) + "]"
 
+
+
+_check_names()

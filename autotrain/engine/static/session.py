@@ -229,7 +229,7 @@ class Session:
     def _check_initialized(self, program) -> None:
         """Refuse a plan that reads a variable no run has initialized yet (only setting it is fine)."""
         for ins in program.instrs:
-            if ins.op != "var" or ins.node.id in self._initialized:
+            if ins.op != "variable" or ins.node.id in self._initialized:
                 continue
             readers = [u for u in program.instrs if any(a is ins for a in u.args)]
             if ins in program.outputs or any(u.op != "assign" or u.args[1] is ins for u in readers):
