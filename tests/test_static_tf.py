@@ -504,3 +504,36 @@ def test_default_session_eval_run_and_more_tf_names():
     a.run(tf.global_variables_initializer())
     b.run(tf.global_variables_initializer())
     np.testing.assert_array_equal(a.run(u), b.run(u))   # the graph's seed seeds every Session on it
+
+
+def test_assign_functions_group_and_no_op():
+    a, b = tf.Variable(1.0, name="a"), tf.Variable(np.array([2.0, 3.0]), name="b")
+    step = tf.group(tf.assign(a, a * 2.0), [tf.assign_add(b, [1.0, 1.0])], name="step")
+    shrink = tf.assign_sub(b, np.ones(2))
+    sess = _session()
+    assert sess.run(step) is None and sess.run(tf.no_op()) is None
+    assert sess.run(a) == 2.0
+    np.testing.assert_array_equal(sess.run(shrink), [2.0, 3.0])
+    with pytest.raises(TypeError, match="ref must be a Variable"):
+        tf.assign(a * 1.0, 3.0)
+    with pytest.raises(TypeError, match="is not a node"):
+        tf.group(a, 5)
+
+
+def test_the_mlp_workload_trains_as_its_numpy_reference():
+    """benchmarks/bench_static_tf.py's mlp graph (tf.nn xent, AdamOptimizer) against its hand-written numpy."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        from bench_static_tf import NumpyMLP, StaticMLP, make_data
+    finally:
+        sys.path.pop(0)
+    x, y, params = make_data()
+    ref, static = NumpyMLP(params), StaticMLP(params)
+    for _ in range(10):
+        np.testing.assert_allclose(static.step(x, y), ref.step(x, y), rtol=1e-5)
+    for got, want in zip(static.weights(), ref.params):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)

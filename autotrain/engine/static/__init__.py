@@ -10,7 +10,7 @@ import sys as _sys
 import types as _types
 
 from . import losses, nn, train
-from .api import (abs, add, argmax, bool_ as bool, cast, clip_by_value, cos, divide, equal, exp,  # noqa: A004
+from .api import (abs, add, argmax, assign, assign_add, assign_sub, group, no_op, bool_ as bool, cast, clip_by_value, cos, divide, equal, exp,  # noqa: A004
                   float16, float32, float64, global_variables, global_variables_initializer, greater, greater_equal,
                   identity, initialize_all_variables, int32, int64, less, less_equal, log, matmul, maximum, minimum,
                   multiply, negative, not_equal, one_hot, ones, ones_like, placeholder, pow, random_normal,
@@ -39,7 +39,7 @@ __all__ = [
     "float16", "float32", "float64", "int32", "int64", "uint8", "bool", "placeholder", "Variable", "constant",
     "zeros", "ones", "zeros_like", "ones_like", "random_normal", "matmul", "maximum", "minimum", "add", "subtract",
     "multiply", "divide", "negative", "square", "sqrt", "pow", "exp", "log", "tanh", "sigmoid", "relu", "where",
-    "truncated_normal", "random_uniform", "set_random_seed", "abs", "sin", "cos", "identity", "clip_by_value", "reduce_min", "InteractiveSession", "get_default_session",
+    "assign", "assign_add", "assign_sub", "group", "no_op", "truncated_normal", "random_uniform", "set_random_seed", "abs", "sin", "cos", "identity", "clip_by_value", "reduce_min", "InteractiveSession", "get_default_session",
     "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "cast", "stop_gradient", "argmax",
     "one_hot", "reduce_sum", "reduce_mean", "reduce_max", "reshape", "transpose", "gradients", "nn", "losses",
     "train", "global_variables", "trainable_variables", "variables_initializer", "global_variables_initializer",

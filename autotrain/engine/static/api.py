@@ -9,8 +9,9 @@ import numbers
 
 import numpy as np
 
-from .graph import (Node, NodeShape, Variable, apply, as_node, checked_dtype, constant, get_default_graph, group,
-                    source, tf_apply, tf_input)
+from .graph import (Node, NodeShape, Variable, apply, as_node, checked_dtype, constant, get_default_graph, source,
+                    tf_apply, tf_input)
+from .graph import group as _group
 
 float16 = np.dtype("float16")
 float32 = np.dtype("float32")
@@ -334,7 +335,7 @@ def variables_initializer(var_list, name="init") -> Node:
     for v in var_list:
         if not isinstance(v, Variable):
             raise TypeError(f"variables_initializer: {v!r} is not a Variable")
-    return group([v.initializer for v in var_list], name=name)
+    return _group([v.initializer for v in var_list], name=name)
 
 
 def global_variables_initializer() -> Node:
@@ -343,3 +344,38 @@ def global_variables_initializer() -> Node:
 
 
 initialize_all_variables = global_variables_initializer
+
+
+def assign(ref, value, name=None) -> Node:
+    """``ref.assign(value)``: a node that sets the Variable ``ref`` when run and yields the new value."""
+    return _variable(ref, "assign").assign(value, name=name)
+
+
+def assign_add(ref, value, name=None) -> Node:
+    """``ref.assign_add(value)``."""
+    return _variable(ref, "assign_add").assign_add(value, name=name)
+
+
+def assign_sub(ref, value, name=None) -> Node:
+    """``ref.assign_sub(value)``."""
+    return _variable(ref, "assign_sub").assign_sub(value, name=name)
+
+
+def _variable(ref, what: str) -> Variable:
+    if not isinstance(ref, Variable):
+        raise TypeError(f"{what}: ref must be a Variable, got {ref!r}")
+    return ref
+
+
+def group(*inputs, name=None) -> Node:
+    """One node that runs every input (train ops, assigns) and yields nothing."""
+    nodes = [n for item in inputs for n in (item if isinstance(item, (list, tuple)) else [item])]
+    for n in nodes:
+        if not isinstance(n, Node):
+            raise TypeError(f"group: {n!r} is not a node")
+    return _group(nodes, name=name or "group")
+
+
+def no_op(name=None) -> Node:
+    """A node that does nothing when run."""
+    return _group([], name=name or "NoOp")

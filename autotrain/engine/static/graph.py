@@ -463,7 +463,7 @@ def _assign_node(var: Variable, value, mode: str, name=None) -> Node:
 
 def group(inputs, name=None) -> Node:
     """A node that runs all ``inputs`` and yields ``None`` (used by the initializer)."""
-    graph = _graph_of(inputs)
+    graph = _graph_of(inputs) if inputs else get_default_graph()
     return graph.add(Node("group", tuple(inputs), {}, (), None, graph.unique_name(name or "group"), graph))
 
 
