@@ -537,3 +537,15 @@ def test_the_mlp_workload_trains_as_its_numpy_reference():
     for got, want in zip(static.weights(), ref.params):
         assert got.dtype == np.float32
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("axes", [None, (1, 0, 2), (2, 0, 1)])
+def test_ops_declared_as_one_method_call_compute_exactly_their_forward(axes):
+    from autotrain.engine.ops import METHOD_FORWARD, OPS
+
+    method, params = METHOD_FORWARD["transpose"]
+    a = np.arange(24.0).reshape(2, 3, 4)
+    want = OPS["transpose"].forward(np, a, axes=axes)
+    got = getattr(a, method)(*[{"axes": axes}.get(k, d) for k, d in params])
+    assert got.shape == want.shape and np.shares_memory(got, a)
+    np.testing.assert_array_equal(got, want)

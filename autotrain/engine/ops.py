@@ -1725,3 +1725,8 @@ UFUNC_FORWARD: dict[str, tuple[str, tuple, tuple, tuple]] = {
     "not_equal": ("not_equal", (), (), ()), "matmul": ("matmul", (), (), ()),
     "sum": ("add.reduce", (), (), (("axis", None), ("keepdims", False))),
 }
+
+#: Ops whose forward is exactly one method call on their first input, ``a.<method>(*attrs in order)``:
+#: ``xp.transpose(a, axes)`` goes through numpy's Python wrapper, ``a.transpose(axes)`` does not.
+#: Checked by tests/test_static_tf.py, as UFUNC_FORWARD.
+METHOD_FORWARD: dict[str, tuple[str, tuple]] = {"transpose": ("transpose", (("axes", None),))}

@@ -13,7 +13,7 @@ import functools
 
 import numpy as np
 
-from autotrain.engine.ops import OPS, UFUNC_FORWARD
+from autotrain.engine.ops import METHOD_FORWARD, OPS, UFUNC_FORWARD
 
 from .dot import to_dot
 from .ir import INSTRS, VIEW_OPS, Instr, Program, Scalar, draw, lower
@@ -142,6 +142,10 @@ class _Writer:
                                                                for k, default in passed]
             parts += [f"out={out}"] if out is not None else []
             return f"{name}({', '.join(parts)})"
+        method = METHOD_FORWARD.get(op)
+        if method is not None and out is None and set(attrs) <= {k for k, _ in method[1]}:
+            passed = ", ".join(self.literal(attrs.get(k, default)) for k, default in method[1])
+            return f"{args[0]}.{method[0]}({passed})"
         return f"{self.kernel(op)}(xp, {', '.join(args)}{self.kwargs(attrs, out)})"
 
     def literal(self, value) -> str:

@@ -29,11 +29,12 @@ class FailedPreconditionError(RuntimeError):
 class _Fetch:
     """One fetch structure: its flat node list, how to rebuild the structure, its compiled plans by feed shapes."""
 
-    __slots__ = ("nodes", "build", "placeholders", "plans", "last_shapes", "last_plan", "report")
+    __slots__ = ("nodes", "build", "placeholders", "placeholder_set", "plans", "last_shapes", "last_plan", "report")
 
     def __init__(self, nodes, build):
         self.nodes, self.build = nodes, build
         self.placeholders = [n for n in _topo([n for n in nodes if n is not None]) if n.op == "placeholder"]
+        self.placeholder_set = set(self.placeholders)
         self.plans: dict = {}
         self.last_shapes = self.last_plan = self.report = None
 
@@ -58,6 +59,7 @@ class Session:
         self._vars: dict[int, _Buffers] = {}
         self._initialized: set[int] = set()
         self._fetches: dict = {}
+        self._flat: dict = {}   # (list or tuple, *nodes) -> the entry of that flat fetch list
         self._rng = np.random.default_rng(seed if seed is not None else self.graph.seed)
         self._closed = False
         self._seen_nodes, self._growth, self._warned = len(self.graph.nodes), 0, False
@@ -80,6 +82,7 @@ class Session:
         self._closed = True
         self._vars.clear()
         self._fetches.clear()
+        self._flat.clear()
 
     # ----------------------------------------------------------------- run
     def run(self, fetches, feed_dict=None):
@@ -97,15 +100,7 @@ class Session:
         if not entry.nodes:   # sess.run([]): nothing to compute, an empty structure back (as TF1)
             return entry.build(())
         plan = self._plan(entry, values)
-        reads, writes, distinct, pools = plan.state
-        # Write buffers are chosen before the read arguments exist (a read argument counts as a holder).
-        targets = [b.target(d) for b, d in zip(writes, distinct)]
-        outs = [p.target(False) for p in pools]
-        result = plan.run(*values, *[b.current for b in reads], *targets, *outs)
-        for b in writes:
-            b.commit()
-        for p in pools:
-            p.commit()
+        result = plan.call(*values)
         if plan.initializes:
             self._initialized.update(v.id for v in plan.initializes)
             plan.initializes = ()
@@ -118,10 +113,30 @@ class Session:
         return buffers
 
     def _attach(self, plan) -> None:
-        """Give a new plan this Session's buffers: each read and written Variable's (shared by all plans),
-        and a pair per fetched array (the plan's own)."""
-        plan.state = ([self._buffers(v) for v in plan.reads], [self._buffers(v) for v in plan.writes],
-                      [v in plan.distinct for v in plan.writes], [_Buffers(shape, dtype) for shape, dtype in plan.outs])
+        """Give a new plan this Session's buffers (each read and written Variable's, shared by all plans, and
+        a pair per fetched array, the plan's own) through ``plan.call(*feeds)``: a small generated function
+        that picks the buffers, runs the plan and commits the new values, with no loop of its own."""
+        ns = {"run": plan.run}
+        feeds = [f"f{k}" for k in range(len(plan.feeds))]
+        lines, reads, writes, outs, commits = [], [], [], [], []
+        for k, var in enumerate(plan.writes):   # chosen first: a read argument would count as a holder
+            ns[f"W{k}"] = self._buffers(var)
+            lines.append(f"w{k} = W{k}.target({var in plan.distinct})")
+            writes.append(f"w{k}")
+            commits.append(f"W{k}.commit()")
+        for k, (shape, dtype) in enumerate(plan.outs):
+            ns[f"O{k}"] = _Buffers(shape, dtype)
+            lines.append(f"o{k} = O{k}.target(False)")
+            outs.append(f"o{k}")
+            commits.append(f"O{k}.commit()")
+        for k, var in enumerate(plan.reads):
+            ns[f"R{k}"] = self._buffers(var)
+            reads.append(f"R{k}.current")
+        lines.append(f"result = run({', '.join(feeds + reads + writes + outs)})")
+        source = f"def call({', '.join(feeds)}):\n" + "".join(f"    {line}\n" for line in lines + commits) + \
+            "    return result\n"
+        exec(compile(source, "<static plan call>", "exec"), ns)  # noqa: S102 - our own generated code
+        plan.call = ns["call"]
 
     def explain(self, fetches, feed_dict=None):
         """The compiler's report for ``fetches``: instr counts per pass, fused groups, bytes planned, DOT text.
@@ -149,11 +164,21 @@ class Session:
 
     # ----------------------------------------------------------------- fetches
     def _entry(self, fetches) -> _Fetch:
+        kind = type(fetches)
+        if kind is list or kind is tuple:   # the usual case, a flat list of nodes: one dict lookup
+            try:
+                entry = self._flat.get((kind, *fetches))
+            except TypeError:   # an unhashable item (a nested list or dict)
+                entry = None
+            if entry is not None:
+                return entry
         key = _fetch_key(fetches)
         entry = self._fetches.get(key)
         if entry is None:
             nodes, build = self._flatten(fetches)
             entry = self._fetches[key] = _Fetch(nodes, build)
+            if (kind is list or kind is tuple) and all(isinstance(f, Node) for f in fetches):
+                self._flat[(kind, *fetches)] = entry
         return entry
 
     def _flatten(self, fetches):
@@ -182,8 +207,10 @@ class Session:
 
     # ----------------------------------------------------------------- feeds
     def _feeds(self, entry: _Fetch, feed_dict) -> list:
+        known = entry.placeholder_set
         for key in feed_dict:
-            if not (isinstance(key, Node) and key.graph is self.graph and key.op == "placeholder"):
+            if key not in known and not (isinstance(key, Node) and key.graph is self.graph
+                                         and key.op == "placeholder"):
                 self._bad_feed_key(key)
         values = []
         for ph in entry.placeholders:
@@ -204,7 +231,7 @@ class Session:
         raise TypeError(f"unknown feed key {key!r}: feed_dict keys must be placeholders of this graph")
 
     def _plan(self, entry: _Fetch, values):
-        shapes = tuple(v.shape for v in values)
+        shapes = tuple([v.shape for v in values])
         if shapes == entry.last_shapes:
             return entry.last_plan
         plan = entry.plans.get(shapes)
