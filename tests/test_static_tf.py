@@ -549,3 +549,13 @@ def test_ops_declared_as_one_method_call_compute_exactly_their_forward(axes):
     got = getattr(a, method)(*[{"axes": axes}.get(k, d) for k, d in params])
     assert got.shape == want.shape and np.shares_memory(got, a)
     np.testing.assert_array_equal(got, want)
+
+
+def test_zeros_like_and_ones_like_of_a_batch_with_inf():
+    x = tf.placeholder(tf.float32, shape=(None, 2), name="x")
+    z, o, oi = tf.zeros_like(x), tf.ones_like(x), tf.ones_like(x, dtype=tf.int32)
+    with tf.Session() as sess:
+        zv, ov, oiv = sess.run([z, o, oi], {x: np.array([[np.inf, np.nan], [1.0, -2.0]], np.float32)})
+    np.testing.assert_array_equal(zv, np.zeros((2, 2)))
+    np.testing.assert_array_equal(ov, np.ones((2, 2)))
+    assert zv.dtype == np.float32 and oiv.dtype == np.int32 and zv.flags.writeable

@@ -57,16 +57,20 @@ def ones(shape, dtype=float32, name=None) -> Node:
 
 
 def zeros_like(x, dtype=None, name=None) -> Node:
-    """Zeros of ``x``'s shape (known dimensions only) and dtype."""
-    x = as_node(x)
-    return apply("mul", x, 0, name=name) if dtype is None else cast(x * 0, dtype, name=name)
+    """Zeros of ``x``'s shape (dimensions unknown until fed included) and dtype (or ``dtype``)."""
+    return _filled_like(x, 0, dtype, name or "zeros_like")
 
 
 def ones_like(x, dtype=None, name=None) -> Node:
-    """Ones of ``x``'s shape and dtype."""
+    """Ones of ``x``'s shape (dimensions unknown until fed included) and dtype (or ``dtype``)."""
+    return _filled_like(x, 1, dtype, name or "ones_like")
+
+
+def _filled_like(x, value, dtype, name) -> Node:
     x = as_node(x)
-    node = apply("add", apply("mul", x, 0), 1, name=name)
-    return node if dtype is None else cast(node, dtype)
+    dtype = x.dtype if dtype is None else checked_dtype(dtype, name)
+    fill = constant(np.array(value, dtype=dtype), graph=x.graph)
+    return apply("broadcast_to", fill, shape=NodeShape.of(x), name=name)
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=float32, seed=None, name=None) -> Node:

@@ -217,6 +217,14 @@ def post_order(roots, inputs_of) -> list:
     return order
 
 
+def run_dependencies(node: "Node") -> list:
+    """The nodes ``node`` needs to run: its inputs, and the nodes whose run-time shape an attribute names
+    (``zeros_like(x)`` needs ``x``'s batch size, not its values)."""
+    deps = [v for v in node.inputs if isinstance(v, Node)]
+    deps += [v.node for v in node.attrs.values() if isinstance(v, NodeShape) and None in v]
+    return deps
+
+
 # --------------------------------------------------------------------- building nodes
 def _fmt_shape(shape) -> str:
     return "()" if shape is None else str(tuple(shape))

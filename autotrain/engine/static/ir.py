@@ -12,7 +12,7 @@ import numpy as np
 
 from autotrain.engine.ops import OPS, Op
 
-from .graph import Node, NodeShape, post_order
+from .graph import Node, NodeShape, post_order, run_dependencies
 
 _ids = itertools.count()
 #: Ops whose result shares its input's memory (stop_gradient returns its input itself).
@@ -121,12 +121,12 @@ def lower(graph, fetches, feed_shapes: dict) -> Program:
 
     Nothing is dropped here: pruning to what the fetches need is the first pass's job.
     """
-    needed = {n.id for n in post_order(list(fetches), lambda n: [v for v in n.inputs if isinstance(v, Node)])}
+    needed = {n.id for n in post_order(list(fetches), run_dependencies)}
     lowered: dict[int, Instr] = {}
     for node in graph.nodes:   # creation order is a topological order
         if node.op == "placeholder" and node not in feed_shapes:
             continue
-        if any(isinstance(a, Node) and a.id not in lowered for a in node.inputs):
+        if any(d.id not in lowered for d in run_dependencies(node)):
             continue
         try:
             lowered[node.id] = _lower_node(node, lowered, feed_shapes)

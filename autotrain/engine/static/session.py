@@ -14,10 +14,9 @@ import sys
 
 import numpy as np
 
-from .autodiff import _topo
 from .compiler import bind, optimize
 from .passes import pipeline
-from .graph import Graph, Node, _fmt_shape, get_default_graph, warn_growth
+from .graph import Graph, Node, _fmt_shape, get_default_graph, post_order, run_dependencies, warn_growth
 
 _GROWTH_RUNS = 10   # runs in a row with a growing graph before the graph-growth warning
 
@@ -33,7 +32,8 @@ class _Fetch:
 
     def __init__(self, nodes, build):
         self.nodes, self.build = nodes, build
-        self.placeholders = [n for n in _topo([n for n in nodes if n is not None]) if n.op == "placeholder"]
+        needed = post_order([n for n in nodes if n is not None], run_dependencies)
+        self.placeholders = [n for n in needed if n.op == "placeholder"]
         self.placeholder_set = set(self.placeholders)
         self.plans: dict = {}
         self.last_shapes = self.last_plan = self.report = None
