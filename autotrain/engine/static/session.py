@@ -149,7 +149,9 @@ class Session:
         shapes = {p: tuple(1 if d is None else d for d in p.shape) for p in entry.placeholders}
         if feed_dict is not None:
             shapes = {p: np.shape(v) for p, v in zip(entry.placeholders, self._feeds(entry, feed_dict))}
-        return optimize(self.graph, [n for n in entry.nodes if n is not None], shapes, self._pipeline)[1]
+        program, report = optimize(self.graph, [n for n in entry.nodes if n is not None], shapes, self._pipeline)
+        report.code = bind(program, entry.placeholders, rng=self._rng).source   # written, never run
+        return report
 
     def _watch_growth(self) -> None:
         count = len(self.graph.nodes)
