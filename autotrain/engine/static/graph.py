@@ -62,8 +62,7 @@ class Node:
 
     def eval(self, feed_dict=None, session=None):
         """The node's value, run in ``session`` or the default Session (``with tf.Session() as sess:``)."""
-        from .session import evaluate   # session.py builds on this module
-        return evaluate(self, feed_dict, session)
+        return _evaluate(self, feed_dict, session)
 
     def run(self, feed_dict=None, session=None) -> None:
         """Run the node (a train op, an initializer) in ``session`` or the default Session."""
@@ -185,6 +184,14 @@ class Graph:
 
 
 _stack: list[Graph] = [Graph()]
+
+
+def _no_sessions(node, feed_dict, session):
+    raise RuntimeError("node.eval() needs autotrain.engine.static.session (import autotrain.engine.static)")
+
+
+#: How ``Node.eval`` runs a node; session.py installs its own when imported (a graph knows no Session).
+_evaluate = _no_sessions
 
 
 def get_default_graph() -> Graph:

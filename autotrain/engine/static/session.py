@@ -16,6 +16,7 @@ import numpy as np
 
 from .compiler import bind, optimize
 from .passes import pipeline
+from . import graph as graph_module
 from .graph import Graph, Node, _fmt_shape, get_default_graph, post_order, run_dependencies, warn_growth
 
 _GROWTH_RUNS = 10   # runs in a row with a growing graph before the graph-growth warning
@@ -305,6 +306,9 @@ def evaluate(node, feed_dict=None, session=None):
     if session.graph is not node.graph:
         raise ValueError(f"Cannot evaluate {node!r}: it belongs to another graph than the default Session's")
     return session.run(node, feed_dict)
+
+
+graph_module._evaluate = evaluate   # Node.eval() runs through here (graph.py does not import sessions)
 
 
 class _Buffers:
