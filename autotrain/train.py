@@ -229,6 +229,9 @@ def _mark_stopped(cfg: FitConfig, run: RunDir, status: str, **extra) -> Summary:
     try:
         previous = run.read_summary()
         summary.resumed_from, summary.notes = previous.get("resumed_from"), list(previous.get("notes", []))
+        for key in ("steps", "epochs", "batches_per_epoch", "best_val_loss", "best_val_accuracy", "best_step"):
+            if key in previous:  # an epochs run's length and its best so far, as the run had them
+                setattr(summary, key, previous[key])
         summary.final_loss = next((loss for s, loss, _ in reversed(run.read_metrics()) if s < step), None)
     except (OSError, ValueError, AttributeError):
         pass

@@ -262,3 +262,27 @@ def test_regression_predict_writes_target_columns(tmp_path):
     assert lines[0] == "t" and len(lines) == 31
     e = json.loads(invoke("evaluate", run.path, "--json").stdout)
     assert e["data"].startswith("training split") and e["accuracy"] is None
+
+
+def test_a_run_made_before_the_issue_11_keys_still_resumes(tmp_path):
+    """Its checkpoints carry the hash of the seed's fields including steps (as main wrote them)."""
+    import hashlib
+    cfg = load_config(None, ["N=4", "D_in=3", "H=2", "D_out=1", "steps=20", "mode=manual", "dtype=float64",
+                             "checkpoint_every=5", "lr=1e-3"])
+    run = create_run(cfg, tmp_path / "runs")
+    fit(cfg, run)
+    old = {k: v for k, v in cfg.model_dump().items() if k in list(cfg.model_dump())[:13]}
+    legacy = hashlib.sha256(json.dumps(old, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    for step, path in run.checkpoints():
+        if step > 10:
+            path.unlink()
+    from autotrain.runs import load_checkpoint
+    ck = load_checkpoint(run.checkpoint_path(10), cfg)
+    run.save_checkpoint(10, ck.weights, legacy, ck.elapsed_s, ck.rng_state)
+    summary = run.read_summary()
+    summary["status"] = "running"
+    run.write_summary(summary)
+    before = rows(run)
+    s = fit(cfg, open_run(run.path))
+    assert (s.status, s.resumed_from) == ("completed", 10) and rows(run) == before
+    assert not cfg.model_copy(update={"bias": True}).hash_matches(legacy)
