@@ -21,7 +21,7 @@ import zipfile
 from autotrain.config import FitConfig
 from autotrain.data import (DataError, FitData, Problem, batches_per_epoch, load_fit_data, make_problem, order_rng,
                             prepare_fit_data)
-from autotrain.modes.base import ModelSpec, spec_from_config
+from autotrain.modes.base import spec_from_config
 from autotrain.runs import CheckpointError, RunDir, checkpoint_spec as run_checkpoint_spec, load_checkpoint
 
 FIRST_ROWS = 3  # the first steps are always logged: that is where the loss moves most
