@@ -65,6 +65,8 @@ OPS: dict[str, type["Op"]] = {}
 
 def register(cls: type["Op"]) -> type["Op"]:
     """Add an op class to ``OPS`` under its ``name``."""
+    cls.promotes = cls.dtype_rule in ("promote", "float", "bool", "same")
+    cls.records = cls.differentiable or cls.no_derivative
     OPS[cls.name] = cls
     return cls
 
@@ -160,6 +162,8 @@ class Op:
     ties = False
     quiet = False
     view = False            # the forward may return a view of input 0 (the engine then tracks it)
+    promotes = True         # dtype_rule is one that casts inputs (set for every op by register)
+    records = True          # recorded in the graph: differentiable or no_derivative (set by register)
     promote_from = 0        # inputs before this index take no part in dtype promotion (where's condition)
     saves_inputs = True     # backward reads ctx.inputs (the engine then checks their versions)
     saves_output = False    # backward reads ctx.output
@@ -184,6 +188,14 @@ class Op:
     def kinks(attrs) -> tuple:
         """Input values where the op is not differentiable (none by default)."""
         return ()
+
+    @staticmethod
+    def reads(needs) -> tuple:
+        """Which saved inputs backward reads, given which inputs need a gradient (all, by default).
+
+        Only those are version-checked: changing an input in place that backward never reads is fine.
+        """
+        return (True,) * len(needs)
 
 
 # --------------------------------------------------------------------- PyTorch argument helpers (for Api.bind)
@@ -341,6 +353,7 @@ class Mul(Op):
     """a * b."""
     name = "mul"
     cases = BINARY_CASES
+    reads = staticmethod(lambda needs: (needs[1], needs[0]))
     operator = "mul"
     api = (Api("mul", inplace=True), Api("multiply", inplace=True))
 
@@ -361,6 +374,7 @@ class Div(Op):
     name = "div"
     saves_output = True
     cases = BINARY_CASES
+    reads = staticmethod(lambda needs: (False, True))
     domain = "nonzero"
     operator = "truediv"
     api = (Api("div", inplace=True), Api("divide", inplace=True), Api("true_divide", inplace=True))
@@ -388,13 +402,13 @@ class Pow(Op):
     domain = "pos"
     operator = "pow"
     api = (Api("pow", inplace=True),)
-    quiet = True
 
     @staticmethod
     def forward(xp, a, b, out=None):
         if type(b) in (int, float) and b == 2:
             return xp.square(a, out=out)  # the ufunc power has no fast path for 2 (2x slower)
-        return xp.power(a, b, out=out)
+        with np.errstate(all="ignore"):  # 0 ** -1 is inf, as PyTorch, without numpy's warning
+            return xp.power(a, b, out=out)
 
     @staticmethod
     def backward(ctx, xp, g):
@@ -656,6 +670,9 @@ class Where(Op):
 
     @staticmethod
     def forward(xp, cond, a, b, out=None):
+        if cond.dtype != np.bool_:
+            raise TypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                            f"{cond.dtype}")
         if out is None:
             return xp.where(cond, a, b)
         if out is a:   # copying b first would clobber a
@@ -706,6 +723,7 @@ def _as_matrix_shapes(a_shape, b_shape):
 class MatMul(Op):
     """a @ b with numpy's matmul semantics (1-D operands, batch broadcasting)."""
     name = "matmul"
+    reads = staticmethod(lambda needs: (needs[1], needs[0]))
     operator = "matmul"
     dtype_rule = "same"
     api = (Api("matmul"), Api("mm", lambda input, mat2: ((input, mat2), {}) if _is_matrix(input) and _is_matrix(mat2)
@@ -832,7 +850,8 @@ class Reshape(Op):
     dtype_rule = "keep"
     view = True
     api = (Api("reshape", lambda input, *shape: ((input,), {"shape": _reshaped(input, _sizes(shape))})),
-           Api("view", lambda input, *shape: ((input,), {"shape": _reshaped(input, _sizes(shape))}), function=False),
+           Api("view", lambda input, *shape: ((input,), {"shape": _reshaped(input, _sizes(shape)), "strict": True}),
+               function=False),
            Api("view_as", lambda input, other: ((input,), {"shape": tuple(other.shape)}), function=False),
            Api("flatten", lambda input, start_dim=0, end_dim=-1: ((input,), {"shape": _flattened(
                input.shape, start_dim, end_dim)})),
@@ -841,15 +860,20 @@ class Reshape(Op):
     cases = ((((3, 4),), {"shape": (4, 3)}), (((3, 4),), {"shape": (12,)}), (((2, 6),), {"shape": (3, -1)}))
 
     @staticmethod
-    def forward(xp, a, shape):
-        return xp.reshape(a, shape)
+    def forward(xp, a, shape, strict=False):
+        out = xp.reshape(a, shape)
+        if strict and not xp.may_share_memory(out, a) and out.size:
+            # view() never copies in PyTorch; numpy's reshape would, and writes through it would be lost
+            raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
+                               "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+        return out
 
     @staticmethod
     def backward(ctx, xp, g):
         return (xp.reshape(g, ctx.input_shapes[0]),)
 
     @staticmethod
-    def shape(a_shape, shape):
+    def shape(a_shape, shape, strict=False):
         shape = tuple(shape)
         size = int(np.prod(a_shape))
         if shape.count(-1) == 1:
@@ -929,6 +953,9 @@ class Index(Op):
 
     @staticmethod
     def forward(xp, a, key):
+        if type(key) is int or type(key) is tuple and _basic_key(key) and not any(k is Ellipsis for k in key):
+            # a trailing ... keeps x[0] of a 1-D array a 0-d view (numpy would return a scalar copy)
+            return a[(key, Ellipsis) if type(key) is int else key + (Ellipsis,)]
         return a[key]
 
     @staticmethod
@@ -1093,6 +1120,9 @@ def _kept(g, shape, axis, keepdims, xp):
     return xp.reshape(g, tuple(kept))
 
 
+builtins_max = max  # Var's degrees of freedom never go below 0 (0/0 is nan, as PyTorch)
+
+
 def _count(shape, axis) -> int:
     return int(np.prod([shape[ax] for ax in _norm_axes(axis, len(shape))]))
 
@@ -1167,7 +1197,10 @@ class Var(Op):
 
     @staticmethod
     def forward(xp, a, axis=None, keepdims=False, correction=1):
-        return xp.var(a, axis=axis, keepdims=keepdims, ddof=correction)
+        # written out rather than xp.var: numpy warns when n - correction <= 0, PyTorch returns nan/inf
+        n = _count(a.shape, axis)
+        centred = a - xp.sum(a, axis=axis, keepdims=True) / n if n else a
+        return xp.sum(centred * centred, axis=axis, keepdims=keepdims) / builtins_max(n - correction, 0)
 
     @staticmethod
     def backward(ctx, xp, g):
@@ -1536,6 +1569,8 @@ class Linear(Op):
     name = "linear"
     arity = 3
     dtype_rule = "same"
+    # backward reads x for the weight's gradient and w for the input's, never b (as PyTorch's addmm)
+    reads = staticmethod(lambda needs: (needs[1], needs[0], False))
     cases = ((((4, 3), (5, 3), (5,)), {}), (((2, 4, 3), (5, 3), (5,)), {}), (((3,), (5, 3), (5,)), {}))
 
     @staticmethod
@@ -1620,6 +1655,8 @@ class SoftmaxCrossEntropy(Op):
         if reduction == "sum":
             return ()
         return tuple(n for i, n in enumerate(logits_shape) if i != axis % len(logits_shape))
+
+
 # ===================================================================== static-tf block
 # Two ops the TF1 side needs that PyTorch spells differently (``detach`` and ``one_hot`` are not recorded
 # ops there): ``tf.stop_gradient`` and ``tf.one_hot``.  Neither has a gradient.

@@ -2,9 +2,9 @@
 
 Every operation goes through :func:`apply_op`: PyTorch's dtype promotion, the op's forward
 rule from ``ops.py``, and a :class:`~.graph.Node` recorded only when grad mode is on and some
-input requires grad.  Tensor methods, module functions and in-place ``name_`` methods are
-generated from each op's ``api`` declaration (bottom of this file); what is written here by
-hand is what has no op: attributes, conversions, indexing, in-place bookkeeping and views.
+input requires grad.  Tensor methods, operators, module functions and in-place ``name_``
+methods are generated from each op's ``api`` declaration (``functional.py``); what is written
+here by hand is what has no op: attributes, conversions, indexing, in-place bookkeeping, views.
 
 Views and in-place changes follow PyTorch: a view (basic indexing, reshape/view, transpose,
 squeeze, ...) shares storage and the version counter with its base; an in-place change writes
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import builtins
 import numbers
+import sys
 from collections import namedtuple
 
 import numpy as np
@@ -24,15 +25,19 @@ from . import backend, backprop, dtypes
 from .backend import NUMPY as NP
 from .dtypes import DEFAULT, bool_, float16, float32, float64, int32, int64, result_type  # noqa: F401
 from .graph import GRAD_MODE, Node, VersionCounter
-from .ops import OPS, wrap_dim
+from .ops import OPS, _basic_key, wrap_dim
 
 long, double, half = int64, float64, float16
 as_dtype = dtypes.as_dtype
 _NO_ATTRS: dict = {}
 _SCALARS = (int, builtins.float, bool)
-_PROMOTING = frozenset(("promote", "float", "bool", "same"))
 _SETITEM, _COPY_SLICES, _INDEX, _CAST = OPS["setitem"], OPS["copy_slices"], OPS["index"], OPS["cast"]
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _sole_owner(t) -> bool:
+    """True when nothing but ``t`` holds its array (no numpy alias, view, saved copy or local name)."""
+    return sys.getrefcount(t._data) == 2  # the slot, and getrefcount's own argument
 
 
 def xp_of_array(array):
@@ -88,6 +93,17 @@ def _op_error(op, inputs, attrs, exc) -> RuntimeError:
     return RuntimeError(f"{op.name}: cannot apply to operands {operands}{extra}: {exc}")
 
 
+def _shape_error(op, inputs, attrs):
+    """PyTorch's own message when the op's shape rule has one (cat, stack, ...); None otherwise."""
+    try:
+        op.shape(*(tuple(t.shape) if isinstance(t, Tensor) else None for t in inputs), **attrs)
+    except RuntimeError as exc:
+        return exc
+    except Exception:  # noqa: BLE001 - only a RuntimeError from the rule carries PyTorch's wording
+        return None
+    return None
+
+
 def _check_same_device(inputs) -> None:
     devices = sorted({str(t.device) for t in inputs if isinstance(t, Tensor)})
     if len(devices) > 1:
@@ -132,21 +148,31 @@ def _promote(op, arrays):
 
 
 def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
-    """Run ``op`` forward on the inputs' arrays; record a graph node when a gradient will be needed."""
-    arrays, xp, needs = [], None, False
+    """Run ``op`` forward on the inputs' arrays; record a graph node when a gradient will be needed.
+
+    Inputs are Tensors or Python numbers; anything else (numpy scalars, arrays) is normalised first.
+    """
+    arrays, xp, dt, grad, mixed, weak = [], None, None, False, False, 0
     for t in inputs:
         if isinstance(t, Tensor):
             a = t._data
-            if xp is None:
-                xp = NP if type(a) is np.ndarray else backend.xp_of(a)
-            elif (xp is NP) is not (type(a) is np.ndarray):
-                _check_same_device(inputs)
+            if dt is None:
+                xp, dt = NP if type(a) is np.ndarray else backend.xp_of(a), a.dtype
+            else:
+                if (xp is NP) is not (type(a) is np.ndarray):
+                    _check_same_device(inputs)
+                mixed = mixed or a.dtype is not dt
             if t._requires_grad or t._base is not None and t._base._requires_grad:
-                needs = True
+                grad = True
             arrays.append(a)
-        else:
+        elif type(t) in _SCALARS:
+            weak = 2 if type(t) is builtins.float else weak or type(t) is int
             arrays.append(t)
-    if op.dtype_rule in _PROMOTING:
+        else:
+            return apply_op(op, tuple([_operand(v) for v in inputs]), attrs)
+    # promotion is skipped in the common case: one dtype, and no Python number of a higher category
+    if op.promotes and (mixed or op.promote_from or weak and _CATEGORY[dt.kind] < weak
+                        or dt.kind != "f" and op.dtype_rule == "float"):
         arrays = _promote(op, arrays)
     try:
         if op.quiet:
@@ -155,32 +181,39 @@ def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
         else:
             out = op.forward(xp, *arrays, **attrs)
     except (ValueError, TypeError) as exc:
-        raise _op_error(op, inputs, attrs, exc) from None
+        raise _shape_error(op, inputs, attrs) or _op_error(op, inputs, attrs, exc) from None
     if type(out) is not np.ndarray and xp is NP:
         out = np.asarray(out)
-    if needs and GRAD_MODE.enabled and (op.differentiable or op.no_derivative):
-        result = _record(op, out, inputs, arrays, attrs)
-    else:
-        result = _new(out)
+    result = _record(op, out, inputs, arrays, attrs) if grad and op.records and GRAD_MODE.enabled else _new(out)
     if op.view:
         _mark_view(result, inputs[0], op, attrs, xp)
     return result
 
 
+def _edge_of(t):
+    """Where t's gradient goes (None when it needs none): the common cases inline, views via ``_edge``."""
+    if not isinstance(t, Tensor):
+        return None
+    if t._base is None:
+        if not t._requires_grad:
+            return None
+        fn = t.grad_fn
+        return t if fn is None else fn if not t._output_nr else (fn, t._output_nr)
+    return t._edge() if t._base._requires_grad or t._requires_grad else None
+
+
 def _record(op, out, inputs, arrays, attrs):
-    needs = tuple([isinstance(t, Tensor) and (t._requires_grad or t._base is not None and t._base._requires_grad)
-                   for t in inputs])
-    node = Node(op, inputs, tuple([t._edge() if need else None for t, need in zip(inputs, needs)]), attrs, needs)
+    edges = tuple([_edge_of(t) for t in inputs])
+    needs = tuple([e is not None for e in edges])
+    node = Node(op, inputs, edges, attrs, needs)
     result = _new(out, node, True)
-    saved = []
     if op.saves_inputs:
         node.inputs = arrays
-        saved = [(t._counter(), t._vc.n, t) for t in inputs if isinstance(t, Tensor)]
+        node.versions = tuple([(t, t._version) for t, read in zip(inputs, op.reads(needs))
+                               if read and isinstance(t, Tensor)])
     if op.saves_output:
         node.output = out
-        saved.append((result._counter(), 0, result))
-    if saved:
-        node.versions = tuple(saved)
+        node.out_counter = result._counter()
     return result
 
 
@@ -190,6 +223,7 @@ def _mark_view(result, source, op, attrs, xp) -> None:
         return
     base = source._base if source._base is not None else source
     result._vc = base._counter()
+    result._vc.zeroed_at = -1  # a view can write the storage where zero_() cannot see
     result._base = base
     result._view = (source._view if source._base is not None else ()) + ((op, attrs),)
     result._view_at = result._vc.n
@@ -235,7 +269,10 @@ class Tensor:
         return 0 if self._vc is None else self._vc.n
 
     def _bump(self) -> None:
-        self._counter().n += 1
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = VersionCounter()
+        vc.n += 1
         GRAD_MODE.mutations += 1
 
     def _edge(self):
@@ -260,18 +297,28 @@ class Tensor:
         self._view_at = self._vc.n
 
     def _accumulate_grad(self, g, borrowed: bool) -> None:
-        """``self.grad += g`` in place (AccumulateGrad); the first gradient is adopted when nothing else holds it."""
+        """``self.grad += g`` in place, as PyTorch's AccumulateGrad.
+
+        Like AccumulateGrad (which steals a gradient when its use count says no one else holds it),
+        a fresh ``g`` is adopted instead of copied or added when that cannot be observed: the first
+        gradient, or one arriving at a buffer zeroed since anyone outside the engine last saw it.
+        """
         current = self.grad
-        data = self._data
+        stealable = not borrowed and g.base is None and g.dtype == self._data.dtype and \
+            getattr(g.flags, "writeable", True)
         if current is None:
-            if borrowed or g.base is not None or g.dtype != data.dtype or not getattr(g.flags, "writeable", True):
-                g = g.astype(data.dtype, copy=True)
-            self.grad = _new(g)
+            self.grad = _new(g if stealable else g.astype(self._data.dtype, copy=True))
             return
-        target = current._data
-        if target.shape != g.shape:
-            raise RuntimeError(f"the gradient has shape {tuple(g.shape)} but .grad has shape {tuple(target.shape)}")
-        xp_of_array(target).add(target, g, out=target, casting="unsafe")
+        vc = current._vc
+        if current._data.shape != g.shape:
+            raise RuntimeError(f"the gradient has shape {tuple(g.shape)} but .grad has shape "
+                               f"{tuple(current._data.shape)}")
+        if stealable and vc is not None and vc.zeroed_at == vc.n and current._base is None \
+                and _sole_owner(current):
+            vc.spare, current._data = current._data, g  # the zeroed buffer is kept for the next zero_()
+        else:
+            target = current._data
+            xp_of_array(target).add(target, g, out=target, casting="unsafe")
         current._bump()
 
     # ----------------------------------------------------------------- attributes
@@ -296,6 +343,7 @@ class Tensor:
     @property
     def data(self) -> "Tensor":
         """A tensor sharing this one's storage, detached from the graph (in-place changes go unnoticed)."""
+        self._exposed()
         return _new(self._data)
 
     @data.setter
@@ -378,9 +426,16 @@ class Tensor:
         if type(self._data) is not np.ndarray:
             raise TypeError(f"can't convert {self.device} tensor to numpy. Use Tensor.cpu() to copy the tensor "
                             "to host memory first.")
+        self._exposed()
         return self._data
 
+    def _exposed(self) -> None:
+        """The storage is now reachable outside the engine: it can no longer be assumed to stay zero."""
+        if self._vc is not None:
+            self._vc.zeroed_at = -1
+
     def __array__(self, dtype=None, copy=None):
+        self._exposed()
         arr = backend.to_numpy(self._data)
         return arr if dtype is None else arr.astype(dtype)
 
@@ -408,6 +463,7 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """The same storage (and version counter), cut off from the graph."""
+        self._exposed()
         t = _new(self._data)
         t._vc = self._counter()
         return t
@@ -443,24 +499,6 @@ class Tensor:
 
     def cuda(self, device=None) -> "Tensor":
         return self.to("cuda" if device is None else f"cuda:{device}")
-
-    def float(self) -> "Tensor":
-        return self.to(float32)
-
-    def double(self) -> "Tensor":
-        return self.to(float64)
-
-    def half(self) -> "Tensor":
-        return self.to(float16)
-
-    def long(self) -> "Tensor":
-        return self.to(int64)
-
-    def int(self) -> "Tensor":
-        return self.to(int32)
-
-    def bool(self) -> "Tensor":
-        return self.to(bool_)
 
     def type_as(self, other: "Tensor") -> "Tensor":
         return self.to(other.dtype)
@@ -505,28 +543,36 @@ class Tensor:
         return apply_op(_INDEX, (self,), {"key": _index_key(key, self._data)})
 
     def __setitem__(self, key, value) -> None:
-        self._write(_SETITEM, (value,), {"key": _index_key(key, self._data)})
+        key = _index_key(key, self._data)
+        if GRAD_MODE.enabled and self._requires_grad and self.grad_fn is None and key is not Ellipsis \
+                and _basic_key(key):  # PyTorch writes a basic index through a view of the leaf
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+        self._write(_SETITEM, (value,), {"key": key})
 
     # ----------------------------------------------------------------- in place
     def _write(self, op, others, attrs) -> "Tensor":
         """Apply ``op`` to this tensor in place: unrecorded into the storage, or recorded as PyTorch does."""
-        others = tuple(_operand(o) for o in others)
+        others = tuple([o if type(o) in _SCALARS else _operand(o) for o in others])
+        if not GRAD_MODE.enabled:  # optimizer steps and zero_(): straight into the storage
+            self._check_castable(op, others)
+            self._write_storage(op, others, attrs)
+            return self
         base = self._base
         other_grad = any(isinstance(o, Tensor) and o.requires_grad for o in others)
-        if GRAD_MODE.enabled:
-            if base is None and self._requires_grad and self.grad_fn is None:
-                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-            if base is not None and base._requires_grad and base.grad_fn is None:
-                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
-                                   "operation.")
-            if base is not None and base._requires_grad and not self._view_grad:
-                raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad "
-                                   "mode enabled. Given that this use case is ambiguous and error-prone, it is "
-                                   "forbidden. You can clarify your code by moving both the view and the inplace "
-                                   "either both inside the no_grad block (if you don't want the inplace to be "
-                                   "tracked) or both outside (if you want the inplace to be tracked).")
+        if base is None and self._requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        if base is not None and base._requires_grad and base.grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+        if base is not None and base._requires_grad and not self._view_grad:
+            raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad "
+                               "mode enabled. Given that this use case is ambiguous and error-prone, it is "
+                               "forbidden. You can clarify your code by moving both the view and the inplace "
+                               "either both inside the no_grad block (if you don't want the inplace to be "
+                               "tracked) or both outside (if you want the inplace to be tracked).")
         self._check_castable(op, others)
-        if not (GRAD_MODE.enabled and (self.requires_grad or other_grad)):
+        if not (self.requires_grad or other_grad):
             self._write_storage(op, others, attrs)
         elif base is None:
             result = apply_op(op, (self._snapshot(op),) + others, attrs)
@@ -537,7 +583,9 @@ class Tensor:
         return self
 
     def _check_castable(self, op, others) -> None:
-        if op.dtype_rule not in ("promote", "float"):
+        mine = self._data.dtype
+        if op.dtype_rule not in ("promote", "float") or mine.kind == "f" and all(
+                type(o) in _SCALARS or o._data.dtype == mine for o in others):
             return
         dt = result_type((self._data,) + tuple(o._data if isinstance(o, Tensor) else o for o in others))
         if op.dtype_rule == "float" and dt.kind != "f":
@@ -592,9 +640,9 @@ class Tensor:
         self.grad_fn, self._requires_grad, self._output_nr = result.grad_fn, True, 0
         self._bump()
         node = result.grad_fn
-        if isinstance(node, Node) and node.versions is not None and result._vc is not None:
-            mine = self._vc  # a saved output now lives in this tensor: later changes to it are caught
-            node.versions = tuple((mine, mine.n, self) if c is result._vc else (c, v, p) for c, v, p in node.versions)
+        if isinstance(node, Node) and node.out_counter is not None:
+            # a saved output now lives in this tensor: later changes to it are caught
+            node.out_counter, node.out_version = self._vc, self._vc.n
 
     def _write_through_view(self, op, others, attrs) -> None:
         """In place through a view: the view's new value, then the base rebuilt around it (CopySlices)."""
@@ -610,7 +658,17 @@ class Tensor:
 
     def zero_(self) -> "Tensor":
         """Fill with zeros in place."""
-        return self.fill_(0)
+        vc = self._vc
+        if vc is not None and vc.spare is not None and not (GRAD_MODE.enabled and self.requires_grad) \
+                and self._base is None and _sole_owner(self):
+            # no one else can see this array: swapping in the zero spare is the same as filling it
+            self._data, vc.spare = vc.spare, None
+            self._bump()
+        else:
+            self.fill_(0)
+        if self._base is None and _sole_owner(self):
+            self._counter().zeroed_at = self._vc.n
+        return self
 
     def fill_(self, value) -> "Tensor":
         """Fill with ``value`` in place."""
@@ -659,66 +717,18 @@ def _index_key(key, data):
     return tuple(converted) if isinstance(key, tuple) else converted[0]
 
 
-# --------------------------------------------------------------------- methods generated from the op table
-def _method(op, api):
-    bind = api.bind
-
-    def method(*args, **kwargs):
-        if bind is None:
-            return apply_op(op, tuple([_operand(a) for a in args]))
-        inputs, attrs = bind(*args, **kwargs)
-        return apply_op(op, tuple([_operand(a) for a in inputs]), attrs)
-    method.__name__ = method.__qualname__ = api.name
-    method.__doc__ = op.__doc__
-    return method
 
 
-def _inplace_method(op, api):
-    bind = api.bind
-
-    def method(self, *args, **kwargs):
-        inputs, attrs = bind(self, *args, **kwargs) if bind is not None else ((self,) + args, _NO_ATTRS)
-        return self._write(op, inputs[1:], attrs)
-    method.__name__ = method.__qualname__ = api.name + "_"
-    method.__doc__ = f"In-place {api.name}: {op.__doc__}"
-    return method
+def _caster(dtype):
+    def cast(self) -> "Tensor":
+        return self.to(dtype)
+    cast.__doc__ = f"This tensor as {dtype} (itself when it already is)."
+    return cast
 
 
-def _operators(op):
-    """``__add__``/``__radd__``/``__iadd__`` (or ``__neg__``, ``__lt__``) from an op's ``operator`` name."""
-    name = op.operator
-
-    if op.arity == 1:
-        def unary(self):
-            return apply_op(op, (self,))
-        return {f"__{name}__": unary}
-
-    def forward(self, other):
-        return apply_op(op, (self, other if isinstance(other, Tensor) else _operand(other)))
-
-    def reflected(self, other):
-        return apply_op(op, (_operand(other), self))
-
-    def inplace(self, other):
-        return self._write(op, (other,), _NO_ATTRS)
-    if op.result_dtype is np.bool_:
-        return {f"__{name}__": forward}
-    return {f"__{name}__": forward, f"__r{name}__": reflected, f"__i{name}__": inplace}
-
-
-def _install_methods() -> None:
-    for op in OPS.values():
-        for api in op.api:
-            if api.method and api.name not in Tensor.__dict__:
-                setattr(Tensor, api.name, _method(op, api))
-            if api.inplace and api.name + "_" not in Tensor.__dict__:
-                setattr(Tensor, api.name + "_", _inplace_method(op, api))
-        if getattr(op, "operator", None):
-            for name, fn in _operators(op).items():
-                setattr(Tensor, name, fn)
-
-
-_install_methods()
+for _name, _dtype in (("float", float32), ("double", float64), ("half", float16), ("long", int64), ("int", int32),
+                      ("bool", bool_)):
+    setattr(Tensor, _name, _caster(_dtype))
 
 
 def _unknown_attribute(self, name: str):
