@@ -173,3 +173,14 @@ def test_split_and_standardize_use_the_training_split_only(tmp_path):
     raw = load_dataset(str(p), classify=True).x
     np.testing.assert_allclose(data.x_val, (raw[data.val_index] - data.mean) / data.std)
     assert prepare_fit_data(cfg).val_index.tolist() == data.val_index.tolist()  # seeded
+
+
+def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path, monkeypatch):
+    import autotrain.data as data
+    p = write(tmp_path, "d.csv", CSV)
+    monkeypatch.setattr(data, "MAX_DATA_BYTES", 10)
+    with pytest.raises(DataError, match=r"d.csv: \d+ bytes is over the limit of 10 bytes"):
+        read_csv(p)
+    (tmp_path / "fifo").mkdir()
+    with pytest.raises(DataError, match="not a regular file"):
+        read_csv(tmp_path / "fifo")
