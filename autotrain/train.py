@@ -357,7 +357,11 @@ class Plan:
         shuffle = cfg.shuffle if cfg.shuffle is not None else per_epoch > 1
         return cls(steps, batch, per_epoch, n, shuffle, cfg.log_every, cfg.epochs is not None)
 
-    def epoch_of(self, step: int) -> int:
+    def epoch_of(self, step: int) -> int | None:
+        """The epoch of ``step``; None (an empty cell) for the seed's kind of run, full batches counted in steps,
+        where every step is an epoch and the column would only repeat the step."""
+        if self.per_epoch == 1 and not self.by_epoch:
+            return None
         return step // self.per_epoch
 
     def logged(self, step: int) -> bool:

@@ -184,3 +184,22 @@ def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path, monkeypa
     (tmp_path / "fifo").mkdir()
     with pytest.raises(DataError, match="not a regular file"):
         read_csv(tmp_path / "fifo")
+
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_csv_ish = st.lists(st.sampled_from(["a", "b", "y", ",", "\n", "1", "2.5", "-", "nan", "inf", '"', "x y", "",
+                                     "\r\n", "1e400", "\ufeff", "\x00", " ", ";", "cat"]), max_size=40).map("".join)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_csv_ish, classify=st.booleans(), target=st.sampled_from([None, "y", "b", ["a", "y"]]))
+def test_fuzz_a_csv_gives_a_dataset_or_a_data_error(tmp_path, text, classify, target):
+    p = tmp_path / "f.csv"
+    p.write_bytes(text.encode("utf-8", "surrogatepass"))
+    try:
+        ds = read_csv(p, target, classify)
+    except DataError as exc:
+        assert str(p) in str(exc)
+        return
+    assert ds.x.dtype == np.float64 and np.isfinite(ds.x).all() and len(ds.x) == len(ds.y) > 0
