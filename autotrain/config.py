@@ -533,11 +533,27 @@ def resolve(path: str | os.PathLike | None, overrides: Iterable[str] = ()) -> Re
         cfg = None
     if cfg is not None:
         problems += cross_check(cfg, where, raw)
+    problems = _allowed_keys_once(problems)
     if problems:  # in file order, then the --set ones
         problems.sort(key=lambda p: (p.source == "--set", p.line or 0))
         raise ConfigError(problems)
     sources = {k: sources.get(k, "default") for k in FIELDS}
     return Resolved(cfg, sources, None if path is None else str(path))
+
+
+def _allowed_keys_once(problems: list[Problem]) -> list[Problem]:
+    """The list of allowed keys is printed with the first unknown key only (30 keys on every line of a file
+    full of unknown keys would bury the messages)."""
+    import dataclasses
+
+    out, listed = [], False
+    for p in problems:
+        if " (allowed keys: " in p.message:
+            if listed:
+                p = dataclasses.replace(p, message=p.message.split(" (allowed keys: ")[0] + " (allowed keys: as above)")
+            listed = True
+        out.append(p)
+    return out
 
 
 def _data_path(value: Any, source: str, config_path) -> Any:

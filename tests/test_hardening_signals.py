@@ -72,10 +72,10 @@ def finishes_like_a_straight_run(run, expected):
 
 # Patches: when to signal.
 DURING_STARTUP = """
-real = runs.RunDir.save_fit_data
-def save_fit_data(self, problem):
+real = runs.RunDir.save_fit_data  # data.npz, written at start-up (issue 11's name)
+def save_fit_data(self, data):
     kill()
-    return real(self, problem)
+    return real(self, data)
 runs.RunDir.save_fit_data = save_fit_data
 """
 WHILE_READING_CONFIG = """
