@@ -168,8 +168,9 @@ def parse_metrics(text: str) -> Metrics:
     return out
 
 
-def read_metrics(path: Path, limit: int = MAX_METRICS_FILE) -> Metrics:
-    """metrics.csv of one run (or one mode of a comparison); empty when missing."""
+def read_metrics(path: Path, limit: int | None = None) -> Metrics:
+    """metrics.csv of one run (or one mode of a comparison), at most ``MAX_METRICS_FILE`` bytes; empty when missing."""
+    limit = MAX_METRICS_FILE if limit is None else limit
     try:
         data, truncated = read_bounded(path, limit)
     except UnreadableError as exc:

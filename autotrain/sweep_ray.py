@@ -33,11 +33,11 @@ def available() -> bool:
     return importlib.util.find_spec("ray") is not None
 
 
-def _pack(folder: Path, skip_logs: bool = False) -> bytes:
+def _pack(folder: Path) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         for p in sorted(folder.rglob("*")):
-            if p.is_file() and not p.is_symlink():
+            if (p.is_file() or p.is_dir()) and not p.is_symlink():
                 tar.add(p, arcname=str(p.relative_to(folder)), recursive=False)
     return buf.getvalue()
 
