@@ -47,7 +47,9 @@ def require() -> None:
 def _writer(logdir: Path, purge_step: int | None = None):
     from tensorboardX import SummaryWriter
 
-    return SummaryWriter(logdir=str(logdir), purge_step=purge_step, flush_secs=5)
+    # The default file name has whole seconds only: a resume within the same second would overwrite the file.
+    return SummaryWriter(logdir=str(logdir), purge_step=purge_step, flush_secs=5,
+                         filename_suffix=f".{time.time_ns() % 10**9:09d}.{os.getpid()}")
 
 
 def hparam_values(config: dict) -> dict[str, Any]:
@@ -78,16 +80,18 @@ class _RowWriter:
         self.tags: set[str] = set()
 
     def write(self, row: dict, walltime: float | None = None) -> None:
-        step = row.get("step")
-        if step is None or step <= self.last_step:
+        step, elapsed = row.get("step"), row.get("elapsed_s")
+        if step is None:
             return
         step = int(step)
+        if step <= self.last_step:  # already in an earlier event file; still the base of the next rate
+            self.prev = (step, elapsed) if elapsed is not None else None
+            return
         for name, value in row.items():
             if name in SKIP_COLUMNS or value is None or not math.isfinite(value):
                 continue
             self.writer.add_scalar(name, value, step, walltime=walltime)
             self.tags.add(name)
-        elapsed = row.get("elapsed_s")
         if self.prev is not None and elapsed is not None:
             d_step, d_time = step - self.prev[0], elapsed - self.prev[1]
             if d_step > 0 and d_time > 0:
