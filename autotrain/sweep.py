@@ -514,11 +514,15 @@ def _finish(result: TrialResult, path: Path, metric: str, returncode: int | None
 
 
 # ----------------------------------------------------------------------------- running trials
-def worker_env(workers: int, cores: int | None = None) -> dict[str, str]:
-    """BLAS/OpenMP thread counts for each of ``workers`` concurrent trials: the cores shared out, at least 1."""
+def worker_env(workers: int, cores: int | None = None, environ=None) -> dict[str, str]:
+    """BLAS/OpenMP thread counts for each of ``workers`` concurrent trials: the cores shared out, at least 1.
+
+    A variable the user already set (e.g. ``OMP_NUM_THREADS=1 autotrain sweep ...``) is left as it is.
+    """
     cores = cores or default_workers()
+    environ = os.environ if environ is None else environ
     n = str(max(1, cores // max(workers, 1)))
-    return {name: n for name in BLAS_ENV}
+    return {name: n for name in BLAS_ENV if name not in environ}
 
 
 def default_workers() -> int:

@@ -84,9 +84,10 @@ def test_grid_and_seeded_random_expand_the_same_way_every_time(tmp_path):
 
 
 def test_blas_threads_are_shared_out_between_workers():
-    env = sweep.worker_env(3, cores=8)
+    env = sweep.worker_env(3, cores=8, environ={})
     assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "2"
-    assert sweep.worker_env(16, cores=4)["OMP_NUM_THREADS"] == "1"
+    assert sweep.worker_env(16, cores=4, environ={})["OMP_NUM_THREADS"] == "1"
+    assert "OMP_NUM_THREADS" not in sweep.worker_env(2, cores=8, environ={"OMP_NUM_THREADS": "4"})
 
 
 # ------------------------------------------------------------------ running sweeps
