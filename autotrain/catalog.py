@@ -269,6 +269,25 @@ def disk_usage(path: Path, limit: int = MAX_WALK_ENTRIES) -> int:
     return total
 
 
+def writer_alive(path: Path) -> bool:
+    """Whether a process still writes the run: its lock file (``.autotrain.lock``, removed on a normal end)
+    names a live process.  On this machine only; a run on shared storage written elsewhere looks killed."""
+    try:
+        data, _ = read_bounded(path / ".autotrain.lock", 64)
+    except UnreadableError:
+        return False
+    text = data.decode("ascii", "replace").strip()
+    if not text.isdigit():
+        return False
+    try:
+        os.kill(int(text), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
 def _num(value) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -314,6 +333,9 @@ def read_run(path: Path, with_size: bool = True) -> Entry:
             e.kind, e.error = "unreadable", str(exc)
     status = summary.get("status")
     e.status = status if isinstance(status, str) else ("unknown" if summary else "no summary")
+    if e.status == "running" and not writer_alive(path):
+        e.status = "killed"  # summary.json says running, but no process holds the run's lock
+        e.extra["hint"] = f"continue with: autotrain fit --resume {path}"
     e.step, e.final_loss = _int(summary.get("step")), _num(summary.get("final_loss"))
     e.steps = _int(summary.get("steps")) if _int(summary.get("steps")) is not None else e.steps
     e.steps_per_s = _num(summary.get("steps_per_s"))

@@ -212,3 +212,13 @@ def test_terminal_chart_has_no_gaps():
     columns = sorted({i for r in plot_rows for i, ch in enumerate(r) if ch == "•"})
     assert columns and columns == list(range(columns[0], columns[-1] + 1))
     assert "1e+4" in text and "1e-6" in text
+
+
+def test_a_run_whose_writer_died_is_shown_as_killed(tmp_path):
+    run, _ = make_run(tmp_path)
+    summary = json.loads(run.summary_path.read_text())
+    run.summary_path.write_text(json.dumps({**summary, "status": "running"}))
+    assert catalog.read_run(run.path).status == "killed"  # no lock file: nobody writes it
+    (run.path / ".autotrain.lock").write_text(f"{os.getpid()}\n")
+    assert catalog.read_run(run.path).status == "running"  # a live process holds it
+    assert catalog.list_runs(tmp_path, status="running")[0].dir == str(run.path)
