@@ -517,7 +517,7 @@ def _run_sweep(spec, resume, runs_dir, workers, backend, address, tensorboard, q
         raise BadInput("--address needs --backend ray")
     _check_tensorboard(tensorboard)
     total = len(sw.trial_values(spec if spec is not None else sw.open_sweep(resume)))
-    kwargs = dict(workers=workers, backend=backend, address=address, tensorboard=bool(tensorboard))
+    kwargs = dict(workers=workers, backend=backend, address=address, tensorboard=tensorboard)
     with display.sweep_progress(total, quiet=quiet) as on_progress:
         if resume is not None:
             return sw.resume_sweep(resume, on_progress=on_progress, **kwargs)

@@ -455,7 +455,29 @@ def run_charts(d) -> list[str]:
             acc[(f"{key} " if key else "") + "val_accuracy"] = (xs, ys)
     if acc:
         charts.append(chart(acc, title="validation accuracy", log=False))
+    if d.entry.kind == "sweep":
+        charts.append(sweep_chart(d))
     return [c for c in charts if c]
+
+
+def sweep_chart(d) -> str:
+    """A sweep's metric against its numeric swept key, one line per mode (as ``autotrain plot`` draws it)."""
+    import math
+
+    from autotrain.plots import sweep_lines
+
+    try:
+        x, lines = sweep_lines(d)
+    except ValueError:
+        return ""
+    values = [v for _, vs in lines.values() for v in vs]
+    log = min(values) > 0 and max(values) / min(values) >= 30
+    series = {k: ([math.log10(v) for v in xs] if x in ("H", "N", "D_in") or min(xs) > 0 and max(xs) / min(xs) >= 10
+                  else xs, ys) for k, (xs, ys) in lines.items()}
+    logx = any(a != b for k in lines for a, b in zip(series[k][0], lines[k][0]))
+    metric = d.entry.extra.get("metric") or "metric"
+    return chart(series, title=f"{metric} vs {'log10 ' if logx else ''}{x}", xlabel=f"{'log10 ' if logx else ''}{x}",
+                 log=log)
 
 
 @contextmanager

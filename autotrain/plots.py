@@ -61,22 +61,35 @@ def sweep_axes(rows: list[dict], keys: list[str]) -> tuple[str, list[str]]:
     return x, [k for k in keys if k != x]
 
 
-def plot_sweep(detail, output: str | os.PathLike, metric_label: str | None = None) -> None:
-    """A sweep's metric against its numeric swept key, one line per mode (or other swept values)."""
-    rows = [r for r in detail.table if r.get("value")]
+def sweep_lines(detail) -> tuple[str, dict[str, tuple[list[float], list[float]]]]:
+    """From a sweep's sweep.csv: the x key and, per line (mode or other swept values), sorted (xs, values)."""
+    rows = [r for r in detail.table if _finite(r.get("value"))]
     if not rows:
         raise ValueError(f"{detail.entry.dir}: no trial has a {detail.entry.extra.get('metric')} value yet")
     keys = [k for k in detail.table[0] if k not in ("trial", "run", "status", "metric", "value")]
     x, others = sweep_axes(rows, keys)
-    lines: dict[str, list[tuple[float, float]]] = {}
+    points: dict[str, list[tuple[float, float]]] = {}
     for r in rows:
         label = ", ".join(f"{k}={r[k]}" if k != "mode" else r[k] for k in others) or "trials"
-        lines.setdefault(label, []).append((float(r[x]), float(r["value"])))
+        points.setdefault(label, []).append((float(r[x]), float(r["value"])))
+    return x, {k: ([p[0] for p in sorted(v)], [p[1] for p in sorted(v)]) for k, v in points.items()}
+
+
+def _finite(text) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except (TypeError, ValueError):
+        return False
+
+
+def plot_sweep(detail, output: str | os.PathLike, metric_label: str | None = None) -> None:
+    """A sweep's metric against its numeric swept key, one line per mode (or other swept values)."""
+    x, lines = sweep_lines(detail)
+    rows = [r for r in detail.table if _finite(r.get("value"))]
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    for label, pts in lines.items():
-        pts.sort()
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=label, linewidth=1.2, markersize=4)
+    for label, (px, py) in lines.items():
+        ax.plot(px, py, "o-", label=label, linewidth=1.2, markersize=4)
     xs = [float(r[x]) for r in rows]
     if min(xs) > 0 and max(xs) / min(xs) >= 10:
         ax.set_xscale("log")
@@ -98,4 +111,4 @@ def _save(fig, plt, output) -> None:
     plt.close(fig)
 
 
-__all__ = ["plot_runs", "plot_sweep", "available", "HINT", "SUFFIXES", "sweep_axes"]
+__all__ = ["plot_runs", "plot_sweep", "sweep_lines", "available", "HINT", "SUFFIXES", "sweep_axes"]

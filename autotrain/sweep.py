@@ -158,7 +158,7 @@ def spec_from_mapping(data: dict, source: str, positions: dict, folder: Path, de
             c.add((key,), f"unknown key{f'; did you mean {close[0]!r}?' if close else ''} "
                           f"(allowed keys: {', '.join(SPEC_KEYS)})")
     base, where = _base_values(data, c, folder)
-    grid = _grid(data.get("grid"), c)
+    grid = {k: [_rebase(k, v, folder) for v in vs] for k, vs in _grid(data.get("grid"), c).items()}
     rand = _random(data.get("random"), c)
     trials = _int_field(data, "trials", c, 1 if rand else 1, minimum=1)
     seed = _int_field(data, "seed", c, 0, minimum=0)
@@ -210,7 +210,7 @@ def _base_values(data: dict, c: _Checker, folder: Path) -> tuple[dict, dict]:
             values[str(k)], where[str(k)] = _rebase(k, v, path.parent), (str(path), lines.get(k))
     elif isinstance(base, dict):
         for k, v in base.items():
-            values[str(k)], where[str(k)] = v, (c.source, c.positions.get(("base", k)))
+            values[str(k)], where[str(k)] = _rebase(k, v, folder), (c.source, c.positions.get(("base", k)))
     else:
         c.add(("base",), f"bad value {base!r} (allowed: a config file path relative to the sweep file, "
                          "or a mapping of config keys)")
@@ -219,14 +219,19 @@ def _base_values(data: dict, c: _Checker, folder: Path) -> tuple[dict, dict]:
         c.add(("set",), f"bad value {inline!r} (allowed: a mapping of config keys, e.g. {{steps: 100}})")
         inline = {}
     for k, v in inline.items():
-        values[str(k)], where[str(k)] = v, (c.source, c.positions.get(("set", k)))
+        values[str(k)], where[str(k)] = _rebase(k, v, folder), (c.source, c.positions.get(("set", k)))
     return values, where
 
 
 def _rebase(key, value, folder: Path):
-    # A data file is named relative to its config file; the sweep inlines the config elsewhere.
-    if key == "data" and isinstance(value, str) and value != "synthetic" and not os.path.isabs(value):
-        return str((folder / value).resolve())
+    """A data file (or .npy pair) named relative to the file it was written in, made absolute: the sweep
+    inlines the config elsewhere (as ``fit`` does for a run's own config.yaml)."""
+    if key != "data" or value == "synthetic":
+        return value
+    if isinstance(value, list):
+        return [_rebase(key, v, folder) for v in value]
+    if isinstance(value, str) and value and not os.path.isabs(os.path.expanduser(value)):
+        return str((folder / os.path.expanduser(value)).resolve())
     return value
 
 
@@ -328,14 +333,20 @@ def check_trials(spec: SweepSpec, where: dict | None = None) -> None:
     values = trial_values(spec)
     if len(values) > MAX_TRIALS:
         raise ConfigError([Problem("sweep", f"{len(values)} trials; at most {MAX_TRIALS} (narrow the grid)")])
+    from autotrain import config as config_module
+
+    cross_check = getattr(config_module, "cross_check", None)  # problems between keys, where config.py has them
     problems: dict[str, Problem] = {}
     for v in values:
         try:
-            FitConfig.model_validate({**spec.base, **v})
+            cfg = FitConfig.model_validate({**spec.base, **v})
         except Exception as exc:  # pydantic's ValidationError
             for err in getattr(exc, "errors", lambda: [])():
                 p = _problem_for(err, where or {})
                 problems.setdefault(str(p), p)
+            continue
+        for p in cross_check(cfg, where or {}) if cross_check else ():
+            problems.setdefault(str(p), p)
     if problems:
         raise ConfigError(list(problems.values()))
 
@@ -533,10 +544,11 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def fit_command(run_dir: str | os.PathLike, tensorboard: bool = False) -> list[str]:
-    """The command a trial runs: ``fit --resume`` of its prepared run directory."""
+def fit_command(run_dir: str | os.PathLike, tensorboard: bool | None = None) -> list[str]:
+    """The command a trial runs: ``fit --resume`` of its prepared run directory (TensorBoard as ``fit``'s flag:
+    None = when installed)."""
     cmd = [sys.executable, "-m", "autotrain", "fit", "--resume", os.fspath(run_dir), "--quiet"]
-    return cmd + (["--tensorboard"] if tensorboard else [])
+    return cmd + ({True: ["--tensorboard"], False: ["--no-tensorboard"], None: []}[tensorboard])
 
 
 def _die_with_parent() -> None:
@@ -564,7 +576,7 @@ def _forward_stop(stop: _Stop, children: Callable[[], list]):
 
 
 def run_sweep(spec: SweepSpec, runs_dir: str | os.PathLike = "runs", *, workers: int | None = None,
-              backend: str = "local", address: str | None = None, tensorboard: bool = False,
+              backend: str = "local", address: str | None = None, tensorboard: bool | None = None,
               on_progress: OnProgress | None = None) -> SweepResult:
     """Create a sweep directory for ``spec`` and run every trial; see :func:`resume_sweep` for the rest."""
     path = create_sweep(spec, runs_dir)
@@ -583,7 +595,7 @@ def open_sweep(path: str | os.PathLike) -> SweepSpec:
 
 
 def resume_sweep(path: str | os.PathLike, *, workers: int | None = None, backend: str = "local",
-                 address: str | None = None, tensorboard: bool = False,
+                 address: str | None = None, tensorboard: bool | None = None,
                  on_progress: OnProgress | None = None) -> SweepResult:
     """Run every trial of the sweep in ``path`` that is not finished.
 

@@ -47,7 +47,7 @@ def _unpack(data: bytes, folder: Path) -> None:
         tar.extractall(folder, filter="data")
 
 
-def run_trial(run_dir: str, packed: bytes, tensorboard: bool, force_copy: bool = False) -> dict:
+def run_trial(run_dir: str, packed: bytes, tensorboard: bool | None, force_copy: bool = False) -> dict:
     """The Ray task: ``fit --resume`` the trial in place, or in a temporary copy sent back as a tar."""
     from autotrain.sweep import fit_command
 
@@ -69,7 +69,7 @@ def run_trial(run_dir: str, packed: bytes, tensorboard: bool, force_copy: bool =
             shutil.rmtree(work, ignore_errors=True)
 
 
-def run_ray(jobs, workers: int, env: dict, on_done, stop, tensorboard: bool, address: str | None,
+def run_ray(jobs, workers: int, env: dict, on_done, stop, tensorboard: bool | None, address: str | None,
             log_dir: Path, force_copy: bool = False) -> None:
     """Submit every job as a Ray task; ``on_done((result, path, returncode))`` as each finishes."""
     import ray
