@@ -147,11 +147,16 @@ class LiveWriter:
                  interval: float = 1.0):
         require()
         self.run_path, self.config, self.interval = Path(run_path), config, interval
-        self.writer = _writer(self.run_path, purge_step=resumed_from or None)
-        self.rows = _RowWriter(self.writer, last_step=(resumed_from or 0) - 1)
+        self.purge_step = resumed_from or None
+        self.writer = None  # opened with the first new row: a fit refused before training writes nothing
+        self.rows = _RowWriter(None, last_step=(resumed_from or 0) - 1)
         self.tail = _Tail(self.run_path / "metrics.csv")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="autotrain-tensorboard", daemon=True)
+
+    def _open(self) -> None:
+        self.writer = self.rows.writer = _writer(self.run_path, purge_step=self.purge_step)
+        _write_hparams(self.writer, self.config, _metric_tags(self.config), end=False)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -159,19 +164,23 @@ class LiveWriter:
 
     def poll(self) -> None:
         for row in self.tail.new_rows():
+            if self.writer is None and row.get("step") is not None and row["step"] > self.rows.last_step:
+                self._open()
             self.rows.write(row)
 
     def __enter__(self) -> "LiveWriter":
-        _write_hparams(self.writer, self.config, _metric_tags(self.config), end=False)
         self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         self._stop.set()
         self._thread.join()
         self.poll()
-        _write_hparams(self.writer, self.config, _metric_tags(self.config), end=True)
-        self.writer.close()
+        if self.writer is None and exc_type is None and self.run_path.joinpath("summary.json").exists():
+            self._open()  # a run that logged nothing new (steps: 0) still gets its hyper-parameters
+        if self.writer is not None:
+            _write_hparams(self.writer, self.config, _metric_tags(self.config), end=True)
+            self.writer.close()
 
 
 def _metric_tags(config: dict) -> list[str]:

@@ -93,7 +93,7 @@ def test_blas_threads_are_shared_out_between_workers():
 # ------------------------------------------------------------------ running sweeps
 def test_local_sweep_makes_run_dirs_csv_and_a_sorted_table_with_a_diverged_row(tmp_path):
     path = files(tmp_path, "name: lrs\nbase: base.yaml\ngrid:\n  lr: [1.0e-3, 1.0e+6, 1.0e-2]\nmetric: loss\n")
-    result = invoke("sweep", path, "--runs-dir", tmp_path / "runs", "--workers", "2")
+    result = invoke("sweep", path, "--runs-dir", tmp_path / "runs", "--workers", "2", "--no-tensorboard")
     assert result.exit_code == 0, result.output
     [sweep_dir] = (tmp_path / "runs").iterdir()
     assert sweep_dir.name.endswith("-sweep-lrs") and (sweep_dir / "sweep.yaml").is_file()
@@ -115,12 +115,18 @@ def test_local_sweep_makes_run_dirs_csv_and_a_sorted_table_with_a_diverged_row(t
     assert entry.best_val.startswith("loss ")
     shown = invoke("show", sweep_dir)
     assert shown.exit_code == 0 and "sweep.csv" in shown.stdout
+    # resuming a finished sweep keeps every trial as it is
+    before, stamp = (sweep_dir / "sweep.csv").read_text(), (sweep_dir / rows[0]["run"] / "summary.json").stat()
+    assert invoke("sweep", "--resume", sweep_dir, "-q").exit_code == 0
+    assert (sweep_dir / "sweep.csv").read_text() == before
+    assert (sweep_dir / rows[0]["run"] / "summary.json").stat().st_mtime_ns == stamp.st_mtime_ns
+    assert invoke("sweep", "--resume", tmp_path).exit_code == 2  # not a sweep directory
 
 
 def test_fit_sweep_quick_form(tmp_path):
     (tmp_path / "base.yaml").write_text(BASE)
     result = invoke("fit", tmp_path / "base.yaml", "--sweep", "mode=manual,static", "--set", "steps=5",
-                    "--runs-dir", tmp_path / "runs", "--workers", "2")
+                    "--runs-dir", tmp_path / "runs", "--workers", "2", "--no-tensorboard")
     assert result.exit_code == 0, result.output
     [sweep_dir] = (tmp_path / "runs").iterdir()
     rows = read_csv(sweep_dir / "sweep.csv")
@@ -129,18 +135,6 @@ def test_fit_sweep_quick_form(tmp_path):
     assert json.loads((sweep_dir / rows[0]["run"] / "summary.json").read_text())["steps"] == 5
     bad = invoke("fit", tmp_path / "base.yaml", "--sweep", "mode", "--runs-dir", tmp_path / "runs")
     assert bad.exit_code == 2 and "expected key=v1,v2" in bad.stderr
-
-
-def test_resume_keeps_finished_trials_and_refuses_non_sweeps(tmp_path):
-    path = files(tmp_path, "base: base.yaml\ngrid:\n  H: [3, 4]\n")
-    spec = sweep.load_sweep(path)
-    first = sweep.run_sweep(spec, tmp_path / "runs", workers=2)
-    before = (first.path / "sweep.csv").read_text()
-    done = first.path / first.results[0].trial.dirname / "summary.json"
-    stamp = done.stat().st_mtime_ns
-    again = sweep.resume_sweep(first.path, workers=2)
-    assert (again.path / "sweep.csv").read_text() == before and done.stat().st_mtime_ns == stamp
-    assert invoke("sweep", "--resume", tmp_path).exit_code == 2
 
 
 def test_ray_copy_mode_sends_the_trial_back(tmp_path):
@@ -152,7 +146,7 @@ def test_ray_copy_mode_sends_the_trial_back(tmp_path):
     sweep_dir = sweep.create_sweep(spec, tmp_path / "runs")
     [trial] = sweep.expand(spec)
     trial_dir = sweep._prepare_trial(sweep_dir, trial)
-    out = sweep_ray.run_trial(str(trial_dir), sweep_ray._pack(trial_dir), False, force_copy=True)
+    out = sweep_ray.run_trial(str(trial_dir), sweep_ray._pack(trial_dir), False, force_copy=True)  # no TB
     assert out["returncode"] == 0 and not (trial_dir / "summary.json").exists()
     sweep_ray._unpack(out["files"], trial_dir)
     assert json.loads((trial_dir / "summary.json").read_text())["status"] == "completed"
@@ -165,7 +159,7 @@ def test_sigkilled_sweep_resumes_to_the_same_sweep_csv(tmp_path):
                  base)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "autotrain", "sweep", str(path), "--runs-dir",
-                             str(tmp_path / "runs"), "-q"], env=env, stdout=subprocess.DEVNULL,
+                             str(tmp_path / "runs"), "-q", "--no-tensorboard"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # kill once the second trial has a checkpoint past step 0
@@ -181,9 +175,9 @@ def test_sigkilled_sweep_resumes_to_the_same_sweep_csv(tmp_path):
     assert summary["status"] == "running"  # killed mid-trial, not finished
     assert not (sweep_dir / "trial-002-H_5" / "summary.json").exists()  # prepared, never started
     shutil.rmtree(sweep_dir / "trial-002-H_5")  # and a missing trial starts on resume too
-    result = invoke("sweep", "--resume", sweep_dir)
+    result = invoke("sweep", "--resume", sweep_dir, "--no-tensorboard")
     assert result.exit_code == 0, result.output
-    straight = sweep.run_sweep(sweep.load_sweep(path), tmp_path / "straight", workers=1)
+    straight = sweep.run_sweep(sweep.load_sweep(path), tmp_path / "straight", workers=1, tensorboard=False)
     assert (sweep_dir / "sweep.csv").read_text() == (straight.path / "sweep.csv").read_text()
     resumed = json.loads((sweep_dir / "trial-001-H_4" / "summary.json").read_text())
     assert resumed["resumed_from"] and resumed["resumed_from"] > 0
@@ -199,10 +193,10 @@ def test_ray_backend_gives_the_same_results_as_local(tmp_path):
 
     path = files(tmp_path, "base: base.yaml\ngrid:\n  mode: [manual, static]\n  H: [3, 4]\n")
     spec = sweep.load_sweep(path)
-    local = sweep.run_sweep(spec, tmp_path / "local", workers=2)
+    local = sweep.run_sweep(spec, tmp_path / "local", workers=2, tensorboard=False)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        result = sweep.run_sweep(spec, tmp_path / "ray", workers=2, backend="ray")
+        result = sweep.run_sweep(spec, tmp_path / "ray", workers=2, backend="ray", tensorboard=False)
     finally:
         ray.shutdown()
     assert (result.path / "sweep.csv").read_text() == (local.path / "sweep.csv").read_text()
