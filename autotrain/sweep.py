@@ -40,6 +40,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,7 +142,7 @@ class _Checker:
         self.problems.append(Problem(self.source, message, key=".".join(map(str, path)), line=line, column=col))
 
 
-def load_sweep(path: str | os.PathLike, *, workers_ok: bool = True) -> SweepSpec:
+def load_sweep(path: str | os.PathLike) -> SweepSpec:
     """Read and validate a sweep file; ConfigError lists every problem with file:line."""
     source = str(path)
     data, _ = read_config_file(path)
@@ -643,13 +644,11 @@ def resume_sweep(path: str | os.PathLike, *, workers: int | None = None, backend
     elif backend == "local":
         children: dict = {}
         old = {}
-        import threading
-
         if threading.current_thread() is threading.main_thread():
             handler = _forward_stop(stop, lambda: list(children))
             old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
-            _run_local_tracked(jobs, workers, env, on_done, stop, tensorboard, path / "logs", children)
+            _run_local(jobs, workers, env, on_done, stop, tensorboard, path / "logs", children)
         finally:
             for s, h in old.items():
                 signal.signal(s, h)
@@ -664,7 +663,7 @@ def resume_sweep(path: str | os.PathLike, *, workers: int | None = None, backend
     return result
 
 
-def _run_local_tracked(jobs, workers, env, on_done, stop, tensorboard, log_dir, children: dict) -> None:
+def _run_local(jobs, workers, env, on_done, stop, tensorboard, log_dir, children: dict) -> None:
     """Run ``jobs`` as subprocesses, at most ``workers`` at once, from this (main) thread; live ones are in ``children``."""
     pending = list(jobs)
     while pending or children:
