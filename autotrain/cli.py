@@ -34,11 +34,13 @@ class BadInput(Exception):
 
 
 @contextmanager
-def exit_codes(interrupted: Callable[[], str] | str = "interrupted; nothing was written") -> Iterator[None]:
+def exit_codes(interrupted: Callable[[], str] | str = "interrupted; nothing was written",
+               kept: Callable[[], str] | str = "the newest complete checkpoint is kept") -> Iterator[None]:
     """The one place that turns library exceptions into a message and an exit code (never a traceback).
 
-    ``interrupted`` is what a Ctrl-C/SIGTERM that stops the command at once means: it must be true
-    for the command and the moment (a callable is asked when the interrupt happens).
+    ``interrupted`` is what a Ctrl-C/SIGTERM that stops the command at once means, ``kept`` what is left
+    after an OS error (disk full, read-only): both must be true for the command and the moment (a
+    callable is asked when it happens).
     """
     from autotrain.config import ConfigError
     from autotrain.runs import RunError
@@ -65,7 +67,7 @@ def exit_codes(interrupted: Callable[[], str] | str = "interrupted; nothing was 
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except OSError as exc:  # disk full, read-only runs dir...: the previous checkpoint is intact
         display.error(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}; "
-                      "the newest complete checkpoint is kept")
+                      f"{kept() if callable(kept) else kept}")
         raise typer.Exit(EXIT_OS_ERROR) from None
 
 
@@ -171,7 +173,7 @@ def fit(
         return _fit_sweep(config, overrides, sweep_, runs_dir, workers, metric, tensorboard, quiet or as_json)
     made: list = []  # the run this command writes, once it exists (for a true message on a hard interrupt)
     # Signal handlers before the first write: a Ctrl-C/SIGTERM from here on ends with exit 130 and a true message.
-    with train.stop_on_signals() as stop, exit_codes(lambda: _interrupted_fit(made)):
+    with train.stop_on_signals() as stop, exit_codes(lambda: _interrupted_fit(made), lambda: _kept(made)):
         summary = _fit_command(config, overrides, print_config, runs_dir, resume, quiet, as_json, stop, made,
                                tensorboard)
         if summary is None:
@@ -227,6 +229,14 @@ def _interrupted_fit(made: list) -> str:
         return f"interrupted before the first checkpoint of {run.path} was written; start again with autotrain fit CONFIG"
     return (f"interrupted; the newest complete checkpoint (step {found[-1][0]}) is kept. "
             f"Continue with: autotrain fit --resume {run.path}")
+
+
+def _kept(made: list) -> str:
+    """What an OS error during ``fit`` leaves behind, read from the disk."""
+    found = made[0].checkpoints() if made else []
+    if not found:
+        return "nothing to resume (no checkpoint was written)"
+    return f"the newest complete checkpoint is kept (step {found[-1][0]}): autotrain fit --resume {made[0].path}"
 
 
 def _finish(summary) -> None:
@@ -286,7 +296,7 @@ def gradcheck(
     from autotrain import checks
     from autotrain.config import check_resources, load_config
 
-    with exit_codes("interrupted; gradcheck writes nothing, so nothing is lost"):
+    with exit_codes("interrupted; gradcheck writes nothing, so nothing is lost", "gradcheck writes nothing"):
         if dtype not in checks.DEFAULTS:
             raise BadInput(f"--dtype {dtype!r}: choose float32 or float64")
         try:
@@ -335,7 +345,8 @@ def compare_modes(
     from autotrain.config import check_resources, load_config
 
     with exit_codes("interrupted before the comparison was complete; compare-modes keeps no checkpoint, so there "
-                    "is nothing to resume: run it again"):
+                    "is nothing to resume: run it again",
+                    "the comparison was not completely written (compare-modes keeps no checkpoint): run it again"):
         bad = [a for a in against or [] if a not in compare.AGAINST]
         if bad:
             raise BadInput(f"--against {bad[0]!r}: choose from {', '.join(compare.AGAINST)}")
@@ -384,7 +395,7 @@ def runs_cmd(
     """
     from autotrain import catalog
 
-    with exit_codes():
+    with exit_codes(kept="nothing was changed"):
         if sort not in catalog.SORT_KEYS:
             raise BadInput(f"--sort {sort!r}: choose from {', '.join(catalog.SORT_KEYS)}")
         if not runs_dir.is_dir():
@@ -404,7 +415,7 @@ def show(
     """Show one run: resolved config, summary, checkpoints kept, and its loss curves in the terminal."""
     from autotrain import catalog
 
-    with exit_codes():
+    with exit_codes(kept="nothing was changed"):
         try:
             detail = catalog.detail(run)
         except catalog.UnreadableError as exc:
@@ -426,7 +437,7 @@ def plot(
     """Draw runs' loss curves on one chart, or a sweep's metric against its swept key (needs autotrain[plot])."""
     from autotrain import catalog, plots
 
-    with exit_codes():
+    with exit_codes(kept="nothing was changed"):
         if not plots.available():
             raise BadInput(plots.HINT)
         if output.suffix.lower() not in plots.SUFFIXES:
@@ -460,7 +471,7 @@ def export_tensorboard(
     """Write TensorBoard event files for runs made without them, from their metrics.csv."""
     from autotrain import tensorboard as tb
 
-    with exit_codes():
+    with exit_codes(kept="nothing was changed"):
         if not tb.available():
             raise BadInput(tb.HINT)
         for path in runs:
@@ -494,7 +505,7 @@ def sweep(
     """Run a sweep: one ordinary run directory per trial, a sweep.csv, and a table sorted by the metric."""
     from autotrain import sweep as sw
 
-    with exit_codes():
+    with exit_codes(kept="finished trials and every checkpoint are kept (autotrain sweep --resume SWEEP_DIR)"):
         if (spec is None) == (resume is None):
             raise BadInput("give a SWEEP file, or --resume SWEEP_DIR (not both)")
         if resume is not None:
@@ -541,7 +552,7 @@ def _fit_sweep(config, overrides, sweeps, runs_dir, workers, metric, tensorboard
     """``fit CONFIG --sweep KEY=V1,V2``: a grid sweep over CONFIG, the same as a sweep file."""
     from autotrain import sweep as sw
 
-    with exit_codes():
+    with exit_codes(kept="finished trials and every checkpoint are kept (autotrain sweep --resume SWEEP_DIR)"):
         if config is None:
             raise BadInput("--sweep needs a CONFIG file")
         spec = sw.quick_spec(config, sweeps, overrides, metric)

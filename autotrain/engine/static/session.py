@@ -1,15 +1,21 @@
 """Session.run(fetches, feed_dict): compile a fetch set once, then run its plan again and again.
 
-A Session owns the variables' values.  Fetched arrays are read-only views of the Session's buffers:
-they stay valid until the next ``run`` of the same fetches overwrites them (that is what makes a
-steady-state run allocate nothing).  Copy what you keep: ``w = sess.run(w1).copy()``.
+A Session owns the variables' values.  Every fetched array is the caller's own: no later run changes
+it.  It is handed over without a copy: a Session writes each run's results (and each Variable's new
+value) into a buffer the caller no longer holds, with two buffers per value taking turns, so the
+usual loop (``loss, _, _ = sess.run([loss, step_w1, step_w2])``) allocates nothing once warm.
+Computed arrays are writable; a Variable's value (a fetched Variable or an assign's result) is a
+read-only view, since it is the Variable's memory (copy it to write to it).
 """
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
 from .autodiff import _topo
 from .compiler import bind, optimize
+from .passes import pipeline
 from .graph import Graph, Node, _fmt_shape, get_default_graph, warn_growth
 
 _GROWTH_RUNS = 10   # runs in a row with a growing graph before the graph-growth warning
@@ -41,9 +47,14 @@ class Session:
     6.0
     """
 
-    def __init__(self, graph: Graph | None = None, seed: int | None = None):
+    def __init__(self, graph: Graph | None = None, seed: int | None = None, rewrites=()):
+        """``rewrites``: opt-in compiler rewrites that change rounding for speed (names of
+        ``passes.REWRITES``, or ``"all"``); by default every value is computed as the graph says."""
+        if graph is not None and not isinstance(graph, Graph):
+            raise TypeError(f"Session: graph must be a Graph, got {graph!r}")
         self.graph = graph or get_default_graph()
-        self._vars: dict[int, np.ndarray] = {}
+        self._pipeline = pipeline(rewrites)
+        self._vars: dict[int, _Buffers] = {}
         self._initialized: set[int] = set()
         self._fetches: dict = {}
         self._rng = np.random.default_rng(seed)
@@ -74,12 +85,34 @@ class Session:
         self._watch_growth()
         entry = self._entry(fetches)
         values = self._feeds(entry, feed_dict or {})
+        if not entry.nodes:   # sess.run([]): nothing to compute, an empty structure back (as TF1)
+            return entry.build(())
         plan = self._plan(entry, values)
-        result = plan.run(*values)
+        reads, writes, distinct, pools = plan.state
+        # Write buffers are chosen before the read arguments exist (a read argument counts as a holder).
+        targets = [b.target(d) for b, d in zip(writes, distinct)]
+        outs = [p.target(False) for p in pools]
+        result = plan.run(*values, *[b.current for b in reads], *targets, *outs)
+        for b in writes:
+            b.commit()
+        for p in pools:
+            p.commit()
         if plan.initializes:
             self._initialized.update(v.id for v in plan.initializes)
             plan.initializes = ()
         return entry.build(result)
+
+    def _buffers(self, var) -> "_Buffers":
+        buffers = self._vars.get(var.id)
+        if buffers is None:
+            buffers = self._vars[var.id] = _Buffers(var.shape, var.dtype)
+        return buffers
+
+    def _attach(self, plan) -> None:
+        """Give a new plan this Session's buffers: each read and written Variable's (shared by all plans),
+        and a pair per fetched array (the plan's own)."""
+        plan.state = ([self._buffers(v) for v in plan.reads], [self._buffers(v) for v in plan.writes],
+                      [v in plan.distinct for v in plan.writes], [_Buffers(shape, dtype) for shape, dtype in plan.outs])
 
     def explain(self, fetches, feed_dict=None):
         """The compiler's report for ``fetches``: instr counts per pass, fused groups, bytes planned, DOT text.
@@ -92,7 +125,7 @@ class Session:
         shapes = {p: tuple(1 if d is None else d for d in p.shape) for p in entry.placeholders}
         if feed_dict is not None:
             shapes = {p: np.shape(v) for p, v in zip(entry.placeholders, self._feeds(entry, feed_dict))}
-        return optimize(self.graph, [n for n in entry.nodes if n is not None], shapes)[1]
+        return optimize(self.graph, [n for n in entry.nodes if n is not None], shapes, self._pipeline)[1]
 
     def _watch_growth(self) -> None:
         count = len(self.graph.nodes)
@@ -175,10 +208,11 @@ class Session:
 
     def _compile(self, entry: _Fetch, shapes):
         program, report = optimize(self.graph, [n for n in entry.nodes if n is not None],
-                                   dict(zip(entry.placeholders, shapes)))
+                                   dict(zip(entry.placeholders, shapes)), self._pipeline)
         self._check_initialized(program)
         entry.report = report
-        plan = bind(program, self._var_buffer, entry.placeholders, rng=self._rng)
+        plan = bind(program, entry.placeholders, rng=self._rng)
+        self._attach(plan)
         report.code = plan.source
         return plan
 
@@ -194,13 +228,49 @@ class Session:
                     f"Attempting to use uninitialized value {ins.node.name} ({ins.node!r}); run "
                     "global_variables_initializer() (or the variable's initializer) first")
 
-    def _var_buffer(self, var) -> np.ndarray:
-        buffer = self._vars.get(var.id)
-        if buffer is None:
-            buffer = self._vars[var.id] = np.zeros(var.shape, dtype=var.dtype)
-        return buffer
+class _Buffers:
+    """The memory of one value that outlives a run (a Variable, or a fetched array): the current buffer
+    and a spare.  A buffer is reused only when nobody else holds it (its reference count says so)."""
+
+    __slots__ = ("shape", "dtype", "current", "spare", "next")
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = tuple(shape), dtype
+        self.current = self.spare = self.next = None
+
+    def target(self, distinct: bool):
+        """A buffer for this run's new value: the current one if free (in place), else the spare if free,
+        else a new one (the caller keeps the old ones)."""
+        chosen = self.current
+        if chosen is None or distinct or _refcount(chosen) > _UNHELD:
+            chosen = self.spare
+            if chosen is None or _refcount(chosen) > _UNHELD:
+                chosen = np.empty(self.shape, self.dtype)
+        self.next = chosen
+        return chosen
+
+    def commit(self) -> None:
+        """The run wrote ``next``: it becomes current, and the old current the spare."""
+        if self.next is not self.current:
+            self.spare, self.current = self.current, self.next
+        self.next = None
 
 
+_refcount = sys.getrefcount
+
+
+def _calibrate() -> int:
+    """The reference count ``_Buffers.target`` sees for a buffer only its holder references (the holder's
+    attribute, the local name, the call's argument); views of a buffer count too: numpy views hold their base."""
+    def probe(holder):
+        chosen = holder.current
+        return _refcount(chosen)
+    holder = _Buffers((1,), np.float64)
+    holder.current = np.empty(1)
+    return probe(holder)
+
+
+_UNHELD = _calibrate()
 _MISSING = object()
 
 
