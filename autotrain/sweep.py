@@ -635,25 +635,24 @@ def resume_sweep(path: str | os.PathLike, *, workers: int | None = None, backend
         if on_progress:
             on_progress(progress)
 
-    stop = _Stop()
-    env = worker_env(min(workers, max(len(jobs), 1)))
-    if backend == "ray":
-        from autotrain.sweep_ray import run_ray
-
-        run_ray(jobs, workers, env, on_done, stop, tensorboard, address, path / "logs")
-    elif backend == "local":
-        children: dict = {}
-        old = {}
-        if threading.current_thread() is threading.main_thread():
-            handler = _forward_stop(stop, lambda: list(children))
-            old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            _run_local(jobs, workers, env, on_done, stop, tensorboard, path / "logs", children)
-        finally:
-            for s, h in old.items():
-                signal.signal(s, h)
-    else:
+    if backend not in ("local", "ray"):
         raise ValueError(f"unknown backend {backend!r}; choose local or ray")
+    stop, children = _Stop(), {}
+    env = worker_env(min(workers, max(len(jobs), 1)))
+    old = {}
+    if threading.current_thread() is threading.main_thread():  # Ctrl-C/SIGTERM: stop launching, let trials checkpoint
+        handler = _forward_stop(stop, lambda: list(children))
+        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if backend == "ray":
+            from autotrain.sweep_ray import run_ray
+
+            run_ray(jobs, workers, env, on_done, stop, tensorboard, address, path / "logs")
+        else:
+            _run_local(jobs, workers, env, on_done, stop, tensorboard, path / "logs", children)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
     result.interrupted = stop.signum is not None or any(r.status in ("pending", "running", "interrupted")
                                                          for r in result.results)
     for r in result.results:

@@ -86,8 +86,10 @@ def run_ray(jobs, workers: int, env: dict, on_done, stop, tensorboard: bool | No
         refs[ref] = (result, path)
         result.status = "running"
     on_done(None)
+    cancelled = False
     while refs:
-        if stop.signum is not None:
+        if stop.signum is not None and not cancelled:  # a trial stopped mid-way resumes from its last checkpoint
+            cancelled = True
             for ref in refs:
                 ray.cancel(ref, force=False)
         ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.2)
