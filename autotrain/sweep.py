@@ -317,13 +317,32 @@ def trial_values(spec: SweepSpec) -> list[dict[str, Any]]:
     return [{**p, **{k: _draw(d, rng) for k, d in spec.random.items()}} for p in points for _ in range(spec.trials)]
 
 
+def _data_key(cfg: FitConfig) -> str:
+    return repr((getattr(cfg, "data", "synthetic"), getattr(cfg, "target", None), getattr(cfg, "loss", None)))
+
+
+def with_data_shapes(cfg: FitConfig, source: str, cache: dict) -> FitConfig:
+    """``cfg`` with D_in/D_out read from its data file, as ``fit`` records them (DataError/ConfigError if the
+    data cannot be used); one read per distinct data file, target and loss."""
+    if getattr(cfg, "synthetic", True):
+        return cfg
+    from autotrain.train import resolve_data
+
+    key = _data_key(cfg)
+    if key not in cache:
+        resolved, _ = resolve_data(cfg, source)
+        cache[key] = (resolved.D_in, resolved.D_out)
+    d_in, d_out = cache[key]
+    return cfg.model_copy(update={"D_in": d_in, "D_out": d_out})
+
+
 def expand(spec: SweepSpec) -> list[Trial]:
     """The trials of ``spec`` with their validated configs (see :func:`check_trials` for the errors)."""
     from autotrain.runs import sanitize_name
 
-    out = []
+    out, cache = [], {}
     for i, values in enumerate(trial_values(spec)):
-        cfg = FitConfig.model_validate({**spec.base, **values})
+        cfg = with_data_shapes(FitConfig.model_validate({**spec.base, **values}), "sweep", cache)
         label = "-".join(f"{k}_{_label(v)}" for k, v in values.items())
         out.append(Trial(i, values, cfg, sanitize_name(f"trial-{i:03d}-{label}")))
     return out
@@ -338,6 +357,7 @@ def check_trials(spec: SweepSpec, where: dict | None = None) -> None:
 
     cross_check = getattr(config_module, "cross_check", None)  # problems between keys, where config.py has them
     problems: dict[str, Problem] = {}
+    checked: set[str] = set()
     for v in values:
         try:
             cfg = FitConfig.model_validate({**spec.base, **v})
@@ -346,7 +366,14 @@ def check_trials(spec: SweepSpec, where: dict | None = None) -> None:
                 p = _problem_for(err, where or {})
                 problems.setdefault(str(p), p)
             continue
-        for p in cross_check(cfg, where or {}) if cross_check else ():
+        found = list(cross_check(cfg, where or {})) if cross_check else []
+        if not found and not getattr(cfg, "synthetic", True) and _data_key(cfg) not in checked:
+            checked.add(_data_key(cfg))
+            try:  # the data file itself (DataError propagates: exit 2 naming the file and position)
+                with_data_shapes(cfg, (where or {}).get("data", ("sweep",))[0], {})
+            except ConfigError as exc:
+                found += exc.problems
+        for p in found:
             problems.setdefault(str(p), p)
     if problems:
         raise ConfigError(list(problems.values()))
