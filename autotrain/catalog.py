@@ -299,18 +299,20 @@ def _int(value) -> int | None:
 
 
 def _best_val(summary: dict, metrics: Metrics | None) -> tuple[str | None, float | None]:
-    """The best validation figure, accuracy first: from summary.json, else from metrics.csv."""
-    step = _int(summary.get("best_step"))
-    at = f" @ {step}" if step is not None else ""
-    for key, pick in (("val_accuracy", max), ("val_loss", min)):
-        value = _num(summary.get(f"best_{key}"))
-        if value is None and metrics is not None:
-            _, values = metrics.series(key)
-            value = pick(values) if values else None
-            at = ""
-        if value is not None:
-            return f"{key} {value:.4g}{at}", value
-    return None, None
+    """The best validation figure as fit defines it (the lowest validation loss, with the accuracy at that
+    step): from summary.json, else from metrics.csv.  Returns (text, validation loss) for sorting."""
+    loss, acc, step = _num(summary.get("best_val_loss")), _num(summary.get("best_val_accuracy")), \
+        _int(summary.get("best_step"))
+    if loss is None and metrics is not None:
+        rows = [r for r in metrics.rows() if r.get("val_loss") is not None and math.isfinite(r["val_loss"])]
+        if rows:
+            best = min(rows, key=lambda r: r["val_loss"])
+            loss, acc = best["val_loss"], best.get("val_accuracy")
+            step = int(best["step"]) if best.get("step") is not None else None
+    if loss is None:
+        return None, None
+    text = f"val_loss {loss:.4g}" + (f", accuracy {acc:.4g}" if acc is not None else "")
+    return text + (f" @ {step}" if step is not None else ""), loss
 
 
 def read_run(path: Path, with_size: bool = True) -> Entry:

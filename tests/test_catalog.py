@@ -66,10 +66,10 @@ def test_new_metrics_layout_and_best_validation_are_read_by_column_name(tmp_path
     run.summary_path.write_text(json.dumps(summary))
     e = catalog.read_run(run.path)
     assert e.final_loss == 0.5  # the torn last line is not a row
-    assert e.best_val == "val_accuracy 0.75"
+    assert e.best_val == "val_loss 1.5, accuracy 0.5 @ 5" and e.best_val_value == 1.5  # the lowest val_loss's row
     summary.update(best_val_accuracy=0.9, best_step=7, best_val_loss=1.2)
     run.summary_path.write_text(json.dumps(summary))
-    assert catalog.read_run(run.path).best_val == "val_accuracy 0.9 @ 7"
+    assert catalog.read_run(run.path).best_val == "val_loss 1.2, accuracy 0.9 @ 7"
     m = catalog.read_metrics(run.metrics_path)
     assert m.series("val_loss") == ([0.0, 5.0, 9.0], [2.5, 1.5, 1.7]) and m.skipped == 1
 
