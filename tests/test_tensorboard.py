@@ -38,10 +38,14 @@ def accumulator(folder: Path):
 def assert_matches_metrics(folder: Path):
     ea = accumulator(folder)
     m = catalog.read_metrics(folder / "metrics.csv")
-    events = ea.Scalars("loss")
-    steps, losses = m.series("loss")
-    assert [e.step for e in events] == [int(s) for s in steps]
-    np.testing.assert_array_equal([e.value for e in events], np.float32(losses))  # events store float32
+    columns = [c for c in m.columns if c not in ("step", "elapsed_s") and m.series(c)[0]]  # empty ones: no events
+    assert set(columns) <= set(ea.Tags()["scalars"]) and "loss" in columns
+    for column in columns:  # loss, and epoch/val_loss/val_accuracy where the run has them
+        events = ea.Scalars(column)
+        steps, values = m.series(column)
+        assert [e.step for e in events] == [int(s) for s in steps], column
+        np.testing.assert_array_equal([e.value for e in events], np.float32(values))  # events store float32
+    steps, _ = m.series("loss")
     rates = ea.Scalars("steps_per_s")
     elapsed = m.columns["elapsed_s"]
     expected = [(s1 - s0) / (e1 - e0) for s0, s1, e0, e1 in zip(steps, steps[1:], elapsed, elapsed[1:]) if e1 > e0]
@@ -69,6 +73,15 @@ def test_fit_writes_events_matching_metrics_and_hparams(tmp_path, config):
     assert list(run.glob(tb.EVENTS_GLOB))
     ea = assert_matches_metrics(run)
     assert "_hparams_/session_start_info" in ea.summary_metadata and "_hparams_/experiment" in ea.summary_metadata
+
+
+def test_validation_metrics_of_a_classification_run(tmp_path):
+    pytest.importorskip("tensorboardX")
+    iris = Path(__file__).resolve().parents[1] / "configs" / "iris.yaml"
+    result = invoke("fit", iris, "--set", "epochs=2", "--runs-dir", tmp_path / "runs", "-q", "--tensorboard")
+    assert result.exit_code == 0, result.output
+    ea = assert_matches_metrics(one_run(tmp_path / "runs"))
+    assert {"val_loss", "val_accuracy", "epoch"} <= set(ea.Tags()["scalars"])
 
 
 def test_resumed_run_purges_the_steps_it_logs_again(tmp_path, config):
