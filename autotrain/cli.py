@@ -184,7 +184,9 @@ def fit(
 
     overrides = list(set_ or [])
     if sweep_:
-        return _fit_sweep(config, overrides, sweep_, runs_dir, workers, metric, tensorboard, quiet or as_json)
+        return _fit_sweep(config, overrides, sweep_, runs_dir, workers, metric, tensorboard, quiet or as_json,
+                          conflicting=[name for name, given in (("--resume", resume), ("--print-config", print_config))
+                                       if given])
     made: list = []  # the run this command writes, once it exists (for a true message on a hard interrupt)
     # Signal handlers before the first write: a Ctrl-C/SIGTERM from here on ends with exit 130 and a true message.
     with train.stop_on_signals() as stop, exit_codes(lambda: _interrupted_fit(made), lambda: _kept(made)):
@@ -622,9 +624,14 @@ def _sweep_output(result, as_json: bool) -> None:
         raise typer.Exit(EXIT_INTERRUPTED)
 
 
-def _fit_sweep(config, overrides, sweeps, runs_dir, workers, metric, tensorboard, quiet) -> None:
+def _fit_sweep(config, overrides, sweeps, runs_dir, workers, metric, tensorboard, quiet, conflicting=()) -> None:
     """``fit CONFIG --sweep KEY=V1,V2``: a grid sweep over CONFIG, the same as a sweep file."""
     from autotrain import sweep as sw
+
+    if conflicting:
+        with exit_codes():
+            raise BadInput(f"--sweep cannot be combined with {conflicting[0]} (finish a sweep with: "
+                           "autotrain sweep --resume SWEEP_DIR)")
 
     with exit_codes(kept="finished trials and every checkpoint are kept (autotrain sweep --resume SWEEP_DIR)"):
         if config is None:

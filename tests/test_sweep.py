@@ -135,6 +135,11 @@ def test_fit_sweep_quick_form(tmp_path):
     assert json.loads((sweep_dir / rows[0]["run"] / "summary.json").read_text())["steps"] == 5
     bad = invoke("fit", tmp_path / "base.yaml", "--sweep", "mode", "--runs-dir", tmp_path / "runs")
     assert bad.exit_code == 2 and "expected key=v1,v2" in bad.stderr
+    both = invoke("fit", "--resume", sweep_dir, "--sweep", "H=3,4")
+    assert both.exit_code == 2 and "cannot be combined with --resume" in both.stderr
+    unknown = invoke("fit", tmp_path / "base.yaml", "--sweep", "hidden=3,4", "--runs-dir", tmp_path / "runs")
+    assert unknown.exit_code == 2 and "unknown config key" in unknown.stderr
+    assert len(list((tmp_path / "runs").iterdir())) == 1  # refused before anything was written
 
 
 def test_ray_copy_mode_sends_the_trial_back(tmp_path):
