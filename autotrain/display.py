@@ -462,12 +462,23 @@ def show_run(d) -> None:
     if d.table:
         table = Table(title="sweep.csv" if e.kind == "sweep" else "comparison.csv", title_justify="left")
         for col in d.table[0]:
-            table.add_column(col, overflow="fold")
+            table.add_column(col, no_wrap=True)
         for row in d.table:
-            table.add_row(*(str(v) for v in row.values()))
-        _print_wide(table, 140)
+            table.add_row(*(_cell(v) for v in row.values()))
+        _print_wide(table, 200)
     for text in run_charts(d):
         out(text, markup=False, soft_wrap=True, crop=False)
+
+
+def _cell(text) -> str:
+    """A CSV cell for the screen: long floats shortened to 6 significant digits (the file keeps them all)."""
+    text = "" if text is None else str(text)
+    if "." in text or "e" in text.lower():
+        try:
+            return format(float(text), ".6g")
+        except ValueError:
+            pass
+    return text
 
 
 def run_charts(d) -> list[str]:
