@@ -206,3 +206,16 @@ def test_ray_backend_gives_the_same_results_as_local(tmp_path):
         ray.shutdown()
     assert (result.path / "sweep.csv").read_text() == (local.path / "sweep.csv").read_text()
     assert all(r.status == "completed" for r in result.results)
+
+
+def test_a_data_file_sweep_records_the_shapes_fit_reads_from_the_data(tmp_path):
+    iris = ROOT / "configs" / "iris.yaml"
+    (tmp_path / "s.yaml").write_text(f"base: {iris}\ngrid:\n  mode: [manual, static]\nmetric: val_accuracy\n")
+    spec = sweep.load_sweep(tmp_path / "s.yaml")
+    assert spec.goal == "max"
+    trials = sweep.expand(spec)
+    assert {(t.config.D_in, t.config.D_out) for t in trials} == {(4, 3)}  # 4 features, 3 species
+    assert Path(trials[0].config.data).is_absolute() and Path(trials[0].config.data).is_file()
+    (tmp_path / "bad.yaml").write_text(f"base: {iris}\nset: {{D_in: 5}}\ngrid:\n  mode: [manual]\n")
+    with pytest.raises(ConfigError, match="D_in"):
+        sweep.load_sweep(tmp_path / "bad.yaml")
