@@ -457,7 +457,7 @@ def predict(
 @app.command("runs")
 def runs_cmd(
     runs_dir: Annotated[Path, typer.Option(help="The folder of run directories.")] = Path("runs"),
-    status: Annotated[Optional[str], typer.Option(help="Only runs with this status (completed, running, "
+    status: Annotated[Optional[str], typer.Option(help="Only runs with this status (completed, running, killed, failed, "
                                                        "interrupted, diverged, agree, DISAGREE, unreadable).")
                       ] = None,
     sort: Annotated[str, typer.Option(help="start, name, status, loss, val, steps_per_s, size or dir.")] = "start",
@@ -564,7 +564,7 @@ def export_tensorboard(
 @app.command()
 def sweep(
     spec: Annotated[Optional[Path], typer.Argument(help="The sweep file (YAML; see configs/sweep_width.yaml).",
-                                                   show_default=False)] = None,
+                                                   metavar="SWEEP_FILE", show_default=False)] = None,
     resume: Annotated[Optional[Path], typer.Option(help="Finish the sweep in SWEEP_DIR: finished trials are "
                                                         "kept, interrupted ones resume, missing ones start.",
                                                    metavar="SWEEP_DIR")] = None,
