@@ -105,6 +105,32 @@ SetOpt = Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE
                                                      help="Override one config key; repeatable.")]
 
 
+TensorBoardOpt = Annotated[Optional[bool], typer.Option(
+    "--tensorboard/--no-tensorboard", help="Write TensorBoard event files into the run directory (default: "
+    "when autotrain[tensorboard] is installed).", show_default=False)]
+WorkersOpt = Annotated[Optional[int], typer.Option(min=1, help="Trials run at once (default: the sweep file's "
+                                                              "workers, else the number of cores).")]
+
+
+def _check_tensorboard(wanted: bool | None) -> None:
+    """--tensorboard without the extra: refused before anything is written."""
+    from autotrain import tensorboard as tb
+
+    if wanted and not tb.available():
+        raise BadInput(tb.HINT + " (or leave out --tensorboard)")
+
+
+def _tensorboard(run, cfg, wanted: bool | None):
+    """The live TensorBoard writer for ``fit``: on when installed (or asked), off with --no-tensorboard."""
+    from contextlib import nullcontext
+
+    from autotrain import tensorboard as tb
+
+    if wanted is False or not tb.available():
+        return nullcontext()
+    return tb.LiveWriter(run.path, cfg.model_dump(), resumed_from=tb.resume_step(run.path))
+
+
 def _config_for_resume(run, config: Path | None, overrides: list[str]) -> FitConfig:
     """The run's own config; a CONFIG/--set given too must describe the same run, except a larger
     ``steps``/``epochs`` (extend the run) or another ``keep_checkpoints``."""
@@ -144,6 +170,12 @@ def fit(
                                                    metavar="RUN_DIR")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (implies --quiet).")] = False,
+    tensorboard: TensorBoardOpt = None,
+    sweep_: Annotated[Optional[list[str]], typer.Option("--sweep", metavar="KEY=V1,V2,...",
+                                                        help="Sweep KEY over the values (repeatable: a grid); "
+                                                             "see `autotrain sweep`.")] = None,
+    workers: WorkersOpt = None,
+    metric: Annotated[str, typer.Option(help="With --sweep: the metric that ranks the trials.")] = "loss",
 ) -> None:
     """Train the network in CONFIG; write a new run directory.
 
@@ -152,10 +184,15 @@ def fit(
     from autotrain import train
 
     overrides = list(set_ or [])
+    if sweep_:
+        return _fit_sweep(config, overrides, sweep_, runs_dir, workers, metric, tensorboard, quiet or as_json,
+                          conflicting=[name for name, given in (("--resume", resume), ("--print-config", print_config))
+                                       if given])
     made: list = []  # the run this command writes, once it exists (for a true message on a hard interrupt)
     # Signal handlers before the first write: a Ctrl-C/SIGTERM from here on ends with exit 130 and a true message.
     with train.stop_on_signals() as stop, exit_codes(lambda: _interrupted_fit(made), lambda: _kept(made)):
-        summary = _fit_command(config, overrides, print_config, runs_dir, resume, quiet, as_json, stop, made)
+        summary = _fit_command(config, overrides, print_config, runs_dir, resume, quiet, as_json, stop, made,
+                               tensorboard)
         if summary is None:
             return
         stop.deferred = True  # the run is over; a signal now must not cut the report short
@@ -170,10 +207,11 @@ def fit(
         _finish(summary)
 
 
-def _fit_command(config, overrides, print_config, runs_dir, resume, quiet, as_json, stop, made):
+def _fit_command(config, overrides, print_config, runs_dir, resume, quiet, as_json, stop, made, tensorboard=None):
     from autotrain import runs, train
     from autotrain.config import check_resources, load_config, resolve
 
+    _check_tensorboard(tensorboard)
     run = runs.open_run(resume) if resume is not None else None
     if print_config:
         path = config or (run.config_path if run else None)
@@ -197,7 +235,8 @@ def _fit_command(config, overrides, print_config, runs_dir, resume, quiet, as_js
     if run is None:
         run = runs.create_run(cfg, runs_dir)
     made.append(run)
-    with display.progress(train.total_steps(cfg, run), quiet=quiet or as_json) as on_step:
+    with display.progress(train.total_steps(cfg, run), quiet=quiet or as_json) as on_step, \
+            _tensorboard(run, cfg, tensorboard):
         return train.fit(cfg, run, on_step=on_step, data=data)
 
 
@@ -413,6 +452,194 @@ def predict(
         result = predict_run(run, input_, output, checkpoint)
     display.hint(f"{result.rows} rows predicted with checkpoint step {result.checkpoint_step}: {result.output} "
                  f"({', '.join(result.columns[:6])}{', ...' if len(result.columns) > 6 else ''})")
+
+
+# ----------------------------------------------------------------------------- runs, show, plot, TensorBoard
+@app.command("runs")
+def runs_cmd(
+    runs_dir: Annotated[Path, typer.Option(help="The folder of run directories.")] = Path("runs"),
+    status: Annotated[Optional[str], typer.Option(help="Only runs with this status (completed, running, killed, failed, "
+                                                       "interrupted, diverged, agree, DISAGREE, unreadable).")
+                      ] = None,
+    sort: Annotated[str, typer.Option(help="start, name, status, loss, val, steps_per_s, size or dir.")] = "start",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+) -> None:
+    """List every run, comparison and sweep in --runs-dir (newest first).
+
+    One row each: directory, name, mode, status, step/steps, final loss, best validation figure, steps/s,
+    start time, size on disk; a sweep's trials under it. A damaged or foreign folder is a row marked
+    unreadable.
+    """
+    from autotrain import catalog
+
+    with exit_codes(kept="nothing was changed"):
+        if sort not in catalog.SORT_KEYS:
+            raise BadInput(f"--sort {sort!r}: choose from {', '.join(catalog.SORT_KEYS)}")
+        if not runs_dir.is_dir():
+            raise BadInput(f"--runs-dir {runs_dir}: no such directory (runs are created by autotrain fit)")
+        entries = catalog.list_runs(runs_dir, status=status, sort=sort)
+    if as_json:
+        display.as_json({"runs_dir": str(runs_dir), "runs": [e.to_dict() for e in entries]})
+    else:
+        display.runs_table(entries, str(runs_dir))
+
+
+@app.command()
+def show(
+    run: Annotated[Path, typer.Argument(help="A run, compare-modes or sweep directory.", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print everything as JSON (metrics as columns).")] = False,
+) -> None:
+    """Show one run: resolved config, summary, checkpoints kept, and its loss curves in the terminal."""
+    from autotrain import catalog
+
+    with exit_codes(kept="nothing was changed"):
+        try:
+            detail = catalog.detail(run)
+        except catalog.UnreadableError as exc:
+            raise BadInput(str(exc)) from None
+    if as_json:
+        display.as_json(detail.to_dict())
+    else:
+        display.show_run(detail)
+
+
+@app.command()
+def plot(
+    runs: Annotated[list[Path], typer.Argument(help="Run/compare directories (loss curves), or one sweep "
+                                                    "directory (its metric against the swept key).",
+                                               show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The image to write: .png, .svg or .pdf.",
+                                         show_default=False)],
+) -> None:
+    """Draw runs' loss curves on one chart, or a sweep's metric against its swept key (needs autotrain[plot])."""
+    from autotrain import catalog, plots
+
+    with exit_codes(kept="nothing was changed"):
+        if not plots.available():
+            raise BadInput(plots.HINT)
+        if output.suffix.lower() not in plots.SUFFIXES:
+            raise BadInput(f"--output {output}: the suffix must be one of {', '.join(plots.SUFFIXES)}")
+        if not output.parent.is_dir():
+            raise BadInput(f"--output {output}: the folder {output.parent} does not exist")
+        details = []
+        for path in runs:
+            try:
+                details.append(catalog.detail(path))
+            except catalog.UnreadableError as exc:
+                raise BadInput(str(exc)) from None
+        sweeps = [d for d in details if d.entry.kind == "sweep"]
+        try:
+            if sweeps and len(details) > 1:
+                raise BadInput("give one sweep directory, or only run/compare directories")
+            if sweeps:
+                plots.plot_sweep(sweeps[0], output)
+            else:
+                plots.plot_runs(details, output)
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+    display.hint(f"wrote {output}")
+
+
+@app.command("export-tensorboard")
+def export_tensorboard(
+    runs: Annotated[list[Path], typer.Argument(help="Run, compare-modes or sweep directories.", show_default=False)],
+    overwrite: Annotated[bool, typer.Option(help="Replace event files a directory already has.")] = False,
+) -> None:
+    """Write TensorBoard event files for runs made without them, from their metrics.csv."""
+    from autotrain import tensorboard as tb
+
+    with exit_codes(kept="nothing was changed"):
+        if not tb.available():
+            raise BadInput(tb.HINT)
+        for path in runs:
+            try:
+                written = tb.export_run(path, overwrite=overwrite)
+            except ValueError as exc:
+                raise BadInput(str(exc)) from None
+            for folder in written:
+                display.hint(f"wrote events to {folder}")
+    display.hint(f"view them with: tensorboard --logdir {runs[0].parent if len(runs) == 1 else 'runs'}")
+
+
+# ----------------------------------------------------------------------------- sweeps
+@app.command()
+def sweep(
+    spec: Annotated[Optional[Path], typer.Argument(help="The sweep file (YAML; see configs/sweep_width.yaml).",
+                                                   metavar="SWEEP_FILE", show_default=False)] = None,
+    resume: Annotated[Optional[Path], typer.Option(help="Finish the sweep in SWEEP_DIR: finished trials are "
+                                                        "kept, interrupted ones resume, missing ones start.",
+                                                   metavar="SWEEP_DIR")] = None,
+    workers: WorkersOpt = None,
+    backend: Annotated[str, typer.Option(help="local (processes on this machine) or ray.")] = "local",
+    address: Annotated[Optional[str], typer.Option(help="With --backend ray: the cluster to join (e.g. "
+                                                        "ray://head:10001, or auto); default: a local Ray.")
+                       ] = None,
+    runs_dir: Annotated[Path, typer.Option(help="Root folder for the sweep directory.")] = Path("runs"),
+    tensorboard: TensorBoardOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the trials as JSON.")] = False,
+) -> None:
+    """Run a sweep: one ordinary run directory per trial, a sweep.csv, and a table sorted by the metric."""
+    from autotrain import sweep as sw
+
+    with exit_codes(kept="finished trials and every checkpoint are kept (autotrain sweep --resume SWEEP_DIR)"):
+        if (spec is None) == (resume is None):
+            raise BadInput("give a SWEEP file, or --resume SWEEP_DIR (not both)")
+        if resume is not None:
+            sw.open_sweep(resume)
+        result = _run_sweep(sw.load_sweep(spec) if spec is not None else None, resume, runs_dir, workers, backend,
+                            address, tensorboard, quiet or as_json)
+    _sweep_output(result, as_json)
+
+
+def _run_sweep(spec, resume, runs_dir, workers, backend, address, tensorboard, quiet):
+    from autotrain import sweep as sw
+
+    if backend not in ("local", "ray"):
+        raise BadInput(f"--backend {backend!r}: choose local or ray")
+    if backend == "ray":
+        from autotrain.sweep_ray import RAY_HINT, available
+        if not available():
+            raise BadInput(RAY_HINT)
+    elif address is not None:
+        raise BadInput("--address needs --backend ray")
+    _check_tensorboard(tensorboard)
+    total = len(sw.trial_values(spec if spec is not None else sw.open_sweep(resume)))
+    kwargs = dict(workers=workers, backend=backend, address=address, tensorboard=tensorboard)
+    with display.sweep_progress(total, quiet=quiet) as on_progress:
+        if resume is not None:
+            return sw.resume_sweep(resume, on_progress=on_progress, **kwargs)
+        return sw.run_sweep(spec, runs_dir, on_progress=on_progress, **kwargs)
+
+
+def _sweep_output(result, as_json: bool) -> None:
+    if as_json:
+        display.as_json({"sweep_dir": str(result.path), "metric": result.spec.metric, "goal": result.spec.goal,
+                         "interrupted": result.interrupted,
+                         "trials": [{"trial": r.trial.index, "run": r.trial.dirname, "values": r.trial.values,
+                                     "status": r.status, "value": r.metric} for r in result.results]})
+    else:
+        display.sweep_result(result)
+    if result.interrupted:
+        display.hint(f"sweep interrupted; finish it with: autotrain sweep --resume {result.path}")
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _fit_sweep(config, overrides, sweeps, runs_dir, workers, metric, tensorboard, quiet, conflicting=()) -> None:
+    """``fit CONFIG --sweep KEY=V1,V2``: a grid sweep over CONFIG, the same as a sweep file."""
+    from autotrain import sweep as sw
+
+    if conflicting:
+        with exit_codes():
+            raise BadInput(f"--sweep cannot be combined with {conflicting[0]} (finish a sweep with: "
+                           "autotrain sweep --resume SWEEP_DIR)")
+
+    with exit_codes(kept="finished trials and every checkpoint are kept (autotrain sweep --resume SWEEP_DIR)"):
+        if config is None:
+            raise BadInput("--sweep needs a CONFIG file")
+        spec = sw.quick_spec(config, sweeps, overrides, metric)
+        result = _run_sweep(spec, None, runs_dir, workers, "local", None, tensorboard, quiet)
+    _sweep_output(result, False)
 
 
 @config_app.command("schema")

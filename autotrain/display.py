@@ -309,25 +309,10 @@ def comparison_json(c) -> None:
              "run_dir": None if c.run_dir is None else str(c.run_dir)})
 
 
-def loss_curves(c, width: int = 60, height: int = 12) -> str:
-    """The loss curves as text: log10(loss) against step, one letter per mode (later modes drawn on top)."""
-    import math
-
-    curves = [(r.mode, [math.log10(v) for v in r.losses if v > 0 and math.isfinite(v)]) for r in c.results]
-    values = [v for _, ys in curves for v in ys]
-    if not values:
-        return ""
-    lo, hi = min(values), max(values)
-    grid = [[" "] * width for _ in range(height)]
-    for mode, ys in curves:
-        for i, v in enumerate(ys):
-            col = i * (width - 1) // max(len(ys) - 1, 1)
-            row = 0 if hi == lo else round((hi - v) / (hi - lo) * (height - 1))
-            grid[row][col] = mode[0]
-    labels = [f"1e{hi:+.0f}" if i == 0 else f"1e{lo:+.0f}" if i == height - 1 else "" for i in range(height)]
-    lines = [f"{label:>7} |{''.join(cells)}" for label, cells in zip(labels, grid)]
-    key = ", ".join(f"{m[0]} = {m}" for m, _ in curves) + " (where curves coincide, the last one shows)"
-    return "\n".join(["loss (log scale)"] + lines + [f"{'':>7} +{'-' * width}", f"{'':>9}step 0 .. {c.steps - 1}; {key}"])
+def loss_curves(c, width: int = 72, height: int = 14) -> str:
+    """The loss curves as text (plotext): log10(loss) against step, one connected line per mode."""
+    series = {r.mode: (list(range(len(r.losses))), r.losses) for r in c.results}
+    return chart(series, title="loss per mode", width=width, height=height)
 
 
 def plot_losses(c, path) -> None:
@@ -345,3 +330,242 @@ def plot_losses(c, path) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- charts, runs, show, sweeps
+MARKERS = ("•", "x", "+", "o", "*", "#", "=", "%")
+
+
+def chart(series: dict[str, tuple[list, list]], *, title: str = "", xlabel: str = "step", log: bool = True,
+          width: int = 72, height: int = 16, color: bool | None = None) -> str:
+    """Curves as terminal text (plotext): each series a connected line, one colour (or marker) per series.
+
+    ``log`` plots log10 of the positive values with ``1e±k`` tick labels (losses span many decades).
+    Without colour (stdout is a file or a pipe) each series gets its own marker, so curves stay
+    distinguishable; where they coincide, the last one drawn shows.
+    """
+    import math
+
+    import plotext as plt
+
+    color = console().is_terminal if color is None else color
+    drawn = {}
+    for label, (xs, ys) in series.items():
+        pairs = [(x, y) for x, y in zip(xs, ys) if y is not None and math.isfinite(y) and (y > 0 or not log)]
+        if pairs:
+            drawn[label] = ([p[0] for p in pairs], [math.log10(p[1]) if log else p[1] for p in pairs])
+    if not drawn:
+        return ""
+    plt.clf()
+    plt.plot_size(width, height)
+    plt.theme("pro" if color else "clear")
+    for i, (label, (xs, ys)) in enumerate(drawn.items()):
+        plt.plot(xs, ys, label=label, marker="braille" if color else MARKERS[i % len(MARKERS)])
+    if log:
+        lo = min(min(ys) for _, ys in drawn.values())
+        hi = max(max(ys) for _, ys in drawn.values())
+        plt.yticks(*_log_ticks(lo, hi))
+    plt.title(title + (" (log scale)" if log else ""))
+    plt.xlabel(xlabel)
+    text = plt.build()
+    plt.clf()
+    return text if color else plt.uncolorize(text)
+
+
+def _log_ticks(lo: float, hi: float, most: int = 7) -> tuple[list[float], list[str]]:
+    """Tick positions (log10) inside [lo, hi] and their labels: powers of ten, or 1-2-5 steps in a short range."""
+    import math
+
+    for mantissas in ((1,), (1, 2, 5), (1, 2, 3, 5, 7)):
+        ticks = [(math.log10(m) + k, f"{m}e{k:+d}") for k in range(math.floor(lo), math.ceil(hi) + 1)
+                 for m in mantissas if lo - 1e-9 <= math.log10(m) + k <= hi + 1e-9]
+        if len(ticks) >= 3 or mantissas[-1] == 7:
+            break
+    if len(ticks) < 2:  # a range inside one 1-2-5 step: the ends, as numbers
+        ticks = [(lo, f"{10 ** lo:.3g}"), (hi, f"{10 ** hi:.3g}")] if hi > lo else [(lo, f"{10 ** lo:.3g}")]
+    stride = -(-len(ticks) // most)
+    ticks = ticks[::stride]
+    return [t[0] for t in ticks], [t[1] for t in ticks]
+
+
+def _fmt(value, spec: str = ".6g") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _size(n) -> str:
+    return _bytes(n)
+
+
+def runs_table(entries, root: str) -> None:
+    """``autotrain runs``: one row per run, comparison and sweep (its trials indented under it)."""
+    from rich.table import Table
+
+    table = Table(title=f"runs in {root}", title_justify="left")
+    for name, justify in (("dir", "left"), ("name", "left"), ("mode", "left"), ("status", "left"),
+                          ("step", "right"), ("final loss", "right"), ("best validation", "left"),
+                          ("steps/s", "right"), ("start (UTC)", "left"), ("size", "right")):
+        table.add_column(name, justify=justify, overflow="fold", no_wrap=name in ("dir", "start (UTC)", "step"))
+
+    def add(e, indent: str = "") -> None:
+        from pathlib import Path
+
+        status = e.status or "-"
+        if e.kind == "unreadable":
+            status = f"[red]unreadable[/]: {e.error}" if e.error else "[red]unreadable[/]"
+        elif e.status in ("diverged", "DISAGREE", "failed"):
+            status = f"[red]{e.status}[/]"
+        elif e.error:
+            status += f" [yellow]({e.error})[/]"
+        step = "-" if e.step is None and e.steps is None else f"{_fmt(e.step, 'd')}/{_fmt(e.steps, 'd')}"
+        start = (e.start or "-").replace("+00:00", "")
+        table.add_row(indent + Path(e.dir).name, e.name or "-", e.mode or "-", status, step,
+                      _fmt(e.final_loss, ".6g"), e.best_val or "-", _fmt(e.steps_per_s, ",.0f"), start,
+                      _size(e.size_bytes))
+    for e in entries:
+        add(e)
+        for t in e.trials:
+            add(t, "  └ ")
+    _print_wide(table, 200)
+    n_unreadable = sum(e.kind == "unreadable" for e in entries)
+    console().print(f"{len(entries)} entries" + (f", {n_unreadable} unreadable" if n_unreadable else ""),
+                    markup=False)
+
+
+def show_run(d) -> None:
+    """``autotrain show``: config, summary, checkpoints, the table of a comparison/sweep, the curves."""
+    from rich.table import Table
+
+    e = d.entry
+    out = console().print
+    out(f"{e.kind}: {e.dir}", markup=False, soft_wrap=True)
+    for problem in d.problems:
+        hint(f"note: {problem}")
+    if d.config:
+        table = Table(title="sweep" if e.kind == "sweep" else "config", title_justify="left")
+        table.add_column("key")
+        table.add_column("value", overflow="fold")
+        for k, v in d.config.items():
+            table.add_row(str(k), repr(v) if isinstance(v, float) else str(v))
+        out(table)
+    if d.summary:
+        table = Table(title="summary", title_justify="left")
+        table.add_column("field")
+        table.add_column("value", overflow="fold")
+        for k, v in d.summary.items():
+            if k in ("notes", "versions") and not v:
+                continue
+            table.add_row(str(k), repr(v) if isinstance(v, float) else str(v))
+        out(table)
+    if e.kind == "run":
+        kept = ", ".join(f"{c['file']} ({_bytes(c['bytes'])})" for c in d.checkpoints) or "none"
+        out(f"checkpoints kept: {kept}", markup=False, soft_wrap=True)
+    if d.table:
+        table = Table(title="sweep.csv" if e.kind == "sweep" else "comparison.csv", title_justify="left")
+        for col in d.table[0]:
+            table.add_column(col, no_wrap=True)
+        for row in d.table:
+            table.add_row(*(_cell(v) for v in row.values()))
+        _print_wide(table, 200)
+    for text in run_charts(d):
+        out(text, markup=False, soft_wrap=True, crop=False)
+
+
+def _cell(text) -> str:
+    """A CSV cell for the screen: long floats shortened to 6 significant digits (the file keeps them all)."""
+    text = "" if text is None else str(text)
+    if "." in text or "e" in text.lower():
+        try:
+            return format(float(text), ".6g")
+        except ValueError:
+            pass
+    return text
+
+
+def run_charts(d) -> list[str]:
+    """The charts ``show`` draws: loss (and val_loss) per run or per mode; val_accuracy on its own."""
+    charts = []
+    loss = {}
+    for key, m in d.metrics.items():
+        for col in ("loss", "val_loss"):
+            xs, ys = m.series(col)
+            if xs:
+                loss[(f"{key} " if key else "") + col] = (xs, ys)
+    if loss:
+        charts.append(chart(loss, title="loss"))
+    acc = {}
+    for key, m in d.metrics.items():
+        xs, ys = m.series("val_accuracy")
+        if xs:
+            acc[(f"{key} " if key else "") + "val_accuracy"] = (xs, ys)
+    if acc:
+        charts.append(chart(acc, title="validation accuracy", log=False))
+    if d.entry.kind == "sweep":
+        charts.append(sweep_chart(d))
+    return [c for c in charts if c]
+
+
+def sweep_chart(d) -> str:
+    """A sweep's metric against its numeric swept key, one line per mode (as ``autotrain plot`` draws it)."""
+    import math
+
+    from autotrain.plots import sweep_lines
+
+    try:
+        x, lines = sweep_lines(d)
+    except ValueError:
+        return ""
+    values = [v for _, vs in lines.values() for v in vs]
+    log = min(values) > 0 and max(values) / min(values) >= 30
+    series = {k: ([math.log10(v) for v in xs] if x in ("H", "N", "D_in") or min(xs) > 0 and max(xs) / min(xs) >= 10
+                  else xs, ys) for k, (xs, ys) in lines.items()}
+    logx = any(a != b for k in lines for a, b in zip(series[k][0], lines[k][0]))
+    metric = d.entry.extra.get("metric") or "metric"
+    return chart(series, title=f"{metric} vs {'log10 ' if logx else ''}{x}", xlabel=f"{'log10 ' if logx else ''}{x}",
+                 log=log)
+
+
+@contextmanager
+def sweep_progress(total: int, *, quiet: bool = False) -> Iterator:
+    """A progress bar over a sweep's trials (done / running / failed); yields ``on_progress(p)`` or None."""
+    if quiet or not err_console().is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("trials"), MofNCompleteColumn(), BarColumn(),
+                   TextColumn("running {task.fields[running]}  failed {task.fields[failed]}"), TimeElapsedColumn(),
+                   console=err_console())
+    task = bar.add_task("sweep", total=total, running=0, failed=0)
+
+    def on_progress(p) -> None:
+        bar.update(task, completed=p.done, running=p.running, failed=p.failed)
+
+    with bar:
+        yield on_progress
+
+
+def sweep_result(r) -> None:
+    """The end of a sweep: every trial sorted by the metric (best first), the best, the directory."""
+    from rich.table import Table
+
+    spec = r.spec
+    table = Table(title=f"sweep {spec.name}: {len(r.results)} trials, {spec.metric} ({spec.goal}), best first",
+                  title_justify="left")
+    table.add_column("#", justify="right")
+    for key in spec.keys:
+        table.add_column(key, justify="right")
+    table.add_column("status")
+    table.add_column(spec.metric, justify="right")
+    table.add_column("run", overflow="fold")
+    for t in r.ranked():
+        status = t.status if t.status == "completed" else f"[red]{t.status}[/]"
+        vals = [repr(v) if isinstance(v, float) else str(v) for v in (t.trial.values.get(k, "") for k in spec.keys)]
+        table.add_row(str(t.trial.index), *vals, status, _fmt(t.metric, ".6g"), t.trial.dirname)
+    _print_wide(table, 120)
+    for t in r.results:
+        if t.note:
+            hint(f"note: trial {t.trial.index}: {t.note}")
+    if r.best is not None:
+        console().print(f"best: trial {r.best.trial.index} ({r.best.trial.dirname}), {spec.metric} "
+                        f"{r.best.metric:.6g}", markup=False, soft_wrap=True)
+    console().print(f"sweep: {r.path}  (sweep.csv, one run directory per trial)", markup=False, soft_wrap=True)

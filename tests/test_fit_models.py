@@ -14,7 +14,7 @@ from autotrain.runs import create_run
 from autotrain.train import fit, is_logged, problem_for, run_steps
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+CONFIGS = sorted(p for p in (ROOT / "configs").glob("*.yaml") if not p.name.startswith("sweep_"))  # sweep_*: sweeps
 # two_layer_<mode>.yaml are two_layer.yaml with another mode: the same network, so one of them stands for all
 NETWORKS = [p for p in CONFIGS if not p.stem.startswith("two_layer_")]
 LOSSES, ACTIVATIONS = ("sum_squares", "mse", "cross_entropy"), ("relu", "tanh", "sigmoid")

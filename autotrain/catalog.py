@@ -1,0 +1,601 @@
+"""Find and read run directories without trusting them: ``autotrain runs``, ``show`` and ``plot`` read through here.
+
+A runs folder holds three kinds of directory, all recognised by their files:
+
+* a **run** (``fit``, or one trial of a sweep): ``config.yaml``, ``metrics.csv``, ``summary.json``, ``checkpoints/``
+* a **comparison** (``compare-modes``): ``comparison.csv`` and ``<mode>/metrics.csv``
+* a **sweep**: ``sweep.yaml``, ``sweep.csv`` and one run directory per trial
+
+Anything else (a damaged run, a foreign folder, a stray file) becomes an entry whose ``error`` says what
+is wrong; nothing here raises on bad files.  Every read is bounded (``MAX_SMALL_FILE`` for YAML/JSON,
+``MAX_METRICS_FILE`` for a metrics table), opens only regular files, never follows a symbolic link
+(``O_NOFOLLOW``) and never leaves the directory it was given, so a link to ``/dev/zero`` or to a file
+elsewhere is reported, not read.
+
+``metrics.csv`` is read by column *name*: the first layout (``step,loss,elapsed_s``) and the later
+one (``step,epoch,loss,val_loss,val_accuracy,elapsed_s``, empty cells where a column does not apply)
+both work, and unknown columns are kept.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+import stat
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+MAX_SMALL_FILE = 1 << 20  # config.yaml, summary.json, sweep.yaml, comparison.csv, sweep.csv
+MAX_METRICS_FILE = 256 << 20  # a 10M-row metrics.csv; larger ones are read up to here, noted as truncated
+MAX_WALK_ENTRIES = 100_000  # size on disk stops counting (and says so) after this many files
+STAMP_RE = re.compile(r"^(\d{8}T\d{6}Z)-")
+KINDS = ("run", "compare", "sweep", "unreadable")
+SORT_KEYS = ("start", "name", "status", "loss", "val", "steps_per_s", "size", "dir")
+
+
+class UnreadableError(Exception):
+    """A file or directory that cannot be read safely; the message says why (no traceback reaches a user)."""
+
+
+# ----------------------------------------------------------------------------- bounded, link-free reads
+def read_bounded(path: Path, limit: int = MAX_SMALL_FILE) -> tuple[bytes, bool]:
+    """The bytes of the regular file ``path`` (at most ``limit``) and whether it was longer.
+
+    Refuses symbolic links, FIFOs, devices and directories *before* reading anything, so a planted
+    link to ``/dev/zero`` or a FIFO can neither hang nor exhaust memory.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise UnreadableError(f"{path.name} is missing") from None
+    except OSError as exc:
+        if os.path.islink(path):
+            raise UnreadableError(f"{path.name} is a symbolic link (not followed)") from None
+        raise UnreadableError(f"{path.name}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnreadableError(f"{path.name} is not a regular file")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+        return data[:limit], len(data) > limit
+    finally:
+        os.close(fd)
+
+
+def read_text(path: Path, limit: int = MAX_SMALL_FILE) -> str:
+    """A small text file, whole; UnreadableError if it is larger than ``limit``, binary or not UTF-8."""
+    data, truncated = read_bounded(path, limit)
+    if truncated:
+        raise UnreadableError(f"{path.name} is larger than {limit // 1024} KiB")
+    if b"\0" in data:
+        raise UnreadableError(f"{path.name} is a binary file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableError(f"{path.name} is not UTF-8 text (byte {exc.start})") from None
+
+
+def read_json(path: Path) -> dict:
+    """A JSON object file (summary.json); UnreadableError for anything else."""
+    text = read_text(path)
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise UnreadableError(f"{path.name} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise UnreadableError(f"{path.name} holds a JSON {type(data).__name__}, expected an object")
+    return data
+
+
+def read_yaml(path: Path) -> dict:
+    """A YAML mapping (config.yaml, sweep.yaml), through the config loader's safe, line-aware parser."""
+    from autotrain.config import ConfigError, _parse_yaml
+
+    text = read_text(path)
+    try:
+        data, _ = _parse_yaml(text, path.name)
+    except ConfigError as exc:
+        raise UnreadableError(str(exc).splitlines()[0]) from None
+    if not isinstance(data, dict):
+        raise UnreadableError(f"{path.name} is not a YAML mapping")
+    return data
+
+
+# ----------------------------------------------------------------------------- metrics tables
+@dataclass
+class Metrics:
+    """A metrics.csv as columns: ``columns["loss"][i]`` is row i's loss (None in an empty cell)."""
+
+    columns: dict[str, list[float | None]] = field(default_factory=dict)
+    truncated: bool = False  # the file was larger than the read limit; the rows read are the first ones
+    skipped: int = 0  # unparsable rows (a torn last line, a foreign line)
+
+    def __len__(self) -> int:
+        return len(self.columns.get("step", []))
+
+    def series(self, name: str) -> tuple[list[float], list[float]]:
+        """(steps, values) of column ``name``, leaving out empty and non-finite cells."""
+        steps, values = self.columns.get("step", []), self.columns.get(name, [])
+        pairs = [(s, v) for s, v in zip(steps, values) if s is not None and v is not None and math.isfinite(v)]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+
+    def last(self, name: str) -> float | None:
+        """The last non-empty value of column ``name``."""
+        for v in reversed(self.columns.get(name, [])):
+            if v is not None:
+                return v
+        return None
+
+    def rows(self) -> list[dict[str, float | None]]:
+        names = list(self.columns)
+        return [dict(zip(names, values)) for values in zip(*self.columns.values())]
+
+
+def parse_metrics(text: str) -> Metrics:
+    """Parse a metrics.csv by header name; a torn last line (no newline) or a bad row is skipped and counted."""
+    lines = text.splitlines(keepends=True)
+    if not lines:
+        return Metrics()
+    header = [h.strip() for h in lines[0].strip().split(",")]
+    if "step" not in header or not all(header):
+        raise UnreadableError(f"metrics.csv has no 'step' column (header: {lines[0].strip()[:80]!r})")
+    out = Metrics({h: [] for h in header})
+    for line in lines[1:]:
+        cells = line.rstrip("\r\n").split(",")
+        if not line.endswith("\n") or len(cells) != len(header):
+            out.skipped += 1
+            continue
+        try:
+            values = [float(c) if c.strip() else None for c in cells]
+        except ValueError:
+            out.skipped += 1
+            continue
+        for name, v in zip(header, values):
+            out.columns[name].append(v)
+    return out
+
+
+def read_metrics(path: Path, limit: int | None = None) -> Metrics:
+    """metrics.csv of one run (or one mode of a comparison), at most ``MAX_METRICS_FILE`` bytes; empty when missing."""
+    limit = MAX_METRICS_FILE if limit is None else limit
+    try:
+        data, truncated = read_bounded(path, limit)
+    except UnreadableError as exc:
+        if "missing" in str(exc):
+            return Metrics()
+        raise
+    if b"\0" in data:
+        raise UnreadableError(f"{path.name} is a binary file")
+    if truncated:  # keep whole lines only; the cut one would count as torn
+        data = data[: data.rfind(b"\n") + 1]
+    metrics = parse_metrics(data.decode("utf-8", errors="replace"))
+    metrics.truncated = truncated
+    return metrics
+
+
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    """A small CSV (comparison.csv, sweep.csv) as dicts of strings."""
+    return list(csv.DictReader(io.StringIO(read_text(path))))
+
+
+# ----------------------------------------------------------------------------- what a directory is
+def kind_of(path: Path) -> str:
+    """``run``, ``compare``, ``sweep`` or ``unreadable``, by the files present (links are not followed)."""
+    if path.is_symlink() or not path.is_dir():
+        return "unreadable"
+    has = lambda name: os.path.lexists(path / name)  # noqa: E731
+    if has("sweep.yaml"):
+        return "sweep"
+    if has("comparison.csv"):
+        return "compare"
+    if has("config.yaml") and (has("summary.json") or has("metrics.csv") or has("checkpoints")):
+        return "run"
+    if has("config.yaml") and any((path / m / "metrics.csv").is_file() for m in _MODE_DIRS):
+        return "compare"  # a comparison killed before it wrote comparison.csv
+    return "unreadable"
+
+
+_MODE_DIRS = ("manual", "autograd", "custom-relu", "static", "torch", "jax")
+
+
+@dataclass
+class Entry:
+    """One row of ``autotrain runs``: a run, a comparison, a sweep (with its trials) or an unreadable folder."""
+
+    dir: str
+    kind: str
+    name: str | None = None
+    mode: str | None = None
+    status: str | None = None
+    step: int | None = None
+    steps: int | None = None
+    final_loss: float | None = None
+    best_val: str | None = None  # e.g. "val_accuracy 0.961 @ 300" or "val_loss 0.0123 @ 280"
+    best_val_value: float | None = None
+    steps_per_s: float | None = None
+    start: str | None = None  # ISO 8601, UTC
+    size_bytes: int | None = None
+    error: str | None = None
+    trials: list["Entry"] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["trials"] = [t.to_dict() for t in self.trials]
+        return d
+
+
+def start_time(path: Path) -> str | None:
+    """The run's UTC start from its directory name (``20240102T030405Z-...``), else its mtime."""
+    m = STAMP_RE.match(path.name)
+    if m:
+        return datetime.strptime(m.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).isoformat()
+    try:
+        return datetime.fromtimestamp(path.lstat().st_mtime, timezone.utc).replace(microsecond=0).isoformat()
+    except OSError:
+        return None
+
+
+def disk_usage(path: Path, limit: int = MAX_WALK_ENTRIES) -> int:
+    """Bytes allocated on disk under ``path`` (links counted as themselves, never followed)."""
+    total, seen, stack = 0, 0, [path]
+    while stack and seen < limit:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for e in it:
+                    seen += 1
+                    try:
+                        st = e.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    total += getattr(st, "st_blocks", 0) * 512 or st.st_size
+                    if e.is_dir(follow_symlinks=False):
+                        stack.append(Path(e.path))
+        except OSError:
+            continue
+    return total
+
+
+def writer_alive(path: Path) -> bool:
+    """Whether a process still writes the run: its lock file (``.autotrain.lock``, removed on a normal end)
+    names a live process.  On this machine only; a run on shared storage written elsewhere looks killed."""
+    try:
+        data, _ = read_bounded(path / ".autotrain.lock", 64)
+    except UnreadableError:
+        return False
+    text = data.decode("ascii", "replace").strip()
+    if not text.isdigit():
+        return False
+    try:
+        os.kill(int(text), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def _num(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _int(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _best_val(summary: dict, metrics: Metrics | None) -> tuple[str | None, float | None]:
+    """The best validation figure as fit defines it (the lowest validation loss, with the accuracy at that
+    step): from summary.json, else from metrics.csv.  Returns (text, validation loss) for sorting."""
+    loss, acc, step = _num(summary.get("best_val_loss")), _num(summary.get("best_val_accuracy")), \
+        _int(summary.get("best_step"))
+    if loss is None and metrics is not None:
+        rows = [r for r in metrics.rows() if r.get("val_loss") is not None and math.isfinite(r["val_loss"])]
+        if rows:
+            best = min(rows, key=lambda r: r["val_loss"])
+            loss, acc = best["val_loss"], best.get("val_accuracy")
+            step = int(best["step"]) if best.get("step") is not None else None
+    if loss is None:
+        return None, None
+    text = f"val_loss {loss:.4g}" + (f", accuracy {acc:.4g}" if acc is not None else "")
+    return text + (f" @ {step}" if step is not None else ""), loss
+
+
+def read_run(path: Path, with_size: bool = True) -> Entry:
+    """One run directory as an Entry; a damaged one has ``error`` set and whatever could be read."""
+    e = Entry(str(path), "run", start=start_time(path))
+    if with_size:
+        e.size_bytes = disk_usage(path)
+    try:
+        cfg = read_yaml(path / "config.yaml")
+    except UnreadableError as exc:
+        e.kind, e.error, cfg = "unreadable", str(exc), {}
+    e.name = cfg.get("name") if isinstance(cfg.get("name"), str) else None
+    e.mode = cfg.get("mode") if isinstance(cfg.get("mode"), str) else None
+    e.steps = _int(cfg.get("steps"))
+    summary: dict = {}
+    try:
+        summary = read_json(path / "summary.json")
+    except UnreadableError as exc:
+        if "missing" not in str(exc) and e.error is None:
+            e.kind, e.error = "unreadable", str(exc)
+    status = summary.get("status")
+    e.status = status if isinstance(status, str) else ("unknown" if summary else "no summary")
+    if e.status == "running" and not writer_alive(path):
+        e.status = "killed"  # summary.json says running, but no process holds the run's lock
+        e.extra["hint"] = f"continue with: autotrain fit --resume {path}"
+    e.step, e.final_loss = _int(summary.get("step")), _num(summary.get("final_loss"))
+    e.steps = _int(summary.get("steps")) if _int(summary.get("steps")) is not None else e.steps
+    e.steps_per_s = _num(summary.get("steps_per_s"))
+    e.mode = summary.get("mode") if isinstance(summary.get("mode"), str) else e.mode
+    metrics = None
+    needs_metrics = e.final_loss is None or not any(k in summary for k in ("best_val_loss", "best_val_accuracy"))
+    if needs_metrics:
+        try:
+            metrics = read_metrics(path / "metrics.csv")
+        except UnreadableError as exc:
+            e.error = e.error or str(exc)
+            e.kind = "unreadable"
+    if e.final_loss is None and metrics is not None:
+        e.final_loss = metrics.last("loss")
+        last_step = metrics.last("step")
+        if e.step is None and last_step is not None:
+            e.step = int(last_step) + 1
+    e.best_val, e.best_val_value = _best_val(summary, metrics)
+    return e
+
+
+def read_compare(path: Path, with_size: bool = True) -> Entry:
+    """A compare-modes directory: one entry, the mode column listing the modes, status agree/DISAGREE."""
+    e = Entry(str(path), "compare", start=start_time(path), size_bytes=disk_usage(path) if with_size else None)
+    try:
+        cfg = read_yaml(path / "config.yaml")
+        e.name = cfg.get("name") if isinstance(cfg.get("name"), str) else None
+    except UnreadableError as exc:
+        e.error = str(exc)
+    try:
+        rows = read_csv_rows(path / "comparison.csv")
+    except UnreadableError as exc:
+        rows = []
+        e.status = "incomplete"
+        e.error = e.error or (None if "missing" in str(exc) else str(exc))
+    modes = [r.get("mode", "?") for r in rows] or [m for m in _MODE_DIRS if (path / m / "metrics.csv").is_file()]
+    e.mode = ",".join(modes)
+    if rows:
+        e.status = "agree" if all(r.get("agrees") == "True" for r in rows) else "DISAGREE"
+        manual = rows[0]
+        try:
+            e.final_loss = float(manual.get("final_loss") or "nan")
+            e.final_loss = e.final_loss if math.isfinite(e.final_loss) else None
+            ms = float(manual.get("median_ms_per_step") or "nan")
+            e.steps_per_s = 1e3 / ms if ms > 0 else None
+        except ValueError:
+            e.error = e.error or "comparison.csv has non-numeric values"
+    try:
+        m = read_metrics(path / "manual" / "metrics.csv")
+        e.step = e.steps = len(m) or None
+    except UnreadableError:
+        pass
+    if e.error and not rows:
+        e.kind = "unreadable"
+    return e
+
+
+def read_sweep(path: Path, with_size: bool = True) -> Entry:
+    """A sweep directory: an entry for the sweep and one per trial directory, from sweep.csv when present."""
+    e = Entry(str(path), "sweep", start=start_time(path), size_bytes=disk_usage(path) if with_size else None)
+    try:
+        spec = read_yaml(path / "sweep.yaml")
+        e.name = spec.get("name") if isinstance(spec.get("name"), str) else None
+        e.extra["metric"], e.extra["goal"] = spec.get("metric"), spec.get("goal")
+    except UnreadableError as exc:
+        e.kind, e.error = "unreadable", str(exc)
+    try:
+        rows = read_csv_rows(path / "sweep.csv")
+    except UnreadableError:
+        rows = []
+    for child in sorted(_children(path)):
+        if kind_of(child) == "run":
+            e.trials.append(read_run(child, with_size=False))
+    counts: dict[str, int] = {}
+    for t in e.trials:
+        counts[t.status or "?"] = counts.get(t.status or "?", 0) + 1
+    total = len(rows) or len(e.trials)
+    e.status = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no trials"
+    e.step, e.steps = sum(1 for t in e.trials if t.status in ("completed", "diverged")), total
+    e.mode = ",".join(dict.fromkeys(t.mode for t in e.trials if t.mode)) or None
+    metric, goal = e.extra.get("metric"), e.extra.get("goal")
+    values = [(float(r["value"]), r) for r in rows if _is_number(r.get("value"))]
+    if values and goal in ("min", "max"):
+        best = (min if goal == "min" else max)(values, key=lambda v: v[0])
+        e.best_val, e.best_val_value = f"{metric} {best[0]:.4g} ({best[1].get('run', '?')})", best[0]
+    return e
+
+
+def _is_number(text) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except (TypeError, ValueError):
+        return False
+
+
+def _children(path: Path) -> list[Path]:
+    try:
+        return [Path(c.path) for c in os.scandir(path) if not c.name.startswith(".")]
+    except OSError:
+        return []
+
+
+def read_entry(path: Path, with_size: bool = True) -> Entry:
+    """Whatever ``path`` is, as an Entry; never raises for a bad directory."""
+    kind = kind_of(path)
+    try:
+        if kind == "run":
+            return read_run(path, with_size)
+        if kind == "compare":
+            return read_compare(path, with_size)
+        if kind == "sweep":
+            return read_sweep(path, with_size)
+    except (UnreadableError, OSError, ValueError, RecursionError) as exc:  # belt and braces: a row, not a crash
+        return Entry(str(path), "unreadable", start=start_time(path), error=f"{type(exc).__name__}: {exc}")
+    if path.is_symlink():
+        why = "a symbolic link (not followed)"
+    elif not path.is_dir():
+        why = "not a directory"
+    else:
+        why = "not an autotrain run (no config.yaml with summary.json, metrics.csv or checkpoints/)"
+    return Entry(str(path), "unreadable", name=path.name, start=start_time(path), error=why,
+                 size_bytes=None if path.is_symlink() or not with_size else disk_usage(path) if path.is_dir()
+                 else path.lstat().st_size)
+
+
+def list_runs(runs_dir: str | os.PathLike = "runs", status: str | None = None, sort: str = "start") -> list[Entry]:
+    """Every entry of ``runs_dir`` (hidden names skipped), filtered by ``status`` and sorted by ``sort``.
+
+    ``status`` matches a run's status, a comparison's agree/DISAGREE, ``unreadable``, or a sweep holding
+    a trial with that status (the sweep then lists only those trials).
+    """
+    root = Path(os.fspath(runs_dir))
+    if sort not in SORT_KEYS:
+        raise ValueError(f"--sort {sort!r}: choose from {', '.join(SORT_KEYS)}")
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is not a directory")
+    entries = [read_entry(p) for p in _children(root)]
+    if status is not None:
+        entries = [_filtered(e, status) for e in entries]
+        entries = [e for e in entries if e is not None]
+    return sort_entries(entries, sort)
+
+
+def _filtered(e: Entry, status: str) -> Entry | None:
+    if status == "unreadable":
+        return e if e.kind == "unreadable" else None
+    if e.kind == "sweep":
+        trials = [t for t in e.trials if t.status == status]
+        if not trials:
+            return None
+        e.trials = trials
+        return e
+    return e if e.status == status else None
+
+
+def sort_entries(entries: list[Entry], key: str) -> list[Entry]:
+    """Sort by ``key``; entries without that value go last.  Numbers sort best first (loss/val by goal)."""
+    def value(e: Entry):
+        v = {"start": e.start, "name": e.name, "status": e.status, "loss": e.final_loss, "val": e.best_val_value,
+             "steps_per_s": e.steps_per_s, "size": e.size_bytes, "dir": e.dir}[key]
+        return v
+
+    descending = key in ("start", "steps_per_s", "size")
+    present = [e for e in entries if value(e) is not None]
+    missing = [e for e in entries if value(e) is None]
+    present.sort(key=value, reverse=descending)
+    for e in present + missing:
+        if e.trials and key != "start":
+            e.trials = sort_entries(e.trials, key)
+    return present + sorted(missing, key=lambda e: e.dir)
+
+
+# ----------------------------------------------------------------------------- show: everything about one run
+@dataclass
+class RunDetail:
+    """What ``autotrain show`` prints: the entry, the config, the summary, checkpoints and the curves."""
+
+    entry: Entry
+    config: dict = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+    checkpoints: list[dict] = field(default_factory=list)
+    metrics: dict[str, Metrics] = field(default_factory=dict)  # "" for a run; the mode for a comparison
+    table: list[dict] = field(default_factory=list)  # comparison.csv or sweep.csv rows
+    problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"entry": self.entry.to_dict(), "config": self.config, "summary": self.summary,
+                "checkpoints": self.checkpoints, "table": self.table, "problems": self.problems,
+                "metrics": {k: {"columns": m.columns, "truncated": m.truncated, "skipped_rows": m.skipped}
+                            for k, m in self.metrics.items()}}
+
+
+def detail(path: str | os.PathLike) -> RunDetail:
+    """Read everything ``show`` needs from a run, comparison or sweep directory; UnreadableError if none."""
+    p = Path(os.fspath(path))
+    if p.is_symlink():
+        raise UnreadableError(f"{p} is a symbolic link; give the directory it points to")
+    if not p.is_dir():
+        raise UnreadableError(f"{p} is not a directory")
+    entry = read_entry(p)
+    if entry.kind == "unreadable" and kind_of(p) == "unreadable":
+        raise UnreadableError(f"{p}: {entry.error}")
+    d = RunDetail(entry)
+    for name, target in (("config.yaml", "config"), ("sweep.yaml", "config")):
+        if (p / name).exists() and not d.config:
+            try:
+                setattr(d, target, read_yaml(p / name))
+            except UnreadableError as exc:
+                d.problems.append(str(exc))
+    if entry.kind == "run" or kind_of(p) == "run":
+        try:
+            d.summary = read_json(p / "summary.json")
+        except UnreadableError as exc:
+            d.problems.append(str(exc))
+        d.checkpoints = _checkpoints(p / "checkpoints")
+        _add_metrics(d, "", p / "metrics.csv")
+    elif kind_of(p) == "compare":
+        for m in _MODE_DIRS:
+            if (p / m / "metrics.csv").is_file():
+                _add_metrics(d, m, p / m / "metrics.csv")
+        d.table = _table(d, p / "comparison.csv")
+    else:
+        d.table = _table(d, p / "sweep.csv")
+    return d
+
+
+def _add_metrics(d: RunDetail, key: str, path: Path) -> None:
+    try:
+        d.metrics[key] = read_metrics(path)
+        if d.metrics[key].truncated:
+            d.problems.append(f"{path.name} is larger than {MAX_METRICS_FILE >> 20} MiB; its first rows are shown")
+    except UnreadableError as exc:
+        d.problems.append(str(exc))
+
+
+def _table(d: RunDetail, path: Path) -> list[dict]:
+    try:
+        return read_csv_rows(path)
+    except UnreadableError as exc:
+        d.problems.append(str(exc))
+        return []
+
+
+def _checkpoints(folder: Path) -> list[dict]:
+    """The checkpoint files kept (name, step, bytes), oldest first; read from the listing, not opened."""
+    from autotrain.runs import CHECKPOINT_RE
+
+    out = []
+    for p in _children(folder) if folder.is_dir() and not folder.is_symlink() else []:
+        try:
+            st = p.lstat()
+        except OSError:
+            continue
+        m = CHECKPOINT_RE.match(p.name)
+        if stat.S_ISREG(st.st_mode) and p.suffix == ".npz":
+            out.append({"file": p.name, "step": int(m.group(1)) if m else None, "bytes": st.st_size})
+    return sorted(out, key=lambda c: (c["step"] is None, c["step"] or 0, c["file"]))
+
+
+__all__ = ["Entry", "Metrics", "RunDetail", "UnreadableError", "list_runs", "read_entry", "read_run", "detail",
+           "read_metrics", "parse_metrics", "read_bounded", "kind_of", "sort_entries", "SORT_KEYS", "KINDS"]

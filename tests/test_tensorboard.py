@@ -1,0 +1,135 @@
+"""TensorBoard: fit writes event files live (from the metrics stream) when the extra is installed,
+export-tensorboard writes them afterwards; both read back with TensorBoard's own reader and match
+metrics.csv.  Without the extra nothing changes unless --tensorboard was asked for."""
+import importlib.util
+import json
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from autotrain import catalog
+from autotrain import tensorboard as tb
+from autotrain.cli import app
+
+runner = CliRunner()
+SMALL = "N: 6\nD_in: 5\nH: 4\nD_out: 2\nlr: 1.0e-3\nsteps: 25\nmode: manual\ndtype: float64\nlog_every: 3\n" \
+        "checkpoint_every: 10\nname: tb\n"
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def accumulator(folder: Path):
+    """TensorBoard's own reader (its TensorFlow-free path: importing TensorFlow only to read events is slow)."""
+    pytest.importorskip("tensorboard")
+    sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf"))
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    ea = EventAccumulator(str(folder))
+    ea.Reload()
+    return ea
+
+
+def assert_matches_metrics(folder: Path):
+    ea = accumulator(folder)
+    m = catalog.read_metrics(folder / "metrics.csv")
+    columns = [c for c in m.columns if c not in ("step", "elapsed_s") and m.series(c)[0]]  # empty ones: no events
+    assert set(columns) <= set(ea.Tags()["scalars"]) and "loss" in columns
+    for column in columns:  # loss, and epoch/val_loss/val_accuracy where the run has them
+        events = ea.Scalars(column)
+        steps, values = m.series(column)
+        assert [e.step for e in events] == [int(s) for s in steps], column
+        np.testing.assert_array_equal([e.value for e in events], np.float32(values))  # events store float32
+    steps, _ = m.series("loss")
+    rates = ea.Scalars("steps_per_s")
+    elapsed = m.columns["elapsed_s"]
+    expected = [(s1 - s0) / (e1 - e0) for s0, s1, e0, e1 in zip(steps, steps[1:], elapsed, elapsed[1:]) if e1 > e0]
+    np.testing.assert_allclose([e.value for e in rates], expected, rtol=1e-6)
+    return ea
+
+
+def one_run(root: Path) -> Path:
+    [run] = [p for p in root.iterdir() if p.is_dir()]
+    return run
+
+
+@pytest.fixture
+def config(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text(SMALL)
+    return p
+
+
+def test_fit_writes_events_matching_metrics_and_hparams(tmp_path, config):
+    pytest.importorskip("tensorboardX")
+    result = invoke("fit", config, "--runs-dir", tmp_path / "runs", "-q")
+    assert result.exit_code == 0, result.output
+    run = one_run(tmp_path / "runs")
+    assert list(run.glob(tb.EVENTS_GLOB))
+    ea = assert_matches_metrics(run)
+    assert "_hparams_/session_start_info" in ea.summary_metadata and "_hparams_/experiment" in ea.summary_metadata
+
+
+def test_validation_metrics_of_a_classification_run(tmp_path):
+    pytest.importorskip("tensorboardX")
+    iris = Path(__file__).resolve().parents[1] / "configs" / "iris.yaml"
+    result = invoke("fit", iris, "--set", "epochs=2", "--runs-dir", tmp_path / "runs", "-q", "--tensorboard")
+    assert result.exit_code == 0, result.output
+    ea = assert_matches_metrics(one_run(tmp_path / "runs"))
+    assert {"val_loss", "val_accuracy", "epoch"} <= set(ea.Tags()["scalars"])
+
+
+def test_resumed_run_purges_the_steps_it_logs_again(tmp_path, config):
+    pytest.importorskip("tensorboardX")
+    from autotrain.config import load_config
+    from autotrain.runs import create_run, open_run
+    from autotrain.train import fit
+
+    cfg = load_config(config, check=False)
+    run = create_run(cfg, tmp_path / "runs")
+    with tb.LiveWriter(run.path, cfg.model_dump(), interval=0.05):
+        fit(cfg.model_copy(update={"steps": 25}), run)  # then pretend it was killed after step 10:
+    for p in run.checkpoints()[2:]:
+        p[1].unlink()
+    summary = json.loads(run.summary_path.read_text())
+    run.summary_path.write_text(json.dumps({**summary, "status": "interrupted"}))
+    assert invoke("fit", "--resume", run.path, "-q").exit_code == 0
+    ea = assert_matches_metrics(open_run(run.path).path)  # one value per step, the resumed run's
+    assert len(list(run.path.glob(tb.EVENTS_GLOB))) == 2
+
+
+def test_export_tensorboard_for_runs_comparisons_and_refuses_to_duplicate(tmp_path, config):
+    pytest.importorskip("tensorboardX")
+    assert invoke("fit", config, "--runs-dir", tmp_path / "runs", "-q", "--no-tensorboard").exit_code == 0
+    assert invoke("compare-modes", config, "--runs-dir", tmp_path / "runs", "--modes", "static", "-q").exit_code == 0
+    run = next(p for p in (tmp_path / "runs").iterdir() if "compare" not in p.name)
+    comp = next(p for p in (tmp_path / "runs").iterdir() if "compare" in p.name)
+    assert not list(run.glob(tb.EVENTS_GLOB))
+    result = invoke("export-tensorboard", run, comp)
+    assert result.exit_code == 0, result.output
+    assert_matches_metrics(run)
+    for mode in ("manual", "static"):
+        assert_matches_metrics(comp / mode)
+    again = invoke("export-tensorboard", run)
+    assert again.exit_code == 2 and "--overwrite" in again.stderr
+    assert invoke("export-tensorboard", run, "--overwrite").exit_code == 0
+    assert len(list(run.glob(tb.EVENTS_GLOB))) == 1
+    assert invoke("export-tensorboard", tmp_path).exit_code == 2
+
+
+@pytest.mark.group("bad input")
+def test_without_the_extra_nothing_changes_unless_asked(tmp_path, config, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorboardX" else real(name, *a))
+    quiet = invoke("fit", config, "--runs-dir", tmp_path / "runs", "-q")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    assert not list(one_run(tmp_path / "runs").glob(tb.EVENTS_GLOB))
+    asked = invoke("fit", config, "--runs-dir", tmp_path / "other", "--tensorboard")
+    assert asked.exit_code == 2 and "pip install 'autotrain[tensorboard]'" in asked.stderr
+    assert not (tmp_path / "other").exists()
+    assert invoke("export-tensorboard", one_run(tmp_path / "runs")).exit_code == 2
