@@ -1,9 +1,11 @@
 """What the suite measures besides time: flops, memory, allocations per step, page faults, start-up, the machine."""
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import platform
+import random
 import resource
 import statistics
 import subprocess
@@ -16,6 +18,94 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+class ThreadPinError(RuntimeError):
+    """A thread count was asked for but cannot be pinned in this process."""
+
+
+@contextlib.contextmanager
+def blas_threads(count: int | None):
+    """Pin BLAS to ``count`` threads with threadpoolctl (``None``: leave the default); yields a label.
+
+    Refuses (ThreadPinError) rather than measure unpinned: an unpinned "1 thread" run is a 2-thread
+    run, and on 2 cores that swings identical computations by up to 25% (see the README).
+    """
+    if count is None:
+        yield "default"
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        raise ThreadPinError(
+            f"cannot pin BLAS to {count} thread(s): threadpoolctl is not installed. "
+            "pip install threadpoolctl, or run with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "
+            "MKL_NUM_THREADS=1 and --threads default") from None
+    with threadpool_limits(limits=count, user_api="blas"):
+        yield str(count)
+
+
+def placed_copy(value, rng: random.Random):
+    """A fresh copy of every array in ``value`` (an array, or a tuple/NamedTuple/list of them), each at a
+    random 64-byte-aligned offset into a new buffer; other values are returned as they are.
+
+    Rebuilding rows from placed copies every round makes where a row's arrays lie in memory a draw per
+    round instead of one draw for the whole run: with 2 BLAS threads the same step ran 0.34-0.45 ms
+    depending on its arrays' addresses (1 thread: within 2%).
+    """
+    if isinstance(value, np.ndarray):
+        buf = np.empty(value.nbytes + 8192, np.uint8)
+        start = (-buf.ctypes.data) % 64 + 64 * rng.randrange(64)
+        out = buf[start:start + value.nbytes].view(value.dtype).reshape(value.shape)
+        out[...] = value
+        return out
+    if isinstance(value, tuple):
+        items = [placed_copy(v, rng) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    if isinstance(value, list):
+        return [placed_copy(v, rng) for v in value]
+    return value
+
+
+def timed_rounds(build, names, rounds: int, block: int, rewarm: int, warmup: int, seed: int = 0,
+                 progress=None) -> dict[str, list[float]]:
+    """Seconds per step of each row in each round.
+
+    ``build(name, rng)`` returns a fresh zero-argument step for row ``name``.  Every row is built once
+    and warmed ``warmup`` steps (compilers, caches, allocator pools).  Then each round rebuilds every row
+    (fresh arrays at fresh addresses), collects the garbage, and runs the rows in a shuffled order:
+    ``rewarm`` untimed steps, then ``block`` timed ones.  Shuffled, not rotated: a rotation keeps each
+    row behind the same neighbour every round, and a step after another row's runs 15-45% slower (its
+    caches hold the other row's data), so rotation turned neighbours into fixed biases.
+    """
+    rng = random.Random(seed)
+    for name in names:
+        step = build(name, rng)
+        for _ in range(warmup):
+            step()
+    samples = {name: [] for name in names}
+    for r in range(rounds):
+        steps = {name: build(name, rng) for name in names}
+        gc.collect()  # the rebuild's garbage is not the next timed step's to collect
+        order = list(names)
+        rng.shuffle(order)
+        for name in order:
+            step = steps[name]
+            for _ in range(rewarm):
+                step()
+            start = time.perf_counter()
+            for _ in range(block):
+                step()
+            samples[name].append((time.perf_counter() - start) / block)
+        del steps
+        if progress:
+            progress(r + 1, rounds)
+    return samples
+
+
+def paired_ratio(a, b) -> float:
+    """Median of the per-round ratios: rows timed in the same round share the machine's state."""
+    return statistics.median(x / y for x, y in zip(a, b))
 
 
 def step_flops(n: int, d_in: int, h: int, d_out: int) -> int:
@@ -143,9 +233,10 @@ def startup_seconds(runs: int) -> dict:
 
 
 def machine() -> dict:
-    """Where the numbers came from: CPU, cores, load, numpy and its BLAS."""
+    """Where the numbers came from: CPU, cores, load, numpy, its BLAS and the kernel OpenBLAS chose."""
     return {"cpu": _cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform(), "numpy": np.__version__, "blas": _blas(),
+            "blas_env": {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS_", "GOTO", "MKL_"))},
             "load_average": os.getloadavg()}
 
 
@@ -163,8 +254,9 @@ def _blas() -> str:
     """The BLAS numpy was built with, and its threads as threadpoolctl sees them when installed."""
     try:
         from threadpoolctl import threadpool_info
-        found = [f"{i['internal_api']} {i.get('version')} ({i['num_threads']} threads)" for i in threadpool_info()
-                 if i.get("user_api") == "blas"]
+        # The kernel (architecture) matters: OPENBLAS_CORETYPE can make OpenBLAS pick an older one.
+        found = [f"{i['internal_api']} {i.get('version')} {i.get('architecture') or ''} kernel "
+                 f"({i['num_threads']} threads)" for i in threadpool_info() if i.get("user_api") == "blas"]
         if found:
             return "; ".join(found)
     except ImportError:
