@@ -67,8 +67,24 @@ def placed_copy(value, rng: random.Random):
     return value
 
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def clock_for(name: str, threads: int | None) -> str:
+    """``auto``: CPU time at 1 thread, wall time otherwise.
+
+    On a shared machine wall time charges a row for every moment another process held its core (under a
+    load average of 6 on 2 cores the seed's numpy step read 0.7-1.1 ms wall); the process's CPU time
+    read 0.33-0.41 ms, its quiet-machine wall time.  With one thread the step's work is the process's
+    CPU time; with more, CPU time adds the threads up and counts their spinning, so it is not a time.
+    """
+    if name == "auto":
+        return "cpu" if threads == 1 else "wall"
+    return name
+
+
 def timed_rounds(build, names, rounds: int, block: int, rewarm: int, warmup: int, seed: int = 0,
-                 progress=None) -> dict[str, list[float]]:
+                 progress=None, clock: str = "wall") -> dict[str, list[float]]:
     """Seconds per step of each row in each round.
 
     ``build(name, rng)`` returns a fresh zero-argument step for row ``name``.  Every row is built once
@@ -78,6 +94,7 @@ def timed_rounds(build, names, rounds: int, block: int, rewarm: int, warmup: int
     row behind the same neighbour every round, and a step after another row's runs 15-45% slower (its
     caches hold the other row's data), so rotation turned neighbours into fixed biases.
     """
+    now = CLOCKS[clock]
     rng = random.Random(seed)
     for name in names:
         step = build(name, rng)
@@ -93,10 +110,10 @@ def timed_rounds(build, names, rounds: int, block: int, rewarm: int, warmup: int
             step = steps[name]
             for _ in range(rewarm):
                 step()
-            start = time.perf_counter()
+            start = now()
             for _ in range(block):
                 step()
-            samples[name].append((time.perf_counter() - start) / block)
+            samples[name].append((now() - start) / block)
         del steps
         if progress:
             progress(r + 1, rounds)
@@ -106,6 +123,15 @@ def timed_rounds(build, names, rounds: int, block: int, rewarm: int, warmup: int
 def paired_ratio(a, b) -> float:
     """Median of the per-round ratios: rows timed in the same round share the machine's state."""
     return statistics.median(x / y for x, y in zip(a, b))
+
+
+def ratio_spread(a, b) -> float:
+    """Half the interquartile range of the per-round ratios: how far one round's ratio strays."""
+    ratios = [x / y for x, y in zip(a, b)]
+    if len(ratios) < 4:
+        return 0.0
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    return (q3 - q1) / 2
 
 
 def step_flops(n: int, d_in: int, h: int, d_out: int) -> int:
@@ -172,9 +198,9 @@ def minor_faults() -> int:
 
 
 def memory_profile(build, warmup: int, steps: int, threshold: int) -> dict:
-    """Peak traced bytes (row construction included), growth over the last ``steps // 2`` steady steps,
-    arrays allocated per steady step, and page faults per step (counted without tracemalloc, which
-    slows allocation; over at most 500 steps).
+    """Peak traced bytes (row construction included), growth over ``steps // 3`` steady steps (the
+    smaller of two consecutive windows), arrays allocated per steady step, and page faults per step
+    (counted without tracemalloc, which slows allocation; over at most 500 steps).
 
     ``build()`` returns a fresh step.  Memory that a framework allocates outside Python's and numpy's
     allocators (PyTorch, XLA) is invisible to tracemalloc; only the page faults see it.
@@ -192,24 +218,29 @@ def memory_profile(build, warmup: int, steps: int, threshold: int) -> dict:
         step = build()
         for _ in range(warmup):
             step()
-        # Growth is read over the second half only, after gc.collect() (the engine's graphs hold
-        # reference cycles): one-off caches filled in the first half are not a leak.
-        half = max(steps // 2, 1)
-        for _ in range(half):
+        # Growth is read after gc.collect() (the engine's graphs hold reference cycles) over two
+        # consecutive windows of a third of the steps each, after a first third; the smaller of the two
+        # counts.  A leak grows in both windows; a one-off (a cache filled, a dict resized: a few KiB seen
+        # at random points) in one at most.
+        third = max(steps // 3, 1)
+        for _ in range(third):
             step()
-        gc.collect()
-        settled = tracemalloc.get_traced_memory()[0]
-        for _ in range(half):
-            step()
+        growths = []
+        for _ in range(2):
+            gc.collect()
+            settled = tracemalloc.get_traced_memory()[0]
+            for _ in range(third):
+                step()
+            gc.collect()
+            growths.append(tracemalloc.get_traced_memory()[0] - settled)
         peak = tracemalloc.get_traced_memory()[1]
-        gc.collect()
-        growth = tracemalloc.get_traced_memory()[0] - settled
+        growth = min(growths)
         tracemalloc.stop()  # forget the live blocks: count_allocations scans every trace at each opcode
         tracemalloc.start()
         allocations = count_allocations(step, threshold)
     finally:
         tracemalloc.stop()
-    return {"peak_bytes": peak, "growth_bytes": growth, "growth_steps": half, "allocs_per_step": allocations,
+    return {"peak_bytes": peak, "growth_bytes": growth, "growth_steps": third, "allocs_per_step": allocations,
             "faults_per_step": faults_per_step}
 
 

@@ -74,7 +74,7 @@ def result_table(result: dict, memory: dict, targets: list[dict]):
 
     flops = f"{result['flops'] / 1e6:.2f} MFLOP/step · " if result["flops"] else ""
     table = Table(title=f"{result['workload']} ({result['describe']}) · BLAS threads {result['threads']} · "
-                        f"{flops}{result['timed_steps']} timed steps/row")
+                        f"{flops}{result['timed_steps']} timed steps/row · {result.get('clock', 'wall')} time")
     for column in ("row", "ms/step", f"x {result['reference']}", "GFLOP/s", "of matmul floor", "peak MiB",
                    "growth KiB",
                    "arrays/step", "faults/step", "target", ""):
@@ -83,7 +83,7 @@ def result_table(result: dict, memory: dict, targets: list[dict]):
               and t["workload"] == result["workload"]}
     for name, r in result["rows"].items():
         m, t = memory.get(name, {}), by_row.get(name)
-        table.add_row(name, f"{r['seconds'] * 1e3:.4g}", _fmt(r["ratio"], ".3f"), _fmt(r["gflops"], ".1f"),
+        table.add_row(name, f"{r['seconds'] * 1e3:.4g}", _ratio(r), _fmt(r["gflops"], ".1f"),
                       _fmt(r["floor_fraction"], ".0%"), _mib(m.get("peak_bytes")), _kib(m.get("growth_bytes")),
                       _int(m.get("allocs_per_step")), _float(m.get("faults_per_step")),
                       _describe(t), verdict(t["passed"]) if t else "")
@@ -117,6 +117,14 @@ def _value(v, unit) -> str:
     if unit == "x":
         return f"{v:.3f}x"
     return f"{v:,} {unit}" if isinstance(v, int) else f"{v:,.2f} {unit}"
+
+
+def _ratio(r: dict) -> str:
+    """The median per-round ratio and, when rounds disagree, ± half their interquartile range."""
+    if r["ratio"] is None:
+        return "-"
+    spread = r.get("ratio_spread") or 0
+    return f"{r['ratio']:.3f}" + (f" ±{spread:.3f}" if spread >= 0.0005 else "")
 
 
 def _fmt(v, spec: str) -> str:

@@ -38,8 +38,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # elsewhere), and the sibling helpers, also when tests import this module.
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 
-from _measure import (ThreadPinError, blas_threads, machine, memory_profile, paired_ratio,  # noqa: E402
-                      placed_copy, startup_seconds, timed_rounds)
+from _measure import (CLOCKS, ThreadPinError, blas_threads, clock_for, machine, memory_profile,  # noqa: E402
+                      paired_ratio, placed_copy, ratio_spread, startup_seconds, timed_rounds)
 from _report import memory_targets, result_table, startup_target, targets_table, time_targets  # noqa: E402
 from _rows import TWO_LAYER, RowTable, try_build  # noqa: E402
 
@@ -111,8 +111,9 @@ def selected_rows(w: Workload, names) -> list[str]:
     return [w.table.reference] + [n for n in w.table.rows if n in names and n != w.table.reference]
 
 
-def time_rows(w: Workload, names, threads, progress=None) -> dict:
+def time_rows(w: Workload, names, threads, progress=None, clock: str = "auto") -> dict:
     """Medians of every row at one thread setting; ratios are medians of the per-round ratios."""
+    clock = clock_for(clock, threads)
     table = w.table
     problem = table.problem(w.sizes)
     ref, floor = table.reference, table.floor
@@ -127,7 +128,8 @@ def time_rows(w: Workload, names, threads, progress=None) -> dict:
         def build(name, rng):
             return table.rows[name](placed_copy(problem, rng), w.lr, threads=threads)
 
-        samples = timed_rounds(build, runnable, w.rounds, w.block, w.rewarm, w.warmup, progress=progress)
+        samples = timed_rounds(build, runnable, w.rounds, w.block, w.rewarm, w.warmup, progress=progress,
+                               clock=clock)
     flops = table.flops(w.sizes)
     rows = {}
     for name, values in samples.items():
@@ -135,10 +137,11 @@ def time_rows(w: Workload, names, threads, progress=None) -> dict:
         floor_s = statistics.median(samples[floor]) if floor in samples else None
         rows[name] = {"seconds": seconds,
                       "ratio": paired_ratio(values, samples[ref]) if ref in samples else None,
+                      "ratio_spread": ratio_spread(values, samples[ref]) if ref in samples else None,
                       "gflops": flops / seconds / 1e9 if flops else None,
                       "floor_fraction": floor_s / seconds if floor_s else None, "samples": values}
     return {"workload": w.name, "describe": table.describe(w.sizes), "sizes": list(w.sizes), "lr": w.lr,
-            "threads": label, "flops": flops, "timed_steps": w.rounds * w.block, "rows": rows,
+            "threads": label, "clock": clock, "flops": flops, "timed_steps": w.rounds * w.block, "rows": rows,
             "skipped": skipped, "reference": ref, "twin": twin_check(table, rows)}
 
 
@@ -185,7 +188,7 @@ def estimate_seconds(workloads, threads, names) -> float:
     return total
 
 
-def run_suite(workloads, threads, names, startup_runs: int, console=None) -> dict:
+def run_suite(workloads, threads, names, startup_runs: int, console=None, clock: str = "auto") -> dict:
     """Everything the suite measures, as one JSON-ready dict; tables go to ``console`` as they finish."""
     report = {"machine": machine(), "thread_env": {k: os.environ.get(k) for k in THREAD_ENV},
               "results": [], "memory": {}, "startup": None, "targets": [], "notes": []}
@@ -200,7 +203,7 @@ def run_suite(workloads, threads, names, startup_runs: int, console=None) -> dic
         for count in threads:
             say(f"[dim]{w.name}: timing at {count or 'default'} thread(s), {w.rounds} rounds "
                 f"({time.perf_counter() - started:.0f} s so far)[/]")
-            result = time_rows(w, names, count)
+            result = time_rows(w, names, count, clock=clock)
             report["results"].append(result)
             report["targets"] += time_targets(result)
             say(result_table(result, memory, report["targets"]))
@@ -262,6 +265,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "have is left out of that workload: %s" % ",".join(all_row_names()))
     parser.add_argument("--json", type=Path, default=None, help="where to write results (default: runs/bench/)")
     parser.add_argument("--quick", action="store_true", help="fewer steps: a look, not a measurement")
+    parser.add_argument("--clock", choices=["auto", *CLOCKS], default="auto",
+                        help="auto (default): process CPU time at 1 thread (robust to other processes on a shared "
+                             "machine), wall time otherwise")
     parser.add_argument("--startup-runs", type=int, default=None, help="subprocess runs each (0 skips; default 7)")
     return parser.parse_args(argv)
 
@@ -321,7 +327,7 @@ def main(argv=None) -> dict:
     pin_xla_if_one_thread(threads)
     startup_runs = args.startup_runs if args.startup_runs is not None else (3 if args.quick else 7)
     console = Console(width=None if sys.stdout.isatty() else 160)  # wide tables stay readable in a log
-    report = run_suite(workloads, threads, names, startup_runs, console)
+    report = run_suite(workloads, threads, names, startup_runs, console, clock=args.clock)
     print_footer(report, console)
     path = args.json or Path("runs/bench") / time.strftime("suite-%Y%m%d-%H%M%S.json")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -164,3 +164,21 @@ def test_mlp_flops():
     n = 32
     forward = 2 * n * (64 * 128 + 128 * 128 + 128 * 10)
     assert mlp_flops((n, 64, 128, 128, 10)) == 2 * forward + 2 * n * (128 * 128 + 128 * 10)
+
+
+def test_seed_programs_harness_runs_the_programs_interleaved(suite):
+    import bench_seed_programs as harness
+
+    result = harness.measure(["numpy", "autograd", "static"], rounds=3, block=2, rewarm=1, warmup=1, threads=1)
+    assert set(result) == {"numpy", "autograd", "static"}
+    assert result["numpy"]["ratio"] == 1.0 and all(r["ms"] > 0 for r in result.values())
+
+
+def test_seed_programs_harness_turnstile_counts_steps_and_reports_errors(suite):
+    import bench_seed_programs as harness
+
+    gate = harness.start("counter", "seen = []\nfor t in range(500):\n    seen.append(t)\n    assert t < 6\n")
+    gate.turn(2, 3)  # 5 steps: t = 0..4
+    assert len(gate.samples) == 1
+    with pytest.raises(RuntimeError, match="seed program failed"):
+        gate.turn(0, 3)  # the program fails at t = 6
