@@ -182,3 +182,15 @@ def test_seed_programs_harness_turnstile_counts_steps_and_reports_errors(suite):
     assert len(gate.samples) == 1
     with pytest.raises(RuntimeError, match="seed program failed"):
         gate.turn(0, 3)  # the program fails at t = 6
+
+
+@pytest.mark.slow
+def test_cli_overhead_prints_an_estimate_then_progress(capsys):
+    sys.path.insert(0, str(BENCH))
+    import bench_cli_overhead
+
+    bench_cli_overhead.main(["--steps", "20", "--repeat", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("2 runs of 20 steps") and "about" in lines[0]
+    assert lines[1].lstrip().startswith("[1/2] library") and lines[2].lstrip().startswith("[2/2] autotrain fit")
+    assert lines[-1].startswith("ratio cli/library")
