@@ -674,3 +674,98 @@ class Index(Op):
     @staticmethod
     def shape(a_shape, key):
         return np.empty(a_shape, dtype=np.bool_)[key].shape
+
+
+# ===================================================================== nn: fused primitives
+# NOTE: layers and losses in engine/nn are compositions of the ops above; the two below are fused
+# because they were measured to pay on the `mlp` workload (see the README's nn and optim section):
+# one node instead of three for a Linear layer, one instead of seven for softmax + cross-entropy.
+@register
+class Linear(Op):
+    """x @ w.T + b (PyTorch's ``F.linear``, addmm-like): x (..., in), w (out, in), b (out,)."""
+    name = "linear"
+    arity = 3
+    cases = ((((4, 3), (5, 3), (5,)), {}), (((2, 4, 3), (5, 3), (5,)), {}), (((3,), (5, 3), (5,)), {}))
+
+    @staticmethod
+    def forward(xp, x, w, b, out=None):
+        out = xp.matmul(x, xp.swapaxes(w, -1, -2), out=out)
+        return xp.add(out, b, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        x, w, _ = ctx.inputs
+        need_x, need_w, need_b = ctx.needs_input_grad
+        out_features, in_features = w.shape
+        g2 = g if len(g.shape) == 2 else xp.reshape(g, (-1, out_features))  # batch dims folded into rows
+        gx = xp.matmul(g, w) if need_x else None
+        gw = xp.matmul(xp.swapaxes(g2, -1, -2), xp.reshape(x, (-1, in_features))) if need_w else None
+        gb = xp.sum(g2, axis=0) if need_b else None
+        return gx, gw, gb
+
+    @staticmethod
+    def shape(x_shape, w_shape, b_shape):
+        if x_shape is None or len(x_shape) == 0 or w_shape is None or len(w_shape) != 2:
+            raise ValueError(f"linear: needs input (..., in) and weight (out, in), got {x_shape} and {w_shape}")
+        if x_shape[-1] != w_shape[1] and None not in (x_shape[-1], w_shape[1]):
+            raise ValueError(f"linear: input has {x_shape[-1]} features, weight expects {w_shape[1]}")
+        if b_shape is not None and tuple(b_shape) not in ((w_shape[0],), ()):
+            raise ValueError(f"linear: bias shape {tuple(b_shape)} does not match {w_shape[0]} output features")
+        return tuple(x_shape[:-1]) + (w_shape[0],)
+
+
+@register
+class SoftmaxCrossEntropy(Op):
+    """-sum(target * log_softmax(logits), axis): the loss per sample (``reduction="none"``) or their sum
+    (``"sum"``). ``target`` is any weighting of the classes: one-hot rows for class indices, probabilities,
+    with label smoothing and class weights (and a mean's 1/denominator) folded in by ``nn.functional``.
+
+    Uses ``exp``, ``max`` and ``vdot`` in its backward, which a graph ``xp`` lacks: dynamic engine only.
+    """
+    name = "softmax_cross_entropy"
+    arity = 2
+    cases = ((((3, 4), (3, 4)), {"axis": 1}), (((3, 4), (3, 4)), {"axis": 1, "reduction": "sum"}),
+             (((2, 3, 2), (2, 3, 2)), {"axis": 1}), (((2, 3, 2), (2, 3, 2)), {"axis": 1, "reduction": "sum"}),
+             (((5,), (5,)), {"axis": 0}))
+
+    @staticmethod
+    def shifted_and_exp(xp, x, axis):
+        shifted = x - xp.max(x, axis=axis, keepdims=True)
+        return shifted, xp.exp(shifted)
+
+    @staticmethod
+    def forward(xp, logits, target, axis=1, reduction="none"):
+        shifted, exps = SoftmaxCrossEntropy.shifted_and_exp(xp, logits, axis)
+        shifted -= xp.log(xp.sum(exps, axis=axis, keepdims=True))   # now log_softmax(logits)
+        if reduction == "sum":
+            return xp.asarray(-xp.vdot(target, shifted))
+        shifted *= target
+        return xp.negative(xp.sum(shifted, axis=axis))
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        logits, target = ctx.inputs
+        axis = ctx.attrs.get("axis", 1)
+        need_logits, need_target = ctx.needs_input_grad
+        shifted, exps = SoftmaxCrossEntropy.shifted_and_exp(xp, logits, axis)
+        total = xp.sum(exps, axis=axis, keepdims=True)
+        if ctx.attrs.get("reduction", "none") == "none":
+            g = xp.expand_dims(g, axis)
+        g_logits = g_target = None
+        if need_logits:  # d/dx = softmax * sum(target) - target
+            g_logits = exps / total
+            g_logits *= xp.sum(target, axis=axis, keepdims=True)
+            g_logits -= target
+            g_logits *= g
+        if need_target:
+            g_target = -(g * (shifted - xp.log(total)))
+        return g_logits, g_target
+
+    @staticmethod
+    def shape(logits_shape, target_shape, axis=1, reduction="none"):
+        if tuple(logits_shape) != tuple(target_shape or ()):
+            raise ValueError(f"softmax_cross_entropy: target shape {target_shape} must equal logits shape "
+                             f"{tuple(logits_shape)}")
+        if reduction == "sum":
+            return ()
+        return tuple(n for i, n in enumerate(logits_shape) if i != axis % len(logits_shape))
