@@ -33,8 +33,8 @@ from __future__ import annotations
 import numpy as np
 
 #: The xp functions backward rules may call (a graph ``xp`` must provide them).
-BACKWARD_XP = ("where", "greater", "less", "equal", "greater_equal", "less_equal", "log", "matmul", "swapaxes",
-               "reshape", "transpose", "broadcast_to", "sum", "astype")
+BACKWARD_XP = ("where", "greater", "less", "equal", "greater_equal", "less_equal", "log", "exp", "matmul",
+               "swapaxes", "reshape", "transpose", "broadcast_to", "sum", "astype")
 
 OPS: dict[str, type["Op"]] = {}
 
@@ -769,3 +769,188 @@ class SoftmaxCrossEntropy(Op):
         if reduction == "sum":
             return ()
         return tuple(n for i, n in enumerate(logits_shape) if i != axis % len(logits_shape))
+
+
+# ===================================================================== static-tf stop-gap block
+# Reductions and normalisations the TF1 side (tf.reduce_max, tf.nn.softmax, tf.nn.log_softmax,
+# softmax cross-entropy, tf.argmax, tf.one_hot) needs.  Written as ordinary table entries so the dynamic
+# engine and gradcheck can use them too; engine-core's general versions replace them when merged.
+def _kept_shape(shape, axis):
+    axes = _norm_axes(axis, len(shape))
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+@register
+class Sqrt(Op):
+    """Square root (Adam's and RMSProp's denominators)."""
+    name = "sqrt"
+    arity = 1
+    saves_inputs = False
+    saves_output = True
+    cases = UNARY_CASES
+    domain = "pos"
+
+    @staticmethod
+    def forward(xp, a, out=None):
+        return xp.sqrt(a, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (g / (2.0 * ctx.output),)
+
+
+@register
+class StopGradient(Op):
+    """a itself, with no gradient (TF's stop_gradient; the labels of softmax cross-entropy v1)."""
+    name = "stop_gradient"
+    arity = 1
+    differentiable = False
+    saves_inputs = False
+
+    @staticmethod
+    def forward(xp, a):
+        return a
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (None,)
+
+    @staticmethod
+    def shape(a_shape):
+        return tuple(a_shape)
+
+
+@register
+class AMax(Op):
+    """Maximum over ``axis`` (None: all); the gradient is shared equally by tied maxima (TF's reduce_max)."""
+    name = "amax"
+    arity = 1
+    saves_output = True
+    cases = ((((3, 4),), {}), (((3, 4),), {"axis": 1}), (((2, 3, 4),), {"axis": (0, 2), "keepdims": True}))
+
+    @staticmethod
+    def forward(xp, a, out=None, axis=None, keepdims=False):
+        return xp.amax(a, axis=axis, keepdims=keepdims, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        a = ctx.inputs[0]
+        shape = ctx.input_shapes[0]
+        axis = ctx.attrs.get("axis")
+        if not ctx.attrs.get("keepdims", False):
+            kept = _kept_shape(shape, axis)
+            g, y = xp.reshape(g, kept), xp.reshape(ctx.output, kept)
+        else:
+            y = ctx.output
+        hits = astype(xp, xp.equal(a, y), g.dtype)
+        count = xp.sum(hits, axis=_norm_axes(axis, len(shape)), keepdims=True)
+        return (hits * (g / count),)
+
+    @staticmethod
+    def shape(a_shape, axis=None, keepdims=False):
+        return Sum.shape(a_shape, axis=axis, keepdims=keepdims)
+
+
+def _check_axis(shape, axis, op):
+    if not -len(shape) <= axis < len(shape):
+        raise ValueError(f"{op}: axis {axis} is out of range for a {len(shape)}-D shape {tuple(shape)}")
+    return tuple(shape)
+
+
+@register
+class Softmax(Op):
+    """exp(a) / sum(exp(a)) along ``axis``, computed after subtracting the maximum (never overflows)."""
+    name = "softmax"
+    arity = 1
+    saves_inputs = False
+    saves_output = True
+    cases = ((((3, 4),), {"axis": -1}), (((3, 4),), {"axis": 0}))
+
+    @staticmethod
+    def forward(xp, a, out=None, axis=-1):
+        out = xp.subtract(a, xp.amax(a, axis=axis, keepdims=True), out=out)
+        xp.exp(out, out=out)
+        return xp.true_divide(out, xp.sum(out, axis=axis, keepdims=True), out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        y = ctx.output
+        return (y * (g - xp.sum(g * y, axis=ctx.attrs.get("axis", -1), keepdims=True)),)
+
+    @staticmethod
+    def shape(a_shape, axis=-1):
+        return _check_axis(a_shape, axis, "softmax")
+
+
+@register
+class LogSoftmax(Op):
+    """a - log(sum(exp(a))) along ``axis`` (the log-sum-exp taken after subtracting the maximum)."""
+    name = "log_softmax"
+    arity = 1
+    saves_inputs = False
+    saves_output = True
+    cases = ((((3, 4),), {"axis": -1}), (((3, 4),), {"axis": 0}))
+
+    @staticmethod
+    def forward(xp, a, out=None, axis=-1):
+        shifted = xp.subtract(a, xp.amax(a, axis=axis, keepdims=True), out=out)
+        total = xp.sum(xp.exp(shifted), axis=axis, keepdims=True)
+        return xp.subtract(shifted, xp.log(total, out=total), out=shifted)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        axis = ctx.attrs.get("axis", -1)
+        return (g - xp.exp(ctx.output) * xp.sum(g, axis=axis, keepdims=True),)
+
+    @staticmethod
+    def shape(a_shape, axis=-1):
+        return _check_axis(a_shape, axis, "log_softmax")
+
+
+@register
+class ArgMax(Op):
+    """Index of the maximum along ``axis`` (the first one at a tie), int64; no gradient."""
+    name = "argmax"
+    arity = 1
+    differentiable = False
+    saves_inputs = False
+    result_dtype = np.int64
+
+    @staticmethod
+    def forward(xp, a, axis=None):
+        return xp.argmax(a, axis=axis)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (None,)
+
+    @staticmethod
+    def shape(a_shape, axis=None):
+        if axis is None:
+            return ()
+        _check_axis(a_shape, axis, "argmax")
+        return tuple(n for i, n in enumerate(a_shape) if i != axis % len(a_shape))
+
+
+@register
+class OneHot(Op):
+    """``depth``-long rows of ``off_value`` with ``on_value`` at each index (rows of an out-of-range index are
+    all ``off_value``, as TF's one_hot); no gradient."""
+    name = "one_hot"
+    arity = 1
+    differentiable = False
+    saves_inputs = False
+    result_dtype = "attr"
+
+    @staticmethod
+    def forward(xp, indices, depth, dtype, on_value=1, off_value=0):
+        hits = xp.equal(xp.expand_dims(indices, -1), xp.arange(depth))
+        return xp.where(hits, on_value, off_value).astype(dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (None,)
+
+    @staticmethod
+    def shape(a_shape, depth, dtype, on_value=1, off_value=0):
+        return tuple(a_shape) + (depth,)
