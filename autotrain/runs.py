@@ -23,7 +23,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -53,6 +53,7 @@ class Checkpoint:
     elapsed_s: float
     path: Path
     rng_state: str = ""
+    optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def versions() -> dict[str, str]:
@@ -112,15 +113,29 @@ def checksum(arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
+METRICS_COLUMNS = ("step", "epoch", "loss", "val_loss", "val_accuracy", "elapsed_s")
+METRICS_HEADER = ",".join(METRICS_COLUMNS) + "\n"
+
+
+def _cell(value) -> str:
+    # repr(float) round-trips exactly, so tables compare bit for bit; None is an empty cell.
+    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+
+
+def metrics_line(step: int, loss: float, elapsed_s: float, epoch: int | None = None, val_loss: float | None = None,
+                 val_accuracy: float | None = None) -> str:
+    return f"{step},{_cell(epoch)},{loss!r},{_cell(val_loss)},{_cell(val_accuracy)},{elapsed_s:.6f}\n"
+
+
 class MetricsWriter:
-    """Appends ``step,loss,elapsed_s`` rows, flushing each so a crash keeps every row written."""
+    """Appends ``step,epoch,loss,val_loss,val_accuracy,elapsed_s`` rows, flushing each so a crash keeps every row."""
 
     def __init__(self, path: Path):
         self._file = open(path, "a", encoding="utf-8")
 
-    def write(self, step: int, loss: float, elapsed_s: float) -> None:
-        # repr(float) round-trips exactly, so tables compare bit for bit.
-        self._file.write(f"{step},{loss!r},{elapsed_s:.6f}\n")
+    def write(self, step: int, loss: float, elapsed_s: float, epoch: int | None = None,
+              val_loss: float | None = None, val_accuracy: float | None = None) -> None:
+        self._file.write(metrics_line(step, loss, elapsed_s, epoch, val_loss, val_accuracy))
         self._file.flush()
 
     def close(self) -> None:
@@ -133,18 +148,34 @@ class MetricsWriter:
         self.close()
 
 
-def _parse_rows(text: str) -> list[tuple[int, float, float]]:
-    """Rows of a metrics.csv; a torn last line (no newline) or any unparsable line is skipped."""
+def _parse_metric_rows(text: str) -> list[dict]:
+    """Rows of a metrics.csv as dicts, by header name (old runs have ``step,loss,elapsed_s``); a torn last
+    line (no newline) or any unparsable line is skipped; empty cells are None."""
+    lines = text.splitlines(keepends=True)
+    if not lines:
+        return []
+    header = lines[0].strip().split(",")
     rows = []
-    for line in text.splitlines(keepends=True)[1:]:
+    for line in lines[1:]:
         if not line.endswith("\n"):
             continue
+        cells = line.rstrip("\n").split(",")
+        if len(cells) != len(header):
+            continue
         try:
-            step, loss, elapsed = line.rstrip("\n").split(",")
-            rows.append((int(step), float(loss), float(elapsed)))
+            row = {k: (None if v == "" else int(v) if k in ("step", "epoch") else float(v))
+                   for k, v in zip(header, cells)}
         except ValueError:
             continue
+        if row.get("step") is None or row.get("loss") is None:
+            continue
+        rows.append({k: row.get(k) for k in METRICS_COLUMNS})
     return rows
+
+
+def _parse_rows(text: str) -> list[tuple[int, float, float]]:
+    """``(step, loss, elapsed_s)`` of every row (see :func:`_parse_metric_rows`)."""
+    return [(r["step"], r["loss"], r["elapsed_s"] or 0.0) for r in _parse_metric_rows(text)]
 
 
 @dataclass
@@ -177,6 +208,13 @@ class RunDir:
         """data.npz: x, y, w1, w2 (read it back with ``autotrain.data.load_problem``)."""
         atomic_write(self.data_path, lambda f: np.savez(f, **problem._asdict()))
 
+    def save_fit_data(self, data) -> None:
+        """data.npz of a fit: ``x``, ``y`` (the training split, as the model sees it), the initial ``w1``, ``b1``...,
+        and where they apply ``x_val``, ``y_val``, ``mean``, ``std`` (standardisation), ``classes`` (label of
+        each class index), ``feature_names``, ``target_names``, ``train_index``, ``val_index``."""
+        arrays = data.arrays()
+        atomic_write(self.data_path, lambda f: np.savez(f, **arrays))
+
     def write_summary(self, summary: dict[str, Any]) -> None:
         text = json.dumps({**summary, "versions": versions()}, indent=2, allow_nan=False) + "\n"
         atomic_write(self.summary_path, lambda f: f.write(text.encode()))
@@ -192,15 +230,21 @@ class RunDir:
         On resume from a checkpoint at step k, rows k, k+1, ... were logged after that checkpoint and
         will be logged again, so the continued table matches an uninterrupted run's.
         """
-        rows = [r for r in self.read_metrics() if r[0] < keep_before]
-        text = "step,loss,elapsed_s\n" + "".join(f"{s},{loss!r},{e:.6f}\n" for s, loss, e in rows)
+        rows = [r for r in self.read_metric_rows() if r["step"] < keep_before]
+        text = METRICS_HEADER + "".join(
+            metrics_line(r["step"], r["loss"], r["elapsed_s"] or 0.0, r["epoch"], r["val_loss"], r["val_accuracy"])
+            for r in rows)
         atomic_write(self.metrics_path, lambda f: f.write(text.encode()))
         return MetricsWriter(self.metrics_path)
 
     def read_metrics(self) -> list[tuple[int, float, float]]:
         """``(step, loss, elapsed_s)`` rows; empty when there is no metrics.csv yet."""
+        return [(r["step"], r["loss"], r["elapsed_s"] or 0.0) for r in self.read_metric_rows()]
+
+    def read_metric_rows(self) -> list[dict]:
+        """Every column of metrics.csv by name (``METRICS_COLUMNS``; None where a cell is empty)."""
         try:
-            return _parse_rows(self.metrics_path.read_text(encoding="utf-8", errors="replace"))
+            return _parse_metric_rows(self.metrics_path.read_text(encoding="utf-8", errors="replace"))
         except FileNotFoundError:
             return []
 
@@ -210,9 +254,12 @@ class RunDir:
         return self.checkpoints_dir / f"step-{step:06d}.npz"
 
     def save_checkpoint(self, step: int, state: dict[str, np.ndarray], config_hash: str,
-                        elapsed_s: float = 0.0, rng_state: str = "") -> Path:
-        """Write ``state`` after ``step`` updates atomically; a kill leaves the old file or the new one."""
+                        elapsed_s: float = 0.0, rng_state: str = "",
+                        optimizer_state: dict[str, np.ndarray] | None = None) -> Path:
+        """Write ``state`` (and the optimizer's, as ``optim.<name>``) after ``step`` updates atomically;
+        a kill leaves the old file or the new one."""
         arrays = {f"state.{k}": np.asarray(v) for k, v in state.items()}
+        arrays.update({f"optim.{k}": np.asarray(v) for k, v in (optimizer_state or {}).items()})
         arrays.update(step=np.array(step, dtype=np.int64), elapsed_s=np.array(elapsed_s, dtype=np.float64),
                       config_hash=np.array(config_hash), rng_state=np.array(rng_state))
         arrays["checksum"] = np.array(checksum(arrays))
@@ -230,6 +277,22 @@ class RunDir:
                     found.append((int(m.group(1)), p))
         return sorted(found)
 
+    def prune_checkpoints(self, keep: int, protect: Iterable[int] = ()) -> list[Path]:
+        """Delete step checkpoints older than the newest ``keep`` (0: keep all), except the steps in ``protect``
+        (the best).  Call it only after the newest checkpoint is on disk: at least that one always remains."""
+        if keep <= 0:
+            return []
+        found = self.checkpoints()
+        protected = set(protect)
+        removed = []
+        for step, path in found[:-keep]:
+            if step not in protected:
+                path.unlink(missing_ok=True)
+                removed.append(path)
+        if removed:
+            _fsync_dir(self.checkpoints_dir)
+        return removed
+
     def clean_temp_files(self) -> list[str]:
         """Remove temp files left by a killed write; returns a note per file removed."""
         removed = []
@@ -240,7 +303,7 @@ class RunDir:
                     removed.append(f"removed a stale temporary file {p.relative_to(self.path)}")
         return removed
 
-    def latest_checkpoint(self, cfg: FitConfig) -> Checkpoint | None:
+    def latest_checkpoint(self, cfg: FitConfig, expected: dict | None = None) -> Checkpoint | None:
         """The newest checkpoint that verifies against ``cfg``; damaged newer ones are skipped with a note.
 
         Returns None when the run has no checkpoint at all; raises RunError when none is usable.
@@ -248,7 +311,7 @@ class RunDir:
         found, reasons = self.checkpoints(), []
         for step, path in reversed(found):
             try:
-                ckpt = load_checkpoint(path, cfg)
+                ckpt = load_checkpoint(path, cfg, expected)
             except CheckpointError as exc:
                 reasons.append(f"{path.name}: {exc}")
                 continue
@@ -259,8 +322,11 @@ class RunDir:
         return None
 
 
-def load_checkpoint(path: Path, cfg: FitConfig | None = None) -> Checkpoint:
+def load_checkpoint(path: Path, cfg: FitConfig | None = None, expected: dict | None = None) -> Checkpoint:
     """Read and verify one checkpoint (``allow_pickle=False``); CheckpointError says what is wrong.
+
+    ``expected``: {array name: (shape, dtype)} for every ``state.*`` and ``optim.*`` array the caller needs
+    (default: the seed's ``w1``, ``w2`` at ``cfg``'s sizes).
 
     Plain numpy can read it too::
 
@@ -282,30 +348,42 @@ def load_checkpoint(path: Path, cfg: FitConfig | None = None) -> Checkpoint:
         raise CheckpointError(f"truncated or corrupt ({type(exc).__name__}: {exc})") from None
     except AttributeError:  # np.load returned a bare array, not an .npz archive
         raise CheckpointError("is not an .npz archive") from None
-    required = {"state.w1", "state.w2", "step", "elapsed_s", "config_hash", "checksum"}
+    required = {"step", "elapsed_s", "config_hash", "checksum"} | (
+        {"state.w1", "state.w2"} if expected is None else set(expected))
     if missing := required - arrays.keys():
         raise CheckpointError(f"is missing {', '.join(sorted(missing))}")
     stored = str(arrays.pop("checksum"))
     if checksum(arrays) != stored:
         raise CheckpointError("checksum mismatch (the file was damaged or edited)")
     state = {k.removeprefix("state."): v for k, v in arrays.items() if k.startswith("state.")}
+    optim = {k.removeprefix("optim."): v for k, v in arrays.items() if k.startswith("optim.")}
     ckpt = Checkpoint(int(arrays["step"]), state, str(arrays["config_hash"]), float(arrays["elapsed_s"]),
-                      Path(path), str(arrays.get("rng_state", "")))
+                      Path(path), str(arrays.get("rng_state", "")), optim)
+    if expected is not None:
+        _check_expected(arrays, expected)
     if cfg is not None:
-        _check_against(ckpt, cfg)
+        _check_against(ckpt, cfg, check_shapes=expected is None)
     return ckpt
 
 
-def _check_against(ckpt: Checkpoint, cfg: FitConfig) -> None:
+def _check_expected(arrays: dict, expected: dict) -> None:
+    for key, (shape, dtype) in expected.items():
+        a = arrays.get(key)
+        if a is None or a.shape != tuple(shape) or a.dtype != np.dtype(dtype):
+            got = "missing" if a is None else f"{a.dtype}{list(a.shape)}"
+            raise CheckpointError(f"{key} is {got}, expected {np.dtype(dtype)}{list(shape)}")
+
+
+def _check_against(ckpt: Checkpoint, cfg: FitConfig, check_shapes: bool = True) -> None:
     if ckpt.config_hash != cfg.config_hash():
         raise CheckpointError("was written by a run of a different config (config_hash differs)")
-    want = {"w1": (cfg.D_in, cfg.H), "w2": (cfg.H, cfg.D_out)}
+    want = {"w1": (cfg.D_in, cfg.H), "w2": (cfg.H, cfg.D_out)} if check_shapes else {}
     for key, shape in want.items():
         a = ckpt.state.get(key)
         if a is None or a.shape != shape or a.dtype != np.dtype(cfg.dtype):
             got = "missing" if a is None else f"{a.dtype}{list(a.shape)}"
             raise CheckpointError(f"{key} is {got}, expected {cfg.dtype}{list(shape)}")
-    if not 0 <= ckpt.step <= cfg.steps:
+    if ckpt.step < 0 or (cfg.epochs is None and ckpt.step > cfg.steps):
         raise CheckpointError(f"step {ckpt.step} is outside 0..{cfg.steps}")
 
 
