@@ -136,10 +136,8 @@ def pytorch_program(torch, problem: MLPProblem, lr: float) -> Step:
     for w, _ in problem.layers:
         modules += [nn.Linear(w.shape[1], w.shape[0]), nn.ReLU()]
     model = nn.Sequential(*modules[:-1])
-    with torch.no_grad():  # the workload's initial weights (same draws as nn.Linear's own)
-        arrays = [a for layer in problem.layers for a in layer]
-        for parameter, array in zip(model.parameters(), arrays):
-            parameter.copy_(torch.from_numpy(array.copy()))
+    arrays = [a for layer in problem.layers for a in layer]  # the workload's initial weights
+    model.load_state_dict({name: torch.from_numpy(a.copy()) for (name, _), a in zip(model.named_parameters(), arrays)})
     loss_fn = nn.CrossEntropyLoss()
     optimizer = optim.Adam(model.parameters(), lr=lr)
     x, y = torch.from_numpy(problem.x), torch.from_numpy(problem.y)
