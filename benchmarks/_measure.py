@@ -46,7 +46,7 @@ def blas_threads(count: int | None):
 
 
 def placed_copy(value, rng: random.Random):
-    """A fresh copy of every array in ``value`` (an array, or a tuple/NamedTuple/list of them), each at a
+    """A fresh copy of every array in ``value`` (an array, or a tuple/NamedTuple/list/dict of them), each at a
     random 64-byte-aligned offset into a new buffer; other values are returned as they are.
 
     Rebuilding rows from placed copies every round makes where a row's arrays lie in memory a draw per
@@ -64,6 +64,8 @@ def placed_copy(value, rng: random.Random):
         return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
     if isinstance(value, list):
         return [placed_copy(v, rng) for v in value]
+    if isinstance(value, dict):
+        return {k: placed_copy(v, rng) for k, v in value.items()}
     return value
 
 

@@ -22,11 +22,14 @@ BETAS, EPS = (0.9, 0.999), 1e-8  # PyTorch's (and optax's) Adam defaults
 
 
 class MLPProblem(NamedTuple):
-    """Inputs (N, D_in) float32, integer class labels (N,), and per layer (weight (out, in), bias (out,))."""
+    """Inputs (rows, D_in) float32, integer class labels (rows,), per layer (weight (out, in), bias (out,)),
+    and the minibatches: a tuple of row-index arrays that steps cycle through, or None (every step the
+    whole of x, y: the ``mlp`` workload)."""
 
     x: np.ndarray
     y: np.ndarray
     layers: tuple
+    batches: tuple | None = None
 
 
 def mlp_problem(sizes, seed: int = 0) -> MLPProblem:
@@ -55,56 +58,73 @@ def mlp_flops(sizes) -> int:
     return sum(per) * 2 + sum(per[1:])
 
 
+def batch_source(problem: MLPProblem, convert=lambda a: a):
+    """A function returning the next (x, y) minibatch, converted by ``convert``: the same fixed pair
+    every step without minibatches (converted once), else the next row-index set, gathered each step
+    as a training loop does."""
+    if problem.batches is None:
+        pair = convert(problem.x), convert(problem.y)
+        return lambda: pair
+    x, y, batches = problem.x, problem.y, problem.batches
+    i = -1
+
+    def next_batch():
+        nonlocal i
+        i = (i + 1) % len(batches)
+        rows = batches[i]
+        return convert(x[rows]), convert(y[rows])
+    return next_batch
+
+
 def numpy_step(problem: MLPProblem, lr: float, threads=None) -> Step:
-    """The step by hand: weights kept as (in, out) so the forward pass is ``x @ W + b``; a numerically
+    """The step by hand for any depth: weights kept as (in, out) so a layer is ``a @ W + b``; a numerically
     stable softmax cross-entropy (mean over the batch); ReLU's gradient zero where the input is <= 0
     (as PyTorch); Adam exactly as ``torch.optim.Adam`` computes it (m, v, bias corrections, eps after
     the square root), in place, with one scratch array per parameter."""
-    x, y = problem.x, problem.y
-    n = x.shape[0]
-    params = []
-    for w, b in problem.layers:
-        params += [np.ascontiguousarray(w.T), b.copy()]
+    next_batch = batch_source(problem)
+    weights = [np.ascontiguousarray(w.T) for w, _ in problem.layers]
+    biases = [b.copy() for _, b in problem.layers]
+    params = [p for pair in zip(weights, biases) for p in pair]
     grads = [np.empty_like(p) for p in params]
+    g_weights, g_biases = grads[0::2], grads[1::2]
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
     scratch = [np.empty_like(p) for p in params]
-    rows = np.arange(n)
     beta1, beta2 = BETAS
+    last = len(weights) - 1
     t = 0
 
     def step() -> float:
         nonlocal t
-        w1, b1, w2, b2, w3, b3 = params
-        gw1, gb1, gw2, gb2, gw3, gb3 = grads
-        # forward
-        z1 = x @ w1
-        z1 += b1
-        a1 = np.maximum(z1, 0)
-        z2 = a1 @ w2
-        z2 += b2
-        a2 = np.maximum(z2, 0)
-        logits = a2 @ w3
-        logits += b3
+        x, y = next_batch()
+        n = x.shape[0]
+        # forward: keep each layer's input and pre-activation for the backward pass
+        inputs, pre = [], []
+        a = x
+        for i, (w, b) in enumerate(zip(weights, biases)):
+            inputs.append(a)
+            z = a @ w
+            z += b
+            pre.append(z)
+            a = np.maximum(z, 0) if i < last else z
+        logits = a
         # cross-entropy: log-sum-exp of the shifted logits minus the target's logit
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         total = probs.sum(axis=1, keepdims=True)
+        rows = np.arange(n)
         loss = np.log(total).mean() - logits[rows, y].mean()
-        # backward: d loss / d logits = (softmax - onehot) / N
+        # backward: d loss / d logits = (softmax - onehot) / N, then layer by layer
         probs /= total
         probs[rows, y] -= 1
         probs /= n
-        np.matmul(a2.T, probs, out=gw3)
-        probs.sum(axis=0, out=gb3)
-        d2 = probs @ w3.T
-        d2 *= z2 > 0
-        np.matmul(a1.T, d2, out=gw2)
-        d2.sum(axis=0, out=gb2)
-        d1 = d2 @ w2.T
-        d1 *= z1 > 0
-        np.matmul(x.T, d1, out=gw1)
-        d1.sum(axis=0, out=gb1)
+        d = probs
+        for i in range(last, -1, -1):
+            np.matmul(inputs[i].T, d, out=g_weights[i])
+            d.sum(axis=0, out=g_biases[i])
+            if i:
+                d = d @ weights[i].T
+                d *= pre[i - 1] > 0
         # Adam
         t += 1
         step_size = lr / (1 - beta1 ** t)
@@ -140,9 +160,10 @@ def pytorch_program(torch, problem: MLPProblem, lr: float) -> Step:
     model.load_state_dict({name: torch.from_numpy(a.copy()) for (name, _), a in zip(model.named_parameters(), arrays)})
     loss_fn = nn.CrossEntropyLoss()
     optimizer = optim.Adam(model.parameters(), lr=lr)
-    x, y = torch.from_numpy(problem.x), torch.from_numpy(problem.y)
+    next_batch = batch_source(problem, torch.from_numpy)
 
     def step() -> float:
+        x, y = next_batch()
         optimizer.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
@@ -196,9 +217,13 @@ def static_step(problem: MLPProblem, lr: float, threads=None) -> Step:
         init = tf.global_variables_initializer()
     sess = tf.Session(graph=graph)
     sess.run(init)
-    feed = {x: problem.x, y: problem.y}
+    next_batch = batch_source(problem)
     fetches = [loss, train]
-    return lambda: float(sess.run(fetches, feed_dict=feed)[0])
+
+    def step() -> float:
+        xb, yb = next_batch()
+        return float(sess.run(fetches, feed_dict={x: xb, y: yb})[0])
+    return step
 
 
 @functools.lru_cache(maxsize=None)
@@ -236,10 +261,10 @@ def jax_step(problem: MLPProblem, lr: float, threads=None) -> Step:
     params = [(jnp.asarray(np.ascontiguousarray(w.T)), jnp.asarray(b)) for w, b in problem.layers]
     state = [params, jax.tree.map(jnp.zeros_like, params), jax.tree.map(jnp.zeros_like, params),
              jnp.asarray(0.0, jnp.float32)]
-    x, y = jnp.asarray(problem.x), jnp.asarray(problem.y.astype(np.int32))
+    next_batch = batch_source(problem._replace(y=problem.y.astype(np.int32)), jnp.asarray)
 
     def step() -> float:
-        loss, state[0], state[1], state[2], state[3] = update(*state, x, y)
+        loss, state[0], state[1], state[2], state[3] = update(*state, *next_batch())
         return float(loss)
     return step
 

@@ -41,7 +41,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 from _measure import (CLOCKS, ThreadPinError, blas_threads, clock_for, machine, memory_profile,  # noqa: E402
                       paired_ratio, placed_copy, ratio_spread, startup_seconds, timed_rounds)
 from _report import memory_targets, result_table, startup_target, targets_table, time_targets  # noqa: E402
-from _rows import TWO_LAYER, RowTable, try_build  # noqa: E402
+from _rows import TWO_LAYER, RowTable, Skip, try_build  # noqa: E402
 
 UNTRACED = {"torch eager", "jax jit"}  # their allocators bypass tracemalloc: only page faults are real
 THREAD_ENV = ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS",
@@ -115,8 +115,15 @@ def time_rows(w: Workload, names, threads, progress=None, clock: str = "auto") -
     """Medians of every row at one thread setting; ratios are medians of the per-round ratios."""
     clock = clock_for(clock, threads)
     table = w.table
-    problem = table.problem(w.sizes)
     ref, floor = table.reference, table.floor
+    result = {"workload": w.name, "describe": table.describe(w.sizes), "sizes": list(w.sizes), "lr": w.lr,
+              "threads": str(threads or "default"), "clock": clock, "flops": table.flops(w.sizes),
+              "timed_steps": w.rounds * w.block, "rows": {}, "skipped": {}, "reference": ref, "twin": None}
+    try:
+        problem = table.problem(w.sizes)
+    except Skip as why:  # the workload's data or config is not in this checkout
+        result["skipped"] = {name: str(why) for name in selected_rows(w, names)}
+        return result
     with blas_threads(threads) as label:
         skipped = {}
         for name in selected_rows(w, names):
@@ -130,7 +137,7 @@ def time_rows(w: Workload, names, threads, progress=None, clock: str = "auto") -
 
         samples = timed_rounds(build, runnable, w.rounds, w.block, w.rewarm, w.warmup, progress=progress,
                                clock=clock)
-    flops = table.flops(w.sizes)
+    flops = result["flops"]
     rows = {}
     for name, values in samples.items():
         seconds = statistics.median(values)
@@ -140,9 +147,8 @@ def time_rows(w: Workload, names, threads, progress=None, clock: str = "auto") -
                       "ratio_spread": ratio_spread(values, samples[ref]) if ref in samples else None,
                       "gflops": flops / seconds / 1e9 if flops else None,
                       "floor_fraction": floor_s / seconds if floor_s else None, "samples": values}
-    return {"workload": w.name, "describe": table.describe(w.sizes), "sizes": list(w.sizes), "lr": w.lr,
-            "threads": label, "clock": clock, "flops": flops, "timed_steps": w.rounds * w.block, "rows": rows,
-            "skipped": skipped, "reference": ref, "twin": twin_check(table, rows)}
+    result.update(threads=label, rows=rows, skipped=skipped, twin=twin_check(table, rows))
+    return result
 
 
 def twin_check(table: RowTable, rows: dict) -> dict | None:
@@ -161,7 +167,10 @@ def twin_check(table: RowTable, rows: dict) -> dict | None:
 def memory_rows(w: Workload, names) -> dict:
     """Memory figures for each row, at default threads (allocation does not depend on them)."""
     table = w.table
-    problem = table.problem(w.sizes)
+    try:
+        problem = table.problem(w.sizes)
+    except Skip:  # reported by time_rows
+        return {}
     threshold = table.alloc_threshold(problem)
     found = {}
     for name in selected_rows(w, names):

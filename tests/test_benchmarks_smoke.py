@@ -159,6 +159,37 @@ def test_mlp_rows_agree_with_the_numpy_reference(suite):
         assert [step() for _ in range(4)] == pytest.approx(reference, rel=rel), name
 
 
+def test_digits_rows_train_the_shipped_config_alike(suite):
+    """Issue 11's workload: every mode and reference takes the same minibatches of configs/digits.yaml
+    from the same weights, so their losses agree step by step."""
+    from _digits import DIGITS, digits_problem
+    from _rows import Skip
+
+    problem = digits_problem()
+    assert problem.spec.loss == "cross_entropy" and len(problem.mlp.batches) > 1
+    losses = {}
+    for name, factory in DIGITS.rows.items():
+        if name in ("torch eager", "jax jit"):
+            continue  # optional frameworks: slow to import here; the mlp tests cover them
+        try:
+            step = factory(problem, 0.0)
+        except Skip:
+            continue
+        losses[name] = [step() for _ in range(3)]
+    assert {"numpy", "manual", "autograd", "static"} <= set(losses)
+    for name, values in losses.items():
+        assert values == pytest.approx(losses["numpy"], rel=1e-5), name
+
+
+def test_digits_workload_in_the_suite(small, tmp_path, monkeypatch):
+    monkeypatch.setitem(small.WORKLOADS, "digits", replace(small.WORKLOADS["digits"], rounds=2, block=2, rewarm=1,
+                                                           warmup=1, memory_steps=4))
+    report = run(small, tmp_path, "--workloads", "digits", "--threads", "1", "--rows", "manual,static")
+    (result,) = report["results"]
+    assert set(result["rows"]) == {"numpy", "manual", "static"}, result["skipped"]
+    assert [t["row"] for t in report["targets"] if t["unit"] == "x"] == ["static"]
+
+
 def test_mlp_flops():
     sys.path.insert(0, str(BENCH))
     from _mlp import mlp_flops
