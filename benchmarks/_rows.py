@@ -99,6 +99,30 @@ def mode_step(name: str) -> Callable[..., Step]:
     return build
 
 
+def static_rewrites_step(problem: Problem, lr: float, threads=None) -> Step:
+    """The seed's TF program (as the static mode builds it) on a Session with every opt-in compiler
+    rewrite on (``rewrites="all"``: faster forms that round differently from the graph as written)."""
+    import autotrain.engine.static as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.placeholder(tf.float32, shape=(None, problem.x.shape[1]))
+        y = tf.placeholder(tf.float32, shape=(None, problem.y.shape[1]))
+        w1, w2 = tf.Variable(problem.w1.copy()), tf.Variable(problem.w2.copy())
+        h_relu = tf.maximum(tf.matmul(x, w1), tf.zeros(1))
+        loss = tf.reduce_sum((y - tf.matmul(h_relu, w2)) ** 2.0)
+        grad_w1, grad_w2 = tf.gradients(loss, [w1, w2])
+        fetches = [loss, w1.assign(w1 - lr * grad_w1), w2.assign(w2 - lr * grad_w2)]
+        init = tf.global_variables_initializer()
+    try:
+        sess = tf.Session(graph=graph, rewrites="all")
+    except TypeError:
+        raise Skip("this static engine has no opt-in rewrites (Session(rewrites=...))") from None
+    sess.run(init)
+    feed = {x: problem.x, y: problem.y}
+    return lambda: float(sess.run(fetches, feed_dict=feed)[0])
+
+
 def import_torch(threads: int | None):
     """PyTorch with its own pool pinned to ``threads`` (threadpoolctl does not reliably reach it)."""
     try:
@@ -187,6 +211,7 @@ ROWS: dict[str, Callable[..., Step]] = {
     REFERENCE: reference_step,
     FLOOR: floor_step,
     **{name: mode_step(name) for name in ("manual", "autograd", "custom-relu", "static")},
+    "static rewrites": static_rewrites_step,
     "torch eager": torch_step,
     "jax jit": jax_step,
 }

@@ -97,7 +97,9 @@ def test_twin_check_flags_a_reference_that_disagrees_with_the_same_computation(s
 
     rows = {"numpy": {"samples": [1.2, 1.2, 1.2]}, "manual": {"samples": [1.0, 1.0, 1.0]}}
     assert suite.twin_check(TWO_LAYER, rows) == pytest.approx({"row": "manual", "ratio": 1 / 1.2, "ok": False})
-    rows["manual"]["samples"] = [1.21, 1.19, 1.2]
+    rows["manual"]["samples"] = [1.17, 1.15, 1.16]  # within 5%
+    assert suite.twin_check(TWO_LAYER, rows)["ok"]
+    rows["manual"]["samples"] = [1.5, 1.5, 1.5]  # a slower twin does more work; the reference is not to blame
     assert suite.twin_check(TWO_LAYER, rows)["ok"]
 
 
