@@ -244,8 +244,9 @@ def notes(report: dict) -> list[str]:
         pinned = "--xla_cpu_multi_thread_eigen=false" in (os.environ.get("XLA_FLAGS") or "")
         found.append("jax jit: XLA pinned to 1 thread (XLA_FLAGS, set before jax loaded)" if pinned else
                      "jax jit: XLA's CPU thread pool is not pinned by --threads (run --threads 1 alone to pin it)")
-    found.append("peak/growth/arrays: tracemalloc (Python + numpy allocations; torch and XLA are invisible to it); "
-                 "arrays/step counts allocations >= the smallest activation's bytes")
+    if any(report["memory"].values()):
+        found.append("peak/growth/arrays: tracemalloc (Python + numpy allocations; torch and XLA are invisible to "
+                     "it); arrays/step counts allocations >= the smallest activation's bytes")
     m = report["machine"]
     found.append(f"load average before {fmt_load(m['load_average'])}, after {fmt_load(m['load_average_after'])} "
                  f"on {m['cores']} cores")
