@@ -147,3 +147,25 @@ def _int(v):
 
 def _float(v):
     return "-" if v is None else f"{v:.1f}"
+
+
+def markdown_table(results: list[dict]) -> str:
+    """Every row of every (workload, threads) result as one Markdown table: ms/step (x reference),
+    one column per result; for the README."""
+    columns = [(r["workload"], r["threads"]) for r in results]
+    names: list[str] = []
+    for r in results:
+        names += [n for n in [*r["rows"], *r["skipped"]] if n not in names]
+    head = "| row | " + " | ".join(f"{w}, {t} thread{'s' if t != '1' else ''}" for w, t in columns) + " |"
+    lines = [head, "|---" * (len(columns) + 1) + "|"]
+    for name in names:
+        cells = []
+        for r in results:
+            row = r["rows"].get(name)
+            if row is None:
+                cells.append("skipped" if name in r["skipped"] else "")
+                continue
+            ms = row["seconds"] * 1e3
+            cells.append(f"{ms:.3g} ({row['ratio']:.2f}x)" if row["ratio"] is not None else f"{ms:.3g}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -40,7 +40,8 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 
 from _measure import (CLOCKS, ThreadPinError, blas_threads, clock_for, machine, memory_profile,  # noqa: E402
                       paired_ratio, placed_copy, ratio_spread, startup_seconds, timed_rounds)
-from _report import memory_targets, result_table, startup_target, targets_table, time_targets  # noqa: E402
+from _report import (markdown_table, memory_targets, result_table, startup_target, targets_table,  # noqa: E402
+                     time_targets)
 from _rows import TWO_LAYER, RowTable, Skip, try_build  # noqa: E402
 
 UNTRACED = {"torch eager", "jax jit"}  # their allocators bypass tracemalloc: only page faults are real
@@ -283,6 +284,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--clock", choices=["auto", *CLOCKS], default="auto",
                         help="auto (default): process CPU time at 1 thread (robust to other processes on a shared "
                              "machine), wall time otherwise")
+    parser.add_argument("--markdown", action="store_true", help="also print the timings as one Markdown table")
     parser.add_argument("--no-memory", action="store_true",
                         help="time only: skip the tracemalloc pass (the slow part on a loaded machine)")
     parser.add_argument("--startup-runs", type=int, default=None, help="subprocess runs each (0 skips; default 7)")
@@ -347,6 +349,8 @@ def main(argv=None) -> dict:
     report = run_suite(workloads, threads, names, startup_runs, console, clock=args.clock,
                        memory=not args.no_memory)
     print_footer(report, console)
+    if args.markdown:
+        print(markdown_table(report["results"]))
     path = args.json or Path("runs/bench") / time.strftime("suite-%Y%m%d-%H%M%S.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str))

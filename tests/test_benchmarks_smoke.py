@@ -73,6 +73,11 @@ def test_workload_subsets_and_rows_a_workload_lacks(small, tmp_path):
     assert got == {("mlp", "1"): {"numpy", "engine"}, ("mlp", "default"): {"numpy", "engine"},
                    ("tiny", "1"): {"numpy", "manual"}, ("tiny", "default"): {"numpy", "manual"}}
     assert not any(t["threads"] == "default" for t in report["targets"] if t["unit"] == "x")  # judged at 1 only
+    from _report import markdown_table
+
+    table = markdown_table(report["results"]).splitlines()
+    assert table[0] == "| row | mlp, 1 thread | mlp, default threads | tiny, 1 thread | tiny, default threads |"
+    assert table[2].startswith("| numpy | ") and "(1.00x)" in table[2]
 
 
 @pytest.mark.parametrize("args, message", [
