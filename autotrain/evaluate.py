@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from autotrain.data import DataError, FitData, load_dataset, load_fit_data, read_arrays
-from autotrain.runs import CheckpointError, RunDir, RunError, atomic_write, load_checkpoint, open_run
+from autotrain.runs import CheckpointError, RunDir, RunError, atomic_write, checkpoint_spec, load_checkpoint, open_run
 
 
 @dataclass
@@ -38,23 +38,20 @@ def _mode_for(run: RunDir, checkpoint: str | int | None = "last"):
     """(config, FitData, a mode holding the chosen checkpoint's weights, the checkpoint's step)."""
     from autotrain.modes import build_mode
     from autotrain.modes.base import spec_from_config
-    from autotrain.train import checkpoint_spec
-
     cfg = run.read_config()
     if not run.data_path.is_file():
         raise RunError(f"{run.path} has no data.npz (the run never started training)")
     data = load_fit_data(run.data_path)
     spec = spec_from_config(cfg, data.D_in, data.D_out)
-    expected = {k: v for k, v in checkpoint_spec(spec, cfg.dtype).items() if k.startswith("state.")}
-    ckpt = _checkpoint(run, cfg, expected, checkpoint)
-    mode = build_mode(cfg.mode if cfg.device == "cpu" else "manual", spec, ckpt.state, "cpu")
+    ckpt = _checkpoint(run, cfg, checkpoint_spec(cfg), checkpoint)
+    mode = build_mode(cfg.mode if cfg.device == "cpu" else "manual", spec, ckpt.weights, "cpu")
     return cfg, data, mode, ckpt.step
 
 
 def _checkpoint(run: RunDir, cfg, expected: dict, which: str | int | None):
     which = "last" if which is None else which
     if which == "last":
-        ckpt = run.latest_checkpoint(cfg, expected=expected)
+        ckpt = run.latest_checkpoint(cfg, spec=expected)
         if ckpt is None:
             raise RunError(f"{run.path} has no checkpoint")
         return ckpt

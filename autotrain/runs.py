@@ -11,21 +11,30 @@ Layout of one run (``runs/<UTC timestamp>-<name>-<mode>/``)::
 
 Nothing here writes outside the run directory: names are sanitised and every write goes to a temp
 file in the same directory, is flushed and fsynced, then renamed over the target (``os.replace``).
+A run has one writer at a time (:meth:`RunDir.lock`); symbolic links inside a run are refused; only
+temporary files named by :func:`atomic_write` are ever deleted; a checkpoint is read field by field
+against the shapes and dtypes the caller expects, before any array is allocated.
 """
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
+import math
 import os
 import platform
 import re
+import stat
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
+import numpy.lib.format as npy_format
 
 import autotrain
 from autotrain.config import FitConfig, load_config, to_yaml
@@ -33,6 +42,15 @@ from autotrain.config import FitConfig, load_config, to_yaml
 CHECKPOINT_RE = re.compile(r"^step-(\d+)\.npz$")
 TEMP_MARK = ".tmp"
 MAX_NAME = 64
+LOCK_NAME = ".autotrain.lock"
+#: The only temporary files autotrain deletes: ``.<target>.<pid>.tmp`` as :func:`atomic_write` names them,
+#: for a target autotrain writes (a user's own ``.notes.tmp`` or a directory is never touched).
+TEMP_RE = re.compile(r"^\.(?:config\.yaml|metrics\.csv|data\.npz|summary\.json|comparison\.csv"
+                     r"|(?:step|best)-\d+\.npz|best\.npz)\.\d+\.tmp$")
+#: The entries of a run directory autotrain reads or writes; none of them may be a symbolic link.
+RUN_ENTRIES = ("config.yaml", "metrics.csv", "summary.json", "data.npz", "checkpoints", LOCK_NAME)
+#: Bytes a checkpoint may hold beyond its arrays' data (zip and .npy headers, metadata, rng state).
+CHECKPOINT_SLACK = 1 << 20
 
 
 class RunError(Exception):
@@ -41,6 +59,16 @@ class RunError(Exception):
 
 class CheckpointError(Exception):
     """One checkpoint file that cannot be used (damaged, foreign, or holding a pickle)."""
+
+
+class RunLocked(RunError):
+    """Another process is writing this run (``pid`` holds its lock)."""
+
+    def __init__(self, path: Path, pid: int | None):
+        self.pid = pid
+        who = f"process {pid}" if pid else "another process"
+        super().__init__(f"{path} is in use by {who} (another autotrain fit or --resume of this run); "
+                         "wait for it to finish or stop it, then resume")
 
 
 @dataclass
@@ -53,7 +81,16 @@ class Checkpoint:
     elapsed_s: float
     path: Path
     rng_state: str = ""
-    optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def weights(self) -> dict[str, np.ndarray]:
+        """The network's parameters (``w1``, ``b1``...)."""
+        return {k: v for k, v in self.state.items() if not k.startswith("optim.")}
+
+    @property
+    def optimizer_state(self) -> dict[str, np.ndarray]:
+        """The optimizer's state (``step``, ``exp_avg.w1``...), stored as ``state.optim.*`` arrays."""
+        return {k.removeprefix("optim."): v for k, v in self.state.items() if k.startswith("optim.")}
 
 
 def versions() -> dict[str, str]:
@@ -92,13 +129,17 @@ def atomic_write(path: Path, write) -> None:
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}{TEMP_MARK}")
     try:
-        with open(tmp, "wb") as f:
+        tmp.unlink(missing_ok=True)  # our own pid's leftover (a retried write); never followed as a link
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with open(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # "No space left on device: <the file>", as the README promises
         raise
     _fsync_dir(path.parent)
 
@@ -131,12 +172,19 @@ class MetricsWriter:
     """Appends ``step,epoch,loss,val_loss,val_accuracy,elapsed_s`` rows, flushing each so a crash keeps every row."""
 
     def __init__(self, path: Path):
-        self._file = open(path, "a", encoding="utf-8")
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        self._file = open(fd, "a", encoding="utf-8")
+        self.path = path
 
     def write(self, step: int, loss: float, elapsed_s: float, epoch: int | None = None,
               val_loss: float | None = None, val_accuracy: float | None = None) -> None:
-        self._file.write(metrics_line(step, loss, elapsed_s, epoch, val_loss, val_accuracy))
-        self._file.flush()
+        try:
+            self._file.write(metrics_line(step, loss, elapsed_s, epoch, val_loss, val_accuracy))
+            self._file.flush()
+        except OSError as exc:
+            if exc.filename is None:  # the disk-full message names the file, as the README promises
+                exc.filename = str(self.path)
+            raise
 
     def close(self) -> None:
         self._file.close()
@@ -256,10 +304,10 @@ class RunDir:
     def save_checkpoint(self, step: int, state: dict[str, np.ndarray], config_hash: str,
                         elapsed_s: float = 0.0, rng_state: str = "",
                         optimizer_state: dict[str, np.ndarray] | None = None) -> Path:
-        """Write ``state`` (and the optimizer's, as ``optim.<name>``) after ``step`` updates atomically;
+        """Write ``state`` (and the optimizer's, as ``state.optim.<name>``) after ``step`` updates atomically;
         a kill leaves the old file or the new one."""
         arrays = {f"state.{k}": np.asarray(v) for k, v in state.items()}
-        arrays.update({f"optim.{k}": np.asarray(v) for k, v in (optimizer_state or {}).items()})
+        arrays.update({f"state.optim.{k}": np.asarray(v) for k, v in (optimizer_state or {}).items()})
         arrays.update(step=np.array(step, dtype=np.int64), elapsed_s=np.array(elapsed_s, dtype=np.float64),
                       config_hash=np.array(config_hash), rng_state=np.array(rng_state))
         arrays["checksum"] = np.array(checksum(arrays))
@@ -268,12 +316,12 @@ class RunDir:
         return path
 
     def checkpoints(self) -> list[tuple[int, Path]]:
-        """(step, path) of every checkpoint file, oldest first."""
+        """(step, path) of every checkpoint file, oldest first (regular files only, never a link)."""
         found = []
-        if self.checkpoints_dir.is_dir():
+        if _is_real_dir(self.checkpoints_dir):
             for p in self.checkpoints_dir.iterdir():
                 m = CHECKPOINT_RE.match(p.name)
-                if m and p.is_file():
+                if m and _is_regular(p):
                     found.append((int(m.group(1)), p))
         return sorted(found)
 
@@ -294,24 +342,92 @@ class RunDir:
         return removed
 
     def clean_temp_files(self) -> list[str]:
-        """Remove temp files left by a killed write; returns a note per file removed."""
+        """Remove temp files left by a killed write; returns a note per file removed.
+
+        Only regular files named exactly as :func:`atomic_write` names them (``TEMP_RE``) are removed:
+        never a directory, a link or a user's own ``.*.tmp``.  Call it holding :meth:`lock`, so no
+        other process is writing one of them right now.
+        """
         removed = []
         for folder in (self.path, self.checkpoints_dir):
-            if folder.is_dir():
-                for p in folder.glob(f".*{TEMP_MARK}"):
+            if not _is_real_dir(folder):
+                continue
+            for p in folder.iterdir():
+                if TEMP_RE.match(p.name) and _is_regular(p):
                     p.unlink(missing_ok=True)
                     removed.append(f"removed a stale temporary file {p.relative_to(self.path)}")
         return removed
 
-    def latest_checkpoint(self, cfg: FitConfig, expected: dict | None = None) -> Checkpoint | None:
-        """The newest checkpoint that verifies against ``cfg``; damaged newer ones are skipped with a note.
+    def refuse_links(self) -> None:
+        """RunError if an entry autotrain reads or writes in this run is a symbolic link.
+
+        A link could make a resume read, write or delete files outside the run directory.
+        """
+        entries = [self.path / name for name in RUN_ENTRIES]
+        if _is_real_dir(self.checkpoints_dir):
+            entries += list(self.checkpoints_dir.iterdir())
+        for p in entries:
+            if p.is_symlink():
+                raise RunError(f"refusing {p}: it is a symbolic link (to {os.readlink(p)}); a run directory must "
+                               "hold its own files, so that nothing outside it is read, written or deleted")
+            if p.parent == self.path and p.exists() and (p.is_dir() != (p.name == "checkpoints") or not (
+                    p.is_dir() or _is_regular(p))):  # a FIFO as metrics.csv would block every reader forever
+                raise RunError(f"refusing {p}: it is not a regular {'directory' if p.name == 'checkpoints' else 'file'}")
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold this run's writer lock (``fcntl.flock`` on ``.autotrain.lock``) for the block.
+
+        A second writer gets :class:`RunLocked` at once, naming the holding process.  The kernel releases
+        the lock when its holder dies, however it dies, so a killed run never blocks a later resume.
+        The file is removed on a normal release (a killed holder leaves it; it is harmless).
+        """
+        path = self.path / LOCK_NAME
+        fd = self._acquire(path)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield
+        finally:
+            try:
+                os.unlink(path)  # still locked here: anyone who opened this inode will see it is stale
+            except OSError:
+                pass
+            os.close(fd)  # releases the lock
+
+    @staticmethod
+    def _acquire(path: Path) -> int:
+        for _ in range(100):
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise RunError(f"refusing {path}: it is a symbolic link") from None
+                raise
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pid = _read_pid(fd)
+                os.close(fd)
+                raise RunLocked(path.parent, pid) from None
+            try:  # the holder we waited on may have removed the file: lock the one that is there now
+                if os.fstat(fd).st_ino == os.lstat(path).st_ino:
+                    return fd
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        raise RunError(f"cannot lock {path}: it keeps being replaced")
+
+    def latest_checkpoint(self, cfg: FitConfig, spec: dict | None = None) -> Checkpoint | None:
+        """The newest checkpoint that verifies against ``cfg`` (and ``spec``, default :func:`checkpoint_spec`);
+        damaged newer ones are skipped with a note.
 
         Returns None when the run has no checkpoint at all; raises RunError when none is usable.
         """
         found, reasons = self.checkpoints(), []
         for step, path in reversed(found):
             try:
-                ckpt = load_checkpoint(path, cfg, expected)
+                ckpt = load_checkpoint(path, cfg, spec)
             except CheckpointError as exc:
                 reasons.append(f"{path.name}: {exc}")
                 continue
@@ -322,69 +438,231 @@ class RunDir:
         return None
 
 
-def load_checkpoint(path: Path, cfg: FitConfig | None = None, expected: dict | None = None) -> Checkpoint:
-    """Read and verify one checkpoint (``allow_pickle=False``); CheckpointError says what is wrong.
+def _is_regular(p: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(p).st_mode)
+    except OSError:
+        return False
 
-    ``expected``: {array name: (shape, dtype)} for every ``state.*`` and ``optim.*`` array the caller needs
-    (default: the seed's ``w1``, ``w2`` at ``cfg``'s sizes).
+
+def _is_real_dir(p: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(p).st_mode)
+    except OSError:
+        return False
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+# ---------------------------------------------------------------- reading a checkpoint
+
+#: What the caller expects of one array: (shape, dtype).  dtype "str" is any unicode string.
+Spec = dict[str, tuple[tuple[int, ...], Any]]
+#: The fields every checkpoint holds besides its ``state.*`` arrays.
+META_SPEC: Spec = {"step": ((), "int64"), "elapsed_s": ((), "float64"), "config_hash": ((), "str"),
+                   "rng_state": ((), "str"), "checksum": ((), "str")}
+MAX_TEXT = 1 << 16  # characters in a metadata string (the rng state is the longest)
+
+
+def checkpoint_spec(cfg: FitConfig) -> Spec:
+    """The ``state`` arrays a checkpoint of ``cfg`` holds: {name: (shape, dtype)}.
+
+    The network's ``w1``, ``b1``, ``w2``... (``w_i`` of shape (in, out)) and the optimizer's state as
+    ``optim.step`` and ``optim.<slot>.<param>`` (none for plain sgd).  The loader accepts exactly these (plus
+    the metadata fields), so whoever changes what a checkpoint holds changes this function (or passes its
+    own spec to :func:`load_checkpoint`).  A data file's D_in/D_out are in the run's config.yaml.
+    """
+    sizes = [cfg.D_in, *cfg.hidden, cfg.D_out]
+    params: Spec = {}
+    for i, (a, b) in enumerate(zip(sizes, sizes[1:]), start=1):
+        params[f"w{i}"] = ((a, b), cfg.dtype)
+        if cfg.bias:
+            params[f"b{i}"] = ((b,), cfg.dtype)
+    slots = {"sgd": (), "momentum": ("momentum_buffer",), "rmsprop": ("square_avg",),
+             "adam": ("exp_avg", "exp_avg_sq"), "adamw": ("exp_avg", "exp_avg_sq")}[cfg.optimizer]
+    spec = dict(params)
+    if slots:
+        spec["optim.step"] = ((), "int64")
+    for slot in slots:
+        spec.update({f"optim.{slot}.{k}": v for k, v in params.items()})
+    return spec
+
+
+def _describe(dtype: np.dtype, shape: tuple) -> str:
+    return f"{dtype}{list(shape)}"
+
+
+def _matches(dtype: np.dtype, shape: tuple, want_shape: tuple, want_dtype) -> bool:
+    if tuple(shape) != tuple(want_shape):
+        return False
+    if want_dtype == "str":
+        return dtype.kind == "U" and dtype.itemsize <= 4 * MAX_TEXT
+    return dtype == np.dtype(want_dtype)
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, header_only: bool):
+    """(dtype, shape, fortran) of one .npy member, and its array unless ``header_only``."""
+    with zf.open(info) as f:
+        version = npy_format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = npy_format.read_array_header_1_0(f, max_header_size=10000)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = npy_format.read_array_header_2_0(f, max_header_size=10000)
+        else:
+            raise CheckpointError(f"{info.filename}: unsupported .npy version {version}")
+        if dtype.hasobject:
+            raise CheckpointError("holds a pickled Python object, which is refused (nothing was loaded)")
+        if header_only:
+            return dtype, shape, fortran, None
+        count = math.prod(shape)
+        data = f.read(count * dtype.itemsize)
+        if len(data) != count * dtype.itemsize or f.read(1):  # the extra read also checks the member's CRC
+            raise CheckpointError(f"{info.filename}: holds {len(data)} bytes of data, its header says "
+                                  f"{count * dtype.itemsize}")
+    array = np.frombuffer(data, dtype=dtype)
+    array = array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
+    return dtype, shape, fortran, np.array(array)  # a writable copy, as np.load gives
+
+
+def _spec_bytes(spec: Spec) -> int:
+    return sum(math.prod(shape) * (8 if dtype == "str" else np.dtype(dtype).itemsize) for shape, dtype in spec.values())
+
+
+def _read_arrays(path: Path, expected: Spec) -> dict[str, np.ndarray]:
+    """Every array of the checkpoint at ``path``, each checked against ``expected`` before it is read."""
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        raise CheckpointError(f"cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise CheckpointError("is not a regular file (a link or a special file is never read)")
+    limit = _spec_bytes(expected) + CHECKPOINT_SLACK
+    if st.st_size > limit:
+        raise CheckpointError(f"is {st.st_size} bytes, more than the {limit} its arrays can take")
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if head.startswith(b"\x93NUMPY"):
+        with open(path, "rb") as f:
+            npy_format.read_magic(f)
+            if npy_format.read_array_header_1_0(f, max_header_size=10000)[2].hasobject:
+                raise CheckpointError("is not an .npz archive; reading it would need pickle, which is refused "
+                                      "(nothing was loaded)")
+        raise CheckpointError("is not an .npz archive (a bare .npy array)")
+    if not head.startswith(b"PK"):
+        if head.startswith((b"\x80", b"c")):
+            raise CheckpointError("is not an .npz archive; reading it would need pickle, which is refused "
+                                  "(nothing was loaded)")
+        raise CheckpointError("is not an .npz archive")
+    arrays: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+        names = [i.filename.removesuffix(".npy") for i in infos]
+        if len(infos) > len(expected) + 16 or len(set(names)) != len(names):
+            raise CheckpointError(f"holds {len(infos)} members ({', '.join(sorted(set(names))[:8])}...), "
+                                  f"expected {len(expected)}")
+        headers = {}
+        for info, name in zip(infos, names):  # every header first: a pickle is refused before anything else
+            headers[name] = (info, *_read_member(zf, info, header_only=True)[:2])
+        if missing := expected.keys() - headers.keys():
+            raise CheckpointError(f"is missing {', '.join(sorted(missing))}")
+        if unknown := headers.keys() - expected.keys():
+            raise CheckpointError(f"holds unexpected arrays {', '.join(sorted(unknown))}")
+        for name, (info, dtype, shape) in headers.items():
+            want_shape, want_dtype = expected[name]
+            if not _matches(dtype, shape, want_shape, want_dtype):
+                want = "a string" if want_dtype == "str" else f"{np.dtype(want_dtype)}"
+                raise CheckpointError(f"{name.removeprefix('state.')} is {_describe(dtype, shape)}, expected "
+                                      f"{want}{list(want_shape)}")
+        for name, (info, _, _) in headers.items():
+            arrays[name] = _read_member(zf, info, header_only=False)[3]
+    return arrays
+
+
+def load_checkpoint(path: Path, cfg: FitConfig | None = None, spec: Spec | None = None) -> Checkpoint:
+    """Read and verify one checkpoint; CheckpointError says what is wrong.
+
+    ``spec`` is {state array name: (shape, dtype)} (default: :func:`checkpoint_spec` of ``cfg``).  Each
+    array's ``.npy`` header is read first and compared with it, so a forged header never makes this
+    allocate more than the expected arrays; no pickle is ever loaded.  Then the checksum, the config
+    hash, the inner step against the file name and the range ``0..cfg.steps``, and finite weights.
+    Without ``cfg`` or ``spec`` any ``state.*`` arrays are accepted (for inspection).
 
     Plain numpy can read it too::
 
         z = np.load("runs/<run>/checkpoints/step-000500.npz")   # allow_pickle is False by default
         w1, w2 = z["state.w1"], z["state.w2"]
     """
+    path = Path(path)
+    if spec is None and cfg is not None:
+        spec = checkpoint_spec(cfg)
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: np.array(z[k]) for k in z.files}
-    except ValueError as exc:
-        # numpy refuses before unpickling anything, in both cases
-        if "Object arrays" in str(exc):
-            raise CheckpointError("holds a pickled Python object, which is refused (nothing was loaded)") from None
-        if "pickle" in str(exc):
-            raise CheckpointError("is not an .npz archive; reading it would need pickle, which is refused "
-                                  "(nothing was loaded)") from None
-        raise CheckpointError(f"unreadable ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise CheckpointError(f"truncated or corrupt ({type(exc).__name__}: {exc})") from None
-    except AttributeError:  # np.load returned a bare array, not an .npz archive
-        raise CheckpointError("is not an .npz archive") from None
-    required = {"step", "elapsed_s", "config_hash", "checksum"} | (
-        {"state.w1", "state.w2"} if expected is None else set(expected))
-    if missing := required - arrays.keys():
-        raise CheckpointError(f"is missing {', '.join(sorted(missing))}")
+        if spec is None:
+            spec = _spec_from_headers(path)
+        expected = {**META_SPEC, **{f"state.{k}": v for k, v in spec.items()}}
+        arrays = _read_arrays(path, expected)
+    except CheckpointError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to parse an untrusted file means "corrupt"
+        raise CheckpointError(f"truncated or corrupt ({type(exc).__name__}: {_short(str(exc))})") from None
     stored = str(arrays.pop("checksum"))
     if checksum(arrays) != stored:
         raise CheckpointError("checksum mismatch (the file was damaged or edited)")
     state = {k.removeprefix("state."): v for k, v in arrays.items() if k.startswith("state.")}
-    optim = {k.removeprefix("optim."): v for k, v in arrays.items() if k.startswith("optim.")}
     ckpt = Checkpoint(int(arrays["step"]), state, str(arrays["config_hash"]), float(arrays["elapsed_s"]),
-                      Path(path), str(arrays.get("rng_state", "")), optim)
-    if expected is not None:
-        _check_expected(arrays, expected)
-    if cfg is not None:
-        _check_against(ckpt, cfg, check_shapes=expected is None)
+                      path, str(arrays["rng_state"]))
+    _check_fields(ckpt, cfg)
     return ckpt
 
 
-def _check_expected(arrays: dict, expected: dict) -> None:
-    for key, (shape, dtype) in expected.items():
-        a = arrays.get(key)
-        if a is None or a.shape != tuple(shape) or a.dtype != np.dtype(dtype):
-            got = "missing" if a is None else f"{a.dtype}{list(a.shape)}"
-            raise CheckpointError(f"{key} is {got}, expected {np.dtype(dtype)}{list(shape)}")
+def _spec_from_headers(path: Path) -> Spec:
+    """Without an expected spec: whatever ``state.*`` arrays the file declares (bounded by its size)."""
+    spec: Spec = {}
+    size = os.lstat(path).st_size
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist()[:64]:
+            name = info.filename.removesuffix(".npy")
+            if name.startswith("state."):
+                dtype, shape, _, _ = _read_member(zf, info, header_only=True)
+                if math.prod(shape) * dtype.itemsize > size:
+                    raise CheckpointError(f"{name}'s header claims {_describe(dtype, shape)}, more than the file holds")
+                spec[name.removeprefix("state.")] = (tuple(shape), dtype)
+    return spec
 
 
-def _check_against(ckpt: Checkpoint, cfg: FitConfig, check_shapes: bool = True) -> None:
-    if ckpt.config_hash != cfg.config_hash():
-        raise CheckpointError("was written by a run of a different config (config_hash differs)")
-    want = {"w1": (cfg.D_in, cfg.H), "w2": (cfg.H, cfg.D_out)} if check_shapes else {}
-    for key, shape in want.items():
-        a = ckpt.state.get(key)
-        if a is None or a.shape != shape or a.dtype != np.dtype(cfg.dtype):
-            got = "missing" if a is None else f"{a.dtype}{list(a.shape)}"
-            raise CheckpointError(f"{key} is {got}, expected {cfg.dtype}{list(shape)}")
-    if ckpt.step < 0 or (cfg.epochs is None and ckpt.step > cfg.steps):
-        raise CheckpointError(f"step {ckpt.step} is outside 0..{cfg.steps}")
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _check_fields(ckpt: Checkpoint, cfg: FitConfig | None) -> None:
+    m = CHECKPOINT_RE.match(ckpt.path.name)
+    if m and int(m.group(1)) != ckpt.step:
+        raise CheckpointError(f"holds step {ckpt.step} but its name says {int(m.group(1))} (renamed or forged)")
+    if not (math.isfinite(ckpt.elapsed_s) and ckpt.elapsed_s >= 0):
+        raise CheckpointError(f"elapsed_s is {ckpt.elapsed_s!r}, expected a finite number >= 0")
+    if cfg is not None:
+        if not cfg.hash_matches(ckpt.config_hash):
+            raise CheckpointError("was written by a run of a different config (config_hash differs)")
+        if ckpt.step < 0 or (cfg.epochs is None and ckpt.step > cfg.steps):  # epochs: the data sets the length
+            raise CheckpointError(f"step {ckpt.step} is outside 0..{cfg.steps}")
+    for name, a in ckpt.state.items():
+        if a.dtype.kind in "fc" and not np.isfinite(a).all():
+            raise CheckpointError(f"{name} holds NaN or inf: a damaged checkpoint (autotrain never writes "
+                                  "non-finite weights)")
+
+
+_UNWRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def _raise_if_unwritable(exc: OSError, path: Path) -> None:
+    """A read-only, full or forbidden file system is an OS error (exit 1), not bad input: re-raise it naming the path."""
+    if exc.errno in _UNWRITABLE:
+        raise OSError(exc.errno, exc.strerror, str(exc.filename or path)) from None
 
 
 def create_unique_dir(root: str | os.PathLike, stem: str, now: datetime | None = None) -> Path:
@@ -401,7 +679,8 @@ def create_unique_dir(root: str | os.PathLike, stem: str, now: datetime | None =
         if root.exists() and not root.is_dir():
             raise RunError(f"the runs directory {root} is not a directory (it is a file); choose another --runs-dir")
         root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # e.g. a name too long, a file in the way, no permission
+    except OSError as exc:  # e.g. a name too long, a file in the way
+        _raise_if_unwritable(exc, root)
         raise RunError(f"cannot create the runs directory {root}: {exc.strerror or exc}") from None
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     base = f"{stamp}-{stem}"
@@ -413,6 +692,7 @@ def create_unique_dir(root: str | os.PathLike, stem: str, now: datetime | None =
         except FileExistsError:
             continue
         except OSError as exc:
+            _raise_if_unwritable(exc, path)
             raise RunError(f"cannot create a run directory in {root}: {exc.strerror or exc}") from None
     else:
         raise RunError(f"too many runs named {base} in {root}")
@@ -431,17 +711,27 @@ def create_run(cfg: FitConfig, root: str | os.PathLike = "runs", now: datetime |
 
 
 def open_run(path: str | os.PathLike) -> RunDir:
-    """An existing run directory (for ``--resume``); RunError if ``path`` is not one."""
+    """An existing run directory (for ``--resume``); RunError if ``path`` is not one.
+
+    Refused too: a run whose own entries (config.yaml, checkpoints/, ...) are symbolic links, and a
+    run path that is itself a link to somewhere outside the directory it is listed in.
+    """
     text = os.fspath(path)
     if "\0" in text:
         raise RunError("the run path contains a NUL character")
     run = RunDir(Path(text))
     if not run.path.is_dir():
         raise RunError(f"{text} is not a directory, so it cannot be a run to resume")
+    if run.path.is_symlink():
+        target, home = run.path.resolve(), run.path.absolute().parent.resolve()
+        if target.parent != home:
+            raise RunError(f"refusing {text}: it is a symbolic link to {target}, outside {home}; "
+                           "resume the run by its real path")
     if not run.config_path.is_file() or not run.checkpoints_dir.is_dir():
         raise RunError(f"{text} is not an autotrain run directory (it needs config.yaml and checkpoints/)")
+    run.refuse_links()
     return run
 
 
-__all__ = ["RunDir", "RunError", "CheckpointError", "Checkpoint", "create_run", "open_run", "load_checkpoint",
-           "sanitize_name", "atomic_write", "checksum", "versions"]
+__all__ = ["RunDir", "RunError", "RunLocked", "CheckpointError", "Checkpoint", "create_run", "open_run",
+           "load_checkpoint", "checkpoint_spec", "META_SPEC", "sanitize_name", "atomic_write", "checksum", "versions"]

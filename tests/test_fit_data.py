@@ -133,7 +133,7 @@ def test_bad_data_file_through_the_cli_is_exit_2_and_writes_nothing(tmp_path):
     (["betas=[0.9]", "optimizer=adam"], "betas: bad value [0.9]"),
     (["val_fraction=1.0"], "val_fraction: bad value 1.0"), (["activation=gelu"], "activation: bad value 'gelu'"),
     (["optimizer=adamm"], "did you mean 'adam'?"), (["data=x.npy"], "give [x.npy, y.npy]"),
-    (["target=y"], "target: applies to a data file only"),
+    (["target=y"], "target: bad value 'y' with data: synthetic"),
 ])
 def test_cross_key_problems_are_one_line_each(overrides, needle):
     with pytest.raises(ConfigError) as info:

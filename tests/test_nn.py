@@ -4,7 +4,6 @@ Oracles: finite differences (gradcheck, float64) for every layer and loss, hand-
 RNG contract replayed in numpy, and (when installed) real PyTorch with the same weights copied in.
 """
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -155,6 +154,10 @@ def test_sequential_indexing_slicing_and_append():
         seq[4]
     del seq[1]
     assert list(seq._modules) == ["0", "1", "2"]
+    replacement = nn.Linear(2, 3)
+    seq[0] = replacement     # keeps its place (assignment does not move a child to the end)
+    assert seq[0] is replacement and list(seq._modules) == ["0", "1", "2"]
+    seq[0] = layers[0]
     x = rand64(5, 2, requires_grad=False)
     seq.double()
     np.testing.assert_allclose(seq(x).detach().numpy(), seq[2](seq[1](seq[0](x))).detach().numpy())
@@ -272,6 +275,15 @@ GRAD_CASES = {
     "nll mean weighted": (lambda x: nn.NLLLoss(weight=t64([1.0, 2.0, 0.5]))(F.log_softmax(x, 1), _labels()),
                           ((4, 3),)),
     "nll none": (lambda x: F.nll_loss(x, _labels(), reduction="none"), ((4, 3),)),
+    "leaky_relu": (lambda x: nn.LeakyReLU(0.2)(x), ((3, 4),)),
+    "dropout (replayed mask)": (lambda x: (torch.manual_seed(5), nn.Dropout(0.3)(x))[1], ((3, 4),)),
+    "bce": (lambda p, y: F.binary_cross_entropy(p.sigmoid(), y.sigmoid(), weight=t64([0.5, 2.0, 1.0, 1.5])),
+            ((3, 4), (3, 4))),
+    "bce with logits": (lambda x, y: nn.BCEWithLogitsLoss(pos_weight=t64([1.0, 2.0, 0.5, 3.0]))(x, y.sigmoid()),
+                        ((3, 4), (3, 4))),
+    "bce with logits weight none": (
+        lambda x: F.binary_cross_entropy_with_logits(x, t64([[0.0, 1.0, 1.0], [1.0, 0.0, 0.25]]),
+                                                     weight=t64([1.0, 0.5, 2.0]), reduction="none"), ((2, 3),)),
 }
 
 
@@ -400,9 +412,35 @@ for reduction in ("mean", "sum", "none"):
     LIVE[f"CrossEntropyLoss probabilities {reduction}"] = (
         lambda n, r=reduction: n.CrossEntropyLoss(weight=_weights(n), label_smoothing=0.1, reduction=r), (4, 3),
         (lambda m: m.tensor(np.full((4, 3), 1 / 3), dtype=m.float64),))
+    LIVE[f"BCELoss {reduction}"] = (lambda n, r=reduction: _bce_on_sigmoid(n, r), (3, 4),
+                                    (lambda m: m.tensor(np.random.default_rng(8).random((3, 4)), dtype=m.float64),))
+    LIVE[f"BCEWithLogitsLoss {reduction}"] = (
+        lambda n, r=reduction: n.BCEWithLogitsLoss(reduction=r, pos_weight=_pos_weight(n)), (3, 4),
+        (lambda m: m.tensor(np.random.default_rng(8).random((3, 4)), dtype=m.float64),))
+LIVE["LeakyReLU"] = (lambda n: n.LeakyReLU(0.3), (3, 4), ())
+LIVE["Dropout in eval"] = (lambda n: n.Dropout(0.4).eval(), (3, 4), ())
 LIVE["CrossEntropyLoss 3-D"] = (lambda n: n.CrossEntropyLoss(), (2, 3, 2), (_ints([[0, 2], [1, 1]]),))
 LIVE["NLLLoss weighted ignore"] = (lambda n: n.NLLLoss(weight=_weights(n), ignore_index=0), (4, 3),
                                    (_ints([2, 0, 1, 2]),))
+
+
+def _bce_on_sigmoid(n, reduction):
+    """BCELoss (with per-column weights) of sigmoid(x): its input must be probabilities."""
+    m = _framework(n)
+
+    class BceOnSigmoid(n.Module):
+        def __init__(self):
+            super().__init__()
+            self.loss = n.BCELoss(weight=m.tensor([[0.5, 1.0, 2.0, 4.0]], dtype=m.float64), reduction=reduction)
+
+        def forward(self, x, y):
+            return self.loss(x.sigmoid(), y)
+    return BceOnSigmoid()
+
+
+def _pos_weight(n):
+    m = _framework(n)
+    return m.tensor([0.5, 1.0, 2.0, 4.0], dtype=m.float64)
 
 
 def _weights(n):
@@ -456,3 +494,122 @@ def test_repr_and_state_dict_keys_match_pytorch():
     x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
     np.testing.assert_allclose(ours(torch.tensor(x)).detach().numpy(),
                                theirs(real.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_parameter_is_a_leaf_tensor_subclass_sharing_storage():
+    data = torch.zeros(3)
+    p = nn.Parameter(data)
+    assert isinstance(p, nn.Parameter) and isinstance(p, torch.Tensor) and p.is_leaf and p.requires_grad
+    assert repr(p) == "Parameter containing:\ntensor([0., 0., 0.], requires_grad=True)"
+    with torch.no_grad():
+        p += 1
+    assert data.numpy().tolist() == [1.0, 1.0, 1.0]          # the same storage, as PyTorch
+    assert type(p * 2) is torch.Tensor                        # results of operations are plain tensors
+    assert not nn.Parameter(torch.ones(2), requires_grad=False).requires_grad
+
+
+def test_deepcopy_and_pickle_keep_parameters():
+    import copy
+    import pickle
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        assert isinstance(clone[0].weight, nn.Parameter) and clone[0].weight is not model[0].weight
+        np.testing.assert_array_equal(clone[0].weight.detach().numpy(), model[0].weight.detach().numpy())
+        with torch.no_grad():
+            clone[0].weight.zero_()
+        assert model[0].weight.detach().numpy().any()
+
+
+def test_dropout_follows_the_rng_rule_in_training_only():
+    x = torch.ones(4, 50, dtype=torch.float64)
+    layer = nn.Dropout(0.25)
+    torch.manual_seed(3)
+    out = layer(x).numpy()
+    keep = np.random.default_rng(3).random((4, 50)) < 0.75
+    np.testing.assert_array_equal(out, np.where(keep, 1 / 0.75, 0.0))
+    assert layer.eval()(x) is x
+    assert (F.dropout(x, 1.0).numpy() == 0).all() and F.dropout(x, 0.0) is x
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1, but got 1.5"):
+        nn.Dropout(1.5)
+
+
+def test_leaky_relu_gradient_at_zero_is_the_slope_and_bce_input_checks():
+    x = t64([-1.0, 0.0, 2.0], requires_grad=True)
+    F.leaky_relu(x, 0.1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.1, 0.1, 1.0])
+    with pytest.raises(RuntimeError, match="all elements of input should be between 0 and 1"):
+        F.binary_cross_entropy(t64([0.5, 1.5]), t64([0.0, 1.0]))
+    with pytest.raises(ValueError, match="must be the same as input size"):
+        F.binary_cross_entropy_with_logits(t64([[0.5], [1.5]]), t64([0.0, 1.0]))
+    # log(0) is clamped to -100, as PyTorch: a confident wrong answer costs 100, not inf
+    assert F.binary_cross_entropy(t64([0.0]), t64([1.0])).item() == 100.0
+
+
+def test_set_default_dtype_reaches_linear_and_the_optimizer_step_counter():
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        layer = nn.Linear(2, 1)
+        assert layer.weight.dtype == np.float64
+        opt = torch.optim.Adam(layer.parameters())
+        layer(torch.ones(1, 2)).sum().backward()
+        opt.step()
+        assert opt.state[layer.weight]["step"].dtype == np.float64   # PyTorch's _get_scalar_dtype()
+    finally:
+        torch.set_default_dtype(previous)
+    assert nn.Linear(2, 1).weight.dtype == np.float32
+
+
+def test_module_dict_registers_in_order():
+    md = nn.ModuleDict({"enc": nn.Linear(2, 3), "act": nn.ReLU()})
+    md["dec"] = nn.Linear(3, 1)
+    assert list(md) == ["enc", "act", "dec"] and "act" in md and len(md) == 3
+    assert [n for n, _ in md.named_parameters()] == ["enc.weight", "enc.bias", "dec.weight", "dec.bias"]
+    assert isinstance(md.pop("act"), nn.ReLU) and list(md.keys()) == ["enc", "dec"]
+
+
+def test_forward_hooks_see_and_may_replace_inputs_and_outputs():
+    layer = nn.Linear(2, 2)
+    seen = []
+    handle = layer.register_forward_hook(lambda m, args, out: seen.append((m, args[0].shape, out.shape)))
+    doubled = layer.register_forward_pre_hook(lambda m, args: args[0] * 2)
+    x = torch.ones(3, 2)
+    out = layer(x)
+    assert seen == [(layer, (3, 2), (3, 2))]
+    np.testing.assert_allclose(out.detach().numpy(), F.linear(x * 2, layer.weight, layer.bias).detach().numpy())
+    handle.remove()
+    doubled.remove()
+    layer(x)
+    assert len(seen) == 1
+    with layer.register_forward_hook(lambda m, args, out: out * 0):
+        assert not layer(x).detach().numpy().any()
+    assert layer(x).detach().numpy().any()
+
+
+def test_changing_the_bias_in_place_after_forward_is_fine_but_the_weight_is_not():
+    layer = nn.Linear(2, 2)
+    x = torch.ones(3, 2, requires_grad=True)
+    out = layer(x).sum()
+    with torch.no_grad():
+        layer.bias += 1          # linear's backward never reads b (PyTorch's addmm neither)
+    out.backward()
+    out = layer(x).sum()
+    with torch.no_grad():
+        layer.weight.mul_(2)     # but it reads w for x's gradient
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward()
+
+
+def test_init_gains_and_fans_match_pytorch():
+    real = pytest.importorskip("torch")
+    for name, param in [("linear", None), ("sigmoid", None), ("tanh", None), ("relu", None), ("leaky_relu", None),
+                        ("leaky_relu", 0.2), ("selu", None), ("conv2d", None)]:
+        assert nn.init.calculate_gain(name, param) == real.nn.init.calculate_gain(name, param)
+    for shape in [(4, 6), (5, 3, 2), (2, 3, 4, 5)]:
+        ours = nn.init._calculate_fan_in_and_fan_out(torch.zeros(*shape))
+        theirs = real.nn.init._calculate_fan_in_and_fan_out(real.zeros(*shape))
+        assert ours == theirs
+        # the distribution's bound: every draw lies within PyTorch's kaiming_uniform_ bound
+        t = nn.init.kaiming_uniform_(torch.zeros(*shape, dtype=torch.float64), a=math.sqrt(5))
+        bound = math.sqrt(6 / ((1 + 5) * ours[0]))
+        assert np.abs(t.numpy()).max() <= bound

@@ -5,6 +5,7 @@ The seed's network runs the seed's program exactly (``x.mm(w1).clamp(min=0).mm(w
 """
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
 import numpy as np
@@ -14,7 +15,15 @@ from autotrain.modes.base import ModelSpec, copied
 
 
 class AutogradMode:
-    """Parameters are leaf tensors with ``requires_grad``; ``loss.backward()`` fills their ``.grad``."""
+    """An ``nn.Sequential`` of layers, an ``nn`` loss and a ``torch.optim`` optimizer, as a PyTorch user writes
+    them; ``loss.backward()`` fills the parameters' ``.grad``.
+
+    The layers are a small ``nn.Module`` (:func:`Dense`) holding the weight as (in, out) and computing
+    ``x.mm(weight) + bias``, the seed's ``x.mm(w1)``.  ``nn.Linear`` stores (out, in) and computes
+    ``x @ weight.T``: the same numbers in exact arithmetic, but its weight gradient is another matrix
+    product (``g.T @ x`` instead of ``x.T @ g``) that rounds differently in float32, and the seed's loss
+    table must stay bit for bit.
+    """
 
     name: ClassVar[str] = "autograd"
 
@@ -27,167 +36,170 @@ class AutogradMode:
         self.spec = spec
         self.lr = spec.optimizer.lr
         self.device = torch.device(device)
-        self.load_state(params)
+        self.model = self.build_model(params)
+        self.loss_fn = self.build_loss()
+        self.optimizer = self.build_optimizer()
+        self.t = 0  # optimizer steps taken (checkpoints record it for every optimizer)
+
+    # ------------------------------------------------------------ the network, as a PyTorch user writes it
+    def build_model(self, params: dict):
+        layers = []
+        for i in range(1, self.spec.layers + 1):
+            if i > 1:
+                layers.append(self.activation())
+            bias = params[f"b{i}"] if self.spec.bias else None
+            layers.append(Dense(self._tensor(params[f"w{i}"]), None if bias is None else self._tensor(bias)))
+        return self.torch.nn.Sequential(*layers)
+
+    def activation(self):
+        """The hidden activation module; custom-relu replaces ReLU with its own autograd.Function."""
+        nn = self.torch.nn
+        if self.spec.activation == "relu":
+            return ClampReLU()
+        return nn.Tanh() if self.spec.activation == "tanh" else nn.Sigmoid()
+
+    def build_loss(self):
+        nn = self.torch.nn
+        return {"sum_squares": lambda: nn.MSELoss(reduction="sum"), "mse": lambda: nn.MSELoss(),
+                "cross_entropy": lambda: nn.CrossEntropyLoss()}[self.spec.loss]()
+
+    def build_optimizer(self):
+        optim, o = self.torch.optim, self.spec.optimizer
+        params = self.model.parameters()
+        if o.name == "sgd":
+            return optim.SGD(params, lr=o.lr, weight_decay=o.weight_decay)
+        if o.name == "momentum":
+            return optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+        if o.name == "rmsprop":
+            return optim.RMSprop(params, lr=o.lr, alpha=o.alpha, eps=o.eps, weight_decay=o.weight_decay)
+        cls = optim.Adam if o.name == "adam" else optim.AdamW
+        return cls(params, lr=o.lr, betas=tuple(o.betas), eps=o.eps, weight_decay=o.weight_decay)
+
+    def _named(self) -> dict:
+        """{"w1": the first layer's weight Parameter, "b1": its bias, ...} in the optimizer's order."""
+        out = {}
+        for i, layer in enumerate((m for m in self.model if hasattr(m, "weight")), start=1):
+            out[f"w{i}"] = layer.weight
+            if layer.bias is not None:
+                out[f"b{i}"] = layer.bias
+        return out
+
+    def __getattr__(self, name: str):
+        """``mode.w1``, ``mode.b2``...: the parameters by name (as the seed's modes had them)."""
+        if "model" in self.__dict__ and len(name) > 1 and name[0] in "wb" and name[1:].isdigit():
+            named = self._named()
+            if name in named:
+                return named[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ------------------------------------------------------------ data and state
     def prepare(self, x, y):
         return self._tensor(x), self._tensor(y)
 
-    def _tensor(self, array, requires_grad: bool = False):
-        tensor = self.torch.tensor(copied(array)).to(self.device)
-        return tensor.requires_grad_(True) if requires_grad else tensor
+    def _tensor(self, array):
+        return self.torch.tensor(copied(np.asarray(array))).to(self.device)
 
     def state(self) -> dict[str, np.ndarray]:
-        return {k: copied(p.detach().cpu().numpy()) for k, p in self.params.items()}
+        return {k: copied(p.detach().cpu().numpy()) for k, p in self._named().items()}
 
     def optimizer_state(self) -> dict[str, np.ndarray]:
-        return self.optimizer.state_arrays()
+        """The optimizer's ``state_dict()`` as flat arrays: ``step`` and ``<slot>.<param>`` (zeros before step 1)."""
+        slots = self.spec.optimizer.slots()
+        if not slots:
+            return {}
+        saved = self.optimizer.state_dict()["state"]
+        out = {"step": np.array(self.t, dtype=np.int64)}  # SGD with momentum keeps no step of its own
+        for index, (name, p) in enumerate(self._named().items()):
+            entry = saved.get(index, {})
+            for slot in slots:
+                value = entry.get(slot)
+                out[f"{slot}.{name}"] = (np.zeros(tuple(p.shape), dtype=_array(p).dtype) if value is None
+                                         else copied(_array(value)))
+        return out
 
     def load_state(self, state: dict[str, np.ndarray], optimizer_state: dict[str, np.ndarray] | None = None) -> None:
-        self.params = {k: self._tensor(state[k], requires_grad=True) for k in self.spec.param_shapes()}
-        self.optimizer = make_optimizer(self.torch, self.spec.optimizer, self.params)
-        if optimizer_state:
-            self.optimizer.load_state_arrays(optimizer_state, self._tensor)
+        self.model.load_state_dict({f"{i}.{attr}": self._tensor(state[f"{attr[0]}{n}"])
+                                    for n, i in enumerate(self._layer_indices(), start=1)
+                                    for attr in (("weight", "bias") if self.spec.bias else ("weight",))})
+        self.optimizer = self.build_optimizer()
+        self.t = 0
+        if optimizer_state and "step" in optimizer_state and int(optimizer_state["step"]) > 0:
+            self.t = int(optimizer_state["step"])
+            state_dict = self.optimizer.state_dict()
+            step = {} if self.spec.optimizer.name == "momentum" else {"step": self.torch.tensor(float(self.t))}
+            state_dict["state"] = {
+                index: {**step, **{slot: self._tensor(optimizer_state[f"{slot}.{name}"])
+                                   for slot in self.spec.optimizer.slots()}}
+                for index, name in enumerate(self._named())}
+            self.optimizer.load_state_dict(state_dict)
 
-    # ------------------------------------------------------------ the network
-    def activation(self, h):
-        """The hidden activation; ReLU as the seed writes it (custom-relu replaces it with its own Function)."""
-        if self.spec.activation == "relu":
-            return self.relu(h)
-        return h.tanh() if self.spec.activation == "tanh" else h.sigmoid()
-
-    def relu(self, h):
-        return h.clamp(min=0)
-
-    def forward(self, x):
-        n, p = self.spec.layers, self.params
-        a = x
-        for i in range(1, n + 1):
-            a = a.mm(p[f"w{i}"])
-            if self.spec.bias:
-                a = a + p[f"b{i}"]
-            if i < n:
-                a = self.activation(a)
-        return a
-
-    def loss_fn(self, out, y):
-        kind = self.spec.loss
-        if kind == "sum_squares":
-            return (out - y).pow(2).sum()
-        if kind == "mse":
-            return (out - y).pow(2).mean()
-        return cross_entropy(self.torch, out, y)
+    def _layer_indices(self) -> list[int]:
+        return [i for i, m in enumerate(self.model) if hasattr(m, "weight")]
 
     # ------------------------------------------------------------ training
     def step(self, x, y) -> float:
         if isinstance(x, np.ndarray):  # accept plain arrays too, at the cost of a conversion
             x, y = self.prepare(x, y)
-        loss = self.loss_fn(self.forward(x), y)
+        loss = self.loss_fn(self.model(x), y)
         loss.backward()
         self.optimizer.step()
         self.optimizer.zero_grad()
+        self.t += 1
         return loss.item()
 
     def evaluate(self, x, y) -> tuple[float, np.ndarray]:
         if isinstance(x, np.ndarray):
             x, y = self.prepare(x, y)
         with self.torch.no_grad():
-            out = self.forward(x)
+            out = self.model(x)
             loss = self.loss_fn(out, y)
         return loss.item(), copied(out.cpu().numpy())
 
     def predict(self, x) -> np.ndarray:
         with self.torch.no_grad():
-            return copied(self.forward(self._tensor(x)).cpu().numpy())
+            return copied(self.model(self._tensor(x)).cpu().numpy())
 
 
-def cross_entropy(torch, logits, target):
-    """Mean over rows of -log softmax(logits)[target], as ``nn.CrossEntropyLoss()``.
-
-    The row maxima are subtracted as constants (detached): the log-softmax does not depend on them, so
-    the gradient is unchanged and exp never overflows.
-    """
-    shift = torch.tensor(logits.detach().cpu().numpy().max(axis=1, keepdims=True)).to(logits.device)
-    shifted = logits - shift
-    log_p = shifted - shifted.exp().sum(dim=1, keepdim=True).log()
-    n = logits.shape[0]
-    rows = np.arange(n)
-    target = target.cpu().numpy() if hasattr(target, "cpu") else np.asarray(target)
-    return -log_p[rows, target].sum() / n
+def _array(value) -> np.ndarray:
+    return value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
 
 
-# ================================================================================= the optimizer
-class _Optimizer:
-    """The update rules of ``torch.optim`` (PyTorch 2.x single-tensor formulas) over a dict of leaf tensors.
+@functools.cache
+def _clamp_relu_class():
+    import autotrain.engine as torch
 
-    ``state_arrays`` / ``load_state_arrays`` exchange the per-parameter state with checkpoints under the
-    names every mode uses (``step``, ``exp_avg.w1``...).
-    """
+    class ClampReLU(torch.nn.Module):
+        """ReLU as the seed writes it, ``x.clamp(min=0)``: the gradient passes where x == 0, the convention every
+        mode shares (``nn.ReLU`` would zero it there)."""
 
-    def __init__(self, torch, spec, params: dict):
-        self.torch, self.o, self.params = torch, spec, params
-        self.t = 0
-        self.slots = {slot: {} for slot in spec.slots()}
+        def forward(self, x):
+            return x.clamp(min=0)
 
-    def zero_grad(self) -> None:
-        for p in self.params.values():
-            if p.grad is not None:
-                p.grad.zero_()
-
-    def step(self) -> None:
-        torch, o = self.torch, self.o
-        self.t += 1
-        t, lr, wd = self.t, o.lr, o.weight_decay
-        with torch.no_grad():
-            for k, w in self.params.items():
-                g = w.grad
-                if wd and o.name != "adamw":
-                    g = g + wd * w
-                if o.name == "sgd":
-                    w -= lr * g
-                elif o.name == "momentum":
-                    buf = self.slots["momentum_buffer"].get(k)
-                    if buf is None:
-                        buf = self.slots["momentum_buffer"][k] = g.clone()
-                    else:
-                        buf.mul_(o.momentum)
-                        buf += g
-                    w -= lr * buf
-                elif o.name == "rmsprop":
-                    sq = self.slots["square_avg"].setdefault(k, torch.zeros_like(w))
-                    sq.mul_(o.alpha)
-                    sq += (1 - o.alpha) * g * g
-                    w -= lr * g / (sq.pow(0.5) + o.eps)
-                else:
-                    if o.name == "adamw":
-                        w.mul_(1 - lr * wd)
-                    m = self.slots["exp_avg"].setdefault(k, torch.zeros_like(w))
-                    v = self.slots["exp_avg_sq"].setdefault(k, torch.zeros_like(w))
-                    b1, b2 = o.betas
-                    m += (1 - b1) * (g - m)
-                    v.mul_(b2)
-                    v += (1 - b2) * g * g
-                    step_size = lr / (1 - b1 ** t)
-                    denom = v.pow(0.5) / (1 - b2 ** t) ** 0.5 + o.eps
-                    w -= step_size * m / denom
-
-    def state_arrays(self) -> dict[str, np.ndarray]:
-        out = {"step": np.array(self.t, dtype=np.int64)}
-        for slot, tensors in self.slots.items():
-            for k, p in self.params.items():
-                tensor = tensors.get(k)
-                out[f"{slot}.{k}"] = (np.zeros(tuple(p.shape), dtype=p.detach().cpu().numpy().dtype) if tensor is None
-                                      else copied(tensor.detach().cpu().numpy()))
-        return out
-
-    def load_state_arrays(self, arrays: dict[str, np.ndarray], to_tensor) -> None:
-        self.t = int(arrays["step"])
-        for slot, tensors in self.slots.items():
-            if slot == "momentum_buffer" and self.t == 0:
-                continue  # PyTorch: no buffer before the first step
-            for k in self.params:
-                tensors[k] = to_tensor(arrays[f"{slot}.{k}"])
+    return ClampReLU
 
 
-def make_optimizer(torch, spec, params: dict) -> _Optimizer:
-    return _Optimizer(torch, spec, params)
+def ClampReLU():  # noqa: N802 - builds a module (the class is made on first use: the engine loads lazily)
+    return _clamp_relu_class()()
+
+
+@functools.cache
+def _dense_class():
+    import autotrain.engine as torch
+
+    class Dense(torch.nn.Module):
+        """A fully connected layer with its weight as (in, out): ``x.mm(weight) + bias`` (see AutogradMode)."""
+
+        def __init__(self, weight, bias=None):
+            super().__init__()
+            self.weight = torch.nn.Parameter(weight)
+            self.bias = None if bias is None else torch.nn.Parameter(bias)
+
+        def forward(self, x):
+            out = x.mm(self.weight)
+            return out if self.bias is None else out + self.bias
+
+    return Dense
+
+
+def Dense(weight, bias=None):  # noqa: N802 - builds a module
+    return _dense_class()(weight, bias)

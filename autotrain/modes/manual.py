@@ -31,6 +31,13 @@ class ManualMode:
             self.xp = xp_for(check_device(device))
         self.load_state(params)
 
+    def __getattr__(self, name: str):
+        """``mode.w1``, ``mode.b2``...: the parameter arrays by name (as the seed's modes had them)."""
+        params = self.__dict__.get("params")
+        if params is not None and name in params:
+            return params[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     # ------------------------------------------------------------ data and state
     def prepare(self, x, y):
         return self.xp.asarray(x), self.xp.asarray(y)
@@ -39,6 +46,8 @@ class ManualMode:
         return {k: copied(self._host(v)) for k, v in self.params.items()}
 
     def optimizer_state(self) -> dict[str, np.ndarray]:
+        if not self.slots:
+            return {}  # plain sgd keeps no state
         out = {"step": np.array(self.t, dtype=np.int64)}
         for slot, arrays in self.slots.items():
             out.update({f"{slot}.{k}": copied(self._host(v)) for k, v in arrays.items()})
@@ -48,7 +57,7 @@ class ManualMode:
         self.params = {k: self.xp.array(state[k], copy=True) for k in self.spec.param_shapes()}
         self.t = 0
         self.slots = {slot: {k: self.xp.zeros_like(p) for k, p in self.params.items()} for slot in self.opt.slots()}
-        if optimizer_state:
+        if optimizer_state and "step" in optimizer_state:
             self.t = int(optimizer_state["step"])
             for slot, arrays in self.slots.items():
                 for k in arrays:

@@ -6,6 +6,7 @@ The seed's network builds the seed's graph exactly (``tf.maximum(h, 0)``, ``redu
 """
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
 import numpy as np
@@ -34,19 +35,17 @@ class StaticMode:
         self.graph = tf.Graph()
         with self.graph.as_default():
             self.x = tf.placeholder(dtype, shape=(None, spec.sizes[0]))
-            # classification labels are fed one-hot, as a TF1 program feeds softmax_cross_entropy_with_logits
-            self.y = tf.placeholder(dtype, shape=(None, spec.sizes[-1]))
-            # 1 / rows (mean losses): fed, because the batch size is unknown when the graph is built
-            self.inv_rows = tf.placeholder(dtype, shape=())
+            # class indices (sparse_softmax_cross_entropy_with_logits), or targets
+            self.y = (tf.placeholder(tf.int64, shape=(None,)) if spec.classify
+                      else tf.placeholder(dtype, shape=(None, spec.sizes[-1])))
             self.vars = {k: tf.Variable(copied(params[k])) for k in shapes}
             self.out = self._forward(tf, dtype)
             self.loss = self._loss(tf)
-            self.optimizer = PyTorchFormulaOptimizer(tf, spec.optimizer, dtype)
-            self.train_op = self.optimizer.minimize(self.loss, [self.vars[k] for k in shapes], names=list(shapes))
+            self.optimizer = torch_rule_optimizer(tf)(spec.optimizer)
+            self.train_op = self.optimizer.minimize(self.loss, var_list=[self.vars[k] for k in shapes])
             # Built now, not in load_state: a graph must not grow while a Session runs it.
-            self.state_vars = {**self.vars, **self.optimizer.state_variables()}
-            self.inputs = {k: tf.placeholder(dtype if k != "step" else self.optimizer.step_dtype,
-                                             shape=tuple(v.shape)) for k, v in self.state_vars.items()}
+            self.state_vars = {**self.vars, **self.optimizer.state_variables(self.vars)}
+            self.inputs = {k: tf.placeholder(v.dtype, shape=tuple(v.shape)) for k, v in self.state_vars.items()}
             self.load_ops = [v.assign(self.inputs[k]) for k, v in self.state_vars.items()]
             init = tf.global_variables_initializer()
         self.sess = tf.Session(graph=self.graph)
@@ -72,31 +71,15 @@ class StaticMode:
         if kind == "sum_squares":
             return tf.reduce_sum((self.y - self.out) ** 2.0)
         if kind == "mse":
-            return tf.reduce_sum((self.out - self.y) ** 2.0) * self.inv_rows / float(self.spec.sizes[-1])
-        # cross entropy from logits: -sum(onehot * log_softmax(logits)) / rows.  The row maxima are fed as a
-        # constant shift (log_softmax does not depend on them; exp never overflows).
-        self.shift = tf.placeholder(self.out.dtype, shape=(None, 1))
-        shifted = self.out - self.shift
-        log_p = shifted - tf.log(tf.reduce_sum(tf.exp(shifted), axis=1, keepdims=True))
-        return -tf.reduce_sum(self.y * log_p) * self.inv_rows
+            return tf.reduce_mean(tf.square(self.out - self.y))
+        return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=self.y, logits=self.out))
 
     # ------------------------------------------------------------ feeds
     def prepare(self, x, y):
-        x = np.asarray(x)
-        if self.spec.classify:
-            labels = np.asarray(y)
-            onehot = np.zeros((len(labels), self.spec.sizes[-1]), dtype=x.dtype)
-            onehot[np.arange(len(labels)), labels] = 1
-            y = onehot
-        return x, np.asarray(y)
+        return np.asarray(x), np.asarray(y)
 
     def _feed(self, x, y) -> dict:
-        feed = {self.x: x, self.y: y}
-        if self.spec.loss != "sum_squares":
-            feed[self.inv_rows] = np.array(1.0 / len(x), dtype=self.np_dtype)
-        if self.spec.classify:
-            feed[self.shift] = self._logits(x).max(axis=1, keepdims=True)
-        return feed
+        return {self.x: x, self.y: y}
 
     def _logits(self, x) -> np.ndarray:
         return self.sess.run(self.out, feed_dict={self.x: x})
@@ -119,21 +102,20 @@ class StaticMode:
         return {k: copied(v) for k, v in zip(names, self.sess.run([self.vars[k] for k in names]))}
 
     def optimizer_state(self) -> dict[str, np.ndarray]:
-        names = list(self.optimizer.state_variables())
-        values = self.sess.run([self.state_vars[k] for k in names]) if names else []
-        out = {k: copied(v) for k, v in zip(names, values)}
+        if not self.spec.optimizer.slots():
+            return {}  # plain sgd keeps no state
+        names = [k for k in self.state_vars if k not in self.vars]
+        out = {k: copied(v) for k, v in zip(names, self.sess.run([self.state_vars[k] for k in names]))}
         out["step"] = np.array(int(out["step"]), dtype=np.int64)
         return out
 
     def load_state(self, state: dict[str, np.ndarray], optimizer_state: dict[str, np.ndarray] | None = None) -> None:
         feed = {self.inputs[k]: state[k] for k in self.vars}
         ops = [op for k, op in zip(self.state_vars, self.load_ops) if k in self.vars]
-        if optimizer_state:
+        if optimizer_state and "step" in optimizer_state:
             for k, op in zip(self.state_vars, self.load_ops):
                 if k not in self.vars:
-                    value = optimizer_state[k]
-                    feed[self.inputs[k]] = np.asarray(value, dtype=self.optimizer.step_dtype if k == "step"
-                                                      else self.np_dtype)
+                    feed[self.inputs[k]] = np.asarray(optimizer_state[k], dtype=self.state_vars[k].dtype)
                     ops.append(op)
         self.sess.run(ops, feed_dict=feed)
 
@@ -142,61 +124,69 @@ class StaticMode:
         return self.sess.explain([self.loss, self.train_op], feed_dict=self._feed(x, y))
 
 
-class PyTorchFormulaOptimizer:
-    """``minimize(loss, var_list)`` as a TF1 optimizer: ``tf.gradients``, slot Variables, ``assign`` ops.
+@functools.cache
+def torch_rule_optimizer(tf):
+    """``TorchRuleOptimizer``, a ``tf.train.Optimizer`` subclass, made on first use (the static engine loads
+    lazily)."""
 
-    The update formulas are PyTorch's (torch/optim, single-tensor), not TF1's: TF1's Adam puts epsilon
-    inside the bias correction ("epsilon hat") and its RMSProp starts the mean square at 1, so TF1's own
-    classes would not agree with the other modes to 1e-9.  For sgd the assign is the seed's
-    ``w.assign(w - lr * grad)``.
-    """
+    class TorchRuleOptimizer(tf.train.Optimizer):
+        """A TF1 optimizer (``minimize`` = ``compute_gradients`` + ``apply_gradients``, slot Variables) whose
+        update formulas are PyTorch's (torch/optim, single-tensor), as the other modes use.
 
-    def __init__(self, tf, spec, dtype):
-        self.tf, self.o, self.dtype = tf, spec, dtype
-        self.slots: dict[str, dict[str, object]] = {}
-        # the step count lives in a Variable of the model's dtype (pow takes it as an exponent; float32 counts
-        # exactly to 2**24 steps)
-        self.step_dtype = np.dtype(dtype.name if hasattr(dtype, "name") else dtype)
-        self.t = None
+        TF1's own classes differ: ``tf.train`` converts every hyper-parameter to float32 first (a float64
+        model trains with lr = float32(lr)), its Adam puts epsilon inside the bias correction ("epsilon hat")
+        and its RMSProp starts the mean square at 1 -- none would agree with the other modes to 1e-9.  For
+        sgd the update is the seed's ``w.assign(w - lr * grad)``.
+        """
 
-    def state_variables(self) -> dict:
-        out = {"step": self.t}
-        for slot, by_name in self.slots.items():
-            out.update({f"{slot}.{k}": v for k, v in by_name.items()})
-        return out
+        def __init__(self, spec, name: str = "TorchRule"):
+            super().__init__(name=name)
+            self.spec = spec
 
-    def minimize(self, loss, var_list, names):
-        tf, o = self.tf, self.o
-        grads = tf.gradients(loss, var_list)
-        self.t = tf.Variable(np.array(0.0, dtype=self.step_dtype))
-        t1 = self.t + 1.0
-        updates = [self.t.assign(t1)]
-        zeros = {k: np.zeros(tuple(v.shape), dtype=self.step_dtype) for k, v in zip(names, var_list)}
-        for slot in o.slots():
-            self.slots[slot] = {k: tf.Variable(zeros[k].copy()) for k in names}
-        lr, wd = o.lr, o.weight_decay
-        for k, w, g in zip(names, var_list, grads):
-            if wd and o.name != "adamw":
-                g = g + wd * w
+        def state_variables(self, named: dict) -> dict:
+            """{"step": ..., "<slot>.<param>": ...} for checkpoints (empty for sgd)."""
+            if not self.spec.slots():
+                return {}
+            out = {"step": self._step}
+            for slot in self.spec.slots():
+                out.update({f"{slot}.{k}": self.get_slot(v, slot) for k, v in named.items()})
+            return out
+
+        def _create_slots(self, var_list) -> None:
+            for var in var_list:
+                for slot in self.spec.slots():
+                    self._zeros_slot(var, slot, self._name)
+            if self.spec.slots():  # sgd needs no step count: its graph stays the seed's
+                # steps taken, in the variables' dtype (an exponent of beta ** t; exact to 2**24 in float32)
+                self._step = self._create_non_slot_variable(0.0, "step", var_list[0])
+                self._t1 = self._step + 1.0  # this step's number, read before the run's assigns
+
+        def _apply_dense(self, grad, var):
+            o = self.spec
+            lr, wd = o.lr, o.weight_decay
+            g = grad + wd * var if wd and o.name != "adamw" else grad
             if o.name == "sgd":
-                updates.append(w.assign(w - lr * g))
-            elif o.name == "momentum":
-                buf = self.slots["momentum_buffer"][k]
-                # PyTorch: the first buffer is the gradient itself; then buf * momentum + g
-                first = tf.minimum(self.t, 1.0)  # 0 on the first step, 1 after
-                new_buf = buf * (o.momentum * first) + g
-                updates += [buf.assign(new_buf), w.assign(w - lr * new_buf)]
-            elif o.name == "rmsprop":
-                sq = self.slots["square_avg"][k]
-                new_sq = sq * o.alpha + (1 - o.alpha) * g * g
-                updates += [sq.assign(new_sq), w.assign(w - lr * g / (tf.pow(new_sq, 0.5) + o.eps))]
-            else:
-                m, v = self.slots["exp_avg"][k], self.slots["exp_avg_sq"][k]
-                b1, b2 = o.betas
-                w0 = w * (1 - lr * wd) if o.name == "adamw" else w
-                new_m = m + (1 - b1) * (g - m)
-                new_v = v * b2 + (1 - b2) * g * g
-                step_size = lr / (1.0 - tf.pow(b1, t1))
-                denom = tf.pow(new_v, 0.5) / tf.pow(1.0 - tf.pow(b2, t1), 0.5) + o.eps
-                updates += [m.assign(new_m), v.assign(new_v), w.assign(w0 - step_size * new_m / denom)]
-        return updates
+                return var.assign(var - lr * g)
+            if o.name == "momentum":
+                buf = self.get_slot(var, "momentum_buffer")
+                first = tf.minimum(self._step, 1.0)  # PyTorch: the first buffer is the gradient itself
+                buf_t = buf.assign(buf * (o.momentum * first) + g)
+                return var.assign(var - lr * buf_t)
+            if o.name == "rmsprop":
+                sq = self.get_slot(var, "square_avg")
+                sq_t = sq.assign(sq * o.alpha + (1 - o.alpha) * g * g)
+                return var.assign(var - lr * g / (tf.sqrt(sq_t) + o.eps))
+            m, v = self.get_slot(var, "exp_avg"), self.get_slot(var, "exp_avg_sq")
+            b1, b2 = o.betas
+            w0 = var * (1 - lr * wd) if o.name == "adamw" else var
+            m_t = m.assign(m + (1 - b1) * (g - m))
+            v_t = v.assign(v * b2 + (1 - b2) * g * g)
+            step_size = lr / (1.0 - tf.pow(b1, self._t1))
+            denom = tf.sqrt(v_t) / tf.sqrt(1.0 - tf.pow(b2, self._t1)) + o.eps
+            return var.assign(w0 - step_size * m_t / denom)
+
+        def _finish(self, update_ops, name_scope):
+            extra = [self._step.assign(self._t1)] if self.spec.slots() else []
+            return super()._finish(list(update_ops) + extra, name_scope)
+
+    return TorchRuleOptimizer

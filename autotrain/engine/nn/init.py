@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .. import backend, creation
-from ..function import no_grad
+from ..graph import no_grad
 from ..tensor import Tensor
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "ones_", "zeros_", "eye_", "xavier_uniform_",

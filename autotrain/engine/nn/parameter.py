@@ -1,59 +1,48 @@
 """``nn.Parameter``: a tensor that a :class:`~.module.Module` registers as one of its parameters."""
 from __future__ import annotations
 
-import weakref
-
-from ..tensor import Tensor
-
-# NOTE: the engine's hot paths test ``type(t) is Tensor`` (a subclass would be taken for a constant),
-# so a Parameter is a plain Tensor remembered here by id; ``isinstance(t, Parameter)`` consults it.
-# (Not a WeakSet: that compares members with ==, which is elementwise on tensors.)
-_PARAMETERS: dict[int, weakref.ref] = {}
+from ..tensor import Tensor, _new
 
 
-def _remember(tensor: Tensor) -> None:
-    key = id(tensor)
-
-    def forget(ref, key=key):
-        if _PARAMETERS.get(key) is ref:
-            del _PARAMETERS[key]
-    _PARAMETERS[key] = weakref.ref(tensor, forget)
-
-
-class _ParameterMeta(type):
-    def __instancecheck__(cls, instance) -> bool:
-        return is_parameter(instance)
-
-
-class Parameter(metaclass=_ParameterMeta):
+class Parameter(Tensor):
     """``Parameter(data, requires_grad=True)``: a leaf tensor sharing ``data``'s storage, marked as a parameter.
 
     Assigning one to a Module attribute registers it (``parameters()``, ``state_dict()``, ...).
-    ``isinstance(p, Parameter)`` is True for it; ``type(p)`` is ``Tensor`` (see the README's differences).
+    Operations on it give plain tensors, as in PyTorch.
     """
 
-    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Tensor:
+    __slots__ = ()
+
+    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> "Parameter":
         if data is None:
-            from ..creation import zeros
-            data = zeros(0)
+            from ..creation import empty
+            data = empty(0)
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter(data): expected a Tensor, got {type(data).__name__}")
-        param = Tensor._wrap(data._data)
+        param = _new(data._data, cls=cls)
         if requires_grad:
             param.requires_grad = True
-        _remember(param)
         return param
+
+    def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:
+        pass  # everything happened in __new__ (Tensor.__init__ would wrap the data again)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __reduce_ex__(self, protocol):
+        return (Parameter, (Tensor._wrap(self._data), self.requires_grad))
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        copy = Parameter(Tensor._wrap(self._data.copy()), self.requires_grad)
+        memo[id(self)] = copy
+        return copy
 
 
 def is_parameter(value) -> bool:
     """True for a tensor made by :class:`Parameter`."""
-    if type(value) is not Tensor:
-        return False
-    ref = _PARAMETERS.get(id(value))
-    return ref is not None and ref() is value
+    return isinstance(value, Parameter)
 
 
-def mark_parameter(tensor: Tensor) -> Tensor:
-    """Mark an existing tensor as a parameter in place (used when a module's dtype or device changes)."""
-    _remember(tensor)
-    return tensor

@@ -14,7 +14,8 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from .. import backend
-from ..function import GRAD_MODE, enable_grad
+from ..graph import enable_grad
+from ..dtypes import get_default_dtype
 from ..tensor import Tensor
 
 #: a hyper-parameter a subclass must be given (PyTorch's ``optim.optimizer.required``)
@@ -32,8 +33,7 @@ def xp_of(array):
 
 def mark_updated(param: Tensor) -> None:
     """Record an in-place change of ``param``'s values (graphs that saved it will refuse to backward)."""
-    param._version += 1
-    GRAD_MODE.mutations += 1
+    param._bump()
 
 
 class Optimizer:
@@ -184,11 +184,16 @@ def _deepcopy(state_dict):
 
 
 def _cast_state(param: Tensor, name: str, value):
-    if not isinstance(value, Tensor):
-        value = Tensor._wrap(np.asarray(value)) if isinstance(value, np.ndarray) else value
-        if not isinstance(value, Tensor):
+    """A loaded state entry as this engine keeps it: tensors on the parameter's device and float dtype."""
+    if name == "step":  # PyTorch keeps the step counter's dtype as saved (a number from older versions too)
+        if isinstance(value, Tensor):
             return value
-    if name == "step":  # PyTorch keeps the step counter's dtype (and device) as saved
+        counter = step_tensor()
+        counter._data[...] = value
+        return counter
+    if isinstance(value, np.ndarray):
+        value = Tensor._wrap(value)
+    if not isinstance(value, Tensor):
         return value
     data = value._data
     if data.dtype.kind == "f" and data.dtype != param.dtype:
@@ -198,9 +203,7 @@ def _cast_state(param: Tensor, name: str, value):
 
 def step_tensor() -> Tensor:
     """A new step counter: a 0-d tensor of the default float dtype (float32 unless changed), as PyTorch."""
-    from .. import creation, tensor
-    getter = getattr(tensor, "get_default_dtype", None) or getattr(creation, "get_default_dtype", None)
-    dtype = np.float64 if getter is not None and np.dtype(getter()) == np.float64 else np.float32
+    dtype = np.float64 if get_default_dtype() == np.float64 else np.float32
     return Tensor._wrap(np.zeros((), dtype=dtype))
 
 
