@@ -1,16 +1,24 @@
-"""Tensor factories with PyTorch's names: tensor, randn, zeros, ... and a reproducible global RNG."""
+"""Tensor factories with PyTorch's names, dtypes and argument forms, and a reproducible global RNG.
+
+Random draws follow the project's shared contract: every draw is made in float64 (or int64) from
+``_RNG`` (re-bound by :func:`manual_seed`) and then cast to the dtype.
+"""
 from __future__ import annotations
+
+import builtins
+import math
 
 import numpy as np
 
 from . import backend
-from .tensor import Tensor, as_dtype, float32
+from .dtypes import DEFAULT, as_dtype, bool_, int64
+from .tensor import Tensor, _new
 
 _RNG = np.random.default_rng()
 
 
 def manual_seed(seed: int) -> np.random.Generator:
-    """Seed the generator behind randn/rand, so programs are reproducible."""
+    """Seed the generator behind randn/rand/randint, so programs are reproducible."""
     global _RNG
     _RNG = np.random.default_rng(int(seed))
     return _RNG
@@ -18,50 +26,105 @@ def manual_seed(seed: int) -> np.random.Generator:
 
 def _place(array: np.ndarray, device, requires_grad: bool) -> Tensor:
     dev = backend.check_device(device) if device is not None else backend.CPU
-    t = Tensor._wrap(backend.to_device(array, dev) if dev.type != "cpu" else array)
+    t = _new(backend.to_device(array, dev) if dev.type != "cpu" else array)
     if requires_grad:
         t.requires_grad = True
     return t
 
 
 def _size(size) -> tuple:
-    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for n in size:
+        if isinstance(n, builtins.bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"size must be a tuple of ints, got {type(n).__name__} {n!r}")
+        if n < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {n}: {list(size)}")
+    return tuple(int(n) for n in size)
+
+
+def _inferred(array: np.ndarray, data) -> np.ndarray:
+    """PyTorch's dtype for data given without a dtype: Python floats become the default float dtype."""
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"can't convert {type(data).__name__} with elements of type {array.dtype} to a tensor: the "
+                        "engine supports only bool, integer and floating data")
+    if array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
+        return array.astype(DEFAULT.float)
+    return array
 
 
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """A new tensor holding a copy of ``data`` (Python floats default to float32, as PyTorch)."""
+    """A new tensor holding a copy of ``data`` (Python floats become the default dtype, ints int64)."""
     if isinstance(data, Tensor):
         data = backend.to_numpy(data._data)
-    array = np.array(data, dtype=as_dtype(dtype), copy=True)
-    if dtype is None and array.dtype == np.float64 and not isinstance(data, np.ndarray):
-        array = array.astype(float32)
+    try:
+        array = np.array(data, dtype=as_dtype(dtype), copy=True)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"can't make a tensor from {type(data).__name__} {str(data)[:60]!r}: {exc}") from None
+    if dtype is None:
+        array = _inferred(array, data)
     return _place(array, device, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """``data`` as a tensor, sharing memory with a numpy array of the same dtype."""
+    if isinstance(data, Tensor):
+        return data.to(dtype=dtype, device=device) if dtype is not None or device is not None else data
+    if isinstance(data, np.ndarray) and (dtype is None or as_dtype(dtype) == data.dtype) and device is None:
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with a numpy array."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    return Tensor._wrap(array)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"can't convert np.ndarray of type {array.dtype}. The only supported types are: float64, "
+                        "float32, float16, int64, int32, int16, int8, uint8, and bool.")
+    return _new(array)
 
 
 def _random(draw, size, dtype, device, requires_grad) -> Tensor:
-    dtype = as_dtype(dtype) or float32
+    dtype = as_dtype(dtype) or DEFAULT.float
     return _place(draw(_size(size)).astype(dtype, copy=False), device, requires_grad)
 
 
-def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples."""
-    return _random(_RNG.standard_normal, size, dtype, device, requires_grad)
+def randn(*size, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
+    """Standard normal samples (``standard_normal`` in float64, then cast)."""
+    return _random((generator or _RNG).standard_normal, size, dtype, device, requires_grad)
 
 
-def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1)."""
-    return _random(_RNG.random, size, dtype, device, requires_grad)
+def rand(*size, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
+    """Uniform samples in [0, 1) (``random`` in float64, then cast)."""
+    return _random((generator or _RNG).random, size, dtype, device, requires_grad)
+
+
+def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad: bool = False,
+            generator=None) -> Tensor:
+    """Integers uniform in [low, high) (``integers``), int64 unless ``dtype`` says otherwise."""
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    if size is None:
+        raise TypeError("randint() missing 1 required positional argument: 'size'")
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    values = (generator or _RNG).integers(low, high, _size((size,) if isinstance(size, int) else (size,)))
+    return _place(values.astype(as_dtype(dtype) or int64, copy=False), device, requires_grad)
+
+
+def _fill_dtype(fill_value, dtype):
+    if dtype is not None:
+        return as_dtype(dtype)
+    if isinstance(fill_value, (builtins.bool, np.bool_)):
+        return bool_
+    if isinstance(fill_value, (int, np.integer)):
+        return int64
+    return DEFAULT.float
 
 
 def _filled(fill, size, dtype, device, requires_grad) -> Tensor:
-    return _place(np.full(_size(size), fill, dtype=as_dtype(dtype) or float32), device, requires_grad)
+    return _place(np.full(_size(size), fill, dtype=as_dtype(dtype) or DEFAULT.float), device, requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -72,22 +135,77 @@ def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     return _filled(1, size, dtype, device, requires_grad)
 
 
+def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor (here: zeros, so results never depend on leftover memory)."""
+    return _filled(0, size, dtype, device, requires_grad)
+
+
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _filled(fill_value, (size,), dtype, device, requires_grad)
+    """A tensor of ``size`` filled with ``fill_value`` (bool, int64 or the default float dtype by its type)."""
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _filled(fill_value, (size,) if isinstance(size, (int, np.integer)) else (tuple(size),),
+                   _fill_dtype(fill_value, dtype), device, requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """The n x m identity matrix."""
+    _size((n,) if m is None else (n, m))
+    return _place(np.eye(n, n if m is None else m, dtype=as_dtype(dtype) or DEFAULT.float), device, requires_grad)
 
 
 def _like(t: Tensor, fill, dtype, device, requires_grad) -> Tensor:
     return _filled(fill, t.shape, dtype or t.dtype, device or t.device, requires_grad)
 
 
-def zeros_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(t, 0, dtype, device, requires_grad)
+def zeros_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(input, 0, dtype, device, requires_grad)
 
 
-def ones_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(t, 1, dtype, device, requires_grad)
+def ones_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(input, 1, dtype, device, requires_grad)
+
+
+def empty_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(input, 0, dtype, device, requires_grad)
+
+
+def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(input, fill_value, dtype, device, requires_grad)
+
+
+def randn_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return randn(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
+
+
+def rand_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return rand(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
+
+
+def _number(value):
+    return value.item() if isinstance(value, Tensor) else value
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Values from start to end (exclusive) by step: int64 when all are integers, else the default float dtype."""
+    start, end, step = _number(start), _number(end), _number(step)
     start, end = (0, start) if end is None else (start, end)
-    return _place(np.arange(start, end, step, dtype=as_dtype(dtype)), device, requires_grad)
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    integral = all(isinstance(v, (int, np.integer)) and not isinstance(v, builtins.bool) for v in (start, end, step))
+    kind = as_dtype(dtype) or (int64 if integral else DEFAULT.float)
+    count = max(0, math.ceil((end - start) / step))
+    # computed in float64 (or int64) then cast, as PyTorch's arange, so float32 endpoints do not drift
+    values = start + np.arange(count, dtype=np.int64 if integral else np.float64) * step
+    return _place(values.astype(kind), device, requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from start to end, inclusive (the default float dtype)."""
+    if isinstance(steps, builtins.bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise RuntimeError(f"linspace: number of steps must be a non-negative integer, got {steps!r}")
+    start, end = _number(start), _number(end)
+    return _place(np.linspace(start, end, int(steps), dtype=np.float64).astype(as_dtype(dtype) or DEFAULT.float),
+                  device, requires_grad)

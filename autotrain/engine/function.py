@@ -1,161 +1,160 @@
-"""Grad mode and graph nodes: what a forward pass records and ``backward`` replays.
+"""User-defined differentiable operations: ``torch.autograd.Function`` and its ``ctx``.
 
-Two kinds of node share one small interface (``parents``, ``needs_input_grad``,
-``n_outputs``, ``run_backward(grads)``, ``release()``):
-
-* :class:`Node` — a primitive from ``ops.OPS``; it doubles as the rule's ``ctx``;
-* :class:`FunctionCtx` — a user-defined :class:`Function` (PyTorch's
-  ``torch.autograd.Function``), with ``save_for_backward``/``saved_tensors``.
+A Function's ``ctx`` (:class:`FunctionCtx`) is also its node in the graph: it offers the walker
+the same interface as :class:`~.graph.Node` (``edges``, ``needs_input_grad``, ``n_outputs``,
+``run_backward(g, xp)``, ``release()``).
 """
 from __future__ import annotations
 
-import functools
-import itertools
+from .graph import FREED_MESSAGE, GRAD_MODE, next_sequence_number, version_error
+from .ops import unbroadcast
+from .tensor import Tensor, _new, as_array, xp_of_array
 
-FREED_MESSAGE = (
-    "Trying to backward through the graph a second time (or directly access saved tensors after they have "
-    "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
-    "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or "
-    "if you need to access saved tensors after calling backward.")
+__all__ = ["Function", "FunctionCtx"]
 
 
-#: Nodes are numbered as they are created; inputs are always created before their consumers,
-#: so walking nodes from the highest number down is a valid reverse topological order.
-next_sequence_number = itertools.count().__next__
+class FunctionCtx:
+    """The ``ctx`` of a user-defined Function; it is also that Function's node in the graph."""
 
+    __slots__ = ("fn", "parents", "edges", "needs_input_grad", "n_outputs", "_saved", "_saved_versions", "_out_meta",
+                 "seq", "__dict__")
 
-class _GradMode:
-    # ``mutations`` counts in-place changes to any tensor: a node created when it had the same
-    # value as now has nothing to version-check, which keeps the check off the hot path.
-    __slots__ = ("enabled", "mutations")
-
-    def __init__(self):
-        self.enabled = True
-        self.mutations = 0
-
-
-GRAD_MODE = _GradMode()
-
-
-def is_grad_enabled() -> bool:
-    """True when operations record a graph for ``backward``."""
-    return GRAD_MODE.enabled
-
-
-class _GradSwitch:
-    """Base of no_grad/enable_grad/set_grad_enabled: a context manager that also decorates functions."""
-
-    mode = True
-
-    def _switched(self) -> "_GradSwitch":
-        return self.__class__()
-
-    def __enter__(self):
-        self.prev = GRAD_MODE.enabled
-        GRAD_MODE.enabled = self.mode
-        return self
-
-    def __exit__(self, *exc):
-        GRAD_MODE.enabled = self.prev
-
-    def __call__(self, func):
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            with self._switched():
-                return func(*args, **kwargs)
-        return wrapper
-
-
-class no_grad(_GradSwitch):
-    """Disable graph recording: ``with no_grad():`` or ``@no_grad()``."""
-    mode = False
-
-
-class enable_grad(_GradSwitch):
-    """Enable graph recording inside a ``no_grad`` region."""
-    mode = True
-
-
-class set_grad_enabled(_GradSwitch):
-    """Turn graph recording on or off: as a plain call (takes effect at once), a context manager or a decorator."""
-
-    def __init__(self, mode: bool):
-        self.mode = bool(mode)
-        self.prev = GRAD_MODE.enabled
-        GRAD_MODE.enabled = self.mode
-
-    def _switched(self) -> "_GradSwitch":
-        return self.__class__(self.mode)
-
-    def __enter__(self):
-        return self  # the switch already happened in __init__; __exit__ restores it
-
-    def __call__(self, func):
-        GRAD_MODE.enabled = self.prev  # used as a decorator: the constructor's switch must not leak
-        return super().__call__(func)
-
-
-def _version_error(tensor, saved_version: int) -> RuntimeError:
-    return RuntimeError(
-        "one of the variables needed for gradient computation has been modified by an inplace operation: "
-        f"[{tensor.dtype} tensor of shape {tuple(tensor.shape)}] is at version {tensor._version}; expected "
-        f"version {saved_version} instead. Hint: do the in-place update after backward(), or use an "
-        "out-of-place operation.")
-
-
-class Node:
-    """A recorded primitive op: the graph edge to its inputs and the ``ctx`` its backward rule reads."""
-
-    __slots__ = ("op", "parents", "attrs", "needs_input_grad", "inputs", "output", "versions", "out_ref", "seq",
-                 "epoch")
-    n_outputs = 1
-
-    def __init__(self, op, parents, attrs, needs_input_grad):
-        self.op = op
-        self.parents = parents
-        self.attrs = attrs
-        self.needs_input_grad = needs_input_grad
-        self.inputs = self.output = self.versions = self.out_ref = None
+    def __init__(self, fn, args):
+        self.fn = fn
+        self.parents = args
+        self.needs_input_grad = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
+        self.edges = tuple([a._edge() if need else None for a, need in zip(args, self.needs_input_grad)])
+        self.n_outputs = 1
+        self._saved = ()
+        self._saved_versions = ()
+        self._out_meta = ()
         self.seq = next_sequence_number()
-        self.epoch = GRAD_MODE.mutations
-
-    def name(self) -> str:
-        return f"{type(self).__name__ if self.op is None else self.op.__name__}Backward"
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
 
-    @property
-    def input_shapes(self):
-        return tuple([getattr(p, "shape", None) for p in self.parents])
+    def name(self) -> str:
+        return f"{self.fn.__name__}Backward"
+
+    def save_for_backward(self, *tensors) -> None:
+        """Keep tensors for ``backward``; in-place changes to them before then are reported."""
+        self._saved = tensors
+        self._saved_versions = tuple(t._counter().n if isinstance(t, Tensor) else None for t in tensors)
 
     @property
-    def input_dtypes(self):
-        return tuple([getattr(p, "dtype", None) for p in self.parents])
+    def saved_tensors(self) -> tuple:
+        if self._saved is None:
+            raise RuntimeError(FREED_MESSAGE)
+        for t, version in zip(self._saved, self._saved_versions):
+            if version is not None and t._version != version:
+                raise version_error(t.shape, t.dtype, t._version, version)
+        return tuple(self._saved)
 
     @property
     def next_functions(self):
-        """The nodes (or leaf tensors) that produced this node's inputs, as PyTorch names them."""
-        return tuple((getattr(p, "grad_fn", None), 0) for p in self.parents or ())
-
-    def check_versions(self):
-        if self.versions is not None:
-            for parent, version in zip(self.parents, self.versions):
-                if getattr(parent, "_version", 0) != version:
-                    raise _version_error(parent, version)
-        if self.out_ref is not None:
-            out = self.out_ref()
-            if out is not None and out._version != 0:
-                raise _version_error(out, 0)
+        return tuple((e[0], e[1]) if type(e) is tuple else (e, 0) for e in self.edges or ())
 
     def run_backward(self, g, xp):
-        """Gradients for each parent, from the op's backward rule."""
         if self.parents is None:
             raise RuntimeError(FREED_MESSAGE)
-        if self.epoch != GRAD_MODE.mutations:
-            self.check_versions()
-        return self.op.backward(self, xp, g)
+        if self.n_outputs == 1:
+            result = self.fn.backward(self, _new(g))
+        else:  # outputs that got no gradient receive zeros, as PyTorch's materialize_grads
+            result = self.fn.backward(self, *(_new(x if x is not None else xp.zeros(shape, dtype))
+                                              for x, (shape, dtype) in zip(g, self._out_meta)))
+        if type(result) is not tuple:
+            result = (result,)
+        if len(result) == 1 and len(self.parents) == 1 and isinstance(result[0], Tensor) \
+                and result[0]._data.shape == self.parents[0]._data.shape:
+            return (result[0]._data,)  # the common case: one input, a gradient of its shape
+        return self._check_grads(result)
+
+    def _check_grads(self, result):
+        name = self.name()
+        if len(result) != len(self.parents):
+            raise RuntimeError(f"function {name} returned an incorrect number of gradients "
+                               f"(expected {len(self.parents)}, got {len(result)})")
+        arrays = []
+        for i, (arg, gi) in enumerate(zip(self.parents, result)):
+            if gi is None:
+                arrays.append(None)
+                continue
+            if not isinstance(arg, Tensor):
+                raise RuntimeError(f"function {name} returned a gradient different than None at position {i}, "
+                                   "but the corresponding forward input was not a Tensor")
+            arr = as_array(gi, like=arg._data)
+            if arr.shape != arg._data.shape:
+                try:
+                    arr = unbroadcast(xp_of_array(arr), arr, arg._data.shape)
+                except ValueError:
+                    arr = None
+                if arr is None or arr.shape != arg._data.shape:
+                    raise RuntimeError(f"Function {name} returned an invalid gradient at index {i} - got "
+                                       f"{list(as_array(gi).shape)} but expected shape compatible with "
+                                       f"{list(arg._data.shape)}")
+            arrays.append(arr)
+        return tuple(arrays)
 
     def release(self):
-        """Drop saved values and edges; a second backward then raises FREED_MESSAGE."""
-        self.parents = self.inputs = self.output = self.out_ref = None
+        self.parents = self.edges = None
+        self._saved = None
+
+
+class Function:
+    """Base class for user-defined differentiable operations (``torch.autograd.Function``).
+
+    Subclass it with static ``forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)``
+    and call ``MyFunction.apply(*args)``.  ``forward`` runs without recording a graph;
+    ``backward`` returns one gradient (or ``None``) per forward argument.
+
+    Example::
+
+        class Square(Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x
+
+            @staticmethod
+            def backward(ctx, g):
+                x, = ctx.saved_tensors
+                return 2 * x * g
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement the backward function for custom autograd.Function.")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        """Run ``forward`` and, when any Tensor argument requires grad, record this Function in the graph."""
+        ctx = FunctionCtx(cls, args)
+        prev, GRAD_MODE.enabled = GRAD_MODE.enabled, False
+        try:
+            outputs = cls.forward(ctx, *args, **kwargs)
+        finally:
+            GRAD_MODE.enabled = prev
+        if not (prev and any(ctx.needs_input_grad)):
+            return outputs
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        if single:
+            return _link_output(ctx, outputs, 0, args)
+        ctx.n_outputs = len(outs)
+        ctx._out_meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None) for o in outs)
+        return tuple(_link_output(ctx, out, i, args) for i, out in enumerate(outs))
+
+
+def _link_output(ctx, out, index, args):
+    if not isinstance(out, Tensor):
+        return out
+    if any(out is a for a in args) or out._base is not None:  # an input (or a view) returned: its own identity
+        out = _new(out._data)
+    out.grad_fn = ctx
+    out._requires_grad = True
+    out._output_nr = index
+    return out

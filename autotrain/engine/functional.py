@@ -1,72 +1,137 @@
-"""Module-level forms of the Tensor methods (``torch.exp(x)``, ``torch.maximum(a, b)``, ...)."""
+"""Module-level functions (``torch.exp(x)``, ``torch.cat([...])``, ...) and the few composite ops.
+
+Functions are generated from each op's ``api`` declaration in ``ops.py``; the composites below
+(max/min with their three forms, std, ...) are built from primitives and are also installed as
+Tensor methods.
+"""
 from __future__ import annotations
+
+import builtins
+from collections import namedtuple
 
 import numpy as np
 
-from .ops import OPS
+from .ops import OPS, wrap_dim
 from .tensor import Tensor, _operand, apply_op
 
-
-def _t(x) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
+__all__: list[str] = []
 
 
-def mm(a, b):
-    return _t(a).mm(b)
+def _lift(value) -> Tensor:
+    """A function's first argument as a Tensor (numbers and arrays become constants)."""
+    if isinstance(value, Tensor):
+        return value
+    value = _operand(value)
+    if isinstance(value, Tensor):
+        return value
+    from .creation import tensor  # a Python number or list as the first argument is rare
+    return tensor(value)
 
 
-def matmul(a, b):
-    return _t(a).matmul(b)
+def _function(op, api):
+    bind = api.bind
+
+    def function(*args, **kwargs):
+        if args and not isinstance(args[0], (Tensor, list, tuple)):
+            args = (_lift(args[0]),) + args[1:]
+        if bind is None:
+            return apply_op(op, tuple([_operand(a) for a in args]))
+        inputs, attrs = bind(*args, **kwargs)
+        return apply_op(op, tuple([_operand(a) for a in inputs]), attrs)
+    function.__name__ = function.__qualname__ = api.name
+    function.__doc__ = op.__doc__
+    return function
 
 
-def clamp(x, min=None, max=None):
-    return _t(x).clamp(min=min, max=max)
+def _install_functions() -> None:
+    for op in OPS.values():
+        for api in op.api:
+            if api.function and api.name not in globals():
+                globals()[api.name] = _function(op, api)
+                __all__.append(api.name)
 
 
-def relu(x):
-    return _t(x).relu()
+_install_functions()
 
 
-def maximum(a, b):
-    return _t(a).maximum(b)
+# --------------------------------------------------------------------- composites (functions and methods)
+def _composite(fn):
+    """Publish ``fn`` as a module function and a Tensor method of the same name."""
+    setattr(Tensor, fn.__name__, fn)
+    __all__.append(fn.__name__)
+    return fn
 
 
-def minimum(a, b):
-    return _t(a).minimum(b)
+def _extreme(name, reduce_op, arg_op, pairwise_op):
+    result_type = namedtuple(name, ["values", "indices"])
+
+    def extreme(input, dim=None, keepdim=False, *, out=None):
+        if isinstance(dim, Tensor) or (dim is not None and not isinstance(dim, (int, np.integer))):
+            return apply_op(OPS[pairwise_op], (input, _operand(dim)))   # the elementwise form, max(a, b)
+        input = _lift(input)
+        if dim is None:
+            if input.numel() == 0:
+                raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                                   "Specify the reduction dim with the 'dim' argument.")
+            return apply_op(OPS[reduce_op], (input,), {"axis": None, "keepdims": False})
+        axis = wrap_dim(dim, input.ndim)
+        if input.ndim == 0:
+            return result_type(input, Tensor._wrap(np.zeros((), np.int64)))
+        if input.shape[axis] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
+        indices = apply_op(OPS[arg_op], (input,), {"axis": axis, "keepdims": bool(keepdim)})
+        values = apply_op(OPS["pick"], (input, indices), {"axis": axis, "keepdims": bool(keepdim)})
+        return result_type(values, indices)
+    extreme.__name__ = extreme.__qualname__ = name
+    extreme.__doc__ = (f"``{name}(x)``: the {name}imum of all elements (the gradient shared among ties); "
+                       f"``{name}(x, dim, keepdim=False)``: (values, indices) along dim (the gradient to the "
+                       f"index); ``{name}(a, b)``: the elementwise {name}imum.")
+    return extreme
 
 
-def pow(x, exponent):
-    return _t(x).pow(exponent)
+max = _composite(_extreme("max", "amax", "argmax", "maximum"))  # noqa: A001
+min = _composite(_extreme("min", "amin", "argmin", "minimum"))  # noqa: A001
 
 
-def exp(x):
-    return _t(x).exp()
+@_composite
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """The standard deviation: ``sqrt(var(...))`` with var's arguments (unbiased by default)."""
+    return _lift(input).var(dim, unbiased, keepdim, correction=correction).sqrt()
 
 
-def log(x):
-    return _t(x).log()
+@_composite
+def numel(input) -> int:
+    return int(_lift(input)._data.size)
 
 
-def tanh(x):
-    return _t(x).tanh()
+@_composite
+def chunk(input, chunks: int, dim: int = 0):
+    """Split into ``chunks`` nearly equal views along ``dim``."""
+    axis = wrap_dim(dim, input.ndim)
+    size = -(-input.shape[axis] // chunks)
+    return split(input, size, dim)
 
 
-def sigmoid(x):
-    return _t(x).sigmoid()
+@_composite
+def split(input, split_size_or_sections, dim: int = 0):
+    """Views of consecutive pieces along ``dim`` (a piece size, or a list of sizes)."""
+    axis = wrap_dim(dim, input.ndim)
+    length = input.shape[axis]
+    sizes = split_size_or_sections
+    if isinstance(sizes, int):
+        sizes = [builtins.min(sizes, length - s) for s in range(0, length, sizes)] or [0]
+    if builtins.sum(sizes) != length:
+        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {length} (input tensor's size "
+                           f"at dimension {dim}), but got split_sizes={list(sizes)}")
+    pieces, start = [], 0
+    for n in sizes:
+        pieces.append(input[(slice(None),) * axis + (slice(start, start + n),)])
+        start += n
+    return tuple(pieces)
 
 
-def sum(x, dim=None, keepdim=False):
-    return _t(x).sum(dim, keepdim)
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
 
 
-def mean(x, dim=None, keepdim=False):
-    return _t(x).mean(dim, keepdim)
-
-
-def transpose(x, dim0, dim1):
-    return _t(x).transpose(dim0, dim1)
-
-
-def where(condition, x, y):
-    """x where condition else y; differentiable in x and y."""
-    return apply_op(OPS["where"], (_t(condition), _operand(x), _operand(y)))
+__all__.append("is_tensor")

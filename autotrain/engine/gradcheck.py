@@ -11,10 +11,10 @@ from typing import Callable
 
 import numpy as np
 
-from . import backend
-from .function import no_grad
+from . import backend, backprop
+from .graph import no_grad
 from .ops import OPS
-from .tensor import Tensor, apply_op
+from .tensor import Tensor, apply_op, root_grads
 
 PASS_RULE = "|analytical - numerical| <= atol + rtol * |numerical|"
 
@@ -82,7 +82,6 @@ def numerical_jacobian(fn: Callable, inputs: tuple, index: int, eps: float, entr
 
 def analytical_jacobian(fn: Callable, inputs: tuple, index: int) -> list[np.ndarray]:
     """d outputs / d inputs[index] by backward passes, one unit vector per output entry."""
-    from .autograd import grad
     outs = _outputs(fn, inputs)
     target = inputs[index]
     jacs = []
@@ -92,10 +91,10 @@ def analytical_jacobian(fn: Callable, inputs: tuple, index: int) -> list[np.ndar
             for row in range(out._data.size):
                 seed = np.zeros(out._data.size, dtype=out._data.dtype)
                 seed[row] = 1
-                (g,) = grad(out, target, grad_outputs=seed.reshape(out._data.shape), retain_graph=True,
-                            allow_unused=True)
-                if g is not None:
-                    jac[row] = backend.to_numpy(g._data).ravel()
+                capture = backprop.Capture((target,))
+                backprop.run_backward((out,), root_grads((out,), (seed.reshape(out._data.shape),)), True, capture)
+                if capture.grads[0] is not None:
+                    jac[row] = backend.to_numpy(capture.grads[0]).ravel()
         jacs.append(jac)
     return jacs
 
@@ -156,48 +155,68 @@ class OpCase:
         return apply_op(OPS[self.op_name], inputs, self.attrs)
 
 
-def _make_input(spec, op, rng, dtype):
+KINK_MARGIN = 0.05  # samples stay this far from an op's kinks (>> eps), so no central difference straddles one
+
+
+def _make_input(spec, op, rng, dtype, attrs, first=None):
     if isinstance(spec, (int, float)):
         return spec
     if isinstance(spec, str) and spec.startswith("bool"):
         shape = tuple(int(n) for n in spec[5:-1].split(","))
         return Tensor._wrap(rng.random(shape) > 0.5)
+    if isinstance(spec, str) and spec.startswith("argmax"):  # the index input of pick: argmax of input 0
+        return Tensor._wrap(np.argmax(first._data, axis=attrs["axis"], keepdims=attrs.get("keepdims", False)))
     values = rng.standard_normal(spec)
     if op.domain == "pos":
         values = np.abs(values) + 0.5
     elif op.domain == "nonzero":
         values = np.sign(values) * (np.abs(values) + 0.5)
-    elif op.name in ("relu", "clamp", "maximum", "minimum"):
-        values = _away_from_kinks(values)
+    for kink in op.kinks(attrs):
+        values = _away_from(values, kink)
     return Tensor(values.astype(dtype), requires_grad=True)
 
 
-def _away_from_kinks(values: np.ndarray) -> np.ndarray:
-    """Keep samples at least 0.05 from 0, the kink of relu/clamp(min=0), so no central difference straddles
-    it; the gradient exactly at a kink is a convention, checked by the tie-convention tests instead."""
-    return np.sign(values) * (0.05 + np.abs(values))
+def _away_from(values: np.ndarray, kink: float) -> np.ndarray:
+    """Samples moved at least KINK_MARGIN from ``kink`` (an op's declared non-differentiable point); the
+    gradient exactly at a kink is a convention, checked by the tie-convention tests instead."""
+    offset = values - kink
+    return kink + np.where(offset >= 0, 1.0, -1.0) * (KINK_MARGIN + np.abs(offset))
 
 
 def _resolve_key(key, rng, shape):
     if key == "mask":
         return rng.random(shape) > 0.5
+    if key == "mask_rows":
+        return np.arange(shape[0]) % 2 == 0
     if key == "ints":
         return np.array([0, 2, 2, shape[0] - 1])
     return key
+
+
+def _resolve_view(view):
+    if view == "rows 1:3":
+        return ((OPS["index"], {"key": (slice(1, 3),)}),)
+    if view == "transpose":
+        return ((OPS["transpose"], {"axes": None}),)
+    return view
 
 
 def op_cases() -> list[OpCase]:
     """Every differentiable op's gradcheck cases, from the ``cases`` each op declares in ``ops.py``."""
     cases = []
     for name, op in OPS.items():
-        if not op.differentiable:
+        if not op.differentiable or op.no_derivative:
             continue
         for shapes, attrs in op.cases:
-            def make(rng, dtype, shapes=shapes, op=op):
-                return tuple(_make_input(s, op, rng, dtype) for s in shapes)
-            label = ", ".join("scalar" if isinstance(s, (int, float)) else str(s).replace(" ", "") for s in shapes)
             shape0 = shapes[0] if isinstance(shapes[0], tuple) else None
-            fixed = {k: (_resolve_key(v, np.random.default_rng(1), shape0) if k == "key" else v)
-                     for k, v in attrs.items()}
+            fixed = {k: (_resolve_key(v, np.random.default_rng(1), shape0) if k == "key" else
+                         _resolve_view(v) if k == "view" else v) for k, v in attrs.items()}
+
+            def make(rng, dtype, shapes=shapes, op=op, fixed=fixed):
+                made = []
+                for s in shapes:
+                    made.append(_make_input(s, op, rng, dtype, fixed, made[0] if made else None))
+                return tuple(made)
+            label = ", ".join("scalar" if isinstance(s, (int, float)) else str(s).replace(" ", "") for s in shapes)
             cases.append(OpCase(name, label + (f" {attrs}" if attrs else ""), make, fixed))
     return cases

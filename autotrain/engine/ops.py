@@ -27,14 +27,38 @@ Contract of a rule
 ``shape(*shapes, **attrs)``
     The output shape from input shapes (``None`` for a Python scalar); used by
     the static graph at build time.  Elementwise ops broadcast.
+
+Declarations beside the rules
+-----------------------------
+``api``
+    The PyTorch names of the op (:class:`Api`): each becomes a Tensor method,
+    a module-level function and, when asked, an in-place ``name_`` method.
+    ``Api.bind`` turns a PyTorch call's arguments into the op's inputs and attrs.
+``dtype_rule``
+    How the dynamic engine chooses the result dtype (PyTorch's promotion, see
+    ``dtypes.py``): ``"promote"``, ``"float"`` (integers become the default
+    float dtype), ``"bool"``, ``"keep"`` (the first input's), ``"attr"``,
+    ``"int64"``.
+``kinks(attrs)``
+    The input values where the op is not differentiable (relu at 0, clamp at
+    its bounds); gradcheck samples away from them.  ``ties = True`` marks ops
+    whose kink is where inputs are equal (max, min): random samples avoid it.
+``quiet``
+    The forward may produce inf/nan from finite inputs (log 0, 0/0); the
+    engine silences numpy's floating-point warnings for it, as PyTorch never
+    warns.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 
-#: The xp functions backward rules may call (a graph ``xp`` must provide them).
+#: The xp functions backward rules may call (a graph ``xp`` must provide them).  Names that are also
+#: op names (``exp``, ``cos``, ...) stand for that op.
 BACKWARD_XP = ("where", "greater", "less", "equal", "greater_equal", "less_equal", "log", "matmul", "swapaxes",
-               "reshape", "transpose", "broadcast_to", "sum", "astype")
+               "reshape", "transpose", "broadcast_to", "sum", "astype", "exp", "sin", "cos", "floor_divide")
 
 OPS: dict[str, type["Op"]] = {}
 
@@ -77,12 +101,66 @@ def _has_int_array(key) -> bool:
     return any(getattr(k, "dtype", None) is not None and k.dtype.kind in "iu" or isinstance(k, list) for k in keys)
 
 
+@dataclass(frozen=True)
+class Api:
+    """One PyTorch name of an op: ``bind(*args, **kwargs) -> (inputs, attrs)`` with PyTorch's parameters.
+
+    ``bind=None`` passes the arguments through as the op's inputs.  ``method``/``function``: made a
+    Tensor method / a module-level function; ``inplace``: also a ``name_`` method that writes in place.
+    """
+
+    name: str
+    bind: Callable | None = None
+    method: bool = True
+    function: bool = True
+    inplace: bool = False
+
+
+def wrap_dim(dim, ndim: int) -> int:
+    """``dim`` as a non-negative axis of an ``ndim``-D tensor; PyTorch's IndexError when out of range."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__} {dim!r}")
+    span = max(ndim, 1)  # a 0-d tensor accepts dim 0 and -1, as PyTorch
+    if not -span <= dim < span:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-span}, {span - 1}], but got {dim})")
+    return int(dim) % span
+
+
+def reduce_axes(dim, ndim: int):
+    """PyTorch's ``dim`` argument of a reduction as numpy's ``axis``: None, an int or a sorted tuple."""
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple)):
+        axes = [wrap_dim(d, ndim) for d in dim]
+        for d in axes:
+            if axes.count(d) > 1:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        return tuple(sorted(axes)) if ndim else ()
+    axis = wrap_dim(dim, ndim)
+    return axis if ndim else ()
+
+
+def _bind_reduce(input, dim=None, keepdim=False):
+    return (input,), {"axis": reduce_axes(dim, input.ndim), "keepdims": bool(keepdim)}
+
+
+def _bind_dim(input, dim):
+    return (input,), {"axis": wrap_dim(dim, input.ndim)}
+
+
 class Op:
     """A primitive: forward, backward and shape rule in one place."""
 
     name = ""
-    arity = 2
+    arity = 2               # None: any number of inputs (cat, stack)
     differentiable = True
+    no_derivative = False   # recorded, but backward raises PyTorch's "derivative ... is not implemented"
+    api: tuple = ()
+    dtype_rule = "promote"
+    ties = False
+    quiet = False
+    view = False            # the forward may return a view of input 0 (the engine then tracks it)
+    promote_from = 0        # inputs before this index take no part in dtype promotion (where's condition)
     saves_inputs = True     # backward reads ctx.inputs (the engine then checks their versions)
     saves_output = False    # backward reads ctx.output
     result_dtype = None     # None: numpy's promotion of the inputs; else e.g. np.bool_
@@ -102,6 +180,113 @@ class Op:
     def shape(*shapes, **attrs):
         return broadcast_shapes(*shapes)
 
+    @staticmethod
+    def kinks(attrs) -> tuple:
+        """Input values where the op is not differentiable (none by default)."""
+        return ()
+
+
+# --------------------------------------------------------------------- PyTorch argument helpers (for Api.bind)
+def _scaled(other, alpha):
+    return other if alpha == 1 else other * alpha
+
+
+def _bind_clamp(input, min, max):
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    return (input,), {"min": min, "max": max}
+
+
+def _is_matrix(value) -> bool:
+    return getattr(value, "ndim", 0) == 2
+
+
+def _not_matrices(name, a, b):
+    raise RuntimeError(f"{name}: both arguments must be 2-D matrices, got shapes {tuple(getattr(a, 'shape', ()))} "
+                       f"and {tuple(getattr(b, 'shape', ()))}")
+
+
+def _sizes(args) -> tuple:
+    """``f(2, 3)`` or ``f((2, 3))`` or ``f([2, 3])`` as the tuple (2, 3)."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    for n in args:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"sizes must be integers, got {type(n).__name__} {n!r}")
+    return tuple(int(n) for n in args)
+
+
+def _reshaped(input, shape) -> tuple:
+    """``shape`` with a -1 resolved; PyTorch's RuntimeError when it cannot hold the input's elements."""
+    size = int(np.prod(input.shape))
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    if any(n < -1 for n in shape):
+        raise RuntimeError(f"invalid shape dimension {min(shape)}")
+    known = int(np.prod([n for n in shape if n != -1]))
+    if -1 in shape:
+        if known == 0 or size % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {size}")
+        return tuple(size // known if n == -1 else n for n in shape)
+    if known != size:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {size}")
+    return shape
+
+
+def _expanded(input, sizes) -> tuple:
+    shape = tuple(input.shape)
+    if len(sizes) < len(shape):
+        raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
+                           f"number of dimensions in the tensor ({len(shape)})")
+    lead = len(sizes) - len(shape)
+    return tuple(shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
+
+
+def _flattened(shape, start_dim, end_dim) -> tuple:
+    if len(shape) == 0:
+        return (1,)
+    start, end = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    return tuple(shape[:start]) + (int(np.prod(shape[start:end + 1])),) + tuple(shape[end + 1:])
+
+
+def _squeezed(shape, dim) -> tuple:
+    if dim is None:
+        return tuple(n for n in shape if n != 1)
+    dims = {wrap_dim(d, len(shape)) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+    return tuple(n for i, n in enumerate(shape) if not (i in dims and n == 1))
+
+
+def _unsqueezed(shape, dim) -> tuple:
+    axis = wrap_dim(dim, len(shape) + 1)
+    return tuple(shape[:axis]) + (1,) + tuple(shape[axis:])
+
+
+def _swapped(ndim, dim0, dim1) -> tuple:
+    axes = list(range(ndim))
+    i, j = wrap_dim(dim0, ndim), wrap_dim(dim1, ndim)
+    if ndim:
+        axes[i], axes[j] = axes[j], axes[i]
+    return tuple(axes)
+
+
+def _permuted(ndim, dims) -> tuple:
+    if len(dims) != ndim:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+                           f"length of the desired ordering of dimensions i.e. input.dim() = {ndim} is not equal "
+                           f"to len(dims) = {len(dims)}")
+    axes = tuple(wrap_dim(d, ndim) for d in dims)
+    if len(set(axes)) != ndim:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return axes
+
+
+def _t_axes(ndim) -> tuple:
+    if ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {ndim}D")
+    return tuple(reversed(range(ndim)))
+
 
 BINARY_CASES = (
     (((3, 4), (3, 4)), {}),
@@ -120,6 +305,8 @@ class Add(Op):
     name = "add"
     saves_inputs = False
     cases = BINARY_CASES
+    operator = "add"
+    api = (Api("add", lambda input, other, alpha=1: ((input, _scaled(other, alpha)), {}), inplace=True),)
 
     @staticmethod
     def forward(xp, a, b, out=None):
@@ -136,6 +323,9 @@ class Sub(Op):
     name = "sub"
     saves_inputs = False
     cases = BINARY_CASES
+    operator = "sub"
+    api = (Api("sub", lambda input, other, alpha=1: ((input, _scaled(other, alpha)), {}), inplace=True),
+           Api("subtract", lambda input, other, alpha=1: ((input, _scaled(other, alpha)), {}), inplace=True))
 
     @staticmethod
     def forward(xp, a, b, out=None):
@@ -151,6 +341,8 @@ class Mul(Op):
     """a * b."""
     name = "mul"
     cases = BINARY_CASES
+    operator = "mul"
+    api = (Api("mul", inplace=True), Api("multiply", inplace=True))
 
     @staticmethod
     def forward(xp, a, b, out=None):
@@ -170,6 +362,10 @@ class Div(Op):
     saves_output = True
     cases = BINARY_CASES
     domain = "nonzero"
+    operator = "truediv"
+    api = (Api("div", inplace=True), Api("divide", inplace=True), Api("true_divide", inplace=True))
+    dtype_rule = "float"
+    quiet = True
 
     @staticmethod
     def forward(xp, a, b, out=None):
@@ -190,6 +386,9 @@ class Pow(Op):
     cases = ((((3, 4), 2.0), {}), (((3, 4), 3), {}), (((3, 4), 0.5), {}),
              (((3, 4), (4,)), {}), ((2.0, (3, 4)), {}))
     domain = "pos"
+    operator = "pow"
+    api = (Api("pow", inplace=True),)
+    quiet = True
 
     @staticmethod
     def forward(xp, a, b, out=None):
@@ -202,11 +401,17 @@ class Pow(Op):
         a, b = ctx.inputs
         need_a, need_b = ctx.needs_input_grad
         ga = gb = None
+        scalar_b = isinstance(b, (int, float))
         if need_a:
             # NOTE: b == 2 is the common case (squared error): 2*a*g, no a**1 pass.
-            ga = g * (2.0 * a) if isinstance(b, (int, float)) and b == 2 else g * (b * a ** (b - 1))
+            if scalar_b:
+                ga = g * (2.0 * a) if b == 2 else (g * 0.0 if b == 0 else g * (b * a ** (b - 1)))
+            else:  # PyTorch: the gradient is 0 where the exponent is 0 (0 * 0**-1 would be nan)
+                ga = xp.where(xp.equal(b, 0), 0.0, g * (b * a ** (b - 1)))
         if need_b:  # rare (a tensor exponent): recompute a ** b rather than keep every output alive
+            # PyTorch masks a == 0 with b >= 0 to 0 (log 0 = -inf times 0**b)
             gb = g * (a ** b) * xp.log(a)
+            gb = xp.where(xp.equal(a, 0), xp.where(xp.greater_equal(b, 0), 0.0, gb), gb)
         return ga, gb
 
 
@@ -216,6 +421,7 @@ class Square(Op):
     name = "square"
     arity = 1
     cases = UNARY_CASES
+    api = (Api("square", inplace=True),)
 
     @staticmethod
     def forward(xp, a, out=None):
@@ -233,6 +439,8 @@ class Neg(Op):
     arity = 1
     saves_inputs = False
     cases = UNARY_CASES
+    operator = "neg"
+    api = (Api("neg", inplace=True), Api("negative", inplace=True))
 
     @staticmethod
     def forward(xp, a, out=None):
@@ -249,6 +457,9 @@ class Exp(Op):
     """e ** a."""
     name = "exp"
     arity = 1
+    api = (Api("exp", inplace=True),)
+    dtype_rule = "float"
+    quiet = True  # overflow to inf, as PyTorch, without numpy's warning
     saves_inputs = False
     saves_output = True
     cases = UNARY_CASES
@@ -267,6 +478,9 @@ class Log(Op):
     """Natural logarithm."""
     name = "log"
     arity = 1
+    api = (Api("log", inplace=True),)
+    dtype_rule = "float"
+    quiet = True
     cases = UNARY_CASES
     domain = "pos"
 
@@ -284,6 +498,8 @@ class Tanh(Op):
     """Hyperbolic tangent."""
     name = "tanh"
     arity = 1
+    api = (Api("tanh", inplace=True),)
+    dtype_rule = "float"
     saves_inputs = False
     saves_output = True
     cases = UNARY_CASES
@@ -303,6 +519,8 @@ class Sigmoid(Op):
     """1 / (1 + e ** -a), computed without overflow for large |a|."""
     name = "sigmoid"
     arity = 1
+    api = (Api("sigmoid", inplace=True),)
+    dtype_rule = "float"
     saves_inputs = False
     saves_output = True
     cases = UNARY_CASES
@@ -327,6 +545,12 @@ class Relu(Op):
     name = "relu"
     arity = 1
     cases = UNARY_CASES
+    api = (Api("relu", inplace=True),)
+    dtype_rule = "keep"
+
+    @staticmethod
+    def kinks(attrs):
+        return (0.0,)
 
     @staticmethod
     def forward(xp, a, out=None):
@@ -345,6 +569,12 @@ class Clamp(Op):
     name = "clamp"
     arity = 1
     cases = ((((3, 4),), {"min": 0.0}), (((3, 4),), {"max": 0.1}), (((3, 4),), {"min": -0.5, "max": 0.5}))
+    api = (Api("clamp", lambda input, min=None, max=None: _bind_clamp(input, min, max), inplace=True),
+           Api("clip", lambda input, min=None, max=None: _bind_clamp(input, min, max), inplace=True))
+
+    @staticmethod
+    def kinks(attrs):
+        return tuple(v for v in (attrs.get("min"), attrs.get("max")) if v is not None)
 
     @staticmethod
     def forward(xp, a, out=None, min=None, max=None):
@@ -375,6 +605,7 @@ def _tie_grads(xp, g, a, b, a_wins, b_wins, tie):
 
 class _Extremum(Op):
     cases = BINARY_CASES + ((((3, 4), (3, 4)), {"tie": "first"}),)
+    ties = True
 
     @classmethod
     def backward(cls, ctx, xp, g):
@@ -387,6 +618,7 @@ class _Extremum(Op):
 class Maximum(_Extremum):
     """Elementwise max; ``tie="split"`` (PyTorch, default) or ``"first"`` (TensorFlow)."""
     name = "maximum"
+    api = (Api("maximum"), Api("fmax"))
 
     @staticmethod
     def forward(xp, a, b, out=None, tie="split"):
@@ -401,6 +633,7 @@ class Maximum(_Extremum):
 class Minimum(_Extremum):
     """Elementwise min; ties as :class:`Maximum`."""
     name = "minimum"
+    api = (Api("minimum"), Api("fmin"))
 
     @staticmethod
     def forward(xp, a, b, out=None, tie="split"):
@@ -416,6 +649,9 @@ class Where(Op):
     """cond ? a : b (cond is a bool array and gets no gradient)."""
     name = "where"
     arity = 3
+    promote_from = 1
+    api = (Api("where", lambda condition, input, other: ((condition, input, other), {}), method=False),
+           Api("where", lambda input, condition, other: ((condition, input, other), {}), function=False))
     cases = ((("bool(3, 4)", (3, 4), (3, 4)), {}), (("bool(3, 4)", (4,), 0.0), {}))
 
     @staticmethod
@@ -439,24 +675,25 @@ class Where(Op):
 
 
 # --------------------------------------------------------------------- comparisons (no gradient)
-def _comparison(op_name: str, ufunc: str, doc: str) -> type[Op]:
+def _comparison(op_name: str, ufunc: str, short: str, doc: str) -> type[Op]:
     def forward(xp, a, b, out=None):
         return getattr(xp, ufunc)(a, b, out=out)
 
-    cls = type(op_name.capitalize(), (Op,), {
+    cls = type(op_name.title().replace("_", ""), (Op,), {
         "__doc__": doc, "name": op_name, "differentiable": False, "saves_inputs": False,
-        "result_dtype": np.bool_, "forward": staticmethod(forward),
-        "backward": staticmethod(lambda ctx, xp, g: (None, None)),
+        "result_dtype": np.bool_, "dtype_rule": "bool", "forward": staticmethod(forward),
+        "backward": staticmethod(lambda ctx, xp, g: (None, None)), "operator": short,
+        "api": (Api(short), Api(op_name)),
     })
     return register(cls)
 
 
-Greater = _comparison("greater", "greater", "a > b, a bool array.")
-GreaterEqual = _comparison("greater_equal", "greater_equal", "a >= b, a bool array.")
-Less = _comparison("less", "less", "a < b, a bool array.")
-LessEqual = _comparison("less_equal", "less_equal", "a <= b, a bool array.")
-Equal = _comparison("equal", "equal", "a == b, a bool array.")
-NotEqual = _comparison("not_equal", "not_equal", "a != b, a bool array.")
+Greater = _comparison("greater", "greater", "gt", "a > b, a bool array.")
+GreaterEqual = _comparison("greater_equal", "greater_equal", "ge", "a >= b, a bool array.")
+Less = _comparison("less", "less", "lt", "a < b, a bool array.")
+LessEqual = _comparison("less_equal", "less_equal", "le", "a <= b, a bool array.")
+Equal = _comparison("equal", "equal", "eq", "a == b, a bool array.")
+NotEqual = _comparison("not_equal", "not_equal", "ne", "a != b, a bool array.")
 
 
 # --------------------------------------------------------------------- linear algebra, reductions, shapes
@@ -469,12 +706,20 @@ def _as_matrix_shapes(a_shape, b_shape):
 class MatMul(Op):
     """a @ b with numpy's matmul semantics (1-D operands, batch broadcasting)."""
     name = "matmul"
+    operator = "matmul"
+    dtype_rule = "same"
+    api = (Api("matmul"), Api("mm", lambda input, mat2: ((input, mat2), {}) if _is_matrix(input) and _is_matrix(mat2)
+                              else _not_matrices("mm", input, mat2)))
     cases = (((((4, 3), (3, 5)), {})), ((((2, 4, 3), (3, 5)), {})), ((((3,), (3, 5)), {})),
              ((((4, 3), (3,)), {})))
 
     @staticmethod
     def forward(xp, a, b, out=None):
-        return xp.matmul(a, b, out=out)
+        try:
+            return xp.matmul(a, b, out=out)
+        except ValueError:
+            MatMul.shape(a.shape, b.shape)  # raises the message naming both shapes
+            raise
 
     @staticmethod
     def backward(ctx, xp, g):
@@ -502,8 +747,8 @@ class MatMul(Op):
             raise ValueError(f"matmul needs at least 1-D operands, got shapes {a_shape} and {b_shape}")
         ma, mb = _as_matrix_shapes(a_shape, b_shape)
         if ma[-1] != mb[-2] and ma[-1] is not None and mb[-2] is not None:
-            raise ValueError(f"matmul: shapes {tuple(a_shape)} and {tuple(b_shape)} cannot be multiplied "
-                             f"({ma[-1]} != {mb[-2]})")
+            raise ValueError(f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, ma[-2:]))} and "
+                             f"{'x'.join(map(str, mb[-2:]))})")
         batch = broadcast_shapes(ma[:-2], mb[:-2])
         rows = () if len(a_shape) == 1 else (ma[-2],)
         cols = () if len(b_shape) == 1 else (mb[-1],)
@@ -523,6 +768,8 @@ class Sum(Op):
     name = "sum"
     arity = 1
     saves_inputs = False
+    dtype_rule = "keep"   # numpy sums bool and int to int64, as PyTorch
+    api = (Api("sum", _bind_reduce),)
     cases = ((((3, 4),), {}), (((3, 4),), {"axis": 0}), (((2, 3, 4),), {"axis": (0, 2), "keepdims": True}),
              (((3, 4),), {"axis": -1}))
 
@@ -554,6 +801,11 @@ class BroadcastTo(Op):
     name = "broadcast_to"
     arity = 1
     saves_inputs = False
+    dtype_rule = "keep"
+    view = True
+    api = (Api("broadcast_to", lambda input, size: ((input,), {"shape": tuple(size)})),
+           Api("expand", lambda input, *sizes: ((input,), {"shape": _expanded(input, _sizes(sizes))}), function=False),
+           Api("expand_as", lambda input, other: ((input,), {"shape": tuple(other.shape)}), function=False))
     cases = ((((3, 1),), {"shape": (2, 3, 4)}), (((4,),), {"shape": (3, 4)}))
 
     @staticmethod
@@ -577,6 +829,15 @@ class Reshape(Op):
     name = "reshape"
     arity = 1
     saves_inputs = False
+    dtype_rule = "keep"
+    view = True
+    api = (Api("reshape", lambda input, *shape: ((input,), {"shape": _reshaped(input, _sizes(shape))})),
+           Api("view", lambda input, *shape: ((input,), {"shape": _reshaped(input, _sizes(shape))}), function=False),
+           Api("view_as", lambda input, other: ((input,), {"shape": tuple(other.shape)}), function=False),
+           Api("flatten", lambda input, start_dim=0, end_dim=-1: ((input,), {"shape": _flattened(
+               input.shape, start_dim, end_dim)})),
+           Api("squeeze", lambda input, dim=None: ((input,), {"shape": _squeezed(input.shape, dim)})),
+           Api("unsqueeze", lambda input, dim: ((input,), {"shape": _unsqueezed(input.shape, dim)})))
     cases = ((((3, 4),), {"shape": (4, 3)}), (((3, 4),), {"shape": (12,)}), (((2, 6),), {"shape": (3, -1)}))
 
     @staticmethod
@@ -607,6 +868,12 @@ class Transpose(Op):
     name = "transpose"
     arity = 1
     saves_inputs = False
+    dtype_rule = "keep"
+    view = True
+    api = (Api("transpose", lambda input, dim0, dim1: ((input,), {"axes": _swapped(input.ndim, dim0, dim1)})),
+           Api("swapaxes", lambda input, axis0, axis1: ((input,), {"axes": _swapped(input.ndim, axis0, axis1)})),
+           Api("permute", lambda input, *dims: ((input,), {"axes": _permuted(input.ndim, _sizes(dims))})),
+           Api("t", lambda input: ((input,), {"axes": _t_axes(input.ndim)})))
     cases = ((((3, 4),), {}), (((2, 3, 4),), {"axes": (1, 0, 2)}))
 
     @staticmethod
@@ -635,6 +902,7 @@ class Cast(Op):
     cases = ((((3, 4),), {"dtype": "float64"}),)  # a float32 round trip would defeat finite differences
 
     result_dtype = "attr"   # the output dtype is attrs["dtype"]
+    dtype_rule = "attr"
 
     @staticmethod
     def forward(xp, a, dtype, out=None):
@@ -654,6 +922,8 @@ class Index(Op):
     name = "index"
     arity = 1
     saves_inputs = False
+    dtype_rule = "keep"
+    view = True
     cases = ((((4, 5),), {"key": (slice(1, 3), 2)}), (((4, 5),), {"key": "mask"}),
              (((6,),), {"key": "ints"}))
 
@@ -674,3 +944,679 @@ class Index(Op):
     @staticmethod
     def shape(a_shape, key):
         return np.empty(a_shape, dtype=np.bool_)[key].shape
+
+
+# --------------------------------------------------------------------- more elementwise functions
+@register
+class Sin(Op):
+    """Sine."""
+    name = "sin"
+    arity = 1
+    cases = UNARY_CASES
+    api = (Api("sin", inplace=True),)
+    dtype_rule = "float"
+
+    @staticmethod
+    def forward(xp, a, out=None):
+        return xp.sin(a, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (g * xp.cos(ctx.inputs[0]),)
+
+
+@register
+class Cos(Op):
+    """Cosine."""
+    name = "cos"
+    arity = 1
+    cases = UNARY_CASES
+    api = (Api("cos", inplace=True),)
+    dtype_rule = "float"
+
+    @staticmethod
+    def forward(xp, a, out=None):
+        return xp.cos(a, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (-(g * xp.sin(ctx.inputs[0])),)
+
+
+@register
+class Sqrt(Op):
+    """Square root (nan below 0, as PyTorch); the gradient at 0 is inf."""
+    name = "sqrt"
+    arity = 1
+    saves_inputs = False
+    saves_output = True
+    cases = UNARY_CASES
+    domain = "pos"
+    api = (Api("sqrt", inplace=True),)
+    dtype_rule = "float"
+    quiet = True
+
+    @staticmethod
+    def forward(xp, a, out=None):
+        return xp.sqrt(a, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (g / (2.0 * ctx.output),)
+
+
+@register
+class Abs(Op):
+    """|a|; the gradient at 0 is 0, as PyTorch's (sign(0) = 0)."""
+    name = "abs"
+    arity = 1
+    cases = UNARY_CASES
+    api = (Api("abs", inplace=True), Api("absolute", inplace=True))
+    dtype_rule = "keep"
+
+    @staticmethod
+    def kinks(attrs):
+        return (0.0,)
+
+    @staticmethod
+    def forward(xp, a, out=None):
+        return xp.absolute(a, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        a = ctx.inputs[0]
+        return (xp.where(xp.greater(a, 0), g, 0.0) - xp.where(xp.less(a, 0), g, 0.0),)
+
+
+@register
+class FloorDivide(Op):
+    """a // b rounded toward -inf (PyTorch's floor_divide); PyTorch defines no derivative for it."""
+    name = "floor_divide"
+    saves_inputs = False
+    differentiable = False
+    no_derivative = True
+    operator = "floordiv"
+    api = (Api("floor_divide", inplace=True),)
+    quiet = True
+
+    @staticmethod
+    def forward(xp, a, b, out=None):
+        _check_integer_divisor(xp, a, b)
+        return xp.floor_divide(a, b, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
+def _check_integer_divisor(xp, a, b):
+    """Integer division by zero raises in PyTorch (numpy would return 0 with a warning)."""
+    kind = getattr(getattr(b, "dtype", None), "kind", "i" if isinstance(b, int) else "f")
+    if kind in "iub" and getattr(getattr(a, "dtype", None), "kind", "i") in "iub" and not xp.all(b != 0):
+        raise RuntimeError("ZeroDivisionError")
+
+
+@register
+class Remainder(Op):
+    """a % b with the sign of b (Python's and PyTorch's remainder)."""
+    name = "remainder"
+    cases = ((((3, 4), (3, 4)), {}), (((3, 4), 0.7), {}))
+    domain = "nonzero"
+    operator = "mod"
+    api = (Api("remainder", inplace=True),)
+    quiet = True
+
+    @staticmethod
+    def forward(xp, a, b, out=None):
+        _check_integer_divisor(xp, a, b)
+        return xp.remainder(a, b, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        a, b = ctx.inputs
+        need_a, need_b = ctx.needs_input_grad
+        return (g if need_a else None), (-(g * xp.floor_divide(a, b)) if need_b else None)
+
+    @staticmethod
+    def kinks(attrs):   # jumps where a / b is an integer; random samples avoid them
+        return ()
+
+
+# --------------------------------------------------------------------- reductions along dims
+def _kept(g, shape, axis, keepdims, xp):
+    """``g`` with the reduced axes of ``shape`` put back as 1s (so it broadcasts against the input)."""
+    if keepdims or not len(shape):
+        return g
+    kept = list(shape)
+    for ax in _norm_axes(axis, len(shape)):
+        kept[ax] = 1
+    return xp.reshape(g, tuple(kept))
+
+
+def _count(shape, axis) -> int:
+    return int(np.prod([shape[ax] for ax in _norm_axes(axis, len(shape))]))
+
+
+def _reduced_shape(a_shape, axis=None, keepdims=False):
+    axes = _norm_axes(axis, len(a_shape))
+    if keepdims:
+        return tuple(1 if i in axes else n for i, n in enumerate(a_shape))
+    return tuple(n for i, n in enumerate(a_shape) if i not in axes)
+
+
+def _bind_float_reduce(name):
+    def bind(input, dim=None, keepdim=False, *, dtype=None):
+        if dtype is None and input.dtype.kind not in "fc":
+            raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either a floating "
+                               f"point or complex dtype. Got: {_torch_dtype_name(input.dtype)}")
+        return (input,), {"axis": reduce_axes(dim, input.ndim), "keepdims": bool(keepdim)}
+    return bind
+
+
+def _torch_dtype_name(dtype) -> str:
+    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+            "float32": "Float", "float64": "Double", "float16": "Half"}.get(str(dtype), str(dtype))
+
+
+@register
+class Mean(Op):
+    """The mean over ``axis`` (None: all); an empty reduction is nan, as PyTorch."""
+    name = "mean"
+    arity = 1
+    saves_inputs = False
+    cases = ((((3, 4),), {}), (((3, 4),), {"axis": 0}), (((2, 3, 4),), {"axis": (0, 2), "keepdims": True}))
+    api = (Api("mean", _bind_float_reduce("mean")),)
+    dtype_rule = "keep"
+    quiet = True
+
+    @staticmethod
+    def forward(xp, a, out=None, axis=None, keepdims=False):
+        total = xp.sum(a, axis=axis, keepdims=keepdims, out=out)
+        return xp.true_divide(total, _count(a.shape, axis), out=total if out is not None else None)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        shape = ctx.input_shapes[0]
+        g = _kept(g, shape, ctx.attrs.get("axis"), ctx.attrs.get("keepdims", False), xp)
+        return (xp.broadcast_to(g / _count(shape, ctx.attrs.get("axis")), shape),)
+
+    shape = staticmethod(_reduced_shape)
+
+
+def _bind_var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """PyTorch's var/std signature: ``(dim, unbiased, keepdim)`` or ``(dim, keepdim=, correction=)``."""
+    if isinstance(dim, bool):   # var(True): the old ``unbiased`` positional form
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise RuntimeError("var: cannot specify both unbiased and correction")
+    (input,), attrs = _bind_float_reduce("var")(input, dim, keepdim)
+    attrs["correction"] = correction if correction is not None else (1 if unbiased is None or unbiased else 0)
+    return (input,), attrs
+
+
+@register
+class Var(Op):
+    """The variance over ``axis`` with ``correction`` (1: unbiased, PyTorch's default)."""
+    name = "var"
+    arity = 1
+    cases = ((((3, 4),), {"correction": 1}), (((3, 4),), {"axis": 1, "correction": 0}),
+             (((2, 3, 4),), {"axis": (0, 2), "keepdims": True, "correction": 1}))
+    api = (Api("var", _bind_var),)
+    dtype_rule = "keep"
+    quiet = True
+
+    @staticmethod
+    def forward(xp, a, axis=None, keepdims=False, correction=1):
+        return xp.var(a, axis=axis, keepdims=keepdims, ddof=correction)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        a = ctx.inputs[0]
+        shape, axis = ctx.input_shapes[0], ctx.attrs.get("axis")
+        n = _count(shape, axis)
+        mean = xp.sum(a, axis=axis, keepdims=True) / n
+        g = _kept(g, shape, axis, ctx.attrs.get("keepdims", False), xp)
+        return (g * ((2.0 / (n - ctx.attrs.get("correction", 1))) * (a - mean)),)
+
+    shape = staticmethod(lambda a_shape, axis=None, keepdims=False, correction=1: _reduced_shape(a_shape, axis,
+                                                                                                 keepdims))
+
+
+class _Extreme(Op):
+    """amax/amin: the gradient is shared evenly among tied extremes, as PyTorch's amax/amin and max()."""
+    arity = 1
+    saves_output = True
+    ties = True
+    dtype_rule = "keep"
+    cases = ((((3, 4),), {}), (((3, 4),), {"axis": 1}), (((2, 3, 4),), {"axis": (0, 2), "keepdims": True}))
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        a, shape = ctx.inputs[0], ctx.input_shapes[0]
+        axis, keepdims = ctx.attrs.get("axis"), ctx.attrs.get("keepdims", False)
+        hit = astype(xp, xp.equal(a, _kept(ctx.output, shape, axis, keepdims, xp)), g.dtype)
+        count = xp.sum(hit, axis=axis, keepdims=True)
+        return (_kept(g, shape, axis, keepdims, xp) * hit / count,)
+
+    shape = staticmethod(_reduced_shape)
+
+
+def _bind_amax(input, dim=(), keepdim=False):
+    if input.numel() == 0 and (dim == () or dim is None):
+        raise RuntimeError("amax(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                           "reduction dim with the 'dim' argument.")
+    return (input,), {"axis": None if dim in ((), None, []) else reduce_axes(dim, input.ndim),
+                      "keepdims": bool(keepdim)}
+
+
+@register
+class Amax(_Extreme):
+    """The largest value over ``axis``."""
+    name = "amax"
+    api = (Api("amax", _bind_amax),)
+
+    @staticmethod
+    def forward(xp, a, axis=None, keepdims=False):
+        return xp.amax(a, axis=axis, keepdims=keepdims)
+
+
+@register
+class Amin(_Extreme):
+    """The smallest value over ``axis``."""
+    name = "amin"
+    api = (Api("amin", _bind_amax),)
+
+    @staticmethod
+    def forward(xp, a, axis=None, keepdims=False):
+        return xp.amin(a, axis=axis, keepdims=keepdims)
+
+
+def _bind_arg(input, dim=None, keepdim=False):
+    return (input,), {"axis": None if dim is None else wrap_dim(dim, input.ndim) if input.ndim else None,
+                      "keepdims": bool(keepdim)}
+
+
+class _ArgExtreme(Op):
+    arity = 1
+    differentiable = False
+    saves_inputs = False
+    result_dtype = np.int64
+    dtype_rule = "int64"
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (None,)
+
+    @staticmethod
+    def shape(a_shape, axis=None, keepdims=False):
+        return _reduced_shape(a_shape, axis, keepdims) if axis is not None else ((1,) * len(a_shape) if keepdims
+                                                                                 else ())
+
+
+@register
+class Argmax(_ArgExtreme):
+    """The index of the largest value along ``axis`` (None: of the flattened array); the first of ties."""
+    name = "argmax"
+    api = (Api("argmax", _bind_arg),)
+
+    @staticmethod
+    def forward(xp, a, axis=None, keepdims=False):
+        return astype(xp, xp.argmax(a, axis=axis, keepdims=keepdims), np.int64)
+
+
+@register
+class Argmin(_ArgExtreme):
+    """The index of the smallest value along ``axis``; the first of ties."""
+    name = "argmin"
+    api = (Api("argmin", _bind_arg),)
+
+    @staticmethod
+    def forward(xp, a, axis=None, keepdims=False):
+        return astype(xp, xp.argmin(a, axis=axis, keepdims=keepdims), np.int64)
+
+
+@register
+class Pick(Op):
+    """a's entry at ``index`` (one per line along ``axis``): the values of ``max(dim)``/``min(dim)``.
+
+    ``index`` has a's shape with ``axis`` reduced (kept as 1 when ``keepdims``); the gradient goes to
+    the picked entry only, as PyTorch's max(dim) backward.
+    """
+    name = "pick"
+    promote_from = 2
+    cases = ((((3, 4), "argmax1"), {"axis": 1}), (((3, 4), "argmax0"), {"axis": 0, "keepdims": True}))
+    dtype_rule = "keep"
+
+    @staticmethod
+    def forward(xp, a, index, axis, keepdims=False):
+        idx = index if keepdims else xp.expand_dims(index, axis)
+        picked = xp.take_along_axis(a, idx, axis=axis)
+        return picked if keepdims else xp.reshape(picked, index.shape)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        shape, axis, keepdims = ctx.input_shapes[0], ctx.attrs["axis"], ctx.attrs.get("keepdims", False)
+        positions = np.arange(shape[axis]).reshape((-1,) + (1,) * (len(shape) - axis - 1))
+        hit = xp.equal(positions, _kept(ctx.inputs[1], shape, axis, keepdims, xp))
+        return (xp.where(hit, _kept(g, shape, axis, keepdims, xp), 0.0), None)
+
+    @staticmethod
+    def shape(a_shape, index_shape, axis, keepdims=False):
+        return tuple(index_shape)
+
+
+# --------------------------------------------------------------------- softmax
+def _bind_softmax(input, dim, dtype=None):
+    (input,), attrs = (input,), {"axis": wrap_dim(dim, input.ndim)}
+    if dtype is not None:
+        input = input.to(dtype)
+    return (input,), attrs
+
+
+def _softmax_shape(a_shape, axis):
+    return tuple(a_shape)
+
+
+@register
+class Softmax(Op):
+    """exp(a) / sum(exp(a)) along ``axis``, computed with the maximum subtracted (never overflows)."""
+    name = "softmax"
+    arity = 1
+    saves_inputs = False
+    saves_output = True
+    cases = ((((3, 4),), {"axis": 1}), (((2, 3, 4),), {"axis": 0}))
+    api = (Api("softmax", _bind_softmax),)
+    dtype_rule = "float"
+
+    @staticmethod
+    def forward(xp, a, axis):
+        e = xp.exp(a - xp.amax(a, axis=axis, keepdims=True))
+        return xp.true_divide(e, xp.sum(e, axis=axis, keepdims=True), out=e)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        y = ctx.output
+        return (y * (g - xp.sum(g * y, axis=ctx.attrs["axis"], keepdims=True)),)
+
+    shape = staticmethod(_softmax_shape)
+
+
+@register
+class LogSoftmax(Op):
+    """a - log(sum(exp(a))) along ``axis``, computed with the maximum subtracted."""
+    name = "log_softmax"
+    arity = 1
+    saves_inputs = False
+    saves_output = True
+    cases = ((((3, 4),), {"axis": 1}), (((2, 3, 4),), {"axis": -1}))
+    api = (Api("log_softmax", _bind_softmax),)
+    dtype_rule = "float"
+    quiet = True
+
+    @staticmethod
+    def forward(xp, a, axis):
+        shifted = a - xp.amax(a, axis=axis, keepdims=True)
+        total = xp.sum(xp.exp(shifted), axis=axis, keepdims=True)
+        return xp.subtract(shifted, xp.log(total), out=shifted)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (g - xp.exp(ctx.output) * xp.sum(g, axis=ctx.attrs["axis"], keepdims=True),)
+
+    shape = staticmethod(_softmax_shape)
+
+
+# --------------------------------------------------------------------- joining
+def _bind_join(name):
+    def bind(tensors, dim=0):
+        if not isinstance(tensors, (list, tuple)) or not tensors:
+            raise (TypeError if not isinstance(tensors, (list, tuple)) else RuntimeError)(
+                f"{name}(): expected a non-empty list of Tensors")
+        ndim = tensors[0].ndim + (name == "stack")
+        return tuple(tensors), {"axis": wrap_dim(dim, ndim)}
+    return bind
+
+
+@register
+class Cat(Op):
+    """Inputs joined along an existing ``axis``."""
+    name = "cat"
+    arity = None
+    saves_inputs = False
+    cases = ((((2, 3), (4, 3)), {"axis": 0}), (((2, 3), (2, 1), (2, 2)), {"axis": 1}))
+    api = (Api("cat", _bind_join("cat"), method=False), Api("concat", _bind_join("cat"), method=False),
+           Api("concatenate", _bind_join("cat"), method=False))
+
+    @staticmethod
+    def forward(xp, *arrays, axis=0):
+        return xp.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        axis, start, grads = ctx.attrs.get("axis", 0), 0, []
+        for shape in ctx.input_shapes:
+            size = shape[axis]
+            grads.append(g[(slice(None),) * axis + (slice(start, start + size),)])
+            start += size
+        return tuple(grads)
+
+    @staticmethod
+    def shape(*shapes, axis=0):
+        first = shapes[0]
+        for i, s in enumerate(shapes[1:], 1):
+            if len(s) != len(first):
+                raise RuntimeError(f"Tensors must have same number of dimensions: got {len(first)} and {len(s)}")
+            for d, (m, n) in enumerate(zip(first, s)):
+                if d != axis and m != n:
+                    raise RuntimeError(f"Sizes of tensors must match except in dimension {axis}. Expected size {m} "
+                                       f"but got size {n} for tensor number {i} in the list.")
+        return tuple(first[:axis]) + (sum(s[axis] for s in shapes),) + tuple(first[axis + 1:])
+
+
+@register
+class Stack(Op):
+    """Inputs of one shape stacked along a new ``axis``."""
+    name = "stack"
+    arity = None
+    saves_inputs = False
+    cases = ((((2, 3), (2, 3)), {"axis": 0}), (((2, 3), (2, 3), (2, 3)), {"axis": 2}))
+    api = (Api("stack", _bind_join("stack"), method=False),)
+
+    @staticmethod
+    def forward(xp, *arrays, axis=0):
+        return xp.stack(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        axis = ctx.attrs.get("axis", 0)
+        return tuple(g[(slice(None),) * axis + (i,)] for i in range(len(ctx.input_shapes)))
+
+    @staticmethod
+    def shape(*shapes, axis=0):
+        for i, s in enumerate(shapes[1:], 1):
+            if tuple(s) != tuple(shapes[0]):
+                raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shapes[0])} at entry "
+                                   f"0 and {list(s)} at entry {i}")
+        first = tuple(shapes[0])
+        return first[:axis] + (len(shapes),) + first[axis:]
+
+
+# --------------------------------------------------------------------- writes (dynamic engine only)
+def _basic_key(key) -> bool:
+    keys = key if isinstance(key, tuple) else (key,)
+    return all(k is None or k is Ellipsis or isinstance(k, slice) or
+               (isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))) for k in keys)
+
+
+@register
+class SetItem(Op):
+    """a with ``a[key] = value``: assignment as PyTorch records it (the written region takes value's gradient,
+    the rest passes a's through).  With ``out=a`` it writes in place (the engine's unrecorded path)."""
+    name = "setitem"
+    saves_inputs = False
+    dtype_rule = "keep"
+    cases = ((((4, 5), (5,)), {"key": (1,)}), (((4, 5), (2, 5)), {"key": "mask_rows"}), (((6,), 1.5), {"key": "ints"}),
+             (((4, 5), (3, 1)), {"key": (slice(1, 4), slice(0, 2))}))
+
+    @staticmethod
+    def forward(xp, a, value, key, out=None):
+        if out is None:
+            out = a.copy()
+        if type(key) is np.ndarray and key.dtype == np.bool_ and key.shape == out.shape and type(value) in (
+                int, float, bool) and type(out) is np.ndarray:
+            np.putmask(out, key, value)  # the seed's grad_input[input < 0] = 0, ~30% faster than masked setitem
+        else:
+            out[key] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        key = ctx.attrs["key"]
+        ga = None
+        if ctx.needs_input_grad[0]:
+            ga = g.copy()
+            ga[key] = 0
+        return ga, (g[key] if ctx.needs_input_grad[1] else None)
+
+    @staticmethod
+    def shape(a_shape, value_shape, key):
+        return tuple(a_shape)
+
+
+def replay_view(xp, array, view):
+    """``array`` seen through ``view``, a chain of (view op, attrs) steps; refuses a step that copies."""
+    for op, attrs in view:
+        seen = op.forward(xp, array, **attrs)
+        if not xp.may_share_memory(seen, array):
+            raise RuntimeError(f"an in-place change through a view made by {op.name}{attrs} cannot be recorded "
+                               "(its replay copies instead of viewing); clone() the view before changing it")
+        array = seen
+    return array
+
+
+@register
+class CopySlices(Op):
+    """base with the region a view selects replaced by ``value``: how an in-place change made through a view
+    reaches the view's base (PyTorch's CopySlices)."""
+    name = "copy_slices"
+    saves_inputs = False
+    dtype_rule = "keep"
+    cases = ((((4, 5), (2, 5)), {"view": "rows 1:3"}), (((3, 4), (4, 3)), {"view": "transpose"}))
+
+    @staticmethod
+    def forward(xp, base, value, view):
+        out = base.copy()
+        replay_view(xp, out, view)[...] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        view = ctx.attrs["view"]
+        ga = gv = None
+        if ctx.needs_input_grad[0]:
+            ga = g.copy()
+            replay_view(xp, ga, view)[...] = 0
+        if ctx.needs_input_grad[1]:
+            gv = replay_view(xp, g, view)
+        return ga, gv
+
+    @staticmethod
+    def shape(base_shape, value_shape, view):
+        return tuple(base_shape)
+
+
+
+# ===================================================================== nn: fused primitives
+# NOTE: layers and losses in engine/nn are compositions of the ops above; the two below are fused
+# because they were measured to pay on the `mlp` workload (see the README's nn and optim section):
+# one node instead of three for a Linear layer, one instead of seven for softmax + cross-entropy.
+@register
+class Linear(Op):
+    """x @ w.T + b (PyTorch's ``F.linear``, addmm-like): x (..., in), w (out, in), b (out,)."""
+    name = "linear"
+    arity = 3
+    dtype_rule = "same"
+    cases = ((((4, 3), (5, 3), (5,)), {}), (((2, 4, 3), (5, 3), (5,)), {}), (((3,), (5, 3), (5,)), {}))
+
+    @staticmethod
+    def forward(xp, x, w, b, out=None):
+        out = xp.matmul(x, xp.swapaxes(w, -1, -2), out=out)
+        return xp.add(out, b, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        x, w, _ = ctx.inputs
+        need_x, need_w, need_b = ctx.needs_input_grad
+        out_features, in_features = w.shape
+        g2 = g if len(g.shape) == 2 else xp.reshape(g, (-1, out_features))  # batch dims folded into rows
+        gx = xp.matmul(g, w) if need_x else None
+        gw = xp.matmul(xp.swapaxes(g2, -1, -2), xp.reshape(x, (-1, in_features))) if need_w else None
+        gb = xp.sum(g2, axis=0) if need_b else None
+        return gx, gw, gb
+
+    @staticmethod
+    def shape(x_shape, w_shape, b_shape):
+        if x_shape is None or len(x_shape) == 0 or w_shape is None or len(w_shape) != 2:
+            raise ValueError(f"linear: needs input (..., in) and weight (out, in), got {x_shape} and {w_shape}")
+        if x_shape[-1] != w_shape[1] and None not in (x_shape[-1], w_shape[1]):
+            raise ValueError(f"linear: input has {x_shape[-1]} features, weight expects {w_shape[1]}")
+        if b_shape is not None and tuple(b_shape) not in ((w_shape[0],), ()):
+            raise ValueError(f"linear: bias shape {tuple(b_shape)} does not match {w_shape[0]} output features")
+        return tuple(x_shape[:-1]) + (w_shape[0],)
+
+
+@register
+class SoftmaxCrossEntropy(Op):
+    """-sum(target * log_softmax(logits), axis): the loss per sample (``reduction="none"``) or their sum
+    (``"sum"``). ``target`` is any weighting of the classes: one-hot rows for class indices, probabilities,
+    with label smoothing and class weights (and a mean's 1/denominator) folded in by ``nn.functional``.
+
+    Uses ``exp``, ``max`` and ``vdot`` in its backward, which a graph ``xp`` lacks: dynamic engine only.
+    """
+    name = "softmax_cross_entropy"
+    arity = 2
+    cases = ((((3, 4), (3, 4)), {"axis": 1}), (((3, 4), (3, 4)), {"axis": 1, "reduction": "sum"}),
+             (((2, 3, 2), (2, 3, 2)), {"axis": 1}), (((2, 3, 2), (2, 3, 2)), {"axis": 1, "reduction": "sum"}),
+             (((5,), (5,)), {"axis": 0}))
+
+    @staticmethod
+    def shifted_and_exp(xp, x, axis):
+        shifted = x - xp.max(x, axis=axis, keepdims=True)
+        return shifted, xp.exp(shifted)
+
+    @staticmethod
+    def forward(xp, logits, target, axis=1, reduction="none"):
+        shifted, exps = SoftmaxCrossEntropy.shifted_and_exp(xp, logits, axis)
+        shifted -= xp.log(xp.sum(exps, axis=axis, keepdims=True))   # now log_softmax(logits)
+        if reduction == "sum":
+            return xp.asarray(-xp.vdot(target, shifted))
+        shifted *= target
+        return xp.negative(xp.sum(shifted, axis=axis))
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        logits, target = ctx.inputs
+        axis = ctx.attrs.get("axis", 1)
+        need_logits, need_target = ctx.needs_input_grad
+        shifted, exps = SoftmaxCrossEntropy.shifted_and_exp(xp, logits, axis)
+        total = xp.sum(exps, axis=axis, keepdims=True)
+        if ctx.attrs.get("reduction", "none") == "none":
+            g = xp.expand_dims(g, axis)
+        g_logits = g_target = None
+        if need_logits:  # d/dx = softmax * sum(target) - target
+            g_logits = exps / total
+            g_logits *= xp.sum(target, axis=axis, keepdims=True)
+            g_logits -= target
+            g_logits *= g
+        if need_target:
+            g_target = -(g * (shifted - xp.log(total)))
+        return g_logits, g_target
+
+    @staticmethod
+    def shape(logits_shape, target_shape, axis=1, reduction="none"):
+        if tuple(logits_shape) != tuple(target_shape or ()):
+            raise ValueError(f"softmax_cross_entropy: target shape {target_shape} must equal logits shape "
+                             f"{tuple(logits_shape)}")
+        if reduction == "sum":
+            return ()
+        return tuple(n for i, n in enumerate(logits_shape) if i != axis % len(logits_shape))

@@ -1,46 +1,38 @@
 """Tensor: an array plus the graph edge that made it, with PyTorch's names and meaning.
 
-Every differentiable operation goes through :func:`apply_op`, which runs an op's
-forward rule from ``ops.py`` and records a :class:`~.function.Node` only when
-grad mode is on and some input requires grad — so tensors like the seed's ``x``
-cost nothing extra, and nothing is recorded under ``no_grad()``.
+Every operation goes through :func:`apply_op`: PyTorch's dtype promotion, the op's forward
+rule from ``ops.py``, and a :class:`~.graph.Node` recorded only when grad mode is on and some
+input requires grad.  Tensor methods, module functions and in-place ``name_`` methods are
+generated from each op's ``api`` declaration (bottom of this file); what is written here by
+hand is what has no op: attributes, conversions, indexing, in-place bookkeeping and views.
+
+Views and in-place changes follow PyTorch: a view (basic indexing, reshape/view, transpose,
+squeeze, ...) shares storage and the version counter with its base; an in-place change writes
+the storage and is recorded on the changed tensor, and through a view also on its base
+(``CopySlices``); a later backward through a saved tensor that was changed raises PyTorch's
+error.
 """
 from __future__ import annotations
 
 import builtins
 import numbers
-import weakref
+from collections import namedtuple
 
 import numpy as np
 
-from . import backend
+from . import backend, backprop, dtypes
 from .backend import NUMPY as NP
-from .function import GRAD_MODE, Node
-from .ops import OPS
+from .dtypes import DEFAULT, bool_, float16, float32, float64, int32, int64, result_type  # noqa: F401
+from .graph import GRAD_MODE, Node, VersionCounter
+from .ops import OPS, wrap_dim
 
-float32 = np.dtype("float32")
-float64 = np.dtype("float64")
-float16 = np.dtype("float16")
-int32 = np.dtype("int32")
-int64 = np.dtype("int64")
-bool_ = np.dtype("bool")
-long = int64
-double = float64
-
-_OP = OPS  # short alias for the hot paths below
+long, double, half = int64, float64, float16
+as_dtype = dtypes.as_dtype
 _NO_ATTRS: dict = {}
-_DTYPE_NAMES = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32, "bool": bool_}
-
-
-def as_dtype(dtype) -> np.dtype | None:
-    """A numpy dtype from ``float32``, ``"float64"``, ``np.float32``, ... (``None`` stays ``None``)."""
-    if dtype is None:
-        return None
-    if isinstance(dtype, str) and dtype in _DTYPE_NAMES:
-        return _DTYPE_NAMES[dtype]
-    if dtype is builtins.float:
-        return float32
-    return np.dtype(dtype)
+_SCALARS = (int, builtins.float, bool)
+_PROMOTING = frozenset(("promote", "float", "bool", "same"))
+_SETITEM, _COPY_SLICES, _INDEX, _CAST = OPS["setitem"], OPS["copy_slices"], OPS["index"], OPS["cast"]
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 
 def xp_of_array(array):
@@ -58,16 +50,29 @@ def as_array(value, like=None):
 
 
 def _operand(value):
-    """Normalise the other operand of an operator: Tensors and Python numbers pass, arrays become constants."""
-    if isinstance(value, Tensor) or type(value) in (int, builtins.float, bool):
+    """Normalise an operand: Tensors and Python numbers pass, numpy scalars become numbers, arrays constants."""
+    if isinstance(value, Tensor) or type(value) in _SCALARS:
         return value
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, numbers.Number):
         return value
-    if hasattr(value, "__array__") or hasattr(value, "__cuda_array_interface__"):
-        return Tensor._wrap(value if not isinstance(value, np.ndarray) else value)
+    if isinstance(value, np.ndarray) or hasattr(value, "__cuda_array_interface__"):
+        return _new(value) if value.dtype.kind in "biuf" else _refuse_array(value)
     raise TypeError(f"unsupported operand type for a Tensor operation: {type(value).__name__}")
+
+
+def _refuse_array(value):
+    raise TypeError(f"can't convert np.ndarray of type {value.dtype}: the engine supports only bool, integer and "
+                    "floating dtypes")
+
+
+def _new(data, grad_fn=None, requires_grad=False, cls=None) -> "Tensor":
+    """The one place a Tensor's fields are set."""
+    t = object.__new__(cls or Tensor)
+    t._data, t._requires_grad, t.grad, t.grad_fn = data, requires_grad, None, grad_fn
+    t._output_nr, t._vc, t._base = 0, None, None
+    return t
 
 
 def _describe(value) -> str:
@@ -84,94 +89,114 @@ def _op_error(op, inputs, attrs, exc) -> RuntimeError:
 
 
 def _check_same_device(inputs) -> None:
-    kinds = {type(t._data) for t in inputs if isinstance(t, Tensor)}
-    if len(kinds) > 1:
-        devices = sorted({str(t.device) for t in inputs if isinstance(t, Tensor)})
+    devices = sorted({str(t.device) for t in inputs if isinstance(t, Tensor)})
+    if len(devices) > 1:
         raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
                            f"{' and '.join(devices)}!")
 
 
+def _torch_name(dtype) -> str:
+    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+            "float32": "Float", "float64": "Double", "float16": "Half"}.get(str(dtype), str(dtype))
+
+
+def _promote(op, arrays):
+    """The arrays cast to the dtype PyTorch computes ``op`` in (``dtypes.result_type``); usually unchanged."""
+    start, dt, same, scalar = op.promote_from, None, True, 0
+    for a in arrays[start:] if start else arrays:
+        t = type(a)
+        if t is builtins.float:
+            scalar = 2
+        elif t is int:
+            scalar = scalar or 1
+        elif t is not bool:
+            if dt is None:
+                dt = a.dtype
+            elif a.dtype != dt:
+                same = False
+    rule = op.dtype_rule
+    if rule == "same" and not same:
+        kinds = [a.dtype for a in arrays if type(a) not in _SCALARS]
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {kinds[0]} != {kinds[1]}")
+    if dt is None:  # only Python scalars take part (where(mask, 1.0, 0.0)): they become 0-d arrays
+        target = result_type(arrays[start:])
+        target = DEFAULT.float if rule == "float" and target.kind != "f" else target
+        return tuple(a if i < start else np.asarray(a, target) for i, a in enumerate(arrays))
+    target = dt if same and _CATEGORY[dt.kind] >= scalar else result_type(arrays[start:])
+    if rule == "float" and target.kind != "f":
+        target = DEFAULT.float
+    if same and target == dt:
+        return arrays
+    return tuple(a if type(a) in _SCALARS or i < start or a.dtype == target else a.astype(target)
+                 for i, a in enumerate(arrays))
+
+
 def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
     """Run ``op`` forward on the inputs' arrays; record a graph node when a gradient will be needed."""
-    if len(inputs) == 2:
-        return _binary(op, inputs[0], inputs[1], attrs)
-    if len(inputs) == 1:
-        return _unary(op, inputs[0], attrs)
-    arrays = tuple(t._data if type(t) is Tensor else t for t in inputs)
-    first = next(t._data for t in inputs if type(t) is Tensor)
-    if any(type(t) is Tensor and type(t._data) is not type(first) for t in inputs):
-        _check_same_device(inputs)
-    needs = tuple(type(t) is Tensor and t._requires_grad for t in inputs)
-    out = _forward(op, xp_of_array(first), arrays, inputs, attrs)
-    if any(needs) and GRAD_MODE.enabled and op.differentiable:
-        return _record(op, out, inputs, arrays, attrs, needs)
-    return Tensor._wrap(out)
-
-
-def _forward(op, xp, arrays, inputs, attrs):
+    arrays, xp, needs = [], None, False
+    for t in inputs:
+        if isinstance(t, Tensor):
+            a = t._data
+            if xp is None:
+                xp = NP if type(a) is np.ndarray else backend.xp_of(a)
+            elif (xp is NP) is not (type(a) is np.ndarray):
+                _check_same_device(inputs)
+            if t._requires_grad or t._base is not None and t._base._requires_grad:
+                needs = True
+            arrays.append(a)
+        else:
+            arrays.append(t)
+    if op.dtype_rule in _PROMOTING:
+        arrays = _promote(op, arrays)
     try:
-        out = op.forward(xp, *arrays, **attrs)
+        if op.quiet:
+            with np.errstate(all="ignore"):
+                out = op.forward(xp, *arrays, **attrs)
+        else:
+            out = op.forward(xp, *arrays, **attrs)
     except (ValueError, TypeError) as exc:
         raise _op_error(op, inputs, attrs, exc) from None
-    return out if type(out) is np.ndarray or xp is not NP else np.asarray(out)
-
-
-def _unary(op, a, attrs):
-    arr = a._data
-    xp = NP if type(arr) is np.ndarray else backend.xp_of(arr)
-    try:
-        out = op.forward(xp, arr, **attrs)
-    except (ValueError, TypeError) as exc:
-        raise _op_error(op, (a,), attrs, exc) from None
     if type(out) is not np.ndarray and xp is NP:
         out = np.asarray(out)
-    if a._requires_grad and GRAD_MODE.enabled and op.differentiable:
-        return _record(op, out, (a,), (arr,), attrs, (True,))
-    return Tensor._wrap(out)
-
-
-def _binary(op, a, b, attrs):
-    # the two-operand fast path: every operator and most methods come through here
-    ta, tb = type(a) is Tensor, type(b) is Tensor
-    arr_a = a._data if ta else a
-    arr_b = b._data if tb else b
-    kind = type(arr_a) if ta else type(arr_b)
-    if ta and tb and type(arr_b) is not kind:
-        _check_same_device((a, b))
-    xp = NP if kind is np.ndarray else backend.xp_of(arr_a if ta else arr_b)
-    try:
-        out = op.forward(xp, arr_a, arr_b, **attrs)
-    except (ValueError, TypeError) as exc:
-        raise _op_error(op, (a, b), attrs, exc) from None
-    if type(out) is not np.ndarray and xp is NP:
-        out = np.asarray(out)
-    need_a, need_b = ta and a._requires_grad, tb and b._requires_grad
-    if (need_a or need_b) and GRAD_MODE.enabled and op.differentiable:
-        return _record(op, out, (a, b), (arr_a, arr_b), attrs, (need_a, need_b))
-    return Tensor._wrap(out)
-
-
-def _record(op, out, inputs, arrays, attrs, needs):
-    node = Node(op, inputs, attrs, needs)
-    if op.saves_inputs:
-        node.inputs = arrays
-        node.versions = tuple([t._version if type(t) is Tensor else 0 for t in inputs])
-    result = object.__new__(Tensor)
-    result._data, result._requires_grad, result.grad, result.grad_fn = out, True, None, node
-    result._version = result._output_nr = 0
-    result._zeroed = False
-    if op.saves_output:
-        node.output = out
-        node.out_ref = weakref.ref(result)
+    if needs and GRAD_MODE.enabled and (op.differentiable or op.no_derivative):
+        result = _record(op, out, inputs, arrays, attrs)
+    else:
+        result = _new(out)
+    if op.view:
+        _mark_view(result, inputs[0], op, attrs, xp)
     return result
 
 
-_MATMUL, _ADD, _SUB, _MUL, _DIV, _POW, _CLAMP, _SUM = (
-    OPS[name] for name in ("matmul", "add", "sub", "mul", "div", "pow", "clamp", "sum"))
+def _record(op, out, inputs, arrays, attrs):
+    needs = tuple([isinstance(t, Tensor) and (t._requires_grad or t._base is not None and t._base._requires_grad)
+                   for t in inputs])
+    node = Node(op, inputs, tuple([t._edge() if need else None for t, need in zip(inputs, needs)]), attrs, needs)
+    result = _new(out, node, True)
+    saved = []
+    if op.saves_inputs:
+        node.inputs = arrays
+        saved = [(t._counter(), t._vc.n, t) for t in inputs if isinstance(t, Tensor)]
+    if op.saves_output:
+        node.output = out
+        saved.append((result._counter(), 0, result))
+    if saved:
+        node.versions = tuple(saved)
+    return result
 
 
-def _dims_text(shape) -> str:
-    return "x".join(map(str, shape))
+def _mark_view(result, source, op, attrs, xp) -> None:
+    """Make ``result`` a view of ``source``'s base when the forward returned a view of its storage."""
+    if not xp.may_share_memory(result._data, source._data):
+        return
+    base = source._base if source._base is not None else source
+    result._vc = base._counter()
+    result._base = base
+    result._view = (source._view if source._base is not None else ()) + ((op, attrs),)
+    result._view_at = result._vc.n
+    result._view_grad = GRAD_MODE.enabled
+
+
+ReturnTypes = namedtuple("ReturnTypes", ["values", "indices"])
 
 
 class Tensor:
@@ -181,41 +206,78 @@ class Tensor:
     calling this class; ``Tensor(data, requires_grad=...)`` wraps an array as is.
     """
 
-    # _spare is set only on .grad tensors (read with getattr): see fill_ and autograd._accumulate_leaf
-    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_version", "_output_nr", "_zeroed", "_spare",
-                 "__weakref__")
+    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vc", "_base", "_view", "_view_at",
+                 "_view_grad", "__weakref__", "__dict__")
     __array_priority__ = 1000  # numpy scalars/arrays on the left defer to our reflected operators
 
     def __init__(self, data, requires_grad: bool = False):
-        self._data = data if isinstance(data, np.ndarray) else as_array(data)
-        self._requires_grad = False
-        self.grad = None
-        self.grad_fn = None
-        self._version = 0
-        self._output_nr = 0
-        self._zeroed = False
+        data = data if isinstance(data, np.ndarray) else as_array(data)
+        if data.dtype.kind not in "biuf":
+            _refuse_array(data)
+        self._data, self._requires_grad, self.grad, self.grad_fn = data, False, None, None
+        self._output_nr, self._vc, self._base = 0, None, None
         if requires_grad:
             self.requires_grad = True
 
     @classmethod
     def _wrap(cls, data) -> "Tensor":
         """A constant tensor around ``data`` (no copy, no grad)."""
-        t = object.__new__(cls)
-        t._data, t._requires_grad, t.grad, t.grad_fn, t._version, t._output_nr = data, False, None, None, 0, 0
-        t._zeroed = False
-        return t
+        return _new(data)
 
-    @classmethod
-    def _from_node(cls, data, node) -> "Tensor":
-        t = object.__new__(cls)
-        t._data, t._requires_grad, t.grad, t.grad_fn, t._version, t._output_nr = data, True, None, node, 0, 0
-        t._zeroed = False
-        return t
+    # ----------------------------------------------------------------- graph bookkeeping
+    def _counter(self) -> VersionCounter:
+        if self._vc is None:
+            self._vc = VersionCounter()
+        return self._vc
+
+    @property
+    def _version(self) -> int:
+        return 0 if self._vc is None else self._vc.n
+
+    def _bump(self) -> None:
+        self._counter().n += 1
+        GRAD_MODE.mutations += 1
+
+    def _edge(self):
+        """Where this tensor's gradient goes: its grad_fn (replayed for a stale view), itself for a leaf."""
+        if self._base is not None and self._view_at != self._vc.n and self._base._requires_grad:
+            self._refresh_view()
+        fn = self.grad_fn
+        if fn is None:
+            return self
+        return (fn, self._output_nr) if self._output_nr else fn
+
+    def _refresh_view(self) -> None:
+        """Re-derive a view's grad_fn from its base's current history (after the base changed in place)."""
+        current, prev = self._base, GRAD_MODE.enabled
+        GRAD_MODE.enabled = True
+        try:
+            for op, attrs in self._view:
+                current = apply_op(op, (current,), attrs)
+        finally:
+            GRAD_MODE.enabled = prev
+        self.grad_fn, self._requires_grad, self._output_nr = current.grad_fn, True, 0
+        self._view_at = self._vc.n
+
+    def _accumulate_grad(self, g, borrowed: bool) -> None:
+        """``self.grad += g`` in place (AccumulateGrad); the first gradient is adopted when nothing else holds it."""
+        current = self.grad
+        data = self._data
+        if current is None:
+            if borrowed or g.base is not None or g.dtype != data.dtype or not getattr(g.flags, "writeable", True):
+                g = g.astype(data.dtype, copy=True)
+            self.grad = _new(g)
+            return
+        target = current._data
+        if target.shape != g.shape:
+            raise RuntimeError(f"the gradient has shape {tuple(g.shape)} but .grad has shape {tuple(target.shape)}")
+        xp_of_array(target).add(target, g, out=target, casting="unsafe")
+        current._bump()
 
     # ----------------------------------------------------------------- attributes
     @property
     def requires_grad(self) -> bool:
-        return self._requires_grad
+        return self._requires_grad or (self._base is not None and self._base._requires_grad and self._view_grad)
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
@@ -224,7 +286,7 @@ class Tensor:
                                "computed variable in a subgraph that doesn't require differentiation use "
                                "var_no_grad = var.detach().")
         if value and self._data.dtype.kind not in "fc":
-            raise RuntimeError(f"only Tensors of floating point dtype can require gradients (got {self.dtype})")
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -234,23 +296,22 @@ class Tensor:
     @property
     def data(self) -> "Tensor":
         """A tensor sharing this one's storage, detached from the graph (in-place changes go unnoticed)."""
-        return Tensor._wrap(self._data)
+        return _new(self._data)
 
     @data.setter
     def data(self, value) -> None:
         self._data = as_array(value, like=self._data)
-        self._zeroed = False
 
     @property
     def is_leaf(self) -> bool:
-        return self.grad_fn is None
+        return self.grad_fn is None and not (self._base is not None and self._base._requires_grad)
 
     @property
     def shape(self) -> tuple:
         return self._data.shape
 
     def size(self, dim: int | None = None):
-        return self._data.shape if dim is None else self._data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[wrap_dim(dim, self._data.ndim)]
 
     @property
     def dtype(self) -> np.dtype:
@@ -259,6 +320,10 @@ class Tensor:
     @property
     def device(self) -> backend.device:
         return backend.device_of(self._data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
 
     @property
     def ndim(self) -> int:
@@ -270,12 +335,30 @@ class Tensor:
     def numel(self) -> int:
         return int(self._data.size)
 
+    def element_size(self) -> int:
+        return int(self._data.itemsize)
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
     def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return len(self._data)
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self._data)))
 
     @property
     def T(self) -> "Tensor":
-        return self.transpose_all()
+        """The dimensions reversed (PyTorch deprecates ``.T`` beyond 2-D but still reverses)."""
+        return apply_op(OPS["transpose"], (self,), {"axes": tuple(reversed(range(self._data.ndim)))})
+
+    @property
+    def mT(self) -> "Tensor":
+        return self.transpose(-2, -1)
 
     # ----------------------------------------------------------------- conversion
     def item(self):
@@ -289,7 +372,7 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The data as a numpy array sharing memory (CPU only, no grad), as PyTorch."""
-        if self._requires_grad:
+        if self.requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                                "instead.")
         if type(self._data) is not np.ndarray:
@@ -313,32 +396,47 @@ class Tensor:
         return bool(self.item())
 
     def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
     def clone(self) -> "Tensor":
         """A copy that stays in the graph (its gradient flows back to this tensor)."""
-        return apply_op(_OP["add"], (self, 0)) if self._requires_grad else Tensor._wrap(self._data.copy())
+        if self.requires_grad and GRAD_MODE.enabled:
+            return apply_op(OPS["add"], (self, 0))
+        return _new(self._data.copy())
 
     def detach(self) -> "Tensor":
-        """The same storage, cut off from the graph."""
-        return Tensor._wrap(self._data)
+        """The same storage (and version counter), cut off from the graph."""
+        t = _new(self._data)
+        t._vc = self._counter()
+        return t
 
-    def to(self, *args, dtype=None, device=None, copy: bool = False) -> "Tensor":
+    def detach_(self) -> "Tensor":
+        self.grad_fn, self._requires_grad = None, False
+        return self
+
+    def to(self, *args, dtype=None, device=None, copy: bool = False, non_blocking: bool = False) -> "Tensor":
         """This tensor on another device and/or dtype (``to("cuda")``, ``to(float64)``, ``to(dev, dtype)``)."""
         for arg in args:
-            if isinstance(arg, (backend.device,)) or (isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda")):
+            if isinstance(arg, backend.device) or (isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda")):
                 device = arg
+            elif isinstance(arg, Tensor):
+                dtype, device = arg.dtype, arg.device
             else:
                 dtype = arg
         out = self
         if device is not None and backend.device(device) != self.device:
-            out = Tensor._wrap(backend.to_device(self._data, backend.check_device(device)))
+            out = _new(backend.to_device(self._data, backend.check_device(device)))
             out._requires_grad = self._requires_grad and self.is_leaf
         if dtype is not None and as_dtype(dtype) != out._data.dtype:
-            out = apply_op(_OP["cast"], (out,), {"dtype": as_dtype(dtype)})
+            out = apply_op(_CAST, (out,), {"dtype": as_dtype(dtype)})
         if out is self and copy:
             out = self.clone()
         return out
+
+    def type(self, dtype=None):
+        return str(self._data.dtype) if dtype is None else self.to(dtype)
 
     def cpu(self) -> "Tensor":
         return self.to("cpu")
@@ -347,18 +445,30 @@ class Tensor:
         return self.to("cuda" if device is None else f"cuda:{device}")
 
     def float(self) -> "Tensor":
-        return self.to(dtype=float32)
+        return self.to(float32)
 
     def double(self) -> "Tensor":
-        return self.to(dtype=float64)
+        return self.to(float64)
+
+    def half(self) -> "Tensor":
+        return self.to(float16)
+
+    def long(self) -> "Tensor":
+        return self.to(int64)
+
+    def int(self) -> "Tensor":
+        return self.to(int32)
+
+    def bool(self) -> "Tensor":
+        return self.to(bool_)
 
     def type_as(self, other: "Tensor") -> "Tensor":
-        return self.to(dtype=other.dtype)
+        return self.to(other.dtype)
 
     def __repr__(self) -> str:
         body = np.array2string(backend.to_numpy(self._data), separator=", ", prefix="tensor(")
         extras = []
-        if self._data.dtype != float32 and self._data.dtype.kind == "f":
+        if self._data.dtype not in (DEFAULT.float, int64, bool_):
             extras.append(f"dtype={self._data.dtype}")
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")
@@ -377,286 +487,126 @@ class Tensor:
         ``gradient`` is required when ``self`` is not a scalar.  The graph's saved
         values are freed afterwards unless ``retain_graph=True``.
         """
-        if gradient is None and not create_graph and self.grad_fn is not None:  # the common scalar-loss case
-            _autograd.run_backward((self,), _autograd._root_grads((self,), (None,)), bool(retain_graph))
-        else:
-            _autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+        if create_graph:
+            raise NotImplementedError("create_graph=True (higher-order gradients) is not supported by this engine")
+        if inputs is not None:
+            raise NotImplementedError("backward(inputs=...) is not supported; use autograd.grad(out, inputs)")
+        backprop.run_backward((self,), root_grads((self,), (gradient,)), bool(retain_graph))
 
     def retain_grad(self) -> None:
         raise NotImplementedError("retain_grad() is not supported; use autograd.grad(out, [t]) to get the gradient "
                                   "of a non-leaf tensor")
 
-    # ----------------------------------------------------------------- arithmetic
-    def __add__(self, other):
-        o = other if type(other) is Tensor else _operand(other)
-        return _binary(_ADD, self, o, _NO_ATTRS)
-
-    def __radd__(self, other):
-        o = other if type(other) is Tensor else _operand(other)
-        return _binary(_ADD, o, self, _NO_ATTRS)
-
-    def __sub__(self, other):
-        o = other if type(other) is Tensor else _operand(other)
-        return _binary(_SUB, self, o, _NO_ATTRS)
-
-    def __rsub__(self, other):
-        o = other if type(other) is Tensor else _operand(other)
-        return _binary(_SUB, o, self, _NO_ATTRS)
-
-    def __mul__(self, other):
-        o = other if type(other) is Tensor else _operand(other)
-        return _binary(_MUL, self, o, _NO_ATTRS)
-
-    def __rmul__(self, other):
-        o = other if type(other) is Tensor else _operand(other)
-        return _binary(_MUL, o, self, _NO_ATTRS)
-
-    def __truediv__(self, other):
-        o = other if type(other) is Tensor else _operand(other)
-        return _binary(_DIV, self, o, _NO_ATTRS)
-
-    def __rtruediv__(self, other):
-        o = other if type(other) is Tensor else _operand(other)
-        return _binary(_DIV, o, self, _NO_ATTRS)
-
-    def __pow__(self, exponent):
-        return _binary(_POW, self, exponent if type(exponent) is Tensor else _operand(exponent), _NO_ATTRS)
-
-    def __rpow__(self, base):
-        return apply_op(_OP["pow"], (_operand(base), self))
-
-    def __matmul__(self, other):
-        return self.matmul(other)
-
-    def __rmatmul__(self, other):
-        return _operand(other).matmul(self)
-
-    def __neg__(self):
-        return apply_op(_OP["neg"], (self,))
-
     def __pos__(self):
         return self
 
-    add = __add__
-    sub = __sub__
-    mul = __mul__
-    div = __truediv__
-    neg = __neg__
-
-    def pow(self, exponent):
-        return self.__pow__(exponent)
-
-    def mm(self, other: "Tensor") -> "Tensor":
-        """Matrix product of two 2-D tensors."""
-        if type(other) is Tensor and self._data.ndim == 2 and other._data.ndim == 2:
-            return self.matmul(other)
-        if self._data.ndim != 2 or getattr(other, "ndim", 0) != 2:
-            raise RuntimeError(f"mm: both arguments must be 2-D matrices, got shapes {tuple(self.shape)} and "
-                               f"{tuple(getattr(other, 'shape', ()))}")
-        return self.matmul(other)
-
-    def matmul(self, other) -> "Tensor":
-        """Matrix product with numpy's matmul semantics (vectors, batches)."""
-        if type(other) is not Tensor:
-            other = _operand(other)
-        if self._data.dtype != other._data.dtype:
-            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {self._data.dtype} != "
-                               f"{other._data.dtype}")
-        try:
-            return _binary(_MATMUL, self, other, _NO_ATTRS)
-        except RuntimeError:
-            a_shape, b_shape = self._data.shape, other._data.shape
-            raise RuntimeError(f"matmul: mat1 and mat2 shapes cannot be multiplied ({_dims_text(a_shape)} and "
-                               f"{_dims_text(b_shape)})") from None
-
-    # ----------------------------------------------------------------- comparisons (bool tensors, no grad)
-    def _compare(self, name, other):
-        return apply_op(_OP[name], (self, _operand(other)))
-
-    def __lt__(self, other):
-        return self._compare("less", other)
-
-    def __le__(self, other):
-        return self._compare("less_equal", other)
-
-    def __gt__(self, other):
-        return self._compare("greater", other)
-
-    def __ge__(self, other):
-        return self._compare("greater_equal", other)
-
-    def __eq__(self, other):
-        return self._compare("equal", other)
-
-    def __ne__(self, other):
-        return self._compare("not_equal", other)
-
-    # ----------------------------------------------------------------- elementwise functions
-    def exp(self):
-        return apply_op(_OP["exp"], (self,))
-
-    def log(self):
-        return apply_op(_OP["log"], (self,))
-
-    def tanh(self):
-        return apply_op(_OP["tanh"], (self,))
-
-    def sigmoid(self):
-        return apply_op(_OP["sigmoid"], (self,))
-
-    def relu(self):
-        return apply_op(_OP["relu"], (self,))
-
-    def square(self):
-        return apply_op(_OP["square"], (self,))
-
-    def sqrt(self):
-        return self.pow(0.5)
-
-    def clamp(self, min=None, max=None):
-        """Clip to [min, max]; the gradient passes where min <= x <= max, ties included."""
-        if min is None and max is None:
-            raise RuntimeError("At least one of 'min' or 'max' must not be None")
-        return _unary(_CLAMP, self, {"min": min, "max": max})
-
-    clip = clamp
-
-    def maximum(self, other):
-        """Elementwise max; at ties the gradient is split evenly, as torch.maximum."""
-        return apply_op(_OP["maximum"], (self, _operand(other)))
-
-    def minimum(self, other):
-        return apply_op(_OP["minimum"], (self, _operand(other)))
-
-    # ----------------------------------------------------------------- reductions and shapes
-    def sum(self, dim=None, keepdim: bool = False):
-        """Sum over ``dim`` (an int, a tuple, or None for all)."""
-        return _unary(_SUM, self, {"axis": dim if dim is None or type(dim) is int else tuple(dim), "keepdims": keepdim})
-
-    def mean(self, dim=None, keepdim: bool = False):
-        """Mean over ``dim``: a sum scaled by the count (no primitive of its own)."""
-        axes = _dims(dim)
-        shape = self._data.shape
-        count = int(np.prod([shape[a] for a in ((axes,) if isinstance(axes, int) else axes)])) \
-            if axes is not None else self._data.size
-        return self.sum(dim, keepdim) * (1.0 / count)
-
-    def reshape(self, *shape):
-        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return apply_op(_OP["reshape"], (self,), {"shape": tuple(shape)})
-
-    view = reshape
-
-    def flatten(self):
-        return self.reshape(-1)
-
-    def transpose(self, dim0: int = 0, dim1: int = 1):
-        """Swap two dimensions."""
-        axes = list(range(self._data.ndim))
-        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return apply_op(_OP["transpose"], (self,), {"axes": tuple(axes)})
-
-    def t(self):
-        """Transpose a tensor of at most 2 dimensions."""
-        if self._data.ndim > 2:
-            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self._data.ndim}D")
-        return self.transpose_all()
-
-    def transpose_all(self):
-        return apply_op(_OP["transpose"], (self,), {"axes": None}) if self._data.ndim > 1 else self
-
-    def permute(self, *dims):
-        """Reorder the dimensions: ``permute(2, 0, 1)``."""
-        dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
-        return apply_op(_OP["transpose"], (self,), {"axes": tuple(dims)})
-
     # ----------------------------------------------------------------- indexing
     def __getitem__(self, key):
-        return apply_op(_OP["index"], (self,), {"key": _index_key(key)})
+        return apply_op(_INDEX, (self,), {"key": _index_key(key, self._data)})
 
     def __setitem__(self, key, value) -> None:
-        self._check_inplace(value)
-        data, key = self._data, _index_key(key)
-        if type(value) in (int, builtins.float, bool):
-            if type(key) is np.ndarray and key.dtype == np.bool_ and key.shape == data.shape \
-                    and type(data) is np.ndarray:
-                np.putmask(data, key, value)  # the seed's grad_input[input < 0] = 0, ~30% faster
-            else:
-                data[key] = value
-        else:
-            data[key] = as_array(value, like=data)
-        self._version += 1
-        GRAD_MODE.mutations += 1
-        self._zeroed = False
+        self._write(_SETITEM, (value,), {"key": _index_key(key, self._data)})
 
     # ----------------------------------------------------------------- in place
-    def _check_inplace(self, other=None) -> bool:
-        """True when the in-place change must be recorded in the graph instead of done on the array."""
-        if not GRAD_MODE.enabled:
-            return False
-        if self._requires_grad and self.grad_fn is None:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-        other_needs = isinstance(other, Tensor) and other._requires_grad
-        if self._requires_grad or other_needs:
-            return True
-        return False
-
-    def _inplace(self, name: str, other):
-        other = _operand(other)
-        if GRAD_MODE.enabled and self._check_inplace(other):
-            return self._rebase(apply_op(_OP[name], (self._shallow(), other)))
-        data = self._data
-        ufunc = _INPLACE_UFUNCS[name] if type(data) is np.ndarray else getattr(xp_of_array(data), _UFUNC_NAMES[name])
-        try:
-            ufunc(data, other._data if type(other) is Tensor else other, out=data)
-        except (ValueError, TypeError) as exc:
-            raise _op_error(_OP[name], (self, other), {}, exc) from None
-        self._version += 1
-        GRAD_MODE.mutations += 1
-        self._zeroed = False
+    def _write(self, op, others, attrs) -> "Tensor":
+        """Apply ``op`` to this tensor in place: unrecorded into the storage, or recorded as PyTorch does."""
+        others = tuple(_operand(o) for o in others)
+        base = self._base
+        other_grad = any(isinstance(o, Tensor) and o.requires_grad for o in others)
+        if GRAD_MODE.enabled:
+            if base is None and self._requires_grad and self.grad_fn is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            if base is not None and base._requires_grad and base.grad_fn is None:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                                   "operation.")
+            if base is not None and base._requires_grad and not self._view_grad:
+                raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad "
+                                   "mode enabled. Given that this use case is ambiguous and error-prone, it is "
+                                   "forbidden. You can clarify your code by moving both the view and the inplace "
+                                   "either both inside the no_grad block (if you don't want the inplace to be "
+                                   "tracked) or both outside (if you want the inplace to be tracked).")
+        self._check_castable(op, others)
+        if not (GRAD_MODE.enabled and (self.requires_grad or other_grad)):
+            self._write_storage(op, others, attrs)
+        elif base is None:
+            result = apply_op(op, (self._snapshot(op),) + others, attrs)
+            self._store(result)
+            self._adopt(result)
+        else:
+            self._write_through_view(op, others, attrs)
         return self
 
-    def _shallow(self) -> "Tensor":
-        """A new tensor object taking over this one's value and history (before an in-place rebase)."""
-        old = object.__new__(Tensor)
-        old._data, old._requires_grad, old.grad, old.grad_fn = self._data, self._requires_grad, None, self.grad_fn
-        old._version, old._output_nr, old._zeroed = self._version, self._output_nr, False
+    def _check_castable(self, op, others) -> None:
+        if op.dtype_rule not in ("promote", "float"):
+            return
+        dt = result_type((self._data,) + tuple(o._data if isinstance(o, Tensor) else o for o in others))
+        if op.dtype_rule == "float" and dt.kind != "f":
+            dt = DEFAULT.float
+        if _CATEGORY[dt.kind] > _CATEGORY[self._data.dtype.kind]:
+            raise RuntimeError(f"result type {_torch_name(dt)} can't be cast to the desired output type "
+                               f"{_torch_name(self._data.dtype)}")
+
+    def _write_storage(self, op, others, attrs) -> None:
+        """The unrecorded in-place path: the op writes this tensor's array through ``out=``."""
+        data = self._data
+        args = [o._data if isinstance(o, Tensor) else o for o in others]
+        try:
+            if op.quiet:
+                with np.errstate(all="ignore"):
+                    op.forward(xp_of_array(data), data, *args, out=data, **attrs)
+            else:
+                op.forward(xp_of_array(data), data, *args, out=data, **attrs)
+        except (ValueError, TypeError) as exc:
+            if "read-only" in str(exc):
+                raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to "
+                                   "a single memory location. Please clone() the tensor before performing the "
+                                   "operation.") from None
+            raise _op_error(op, (self,) + others, attrs, exc) from None
+        self._bump()
+
+    def _snapshot(self, op=None) -> "Tensor":
+        """This tensor's value and history before an in-place change, as a separate tensor object.
+
+        When ``op``'s backward reads its inputs the value is copied (PyTorch saves the original).
+        """
+        copy = op is not None and op.saves_inputs
+        old = _new(self._data.copy() if copy else self._data, requires_grad=self.requires_grad)
+        edge = self._edge() if old._requires_grad else None
+        if type(edge) is tuple:
+            old.grad_fn, old._output_nr = edge
+        elif edge is not self:
+            old.grad_fn = edge
+        if not copy:
+            old._vc = self._vc
         return old
 
-    def _rebase(self, result: "Tensor") -> "Tensor":
-        # NOTE: a recorded in-place op becomes out-of-place plus a rebinding of this object, so
-        # every holder of `self` sees the new value and the graph stays correct.
-        self._data, self.grad_fn, self._requires_grad = result._data, result.grad_fn, True
-        self._output_nr = 0
-        if result.grad_fn is not None and result.grad_fn.out_ref is not None:
-            result.grad_fn.out_ref = weakref.ref(self)
-        self._version += 1
-        GRAD_MODE.mutations += 1
-        return self
+    def _store(self, result: "Tensor") -> None:
+        """Write an out-of-place result into this tensor's storage (views and numpy aliases see it)."""
+        if result._data.shape != self._data.shape:
+            raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+                               f"{list(result._data.shape)}")
+        xp_of_array(self._data).copyto(self._data, result._data, casting="unsafe")
 
-    def __iadd__(self, other):
-        return self._inplace("add", other)
+    def _adopt(self, result: "Tensor") -> None:
+        """Take over ``result``'s history after writing its value here (a recorded in-place op)."""
+        self.grad_fn, self._requires_grad, self._output_nr = result.grad_fn, True, 0
+        self._bump()
+        node = result.grad_fn
+        if isinstance(node, Node) and node.versions is not None and result._vc is not None:
+            mine = self._vc  # a saved output now lives in this tensor: later changes to it are caught
+            node.versions = tuple((mine, mine.n, self) if c is result._vc else (c, v, p) for c, v, p in node.versions)
 
-    def __isub__(self, other):
-        return self._inplace("sub", other)
-
-    def __imul__(self, other):
-        return self._inplace("mul", other)
-
-    def __itruediv__(self, other):
-        return self._inplace("div", other)
-
-    def add_(self, other, alpha=1):
-        return self.__iadd__(other if alpha == 1 else other * alpha)
-
-    def sub_(self, other, alpha=1):
-        return self.__isub__(other if alpha == 1 else other * alpha)
-
-    def mul_(self, other):
-        return self.__imul__(other)
-
-    def div_(self, other):
-        return self.__itruediv__(other)
+    def _write_through_view(self, op, others, attrs) -> None:
+        """In place through a view: the view's new value, then the base rebuilt around it (CopySlices)."""
+        base = self._base
+        value = apply_op(op, (self._snapshot(op),) + others, attrs)
+        if value._data.shape != self._data.shape:
+            self._store(value)  # raises the shape error
+        new_base = apply_op(_COPY_SLICES, (base._snapshot(), value), {"view": self._view})
+        base._store(new_base)
+        base._adopt(new_base)
+        self._requires_grad = True
+        self._view_at = -1  # stale: the next use re-derives the view's grad_fn from the base
 
     def zero_(self) -> "Tensor":
         """Fill with zeros in place."""
@@ -664,41 +614,119 @@ class Tensor:
 
     def fill_(self, value) -> "Tensor":
         """Fill with ``value`` in place."""
-        if GRAD_MODE.enabled and self._check_inplace():
-            raise RuntimeError("fill_/zero_ on a non-leaf tensor that requires grad is not supported; "
-                               "use zeros_like(t) instead")
-        spare = getattr(self, "_spare", None) if value == 0 else None
-        if spare is not None:
-            # NOTE: a gradient buffer that was zeroed before and never written since (see
-            # _accumulate_leaf): swapping it in zeroes this tensor without a pass over memory.
-            self._data, self._spare = spare, None
-        else:
-            self._data.fill(value)
-        self._version += 1
-        GRAD_MODE.mutations += 1
-        # NOTE: remembered so that backward can adopt the next gradient instead of adding it to zeros
-        self._zeroed = value == 0
-        return self
+        return self._write(_SETITEM, (value,), {"key": Ellipsis})
+
+    def copy_(self, src) -> "Tensor":
+        """Copy ``src``'s values into this tensor (broadcasting), recorded like an assignment."""
+        return self._write(_SETITEM, (src,), {"key": Ellipsis})
 
 
-_UFUNC_NAMES = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide"}
-_INPLACE_UFUNCS = {name: getattr(np, ufunc) for name, ufunc in _UFUNC_NAMES.items()}
+def root_grads(outputs, grad_outputs) -> list:
+    """The gradient arrays that start a backward pass at ``outputs``."""
+    grads = []
+    for i, (out, given) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"outputs[{i}] must be a Tensor, got {type(out).__name__}")
+        if not out.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        data = out._data
+        if given is None:
+            if data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            grads.append(np.ones(data.shape, data.dtype) if type(data) is np.ndarray
+                         else xp_of_array(data).ones(data.shape, data.dtype))
+            continue
+        arr = as_array(given, like=data)
+        if arr.shape != data.shape:
+            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(arr.shape)} and "
+                               f"output[{i}] has a shape of {tuple(data.shape)}.")
+        grads.append(arr.astype(data.dtype, copy=True))
+    return grads
 
 
-def _dims(dim):
-    if dim is None or isinstance(dim, int):
-        return dim
-    return tuple(dim)
+def _index_key(key, data):
+    """Tensors inside an index (a bool mask, int indices) as arrays; index dtypes checked as PyTorch does."""
+    parts = key if isinstance(key, tuple) else (key,)
+    converted = []
+    for k in parts:
+        if isinstance(k, Tensor):
+            k = k._data
+        elif isinstance(k, list):
+            k = np.asarray(k)
+        if isinstance(k, np.ndarray) and k.dtype.kind not in "biu":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        converted.append(k)
+    return tuple(converted) if isinstance(key, tuple) else converted[0]
 
 
-def _index_key(key):
-    """Turn Tensors inside an index (e.g. a bool mask) into arrays."""
-    if isinstance(key, Tensor):
-        return key._data
-    if isinstance(key, tuple):
-        return tuple(k._data if isinstance(k, Tensor) else k for k in key)
-    return key
+# --------------------------------------------------------------------- methods generated from the op table
+def _method(op, api):
+    bind = api.bind
+
+    def method(*args, **kwargs):
+        if bind is None:
+            return apply_op(op, tuple([_operand(a) for a in args]))
+        inputs, attrs = bind(*args, **kwargs)
+        return apply_op(op, tuple([_operand(a) for a in inputs]), attrs)
+    method.__name__ = method.__qualname__ = api.name
+    method.__doc__ = op.__doc__
+    return method
 
 
-# NOTE: at the bottom, because autograd imports Tensor from this module; by now Tensor exists.
-from . import autograd as _autograd  # noqa: E402
+def _inplace_method(op, api):
+    bind = api.bind
+
+    def method(self, *args, **kwargs):
+        inputs, attrs = bind(self, *args, **kwargs) if bind is not None else ((self,) + args, _NO_ATTRS)
+        return self._write(op, inputs[1:], attrs)
+    method.__name__ = method.__qualname__ = api.name + "_"
+    method.__doc__ = f"In-place {api.name}: {op.__doc__}"
+    return method
+
+
+def _operators(op):
+    """``__add__``/``__radd__``/``__iadd__`` (or ``__neg__``, ``__lt__``) from an op's ``operator`` name."""
+    name = op.operator
+
+    if op.arity == 1:
+        def unary(self):
+            return apply_op(op, (self,))
+        return {f"__{name}__": unary}
+
+    def forward(self, other):
+        return apply_op(op, (self, other if isinstance(other, Tensor) else _operand(other)))
+
+    def reflected(self, other):
+        return apply_op(op, (_operand(other), self))
+
+    def inplace(self, other):
+        return self._write(op, (other,), _NO_ATTRS)
+    if op.result_dtype is np.bool_:
+        return {f"__{name}__": forward}
+    return {f"__{name}__": forward, f"__r{name}__": reflected, f"__i{name}__": inplace}
+
+
+def _install_methods() -> None:
+    for op in OPS.values():
+        for api in op.api:
+            if api.method and api.name not in Tensor.__dict__:
+                setattr(Tensor, api.name, _method(op, api))
+            if api.inplace and api.name + "_" not in Tensor.__dict__:
+                setattr(Tensor, api.name + "_", _inplace_method(op, api))
+        if getattr(op, "operator", None):
+            for name, fn in _operators(op).items():
+                setattr(Tensor, name, fn)
+
+
+_install_methods()
+
+
+def _unknown_attribute(self, name: str):
+    """A Tensor attribute the engine does not cover: one sentence naming it (only reached when lookup fails)."""
+    if name.startswith("__") or name in Tensor.__slots__:
+        raise AttributeError(name)
+    raise AttributeError(f"Tensor has no attribute '{name}': it is not among the PyTorch tensor methods the engine "
+                         "covers (see the README section 'What the engine covers')")
+
+
+Tensor.__getattr__ = _unknown_attribute

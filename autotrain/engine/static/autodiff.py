@@ -54,8 +54,9 @@ class GraphXP:
         return apply("cast", a, dtype=np.dtype(dtype))
 
 
-for _op in ("where", "greater", "less", "equal", "greater_equal", "less_equal", "log", "matmul"):
-    setattr(GraphXP, _op, _node_maker(_op))
+for _op in BACKWARD_XP:  # xp functions named like an op (where, log, exp, cos, ...) add that op's node
+    if _op in OPS and not hasattr(GraphXP, _op):
+        setattr(GraphXP, _op, _node_maker(_op))
 
 assert all(hasattr(GraphXP, name) for name in BACKWARD_XP), "GraphXP must offer every xp function rules use"
 

@@ -1,0 +1,264 @@
+"""``torch.nn.functional``: stateless layers, activations and losses as compositions of engine ops.
+
+Import it as PyTorch users do: ``import autotrain.engine.nn.functional as F``.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import functional as _engine
+from ..ops import OPS
+from ..tensor import Tensor, apply_op
+
+_LINEAR = OPS["linear"]
+_SOFTMAX_CE = OPS["softmax_cross_entropy"]
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _tensor(x, name: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
+    return x
+
+
+# --------------------------------------------------------------------- layers and activations
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias``: input (..., in), weight (out, in), bias (out,) -> (..., out)."""
+    x, w = input._data, weight._data
+    if x.dtype != w.dtype or (bias is not None and bias._data.dtype != w.dtype):
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {x.dtype} and {w.dtype}")
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        rows = int(np.prod(x.shape[:-1])) if x.ndim > 1 else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1] if x.ndim else 0}"
+                           f" and {'x'.join(map(str, w.shape[::-1]))})")
+    if bias is None:
+        return input.matmul(weight.t())
+    return apply_op(_LINEAR, (input, weight, bias))
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(input, 0); the gradient at 0 is 0. ``inplace`` is accepted and computed out of place."""
+    return _tensor(input, "relu").relu()
+
+
+def tanh(input: Tensor) -> Tensor:
+    return _tensor(input, "tanh").tanh()
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return _tensor(input, "sigmoid").sigmoid()
+
+
+def _softmax_dim(name: str, ndim: int, dim):
+    if dim is not None:
+        return dim
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+                  "as an argument.", UserWarning, stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x), dim), computed after subtracting the max along ``dim`` (no overflow)."""
+    dim = _softmax_dim("softmax", _tensor(input, "softmax").ndim, dim)
+    return _engine.softmax(input, dim, dtype=dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """x - logsumexp(x, dim), computed stably."""
+    dim = _softmax_dim("log_softmax", _tensor(input, "log_softmax").ndim, dim)
+    return _engine.log_softmax(input, dim, dtype=dtype)
+
+
+# --------------------------------------------------------------------- losses
+def _reduction(reduction: str, size_average=None, reduce=None) -> str:
+    if size_average is not None or reduce is not None:  # the pre-1.0 arguments, still accepted by PyTorch
+        warnings.warn("size_average and reduce args will be deprecated, please use reduction='"
+                      f"{_legacy_reduction(size_average, reduce)}' instead.", UserWarning, stacklevel=3)
+        return _legacy_reduction(size_average, reduce)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _legacy_reduction(size_average, reduce) -> str:
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    return ("mean" if size_average else "sum") if reduce else "none"
+
+
+def _reduce(losses: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return losses.mean()
+    return losses.sum() if reduction == "sum" else losses
+
+
+def _warn_shape(name: str, input: Tensor, target: Tensor) -> None:
+    if tuple(input.shape) != tuple(target.shape):
+        warnings.warn(f"Using a target size (torch.Size({list(target.shape)})) that is different to the input size "
+                      f"(torch.Size({list(input.shape)})). This will likely lead to incorrect results due to "
+                      "broadcasting. Please ensure they have the same size.", UserWarning, stacklevel=3)
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """Squared error (input - target)**2, averaged (``mean``), summed (``sum``) or per element (``none``)."""
+    reduction = _reduction(reduction, size_average, reduce)
+    _warn_shape("mse_loss", input, target)
+    return _reduce((input - target) ** 2, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """Absolute error |input - target| (gradient 0 where they are equal, as PyTorch)."""
+    reduction = _reduction(reduction, size_average, reduce)
+    _warn_shape("l1_loss", input, target)
+    return _reduce((input - target).abs(), reduction)
+
+
+def _class_dim(input: Tensor) -> int:
+    if input.ndim == 0:
+        raise ValueError("Expected input to have at least 1 dimension (got a 0-d tensor)")
+    return 1 if input.ndim >= 2 else 0
+
+
+def _check_targets(input: Tensor, target: Tensor, class_dim: int) -> np.ndarray:
+    labels = target._data
+    if labels.dtype.kind not in "iu":
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_torch_dtype_name(labels.dtype)}")
+    expected = tuple(n for i, n in enumerate(input.shape) if i != class_dim)
+    if tuple(labels.shape) != expected:
+        if input.ndim >= 2 and labels.ndim >= 1 and labels.shape[0] != input.shape[0]:
+            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                             f"({labels.shape[0]}).")
+        raise RuntimeError(f"expected target of shape {list(expected)} for input of shape {list(input.shape)}, "
+                           f"got {list(labels.shape)}")
+    return labels
+
+
+def _torch_dtype_name(dtype) -> str:
+    return {"f": "Float" if dtype.itemsize == 4 else "Double", "b": "Bool"}.get(dtype.kind, str(dtype))
+
+
+def _class_weights(input: Tensor, weight: Tensor | None):
+    if weight is None:
+        return None
+    classes = input.shape[_class_dim(input)]
+    w = weight._data
+    if w.shape != (classes,):
+        raise RuntimeError(f"weight tensor should be defined either for all {classes} classes or no classes but "
+                           f"got weight tensor of shape: {list(w.shape)}")
+    return w
+
+
+def _target_matrix(input: Tensor, labels: np.ndarray, class_dim: int, weight, ignore_index: int,
+                   smoothing: float, scale: bool = False):
+    """A constant (..., C) array T with loss = -sum(T * log_probs, class_dim), and the mean's denominator.
+
+    T holds, per sample i: (1 - smoothing) * w[y_i] at the true class plus smoothing / C * w_c everywhere;
+    rows whose label is ``ignore_index`` are zero. The denominator is the sum of w[y_i] over kept samples.
+    With ``scale`` T is divided by it (the mean folded in) and the denominator returned is 1.
+    """
+    data = input._data
+    classes = data.shape[class_dim]
+    if weight is None and not smoothing and data.ndim == 2 and ignore_index < 0 and labels.size \
+            and labels.min() >= 0:
+        # the common case (plain class indices): one reduction checks them all; numpy's IndexError catches >= C
+        return _one_hot(data, labels, 1.0 / labels.size if scale else 1.0), (1 if scale else labels.size)
+    keep = labels != ignore_index
+    if keep.all():
+        keep, safe = None, labels
+    else:
+        safe = np.where(keep, labels, 0)
+    if safe.size and (safe.min() < 0 or safe.max() >= classes):
+        bad = labels[((labels < 0) | (labels >= classes)) & (labels != ignore_index)].flat[0]
+        raise IndexError(f"Target {bad} is out of bounds.")
+    if weight is None and keep is None:
+        hot, denominator = 1.0 - smoothing, labels.size
+    else:
+        picked = np.ones(labels.shape, data.dtype) if weight is None else weight[safe].astype(data.dtype)
+        if keep is not None:
+            picked *= keep
+        hot, denominator = picked * (1.0 - smoothing), picked.sum()
+    matrix = np.zeros(data.shape, data.dtype)
+    if matrix.ndim == 2:
+        matrix[np.arange(len(safe)), safe] = hot
+    elif matrix.ndim == 1:
+        matrix[safe] = hot
+    else:
+        hot = np.broadcast_to(hot, safe.shape)
+        np.put_along_axis(matrix, np.expand_dims(safe, class_dim), np.expand_dims(hot, class_dim), axis=class_dim)
+    if smoothing:
+        spread = np.full(classes, smoothing / classes) if weight is None else weight * (smoothing / classes)
+        shape = [1] * matrix.ndim
+        shape[class_dim] = classes
+        spread = spread.reshape(shape).astype(data.dtype)
+        matrix += spread if keep is None else np.expand_dims(keep, class_dim) * spread
+    if scale:
+        with np.errstate(invalid="ignore", divide="ignore"):   # everything ignored: 0/0 = nan, as PyTorch
+            matrix /= denominator
+        denominator = 1
+    return matrix, denominator
+
+
+def _one_hot(data, labels: np.ndarray, value: float) -> np.ndarray:
+    matrix = np.zeros(data.shape, data.dtype)
+    try:
+        matrix[np.arange(len(labels)), labels] = value
+    except IndexError:
+        raise IndexError(f"Target {labels[labels >= data.shape[1]].flat[0]} is out of bounds.") from None
+    return matrix
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                  ignore_index: int = -100, reduce=None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy of logits ``input`` (N, C) or (C,) or (N, C, d1, ...) against class indices or probabilities.
+
+    Class indices (an integer ``target`` of shape (N,)): loss_i = -w[y_i] * log_softmax(input)[i, y_i]
+    (with ``label_smoothing`` e: (1-e) times that plus e/C * sum_c -w_c * log_softmax(input)[i, c]);
+    ``mean`` divides by sum_i w[y_i] over samples whose label is not ``ignore_index``.
+    Probabilities (a float ``target`` shaped like ``input``): loss_i = -sum_c w_c t_ic log_softmax(input)_ic,
+    ``mean`` divides by the number of samples.
+    """
+    reduction = _reduction(reduction, size_average, reduce)
+    _tensor(input, "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    class_dim = _class_dim(input)
+    w = _class_weights(input, weight)
+    if target.dtype.kind == "f" and tuple(target.shape) == tuple(input.shape):
+        return _cross_entropy_probs(input, target, w, class_dim, reduction, label_smoothing)
+    labels = _check_targets(input, target, class_dim)
+    # a mean is folded into the constant target (T / sum(w_i)): one fused node computes sum(w_i * l_i) / sum(w_i)
+    matrix, _ = _target_matrix(input, labels, class_dim, w, ignore_index, label_smoothing, reduction == "mean")
+    return apply_op(_SOFTMAX_CE, (input, Tensor._wrap(matrix)),
+                    {"axis": class_dim, "reduction": "none" if reduction == "none" else "sum"})
+
+
+def _cross_entropy_probs(input, target, w, class_dim, reduction, smoothing):
+    classes = input.shape[class_dim]
+    probs = target * (1.0 - smoothing) + smoothing / classes if smoothing else target
+    if w is not None:
+        shape = [1] * input.ndim
+        shape[class_dim] = classes
+        probs = probs * Tensor._wrap(w.reshape(shape).astype(input.dtype))
+    losses = apply_op(_SOFTMAX_CE, (input, probs), {"axis": class_dim, "reduction": "none"})
+    if reduction == "mean":
+        return losses.sum() / (input.numel() / classes)
+    return losses.sum() if reduction == "sum" else losses
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities ``input`` (N, C) at class indices ``target`` (N,).
+
+    loss_i = -w[y_i] * input[i, y_i]; ``mean`` divides by sum_i w[y_i] over samples not ``ignore_index``.
+    """
+    reduction = _reduction(reduction, size_average, reduce)
+    class_dim = _class_dim(_tensor(input, "nll_loss"))
+    labels = _check_targets(input, target, class_dim)
+    matrix, denominator = _target_matrix(input, labels, class_dim, _class_weights(input, weight), ignore_index, 0.0)
+    losses = -(input * Tensor._wrap(matrix)).sum(class_dim)
+    if reduction == "mean":
+        return losses.sum() / denominator
+    return losses.sum() if reduction == "sum" else losses

@@ -1,0 +1,231 @@
+"""``Optimizer``: parameter groups, per-parameter state, ``zero_grad``, ``state_dict`` — PyTorch's structure.
+
+Each algorithm (``SGD``, ``RMSprop``, ``Adam``, ``AdamW``) is a short ``_update`` that follows
+PyTorch 2.x's single-tensor formula line by line on the parameters' arrays, in place: nothing
+is recorded in the graph and no Tensor objects are made, so a step costs what the numpy costs.
+"""
+from __future__ import annotations
+
+import copy
+import warnings
+from collections import defaultdict
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from .. import backend
+from ..graph import enable_grad
+from ..tensor import Tensor
+
+#: a hyper-parameter a subclass must be given (PyTorch's ``optim.optimizer.required``)
+required = object()
+
+
+def _typename(value) -> str:
+    return f"torch.{type(value).__name__}" if isinstance(value, Tensor) else type(value).__name__
+
+
+def xp_of(array):
+    """numpy or cupy, whichever holds ``array``."""
+    return np if type(array) is np.ndarray else backend.xp_of(array)
+
+
+def mark_updated(param: Tensor) -> None:
+    """Record an in-place change of ``param``'s values (graphs that saved it will refuse to backward)."""
+    param._bump()
+
+
+class Optimizer:
+    """Base class of the optimizers: ``Optimizer(params, defaults)``.
+
+    ``params`` is an iterable of tensors, or of dicts (parameter groups) each with a ``"params"``
+    list and optional per-group hyper-parameters that override ``defaults``.
+    """
+
+    def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+        self.state: defaultdict = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                            f"but got {_typename(params)}")
+        param_groups = list(params)
+        if not param_groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own hyper-parameters (the others from ``defaults``)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering of "
+                            "tensors in sets will change between runs. Please use a list instead.")
+        else:
+            params = list(params)
+        for param in params:
+            if not isinstance(param, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {_typename(param)}")
+            if not param.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        group = dict(param_group, params=params)
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
+            group.setdefault(name, default)
+        if len({id(p) for p in params}) != len(params):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will "
+                          "cause an error; see github.com/pytorch/pytorch/issues/40967 for more information",
+                          stacklevel=3)
+        existing = {id(p) for g in self.param_groups for p in g["params"]}
+        if existing & {id(p) for p in params}:
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the ``.grad`` of every parameter: to ``None`` (default) or to zeros."""
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                if set_to_none:
+                    param.grad = None
+                else:
+                    param.grad.zero_()
+
+    def step(self, closure: Callable[[], Any] | None = None):
+        """One update of every parameter that has a ``.grad``; ``closure`` (re-evaluating the loss) is run first,
+        with grad enabled, and its result returned."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            self._update_group(group)
+        return loss
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, Any]:
+        """``{"state": {index: {name: value}}, "param_groups": [{hyper-parameters..., "params": [indices]}]}``.
+
+        Parameters are numbered in order across groups; the state tensors are this optimizer's own
+        (not copies), as PyTorch.
+        """
+        mapping: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for param in group["params"]:
+                mapping.setdefault(id(param), len(mapping))
+            packed["params"] = [mapping[id(p)] for p in group["params"]]
+            groups.append(packed)
+        state = {(mapping[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore hyper-parameters and state from ``state_dict()`` output (deep-copied; floating state is cast
+        to each parameter's dtype and device, ``step`` is kept as saved)."""
+        state_dict = _deepcopy(state_dict)
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(g["params"]) != len(s["params"]) for g, s in zip(self.param_groups, saved_groups)):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match the size of "
+                             "optimizer's group")
+        id_map = {saved: param for group, saved_group in zip(self.param_groups, saved_groups)
+                  for saved, param in zip(saved_group["params"], group["params"])}
+        state: defaultdict = defaultdict(dict)
+        for key, value in state_dict["state"].items():
+            if key in id_map:
+                param = id_map[key]
+                state[param] = {name: _cast_state(param, name, v) for name, v in value.items()}
+            else:
+                state[key] = value
+        self.state = state
+        self.param_groups = [dict(saved, params=group["params"])
+                             for group, saved in zip(self.param_groups, saved_groups)]
+
+    def __getstate__(self):
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state) -> None:
+        self.__dict__.update(state)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines.extend(f"    {key}: {group[key]}" for key in sorted(group) if key != "params")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _deepcopy(state_dict):
+    """A copy of ``state_dict`` whose tensors own their arrays (the caller's dict stays untouched)."""
+    def copy_value(value):
+        if isinstance(value, Tensor):
+            return Tensor._wrap(value._data.copy())
+        if isinstance(value, dict):
+            return {k: copy_value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [copy_value(v) for v in value]
+        return copy.deepcopy(value)
+    return copy_value(state_dict)
+
+
+def _cast_state(param: Tensor, name: str, value):
+    """A loaded state entry as this engine keeps it: tensors on the parameter's device and float dtype."""
+    if name == "step":  # PyTorch keeps the step counter's dtype as saved (a number from older versions too)
+        if isinstance(value, Tensor):
+            return value
+        counter = step_tensor()
+        counter._data[...] = value
+        return counter
+    if isinstance(value, np.ndarray):
+        value = Tensor._wrap(value)
+    if not isinstance(value, Tensor):
+        return value
+    data = value._data
+    if data.dtype.kind == "f" and data.dtype != param.dtype:
+        data = data.astype(param.dtype)
+    return Tensor._wrap(backend.to_device(data, param.device))
+
+
+def step_tensor() -> Tensor:
+    """A new step counter: a 0-d tensor of the default float dtype (float32 unless changed), as PyTorch."""
+    from .. import creation, tensor
+    getter = getattr(tensor, "get_default_dtype", None) or getattr(creation, "get_default_dtype", None)
+    dtype = np.float64 if getter is not None and np.dtype(getter()) == np.float64 else np.float32
+    return Tensor._wrap(np.zeros((), dtype=dtype))
+
+
+def zeros_like_param(param: Tensor) -> Tensor:
+    data = param._data
+    xp = xp_of(data)
+    return Tensor._wrap(xp.zeros_like(data))
+
+
+def next_step(state: dict) -> float:
+    """Increment the state's step counter in place and return its new value."""
+    counter = state["step"]._data
+    counter += 1
+    return float(counter)
+
+
+def check_flags(name: str, foreach, fused, differentiable) -> None:
+    """The options that choose another implementation of the same formula are accepted only in their plain form."""
+    if fused:
+        raise RuntimeError(f"{name}: fused=True is not supported by this engine (the single-tensor formula is "
+                           "computed on whole arrays, which is what fused kernels buy on a CPU)")
+    if differentiable:
+        raise RuntimeError(f"{name}: differentiable=True (gradients through the optimizer step) is not supported")
+
