@@ -7,8 +7,9 @@ import pytest
 import autotrain.engine.static as tf
 from autotrain.engine.static.compiler import bind, optimize
 from autotrain.engine.static.ir import evaluate, lower
-from autotrain.engine.static.passes import (PIPELINE, eliminate_common, fold_constants, fuse_elementwise,
-                                            plan_memory, prune, simplify)
+from autotrain.engine.static.passes import (PIPELINE, REWRITES, pipeline as with_rewrites, eliminate_common, fold_constants,
+                                            fuse_elementwise, plan_memory, prune, simplify)
+from autotrain.engine.static.passes.rewrites import rules_for
 
 UNARY = [tf.tanh, tf.sigmoid, tf.nn.relu, tf.square, lambda a: -a, lambda a: tf.exp(tf.tanh(a)),
          lambda a: a ** 2.0, lambda a: tf.maximum(a, tf.zeros(1, dtype=tf.float64)), lambda a: a * 1.0 + 0.0,
@@ -56,10 +57,10 @@ def _reference(g, fetches, feeds, w, program=None):
 
 def _compiled(g, fetches, feeds, w, pipeline):
     program, _ = optimize(g, fetches, {p: v.shape for p, v in feeds.items()}, pipeline)
-    buffer = w.initial_value.attrs["value"].copy()
+    variables = {w: w.initial_value.attrs["value"].copy()}
     order = list(feeds)
-    plan = bind(program, lambda var: buffer, order)
-    return [np.array(o) for o in plan.run(*(feeds[p] for p in order))], buffer
+    plan = bind(program, order)
+    return [np.array(o) for o in plan.execute([feeds[p] for p in order], variables)], variables[w]
 
 
 def _close(got, want):
@@ -81,6 +82,8 @@ def test_each_pass_preserves_results_on_random_graphs(seed):
         got, got_w = _compiled(g, fetches, feeds, w, pipeline)
         _close(got + [got_w], want + [want_w])
     got, got_w = _compiled(g, fetches, feeds, w, PIPELINE)
+    _close(got + [got_w], want + [want_w])
+    got, got_w = _compiled(g, fetches, feeds, w, with_rewrites("all"))     # the opt-in rewrites: rounding only
     _close(got + [got_w], want + [want_w])
 
 
@@ -124,13 +127,22 @@ def test_simplify_rules():
     assert ops[3] == "mul" and out.outputs[3].args[0] == -6.0
 
 
-def test_simplify_moves_the_learning_rate_before_the_matmul():
+def test_rounding_rewrites_are_opt_in():
     def build(x):
         w = tf.Variable(np.ones((3, 5)), name="w")
-        return [1e-3 * tf.matmul(x * 2.0, w)]     # (4, 3) @ (3, 5): scaling x costs 12 multiplies, not 20
+        return [1e-3 * tf.matmul(x * 3.0, w), tf.reduce_sum(tf.square(x)), 0.1 * (2.0 * x), 0.1 * (0.3 * x)]
     g, program, _ = _program(build)
-    out = simplify(prune(program)).outputs[0]
-    assert out.op == "matmul" and out.args[0].op == "mul" and out.args[0].args[0] == pytest.approx(2e-3)
+    scaled, loss, exact, inexact = simplify(prune(program)).outputs      # default: the graph as written
+    assert scaled.op == "mul" and scaled.args[1].op == "matmul" and loss.op == "sum"
+    assert exact.op == "mul" and exact.args[0] == 0.2                      # times 2: regrouping is exact
+    assert inexact.op == "mul" and inexact.args[1].op == "mul"             # 0.1 * 0.3: kept as two roundings
+    scaled, loss, exact, inexact = simplify(prune(program), rules_for("all")).outputs
+    assert scaled.op == "matmul" and scaled.args[0].op == "mul" and scaled.args[0].args[0] == pytest.approx(3e-3)
+    assert loss.op == "matmul" and loss.args[0].op == "reshape"            # no squared temporary
+    assert inexact.op == "mul" and inexact.args[0] == pytest.approx(0.03)
+    assert all(r.numeric_effect for r in REWRITES.values())
+    with pytest.raises(ValueError, match="unknown rewrite"):
+        tf.Session(rewrites=("fast_math",))
 
 
 def test_simplify_turns_a_masked_copy_into_a_multiply_by_a_mask():
@@ -148,14 +160,13 @@ def test_simplify_turns_a_masked_copy_into_a_multiply_by_a_mask():
     np.testing.assert_array_equal(got[0], want[0])          # ties (x == 0, -0.0) included
 
 
-def test_fuse_makes_the_loss_a_dot_and_chains_one_step():
+def test_fuse_chains_elementwise_steps_into_one():
     def build(x):
         w = tf.Variable(np.ones((3, 5)), name="w")
-        return [tf.reduce_sum((x - 1.0) ** 2.0), tf.tanh(tf.exp(x) * 2.0) + 1.0, tf.nn.relu(tf.matmul(x, w))]
+        return [tf.tanh(tf.exp(x) * 2.0) + 1.0, tf.nn.relu(tf.matmul(x, w))]
     g, program, _ = _program(build)
     out = fuse_elementwise(simplify(prune(program)))
-    loss, chain, mm_relu = out.outputs
-    assert loss.op == "matmul" and loss.args[0].op == "reshape"        # no squared temporary
+    chain, mm_relu = out.outputs
     assert chain.op == "fused" and [s[0] for s in chain.attrs["chain"]] == ["exp", "mul", "tanh", "add"]
     assert mm_relu.op == "fused" and [s[0] for s in mm_relu.attrs["chain"]] == ["matmul", "relu"]
 

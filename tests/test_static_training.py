@@ -10,7 +10,7 @@ import autotrain.engine.static as tf
 from autotrain.data import make_problem
 
 
-def _seed_graph(p, lr, dtype, relu=None):
+def _seed_graph(p, lr, dtype, relu=None, rewrites=()):
     graph = tf.Graph()
     with graph.as_default():
         x = tf.placeholder(dtype, shape=(None, p.x.shape[1]), name="x")
@@ -21,7 +21,7 @@ def _seed_graph(p, lr, dtype, relu=None):
         loss = tf.reduce_sum((y - tf.matmul(h_relu, w2)) ** 2.0)
         grad_w1, grad_w2 = tf.gradients(loss, [w1, w2])
         fetches = [loss, w1.assign(w1 - lr * grad_w1), w2.assign(w2 - lr * grad_w2)]
-        sess = tf.Session(graph)
+        sess = tf.Session(graph, rewrites=rewrites)
         sess.run(tf.global_variables_initializer())
     return sess, fetches, {x: p.x, y: p.y}
 
@@ -101,3 +101,41 @@ def test_plan_is_compiled_once_per_fetch_set_and_shape():
     x, y = list(feed)
     sess.run(fetches, {x: p.x[:4], y: p.y[:4]})     # another batch size: a second specialisation
     assert len(entry.plans) == 2
+
+
+def _autograd_run(p, lr, steps):
+    """The same steps on the dynamic engine (the autograd mode's program)."""
+    from autotrain.modes.autograd import AutogradMode
+
+    mode = AutogradMode(p, lr)
+    losses = [mode.step(p.x, p.y) for _ in range(steps)]
+    return np.array(losses, np.float32), mode.state()
+
+
+@pytest.mark.parametrize("steps", [20, pytest.param(500, marks=pytest.mark.slow)])
+def test_default_static_float32_equals_the_dynamic_engine_bit_for_bit(steps):
+    """The default passes change no rounding: the static graph computes the dynamic engine's float32 numbers
+    exactly, on the seed for 500 steps (same op rules, same matmuls, same order of operations)."""
+    p = make_problem(64, 1000, 100, 10, dtype="float32", seed=0)
+    want_losses, want = _autograd_run(p, 1e-6, steps)
+    sess, fetches, feed = _seed_graph(p, 1e-6, tf.float32)
+    losses = np.array([sess.run(fetches, feed)[0] for _ in range(steps)], np.float32)
+    np.testing.assert_array_equal(losses, want_losses)
+    w1, w2 = sess.run([fetches[1].inputs[0], fetches[2].inputs[0]])
+    np.testing.assert_array_equal(w1, want["w1"])
+    np.testing.assert_array_equal(w2, want["w2"])
+
+
+def test_opt_in_rewrites_stay_within_their_stated_effect():
+    """With every opt-in rewrite, each step rounds differently: the weights stay within a few ulp per step
+    of the dynamic engine's (measured on the seed: 6e-7 of the largest weight after 500 steps)."""
+    p = make_problem(64, 1000, 100, 10, dtype="float32", seed=0)
+    want_losses, want = _autograd_run(p, 1e-6, 30)
+    sess, fetches, feed = _seed_graph(p, 1e-6, tf.float32, rewrites="all")
+    losses = np.array([sess.run(fetches, feed)[0] for _ in range(30)], np.float32)
+    w1, w2 = sess.run([fetches[1].inputs[0], fetches[2].inputs[0]])
+    assert not np.array_equal(w1, want["w1"])          # the rewrites did change rounding ...
+    eps = np.finfo(np.float32).eps
+    for got, ref in ((w1, want["w1"]), (w2, want["w2"])):
+        assert np.abs(got - ref).max() <= 30 * eps * np.abs(ref).max()   # ... by at most ~1 ulp per step
+    np.testing.assert_allclose(losses, want_losses, rtol=1e-5)

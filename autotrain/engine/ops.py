@@ -1620,3 +1620,54 @@ class SoftmaxCrossEntropy(Op):
         if reduction == "sum":
             return ()
         return tuple(n for i, n in enumerate(logits_shape) if i != axis % len(logits_shape))
+
+
+# ===================================================================== static-tf block
+# Two ops the TF1 side needs that PyTorch spells differently (``detach`` and ``one_hot`` are not recorded
+# ops there): ``tf.stop_gradient`` and ``tf.one_hot``.  Neither has a gradient.
+@register
+class StopGradient(Op):
+    """a itself, passing no gradient (TF's stop_gradient; the labels of softmax cross-entropy v1)."""
+    name = "stop_gradient"
+    arity = 1
+    differentiable = False
+    saves_inputs = False
+    dtype_rule = "keep"
+    view = True
+
+    @staticmethod
+    def forward(xp, a):
+        return a
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (None,)
+
+    @staticmethod
+    def shape(a_shape):
+        return tuple(a_shape)
+
+
+@register
+class OneHot(Op):
+    """``depth``-long rows of ``off_value`` with ``on_value`` at each index (the row of an out-of-range index
+    is all ``off_value``, as TF's one_hot); no gradient."""
+    name = "one_hot"
+    arity = 1
+    differentiable = False
+    saves_inputs = False
+    result_dtype = "attr"
+    dtype_rule = "attr"
+
+    @staticmethod
+    def forward(xp, indices, depth, dtype, on_value=1, off_value=0):
+        hits = xp.equal(xp.expand_dims(indices, -1), xp.arange(depth))
+        return astype(xp, xp.where(hits, on_value, off_value), dtype)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        return (None,)
+
+    @staticmethod
+    def shape(a_shape, depth, dtype, on_value=1, off_value=0):
+        return tuple(a_shape) + (depth,)

@@ -1,29 +1,71 @@
-"""The TF1 functions: each builds a node of an ``OPS`` op (or a short composition of them)."""
+"""The TF1 functions: each builds a node of an ``OPS`` op (or a short composition of them).
+
+Dtypes follow TF1: tensors are never promoted (mixing float32 and float64 tensors is a TypeError that
+points to ``tf.cast``); Python and numpy numbers take the dtype of the tensor they meet.
+"""
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 
-from .graph import Node, apply, as_node, constant, get_default_graph, group, source
+from .graph import (Node, NodeShape, Variable, apply, as_node, checked_dtype, constant, get_default_graph, group,
+                    source, tf_apply, tf_input)
 
+float16 = np.dtype("float16")
 float32 = np.dtype("float32")
 float64 = np.dtype("float64")
+int32 = np.dtype("int32")
+int64 = np.dtype("int64")
+uint8 = np.dtype("uint8")
+bool_ = np.dtype("bool")   # exported as tf.bool
 
 
 def placeholder(dtype, shape=None, name=None) -> Node:
     """A value fed at run time through ``feed_dict``; ``None`` dimensions take any size."""
+    dtype = checked_dtype(dtype, "placeholder")
     if shape is None:
         raise ValueError("placeholder needs a shape here (use None for dimensions fixed when fed)")
-    return source("placeholder", shape, dtype, name or "Placeholder")
+    return source("placeholder", _checked_shape(shape, "placeholder"), dtype, name or "Placeholder")
+
+
+def _checked_shape(shape, what: str) -> tuple:
+    dims = (shape,) if isinstance(shape, numbers.Integral) else shape
+    try:
+        dims = tuple(dims)
+    except TypeError:
+        raise TypeError(f"{what}: shape {shape!r} is not a sequence of dimensions") from None
+    for d in dims:
+        if d is None:
+            continue
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, numbers.Integral):
+            raise TypeError(f"{what}: dimension {d!r} of shape {shape!r} is not an integer or None")
+        if d < 0:
+            raise ValueError(f"{what}: dimension {d} of shape {shape!r} must be >= 0 (None leaves it open)")
+    return tuple(None if d is None else int(d) for d in dims)
 
 
 def zeros(shape, dtype=float32, name=None) -> Node:
     """A constant of zeros."""
-    return constant(np.zeros(shape, dtype=dtype), name=name or "zeros")
+    return constant(np.zeros(_checked_shape(shape, "zeros"), dtype=checked_dtype(dtype, "zeros")), name=name or "zeros")
 
 
 def ones(shape, dtype=float32, name=None) -> Node:
     """A constant of ones."""
-    return constant(np.ones(shape, dtype=dtype), name=name or "ones")
+    return constant(np.ones(_checked_shape(shape, "ones"), dtype=checked_dtype(dtype, "ones")), name=name or "ones")
+
+
+def zeros_like(x, dtype=None, name=None) -> Node:
+    """Zeros of ``x``'s shape (known dimensions only) and dtype."""
+    x = as_node(x)
+    return apply("mul", x, 0, name=name) if dtype is None else cast(x * 0, dtype, name=name)
+
+
+def ones_like(x, dtype=None, name=None) -> Node:
+    """Ones of ``x``'s shape and dtype."""
+    x = as_node(x)
+    node = apply("add", apply("mul", x, 0), 1, name=name)
+    return node if dtype is None else cast(node, dtype)
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=float32, seed=None, name=None) -> Node:
@@ -32,68 +74,205 @@ def random_normal(shape, mean=0.0, stddev=1.0, dtype=float32, seed=None, name=No
     ``seed`` makes the draws of this node reproducible across Sessions; without it they come from
     the Session's generator.
     """
+    shape = _checked_shape(shape, "random_normal")
+    dtype = checked_dtype(dtype, "random_normal")
     if seed is not None:
-        return constant(np.random.default_rng(seed).standard_normal(tuple(shape)) * stddev + mean,
+        return constant(np.random.default_rng(seed).standard_normal(shape) * stddev + mean,
                         dtype=dtype, name=name or "random_normal")
     return source("random_normal", shape, dtype, name or "random_normal", mean=float(mean), stddev=float(stddev))
 
 
-def matmul(a, b, name=None) -> Node:
-    """Matrix product; the shapes are checked now."""
-    return apply("matmul", a, b, name=name)
+def matmul(a, b, transpose_a=False, transpose_b=False, name=None) -> Node:
+    """Matrix product of ``a`` (transposed first when ``transpose_a``) and ``b``; shapes are checked now.
+
+    A transpose is a free view: BLAS reads the transposed operand in place.
+    """
+    like = a if isinstance(a, Node) else (b if isinstance(b, Node) else None)
+    graph = like.graph if like is not None else get_default_graph()
+    a, b = (v if isinstance(v, Node) else as_node(tf_input(v, like, graph, "matmul")) for v in (a, b))
+    if transpose_a:
+        a = _swap_last(a, "transpose_a")
+    if transpose_b:
+        b = _swap_last(b, "transpose_b")
+    return tf_apply("matmul", a, b, name=name)
+
+
+def _swap_last(x: Node, what: str) -> Node:
+    if len(x.shape) < 2:
+        raise ValueError(f"matmul: {what} needs a matrix (at least 2-D), got {x!r}")
+    axes = list(range(len(x.shape)))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return apply("transpose", x, axes=tuple(axes))
 
 
 def maximum(a, b, name=None) -> Node:
     """Elementwise max; at a tie the whole gradient goes to ``a`` (TensorFlow's convention)."""
-    return apply("maximum", a, b, name=name, tie="first")
+    return tf_apply("maximum", a, b, name=name, tie="first")
 
 
 def minimum(a, b, name=None) -> Node:
     """Elementwise min; at a tie the whole gradient goes to ``a`` (TensorFlow's convention)."""
-    return apply("minimum", a, b, name=name, tie="first")
+    return tf_apply("minimum", a, b, name=name, tie="first")
 
 
-def add(a, b, name=None): return apply("add", a, b, name=name)
-def subtract(a, b, name=None): return apply("sub", a, b, name=name)
-def multiply(a, b, name=None): return apply("mul", a, b, name=name)
-def divide(a, b, name=None): return apply("div", a, b, name=name)
-def pow(a, b, name=None): return apply("pow", a, b, name=name)  # noqa: A001 - TF's name
-def square(a, name=None): return apply("square", a, name=name)
-def exp(a, name=None): return apply("exp", a, name=name)
-def log(a, name=None): return apply("log", a, name=name)
-def tanh(a, name=None): return apply("tanh", a, name=name)
-def sigmoid(a, name=None): return apply("sigmoid", a, name=name)
-def relu(a, name=None): return apply("relu", a, name=name)
+def add(a, b, name=None): return tf_apply("add", a, b, name=name)
+def subtract(a, b, name=None): return tf_apply("sub", a, b, name=name)
+def multiply(a, b, name=None): return tf_apply("mul", a, b, name=name)
+def divide(a, b, name=None): return tf_apply("div", a, b, name=name)
+def pow(a, b, name=None): return tf_apply("pow", a, b, name=name)  # noqa: A001 - TF's name
+def equal(a, b, name=None): return tf_apply("equal", a, b, name=name)
+def not_equal(a, b, name=None): return tf_apply("not_equal", a, b, name=name)
+def greater(a, b, name=None): return tf_apply("greater", a, b, name=name)
+def greater_equal(a, b, name=None): return tf_apply("greater_equal", a, b, name=name)
+def less(a, b, name=None): return tf_apply("less", a, b, name=name)
+def less_equal(a, b, name=None): return tf_apply("less_equal", a, b, name=name)
+def square(a, name=None): return apply("square", as_node(a), name=name)
+def sqrt(a, name=None): return apply("sqrt", as_node(a), name=name)
+def exp(a, name=None): return apply("exp", as_node(a), name=name)
+def log(a, name=None): return apply("log", as_node(a), name=name)
+def tanh(a, name=None): return apply("tanh", as_node(a), name=name)
+def sigmoid(a, name=None): return apply("sigmoid", as_node(a), name=name)
+def relu(a, name=None): return apply("relu", as_node(a), name=name)
+def negative(a, name=None): return apply("neg", as_node(a), name=name)
 
 
-def reduce_sum(x, axis=None, keepdims=False, name=None) -> Node:
-    """Sum over ``axis`` (all axes by default)."""
-    return apply("sum", x, axis=_axis(axis), keepdims=keepdims, name=name)
+def where(condition, x, y, name=None) -> Node:
+    """``x`` where ``condition`` holds, else ``y`` (condition is bool; x and y share a dtype)."""
+    condition = as_node(condition)
+    if condition.dtype != np.bool_:
+        raise TypeError(f"where: condition {condition!r} must be bool, not {condition.dtype.name}")
+    return tf_apply("where", condition, x, y, name=name)
 
 
-def reduce_mean(x, axis=None, keepdims=False, name=None) -> Node:
-    """Mean over ``axis``: a sum divided by the count (the count must be known when the graph is built)."""
+def cast(x, dtype, name=None) -> Node:
+    """``x`` converted to ``dtype`` (floats to ints truncate toward zero, as TF)."""
     x = as_node(x)
-    axes = range(len(x.shape)) if axis is None else ([axis] if isinstance(axis, int) else axis)
-    dims = [x.shape[a] for a in axes]
-    if None in dims:
-        raise ValueError(f"reduce_mean over a dimension of unknown size in {x!r}")
-    return apply("div", reduce_sum(x, axis, keepdims), float(np.prod(dims)), name=name)
+    dtype = checked_dtype(dtype, "cast")
+    return x if x.dtype == dtype and name is None else apply("cast", x, dtype=dtype, name=name)
 
 
-def reshape(x, shape, name=None) -> Node:
-    return apply("reshape", x, shape=tuple(shape), name=name)
+def stop_gradient(x, name=None) -> Node:
+    """``x`` itself, through which ``tf.gradients`` passes nothing."""
+    return apply("stop_gradient", as_node(x), name=name)
 
 
-def transpose(x, perm=None, name=None) -> Node:
-    return apply("transpose", x, axes=None if perm is None else tuple(perm), name=name)
+# --------------------------------------------------------------------- reductions
+def _axes(x: Node, axis, what: str):
+    """``axis`` checked against ``x``'s rank: None, an int or a list/tuple of ints (negative allowed)."""
+    if axis is None:
+        return None
+    if isinstance(axis, Node):
+        raise TypeError(f"{what}: axis must be a Python int or a list of ints (known when the graph is built), "
+                        f"not {axis!r}")
+    try:
+        items = [axis] if isinstance(axis, numbers.Integral) or not hasattr(axis, "__iter__") else list(axis)
+    except TypeError:
+        items = [axis]
+    rank = len(x.shape)
+    for a in items:
+        if isinstance(a, (bool, np.bool_)) or not isinstance(a, numbers.Integral):
+            raise TypeError(f"{what}: axis {a!r} is not an integer")
+        if not -rank <= a < rank:
+            raise ValueError(f"{what}: invalid reduction axis {a} for {x!r} of rank {rank} "
+                             f"(axes run from {-rank} to {rank - 1})")
+    if len({a % rank for a in items}) != len(items):
+        raise ValueError(f"{what}: axis {axis!r} names an axis twice")
+    return int(items[0]) if isinstance(axis, numbers.Integral) else tuple(int(a) for a in items)
+
+
+def _keep(keepdims, keep_dims):
+    return bool(keep_dims if keep_dims is not None else keepdims)
+
+
+def reduce_sum(input_tensor, axis=None, keepdims=False, name=None, keep_dims=None) -> Node:
+    """Sum over ``axis`` (all axes by default)."""
+    x = as_node(input_tensor)
+    return apply("sum", x, axis=_axes(x, axis, "reduce_sum"), keepdims=_keep(keepdims, keep_dims), name=name)
+
+
+def reduce_mean(input_tensor, axis=None, keepdims=False, name=None, keep_dims=None) -> Node:
+    """Mean over ``axis``: the sum divided by the count, also over dimensions only known when fed."""
+    x = as_node(input_tensor)
+    axes = _axes(x, axis, "reduce_mean")
+    total = apply("sum", x, axis=axes, keepdims=_keep(keepdims, keep_dims))
+    if x.dtype.kind in "iu":   # TF: an integer mean is an integer (truncated) division
+        return apply("cast", apply("div", total, _count(x, axes)), dtype=x.dtype, name=name)
+    return apply("div", total, _count(x, axes), name=name)
+
+
+def _count(x: Node, axes):
+    """How many elements each reduced value summed: a number now, or a node fixed when the graph is compiled."""
+    picked = range(len(x.shape)) if axes is None else ([axes] if isinstance(axes, int) else axes)
+    dims = [x.shape[a] for a in picked]
+    if None not in dims:
+        return float(np.prod(dims))
+    dtype = x.dtype if x.dtype.kind == "f" else float64
+    return source("count", (), dtype, "count", x.graph, of=NodeShape.of(x), axes=tuple(picked))
+
+
+def reduce_max(input_tensor, axis=None, keepdims=False, name=None, keep_dims=None) -> Node:
+    """Maximum over ``axis``; the gradient is shared equally by tied maxima (as TF)."""
+    x = as_node(input_tensor)
+    return apply("amax", x, axis=_axes(x, axis, "reduce_max"), keepdims=_keep(keepdims, keep_dims), name=name)
+
+
+def argmax(input, axis=None, name=None, output_type=int64) -> Node:  # noqa: A002 - TF's name
+    """Index of the largest value along ``axis`` (TF1: axis 0 when not given); int64 by default."""
+    x = as_node(input)
+    axis = _axes(x, 0 if axis is None else axis, "argmax")
+    if not isinstance(axis, int):
+        raise TypeError(f"argmax: axis must be one integer, got {axis!r}")
+    node = apply("argmax", x, axis=axis, name=name)
+    return node if np.dtype(output_type) == int64 else apply("cast", node, dtype=checked_dtype(output_type, "argmax"))
+
+
+def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None) -> Node:
+    """Rows of ``depth`` values, ``on_value`` (1) at each index and ``off_value`` (0) elsewhere; float32 by default."""
+    indices = as_node(indices)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: indices {indices!r} must be integers, not {indices.dtype.name}")
+    if not isinstance(depth, numbers.Integral) or depth < 0:
+        raise ValueError(f"one_hot: depth must be a non-negative integer, got {depth!r}")
+    if axis not in (None, -1):
+        raise ValueError(f"one_hot: only the last axis (axis=-1) is supported, got axis={axis!r}")
+    dtype = checked_dtype(dtype if dtype is not None else float32, "one_hot")
+    return apply("one_hot", indices, depth=int(depth), dtype=dtype, name=name,
+                 on_value=1 if on_value is None else on_value, off_value=0 if off_value is None else off_value)
+
+
+def reshape(tensor, shape, name=None) -> Node:
+    """The same values in another shape (one dimension may be -1)."""
+    return apply("reshape", as_node(tensor), shape=tuple(int(n) for n in shape), name=name)
+
+
+def transpose(a, perm=None, name=None) -> Node:
+    """Axes permuted by ``perm`` (reversed by default)."""
+    return apply("transpose", as_node(a), axes=None if perm is None else tuple(int(p) for p in perm), name=name)
+
+
+# --------------------------------------------------------------------- variables
+def global_variables(graph=None) -> list:
+    """Every Variable of the default graph (optimizer slots included)."""
+    return list((graph or get_default_graph()).variables)
+
+
+def trainable_variables(graph=None) -> list:
+    """The Variables created with ``trainable=True``: what optimizers update by default."""
+    return (graph or get_default_graph()).trainable_variables
+
+
+def variables_initializer(var_list, name="init") -> Node:
+    """A node that, when run, sets each Variable of ``var_list`` to its initial value."""
+    var_list = list(var_list)
+    for v in var_list:
+        if not isinstance(v, Variable):
+            raise TypeError(f"variables_initializer: {v!r} is not a Variable")
+    return group([v.initializer for v in var_list], name=name)
 
 
 def global_variables_initializer() -> Node:
     """A node that, when run, sets every Variable of the default graph to its initial value."""
-    graph = get_default_graph()
-    return group([v.initializer for v in graph.variables], name="init")
+    return variables_initializer(get_default_graph().variables)
 
 
-def _axis(axis):
-    return tuple(axis) if isinstance(axis, list) else axis
+initialize_all_variables = global_variables_initializer

@@ -10,7 +10,7 @@ import numpy as np
 
 from autotrain.engine.ops import BACKWARD_XP, OPS, unbroadcast
 
-from .graph import Node, NodeShape, _graph_of, apply, constant, post_order
+from .graph import Node, NodeShape, _graph_of, apply, constant, numpy_rules, post_order
 
 
 def _node_maker(op: str):
@@ -35,7 +35,13 @@ class GraphXP:
 
     @staticmethod
     def reshape(a, shape):
-        return a if tuple(a.shape) == tuple(shape) and None not in a.shape else apply("reshape", a, shape=shape)
+        if isinstance(shape, NodeShape) or None not in tuple(shape):
+            return a if tuple(a.shape) == tuple(shape) and None not in a.shape else apply("reshape", a, shape=shape)
+        # a shape with dimensions unknown until fed (a reduction's kept shape over a None batch): one of them
+        # is inferred from the size when the graph is compiled, as reshape's -1
+        if list(shape).count(None) > 1:
+            raise ValueError(f"reshape to {tuple(shape)}: more than one dimension is unknown until fed")
+        return apply("reshape", a, shape=tuple(-1 if n is None else n for n in shape))
 
     @staticmethod
     def transpose(a, axes=None):
@@ -107,6 +113,10 @@ def gradients(ys, xs, grad_ys=None) -> list:
     single = not isinstance(xs, (list, tuple))
     xs = [xs] if single else list(xs)
     grad_ys = [None] * len(ys) if grad_ys is None else (list(grad_ys) if isinstance(grad_ys, (list, tuple)) else [grad_ys])
+    _check_nodes("ys", ys)
+    _check_nodes("xs", xs)
+    if len(grad_ys) != len(ys):
+        raise ValueError(f"gradients: {len(grad_ys)} grad_ys for {len(ys)} ys")
     _graph_of(ys + xs)  # ys and xs must share one graph, as in TF1 (raises ValueError naming them)
     order = _topo(ys)
     live = _on_path(order, xs)
@@ -122,13 +132,24 @@ def gradients(ys, xs, grad_ys=None) -> list:
     return result[0] if single else result
 
 
+def _check_nodes(what: str, values) -> None:
+    for k, v in enumerate(values):
+        if not isinstance(v, Node):
+            raise TypeError(f"gradients: {what}[{k}] is {v!r} ({type(v).__name__}), not a node of the graph "
+                            "(a Variable, placeholder or the result of an op)")
+        if v.dtype is None:
+            raise TypeError(f"gradients: {what}[{k}] is {v!r}, an operation without a value")
+
+
 def _backprop(node: Node, g: Node, live: set[int], grads: dict[int, Node]) -> None:
     rule = OPS[node.op]
     needs = tuple(isinstance(v, Node) and v.id in live and v.dtype.kind == "f" for v in node.inputs)
     if not rule.differentiable or not any(needs):
         return
     ctx = _Ctx(node, needs)
-    for value, need, gi in zip(node.inputs, needs, rule.backward(ctx, GraphXP, g)):
+    with numpy_rules():
+        grads_in = rule.backward(ctx, GraphXP, g)
+    for value, need, gi in zip(node.inputs, needs, grads_in):
         if need and gi is not None:
             _accumulate(grads, value, unbroadcast(GraphXP, gi, NodeShape.of(value)))
 

@@ -12,8 +12,9 @@ import numpy as np
 from autotrain.engine.ops import OPS
 
 from .dot import to_dot
-from .ir import VIEW_OPS, Instr, Program, Scalar, draw_normal, lower
-from .passes import PIPELINE
+from .ir import INSTRS, VIEW_OPS, Instr, Program, Scalar, draw_normal, lower
+from .passes.memory import root_of
+from .passes import PIPELINE, prune
 
 
 class Report:
@@ -53,6 +54,7 @@ class Report:
 def optimize(graph, fetches, feed_shapes, pipeline=PIPELINE) -> tuple[Program, Report]:
     """Lower the fetched part of ``graph`` at these feed shapes and run the passes over it."""
     program = lower(graph, fetches, feed_shapes)
+    _written_variables(prune(program))   # refuses two assigns to one Variable before any pass reorders them
     report = Report(len(graph.nodes))
     report.record("lowered", program)
     before = None
@@ -66,22 +68,52 @@ def optimize(graph, fetches, feed_shapes, pipeline=PIPELINE) -> tuple[Program, R
 
 
 class Plan:
-    """A compiled fetch set: ``run(*feeds)`` returns the fetched values as a tuple."""
+    """A compiled fetch set: one generated Python function and what its parameters are.
 
-    def __init__(self, run, feeds, source: str, initializes):
-        self.run, self.feeds, self.source, self.initializes = run, feeds, source, initializes
+    ``run(*feeds, *reads, *writes, *outs)`` takes, in this order: the fed arrays (``feeds``, placeholder
+    nodes), the current buffer of each Variable the plan reads (``reads``), the buffer each written
+    Variable's new value goes to (``writes``; the same buffer as its read for an update in place), and a
+    buffer for each fetched array computed into planned memory (``outs``: shape, dtype).  Passing those
+    per run is what lets a Session hand fetched arrays to the caller without copying them: a buffer the
+    caller still holds is simply not passed again.  ``distinct`` lists written Variables whose old value
+    is itself fetched: their write buffer must differ from their read buffer.
+    """
+
+    def __init__(self, run, feeds, reads, writes, outs, distinct, source: str, initializes):
+        self.run, self.feeds, self.reads, self.writes, self.outs = run, feeds, reads, writes, outs
+        self.distinct, self.source, self.initializes = distinct, source, initializes
+
+    def execute(self, feed_values, variables: dict) -> tuple:
+        """Run once with ``variables`` ({Variable node: array}) updated (in place where the plan allows) and
+        new buffers for outputs: the simple calling convention (tests, gradcheck); a Session recycles buffers."""
+        reads = [variables.get(var) for var in self.reads]
+        writes = []
+        for var in self.writes:
+            current = variables.get(var)
+            if current is None or var in self.distinct:
+                current = variables[var] = np.empty(var.shape, var.dtype)
+            writes.append(current)
+        outs = [np.empty(shape, dtype) for shape, dtype in self.outs]
+        return self.run(*feed_values, *reads, *writes, *outs)
+
+
+_SAFE_LITERALS = (int, float, str, type(None))
 
 
 class _Writer:
     """Names for values and the lines of the generated function."""
 
-    def __init__(self, xp):
-        self.ns = {"xp": xp, "copyto": xp.copyto, "draw": draw_normal, "inf": float("inf"),
-                   "nan": float("nan"), "dtype": np.dtype}
+    def __init__(self, xp, memory):
+        self.ns = {"xp": xp, "copyto": xp.copyto, "draw": draw_normal, "ro": read_only, "own": xp.array}
+        self.memory = memory                   # the program's MemoryPlan
         self.lines: list[str] = []
-        self.name: dict[int, str] = {}
-        self.bound: set[int] = set()   # ids whose value is a fixed array (bound once)
-        self.var_names: dict[int, str] = {}   # Variable node id -> name of its buffer
+        self.name: dict[int, str] = {}         # instr id -> the name holding its value in the plan
+        self.fixed: set[int] = set()   # ids whose value is an array bound once in ``ns`` (constants, planned slots)
+        self.slot_name: dict[int, str] = {}    # slot -> a bound buffer's name, or the parameter ``o{k}``
+        self.feed_name: dict[int, str] = {}    # placeholder node id -> parameter
+        self.read_name: dict[int, str] = {}    # Variable node id -> parameter holding its current value
+        self.write_name: dict[int, str] = {}   # Variable node id -> parameter receiving its new value
+        self.initializes: list = []            # Variables the plan assigns (they count as initialized after it)
 
     def bind(self, prefix: str, value) -> str:
         name = f"{prefix}{len(self.ns)}"
@@ -93,73 +125,100 @@ class _Writer:
         self.ns.setdefault(name, OPS[op].forward)
         return name
 
+    def literal(self, value) -> str:
+        """Source text for a constant argument: plain Python literals inline, anything else bound by name
+        (a numpy scalar's repr, ``np.float64(0.001)``, would not run in the plan's namespace)."""
+        if _plain(value):
+            return repr(value)
+        return self.bind("k", value)
+
     def arg(self, a) -> str:
         if isinstance(a, Instr):
             return self.name[a.id]
-        return repr(a.value if isinstance(a, Scalar) else a)
+        return self.literal(a.value if isinstance(a, Scalar) else a)
+
+    def kwargs(self, attrs: dict, out: str | None = None) -> str:
+        parts = [f"{k}={self.literal(v)}" for k, v in attrs.items()]
+        if out is not None:
+            parts.append(f"out={out}")
+        return "".join(", " + p for p in parts)
 
 
-def _kwargs(attrs: dict, out: str | None = None) -> str:
-    parts = [f"{k}={v!r}" for k, v in attrs.items()]
-    if out is not None:
-        parts.append(f"out={out}")
-    return "".join(", " + p for p in parts)
+def _plain(value) -> bool:
+    if type(value) in (tuple, list):
+        return all(_plain(v) for v in value)
+    if type(value) is float:
+        return value == value and value not in (float("inf"), float("-inf"))
+    return type(value) in _SAFE_LITERALS or type(value) is bool
 
 
-def bind(program: Program, var_buffer, feeds, xp=np, rng=None) -> Plan:
-    """Allocate the planned buffers and write the program as one Python function of ``feeds`` (in that order)."""
+def read_only(array):
+    """A read-only view: how a Variable's value is handed out without copying it (writing to it would
+    change the Variable)."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def bind(program: Program, feeds, xp=np, rng=None) -> Plan:
+    """Allocate the planned buffers and write the program as one Python function (see :class:`Plan`)."""
     plan = program.memory
-    w = _Writer(xp)
+    w = _Writer(xp, plan)
     w.ns["rng"] = rng if rng is not None else np.random.default_rng()
-    slots = [xp.empty(shape, dtype=dtype) for shape, dtype in plan.slots]
-    position = {node.id: k for k, node in enumerate(feeds)}
+    roots = root_of(program)
+    out_roots = {roots[o.id].id for o in program.outputs if o.shape != () and o.dtype is not None}
+    out_slots = sorted({plan.slot_of[r] for r in out_roots if r in plan.slot_of})
+    for k, slot in enumerate(out_slots):
+        w.slot_name[slot] = f"o{k}"
+    for slot, (shape, dtype) in enumerate(plan.slots):
+        if slot not in w.slot_name:
+            w.slot_name[slot] = w.bind("b", xp.empty(shape, dtype=dtype))
+    w.feed_name = {node.id: f"f{k}" for k, node in enumerate(feeds)}
+    reads = [ins.node for ins in program.instrs if ins.op == "var"]
+    writes = _written_variables(program)
+    w.read_name = {var.id: f"r{k}" for k, var in enumerate(reads)}
+    w.write_name = {var.id: f"w{k}" for k, var in enumerate(writes)}
     for ins in program.instrs:
-        if ins.op == "feed":
-            w.name[ins.id] = f"f{position[ins.node.id]}"
-    initializes = []
-    for ins in program.instrs:
-        _emit(ins, w, plan, slots, var_buffer, initializes)
-    outs = ", ".join(_result(o, w, xp) for o in program.outputs)
-    params = ", ".join(f"f{k}" for k in range(len(feeds)))
-    source = f"def run({params}):\n" + "".join(f"    {line}\n" for line in w.lines) + f"    return ({outs},)\n"
+        _emit(ins, w)
+    outs = ", ".join(_result(o, w, roots) for o in program.outputs)
+    params = [*w.feed_name.values(), *w.read_name.values(), *w.write_name.values(),
+              *(f"o{k}" for k in range(len(out_slots)))]
+    body = "".join(f"    {line}\n" for line in w.lines)
+    source = f"def run({', '.join(params)}):\n{body}    return ({outs}{',' if outs else ''})\n"
     exec(compile(source, "<static plan>", "exec"), w.ns)  # noqa: S102 - our own generated code
-    return Plan(w.ns["run"], feeds, source, initializes)
+    fetched_vars = {roots[o.id].node.id for o in program.outputs if roots[o.id].op == "var"}
+    distinct = {v for v in writes if v.id in fetched_vars}
+    return Plan(w.ns["run"], feeds, reads, writes, [plan.slots[s] for s in out_slots], distinct, source,
+                w.initializes)
 
 
-def _emit(ins: Instr, w: _Writer, plan, slots, var_buffer, initializes) -> None:
-    op = ins.op
-    if op == "feed":
-        return
-    if op in ("var", "const"):
-        value = var_buffer(ins.node) if op == "var" else ins.attrs["value"]
-        w.name[ins.id] = w.bind("v" if op == "var" else "c", value)
-        w.bound.add(ins.id)
-        if op == "var":
-            w.var_names[ins.node.id] = w.name[ins.id]
-        return
-    if op == "group":
-        w.name[ins.id] = "None"
-        return
-    if op == "assign":
-        _emit_assign(ins, w, plan, initializes)
-        return
-    out = _out_name(ins, w, plan, slots)
-    if op in VIEW_OPS and ins.args[0].id in w.bound:   # a view of a fixed array: made once, here
-        w.name[ins.id] = w.bind("w", OPS[op].forward(xp_of(w), w.ns[w.name[ins.args[0].id]], **ins.attrs))
-        w.bound.add(ins.id)
-    elif op == "fused":
-        for step_op, refs, attrs in ins.attrs["chain"]:
-            args = ", ".join(out if r == -1 else w.arg(ins.args[r] if isinstance(r, int) else r) for r in refs)
-            w.lines.append(f"{w.kernel(step_op)}(xp, {args}{_kwargs(attrs, out)})")
-        w.name[ins.id] = out
-    elif op == "random_normal":
-        a = ins.attrs
-        w.lines.append(f"draw(rng, {tuple(ins.shape)!r}, {np.dtype(ins.dtype).name!r}, {a.get('mean', 0.0)!r}, "
-                       f"{a.get('stddev', 1.0)!r}, out={out})")
-        w.name[ins.id] = out
+def _written_variables(program: Program) -> list:
+    """The Variables the program assigns, each once (two assigns to one Variable in a run are refused)."""
+    seen: dict[int, object] = {}
+    for ins in program.instrs:
+        if ins.op != "assign":
+            continue
+        var = ins.args[0].node
+        if var.id in seen:
+            raise ValueError(
+                f"one Session.run assigns Variable '{var.name}' twice ({seen[var.id].name!r} and {ins.name!r}): "
+                "TF1 runs such assigns in no defined order, so the result would be arbitrary; run them in "
+                "separate Session.run calls (or compute one value and assign it once)")
+        seen[var.id] = ins
+    return [ins.args[0].node for ins in program.instrs if ins.op == "assign"]
+
+
+def _emit(ins: Instr, w: _Writer) -> None:
+    """Append the lines computing ``ins`` and record the name holding its value."""
+    kind = INSTRS.get(ins.op)
+    out = _out_name(ins, w)
+    if kind is not None:
+        w.name[ins.id] = kind.emit(ins, w, out)
+    elif ins.op in VIEW_OPS and ins.args[0].id in w.fixed:   # a view of a fixed array: made once, here
+        w.name[ins.id] = w.bind("v", OPS[ins.op].forward(w.ns["xp"], w.ns[w.name[ins.args[0].id]], **ins.attrs))
+        w.fixed.add(ins.id)
     else:
-        args = ", ".join(w.arg(a) for a in ins.args)
-        call = f"{w.kernel(op)}(xp, {args}{_kwargs(ins.attrs, out)})"
+        call = f"{w.kernel(ins.op)}(xp, {', '.join(w.arg(a) for a in ins.args)}{w.kwargs(ins.attrs, out)})"
         if out is None:
             w.name[ins.id] = f"t{ins.id}"
             w.lines.append(f"t{ins.id} = {call}")
@@ -168,44 +227,34 @@ def _emit(ins: Instr, w: _Writer, plan, slots, var_buffer, initializes) -> None:
             w.name[ins.id] = out
 
 
-def xp_of(w: _Writer):
-    return w.ns["xp"]
-
-
-def _out_name(ins: Instr, w: _Writer, plan, slots) -> str | None:
+def _out_name(ins: Instr, w: _Writer) -> str | None:
     """Where ``ins`` writes: its variable (an assign computed in place), its slot, or nowhere (``None``)."""
-    if ins.id in plan.into_var:
-        w.bound.add(ins.id)
-        return w.var_names[plan.into_var[ins.id].id]
-    slot = plan.slot_of.get(ins.id)
+    if ins.id in w.memory.into_var:
+        return w.write_name[w.memory.into_var[ins.id].id]
+    slot = w.memory.slot_of.get(ins.id)
     if slot is None:
         return None
-    key = f"b{slot}"
-    w.ns.setdefault(key, slots[slot])
-    w.bound.add(ins.id)
-    return key
+    name = w.slot_name[slot]
+    if name in w.ns:
+        w.fixed.add(ins.id)
+    return name
 
 
-def _emit_assign(ins: Instr, w: _Writer, plan, initializes) -> None:
-    var, value = ins.args
-    initializes.append(var.node)
-    name = w.name[var.id]
-    if not (isinstance(value, Instr) and value.id in plan.into_var):
-        w.lines.append(f"copyto({name}, {w.arg(value)})")
-    w.name[ins.id] = name
-    w.bound.add(ins.id)
+def _result(ins: Instr, w: _Writer, roots) -> str:
+    """How a fetched value is returned: always the caller's own value, never one a later run changes.
 
-
-def _result(ins: Instr, w: _Writer, xp) -> str:
-    """How a fetched value is returned: numpy scalars for 0-d, read-only views of the buffers otherwise."""
+    0-d values become numpy scalars; a Variable's value (fetched, or an assign's result) a read-only view
+    of the buffer the Session then stops writing; a value computed into a per-run output buffer that buffer
+    itself; a constant, a feed or a broadcast view a copy.
+    """
     name = w.name[ins.id]
     if ins.dtype is None or name == "None":
         return "None"
-    if ins.id not in w.bound:
-        return name if ins.shape != () else f"xp.asarray({name})[()]"
-    array = w.ns[name]
-    if array.ndim == 0:
-        return f"{name}[()]"
-    view = array.view()
-    view.flags.writeable = False
-    return w.bind("r", view)
+    if ins.shape == ():
+        return f"xp.asarray({name})[()]"
+    root = roots[ins.id]
+    if root.op in ("var", "assign"):
+        return f"ro({name})"
+    if root.op in ("const", "feed") or ins.op == "broadcast_to" or ins.id in w.fixed:
+        return f"own({name})"
+    return name

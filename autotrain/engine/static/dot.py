@@ -3,24 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ir import Instr, Program
-
-_STYLE = {"feed": "shape=box,style=filled,fillcolor=lightblue", "var": "shape=box,style=filled,fillcolor=khaki",
-          "const": "shape=plaintext", "fused": "shape=box,style=filled,fillcolor=palegreen",
-          "assign": "shape=box,style=filled,fillcolor=orange"}
-
+from .ir import INSTRS, Instr, Program
 
 def _label(ins: Instr) -> str:
-    if ins.op == "fused":
-        head = " → ".join(op for op, _, _ in ins.attrs["chain"])
-        text = f"fused[{head}]"
-    elif ins.op in ("feed", "var"):
-        text = f"{ins.op} {ins.node.name}"
-    elif ins.op == "const":
-        value = ins.attrs["value"]
-        text = f"const {value.item():g}" if value.size == 1 else "const"
-    else:
-        text = ins.op
+    kind = INSTRS.get(ins.op)
+    text = kind.label(ins) if kind is not None else ins.op
     scalars = [repr(a) for a in ins.args if not isinstance(a, Instr)]
     if scalars and ins.op != "fused":
         text += " " + ", ".join(scalars)
@@ -33,7 +20,7 @@ def to_dot(program: Program, title: str = "graph") -> str:
     outputs = {o.id for o in program.outputs}
     lines = [f'digraph "{title}" {{', "  rankdir=TB;", '  node [fontname="Helvetica",fontsize=10];']
     for ins in program.instrs:
-        style = _STYLE.get(ins.op, "shape=ellipse")
+        style = INSTRS[ins.op].style if ins.op in INSTRS else "shape=ellipse"
         extra = ",peripheries=2" if ins.id in outputs else ""
         lines.append(f'  n{ins.id} [label="{_label(ins)}",{style}{extra}];')
         for a in ins.args:

@@ -15,9 +15,6 @@ import numpy as np
 
 from autotrain.engine.ops import OPS, Op
 
-#: Ops that are not in ``OPS``: graph sources and stateful nodes.
-SOURCE_OPS = ("placeholder", "variable", "const", "random_normal")
-STATE_OPS = ("assign", "group")
 _ids = itertools.count()
 
 
@@ -67,19 +64,19 @@ class Node:
     def ndim(self) -> int:
         return len(self.shape)
 
-    # Python operators: the same ops as the tf.* functions.
-    def __add__(self, other): return apply("add", self, other)
-    def __radd__(self, other): return apply("add", other, self)
-    def __sub__(self, other): return apply("sub", self, other)
-    def __rsub__(self, other): return apply("sub", other, self)
-    def __mul__(self, other): return apply("mul", self, other)
-    def __rmul__(self, other): return apply("mul", other, self)
-    def __truediv__(self, other): return apply("div", self, other)
-    def __rtruediv__(self, other): return apply("div", other, self)
-    def __pow__(self, other): return apply("pow", self, other)
-    def __rpow__(self, other): return apply("pow", other, self)
-    def __matmul__(self, other): return apply("matmul", self, other)
-    def __rmatmul__(self, other): return apply("matmul", other, self)
+    # Python operators: the same ops as the tf.* functions, with TF1's dtype rules.
+    def __add__(self, other): return tf_apply("add", self, other)
+    def __radd__(self, other): return tf_apply("add", other, self)
+    def __sub__(self, other): return tf_apply("sub", self, other)
+    def __rsub__(self, other): return tf_apply("sub", other, self)
+    def __mul__(self, other): return tf_apply("mul", self, other)
+    def __rmul__(self, other): return tf_apply("mul", other, self)
+    def __truediv__(self, other): return tf_apply("div", self, other)
+    def __rtruediv__(self, other): return tf_apply("div", other, self)
+    def __pow__(self, other): return tf_apply("pow", self, other)
+    def __rpow__(self, other): return tf_apply("pow", other, self)
+    def __matmul__(self, other): return tf_apply("matmul", self, other)
+    def __rmatmul__(self, other): return tf_apply("matmul", other, self)
     def __neg__(self): return apply("neg", self)
 
     @property
@@ -90,17 +87,21 @@ class Node:
 class Variable(Node):
     """A value that persists across ``Session.run`` calls; set by its initializer or by ``assign``."""
 
-    __slots__ = ("initial_value", "initializer")
+    __slots__ = ("initial_value", "initializer", "trainable")
 
-    def __init__(self, initial_value, name=None, dtype=None):
+    def __init__(self, initial_value, trainable=True, name=None, dtype=None):
+        if dtype is not None:
+            dtype = checked_dtype(dtype, "Variable")
         init = as_node(initial_value, dtype=dtype)
-        if dtype is not None and init.dtype != np.dtype(dtype):
-            init = apply("cast", init, dtype=np.dtype(dtype))
+        if dtype is not None and init.dtype != dtype:
+            init = apply("cast", init, dtype=dtype)
+        checked_dtype(init.dtype, "Variable")
         if any(d is None for d in init.shape):
             raise ValueError(f"Variable needs a fully defined initial shape, got {_fmt_shape(init.shape)} from {init!r}")
         graph = init.graph
         super().__init__("variable", (), {}, tuple(init.shape), init.dtype, graph.unique_name(name or "Variable"), graph)
         self.initial_value = init
+        self.trainable = bool(trainable)
         graph.add(self)
         self.initializer = _assign_node(self, init, "set", name=f"{self.name}/Assign")
 
@@ -123,6 +124,7 @@ class Graph:
     def __init__(self):
         self.nodes: list[Node] = []
         self.variables: list[Variable] = []
+        self.global_step: Variable | None = None
         self._names: dict[str, int] = {}
         self.finalized = False
 
@@ -144,6 +146,11 @@ class Graph:
         if isinstance(node, Variable):
             self.variables.append(node)
         return node
+
+    @property
+    def trainable_variables(self) -> list[Variable]:
+        """The Variables created with ``trainable=True`` (what optimizers update by default)."""
+        return [v for v in self.variables if v.trainable]
 
     def finalize(self) -> None:
         """Make the graph read-only: adding a node afterwards raises GraphFinalizedError."""
@@ -224,16 +231,98 @@ def as_node(value, dtype=None, graph: Graph | None = None) -> Node:
     return constant(value, dtype=dtype, graph=graph)
 
 
-def _as_input(value, like, graph):
-    """An op input: nodes and Python scalars stay as they are; numpy values become constants."""
-    if isinstance(value, Node) or isinstance(value, (bool, int, float)):
+def checked_dtype(dtype, what: str) -> np.dtype:
+    """``dtype`` as a numpy dtype the engine computes on (bool, integers, floats), or a TypeError naming ``what``."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{what}: {dtype!r} is not a dtype (use tf.float32, tf.float64, tf.int32, ...)") from None
+    if dtype.kind not in "biuf":
+        raise TypeError(f"{what}: dtype {dtype.name} is not supported; the engine computes on bool, integer and "
+                        "float values only")
+    return dtype
+
+
+def _is_scalar(value) -> bool:
+    return isinstance(value, (bool, int, float, np.generic)) or (isinstance(value, np.ndarray) and value.ndim == 0)
+
+
+def scalar_like(value, like: "Node", what: str):
+    """A Python or numpy scalar as an op input next to ``like``: TF1 converts it to the tensor's dtype.
+
+    Returned as a plain Python number of that kind (numpy then keeps the tensor's dtype, as a weak
+    scalar).  A non-integral number next to an integer tensor is refused, as TF1 refuses it.
+    """
+    item = value.item() if isinstance(value, (np.generic, np.ndarray)) else value
+    if not isinstance(item, (bool, int, float)):
+        raise TypeError(f"{what}: {value!r} is not a number")
+    kind = like.dtype.kind
+    if kind == "f":
+        return float(item)
+    if kind in "iu":
+        if isinstance(item, float) and not item.is_integer():
+            raise TypeError(f"{what}: cannot convert {value!r} to {like.dtype.name}, the dtype of {like!r} "
+                            "(TF1 does not mix integer tensors and fractions: use tf.cast)")
+        return int(item)
+    return bool(item)
+
+
+def tf_input(value, like, graph, what="op input"):
+    """An op input: nodes stay as they are, scalars become Python numbers of ``like``'s kind (kept inline,
+    as a TF constant of the other operand's dtype); arrays and lists become constants (of ``like``'s dtype
+    when they convert to it, as TF1 converts them)."""
+    if isinstance(value, Node):
         return value
-    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
-        return value.item()   # a weak Python scalar, as a TF constant takes the other operand's dtype
-    array = np.asarray(value)
+    if like is not None and _is_scalar(value):
+        return scalar_like(value, like, what)
+    if like is None:
+        return constant(value, graph=graph)
+    array = _checked_array(value, None, what)
+    if array.dtype.kind == like.dtype.kind or (like.dtype.kind == "f" and array.dtype.kind in "biu"):
+        return constant(array.astype(like.dtype, copy=False), graph=graph)
+    raise TypeError(f"{what}: a {array.dtype.name} array cannot be converted to {like.dtype.name}, the dtype of "
+                    f"{like!r} (use tf.cast)")
+
+
+def _as_input(value, like, graph):
+    """An input of an internal node (gradients, rewrites): numpy's rules, Python scalars kept inline."""
+    if isinstance(value, Node):
+        return value
+    if _is_scalar(value):
+        return value.item() if isinstance(value, (np.generic, np.ndarray)) else value
+    array = _checked_array(value, None, "op input")
     if like is not None and array.dtype.kind in "fiu" and like.dtype.kind == "f":
         array = array.astype(like.dtype)
     return constant(array, graph=graph)
+
+
+def _checked_array(value, dtype, what: str) -> np.ndarray:
+    if isinstance(value, Node):
+        raise TypeError(f"{what}: {value!r} is already a node (a constant holds values, not nodes)")
+    try:
+        array = np.array(value, dtype=dtype)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"{what}: cannot make a tensor of {_short_repr(value)}: {exc}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{what}: cannot make a tensor of {_short_repr(value)} (dtype {array.dtype}); the engine "
+                        "computes on bool, integer and float values only")
+    return array
+
+
+def _short_repr(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _tf_default_dtype(value, array: np.ndarray) -> np.ndarray:
+    """TF1's dtype for Python values: floats are float32, ints int32 (int64 when they do not fit)."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return array
+    if array.dtype == np.float64:
+        return array.astype(np.float32)
+    if array.dtype == np.int64 and (array.size == 0 or (array.min() >= -2**31 and array.max() < 2**31)):
+        return array.astype(np.int32)
+    return array
 
 
 def broadcast_dims(shapes) -> tuple:
@@ -285,6 +374,44 @@ def apply(op: str, *inputs, name: str | None = None, **attrs) -> Node:
     return graph.add(Node(op, inputs, attrs, shape, dtype, graph.unique_name(name or op), graph))
 
 
+def tf_apply(op: str, *inputs, name: str | None = None, **attrs) -> Node:
+    """A user-facing op (``tf.add``, ``x * 2.0``...) with TF1's dtype rules, then :func:`apply`.
+
+    TF1 never promotes: every tensor input must have the same dtype (a TypeError says which differ and
+    points to ``tf.cast``); numbers and arrays are converted to that dtype.  ``where``'s condition is bool.
+    """
+    if _numpy_rules:   # gradient rules of ops.py run on nodes: numpy's promotion, as on arrays
+        return apply(op, *inputs, name=name, **attrs)
+    nodes = [v for v in inputs[1 if op == "where" else 0:] if isinstance(v, Node)]
+    like = nodes[0] if nodes else None
+    graph = _graph_of(inputs)
+    converted = tuple(v if isinstance(v, Node) or (op == "where" and k == 0)
+                      else tf_input(v, like, graph, f"{op}: input {k}") for k, v in enumerate(inputs))
+    if like is None:   # only numbers: the first becomes a constant, the others follow its dtype
+        first = as_node(inputs[0], graph=graph)
+        return tf_apply(op, first, *inputs[1:], name=name, **attrs)
+    for v in nodes[1:]:
+        if v.dtype != like.dtype:
+            raise TypeError(f"{op}: input {v!r} has dtype {v.dtype.name} that does not match dtype "
+                            f"{like.dtype.name} of {like!r} (TF1 does not convert tensors: use tf.cast)")
+    return apply(op, *converted, name=name, **attrs)
+
+
+_numpy_rules = False
+
+
+@contextlib.contextmanager
+def numpy_rules():
+    """Inside, Node operators promote as numpy does: the backward rules of ``ops.py`` (written for arrays)
+    replayed on nodes, e.g. relu's ``g * (x > 0)`` multiplies a float by a bool."""
+    global _numpy_rules
+    saved, _numpy_rules = _numpy_rules, True
+    try:
+        yield
+    finally:
+        _numpy_rules = saved
+
+
 def source(op: str, shape, dtype, name: str | None, graph: Graph | None = None, **attrs) -> Node:
     """Add a node with no inputs (placeholder, constant, random draw)."""
     graph = graph or get_default_graph()
@@ -293,10 +420,16 @@ def source(op: str, shape, dtype, name: str | None, graph: Graph | None = None, 
 
 
 def constant(value, dtype=None, shape=None, name=None, graph: Graph | None = None) -> Node:
-    """A node holding a fixed array (copied now, so later changes to ``value`` do not leak in)."""
-    array = np.array(value, dtype=dtype)
-    if array.dtype == np.float64 and dtype is None and not isinstance(value, np.ndarray):
-        array = array.astype(np.float32)   # TF: Python floats make float32 constants
+    """A node holding a fixed array (copied now, so later changes to ``value`` do not leak in).
+
+    Dtypes as TF1: Python floats give float32, Python ints int32; numpy values keep their dtype.
+    Strings and objects are refused.
+    """
+    if dtype is not None:
+        dtype = checked_dtype(dtype, "constant")
+    array = _checked_array(value, dtype, "constant")
+    if dtype is None:
+        array = _tf_default_dtype(value, array)
     if shape is not None:
         array = np.broadcast_to(array, tuple(shape)).copy()
     array.flags.writeable = False
@@ -304,7 +437,7 @@ def constant(value, dtype=None, shape=None, name=None, graph: Graph | None = Non
 
 
 def _assign_node(var: Variable, value, mode: str, name=None) -> Node:
-    value = _as_input(value, var, var.graph)
+    value = tf_input(value, var, var.graph, f"assign to {var.name}")
     shape = value.shape if isinstance(value, Node) else ()
     if broadcast_dims([var.shape, shape]) != tuple(var.shape):
         raise ValueError(f"assign: value of shape {_fmt_shape(shape)} does not fit {var!r}")

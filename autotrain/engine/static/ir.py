@@ -15,7 +15,9 @@ from autotrain.engine.ops import OPS, Op
 from .graph import Node, NodeShape, post_order
 
 _ids = itertools.count()
-VIEW_OPS = ("reshape", "transpose", "broadcast_to")
+#: Ops whose result shares its input's memory (stop_gradient returns its input itself).
+VIEW_OPS = ("reshape", "transpose", "broadcast_to", "stop_gradient")
+BY_VALUE = object()   # a Kind.key answer: merge like an op of OPS (same args, attrs, dtype)
 
 
 class Instr:
@@ -119,9 +121,7 @@ def lower(graph, fetches, feed_shapes: dict) -> Program:
 
     Nothing is dropped here: pruning to what the fetches need is the first pass's job.
     """
-    from .autodiff import _topo
-
-    needed = {n.id for n in _topo(fetches)}
+    needed = {n.id for n in post_order(list(fetches), lambda n: [v for v in n.inputs if isinstance(v, Node)])}
     lowered: dict[int, Instr] = {}
     for node in graph.nodes:   # creation order is a topological order
         if node.op == "placeholder" and node not in feed_shapes:
@@ -167,30 +167,20 @@ def _hashable(value):
 
 def instr_key(ins: Instr):
     """A key equal for instrs that compute the same value (``None``: never merge, e.g. a random draw)."""
-    if ins.op in ("random_normal", "assign", "group"):
-        return None
-    if ins.op in ("feed", "var"):
-        return (ins.op, ins.node.id)
+    kind = INSTRS.get(ins.op)
+    if kind is not None:
+        key = kind.key(ins)
+        if key is not BY_VALUE:
+            return key
     args = tuple(("i", a.id) if isinstance(a, Instr) else (type(a).__name__, a) for a in ins.args)
     return (ins.op, args, _hashable(ins.attrs), ins.dtype)
 
 
 def _lower_node(node: Node, lowered, feed_shapes) -> Instr:
     args = tuple(lowered[a.id] if isinstance(a, Node) else a for a in node.inputs)
-    if node.op == "placeholder":
-        return Instr("feed", (), {}, tuple(feed_shapes[node]), node.dtype, node.name, node)
-    if node.op == "variable":
-        return Instr("var", (), {}, node.shape, node.dtype, node.name, node)
-    if node.op in ("const", "random_normal"):
-        return Instr(node.op, (), dict(node.attrs), node.shape, node.dtype, node.name, node)
-    if node.op == "group":
-        return Instr("group", args, {}, (), None, node.name, node)
-    if node.op == "assign":
-        var, value = args
-        mode = node.attrs["mode"]
-        if mode != "set":
-            value = Instr("add" if mode == "add" else "sub", (var, value), {}, var.shape, var.dtype, node.name)
-        return Instr("assign", (var, value), {}, var.shape, var.dtype, node.name, node)
+    kind = LOWERED_FROM.get(node.op)
+    if kind is not None:
+        return kind.lower(node, args, lowered, feed_shapes)
     attrs = {k: _concrete(v, lowered) for k, v in node.attrs.items()}
     try:
         shape = _out_shape(node.op, args, attrs)
@@ -249,30 +239,259 @@ def evaluate(program: Program, feeds: dict, variables: dict, rng=None) -> list:
     ``feeds`` maps placeholder nodes to arrays; ``variables`` maps Variable nodes to arrays and is
     updated by assigns (reads in the same run see the values from before the run).
     """
-    rng = rng if rng is not None else np.random.default_rng()
+    state = Evaluation(feeds, variables, rng if rng is not None else np.random.default_rng())
     env: dict[int, object] = {}
     for ins in program.instrs:
         args = [env[a.id] if isinstance(a, Instr) else a for a in ins.args]
-        env[ins.id] = _eval_one(ins, args, feeds, variables, rng)
+        kind = INSTRS.get(ins.op)
+        env[ins.id] = kind.evaluate(ins, args, state) if kind is not None else \
+            OPS[ins.op].forward(np, *args, **ins.attrs)
     return [env[o.id] for o in program.outputs]
 
 
-def _eval_one(ins: Instr, args, feeds, variables, rng):
-    op = ins.op
-    if op == "feed":
-        return np.asarray(feeds[ins.node], dtype=ins.dtype)
-    if op == "var":
-        return variables[ins.node]
-    if op == "const":
-        return ins.attrs["value"]
-    if op == "random_normal":
-        return draw_normal(rng, ins.shape, ins.dtype, ins.attrs.get("mean", 0.0), ins.attrs.get("stddev", 1.0))
-    if op == "assign":
-        new = np.array(np.broadcast_to(args[1], ins.shape), dtype=ins.dtype)
-        variables[ins.args[0].node] = new
-        return new
-    if op == "group":
+class Evaluation:
+    """What the reference interpreter's instructions read and write besides their arguments."""
+
+    __slots__ = ("feeds", "variables", "rng")
+
+    def __init__(self, feeds, variables, rng):
+        self.feeds, self.variables, self.rng = feeds, variables, rng
+
+
+# --------------------------------------------------------------------- the compiler's own instructions
+class Kind:
+    """An instruction of the compiler that is not an op of ``OPS``, described as an op is: one table entry
+    says how it is lowered from a graph node, merged, evaluated by the reference interpreter, written into
+    a plan (``emit``) and drawn.  The passes ask the table (``external``, ``takes_out``, ``key``) instead of
+    testing names.
+
+    ``emit(ins, w, out)`` appends lines to the plan writer ``w`` (see ``compiler._Writer``) and returns the
+    name that holds the value; ``out`` is the buffer the memory plan chose (``None`` when it has none).
+    """
+
+    name = ""
+    graph_op: str | None = None   # the graph node op it is lowered from (None: made by a pass)
+    external = False    # the value lives outside the planned memory (fed, a Variable's, a constant)
+    takes_out = False   # computes into a planned buffer given as ``out``
+    style = "shape=ellipse"
+
+    @staticmethod
+    def lower(node, args, lowered, feed_shapes) -> Instr:
+        return Instr(node.op, args, dict(node.attrs), node.shape, node.dtype, node.name, node)
+
+    @staticmethod
+    def key(ins: Instr):
+        """What CSE merges on: ``None`` never merges (state, randomness), ``BY_VALUE`` as an op does."""
         return None
-    if op == "fused":
+
+    @staticmethod
+    def evaluate(ins: Instr, args, state: Evaluation):
+        raise NotImplementedError
+
+    @staticmethod
+    def emit(ins: Instr, w, out):
+        raise NotImplementedError
+
+    @staticmethod
+    def label(ins: Instr) -> str:
+        return ins.op
+
+
+INSTRS: dict[str, type[Kind]] = {}
+LOWERED_FROM: dict[str, type[Kind]] = {}
+
+
+def instruction(cls: type[Kind]) -> type[Kind]:
+    """Add a kind of instruction to ``INSTRS`` (and to ``LOWERED_FROM`` under its graph op)."""
+    INSTRS[cls.name] = cls
+    if cls.graph_op is not None:
+        LOWERED_FROM[cls.graph_op] = cls
+    return cls
+
+
+@instruction
+class Feed(Kind):
+    """A placeholder's value, a parameter of the plan."""
+    name, graph_op, external = "feed", "placeholder", True
+    style = "shape=box,style=filled,fillcolor=lightblue"
+
+    @staticmethod
+    def lower(node, args, lowered, feed_shapes):
+        return Instr("feed", (), {}, tuple(feed_shapes[node]), node.dtype, node.name, node)
+
+    @staticmethod
+    def key(ins):
+        return ("feed", ins.node.id)
+
+    @staticmethod
+    def evaluate(ins, args, state):
+        return np.asarray(state.feeds[ins.node], dtype=ins.dtype)
+
+    @staticmethod
+    def emit(ins, w, out):
+        return w.feed_name[ins.node.id]
+
+    @staticmethod
+    def label(ins):
+        return f"feed {ins.node.name}"
+
+
+@instruction
+class Var(Kind):
+    """A Variable's value from before the run (its current buffer, a parameter of the plan)."""
+    name, graph_op, external = "var", "variable", True
+    style = "shape=box,style=filled,fillcolor=khaki"
+
+    @staticmethod
+    def lower(node, args, lowered, feed_shapes):
+        return Instr("var", (), {}, node.shape, node.dtype, node.name, node)
+
+    @staticmethod
+    def key(ins):
+        return ("var", ins.node.id)
+
+    @staticmethod
+    def evaluate(ins, args, state):
+        return state.variables[ins.node]
+
+    @staticmethod
+    def emit(ins, w, out):
+        return w.read_name[ins.node.id]
+
+    @staticmethod
+    def label(ins):
+        return f"var {ins.node.name}"
+
+
+@instruction
+class Const(Kind):
+    """A fixed array (read-only), bound into the plan once."""
+    name, graph_op, external = "const", "const", True
+    style = "shape=plaintext"
+
+    @staticmethod
+    def key(ins):
+        return BY_VALUE
+
+    @staticmethod
+    def evaluate(ins, args, state):
+        return ins.attrs["value"]
+
+    @staticmethod
+    def emit(ins, w, out):
+        name = w.bind("c", ins.attrs["value"])
+        w.fixed.add(ins.id)
+        return name
+
+    @staticmethod
+    def label(ins):
+        value = ins.attrs["value"]
+        return f"const {value.item():g}" if value.size == 1 else "const"
+
+
+
+@instruction
+class Count(Kind):
+    """How many elements a reduction sums (``reduce_mean`` over a batch of unknown size): lowered straight
+    to a constant once the fed shapes are known, so no plan ever sees it."""
+    name, graph_op = "count", "count"
+
+    @staticmethod
+    def lower(node, args, lowered, feed_shapes):
+        shape = lowered[node.attrs["of"].node.id].shape
+        value = np.array(np.prod([shape[a] for a in node.attrs["axes"]]), dtype=node.dtype)
+        value.flags.writeable = False
+        return Instr("const", (), {"value": value}, (), node.dtype, node.name)
+
+
+@instruction
+class RandomNormal(Kind):
+    """A normal draw from the Session's generator into its buffer, on every run."""
+    name, graph_op, takes_out = "random_normal", "random_normal", True
+
+    @staticmethod
+    def evaluate(ins, args, state):
+        return draw_normal(state.rng, ins.shape, ins.dtype, ins.attrs.get("mean", 0.0), ins.attrs.get("stddev", 1.0))
+
+    @staticmethod
+    def emit(ins, w, out):
+        a = ins.attrs
+        w.lines.append(f"draw(rng, {tuple(ins.shape)!r}, {np.dtype(ins.dtype).name!r}, "
+                       f"{w.literal(a.get('mean', 0.0))}, {w.literal(a.get('stddev', 1.0))}, out={out})")
+        return out
+
+
+@instruction
+class Assign(Kind):
+    """Set a Variable to a value (``assign_add``/``assign_sub`` are lowered to an add/sub first); the
+    instr's value is the new value."""
+    name, graph_op = "assign", "assign"
+    style = "shape=box,style=filled,fillcolor=orange"
+
+    @staticmethod
+    def lower(node, args, lowered, feed_shapes):
+        var, value = args
+        mode = node.attrs["mode"]
+        if mode != "set":
+            value = Instr("add" if mode == "add" else "sub", (var, value), {}, var.shape, var.dtype, node.name)
+        return Instr("assign", (var, value), {}, var.shape, var.dtype, node.name, node)
+
+    @staticmethod
+    def evaluate(ins, args, state):
+        new = np.array(np.broadcast_to(args[1], ins.shape), dtype=ins.dtype)
+        state.variables[ins.args[0].node] = new
+        return new
+
+    @staticmethod
+    def emit(ins, w, out):
+        var, value = ins.args
+        target = w.write_name[var.node.id]
+        if not (isinstance(value, Instr) and value.id in w.memory.into_var):   # else computed in place already
+            w.lines.append(f"copyto({target}, {w.arg(value)})")
+        w.initializes.append(var.node)
+        return target
+
+
+@instruction
+class Group(Kind):
+    """Run all inputs, yield nothing (an initializer, a train op)."""
+    name, graph_op = "group", "group"
+
+    @staticmethod
+    def lower(node, args, lowered, feed_shapes):
+        return Instr("group", args, {}, (), None, node.name, node)
+
+    @staticmethod
+    def evaluate(ins, args, state):
+        return None
+
+    @staticmethod
+    def emit(ins, w, out):
+        return "None"
+
+
+@instruction
+class Fused(Kind):
+    """A chain of elementwise ``OPS`` steps run one after the other into one buffer (made by the fuse pass)."""
+    name, takes_out = "fused", True
+    style = "shape=box,style=filled,fillcolor=palegreen"
+
+    @staticmethod
+    def key(ins):
+        return BY_VALUE
+
+    @staticmethod
+    def evaluate(ins, args, state):
         return run_chain(np, ins.attrs["chain"], args)
-    return OPS[op].forward(np, *args, **ins.attrs)
+
+    @staticmethod
+    def emit(ins, w, out):
+        for step_op, refs, attrs in ins.attrs["chain"]:
+            args = ", ".join(out if r == -1 else w.arg(ins.args[r] if isinstance(r, int) else r) for r in refs)
+            w.lines.append(f"{w.kernel(step_op)}(xp, {args}{w.kwargs(attrs, out)})")
+        return out
+
+    @staticmethod
+    def label(ins):
+        return "fused[" + " → ".join(op for op, _, _ in ins.attrs["chain"]) + "]"
+

@@ -1,15 +1,21 @@
 """Session.run(fetches, feed_dict): compile a fetch set once, then run its plan again and again.
 
-A Session owns the variables' values.  Fetched arrays are read-only views of the Session's buffers:
-they stay valid until the next ``run`` of the same fetches overwrites them (that is what makes a
-steady-state run allocate nothing).  Copy what you keep: ``w = sess.run(w1).copy()``.
+A Session owns the variables' values.  Every fetched array is the caller's own: no later run changes
+it.  It is handed over without a copy: a Session writes each run's results (and each Variable's new
+value) into a buffer the caller no longer holds, with two buffers per value taking turns, so the
+usual loop (``loss, _, _ = sess.run([loss, step_w1, step_w2])``) allocates nothing once warm.
+Computed arrays are writable; a Variable's value (a fetched Variable or an assign's result) is a
+read-only view, since it is the Variable's memory (copy it to write to it).
 """
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
 from .autodiff import _topo
 from .compiler import bind, optimize
+from .passes import pipeline
 from .graph import Graph, Node, _fmt_shape, get_default_graph, warn_growth
 
 _GROWTH_RUNS = 10   # runs in a row with a growing graph before the graph-growth warning
@@ -41,9 +47,14 @@ class Session:
     6.0
     """
 
-    def __init__(self, graph: Graph | None = None, seed: int | None = None):
+    def __init__(self, graph: Graph | None = None, seed: int | None = None, rewrites=()):
+        """``rewrites``: opt-in compiler rewrites that change rounding for speed (names of
+        ``passes.REWRITES``, or ``"all"``); by default every value is computed as the graph says."""
+        if graph is not None and not isinstance(graph, Graph):
+            raise TypeError(f"Session: graph must be a Graph, got {graph!r}")
         self.graph = graph or get_default_graph()
-        self._vars: dict[int, np.ndarray] = {}
+        self._pipeline = pipeline(rewrites)
+        self._vars: dict[int, _Buffers] = {}
         self._initialized: set[int] = set()
         self._fetches: dict = {}
         self._rng = np.random.default_rng(seed)
@@ -74,12 +85,40 @@ class Session:
         self._watch_growth()
         entry = self._entry(fetches)
         values = self._feeds(entry, feed_dict or {})
+        if not entry.nodes:   # sess.run([]): nothing to compute, an empty structure back (as TF1)
+            return entry.build(())
         plan = self._plan(entry, values)
-        result = plan.run(*values)
+        result = plan.run(*values, *self._arguments(plan))
+        for var in plan.writes:
+            self._vars[var.id].commit()
+        for pool in plan.pools:
+            pool.commit()
         if plan.initializes:
             self._initialized.update(v.id for v in plan.initializes)
             plan.initializes = ()
         return entry.build(result)
+
+    def _arguments(self, plan) -> list:
+        """The buffers a plan runs with: each read Variable's current value, a buffer for each written
+        Variable's new value (its current one when the caller does not hold it), and a free buffer per
+        fetched array.  Writes are chosen first: a read argument would count as a holder."""
+        writes = [self._buffers(var).target(var in plan.distinct) for var in plan.writes]
+        outs = [pool.target(False) for pool in self._out_pools(plan)]
+        reads = [self._buffers(var).current for var in plan.reads]
+        return reads + writes + outs
+
+    def _buffers(self, var) -> "_Buffers":
+        buffers = self._vars.get(var.id)
+        if buffers is None:
+            buffers = self._vars[var.id] = _Buffers(var.shape, var.dtype)
+        return buffers
+
+    @staticmethod
+    def _out_pools(plan) -> list:
+        pools = getattr(plan, "pools", None)
+        if pools is None:
+            pools = plan.pools = [_Buffers(shape, dtype) for shape, dtype in plan.outs]
+        return pools
 
     def explain(self, fetches, feed_dict=None):
         """The compiler's report for ``fetches``: instr counts per pass, fused groups, bytes planned, DOT text.
@@ -92,7 +131,7 @@ class Session:
         shapes = {p: tuple(1 if d is None else d for d in p.shape) for p in entry.placeholders}
         if feed_dict is not None:
             shapes = {p: np.shape(v) for p, v in zip(entry.placeholders, self._feeds(entry, feed_dict))}
-        return optimize(self.graph, [n for n in entry.nodes if n is not None], shapes)[1]
+        return optimize(self.graph, [n for n in entry.nodes if n is not None], shapes, self._pipeline)[1]
 
     def _watch_growth(self) -> None:
         count = len(self.graph.nodes)
@@ -175,10 +214,10 @@ class Session:
 
     def _compile(self, entry: _Fetch, shapes):
         program, report = optimize(self.graph, [n for n in entry.nodes if n is not None],
-                                   dict(zip(entry.placeholders, shapes)))
+                                   dict(zip(entry.placeholders, shapes)), self._pipeline)
         self._check_initialized(program)
         entry.report = report
-        plan = bind(program, self._var_buffer, entry.placeholders, rng=self._rng)
+        plan = bind(program, entry.placeholders, rng=self._rng)
         report.code = plan.source
         return plan
 
@@ -194,13 +233,47 @@ class Session:
                     f"Attempting to use uninitialized value {ins.node.name} ({ins.node!r}); run "
                     "global_variables_initializer() (or the variable's initializer) first")
 
-    def _var_buffer(self, var) -> np.ndarray:
-        buffer = self._vars.get(var.id)
-        if buffer is None:
-            buffer = self._vars[var.id] = np.zeros(var.shape, dtype=var.dtype)
-        return buffer
+class _Buffers:
+    """The memory of one value that outlives a run (a Variable, or a fetched array): the current buffer
+    and a spare.  A buffer is reused only when nobody else holds it (its reference count says so)."""
+
+    __slots__ = ("shape", "dtype", "current", "spare", "next")
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = tuple(shape), dtype
+        self.current = self.spare = self.next = None
+
+    def target(self, distinct: bool):
+        """A buffer for this run's new value: the current one if free (in place), else the spare if free,
+        else a new one (the caller keeps the old ones)."""
+        if self.current is not None and not distinct and _unheld(self, "current"):
+            chosen = self.current
+        elif self.spare is not None and _unheld(self, "spare"):
+            chosen = self.spare
+        else:
+            chosen = np.empty(self.shape, self.dtype)
+        self.next = chosen
+        return chosen
+
+    def commit(self) -> None:
+        """The run wrote ``next``: it becomes current, and the old current the spare."""
+        if self.next is not self.current:
+            self.spare, self.current = self.current, self.next
+        self.next = None
 
 
+def _unheld(holder, attr: str) -> bool:
+    """Is ``holder.attr`` referenced from nowhere but ``holder`` (views of it count: numpy views hold their base)?"""
+    return sys.getrefcount(getattr(holder, attr)) <= _HOLDER_ONLY
+
+
+def _calibrate() -> int:
+    probe = _Buffers((1,), np.float64)
+    probe.current = np.empty(1)
+    return sys.getrefcount(getattr(probe, "current"))
+
+
+_HOLDER_ONLY = _calibrate()
 _MISSING = object()
 
 

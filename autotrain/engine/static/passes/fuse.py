@@ -1,24 +1,12 @@
 """Pass 5: fusion: fewer passes over memory and fewer buffers.
 
-* ``sum(square(x))`` over all elements becomes one dot product of ``x`` with itself: the squared
-  array is never written (the seed's loss).
 * A chain of elementwise ops where each link's only reader is the next link (optionally headed by a
   matmul: matmul+relu) becomes one ``fused`` instr.  It runs the ``OPS`` forward rules one after
   the other into a single buffer, in place: one buffer instead of one per link, one step in the plan.
 """
 from __future__ import annotations
 
-from ..ir import Instr, Program, Scalar, consumers, is_elementwise, new_instr, rebuild, topo_order
-
-
-def _sum_of_squares(ins: Instr):
-    if ins.op != "sum" or ins.attrs.get("keepdims") or ins.shape != ():
-        return None
-    (x,) = ins.args
-    if x.op != "square" or x.dtype != ins.dtype or x.dtype.kind != "f":
-        return None
-    flat = new_instr("reshape", (x.args[0],), {"shape": (x.size,)})
-    return new_instr("matmul", (flat, flat), name=ins.name)
+from ..ir import Instr, Program, Scalar, consumers, is_elementwise, topo_order
 
 
 def _absorbable(p: Instr, c: Instr, users, outputs, assigned) -> bool:
@@ -64,8 +52,7 @@ def _fused(chain) -> Instr:
 
 
 def fuse_elementwise(program: Program) -> Program:
-    """Rewrite the loss as a dot product, then fuse single-reader elementwise chains into one instr."""
-    program = rebuild(program, lambda ins: _sum_of_squares(ins) or ins)
+    """Fuse single-reader elementwise chains into one instr (the values are the same, step by step)."""
     users = consumers(program)
     outputs = {o.id for o in program.outputs}
     assigned = {i.args[1].id: i.args[0].id for i in program.instrs if i.op == "assign" and isinstance(i.args[1], Instr)}

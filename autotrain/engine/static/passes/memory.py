@@ -16,9 +16,9 @@ import numpy as np
 
 from autotrain.engine.ops import OPS
 
-from ..ir import VIEW_OPS, Instr, Program, consumers, is_elementwise
+from ..ir import INSTRS, VIEW_OPS, Instr, Program, consumers, is_elementwise
 
-EXTERNAL = ("feed", "var", "const")
+EXTERNAL = tuple(name for name, kind in INSTRS.items() if kind.external)
 
 
 class MemoryPlan:
@@ -41,8 +41,9 @@ class MemoryPlan:
 
 def takes_out(ins: Instr) -> bool:
     """Does the instr's forward write into a given buffer?"""
-    if ins.op in ("fused", "random_normal"):
-        return True
+    kind = INSTRS.get(ins.op)
+    if kind is not None:
+        return kind.takes_out
     return ins.op in OPS and "out" in inspect.signature(OPS[ins.op].forward).parameters
 
 

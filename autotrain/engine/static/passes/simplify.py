@@ -1,8 +1,12 @@
 """Pass 4: algebraic simplification, rule by rule, until no rule applies.
 
-Every rule keeps the value (up to float rounding where scalars are regrouped) and the shape and dtype
-of the instr it replaces.  The gradient graph is made of separate nodes, so rewriting a forward op
-(``maximum(h, 0)`` -> ``clamp``) never changes which tie convention the gradient follows.
+Every default rule keeps the value bit for bit (same roundings; the one exception is the sign of a
+zero, and nan in place of 0 where a masked entry was inf/nan, see :func:`_masked`) and the shape and
+dtype of the instr it replaces, so a static graph computes what the dynamic engine computes.  Rules that
+change rounding (regrouping scalars, moving a scale into a matmul, a loss as a dot product) are entries
+of the opt-in table :data:`REWRITES` (``passes/rewrites.py``), each stating its numeric effect.  The
+gradient graph is made of separate nodes, so rewriting a forward op (``maximum(h, 0)`` -> ``clamp``)
+never changes which tie convention the gradient follows.
 """
 from __future__ import annotations
 
@@ -14,6 +18,14 @@ from ..ir import Instr, Program, is_elementwise, new_instr, rebuild
 from .cse import hash_cons
 
 _NUM = (int, float)
+
+
+def _power_of_two(value) -> bool:
+    """±2**k: multiplying by it is exact (barring overflow and underflow), so it regroups freely."""
+    if not _num(value) or value == 0 or not math.isfinite(value):
+        return False
+    mantissa, _ = math.frexp(abs(value))
+    return mantissa == 0.5
 
 
 def _num(value) -> bool:
@@ -98,14 +110,9 @@ def _bool_factor(ins: Instr, make):
 
 
 def _push_scale(c, x: Instr, make):
-    """``c * x`` with the scalar moved to where it costs least (before a matmul, inside a mask)."""
+    """``c * x`` with the scalar moved inside a mask, a masked copy or a transpose: each exact."""
     if x.op == "mul" and len(x.args) == 2 and _is_mask(x.args[1]) and isinstance(x.args[0], Instr):
         return make("mul", (make("mul", (c, x.args[0])), x.args[1]))   # exact: the mask is 0 or 1
-    if x.op == "matmul":
-        a, b = x.args
-        if min(a.size, b.size) < x.size:
-            return make("matmul", (make("mul", (c, a)), b)) if a.size < b.size else \
-                make("matmul", (a, make("mul", (c, b))))
     if x.op == "where" and _is(x.args[1], 0) and isinstance(x.args[2], Instr) and _same(x.args[2], x):
         return make("where", (x.args[0], 0, make("mul", (c, x.args[2]))))
     if x.op == "transpose":
@@ -147,8 +154,8 @@ def _scaled(c, x: Instr, ins: Instr, make):
         return x
     if c == -1 and _same(x, ins):
         return make("neg", (x,))
-    if x.op == "mul" and _num(x.args[0]):
-        return make("mul", (c * x.args[0], x.args[1]))
+    if x.op == "mul" and _num(x.args[0]) and (_power_of_two(c) or _power_of_two(x.args[0])):
+        return make("mul", (c * x.args[0], x.args[1]))   # exact: scaling by 2**k only moves the exponent
     if x.op == "neg":
         return make("mul", (-c, x.args[0]))
     return _push_scale(c, x, make) if math.isfinite(c) else None
@@ -168,23 +175,38 @@ def _functions(ins: Instr, make):
     return None
 
 
-def _rewrite_once(ins: Instr, make):
+def _identity_ops(ins: Instr, make):
+    """``stop_gradient(x)`` is ``x`` once the gradients are built."""
+    return ins.args[0] if ins.op == "stop_gradient" else None
+
+
+#: The default rules, in the order they are tried; each ``rule(ins, make)`` returns a replacement or None.
+RULES = (_arith, _functions, _masked, _identity_ops)
+
+
+def _rewrite_once(ins: Instr, make, rules):
     if not ins.args:
         return None
     if is_elementwise(ins.op):
         args = _scalarize(ins)
         if args is not None:
             return make(ins.op, args, ins.attrs)
-    return _arith(ins, make) or _functions(ins, make) or _masked(ins, make)
+    for rule in rules:
+        new = rule(ins, make)
+        if new is not None:
+            return new
+    return None
 
 
-def simplify(program: Program) -> Program:
-    """Apply the rules to every instr (and to the instrs the rules create) until none applies."""
+def simplify(program: Program, extra_rules=()) -> Program:
+    """Apply the rules (``RULES``, then ``extra_rules``) to every instr, and to the instrs the rules
+    create, until none applies."""
     cons = hash_cons()
+    rules = RULES + tuple(extra_rules)
 
     def settle(ins: Instr) -> Instr:
         for _ in range(64):   # each rule makes the graph smaller or moves a scalar down: bounded
-            new = _rewrite_once(ins, make)
+            new = _rewrite_once(ins, make, rules)
             if new is None or new is ins:
                 break
             ins = new
