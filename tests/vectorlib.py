@@ -137,8 +137,8 @@ def compact(array: np.ndarray) -> dict[str, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------- comparison
-def _close(expected: np.ndarray, actual: np.ndarray, rtol: float) -> str | None:
-    """None when close: |a - e| <= rtol * (|e| + max|e|), NaN/inf in the same places."""
+def _close(expected: np.ndarray, actual: np.ndarray, rtol: float, atol: float = 0.0) -> str | None:
+    """None when close: |a - e| <= rtol * (|e| + max|e|) + atol, NaN/inf in the same places."""
     e, a = np.asarray(expected, dtype=np.float64), np.asarray(actual, dtype=np.float64)
     if e.shape != a.shape:
         return f"shape {a.shape} != expected {e.shape}"
@@ -147,7 +147,7 @@ def _close(expected: np.ndarray, actual: np.ndarray, rtol: float) -> str | None:
     bad_inf = ~finite & ~np.isnan(e) & (e != a)
     scale = np.max(np.abs(e[finite])) if finite.any() else 0.0
     err = np.abs(a - e)
-    tol = rtol * (np.abs(e) + scale)
+    tol = rtol * (np.abs(e) + scale) + atol
     bad = bad_nan | bad_inf | (finite & (err > tol))
     if not bad.any():
         return None
@@ -155,6 +155,11 @@ def _close(expected: np.ndarray, actual: np.ndarray, rtol: float) -> str | None:
     rel = np.max(np.where(finite, err / np.maximum(np.abs(e) + scale, 1e-300), 0))
     return (f"{int(bad.sum())} of {e.size} entries differ (first at flat index {i}: "
             f"{a.reshape(-1)[i]!r} vs expected {e.reshape(-1)[i]!r}; worst relative error {rel:.3g} > {rtol:g})")
+
+
+#: below these magnitudes a float is rounding noise of O(1) quantities (e.g. the Legendre program's
+#: a and c, exactly 0 in exact arithmetic, end near 1e-17 in any float64 run)
+ATOL_FLOOR = {"float64": 1e-14, "float32": 1e-6, "float16": 1e-3}
 
 
 def rtol_for(dtype: str, rtol: float | None) -> float:
@@ -196,7 +201,11 @@ def compare(expected_meta, expected_arrays, actual_meta, actual_arrays, rtol=Non
                     problems.append(f"{where}{suffix}: {np.asarray(got[suffix]).tolist()!s:.200} "
                                     f"!= expected {np.asarray(want).tolist()!s:.200}")
                 continue
-            msg = _close(want, got[suffix], tol if tol else 1e-12)
+            floor = ATOL_FLOOR.get(e["dtype"], 0.0)
+            if suffix in ("#sum", "#sum0"):
+                # a sum can cancel to ~0: its tolerance is relative to the sum of magnitudes
+                floor += (tol or 1e-12) * float(np.asarray(_stored(expected_arrays, path).get("#abssum", 0.0)))
+            msg = _close(want, got[suffix], tol if tol else 1e-12, floor)
             if msg:
                 problems.append(f"{where}{suffix}: {msg}")
         return problems
@@ -206,7 +215,7 @@ def compare(expected_meta, expected_arrays, actual_meta, actual_arrays, rtol=Non
         ev, av = e["value"], a["value"]
         if isinstance(ev, str) or isinstance(av, str) or e["type"] in ("int", "bool"):
             return [] if ev == av else [f"{where}: {av!r} != expected {ev!r}"]
-        msg = _close(np.array(ev), np.array(av), rtol if rtol is not None else RTOL["float64"])
+        msg = _close(np.array(ev), np.array(av), rtol if rtol is not None else RTOL["float64"], ATOL_FLOOR["float64"])
         return [f"{where}: {msg}"] if msg else []
     if e.get("value") != a.get("value"):
         return [f"{where}: {a.get('value')!r} != expected {e.get('value')!r}"]
