@@ -359,6 +359,29 @@ def inplace_after_use_step(b: Builder):
     b.add_step(f"pool[{i}].{'add_' if add else 'mul_'}({s})", fn)
 
 
+def linear_step(b: Builder):
+    """F.linear(x, w, b) with new leaves w (k, n) and b (k,)."""
+    i = b.pick(lambda e, v: v.ndim >= 1 and np.max(np.abs(v), initial=0) < 4)
+    if i is None:
+        return
+    n = b.env.pool[i].t.shape[-1]
+    k = b.draw(st.integers(1, 3), "out features")
+    w, bias = b.new_leaf((k, n)), b.new_leaf((k,))
+    b.result("F.linear", "linear", [i, w, bias], lambda t, x, w_, b_: t.nn.functional.linear(x, w_, b_))
+
+
+def cross_entropy_step(b: Builder):
+    """F.cross_entropy(logits (N, C), class indices) with each reduction."""
+    i = b.pick(lambda e, v: v.ndim == 2 and np.max(np.abs(v), initial=0) < 6)
+    if i is None:
+        return
+    n, c = b.env.pool[i].t.shape
+    target = b.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n), "classes")
+    reduction = b.draw(st.sampled_from(["mean", "sum", "none"]), "reduction")
+    b.result(f"F.cross_entropy({reduction})", "softmax_cross_entropy", [i],
+             lambda t, x: t.nn.functional.cross_entropy(x, t.tensor(target), reduction=reduction))
+
+
 def _softmax(kind):
     return unary(kind, lambda t, x: getattr(x, kind)(dim=-1), domain="dims")
 
@@ -409,6 +432,10 @@ CATALOGUE = {
     "permute": [unary("permute", lambda t, x: x.permute(*reversed(range(x.ndim))))],
     "cat": [unary("cat", lambda t, x: t.cat([x, x * 2], dim=0), domain="dims")],
     "stack": [unary("stack", lambda t, x: t.stack([x, -x], dim=0))],
+    "setitem": [setitem_step],
+    "copy_slices": [view_inplace_step],
+    "linear": [linear_step],
+    "softmax_cross_entropy": [cross_entropy_step],
 }
 
 #: steps that are not one op of the table: assignment and in-place, the heart of issue 10 §1
@@ -421,12 +448,14 @@ NOT_STEPPED = {
     "broadcast_to": "internal: every broadcasting binary step goes through it",
     "floor_divide": "piecewise constant: gradient zero almost everywhere", "remainder": "tested by the vectors",
     "argmax": "integer result", "argmin": "integer result",
+    "pick": "the values of max/min(dim): reached by the max and min steps",
+    "one_hot": "no gradient (integer labels to rows)", "stop_gradient": "no gradient by definition (TF's stop_gradient)",
 }
 
 
 def available_steps():
     steps = [s for name, builders in CATALOGUE.items() if name in OPS for s in builders]
-    return steps + SPECIAL_STEPS
+    return list(dict.fromkeys(steps + SPECIAL_STEPS))
 
 
 def test_every_op_is_covered():
