@@ -29,8 +29,27 @@ from autotrain.data import Problem, make_problem
 DEFAULT_SIZES = {"N": 4, "D_in": 5, "H": 4, "D_out": 3}  # small: full Jacobians in well under a second
 MAX_ENTRIES = 128  # with a CONFIG, at most this many finite-difference entries per weight (seeded sample)
 KINK_MARGIN = 0.05  # samples of ReLU inputs are at least this far from 0 (>> eps)
-FLOAT32_ADVICE = ("float32: finite differences in single precision need far looser tolerances "
-                  "(e.g. --eps 1e-3 --atol 1e-2 --rtol 1e-2); gradcheck is only reliable in float64")
+#: Default (eps, atol, rtol) per dtype.  float32 has 7 significant digits: a central difference with eps 1e-3
+#: is good to ~1e-3 relative, so the pass rule is 1e-2 (every default check passes with a margin); the loss
+#: rows' finite differences are always taken in float64 from the same float32 numbers.
+DEFAULTS = {"float64": (1e-6, 1e-5, 1e-3), "float32": (1e-3, 1e-2, 1e-2)}
+FLOAT32_ADVICE = ("float32: finite differences in single precision need looser tolerances (defaults for float32: "
+                  "--eps 1e-3 --atol 1e-2 --rtol 1e-2); a float64 run is the stricter check")
+
+
+class NoMatch(ValueError):
+    """``only`` matches no check."""
+
+
+def validate(eps: float, atol: float, rtol: float) -> None:
+    """ValueError naming the option when a setting cannot give a meaningful check."""
+    import math
+
+    if not (math.isfinite(eps) and eps > 0):
+        raise ValueError(f"--eps {eps!r}: expected a finite step > 0 (e.g. 1e-6 for float64, 1e-3 for float32)")
+    for name, value in (("--atol", atol), ("--rtol", rtol)):
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} {value!r}: expected a finite tolerance >= 0")
 MODE_ORDER = ("manual", "autograd", "custom-relu", "static")
 
 
@@ -183,7 +202,9 @@ class LossOracle:
         import autotrain.engine as torch
         from autotrain.engine.gradcheck import numerical_jacobian
 
-        p = self.s.problem
+        # Always in float64, from the very same (possibly float32) numbers: a float32 loss of thousands has
+        # an ulp near 1e-3, so float32 differences would measure rounding, not the gradient.
+        p = Problem(*(a.astype(np.float64) for a in self.s.problem))
         x, y = torch.from_numpy(p.x.copy()), torch.from_numpy(p.y.copy())
         weights = (torch.tensor(p.w1), torch.tensor(p.w2))
 
@@ -288,10 +309,12 @@ def matches(name: str, pattern: str | None) -> bool:
     return pattern.lower() in name.lower()
 
 
-def run_checks(cfg=None, dtype: str = "float64", eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-               only: str | None = None, max_entries: int = MAX_ENTRIES) -> Report:
+def run_checks(cfg=None, dtype: str = "float64", eps: float | None = None, atol: float | None = None,
+               rtol: float | None = None, only: str | None = None, max_entries: int = MAX_ENTRIES) -> Report:
     """Run every check (those matching ``only``) and return their rows.
 
+    ``eps``/``atol``/``rtol`` default to ``DEFAULTS[dtype]``; a non-finite or non-positive ``eps`` or a
+    negative tolerance raises ValueError, and an ``only`` that matches nothing raises :class:`NoMatch`.
     Without ``cfg`` the two-layer checks use ``DEFAULT_SIZES`` and every Jacobian entry; with a
     ``FitConfig`` they use its sizes and seed (the dtype stays ``dtype``) and finite differences
     perturb at most ``max_entries`` entries of each weight, a seeded random sample.
@@ -300,6 +323,9 @@ def run_checks(cfg=None, dtype: str = "float64", eps: float = 1e-6, atol: float 
     >>> report.passed, [r.input for r in report.rows]
     (True, ['w1', 'w2'])
     """
+    d_eps, d_atol, d_rtol = DEFAULTS[dtype]
+    eps, atol, rtol = (d_eps if eps is None else eps), (d_atol if atol is None else atol), (d_rtol if rtol is None else rtol)
+    validate(eps, atol, rtol)
     sizes = dict(DEFAULT_SIZES) if cfg is None else {k: getattr(cfg, k) for k in DEFAULT_SIZES}
     seed = 0 if cfg is None else cfg.seed
     s = Settings(dtype, eps, atol, rtol, make_problem(**sizes, dtype=dtype, seed=seed),
@@ -309,7 +335,8 @@ def run_checks(cfg=None, dtype: str = "float64", eps: float = 1e-6, atol: float 
         report.warnings.append(FLOAT32_ADVICE)
     selected = [(name, run) for name, run in tasks(s) if matches(name, only)]
     if not selected:
-        report.notes.append(f"no check matches --only {only!r}")
+        raise NoMatch(f"--only {only!r} matches no check (names look like op:matmul, function:MyReLU, "
+                      "loss:static, static:passes)")
     with np.errstate(all="ignore"):
         for name, run in selected:
             report.rows.extend(_safe(name, run, s))
@@ -336,4 +363,4 @@ def _kink_note() -> str:
 
 
 __all__ = ["Check", "Report", "run_checks", "tasks", "matches", "static_gradients", "LossOracle",
-           "DEFAULT_SIZES", "MAX_ENTRIES", "FLOAT32_ADVICE"]
+           "DEFAULT_SIZES", "MAX_ENTRIES", "FLOAT32_ADVICE", "DEFAULTS", "NoMatch", "validate"]

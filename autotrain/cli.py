@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Iterator, Optional
+from typing import TYPE_CHECKING, Annotated, Callable, Iterator, Optional
 
 import typer
 
@@ -22,9 +22,10 @@ if TYPE_CHECKING:
 
 EXIT_OS_ERROR, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
 
+_HELP = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(help="Train a two-layer network four ways on autotrain's own autograd engine.", rich_markup_mode=None,
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-config_app = typer.Typer(help="Inspect the config format.", no_args_is_help=True)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, context_settings=_HELP)
+config_app = typer.Typer(help="Inspect the config format.", no_args_is_help=True, context_settings=_HELP)
 app.add_typer(config_app, name="config")
 
 
@@ -33,24 +34,30 @@ class BadInput(Exception):
 
 
 @contextmanager
-def exit_codes() -> Iterator[None]:
-    """The one place that turns library exceptions into a message and an exit code (never a traceback)."""
+def exit_codes(interrupted: Callable[[], str] | str = "interrupted; nothing was written") -> Iterator[None]:
+    """The one place that turns library exceptions into a message and an exit code (never a traceback).
+
+    ``interrupted`` is what a Ctrl-C/SIGTERM that stops the command at once means: it must be true
+    for the command and the moment (a callable is asked when the interrupt happens).
+    """
     from autotrain.config import ConfigError
     from autotrain.runs import RunError
 
     try:
         yield
     except ConfigError as exc:
-        n = len(exc.problems)
-        head = "" if n == 1 else f"{n} problems in the config:\n"
-        display.error(head + "\n".join(("  " if n > 1 else "") + str(p) for p in exc.problems))
+        display.error(_config_problems(exc.problems))
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except (BadInput, RunError) as exc:
         display.error(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    except KeyboardInterrupt:  # a second Ctrl-C during a step or a checkpoint write
-        display.error("interrupted; the newest complete checkpoint is kept (resume with --resume RUN_DIR)")
+    except KeyboardInterrupt:
+        display.error(interrupted() if callable(interrupted) else interrupted)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except MemoryError as exc:  # a late one: the up-front estimate was not enough (another process took memory?)
+        display.error(f"out of memory ({str(exc)[:200] or type(exc).__name__}); use smaller sizes, or free "
+                      "memory or raise the process limit (ulimit -v)")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     except RuntimeError as exc:
         if type(exc).__name__ != "DeviceUnavailableError":  # engine/backend.py's; not imported here (lazy)
             raise
@@ -60,6 +67,32 @@ def exit_codes() -> Iterator[None]:
         display.error(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}; "
                       "the newest complete checkpoint is kept")
         raise typer.Exit(EXIT_OS_ERROR) from None
+
+
+MAX_PROBLEMS = 20  # a config with thousands of bad keys gets a readable error, not thousands of lines
+
+
+def _config_problems(problems) -> str:
+    n = len(problems)
+    shown = [str(p) for p in problems[:MAX_PROBLEMS]]
+    if n > MAX_PROBLEMS:
+        shown.append(f"... and {n - MAX_PROBLEMS} more")
+    head = "" if n == 1 else f"{n} problems in the config:\n"
+    return head + "\n".join(("  " if n > 1 else "") + line for line in shown)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from autotrain import __version__
+
+        typer.echo(f"autotrain {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version and exit.")] = False) -> None:
+    """Train a two-layer network four ways on autotrain's own autograd engine."""
 
 
 ConfigArg = Annotated[Optional[Path], typer.Argument(help="YAML config file (see configs/). Optional with --resume.",
@@ -87,7 +120,8 @@ def _config_for_resume(run, config: Path | None, overrides: list[str]) -> FitCon
 def fit(
     config: ConfigArg = None,
     set_: SetOpt = None,
-    print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config and exit.")] = False,
+    print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved config and exit "
+                                               "(as JSON with --json).")] = False,
     runs_dir: Annotated[Path, typer.Option(help="Root folder for new run directories.")] = Path("runs"),
     resume: Annotated[Optional[Path], typer.Option(help="Continue the run in RUN_DIR from its newest checkpoint.",
                                                    metavar="RUN_DIR")] = None,
@@ -98,48 +132,98 @@ def fit(
 
     The run directory (under --runs-dir) gets config.yaml, metrics.csv, data.npz, checkpoints/ and summary.json.
     """
+    from autotrain import train
+
+    overrides = list(set_ or [])
+    made: list = []  # the run this command writes, once it exists (for a true message on a hard interrupt)
+    # Signal handlers before the first write: a Ctrl-C/SIGTERM from here on ends with exit 130 and a true message.
+    with train.stop_on_signals() as stop, exit_codes(lambda: _interrupted_fit(made)):
+        summary = _fit_command(config, overrides, print_config, runs_dir, resume, quiet, as_json, stop, made)
+        if summary is None:
+            return
+        stop.deferred = True  # the run is over; a signal now must not cut the report short
+        run = made[0]
+        if as_json:
+            display.as_json(summary.to_dict())
+        elif not quiet:
+            display.summary(summary, run.read_metrics())
+        if as_json or quiet:  # a skipped damaged checkpoint is news even to a script: stderr, like the hints
+            for note in summary.notes:
+                display.hint(f"note: {note}")
+        _finish(summary)
+
+
+def _fit_command(config, overrides, print_config, runs_dir, resume, quiet, as_json, stop, made):
     from autotrain import runs, train
     from autotrain.config import check_resources, load_config, resolve
 
-    overrides = list(set_ or [])
-    with exit_codes():
-        run = runs.open_run(resume) if resume is not None else None
-        if print_config:
-            path = config or (run.config_path if run else None)
-            if path is None:
-                raise BadInput("--print-config needs a CONFIG file (or --resume RUN_DIR)")
-            display.resolved_config(resolve(path, overrides))
-            return
-        if run is not None:
-            cfg = _config_for_resume(run, config, overrides)
-            check_resources(cfg, str(run.config_path))
-        elif config is None:
-            raise BadInput("missing CONFIG: give a YAML config file, e.g. autotrain fit configs/two_layer.yaml")
-        else:
-            cfg = load_config(config, overrides)
-            run = runs.create_run(cfg, runs_dir)
-        with display.progress(cfg.steps, quiet=quiet or as_json) as on_step:
-            summary = train.fit(cfg, run, on_step=on_step)
-    if as_json:
-        display.as_json(summary.to_dict())
-    elif not quiet:
-        display.summary(summary, run.read_metrics())
-    if as_json or quiet:  # a skipped damaged checkpoint is news even to a script: stderr, like the hints
-        for note in summary.notes:
-            display.hint(f"note: {note}")
-    _finish(summary)
+    run = runs.open_run(resume) if resume is not None else None
+    if print_config:
+        path = config or (run.config_path if run else None)
+        if path is None:
+            raise BadInput("--print-config needs a CONFIG file (or --resume RUN_DIR)")
+        resolved = resolve(path, overrides)
+        display.resolved_config_json(resolved) if as_json else display.resolved_config(resolved)
+        return None
+    if run is not None:
+        cfg = _config_for_resume(run, config, overrides)
+        check_resources(cfg, str(run.config_path))
+    elif config is None:
+        raise BadInput("missing CONFIG: give a YAML config file, e.g. autotrain fit configs/two_layer.yaml")
+    else:
+        cfg = load_config(config, overrides)
+    if stop.signum is not None:  # a signal while reading the config: nothing was written yet
+        raise KeyboardInterrupt
+    if run is None:
+        run = runs.create_run(cfg, runs_dir)
+    made.append(run)
+    with display.progress(cfg.steps, quiet=quiet or as_json) as on_step:
+        return train.fit(cfg, run, on_step=on_step)
+
+
+def _interrupted_fit(made: list) -> str:
+    """What a hard interrupt of ``fit`` leaves, read from the disk: true whenever it happens."""
+    if not made:
+        return "interrupted before anything was written"
+    run = made[0]
+    found = run.checkpoints()
+    if not found:
+        return f"interrupted before the first checkpoint of {run.path} was written; start again with autotrain fit CONFIG"
+    return (f"interrupted; the newest complete checkpoint (step {found[-1][0]}) is kept. "
+            f"Continue with: autotrain fit --resume {run.path}")
 
 
 def _finish(summary) -> None:
     """Exit code and hint for a run that did not complete."""
     if summary.status == "diverged":
         display.hint(f"diverged: the loss became non-finite at step {summary.diverged_at}; lower lr "
-                     f"(e.g. --set lr=...) and start again. Last finite checkpoint kept in {summary.run_dir}")
+                     f"(try --set lr={lower_lr(summary)}) and start again. Last finite checkpoint kept in "
+                     f"{summary.run_dir}")
         raise typer.Exit(EXIT_DIVERGED)
     if summary.status == "interrupted":
-        display.hint(f"interrupted at step {summary.step} ({summary.signal}); checkpoint written. "
-                     f"Continue with: autotrain fit --resume {summary.run_dir}")
+        if summary.checkpoint is None:
+            display.hint(f"interrupted ({summary.signal}) before the first checkpoint was written; nothing to "
+                         "resume: start again with autotrain fit CONFIG")
+        else:
+            display.hint(f"interrupted at step {summary.step} ({summary.signal or 'signal'}); the checkpoint at "
+                         f"step {summary.step} is kept. Continue with: autotrain fit --resume {summary.run_dir}")
         raise typer.Exit(EXIT_INTERRUPTED)
+    if summary.status == "failed":
+        kept = ("no checkpoint was written" if summary.checkpoint is None else
+                f"the newest complete checkpoint (step {summary.step}) is kept")
+        display.error(f"{summary.error}; {kept}. Use smaller sizes, or free memory or raise the process limit "
+                      f"(ulimit -v) and continue with: autotrain fit --resume {summary.run_dir}")
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def lower_lr(summary_or_cfg) -> str:
+    """A learning rate worth trying after a divergence: a tenth of the one that diverged, as a plain number."""
+    lr = getattr(summary_or_cfg, "lr", None)
+    if lr is None:  # a Summary: the lr is in the run's config
+        from autotrain.runs import open_run
+
+        lr = open_run(summary_or_cfg.run_dir).read_config().lr
+    return f"{lr / 10:.3g}"
 
 
 @app.command()
@@ -147,10 +231,13 @@ def gradcheck(
     config: Annotated[Optional[Path], typer.Argument(help="YAML config: check the two-layer loss at its sizes and "
                                                          "seed (sampling Jacobian entries). Default: tiny sizes.",
                                                     show_default=False)] = None,
-    dtype: Annotated[str, typer.Option(help="float64 (reliable) or float32 (needs looser tolerances).")] = "float64",
-    eps: Annotated[float, typer.Option(help="Finite-difference step.")] = 1e-6,
-    atol: Annotated[float, typer.Option(help="Absolute tolerance of the pass rule.")] = 1e-5,
-    rtol: Annotated[float, typer.Option(help="Relative tolerance of the pass rule.")] = 1e-3,
+    dtype: Annotated[str, typer.Option(help="float64 (the stricter check) or float32.")] = "float64",
+    eps: Annotated[Optional[float], typer.Option(help="Finite-difference step (default: 1e-6 float64, 1e-3 float32).",
+                                                 show_default=False)] = None,
+    atol: Annotated[Optional[float], typer.Option(help="Absolute tolerance of the pass rule (default: 1e-5 float64, "
+                                                       "1e-2 float32).", show_default=False)] = None,
+    rtol: Annotated[Optional[float], typer.Option(help="Relative tolerance of the pass rule (default: 1e-3 float64, "
+                                                       "1e-2 float32).", show_default=False)] = None,
     only: Annotated[Optional[str], typer.Option(help="Run only checks whose name matches: a glob ('op:*', "
                                                      "'loss:static') or a substring ('relu').",
                                                 metavar="PATTERN")] = None,
@@ -158,16 +245,25 @@ def gradcheck(
     """Check every gradient against finite differences.
 
     Every op, the custom ReLU Function, and the two-layer loss in each mode, against finite differences and
-    against each other; exit 1 on a failure.
+    against each other; exit 1 on a failure, 2 for bad input (including --only matching nothing).
     """
     from autotrain import checks
-    from autotrain.config import load_config
+    from autotrain.config import check_resources, load_config
 
-    with exit_codes():
-        if dtype not in ("float32", "float64"):
+    with exit_codes("interrupted; gradcheck writes nothing, so nothing is lost"):
+        if dtype not in checks.DEFAULTS:
             raise BadInput(f"--dtype {dtype!r}: choose float32 or float64")
-        cfg = load_config(config) if config is not None else None
-        report = checks.run_checks(cfg, dtype=dtype, eps=eps, atol=atol, rtol=rtol, only=only)
+        try:
+            checks.validate(*(d if v is None else v for v, d in zip((eps, atol, rtol), checks.DEFAULTS[dtype])))
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+        cfg = load_config(config, check=False) if config is not None else None
+        if cfg is not None:
+            check_resources(cfg.model_copy(update={"dtype": dtype}), str(config), "gradcheck", runners=4)
+        try:
+            report = checks.run_checks(cfg, dtype=dtype, eps=eps, atol=atol, rtol=rtol, only=only)
+        except checks.NoMatch as exc:
+            raise BadInput(str(exc)) from None
     display.gradcheck_report(report)
     if not report.passed:
         raise typer.Exit(1)
@@ -190,18 +286,20 @@ def compare_modes(
                        ] = None,
     runs_dir: Annotated[Path, typer.Option(help="Root folder for the comparison's run directory.")] = Path("runs"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON (implies --quiet).")] = False,
 ) -> None:
     """Train CONFIG in all four modes; compare them.
 
     Identical data and weights for every mode; compares losses, weights, speed and memory; exit 1 if any
-    mode disagrees with manual.
+    mode disagrees with manual, 3 if every mode diverged (lower lr).
     """
     import importlib.util
 
     from autotrain import compare
-    from autotrain.config import load_config
+    from autotrain.config import check_resources, load_config
 
-    with exit_codes():
+    with exit_codes("interrupted before the comparison was complete; compare-modes keeps no checkpoint, so there "
+                    "is nothing to resume: run it again"):
         bad = [a for a in against or [] if a not in compare.AGAINST]
         if bad:
             raise BadInput(f"--against {bad[0]!r}: choose from {', '.join(compare.AGAINST)}")
@@ -211,15 +309,23 @@ def compare_modes(
             names = compare.mode_names(modes)
         except ValueError as exc:  # an unknown mode name
             raise BadInput(str(exc)) from None
-        cfg = load_config(config, list(set_ or []))
+        cfg = load_config(config, list(set_ or []), check=False)
+        check_resources(cfg, str(config), "compare-modes", runners=len(names) + len(set(against or [])))
         total_steps = (steps or cfg.steps) * (len(names) + len(set(against or [])))
-        with display.mode_progress(total_steps, quiet=quiet) as on_step:
+        with display.mode_progress(total_steps, quiet=quiet or as_json) as on_step:
             result = compare.compare_modes(cfg, names, steps, on_step, against=against or (),
                                            graph=show_graph, runs_dir=runs_dir)
-    if plot is not None:
-        for path in dict.fromkeys([plot, result.run_dir / plot.name]):
-            display.plot_losses(result, path)
-    display.comparison(result, show_graph=show_graph)
+        if plot is not None:
+            for path in dict.fromkeys([plot, result.run_dir / plot.name]):
+                display.plot_losses(result, path)
+    if as_json:
+        display.comparison_json(result)
+    else:
+        display.comparison(result, show_graph=show_graph)
+    if result.diverged:
+        if as_json:
+            display.hint(display.diverged_line(result))
+        raise typer.Exit(EXIT_DIVERGED)
     if not result.agree:
         raise typer.Exit(1)
 
@@ -233,7 +339,14 @@ def config_schema() -> None:
 
 
 def main() -> None:
-    """Console-script entry point (``autotrain``)."""
+    """Console-script entry point (``autotrain``).
+
+    SIGTERM is handled like Ctrl-C from the start (exit 130 with a message saying what is kept);
+    ``fit`` replaces both with its checkpoint-then-stop handlers before its first write.
+    """
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     app()
 
 

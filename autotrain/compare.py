@@ -66,6 +66,11 @@ class ModeResult:
         return self.losses[-1] if self.losses else None
 
     @property
+    def diverged_at(self) -> int | None:
+        """The first step whose loss is NaN/inf (None: every loss is finite)."""
+        return next((t for t, loss in enumerate(self.losses) if not math.isfinite(loss)), None)
+
+    @property
     def median_ms(self) -> float | None:
         return statistics.median(self.step_ms) if self.step_ms else None
 
@@ -89,6 +94,16 @@ class Comparison:
 
     def result(self, mode: str) -> ModeResult:
         return next(r for r in self.results if r.mode == mode)
+
+    @property
+    def diverged(self) -> bool:
+        """True when every mode's loss became NaN/inf: ``lr`` is too large, nothing else is wrong."""
+        return bool(self.results) and all(r.diverged_at is not None for r in self.results)
+
+    @property
+    def diverged_at(self) -> int | None:
+        """The step where the reference (``manual``) diverged, when every mode did."""
+        return self.result(REFERENCE).diverged_at if self.diverged else None
 
 
 # --------------------------------------------------------------------------- runners
@@ -207,6 +222,8 @@ def run_lockstep(runners: list[Runner], steps: int, on_step: OnModeStep | None =
                 result.losses.append(loss)
                 if on_step is not None:
                     on_step(runner.name, t, loss)
+            if all(r.diverged_at is not None for r in results):  # every mode diverged: more steps say nothing
+                break
     for runner, result in zip(runners, results):
         result.weights = runner.weights()
     return results
@@ -220,6 +237,11 @@ def _relative(values, reference) -> np.ndarray:
 
 def assess(result: ModeResult, reference: ModeResult, tolerance: float) -> None:
     """Fill in ``result``'s deviations from ``reference`` and whether it agrees within ``tolerance``."""
+    with np.errstate(all="ignore"):  # NaN/inf losses of a diverged run are compared, not warned about
+        _assess(result, reference, tolerance)
+
+
+def _assess(result: ModeResult, reference: ModeResult, tolerance: float) -> None:
     n = min(len(result.losses), len(reference.losses))
     dev = _relative(result.losses[:n], reference.losses[:n])
     bad = np.flatnonzero(~(dev <= tolerance))  # NaN counts as out of tolerance
@@ -313,7 +335,7 @@ def create_compare_dir(cfg: FitConfig, root: str | os.PathLike = "runs", now: da
 
 
 COLUMNS = ("mode", "final_loss", "max_loss_rel_dev", "max_weight_rel_dev", "first_step_out_of_tol",
-           "bit_identical", "agrees", "median_ms_per_step", "speed_vs_manual", "peak_step_bytes")
+           "bit_identical", "agrees", "median_ms_per_step", "speed_vs_manual", "peak_step_bytes", "diverged_at")
 
 
 def rows(comparison: Comparison) -> list[dict]:
@@ -321,7 +343,8 @@ def rows(comparison: Comparison) -> list[dict]:
     return [{"mode": r.mode, "final_loss": r.final_loss, "max_loss_rel_dev": r.loss_dev,
              "max_weight_rel_dev": r.weight_dev, "first_step_out_of_tol": r.first_out,
              "bit_identical": r.bit_identical, "agrees": r.agrees, "median_ms_per_step": r.median_ms,
-             "speed_vs_manual": r.speed, "peak_step_bytes": r.peak_bytes} for r in comparison.results]
+             "speed_vs_manual": r.speed, "peak_step_bytes": r.peak_bytes, "diverged_at": r.diverged_at}
+            for r in comparison.results]
 
 
 def write_run(comparison: Comparison, problem: Problem, root) -> Path:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Literal
@@ -27,7 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 MODE_NAMES = ("manual", "autograd", "custom-relu", "static")
 DTYPE_NAMES = ("float32", "float64")
-DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
+DEVICE_RE = re.compile(r"cpu|cuda(:\d{1,4})?")  # used with fullmatch: "cpu\n" is not a device
+DEVICE_SYNONYMS = {"gpu": "cuda", "nvidia": "cuda", "cuda0": "cuda:0", "gpu0": "cuda:0", "gpu:0": "cuda:0",
+                   "mps": "cpu", "host": "cpu"}
 DEVICE_EXAMPLES = ("cpu", "cuda", "cuda:0")
 
 Source = Literal["default", "file", "--set"]
@@ -63,7 +66,7 @@ class FitConfig(BaseModel):
     @field_validator("device")
     @classmethod
     def _device_syntax(cls, value: str) -> str:
-        if not DEVICE_RE.match(value):
+        if not DEVICE_RE.fullmatch(value):
             raise ValueError("not a device name")
         return value
 
@@ -116,17 +119,113 @@ class ConfigError(Exception):
 
 # ---------------------------------------------------------------- YAML loading
 
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few hundred bytes; a bigger file is refused before it is read
+MAX_NODES = 10_000  # YAML nodes in one document, aliases counted as what they expand to
+MAX_DEPTH = 32  # nesting of lists/mappings
+MAX_SHOWN = 80  # characters of a value an error message prints
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader + YAML 1.2 floats (``1e-6``), duplicate-key errors and key line numbers."""
+    """SafeLoader reading the YAML 1.2 core schema, with duplicate-key errors, key line numbers and limits.
+
+    Limits, so no document can hang or exhaust memory: at most ``MAX_NODES`` nodes, where an alias
+    counts as the whole subtree it repeats (a "billion laughs" bomb is refused while it is composed,
+    long before anything is expanded), and at most ``MAX_DEPTH`` levels of nesting.
+    """
 
     def __init__(self, stream):
         super().__init__(stream)
         self.key_lines: dict = {}
+        self._nodes = 0
+        self._depth = 0
+        self._sizes: dict[int, int] = {}
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            self._count(self._size(node), event.start_mark, "aliases")
+            return node
+        self._count(1, event.start_mark, "nodes")
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep",
+                                                  event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def _count(self, n: int, mark, what: str) -> None:
+        self._nodes += n
+        if self._nodes > MAX_NODES:
+            raise yaml.composer.ComposerError(
+                None, None, f"the document is too large: more than {MAX_NODES} values"
+                + (" once its aliases are expanded (refused: an alias bomb?)" if what == "aliases" else ""), mark)
+
+    def _size(self, node) -> int:
+        """Nodes in ``node``'s subtree, shared subtrees counted every time they appear (memoised)."""
+        key = id(node)
+        if key not in self._sizes:
+            self._sizes[key] = 1  # a recursive alias counts once instead of looping
+            if isinstance(node, yaml.SequenceNode):
+                children = node.value
+            elif isinstance(node, yaml.MappingNode):
+                children = [n for pair in node.value for n in pair]
+            else:
+                children = []
+            self._sizes[key] = 1 + sum(self._size(c) for c in children)
+        return self._sizes[key]
 
 
-# YAML 1.1 needs a dot in a float; YAML 1.2 (and every user) does not: accept 1e-6, 5E3, -2e+1.
-_FLOAT_12 = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
-_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+0123456789"))
+# YAML 1.2 core schema, not PyYAML's YAML 1.1: `017` is 17 (not 15), `1:30`, `0b1`, `1_000`, `yes`, `on` and
+# `2020-01-01` are strings, `1e-6` is a float.  Null stays `~`/`null`/empty (the same in both).
+_INT_12 = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT_12 = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                       r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+_BOOL_12 = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_TAG = "tag:yaml.org,2002:"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_TAG + "int", _TAG + "float", _TAG + "bool",
+                                                               _TAG + "timestamp")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver(_TAG + "bool", _BOOL_12, list("tTfF"))
+_Loader.add_implicit_resolver(_TAG + "int", _INT_12, list("-+0123456789"))
+_Loader.add_implicit_resolver(_TAG + "float", _FLOAT_12, list("-+0123456789."))
+
+
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
+    text = loader.construct_scalar(node)
+    if not _INT_12.match(text):
+        raise yaml.constructor.ConstructorError(None, None, f"{_shown(text)} is not an integer", node.start_mark)
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text, 10)  # a number too long for Python (> 4300 digits) raises ValueError: reported as such
+
+
+def _construct_float(loader: _Loader, node: yaml.ScalarNode) -> float:
+    text = loader.construct_scalar(node)
+    if not _FLOAT_12.match(text):
+        raise yaml.constructor.ConstructorError(None, None, f"{_shown(text)} is not a number", node.start_mark)
+    lowered = text.lower()
+    if lowered.endswith(".inf"):
+        return float("-inf") if text.startswith("-") else float("inf")
+    return float("nan") if lowered == ".nan" else float(text)
+
+
+_Loader.add_constructor(_TAG + "int", _construct_int)
+_Loader.add_constructor(_TAG + "float", _construct_float)
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, bounded: an error message never prints (or builds) more than ~MAX_SHOWN characters."""
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxstring = r.maxother = r.maxlong = MAX_SHOWN
+    r.maxlevel, r.maxlist, r.maxdict, r.maxtuple = 3, 4, 4, 4
+    text = r.repr(value)
+    return text if len(text) <= MAX_SHOWN + 10 else text[:MAX_SHOWN] + "..."
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
@@ -161,27 +260,73 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, dict]:
         what = exc.problem or exc.context or "invalid YAML"
         if "could not determine a constructor" in str(what):
             what = f"YAML tag refused ({what.split('for the tag')[-1].strip()}): only plain values are allowed"
-        raise ConfigError([Problem(source, f"YAML error: {what}", line=mark.line + 1 if mark else None,
+        raise ConfigError([Problem(source, f"YAML error: {_bounded(what)}", line=mark.line + 1 if mark else None,
                                    column=mark.column + 1 if mark else None)]) from None
     except yaml.YAMLError as exc:  # e.g. a reader error on control characters
-        raise ConfigError([Problem(source, f"YAML error: {exc}")]) from None
+        raise ConfigError([Problem(source, f"YAML error: {_bounded(str(exc))}")]) from None
+    except (ValueError, TypeError, OverflowError, RecursionError, MemoryError) as exc:
+        # raised while a value is built: `!!int abc`, `!!timestamp 2020-13-45`, a 5000-digit integer...
+        mark = loader.get_mark() if loader is not None else None
+        raise ConfigError([Problem(source, f"YAML error: cannot build a value ({_bounded(str(exc)) or type(exc).__name__})",
+                                   line=mark.line + 1 if mark else None)]) from None
     finally:
         if loader is not None:
             loader.dispose()
 
 
-def read_config_file(path: str | os.PathLike) -> tuple[dict, dict]:
-    """The mapping in ``path`` and the line/column of each key; ConfigError for anything unusable."""
-    source = str(path)
-    p = Path(path)
-    if not p.exists():
-        raise ConfigError([Problem(source, "config file not found")])
-    if p.is_dir():
-        raise ConfigError([Problem(source, "is a directory, expected a YAML config file")])
+def _bounded(text: str, limit: int = 3 * MAX_SHOWN) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _read_regular_file(path: str | os.PathLike, source: str) -> bytes:
+    """The bytes of ``path``: a regular file of at most MAX_CONFIG_BYTES, or ConfigError.
+
+    Special files are refused before they are opened (``/dev/zero`` would never end, a FIFO would block
+    forever); the open itself is non-blocking and re-checked, in case the file was swapped meanwhile.
+    """
     try:
-        raw = p.read_bytes()
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ConfigError([Problem(source, "config file not found")]) from None
     except OSError as exc:
         raise ConfigError([Problem(source, f"cannot read the config file ({exc.strerror})")]) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ConfigError([Problem(source, "is a directory, expected a YAML config file")])
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError([Problem(source, f"is {_file_kind(st.st_mode)}, not a regular file; expected a YAML "
+                                           "config file")])
+    if st.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError([Problem(source, f"is {st.st_size} bytes; a config file may have at most "
+                                           f"{MAX_CONFIG_BYTES} bytes")])
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ConfigError([Problem(source, f"cannot read the config file ({exc.strerror})")]) from None
+    with open(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError([Problem(source, "was replaced by a special file while being opened")])
+        try:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        except OSError as exc:
+            raise ConfigError([Problem(source, f"cannot read the config file ({exc.strerror})")]) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError([Problem(source, f"has more than {MAX_CONFIG_BYTES} bytes (the most a config may have)")])
+    return raw
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def read_config_file(path: str | os.PathLike) -> tuple[dict, dict]:
+    """The mapping in ``path`` and the line/column of each key; ConfigError for anything unusable.
+
+    An empty file (or one of only comments) is an empty mapping: every key takes its default.
+    """
+    source = str(path)
+    raw = _read_regular_file(path, source)
     if b"\0" in raw:
         raise ConfigError([Problem(source, "is a binary file, expected a YAML config file")])
     try:
@@ -190,7 +335,7 @@ def read_config_file(path: str | os.PathLike) -> tuple[dict, dict]:
         raise ConfigError([Problem(source, f"is not UTF-8 text (byte {exc.start})")]) from None
     data, lines = _parse_yaml(text, source)
     if data is None:
-        raise ConfigError([Problem(source, "the config file is empty; expected a mapping such as 'N: 64'")])
+        return {}, {}
     if not isinstance(data, dict):
         raise ConfigError([Problem(source, f"expected a mapping of keys to values, got {type(data).__name__}")])
     return data, lines
@@ -201,10 +346,12 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise ConfigError([Problem("--set", f"expected key=value, got {text!r}")])
-    value, _ = _parse_yaml(raw, f"--set {key}") if raw.strip() else (None, {})
+        raise ConfigError([Problem("--set", f"expected key=value, got {_shown(text)}")])
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError([Problem("--set", f"the value has more than {MAX_CONFIG_BYTES} characters", key=_bounded(key))])
+    value, _ = _parse_yaml(raw, f"--set {_bounded(key)}") if raw.strip() else (None, {})
     if isinstance(value, (dict, list)):
-        raise ConfigError([Problem("--set", f"expected a single value, got {raw!r}", key=key)])
+        raise ConfigError([Problem("--set", f"expected a single value, got {_shown(raw)}", key=_bounded(key))])
     return key, value
 
 
@@ -219,8 +366,11 @@ class Resolved:
     path: str | None = None
 
 
-def _did_you_mean(word: Any, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+def _did_you_mean(word: Any, choices: Iterable[str], synonyms: dict[str, str] | None = None) -> str:
+    text = str(word)[:MAX_SHOWN].strip().lower()
+    if synonyms and text in synonyms:
+        return f"; did you mean {synonyms[text]!r}?"
+    close = difflib.get_close_matches(text, [c.lower() for c in choices], n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
@@ -228,14 +378,16 @@ def _problem_for(err: dict, where: dict[str, tuple[str, tuple | None]]) -> Probl
     """Turn one pydantic error into a Problem naming file, line, key, value and what is allowed."""
     key = str(err["loc"][0]) if err["loc"] else None
     source, pos = where.get(key, ("config", None))
+    shown_key = None if key is None else _bounded(key, MAX_SHOWN)
     line, col = pos if pos else (None, None)
     value = err.get("input")
     if err["type"] == "extra_forbidden":
         msg = f"unknown key{_did_you_mean(key, FIELDS)} (allowed keys: {', '.join(FIELDS)})"
     else:
-        hint = _did_you_mean(value, _CHOICES[key]) if key in _CHOICES and isinstance(value, str) else ""
-        msg = f"bad value {value!r}{hint} (allowed: {ALLOWED.get(key, err['msg'])})"
-    return Problem(source, msg, key=key, line=line, column=col)
+        synonyms = DEVICE_SYNONYMS if key == "device" else None
+        hint = _did_you_mean(value, _CHOICES[key], synonyms) if key in _CHOICES and isinstance(value, str) else ""
+        msg = f"bad value {_shown(value)}{hint} (allowed: {ALLOWED.get(key, err['msg'])})"
+    return Problem(source, msg, key=shown_key, line=line, column=col)
 
 
 def resolve(path: str | os.PathLike | None, overrides: Iterable[str] = ()) -> Resolved:
@@ -269,17 +421,58 @@ def resolve(path: str | os.PathLike | None, overrides: Iterable[str] = ()) -> Re
     return Resolved(cfg, sources, None if path is None else str(path))
 
 
-def estimate_bytes(cfg: FitConfig) -> int:
-    """Peak bytes a fit needs, roughly: data, weights with grads and updates, activations, a checkpoint copy."""
+def estimate_bytes(cfg: FitConfig, command: str = "fit", runners: int = 1) -> int:
+    """Peak bytes a command needs, roughly (measured: fit peaks at ~1.1x the data-weights-activations sum).
+
+    ``fit``: data, weights with grads and updates, activations, a checkpoint copy.  ``compare`` (and
+    ``gradcheck`` with a config): every one of ``runners`` modes also keeps a warm-up copy and a timed
+    copy of its weights, gradients and buffers, and a copy of its final weights (measured: 2.8x fit's
+    peak for 4 modes; this estimate gives 3.3x).
+    """
     item = 4 if cfg.dtype == "float32" else 8
     data = cfg.N * cfg.D_in + cfg.N * cfg.D_out
     weights = cfg.D_in * cfg.H + cfg.H * cfg.D_out
     activations = 4 * cfg.N * cfg.H + 3 * cfg.N * cfg.D_out
     # data is drawn in float64 then cast (so float32 and float64 runs share their numbers): +8 bytes/element.
-    return item * (data + 4 * weights + activations) + 8 * max(cfg.N * cfg.D_in, cfg.D_in * cfg.H)
+    fit = item * (data + 4 * weights + activations) + 8 * max(cfg.N * cfg.D_in, cfg.D_in * cfg.H)
+    fit += fit // 8  # what the sum leaves out (temporaries of the update, the checkpoint's checksum pass)
+    if command == "fit":
+        return fit
+    per_runner = item * weights * 5 // 2
+    return fit + (2 * runners - 1) * per_runner + runners * item * weights
 
 
-def available_bytes() -> int | None:
+def process_headroom() -> int | None:
+    """Bytes this process may still map under its own limits (``ulimit -v`` / ``-d``); None when unlimited."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return None
+    room = None
+    for limit, field in ((resource.RLIMIT_AS, "VmSize"), (getattr(resource, "RLIMIT_DATA", None), "VmData")):
+        if limit is None:
+            continue
+        soft, _ = resource.getrlimit(limit)
+        if soft == resource.RLIM_INFINITY:
+            continue
+        left = max(soft - _vm_bytes(field), 0)
+        room = left if room is None else min(room, left)
+    return room
+
+
+def _vm_bytes(field: str) -> int:
+    """This process's current VmSize/VmData from /proc (0 when unknown, i.e. the whole limit is counted)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _machine_available() -> int | None:
     """MemAvailable from /proc/meminfo (Linux), else free physical pages; None when unknown."""
     try:
         with open("/proc/meminfo") as f:
@@ -294,7 +487,22 @@ def available_bytes() -> int | None:
         return None
 
 
+def available_bytes() -> int | None:
+    """Memory this process can still use: the machine's available memory or its own limits, the lower."""
+    machine = _machine_available()
+    room = process_headroom()
+    known = [n for n in (machine, room) if n is not None]
+    return min(known) if known else None
+
+
+def _size_text(n: int) -> str:
+    text = str(n)
+    return text if len(text) <= 24 else f"<a {len(text)}-digit number>"
+
+
 def _human(n: float) -> str:
+    if n >= 1024 ** 6:  # also keeps a 4000-digit size from overflowing float()
+        return "more than 1024 PiB"
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if n < 1024 or unit == "PiB":
             return f"{n:.1f} {unit}"
@@ -302,13 +510,16 @@ def _human(n: float) -> str:
     return f"{n:.1f} PiB"
 
 
-def check_resources(cfg: FitConfig, source: str = "config") -> None:
-    """Refuse up front what would fail mid-run: arrays that do not fit in memory, a missing GPU."""
+def check_resources(cfg: FitConfig, source: str = "config", command: str = "fit", runners: int = 1) -> None:
+    """Refuse up front what would fail mid-run: arrays that do not fit in memory (the machine's available
+    memory or this process's limits, see ``ulimit -v``), a missing GPU.  ``command``/``runners``: see
+    :func:`estimate_bytes`."""
     problems = []
-    need, have = estimate_bytes(cfg), available_bytes()
+    need, have = estimate_bytes(cfg, command, runners), available_bytes()
     if have is not None and need > have:
-        problems.append(Problem(source, f"N={cfg.N}, D_in={cfg.D_in}, H={cfg.H}, D_out={cfg.D_out} "
-                                        f"({cfg.dtype}) need about {_human(need)} of memory, and only "
+        sizes = ", ".join(f"{k}={_size_text(getattr(cfg, k))}" for k in ("N", "D_in", "H", "D_out"))
+        what = "" if command == "fit" else f" for {command} ({runners} modes)"
+        problems.append(Problem(source, f"{sizes} ({cfg.dtype}) need about {_human(need)} of memory{what}, and only "
                                         f"{_human(have)} is available; use smaller sizes", key="N"))
     if cfg.mode == "static" and cfg.device != "cpu":
         problems.append(Problem(source, f"bad value {cfg.device!r} with mode 'static' (allowed: cpu; the "

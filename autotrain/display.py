@@ -126,6 +126,11 @@ def resolved_config(resolved) -> None:
     console().print(table)
 
 
+def resolved_config_json(resolved) -> None:
+    """``--print-config --json``: {"path", "config": {key: value}, "sources": {key: default|file|--set}}."""
+    as_json({"path": resolved.path, "config": resolved.config.model_dump(), "sources": resolved.sources})
+
+
 # ----------------------------------------------------------------------------- gradcheck and compare-modes
 def _print_wide(renderable, columns: int) -> None:
     """Print a many-column table at the terminal's width, or at ``columns`` when stdout is a file or pipe."""
@@ -219,9 +224,12 @@ def comparison(c, *, show_graph: bool = False) -> None:
     for r in c.results:
         first = "bit-identical" if r.bit_identical else ("within tol" if r.first_out is None else str(r.first_out))
         speed = "-" if r.speed is None else f"{r.speed:.2f}x"
+        if c.diverged:
+            verdict = f"[bold yellow]diverged at {r.diverged_at}[/]"
+        else:
+            verdict = "[green]agrees[/]" if r.agrees else "[bold red]DISAGREES[/]"
         table.add_row(r.mode, _num(r.final_loss, ".10g"), _num(r.loss_dev), _num(r.weight_dev), first,
-                      _num(r.median_ms, ".3f"), speed, _bytes(r.peak_bytes),
-                      "[green]agrees[/]" if r.agrees else "[bold red]DISAGREES[/]")
+                      _num(r.median_ms, ".3f"), speed, _bytes(r.peak_bytes), verdict)
     _print_wide(table, 130)
     out = console().print
     out(f"tolerance ({c.cfg.dtype}): max relative deviation from manual <= {c.tolerance:g}, for the loss at "
@@ -236,11 +244,36 @@ def comparison(c, *, show_graph: bool = False) -> None:
             out(f"DOT: {c.run_dir / 'static-before.dot'}, {c.run_dir / 'static-after.dot'}", markup=False,
                 soft_wrap=True)
     out(loss_curves(c), markup=False, soft_wrap=True)
-    verdict = "all modes agree" if c.agree else "modes DISAGREE: " + ", ".join(
-        r.mode for r in c.results if not r.agrees)
+    if c.diverged:
+        verdict = diverged_line(c)
+    else:
+        verdict = "all modes agree" if c.agree else "modes DISAGREE: " + ", ".join(
+            r.mode for r in c.results if not r.agrees)
     out(verdict, markup=False)
     if c.run_dir is not None:
         out(f"run: {c.run_dir}", markup=False, soft_wrap=True)
+
+
+def diverged_line(c) -> str:
+    """One line for a comparison where every mode diverged, with a learning rate worth trying."""
+    steps = sorted({r.diverged_at for r in c.results})
+    where = f"at step {steps[0]}" if len(steps) == 1 else f"at steps {steps[0]}..{steps[-1]}"
+    return f"diverged {where} in every mode: lower lr (try --set lr={c.cfg.lr / 10:.3g})"
+
+
+def comparison_json(c) -> None:
+    """``compare-modes --json``: the table's rows, the verdict and where the files went, as one JSON document."""
+    import math
+
+    def plain(v):
+        return v if not isinstance(v, float) or math.isfinite(v) else repr(v)  # JSON has no NaN/inf
+
+    from autotrain.compare import rows
+
+    as_json({"config": c.cfg.model_dump(), "steps": c.steps, "tolerance": c.tolerance,
+             "agree": c.agree and not c.diverged, "diverged": c.diverged, "diverged_at": c.diverged_at,
+             "rows": [{k: plain(v) for k, v in row.items()} for row in rows(c)], "notes": c.notes,
+             "run_dir": None if c.run_dir is None else str(c.run_dir)})
 
 
 def loss_curves(c, width: int = 60, height: int = 12) -> str:

@@ -11,21 +11,30 @@ Layout of one run (``runs/<UTC timestamp>-<name>-<mode>/``)::
 
 Nothing here writes outside the run directory: names are sanitised and every write goes to a temp
 file in the same directory, is flushed and fsynced, then renamed over the target (``os.replace``).
+A run has one writer at a time (:meth:`RunDir.lock`); symbolic links inside a run are refused; only
+temporary files named by :func:`atomic_write` are ever deleted; a checkpoint is read field by field
+against the shapes and dtypes the caller expects, before any array is allocated.
 """
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
+import math
 import os
 import platform
 import re
+import stat
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
+import numpy.lib.format as npy_format
 
 import autotrain
 from autotrain.config import FitConfig, load_config, to_yaml
@@ -33,6 +42,15 @@ from autotrain.config import FitConfig, load_config, to_yaml
 CHECKPOINT_RE = re.compile(r"^step-(\d+)\.npz$")
 TEMP_MARK = ".tmp"
 MAX_NAME = 64
+LOCK_NAME = ".autotrain.lock"
+#: The only temporary files autotrain deletes: ``.<target>.<pid>.tmp`` as :func:`atomic_write` names them,
+#: for a target autotrain writes (a user's own ``.notes.tmp`` or a directory is never touched).
+TEMP_RE = re.compile(r"^\.(?:config\.yaml|metrics\.csv|data\.npz|summary\.json|comparison\.csv"
+                     r"|(?:step|best)-\d+\.npz|best\.npz)\.\d+\.tmp$")
+#: The entries of a run directory autotrain reads or writes; none of them may be a symbolic link.
+RUN_ENTRIES = ("config.yaml", "metrics.csv", "summary.json", "data.npz", "checkpoints", LOCK_NAME)
+#: Bytes a checkpoint may hold beyond its arrays' data (zip and .npy headers, metadata, rng state).
+CHECKPOINT_SLACK = 1 << 20
 
 
 class RunError(Exception):
@@ -41,6 +59,16 @@ class RunError(Exception):
 
 class CheckpointError(Exception):
     """One checkpoint file that cannot be used (damaged, foreign, or holding a pickle)."""
+
+
+class RunLocked(RunError):
+    """Another process is writing this run (``pid`` holds its lock)."""
+
+    def __init__(self, path: Path, pid: int | None):
+        self.pid = pid
+        who = f"process {pid}" if pid else "another process"
+        super().__init__(f"{path} is in use by {who} (another autotrain fit or --resume of this run); "
+                         "wait for it to finish or stop it, then resume")
 
 
 @dataclass
@@ -91,7 +119,9 @@ def atomic_write(path: Path, write) -> None:
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}{TEMP_MARK}")
     try:
-        with open(tmp, "wb") as f:
+        tmp.unlink(missing_ok=True)  # our own pid's leftover (a retried write); never followed as a link
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with open(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
@@ -116,7 +146,8 @@ class MetricsWriter:
     """Appends ``step,loss,elapsed_s`` rows, flushing each so a crash keeps every row written."""
 
     def __init__(self, path: Path):
-        self._file = open(path, "a", encoding="utf-8")
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        self._file = open(fd, "a", encoding="utf-8")
 
     def write(self, step: int, loss: float, elapsed_s: float) -> None:
         # repr(float) round-trips exactly, so tables compare bit for bit.
@@ -221,34 +252,99 @@ class RunDir:
         return path
 
     def checkpoints(self) -> list[tuple[int, Path]]:
-        """(step, path) of every checkpoint file, oldest first."""
+        """(step, path) of every checkpoint file, oldest first (regular files only, never a link)."""
         found = []
-        if self.checkpoints_dir.is_dir():
+        if _is_real_dir(self.checkpoints_dir):
             for p in self.checkpoints_dir.iterdir():
                 m = CHECKPOINT_RE.match(p.name)
-                if m and p.is_file():
+                if m and _is_regular(p):
                     found.append((int(m.group(1)), p))
         return sorted(found)
 
     def clean_temp_files(self) -> list[str]:
-        """Remove temp files left by a killed write; returns a note per file removed."""
+        """Remove temp files left by a killed write; returns a note per file removed.
+
+        Only regular files named exactly as :func:`atomic_write` names them (``TEMP_RE``) are removed:
+        never a directory, a link or a user's own ``.*.tmp``.  Call it holding :meth:`lock`, so no
+        other process is writing one of them right now.
+        """
         removed = []
         for folder in (self.path, self.checkpoints_dir):
-            if folder.is_dir():
-                for p in folder.glob(f".*{TEMP_MARK}"):
+            if not _is_real_dir(folder):
+                continue
+            for p in folder.iterdir():
+                if TEMP_RE.match(p.name) and _is_regular(p):
                     p.unlink(missing_ok=True)
                     removed.append(f"removed a stale temporary file {p.relative_to(self.path)}")
         return removed
 
-    def latest_checkpoint(self, cfg: FitConfig) -> Checkpoint | None:
-        """The newest checkpoint that verifies against ``cfg``; damaged newer ones are skipped with a note.
+    def refuse_links(self) -> None:
+        """RunError if an entry autotrain reads or writes in this run is a symbolic link.
+
+        A link could make a resume read, write or delete files outside the run directory.
+        """
+        entries = [self.path / name for name in RUN_ENTRIES]
+        if _is_real_dir(self.checkpoints_dir):
+            entries += list(self.checkpoints_dir.iterdir())
+        for p in entries:
+            if p.is_symlink():
+                raise RunError(f"refusing {p}: it is a symbolic link (to {os.readlink(p)}); a run directory must "
+                               "hold its own files, so that nothing outside it is read, written or deleted")
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold this run's writer lock (``fcntl.flock`` on ``.autotrain.lock``) for the block.
+
+        A second writer gets :class:`RunLocked` at once, naming the holding process.  The kernel releases
+        the lock when its holder dies, however it dies, so a killed run never blocks a later resume.
+        The file is removed on a normal release (a killed holder leaves it; it is harmless).
+        """
+        path = self.path / LOCK_NAME
+        fd = self._acquire(path)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield
+        finally:
+            try:
+                os.unlink(path)  # still locked here: anyone who opened this inode will see it is stale
+            except OSError:
+                pass
+            os.close(fd)  # releases the lock
+
+    @staticmethod
+    def _acquire(path: Path) -> int:
+        for _ in range(100):
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise RunError(f"refusing {path}: it is a symbolic link") from None
+                raise
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pid = _read_pid(fd)
+                os.close(fd)
+                raise RunLocked(path.parent, pid) from None
+            try:  # the holder we waited on may have removed the file: lock the one that is there now
+                if os.fstat(fd).st_ino == os.lstat(path).st_ino:
+                    return fd
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        raise RunError(f"cannot lock {path}: it keeps being replaced")
+
+    def latest_checkpoint(self, cfg: FitConfig, spec: dict | None = None) -> Checkpoint | None:
+        """The newest checkpoint that verifies against ``cfg`` (and ``spec``, default :func:`checkpoint_spec`);
+        damaged newer ones are skipped with a note.
 
         Returns None when the run has no checkpoint at all; raises RunError when none is usable.
         """
         found, reasons = self.checkpoints(), []
         for step, path in reversed(found):
             try:
-                ckpt = load_checkpoint(path, cfg)
+                ckpt = load_checkpoint(path, cfg, spec)
             except CheckpointError as exc:
                 reasons.append(f"{path.name}: {exc}")
                 continue
@@ -259,54 +355,207 @@ class RunDir:
         return None
 
 
-def load_checkpoint(path: Path, cfg: FitConfig | None = None) -> Checkpoint:
-    """Read and verify one checkpoint (``allow_pickle=False``); CheckpointError says what is wrong.
+def _is_regular(p: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(p).st_mode)
+    except OSError:
+        return False
+
+
+def _is_real_dir(p: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(p).st_mode)
+    except OSError:
+        return False
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+# ---------------------------------------------------------------- reading a checkpoint
+
+#: What the caller expects of one array: (shape, dtype).  dtype "str" is any unicode string.
+Spec = dict[str, tuple[tuple[int, ...], Any]]
+#: The fields every checkpoint holds besides its ``state.*`` arrays.
+META_SPEC: Spec = {"step": ((), "int64"), "elapsed_s": ((), "float64"), "config_hash": ((), "str"),
+                   "rng_state": ((), "str"), "checksum": ((), "str")}
+MAX_TEXT = 1 << 16  # characters in a metadata string (the rng state is the longest)
+
+
+def checkpoint_spec(cfg: FitConfig) -> Spec:
+    """The ``state`` arrays a checkpoint of ``cfg`` holds: {name: (shape, dtype)}.
+
+    The loader accepts exactly these (plus the metadata fields), so whoever changes what a checkpoint
+    holds changes this function (or passes its own spec to :func:`load_checkpoint`).
+    """
+    return {"w1": ((cfg.D_in, cfg.H), cfg.dtype), "w2": ((cfg.H, cfg.D_out), cfg.dtype)}
+
+
+def _describe(dtype: np.dtype, shape: tuple) -> str:
+    return f"{dtype}{list(shape)}"
+
+
+def _matches(dtype: np.dtype, shape: tuple, want_shape: tuple, want_dtype) -> bool:
+    if tuple(shape) != tuple(want_shape):
+        return False
+    if want_dtype == "str":
+        return dtype.kind == "U" and dtype.itemsize <= 4 * MAX_TEXT
+    return dtype == np.dtype(want_dtype)
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, header_only: bool):
+    """(dtype, shape, fortran) of one .npy member, and its array unless ``header_only``."""
+    with zf.open(info) as f:
+        version = npy_format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = npy_format.read_array_header_1_0(f, max_header_size=10000)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = npy_format.read_array_header_2_0(f, max_header_size=10000)
+        else:
+            raise CheckpointError(f"{info.filename}: unsupported .npy version {version}")
+        if dtype.hasobject:
+            raise CheckpointError("holds a pickled Python object, which is refused (nothing was loaded)")
+        if header_only:
+            return dtype, shape, fortran, None
+        count = math.prod(shape)
+        data = f.read(count * dtype.itemsize)
+        if len(data) != count * dtype.itemsize or f.read(1):  # the extra read also checks the member's CRC
+            raise CheckpointError(f"{info.filename}: holds {len(data)} bytes of data, its header says "
+                                  f"{count * dtype.itemsize}")
+    array = np.frombuffer(data, dtype=dtype)
+    array = array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
+    return dtype, shape, fortran, np.array(array)  # a writable copy, as np.load gives
+
+
+def _spec_bytes(spec: Spec) -> int:
+    return sum(math.prod(shape) * (8 if dtype == "str" else np.dtype(dtype).itemsize) for shape, dtype in spec.values())
+
+
+def _read_arrays(path: Path, expected: Spec) -> dict[str, np.ndarray]:
+    """Every array of the checkpoint at ``path``, each checked against ``expected`` before it is read."""
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        raise CheckpointError(f"cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise CheckpointError("is not a regular file (a link or a special file is never read)")
+    limit = _spec_bytes(expected) + CHECKPOINT_SLACK
+    if st.st_size > limit:
+        raise CheckpointError(f"is {st.st_size} bytes, more than the {limit} its arrays can take")
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if head.startswith(b"\x93NUMPY"):
+        with open(path, "rb") as f:
+            npy_format.read_magic(f)
+            if npy_format.read_array_header_1_0(f, max_header_size=10000)[2].hasobject:
+                raise CheckpointError("is not an .npz archive; reading it would need pickle, which is refused "
+                                      "(nothing was loaded)")
+        raise CheckpointError("is not an .npz archive (a bare .npy array)")
+    if not head.startswith(b"PK"):
+        if head.startswith((b"\x80", b"c")):
+            raise CheckpointError("is not an .npz archive; reading it would need pickle, which is refused "
+                                  "(nothing was loaded)")
+        raise CheckpointError("is not an .npz archive")
+    arrays: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+        names = [i.filename.removesuffix(".npy") for i in infos]
+        if len(infos) > len(expected) or len(set(names)) != len(names):
+            raise CheckpointError(f"holds {len(infos)} members ({', '.join(sorted(set(names))[:8])}...), "
+                                  f"expected {len(expected)}")
+        headers = {}
+        for info, name in zip(infos, names):  # every header first: a pickle is refused before anything else
+            headers[name] = (info, *_read_member(zf, info, header_only=True)[:2])
+        if missing := expected.keys() - headers.keys():
+            raise CheckpointError(f"is missing {', '.join(sorted(missing))}")
+        if unknown := headers.keys() - expected.keys():
+            raise CheckpointError(f"holds unexpected arrays {', '.join(sorted(unknown))}")
+        for name, (info, dtype, shape) in headers.items():
+            want_shape, want_dtype = expected[name]
+            if not _matches(dtype, shape, want_shape, want_dtype):
+                want = "a string" if want_dtype == "str" else f"{np.dtype(want_dtype)}"
+                raise CheckpointError(f"{name.removeprefix('state.')} is {_describe(dtype, shape)}, expected "
+                                      f"{want}{list(want_shape)}")
+        for name, (info, _, _) in headers.items():
+            arrays[name] = _read_member(zf, info, header_only=False)[3]
+    return arrays
+
+
+def load_checkpoint(path: Path, cfg: FitConfig | None = None, spec: Spec | None = None) -> Checkpoint:
+    """Read and verify one checkpoint; CheckpointError says what is wrong.
+
+    ``spec`` is {state array name: (shape, dtype)} (default: :func:`checkpoint_spec` of ``cfg``).  Each
+    array's ``.npy`` header is read first and compared with it, so a forged header never makes this
+    allocate more than the expected arrays; no pickle is ever loaded.  Then the checksum, the config
+    hash, the inner step against the file name and the range ``0..cfg.steps``, and finite weights.
+    Without ``cfg`` or ``spec`` any ``state.*`` arrays are accepted (for inspection).
 
     Plain numpy can read it too::
 
         z = np.load("runs/<run>/checkpoints/step-000500.npz")   # allow_pickle is False by default
         w1, w2 = z["state.w1"], z["state.w2"]
     """
+    path = Path(path)
+    if spec is None and cfg is not None:
+        spec = checkpoint_spec(cfg)
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: np.array(z[k]) for k in z.files}
-    except ValueError as exc:
-        # numpy refuses before unpickling anything, in both cases
-        if "Object arrays" in str(exc):
-            raise CheckpointError("holds a pickled Python object, which is refused (nothing was loaded)") from None
-        if "pickle" in str(exc):
-            raise CheckpointError("is not an .npz archive; reading it would need pickle, which is refused "
-                                  "(nothing was loaded)") from None
-        raise CheckpointError(f"unreadable ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise CheckpointError(f"truncated or corrupt ({type(exc).__name__}: {exc})") from None
-    except AttributeError:  # np.load returned a bare array, not an .npz archive
-        raise CheckpointError("is not an .npz archive") from None
-    required = {"state.w1", "state.w2", "step", "elapsed_s", "config_hash", "checksum"}
-    if missing := required - arrays.keys():
-        raise CheckpointError(f"is missing {', '.join(sorted(missing))}")
+        if spec is None:
+            spec = _spec_from_headers(path)
+        expected = {**META_SPEC, **{f"state.{k}": v for k, v in spec.items()}}
+        arrays = _read_arrays(path, expected)
+    except CheckpointError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to parse an untrusted file means "corrupt"
+        raise CheckpointError(f"truncated or corrupt ({type(exc).__name__}: {_short(str(exc))})") from None
     stored = str(arrays.pop("checksum"))
     if checksum(arrays) != stored:
         raise CheckpointError("checksum mismatch (the file was damaged or edited)")
     state = {k.removeprefix("state."): v for k, v in arrays.items() if k.startswith("state.")}
     ckpt = Checkpoint(int(arrays["step"]), state, str(arrays["config_hash"]), float(arrays["elapsed_s"]),
-                      Path(path), str(arrays.get("rng_state", "")))
-    if cfg is not None:
-        _check_against(ckpt, cfg)
+                      path, str(arrays["rng_state"]))
+    _check_fields(ckpt, cfg)
     return ckpt
 
 
-def _check_against(ckpt: Checkpoint, cfg: FitConfig) -> None:
-    if ckpt.config_hash != cfg.config_hash():
-        raise CheckpointError("was written by a run of a different config (config_hash differs)")
-    want = {"w1": (cfg.D_in, cfg.H), "w2": (cfg.H, cfg.D_out)}
-    for key, shape in want.items():
-        a = ckpt.state.get(key)
-        if a is None or a.shape != shape or a.dtype != np.dtype(cfg.dtype):
-            got = "missing" if a is None else f"{a.dtype}{list(a.shape)}"
-            raise CheckpointError(f"{key} is {got}, expected {cfg.dtype}{list(shape)}")
-    if not 0 <= ckpt.step <= cfg.steps:
-        raise CheckpointError(f"step {ckpt.step} is outside 0..{cfg.steps}")
+def _spec_from_headers(path: Path) -> Spec:
+    """Without an expected spec: whatever ``state.*`` arrays the file declares (bounded by its size)."""
+    spec: Spec = {}
+    size = os.lstat(path).st_size
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist()[:64]:
+            name = info.filename.removesuffix(".npy")
+            if name.startswith("state."):
+                dtype, shape, _, _ = _read_member(zf, info, header_only=True)
+                if math.prod(shape) * dtype.itemsize > size:
+                    raise CheckpointError(f"{name}'s header claims {_describe(dtype, shape)}, more than the file holds")
+                spec[name.removeprefix("state.")] = (tuple(shape), dtype)
+    return spec
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _check_fields(ckpt: Checkpoint, cfg: FitConfig | None) -> None:
+    m = CHECKPOINT_RE.match(ckpt.path.name)
+    if m and int(m.group(1)) != ckpt.step:
+        raise CheckpointError(f"holds step {ckpt.step} but its name says {int(m.group(1))} (renamed or forged)")
+    if not (math.isfinite(ckpt.elapsed_s) and ckpt.elapsed_s >= 0):
+        raise CheckpointError(f"elapsed_s is {ckpt.elapsed_s!r}, expected a finite number >= 0")
+    if cfg is not None:
+        if ckpt.config_hash != cfg.config_hash():
+            raise CheckpointError("was written by a run of a different config (config_hash differs)")
+        if not 0 <= ckpt.step <= cfg.steps:
+            raise CheckpointError(f"step {ckpt.step} is outside 0..{cfg.steps}")
+    for name, a in ckpt.state.items():
+        if a.dtype.kind in "fc" and not np.isfinite(a).all():
+            raise CheckpointError(f"{name} holds NaN or inf: a damaged checkpoint (autotrain never writes "
+                                  "non-finite weights)")
 
 
 def create_unique_dir(root: str | os.PathLike, stem: str, now: datetime | None = None) -> Path:
@@ -353,17 +602,27 @@ def create_run(cfg: FitConfig, root: str | os.PathLike = "runs", now: datetime |
 
 
 def open_run(path: str | os.PathLike) -> RunDir:
-    """An existing run directory (for ``--resume``); RunError if ``path`` is not one."""
+    """An existing run directory (for ``--resume``); RunError if ``path`` is not one.
+
+    Refused too: a run whose own entries (config.yaml, checkpoints/, ...) are symbolic links, and a
+    run path that is itself a link to somewhere outside the directory it is listed in.
+    """
     text = os.fspath(path)
     if "\0" in text:
         raise RunError("the run path contains a NUL character")
     run = RunDir(Path(text))
     if not run.path.is_dir():
         raise RunError(f"{text} is not a directory, so it cannot be a run to resume")
+    if run.path.is_symlink():
+        target, home = run.path.resolve(), run.path.absolute().parent.resolve()
+        if target.parent != home:
+            raise RunError(f"refusing {text}: it is a symbolic link to {target}, outside {home}; "
+                           "resume the run by its real path")
     if not run.config_path.is_file() or not run.checkpoints_dir.is_dir():
         raise RunError(f"{text} is not an autotrain run directory (it needs config.yaml and checkpoints/)")
+    run.refuse_links()
     return run
 
 
-__all__ = ["RunDir", "RunError", "CheckpointError", "Checkpoint", "create_run", "open_run", "load_checkpoint",
-           "sanitize_name", "atomic_write", "checksum", "versions"]
+__all__ = ["RunDir", "RunError", "RunLocked", "CheckpointError", "Checkpoint", "create_run", "open_run",
+           "load_checkpoint", "checkpoint_spec", "META_SPEC", "sanitize_name", "atomic_write", "checksum", "versions"]

@@ -59,7 +59,7 @@ def test_only_selects_checks_and_no_match_fails():
     assert {r.name for r in run_checks(only="relu").rows} == {"op:relu", "function:MyReLU", "function:MyReLU-kink",
                                                                "loss:custom-relu"}
     result = invoke("--only", "no-such-check")
-    assert result.exit_code == 1 and "no check matches" in result.output
+    assert result.exit_code == 2 and "matches no check" in result.stderr
 
 
 def test_float32_warns_that_tolerances_must_be_looser():

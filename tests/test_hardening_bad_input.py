@@ -59,9 +59,13 @@ def yaml_text(**kw):
 def test_unreadable_config_file(tmp_path, monkeypatch):
     p = write(tmp_path, yaml_text())
     if os.geteuid() == 0:  # root reads anything: simulate the permission error the OS would give
-        def denied(self):
-            raise PermissionError(13, "Permission denied", str(self))
-        monkeypatch.setattr(Path, "read_bytes", denied)
+        real_open = os.open
+
+        def denied(path, *args, **kwargs):
+            if str(path) == str(p):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_open(path, *args, **kwargs)
+        monkeypatch.setattr(os, "open", denied)
     else:
         p.chmod(0)
     bad(invoke("fit", p, "--runs-dir", tmp_path / "runs"), f"{p}: cannot read the config file (Permission denied)")

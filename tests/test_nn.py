@@ -456,3 +456,27 @@ def test_repr_and_state_dict_keys_match_pytorch():
     x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
     np.testing.assert_allclose(ours(torch.tensor(x)).detach().numpy(),
                                theirs(real.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_parameter_is_a_leaf_tensor_subclass_sharing_storage():
+    data = torch.zeros(3)
+    p = nn.Parameter(data)
+    assert isinstance(p, nn.Parameter) and isinstance(p, torch.Tensor) and p.is_leaf and p.requires_grad
+    assert repr(p) == "Parameter containing:\ntensor([0., 0., 0.], requires_grad=True)"
+    with torch.no_grad():
+        p += 1
+    assert data.numpy().tolist() == [1.0, 1.0, 1.0]          # the same storage, as PyTorch
+    assert type(p * 2) is torch.Tensor                        # results of operations are plain tensors
+    assert not nn.Parameter(torch.ones(2), requires_grad=False).requires_grad
+
+
+def test_deepcopy_and_pickle_keep_parameters():
+    import copy
+    import pickle
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        assert isinstance(clone[0].weight, nn.Parameter) and clone[0].weight is not model[0].weight
+        np.testing.assert_array_equal(clone[0].weight.detach().numpy(), model[0].weight.detach().numpy())
+        with torch.no_grad():
+            clone[0].weight.zero_()
+        assert model[0].weight.detach().numpy().any()

@@ -1,8 +1,10 @@
-"""Module-level functions (``torch.exp(x)``, ``torch.cat([...])``, ...) and the few composite ops.
+"""The PyTorch surface generated from the op table, and the few composite ops.
 
-Functions are generated from each op's ``api`` declaration in ``ops.py``; the composites below
-(max/min with their three forms, std, ...) are built from primitives and are also installed as
-Tensor methods.
+Each op's ``api`` declaration in ``ops.py`` becomes a Tensor method, a module function
+(``torch.exp(x)``, ``torch.cat([...])``), an in-place ``name_`` method, and from ``operator``
+the Python operators (``__add__``, ``__radd__``, ``__iadd__``).  The composites below (max/min
+with their three forms, std, split, ...) are built from primitives and are installed the same
+two ways.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from .ops import OPS, wrap_dim
-from .tensor import Tensor, _operand, apply_op
+from .tensor import _NO_ATTRS, Tensor, _operand, apply_op
 
 __all__: list[str] = []
 
@@ -43,15 +45,70 @@ def _function(op, api):
     return function
 
 
-def _install_functions() -> None:
+def _method(op, api):
+    bind = api.bind
+
+    def method(*args, **kwargs):
+        if bind is None:
+            return apply_op(op, tuple([_operand(a) for a in args]))
+        inputs, attrs = bind(*args, **kwargs)
+        return apply_op(op, tuple([_operand(a) for a in inputs]), attrs)
+    method.__name__ = method.__qualname__ = api.name
+    method.__doc__ = op.__doc__
+    return method
+
+
+def _inplace_method(op, api):
+    bind = api.bind
+
+    def method(self, *args, **kwargs):
+        inputs, attrs = bind(self, *args, **kwargs) if bind is not None else ((self,) + args, _NO_ATTRS)
+        return self._write(op, inputs[1:], attrs)
+    method.__name__ = method.__qualname__ = api.name + "_"
+    method.__doc__ = f"In-place {api.name}: {op.__doc__}"
+    return method
+
+
+def _operators(op):
+    """``__add__``/``__radd__``/``__iadd__`` (or ``__neg__``, ``__lt__``) from an op's ``operator`` name."""
+    name = op.operator
+
+    if op.arity == 1:
+        def unary(self):
+            return apply_op(op, (self,))
+        return {f"__{name}__": unary}
+
+    def forward(self, other):
+        return apply_op(op, (self, other if isinstance(other, Tensor) else _operand(other)))
+
+    def reflected(self, other):
+        return apply_op(op, (_operand(other), self))
+
+    def inplace(self, other):
+        return self._write(op, (other,), _NO_ATTRS)
+    if op.result_dtype is np.bool_:
+        return {f"__{name}__": forward}
+    return {f"__{name}__": forward, f"__r{name}__": reflected, f"__i{name}__": inplace}
+
+
+def _install() -> None:
+    """Every op's api names as Tensor methods, operators, in-place methods and module functions."""
     for op in OPS.values():
         for api in op.api:
+            if api.method and api.name not in Tensor.__dict__:
+                setattr(Tensor, api.name, _method(op, api))
+            if api.inplace and api.name + "_" not in Tensor.__dict__:
+                setattr(Tensor, api.name + "_", _inplace_method(op, api))
             if api.function and api.name not in globals():
                 globals()[api.name] = _function(op, api)
                 __all__.append(api.name)
+        if getattr(op, "operator", None):
+            for name, fn in _operators(op).items():
+                setattr(Tensor, name, fn)
 
 
-_install_functions()
+_install()
+
 
 
 # --------------------------------------------------------------------- composites (functions and methods)

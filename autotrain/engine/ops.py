@@ -185,6 +185,14 @@ class Op:
         """Input values where the op is not differentiable (none by default)."""
         return ()
 
+    @staticmethod
+    def reads(needs) -> tuple:
+        """Which saved inputs backward reads, given which inputs need a gradient (all, by default).
+
+        Only those are version-checked: changing an input in place that backward never reads is fine.
+        """
+        return (True,) * len(needs)
+
 
 # --------------------------------------------------------------------- PyTorch argument helpers (for Api.bind)
 def _scaled(other, alpha):
@@ -341,6 +349,7 @@ class Mul(Op):
     """a * b."""
     name = "mul"
     cases = BINARY_CASES
+    reads = staticmethod(lambda needs: (needs[1], needs[0]))
     operator = "mul"
     api = (Api("mul", inplace=True), Api("multiply", inplace=True))
 
@@ -361,6 +370,7 @@ class Div(Op):
     name = "div"
     saves_output = True
     cases = BINARY_CASES
+    reads = staticmethod(lambda needs: (False, True))
     domain = "nonzero"
     operator = "truediv"
     api = (Api("div", inplace=True), Api("divide", inplace=True), Api("true_divide", inplace=True))
@@ -706,6 +716,7 @@ def _as_matrix_shapes(a_shape, b_shape):
 class MatMul(Op):
     """a @ b with numpy's matmul semantics (1-D operands, batch broadcasting)."""
     name = "matmul"
+    reads = staticmethod(lambda needs: (needs[1], needs[0]))
     operator = "matmul"
     dtype_rule = "same"
     api = (Api("matmul"), Api("mm", lambda input, mat2: ((input, mat2), {}) if _is_matrix(input) and _is_matrix(mat2)
@@ -929,6 +940,9 @@ class Index(Op):
 
     @staticmethod
     def forward(xp, a, key):
+        if type(key) is int or type(key) is tuple and Ellipsis not in key and _basic_key(key):
+            # a trailing ... keeps x[0] of a 1-D array a 0-d view (numpy would return a scalar copy)
+            return a[(key, Ellipsis) if type(key) is int else key + (Ellipsis,)]
         return a[key]
 
     @staticmethod
@@ -1581,7 +1595,7 @@ class SoftmaxCrossEntropy(Op):
 
     @staticmethod
     def shifted_and_exp(xp, x, axis):
-        shifted = x - xp.max(x, axis=axis, keepdims=True)
+        shifted = x - x.max(axis=axis, keepdims=True)   # the method: numpy's xp.max is a slow Python wrapper
         return shifted, xp.exp(shifted)
 
     @staticmethod
@@ -1620,7 +1634,6 @@ class SoftmaxCrossEntropy(Op):
         if reduction == "sum":
             return ()
         return tuple(n for i, n in enumerate(logits_shape) if i != axis % len(logits_shape))
-
 
 # ===================================================================== static-tf block
 # Two ops the TF1 side needs that PyTorch spells differently (``detach`` and ``one_hot`` are not recorded

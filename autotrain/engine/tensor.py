@@ -2,9 +2,9 @@
 
 Every operation goes through :func:`apply_op`: PyTorch's dtype promotion, the op's forward
 rule from ``ops.py``, and a :class:`~.graph.Node` recorded only when grad mode is on and some
-input requires grad.  Tensor methods, module functions and in-place ``name_`` methods are
-generated from each op's ``api`` declaration (bottom of this file); what is written here by
-hand is what has no op: attributes, conversions, indexing, in-place bookkeeping and views.
+input requires grad.  Tensor methods, operators, module functions and in-place ``name_``
+methods are generated from each op's ``api`` declaration (``functional.py``); what is written
+here by hand is what has no op: attributes, conversions, indexing, in-place bookkeeping, views.
 
 Views and in-place changes follow PyTorch: a view (basic indexing, reshape/view, transpose,
 squeeze, ...) shares storage and the version counter with its base; an in-place change writes
@@ -24,7 +24,7 @@ from . import backend, backprop, dtypes
 from .backend import NUMPY as NP
 from .dtypes import DEFAULT, bool_, float16, float32, float64, int32, int64, result_type  # noqa: F401
 from .graph import GRAD_MODE, Node, VersionCounter
-from .ops import OPS, wrap_dim
+from .ops import OPS, _basic_key, wrap_dim
 
 long, double, half = int64, float64, float16
 as_dtype = dtypes.as_dtype
@@ -86,6 +86,17 @@ def _op_error(op, inputs, attrs, exc) -> RuntimeError:
     operands = " and ".join(_describe(t) for t in inputs)
     extra = f" with {attrs}" if attrs else ""
     return RuntimeError(f"{op.name}: cannot apply to operands {operands}{extra}: {exc}")
+
+
+def _shape_error(op, inputs, attrs):
+    """PyTorch's own message when the op's shape rule has one (cat, stack, ...); None otherwise."""
+    try:
+        op.shape(*(tuple(t.shape) if isinstance(t, Tensor) else None for t in inputs), **attrs)
+    except RuntimeError as exc:
+        return exc
+    except Exception:  # noqa: BLE001 - only a RuntimeError from the rule carries PyTorch's wording
+        return None
+    return None
 
 
 def _check_same_device(inputs) -> None:
@@ -155,7 +166,7 @@ def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
         else:
             out = op.forward(xp, *arrays, **attrs)
     except (ValueError, TypeError) as exc:
-        raise _op_error(op, inputs, attrs, exc) from None
+        raise _shape_error(op, inputs, attrs) or _op_error(op, inputs, attrs, exc) from None
     if type(out) is not np.ndarray and xp is NP:
         out = np.asarray(out)
     if needs and GRAD_MODE.enabled and (op.differentiable or op.no_derivative):
@@ -175,7 +186,8 @@ def _record(op, out, inputs, arrays, attrs):
     saved = []
     if op.saves_inputs:
         node.inputs = arrays
-        saved = [(t._counter(), t._vc.n, t) for t in inputs if isinstance(t, Tensor)]
+        saved = [(t._counter(), t._vc.n, t) for t, read in zip(inputs, op.reads(needs))
+                 if read and isinstance(t, Tensor)]
     if op.saves_output:
         node.output = out
         saved.append((result._counter(), 0, result))
@@ -444,24 +456,6 @@ class Tensor:
     def cuda(self, device=None) -> "Tensor":
         return self.to("cuda" if device is None else f"cuda:{device}")
 
-    def float(self) -> "Tensor":
-        return self.to(float32)
-
-    def double(self) -> "Tensor":
-        return self.to(float64)
-
-    def half(self) -> "Tensor":
-        return self.to(float16)
-
-    def long(self) -> "Tensor":
-        return self.to(int64)
-
-    def int(self) -> "Tensor":
-        return self.to(int32)
-
-    def bool(self) -> "Tensor":
-        return self.to(bool_)
-
     def type_as(self, other: "Tensor") -> "Tensor":
         return self.to(other.dtype)
 
@@ -505,7 +499,12 @@ class Tensor:
         return apply_op(_INDEX, (self,), {"key": _index_key(key, self._data)})
 
     def __setitem__(self, key, value) -> None:
-        self._write(_SETITEM, (value,), {"key": _index_key(key, self._data)})
+        key = _index_key(key, self._data)
+        if GRAD_MODE.enabled and self._requires_grad and self.grad_fn is None and key is not Ellipsis \
+                and _basic_key(key):  # PyTorch writes a basic index through a view of the leaf
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+        self._write(_SETITEM, (value,), {"key": key})
 
     # ----------------------------------------------------------------- in place
     def _write(self, op, others, attrs) -> "Tensor":
@@ -537,7 +536,9 @@ class Tensor:
         return self
 
     def _check_castable(self, op, others) -> None:
-        if op.dtype_rule not in ("promote", "float"):
+        mine = self._data.dtype
+        if op.dtype_rule not in ("promote", "float") or mine.kind == "f" and all(
+                type(o) in _SCALARS or o._data.dtype == mine for o in others):
             return
         dt = result_type((self._data,) + tuple(o._data if isinstance(o, Tensor) else o for o in others))
         if op.dtype_rule == "float" and dt.kind != "f":
@@ -659,66 +660,18 @@ def _index_key(key, data):
     return tuple(converted) if isinstance(key, tuple) else converted[0]
 
 
-# --------------------------------------------------------------------- methods generated from the op table
-def _method(op, api):
-    bind = api.bind
-
-    def method(*args, **kwargs):
-        if bind is None:
-            return apply_op(op, tuple([_operand(a) for a in args]))
-        inputs, attrs = bind(*args, **kwargs)
-        return apply_op(op, tuple([_operand(a) for a in inputs]), attrs)
-    method.__name__ = method.__qualname__ = api.name
-    method.__doc__ = op.__doc__
-    return method
 
 
-def _inplace_method(op, api):
-    bind = api.bind
-
-    def method(self, *args, **kwargs):
-        inputs, attrs = bind(self, *args, **kwargs) if bind is not None else ((self,) + args, _NO_ATTRS)
-        return self._write(op, inputs[1:], attrs)
-    method.__name__ = method.__qualname__ = api.name + "_"
-    method.__doc__ = f"In-place {api.name}: {op.__doc__}"
-    return method
+def _caster(dtype):
+    def cast(self) -> "Tensor":
+        return self.to(dtype)
+    cast.__doc__ = f"This tensor as {dtype} (itself when it already is)."
+    return cast
 
 
-def _operators(op):
-    """``__add__``/``__radd__``/``__iadd__`` (or ``__neg__``, ``__lt__``) from an op's ``operator`` name."""
-    name = op.operator
-
-    if op.arity == 1:
-        def unary(self):
-            return apply_op(op, (self,))
-        return {f"__{name}__": unary}
-
-    def forward(self, other):
-        return apply_op(op, (self, other if isinstance(other, Tensor) else _operand(other)))
-
-    def reflected(self, other):
-        return apply_op(op, (_operand(other), self))
-
-    def inplace(self, other):
-        return self._write(op, (other,), _NO_ATTRS)
-    if op.result_dtype is np.bool_:
-        return {f"__{name}__": forward}
-    return {f"__{name}__": forward, f"__r{name}__": reflected, f"__i{name}__": inplace}
-
-
-def _install_methods() -> None:
-    for op in OPS.values():
-        for api in op.api:
-            if api.method and api.name not in Tensor.__dict__:
-                setattr(Tensor, api.name, _method(op, api))
-            if api.inplace and api.name + "_" not in Tensor.__dict__:
-                setattr(Tensor, api.name + "_", _inplace_method(op, api))
-        if getattr(op, "operator", None):
-            for name, fn in _operators(op).items():
-                setattr(Tensor, name, fn)
-
-
-_install_methods()
+for _name, _dtype in (("float", float32), ("double", float64), ("half", float16), ("long", int64), ("int", int32),
+                      ("bool", bool_)):
+    setattr(Tensor, _name, _caster(_dtype))
 
 
 def _unknown_attribute(self, name: str):
