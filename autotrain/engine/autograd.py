@@ -11,6 +11,14 @@ __all__ = ["Function", "FunctionCtx", "backward", "grad", "gradcheck", "Gradchec
            "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
 
 
+def __getattr__(name: str):
+    """A name of torch.autograd the engine does not cover: one sentence naming it."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise AttributeError(f"autotrain.engine.autograd has no '{name}': it is not among the PyTorch names the engine "
+                         "covers (see the README section 'What the engine covers')")
+
+
 def _as_tuple(value, what: str):
     if value is None:
         return None

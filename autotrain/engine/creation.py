@@ -124,6 +124,10 @@ def _fill_dtype(fill_value, dtype):
 
 
 def _filled(fill, size, dtype, device, requires_grad) -> Tensor:
+    if isinstance(fill, Tensor):
+        fill = fill.item()
+    if isinstance(fill, (str, bytes)) or not isinstance(fill, (int, builtins.float, np.number, np.bool_)):
+        raise TypeError(f"fill_value must be a number or a bool, got {type(fill).__name__} {fill!r}")
     return _place(np.full(_size(size), fill, dtype=as_dtype(dtype) or DEFAULT.float), device, requires_grad)
 
 

@@ -55,6 +55,9 @@ class _GradSwitch:
             return cls()(args[0])
         return super().__new__(cls)
 
+    def __init__(self):
+        self.prev = GRAD_MODE.enabled
+
     def _switched(self) -> "_GradSwitch":
         return self.__class__()
 

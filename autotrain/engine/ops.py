@@ -666,6 +666,9 @@ class Where(Op):
 
     @staticmethod
     def forward(xp, cond, a, b, out=None):
+        if cond.dtype != np.bool_:
+            raise TypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                            f"{cond.dtype}")
         if out is None:
             return xp.where(cond, a, b)
         if out is a:   # copying b first would clobber a
@@ -940,7 +943,7 @@ class Index(Op):
 
     @staticmethod
     def forward(xp, a, key):
-        if type(key) is int or type(key) is tuple and Ellipsis not in key and _basic_key(key):
+        if type(key) is int or type(key) is tuple and _basic_key(key) and not any(k is Ellipsis for k in key):
             # a trailing ... keeps x[0] of a 1-D array a 0-d view (numpy would return a scalar copy)
             return a[(key, Ellipsis) if type(key) is int else key + (Ellipsis,)]
         return a[key]
@@ -1107,6 +1110,9 @@ def _kept(g, shape, axis, keepdims, xp):
     return xp.reshape(g, tuple(kept))
 
 
+builtins_max = max  # Var's degrees of freedom never go below 0 (0/0 is nan, as PyTorch)
+
+
 def _count(shape, axis) -> int:
     return int(np.prod([shape[ax] for ax in _norm_axes(axis, len(shape))]))
 
@@ -1181,7 +1187,10 @@ class Var(Op):
 
     @staticmethod
     def forward(xp, a, axis=None, keepdims=False, correction=1):
-        return xp.var(a, axis=axis, keepdims=keepdims, ddof=correction)
+        # written out rather than xp.var: numpy warns when n - correction <= 0, PyTorch returns nan/inf
+        n = _count(a.shape, axis)
+        centred = a - xp.sum(a, axis=axis, keepdims=True) / n if n else a
+        return xp.sum(centred * centred, axis=axis, keepdims=keepdims) / builtins_max(n - correction, 0)
 
     @staticmethod
     def backward(ctx, xp, g):
