@@ -272,6 +272,15 @@ GRAD_CASES = {
     "nll mean weighted": (lambda x: nn.NLLLoss(weight=t64([1.0, 2.0, 0.5]))(F.log_softmax(x, 1), _labels()),
                           ((4, 3),)),
     "nll none": (lambda x: F.nll_loss(x, _labels(), reduction="none"), ((4, 3),)),
+    "leaky_relu": (lambda x: nn.LeakyReLU(0.2)(x), ((3, 4),)),
+    "dropout (replayed mask)": (lambda x: (torch.manual_seed(5), nn.Dropout(0.3)(x))[1], ((3, 4),)),
+    "bce": (lambda p, y: F.binary_cross_entropy(p.sigmoid(), y.sigmoid(), weight=t64([0.5, 2.0, 1.0, 1.5])),
+            ((3, 4), (3, 4))),
+    "bce with logits": (lambda x, y: nn.BCEWithLogitsLoss(pos_weight=t64([1.0, 2.0, 0.5, 3.0]))(x, y.sigmoid()),
+                        ((3, 4), (3, 4))),
+    "bce with logits weight none": (
+        lambda x: F.binary_cross_entropy_with_logits(x, t64([[0.0, 1.0, 1.0], [1.0, 0.0, 0.25]]),
+                                                     weight=t64([1.0, 0.5, 2.0]), reduction="none"), ((2, 3),)),
 }
 
 
@@ -400,9 +409,35 @@ for reduction in ("mean", "sum", "none"):
     LIVE[f"CrossEntropyLoss probabilities {reduction}"] = (
         lambda n, r=reduction: n.CrossEntropyLoss(weight=_weights(n), label_smoothing=0.1, reduction=r), (4, 3),
         (lambda m: m.tensor(np.full((4, 3), 1 / 3), dtype=m.float64),))
+    LIVE[f"BCELoss {reduction}"] = (lambda n, r=reduction: _bce_on_sigmoid(n, r), (3, 4),
+                                    (lambda m: m.tensor(np.random.default_rng(8).random((3, 4)), dtype=m.float64),))
+    LIVE[f"BCEWithLogitsLoss {reduction}"] = (
+        lambda n, r=reduction: n.BCEWithLogitsLoss(reduction=r, pos_weight=_pos_weight(n)), (3, 4),
+        (lambda m: m.tensor(np.random.default_rng(8).random((3, 4)), dtype=m.float64),))
+LIVE["LeakyReLU"] = (lambda n: n.LeakyReLU(0.3), (3, 4), ())
+LIVE["Dropout in eval"] = (lambda n: n.Dropout(0.4).eval(), (3, 4), ())
 LIVE["CrossEntropyLoss 3-D"] = (lambda n: n.CrossEntropyLoss(), (2, 3, 2), (_ints([[0, 2], [1, 1]]),))
 LIVE["NLLLoss weighted ignore"] = (lambda n: n.NLLLoss(weight=_weights(n), ignore_index=0), (4, 3),
                                    (_ints([2, 0, 1, 2]),))
+
+
+def _bce_on_sigmoid(n, reduction):
+    """BCELoss (with per-column weights) of sigmoid(x): its input must be probabilities."""
+    m = _framework(n)
+
+    class BceOnSigmoid(n.Module):
+        def __init__(self):
+            super().__init__()
+            self.loss = n.BCELoss(weight=m.tensor([[0.5, 1.0, 2.0, 4.0]], dtype=m.float64), reduction=reduction)
+
+        def forward(self, x, y):
+            return self.loss(x.sigmoid(), y)
+    return BceOnSigmoid()
+
+
+def _pos_weight(n):
+    m = _framework(n)
+    return m.tensor([0.5, 1.0, 2.0, 4.0], dtype=m.float64)
 
 
 def _weights(n):
@@ -480,3 +515,28 @@ def test_deepcopy_and_pickle_keep_parameters():
         with torch.no_grad():
             clone[0].weight.zero_()
         assert model[0].weight.detach().numpy().any()
+
+
+def test_dropout_follows_the_rng_rule_in_training_only():
+    x = torch.ones(4, 50, dtype=torch.float64)
+    layer = nn.Dropout(0.25)
+    torch.manual_seed(3)
+    out = layer(x).numpy()
+    keep = np.random.default_rng(3).random((4, 50)) < 0.75
+    np.testing.assert_array_equal(out, np.where(keep, 1 / 0.75, 0.0))
+    assert layer.eval()(x) is x
+    assert (F.dropout(x, 1.0).numpy() == 0).all() and F.dropout(x, 0.0) is x
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1, but got 1.5"):
+        nn.Dropout(1.5)
+
+
+def test_leaky_relu_gradient_at_zero_is_the_slope_and_bce_input_checks():
+    x = t64([-1.0, 0.0, 2.0], requires_grad=True)
+    F.leaky_relu(x, 0.1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.1, 0.1, 1.0])
+    with pytest.raises(RuntimeError, match="all elements of input should be between 0 and 1"):
+        F.binary_cross_entropy(t64([0.5, 1.5]), t64([0.0, 1.0]))
+    with pytest.raises(ValueError, match="must be the same as input size"):
+        F.binary_cross_entropy_with_logits(t64([[0.5], [1.5]]), t64([0.0, 1.0]))
+    # log(0) is clamped to -100, as PyTorch: a confident wrong answer costs 100, not inf
+    assert F.binary_cross_entropy(t64([0.0]), t64([1.0])).item() == 100.0

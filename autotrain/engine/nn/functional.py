@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 
+from .. import backend, creation
 from .. import functional as _engine
 from ..ops import OPS
 from ..tensor import Tensor, apply_op
@@ -49,6 +50,29 @@ def tanh(input: Tensor) -> Tensor:
 
 def sigmoid(input: Tensor) -> Tensor:
     return _tensor(input, "sigmoid").sigmoid()
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x where x > 0, else negative_slope * x (the gradient at 0 is negative_slope, as PyTorch)."""
+    input = _tensor(input, "leaky_relu")
+    return _engine.where(input > 0, input, input * negative_slope)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (identity unless ``training``).
+
+    The mask follows the engine's RNG rule: ``keep = _RNG.random(input.shape) < 1 - p`` (float64 draws).
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    input = _tensor(input, "dropout")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    keep = creation._RNG.random(tuple(input.shape)) < 1.0 - p
+    scale = (keep * (1.0 / (1.0 - p))).astype(input.dtype)
+    return input * Tensor._wrap(backend.to_device(scale, input.device))
 
 
 def _softmax_dim(name: str, ndim: int, dim):
@@ -113,6 +137,47 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduc
     reduction = _reduction(reduction, size_average, reduce)
     _warn_shape("l1_loss", input, target)
     return _reduce((input - target).abs(), reduction)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    """-w * (y * log(p) + (1 - y) * log(1 - p)) for probabilities ``input``, each log clamped to >= -100
+    (PyTorch's guard against log(0))."""
+    reduction = _reduction(reduction, size_average, reduce)
+    input = _tensor(input, "binary_cross_entropy")
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Using a target size (torch.Size({list(target.shape)})) that is different to the input "
+                         f"size (torch.Size({list(input.shape)})) is deprecated. Please ensure they have the same "
+                         "size.")
+    data = input._data
+    if data.size and (data.min() < 0 or data.max() > 1):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    losses = -(target * input.log().clamp(min=-100) + (1 - target) * (1 - input).log().clamp(min=-100))
+    if weight is not None:
+        losses = losses * weight
+    return _reduce(losses, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average=None, reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """-w * (pos_weight * y * log(sigmoid(x)) + (1 - y) * log(1 - sigmoid(x))), computed stably.
+
+    It is the softmax cross-entropy of the two logits (0, x) against the weights (1 - y, pos_weight * y),
+    so it shares that fused op (gradient sigmoid(x) * (1 - y + pos_weight * y) - pos_weight * y).
+    """
+    reduction = _reduction(reduction, size_average, reduce)
+    input = _tensor(input, "binary_cross_entropy_with_logits")
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size (torch.Size({list(target.shape)})) must be the same as input size "
+                         f"(torch.Size({list(input.shape)}))")
+    positive = target if pos_weight is None else target * pos_weight
+    weights = _engine.stack([1 - target, positive], dim=-1)
+    if weight is not None:
+        weights = weights * _engine.unsqueeze(weight, -1)
+    logits = _engine.stack([creation.zeros_like(input), input], dim=-1)
+    losses = apply_op(_SOFTMAX_CE, (logits, weights), {"axis": logits.ndim - 1, "reduction": "none"})
+    return _reduce(losses, reduction)
 
 
 def _class_dim(input: Tensor) -> int:
