@@ -444,3 +444,21 @@ def test_compat_v1_names():
     assert tf.compat.v1 is tf and tf.compat.v1.train.AdamOptimizer is tf.train.AdamOptimizer
     tf.compat.v1.disable_eager_execution()
     assert tf.compat.v1.placeholder(tf.float32, [None, 2]).shape == (None, 2)
+
+
+@pytest.mark.parametrize("op", sorted(__import__("autotrain.engine.ops", fromlist=["UFUNC_FORWARD"]).UFUNC_FORWARD))
+def test_ops_declared_as_one_ufunc_compute_exactly_their_forward(op):
+    """The static plan calls these ufuncs directly: each must be bit-identical to the op's own forward."""
+    from autotrain.engine.ops import OPS, UFUNC_FORWARD
+
+    ufunc, extra, ignored = UFUNC_FORWARD[op]
+    rng = np.random.default_rng(7)
+    inputs = [np.abs(rng.standard_normal((3, 4))) + 0.1 for _ in range(OPS[op].arity)]
+    inputs[0][0, 0] = inputs[-1][0, 0]            # a tie, for the comparisons and max/min
+    attrs = {name: "first" for name in ignored}
+    want = OPS[op].forward(np, *inputs, **attrs)
+    out = np.empty_like(want)
+    got = getattr(np, ufunc)(*inputs, *extra, out=out)
+    assert got is out
+    np.testing.assert_array_equal(got, want)
+    assert got.dtype == want.dtype

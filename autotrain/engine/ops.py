@@ -1693,3 +1693,16 @@ class OneHot(Op):
     @staticmethod
     def shape(a_shape, depth, dtype, on_value=1, off_value=0):
         return tuple(a_shape) + (depth,)
+
+
+#: Ops whose forward is exactly one ufunc call, ``xp.<ufunc>(*inputs, *extra, out=out)``, with the listed
+#: attributes ignored: a compiler may call the ufunc itself (the static plan does: one Python call per step
+#: instead of two).  tests/test_static_tf.py checks every entry against the op's own forward.
+UFUNC_FORWARD: dict[str, tuple[str, tuple, tuple]] = {
+    "add": ("add", (), ()), "sub": ("subtract", (), ()), "mul": ("multiply", (), ()),
+    "div": ("true_divide", (), ()), "neg": ("negative", (), ()), "exp": ("exp", (), ()), "log": ("log", (), ()),
+    "tanh": ("tanh", (), ()), "square": ("square", (), ()), "sqrt": ("sqrt", (), ()), "relu": ("maximum", (0,), ()),
+    "maximum": ("maximum", (), ("tie",)), "minimum": ("minimum", (), ("tie",)),
+    "greater": ("greater", (), ()), "greater_equal": ("greater_equal", (), ()), "less": ("less", (), ()),
+    "less_equal": ("less_equal", (), ()), "equal": ("equal", (), ()), "not_equal": ("not_equal", (), ()),
+}

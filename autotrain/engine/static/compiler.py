@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autotrain.engine.ops import OPS
+from autotrain.engine.ops import OPS, UFUNC_FORWARD
 
 from .dot import to_dot
 from .ir import INSTRS, VIEW_OPS, Instr, Program, Scalar, draw_normal, lower
@@ -125,6 +125,18 @@ class _Writer:
         self.ns.setdefault(name, OPS[op].forward)
         return name
 
+    def call(self, op: str, args: list[str], attrs: dict, out: str | None) -> str:
+        """Source text calling ``OPS[op]``'s forward on ``args``: the ufunc itself when the op declares its
+        forward to be one (``UFUNC_FORWARD``), which saves a Python call per step."""
+        spec = UFUNC_FORWARD.get(op)
+        if spec is not None and set(attrs) <= set(spec[2]):
+            ufunc, extra, _ = spec
+            name = f"u_{ufunc}"
+            self.ns.setdefault(name, getattr(self.ns["xp"], ufunc))
+            parts = args + [self.literal(e) for e in extra] + ([f"out={out}"] if out is not None else [])
+            return f"{name}({', '.join(parts)})"
+        return f"{self.kernel(op)}(xp, {', '.join(args)}{self.kwargs(attrs, out)})"
+
     def literal(self, value) -> str:
         """Source text for a constant argument: plain Python literals inline, anything else bound by name
         (a numpy scalar's repr, ``np.float64(0.001)``, would not run in the plan's namespace)."""
@@ -218,7 +230,7 @@ def _emit(ins: Instr, w: _Writer) -> None:
         w.name[ins.id] = w.bind("v", OPS[ins.op].forward(w.ns["xp"], w.ns[w.name[ins.args[0].id]], **ins.attrs))
         w.fixed.add(ins.id)
     else:
-        call = f"{w.kernel(ins.op)}(xp, {', '.join(w.arg(a) for a in ins.args)}{w.kwargs(ins.attrs, out)})"
+        call = w.call(ins.op, [w.arg(a) for a in ins.args], ins.attrs, out)
         if out is None:
             w.name[ins.id] = f"t{ins.id}"
             w.lines.append(f"t{ins.id} = {call}")

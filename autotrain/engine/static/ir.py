@@ -487,8 +487,8 @@ class Fused(Kind):
     @staticmethod
     def emit(ins, w, out):
         for step_op, refs, attrs in ins.attrs["chain"]:
-            args = ", ".join(out if r == -1 else w.arg(ins.args[r] if isinstance(r, int) else r) for r in refs)
-            w.lines.append(f"{w.kernel(step_op)}(xp, {args}{w.kwargs(attrs, out)})")
+            args = [out if r == -1 else w.arg(ins.args[r] if isinstance(r, int) else r) for r in refs]
+            w.lines.append(w.call(step_op, args, attrs, out))
         return out
 
     @staticmethod

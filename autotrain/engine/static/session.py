@@ -88,24 +88,19 @@ class Session:
         if not entry.nodes:   # sess.run([]): nothing to compute, an empty structure back (as TF1)
             return entry.build(())
         plan = self._plan(entry, values)
-        result = plan.run(*values, *self._arguments(plan))
-        for var in plan.writes:
-            self._vars[var.id].commit()
-        for pool in plan.pools:
-            pool.commit()
+        reads, writes, distinct, pools = plan.state
+        # Write buffers are chosen before the read arguments exist (a read argument counts as a holder).
+        targets = [b.target(d) for b, d in zip(writes, distinct)]
+        outs = [p.target(False) for p in pools]
+        result = plan.run(*values, *[b.current for b in reads], *targets, *outs)
+        for b in writes:
+            b.commit()
+        for p in pools:
+            p.commit()
         if plan.initializes:
             self._initialized.update(v.id for v in plan.initializes)
             plan.initializes = ()
         return entry.build(result)
-
-    def _arguments(self, plan) -> list:
-        """The buffers a plan runs with: each read Variable's current value, a buffer for each written
-        Variable's new value (its current one when the caller does not hold it), and a free buffer per
-        fetched array.  Writes are chosen first: a read argument would count as a holder."""
-        writes = [self._buffers(var).target(var in plan.distinct) for var in plan.writes]
-        outs = [pool.target(False) for pool in self._out_pools(plan)]
-        reads = [self._buffers(var).current for var in plan.reads]
-        return reads + writes + outs
 
     def _buffers(self, var) -> "_Buffers":
         buffers = self._vars.get(var.id)
@@ -113,12 +108,11 @@ class Session:
             buffers = self._vars[var.id] = _Buffers(var.shape, var.dtype)
         return buffers
 
-    @staticmethod
-    def _out_pools(plan) -> list:
-        pools = getattr(plan, "pools", None)
-        if pools is None:
-            pools = plan.pools = [_Buffers(shape, dtype) for shape, dtype in plan.outs]
-        return pools
+    def _attach(self, plan) -> None:
+        """Give a new plan this Session's buffers: each read and written Variable's (shared by all plans),
+        and a pair per fetched array (the plan's own)."""
+        plan.state = ([self._buffers(v) for v in plan.reads], [self._buffers(v) for v in plan.writes],
+                      [v in plan.distinct for v in plan.writes], [_Buffers(shape, dtype) for shape, dtype in plan.outs])
 
     def explain(self, fetches, feed_dict=None):
         """The compiler's report for ``fetches``: instr counts per pass, fused groups, bytes planned, DOT text.
@@ -218,6 +212,7 @@ class Session:
         self._check_initialized(program)
         entry.report = report
         plan = bind(program, entry.placeholders, rng=self._rng)
+        self._attach(plan)
         report.code = plan.source
         return plan
 
@@ -246,12 +241,11 @@ class _Buffers:
     def target(self, distinct: bool):
         """A buffer for this run's new value: the current one if free (in place), else the spare if free,
         else a new one (the caller keeps the old ones)."""
-        if self.current is not None and not distinct and _unheld(self, "current"):
-            chosen = self.current
-        elif self.spare is not None and _unheld(self, "spare"):
+        chosen = self.current
+        if chosen is None or distinct or _refcount(chosen) > _UNHELD:
             chosen = self.spare
-        else:
-            chosen = np.empty(self.shape, self.dtype)
+            if chosen is None or _refcount(chosen) > _UNHELD:
+                chosen = np.empty(self.shape, self.dtype)
         self.next = chosen
         return chosen
 
@@ -262,18 +256,21 @@ class _Buffers:
         self.next = None
 
 
-def _unheld(holder, attr: str) -> bool:
-    """Is ``holder.attr`` referenced from nowhere but ``holder`` (views of it count: numpy views hold their base)?"""
-    return sys.getrefcount(getattr(holder, attr)) <= _HOLDER_ONLY
+_refcount = sys.getrefcount
 
 
 def _calibrate() -> int:
-    probe = _Buffers((1,), np.float64)
-    probe.current = np.empty(1)
-    return sys.getrefcount(getattr(probe, "current"))
+    """The reference count ``_Buffers.target`` sees for a buffer only its holder references (the holder's
+    attribute, the local name, the call's argument); views of a buffer count too: numpy views hold their base."""
+    def probe(holder):
+        chosen = holder.current
+        return _refcount(chosen)
+    holder = _Buffers((1,), np.float64)
+    holder.current = np.empty(1)
+    return probe(holder)
 
 
-_HOLDER_ONLY = _calibrate()
+_UNHELD = _calibrate()
 _MISSING = object()
 
 
