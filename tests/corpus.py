@@ -113,8 +113,10 @@ def zero_dim_results(torch):
     a, b = f64(torch, 1.5), f64(torch, 2.0)
     s = a + b
     m = f64(torch, [1.0, 2.0]).sum()
+    leaf = f64(torch, 0.7, True)
+    (leaf * 2 + leaf * 3).backward()   # a 0-d leaf reached twice: its gradient accumulates
     return {"(a + b).numpy()": s.numpy(), "sum().numpy()": m.numpy(), "item": s.item(), "shape": tuple(s.shape),
-            "0-d * 0-d": a * b, "exp(0-d)": a.exp()}
+            "0-d * 0-d": a * b, "exp(0-d)": a.exp(), "0-d leaf used twice grad": leaf.grad}
 
 
 @case("ops")
@@ -284,7 +286,8 @@ def matmul_forms(torch):
     """mm, matmul and @ for 1-D, 2-D and batched (broadcast) operands; gradients."""
     shapes = {"mm (3,4)(4,2)": ((3, 4), (4, 2), "mm"), "matmul 1-D 1-D": ((4,), (4,), "matmul"),
               "matmul 2-D 1-D": ((3, 4), (4,), "matmul"), "matmul 1-D 2-D": ((4,), (4, 2), "matmul"),
-              "@ batched": ((2, 3, 4), (4, 5), "@"), "@ batch broadcast": ((2, 1, 3, 4), (3, 4, 2), "@")}
+              "@ batched": ((2, 3, 4), (4, 5), "@"), "@ batch broadcast": ((2, 1, 3, 4), (3, 4, 2), "@"),
+              "matmul 3-D 1-D": ((2, 3, 4), (4,), "matmul"), "matmul 1-D 3-D": ((3,), (2, 3, 4), "matmul")}
     out = {}
     for i, (label, (sa, sb, form)) in enumerate(shapes.items()):
         a, b = f64(torch, arr(70 + i, *sa), True), f64(torch, arr(80 + i, *sb), True)
