@@ -53,8 +53,12 @@ def _is_tensor(value) -> bool:
 
 
 def _is_dtype(value) -> bool:
-    return type(value).__name__ in ("dtype", "DType") and not isinstance(value, type) \
-        or isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic))
+    """A torch.dtype, tf.DType, numpy dtype or numpy scalar type."""
+    if isinstance(value, np.dtype):
+        return True
+    if isinstance(value, type):
+        return issubclass(value, np.generic)
+    return type(value).__name__ in ("dtype", "DType")
 
 
 def tensor_array(value) -> np.ndarray:
@@ -449,15 +453,13 @@ def program_outputs(namespace: dict) -> dict:
     """A finished program's state: its tensors, arrays and numbers, and each module's state_dict."""
     out = {}
     for name, value in namespace.items():
-        if name.startswith("__") or isinstance(value, (type, types.ModuleType)) or callable(value) \
-                and not hasattr(value, "state_dict"):
+        if name.startswith("__") or isinstance(value, (type, types.ModuleType, bool)):
             continue
-        if hasattr(value, "state_dict") and hasattr(value, "parameters") and not _is_tensor(value):
+        if _is_tensor(value) or isinstance(value, (np.ndarray, float, int, np.generic)):
+            out[name] = value
+        elif hasattr(value, "state_dict") and hasattr(value, "parameters"):   # an nn.Module
             for key, tensor in value.state_dict().items():
                 out[f"{name}.{key}"] = tensor
-        elif _is_tensor(value) or isinstance(value, (np.ndarray, float, int, np.generic)) \
-                and not isinstance(value, bool):
-            out[name] = value
     return out
 
 
