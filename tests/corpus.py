@@ -522,6 +522,7 @@ BINARY = {
     "torch.mul": (lambda t, a, b: t.mul(a, b), (-2, 2), (-2, 2)),
     "torch.sub": (lambda t, a, b: t.sub(a, b), (-2, 2), (-2, 2)),
     "torch.div": (lambda t, a, b: t.div(a, b), (-2, 2), (0.5, 2)),
+    "remainder": (lambda t, a, b: a % b, (-2, 2), (0.5, 2)),
 }
 
 
@@ -550,6 +551,20 @@ def _binary_case(index, op_name, fn, lhs, rhs):
 
 for _i, (_name, (_fn, _lhs, _rhs)) in enumerate(BINARY.items()):
     case("broadcast", f"broadcast_{_name}")(_binary_case(_i, _name, _fn, _lhs, _rhs))
+
+
+@case("broadcast")
+def broadcast_values_only_ops(torch):
+    """Comparisons and // on random broadcasting shapes: values and dtypes (they have no gradient)."""
+    out = {}
+    forms = {"<": lambda a, b: a < b, ">=": lambda a, b: a >= b, "==": lambda a, b: a == b,
+             "!=": lambda a, b: a != b, "//": lambda a, b: a // b}
+    for k, (sa, sb) in enumerate(broadcast_pairs(150)):
+        a = f64(torch, np.round(arr(700 + k, *sa), 1))   # rounded, so == and != see equal entries
+        b = f64(torch, np.round(arr(720 + k, *sb, low=0.5, high=2), 1))
+        for sym, fn in forms.items():
+            out[f"{tuple(sa)} {sym} {tuple(sb)}"] = fn(a, b)
+    return out
 
 
 @case("broadcast")
