@@ -545,3 +545,22 @@ def test_random_programs_match_finite_differences_and_pytorch(data):
 @given(st.data())
 def test_random_programs_large_profile(data):
     check_program(build(data), _torch())
+
+
+def _fixed_program(op_step) -> Program:
+    """leaf (2, 3) -> op_step, without hypothesis (for the checks of the checker)."""
+    prog = Program(leaves=[np.random.default_rng(3).uniform(-2, 2, (2, 3))])
+    prog.steps = [("leaf0", lambda env: env.pool.append(Entry(env.leaves[0]))),
+                  ("step", lambda env: env.pool.append(Entry(op_step(env.t, env.pool[0].t))))]
+    return prog
+
+
+def test_a_wrong_gradient_is_caught(monkeypatch):
+    """The checker fails when an op's backward is wrong (finite differences, without torch)."""
+    check_program(_fixed_program(lambda t, x: x.tanh()))
+    tanh = OPS["tanh"]
+    right = tanh.backward
+    monkeypatch.setattr(tanh, "backward", staticmethod(lambda ctx, xp, g: tuple(
+        None if r is None else r * 1.001 for r in right(ctx, xp, g))))
+    with pytest.raises(AssertionError, match="finite differences"):
+        check_program(_fixed_program(lambda t, x: x.tanh()))

@@ -133,3 +133,18 @@ def test_live_tensorflow_reproduces_the_stored_vectors():
         live = vectorlib.run_recorded(case.fn, tf1)
         problems += [f"{case.name}: {p}" for p in vectorlib.check_against_stored(case.name, live, 1e-12)]
     _fail(problems, "live TF vs stored vectors")
+
+
+def test_contract_rng_replays_the_engine_draws_and_restores_torch(torch):
+    """Inside contract_rng PyTorch draws the engine's numbers; outside, torch is untouched."""
+    import numpy as np
+    import autotrain.engine as engine
+    before = (torch.randn, torch.manual_seed, torch.Tensor.uniform_, torch.nn.Linear.reset_parameters)
+    with vectorlib.contract_rng(torch):
+        torch.manual_seed(5)
+        theirs = torch.randn(3, 2, dtype=torch.float64).numpy(), torch.nn.Linear(4, 2).weight.detach().numpy()
+    engine.manual_seed(5)
+    ours = engine.randn(3, 2, dtype=engine.float64).numpy()
+    np.testing.assert_array_equal(ours, theirs[0])
+    assert theirs[1].shape == (2, 4) and np.all(np.abs(theirs[1]) <= 0.5)
+    assert before == (torch.randn, torch.manual_seed, torch.Tensor.uniform_, torch.nn.Linear.reset_parameters)
