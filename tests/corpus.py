@@ -7,7 +7,7 @@ replays inside real PyTorch.  Values, gradients, dtypes, shapes and errors are a
 
 Areas: ``ops`` (the tensor ops of issue 10 §2), ``dtypes`` (promotion), ``broadcast`` (every binary op
 on random broadcasting shapes), ``inplace`` (assignment, in-place ops, ``.grad`` aliasing: issue 10 §1),
-``nn``, ``optim`` (every optimizer, 100 steps), ``static`` (TF1 programs: ``def prog(tf)``).
+``autograd`` (Function, autograd.grad, backward arguments, errors), ``nn``, ``optim`` (every optimizer, 100 steps), ``static`` (TF1 programs: ``def prog(tf)``).
 """
 from __future__ import annotations
 
@@ -857,6 +857,93 @@ def grad_of_non_leaf_and_retain_grad(torch):
         no_grad = y2.grad
     (x * x).sum().backward()
     return {"y.grad": y.grad, "non-leaf grad": no_grad, "x.grad accumulated": x.grad, "grad before backward": _leaf(torch, [1.0]).grad}
+
+
+# ================================================================= autograd: the API around backward
+@case("autograd")
+def custom_function_two_outputs(torch):
+    """A Function with two outputs, a non-tensor argument, needs_input_grad and save_for_backward."""
+    class ScaleAndSquare(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y, factor):
+            ctx.save_for_backward(x, y)
+            ctx.factor = factor
+            return x * factor, x * y
+
+        @staticmethod
+        def backward(ctx, g_scaled, g_prod):
+            x, y = ctx.saved_tensors
+            needs = ctx.needs_input_grad
+            gx = g_scaled * ctx.factor + g_prod * y if needs[0] else None
+            gy = g_prod * x if needs[1] else None
+            return gx, gy, None
+
+    x, y = f64(torch, arr(1100, 3), True), f64(torch, arr(1101, 3))
+    a, b = ScaleAndSquare.apply(x, y, 2.5)
+    (a.sum() + (b * b).sum()).backward()
+    return {"a": a, "b": b, "x.grad": x.grad, "y.grad": y.grad, "requires_grad": (a.requires_grad, b.requires_grad)}
+
+
+@case("autograd")
+def autograd_grad_and_backward_arguments(torch):
+    """autograd.grad, backward(gradient), retain_graph accumulation, grads of unused inputs."""
+    x, z = f64(torch, arr(1110, 4), True), f64(torch, arr(1111, 4), True)
+    y = (x * x).tanh()
+    (gx,) = torch.autograd.grad(y.sum(), [x])
+    gxz = torch.autograd.grad((x * 3).sum(), [x, z], allow_unused=True)
+    untouched = x.grad is None   # autograd.grad does not accumulate into .grad
+    w = x * z
+    w.backward(f64(torch, [1.0, -1.0, 0.5, 2.0]), retain_graph=True)
+    first = x.grad.clone()
+    w.backward(f64(torch, [1.0, 1.0, 1.0, 1.0]))
+    return {"autograd.grad": gx, "grad is not accumulated": untouched, "unused input": gxz,
+            "backward(gradient)": first, "after a second backward": x.grad, "z.grad": z.grad}
+
+
+@case("autograd")
+def autograd_errors(torch):
+    """PyTorch's errors for the common mistakes: second backward, non-scalar backward, numpy of a
+    tensor that requires grad, shape mismatches, backward of a tensor that needs no grad."""
+    def twice():
+        x = f64(torch, [1.0, 2.0], True)
+        y = (x * x).sum()
+        y.backward()
+        y.backward()
+
+    def non_scalar():
+        (f64(torch, [1.0, 2.0], True) * 2).backward()
+
+    def numpy_with_grad():
+        f64(torch, [1.0], True).numpy()
+
+    def mm_mismatch():
+        f64(torch, arr(1, 2, 3)).mm(f64(torch, arr(2, 2, 3)))
+
+    def add_mismatch():
+        return f64(torch, arr(1, 2, 3)) + f64(torch, arr(2, 4))
+
+    def no_grad_backward():
+        f64(torch, [1.0]).sum().backward()
+
+    return {"backward twice": raises(twice, "backward through the graph a second time"),
+            "non-scalar backward": raises(non_scalar, "only for scalar outputs"),
+            "numpy() with grad": raises(numpy_with_grad, "Can't call numpy() on Tensor that requires grad"),
+            "mm shapes": raises(mm_mismatch, "cannot be multiplied"),
+            "broadcast shapes": raises(add_mismatch, "must match the size of tensor b"),
+            "backward without grad": raises(no_grad_backward, "does not require grad")}
+
+
+@case("autograd")
+def detach_clone_and_data(torch):
+    """clone() keeps the graph, detach() cuts it, .data shares memory without history."""
+    x = f64(torch, [1.0, 2.0, 3.0], True)
+    c = x.clone()
+    d = x.detach()
+    (c * c).sum().backward()
+    w = f64(torch, [1.0, 2.0], True)
+    w.data.mul_(3)
+    return {"clone": c, "clone grad": x.grad, "detach": d, "detach requires_grad": d.requires_grad,
+            "w after .data.mul_": w, "w is leaf": w.is_leaf}
 
 
 # ================================================================= nn
