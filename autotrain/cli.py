@@ -34,11 +34,13 @@ class BadInput(Exception):
 
 
 @contextmanager
-def exit_codes(interrupted: Callable[[], str] | str = "interrupted; nothing was written") -> Iterator[None]:
+def exit_codes(interrupted: Callable[[], str] | str = "interrupted; nothing was written",
+               kept: Callable[[], str] | str = "the newest complete checkpoint is kept") -> Iterator[None]:
     """The one place that turns library exceptions into a message and an exit code (never a traceback).
 
-    ``interrupted`` is what a Ctrl-C/SIGTERM that stops the command at once means: it must be true
-    for the command and the moment (a callable is asked when the interrupt happens).
+    ``interrupted`` is what a Ctrl-C/SIGTERM that stops the command at once means, ``kept`` what is left
+    after an OS error (disk full, read-only): both must be true for the command and the moment (a
+    callable is asked when it happens).
     """
     from autotrain.config import ConfigError
     from autotrain.runs import RunError
@@ -65,7 +67,7 @@ def exit_codes(interrupted: Callable[[], str] | str = "interrupted; nothing was 
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except OSError as exc:  # disk full, read-only runs dir...: the previous checkpoint is intact
         display.error(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}; "
-                      "the newest complete checkpoint is kept")
+                      f"{kept() if callable(kept) else kept}")
         raise typer.Exit(EXIT_OS_ERROR) from None
 
 
@@ -137,7 +139,7 @@ def fit(
     overrides = list(set_ or [])
     made: list = []  # the run this command writes, once it exists (for a true message on a hard interrupt)
     # Signal handlers before the first write: a Ctrl-C/SIGTERM from here on ends with exit 130 and a true message.
-    with train.stop_on_signals() as stop, exit_codes(lambda: _interrupted_fit(made)):
+    with train.stop_on_signals() as stop, exit_codes(lambda: _interrupted_fit(made), lambda: _kept(made)):
         summary = _fit_command(config, overrides, print_config, runs_dir, resume, quiet, as_json, stop, made)
         if summary is None:
             return
@@ -191,6 +193,14 @@ def _interrupted_fit(made: list) -> str:
         return f"interrupted before the first checkpoint of {run.path} was written; start again with autotrain fit CONFIG"
     return (f"interrupted; the newest complete checkpoint (step {found[-1][0]}) is kept. "
             f"Continue with: autotrain fit --resume {run.path}")
+
+
+def _kept(made: list) -> str:
+    """What an OS error during ``fit`` leaves behind, read from the disk."""
+    found = made[0].checkpoints() if made else []
+    if not found:
+        return "nothing to resume (no checkpoint was written)"
+    return f"the newest complete checkpoint is kept (step {found[-1][0]}): autotrain fit --resume {made[0].path}"
 
 
 def _finish(summary) -> None:
@@ -250,7 +260,7 @@ def gradcheck(
     from autotrain import checks
     from autotrain.config import check_resources, load_config
 
-    with exit_codes("interrupted; gradcheck writes nothing, so nothing is lost"):
+    with exit_codes("interrupted; gradcheck writes nothing, so nothing is lost", "gradcheck writes nothing"):
         if dtype not in checks.DEFAULTS:
             raise BadInput(f"--dtype {dtype!r}: choose float32 or float64")
         try:
@@ -299,7 +309,8 @@ def compare_modes(
     from autotrain.config import check_resources, load_config
 
     with exit_codes("interrupted before the comparison was complete; compare-modes keeps no checkpoint, so there "
-                    "is nothing to resume: run it again"):
+                    "is nothing to resume: run it again",
+                    "the comparison was not completely written (compare-modes keeps no checkpoint): run it again"):
         bad = [a for a in against or [] if a not in compare.AGAINST]
         if bad:
             raise BadInput(f"--against {bad[0]!r}: choose from {', '.join(compare.AGAINST)}")

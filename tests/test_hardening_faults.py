@@ -68,18 +68,25 @@ def assert_intact(run: RunDir, cfg):
     return ckpt
 
 
+def default_signals():
+    """preexec_fn: children start with default SIGINT/SIGTERM however this test run was started
+    (a background job or some CI runners ignore SIGINT, and children would inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def autotrain(*args):
     return subprocess.Popen([sys.executable, "-m", "autotrain", "fit", *map(str, args)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
 
 
-def wait_until(condition, proc, what, timeout=60.0):
-    """Poll ``condition`` until true; None if ``proc`` ended first (its return code is then set)."""
+def wait_until(condition, proc, what, timeout=60.0, others=()):
+    """Poll ``condition`` until true; None if ``proc`` (and every one of ``others``) ended first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return True
-        if proc.poll() is not None:
+        if all(p.poll() is not None for p in (proc, *others)):
             return None
         time.sleep(0.001)
     raise AssertionError(f"timed out waiting for {what}")
@@ -95,38 +102,48 @@ def _inode(path):
 # ------------------------------------------------------------------ SIGKILL at random moments, many times
 
 @pytest.mark.slow
-def test_sigkill_at_random_moments_twenty_times_then_resume_is_bit_identical(tmp_path):
+@pytest.mark.parametrize("writers", [1, 3], ids=["one resume", "three concurrent resumes"])
+def test_sigkill_at_random_moments_twenty_times_then_resume_is_bit_identical(tmp_path, writers):
     """A real `autotrain fit` process is killed at random points (often inside a checkpoint write) and
-    resumed each time; after every kill the run holds a loadable checkpoint and a parsable metrics.csv;
-    the finished loss table equals an uninterrupted run's, float64 bit for bit."""
+    resumed each time -- by ``writers`` processes started together, of which the lock lets one write;
+    the others are refused (exit 2, naming the holder) or killed before they get that far.  After every
+    kill the run holds a loadable checkpoint and a parsable metrics.csv; the finished loss table equals
+    an uninterrupted run's, float64 bit for bit."""
     path = config_file(tmp_path)
     cfg = load_config(path)
-    rng = random.Random(1234)
+    rng = random.Random(1234 + writers)
     expected = straight_table(tmp_path, path)
-    finished, kills, in_write = [], 0, 0
+    finished, kills, in_write, refused = [], 0, 0, 0
     run = None
     for _ in range(4 * KILLS):  # bounded: a run that completes before being killed starts a fresh one
         if kills >= KILLS:
             break
         if run is None:
-            proc = autotrain(path, "--runs-dir", tmp_path / "runs", "--quiet")
+            procs = [autotrain(path, "--runs-dir", tmp_path / "runs", "--quiet")]
             started = lambda: any((tmp_path / "runs").glob("*/summary.json"))  # noqa: E731
         else:
             before = _inode(run.summary_path)
-            proc = autotrain("--resume", run.path, "--quiet")
+            procs = [autotrain("--resume", run.path, "--quiet") for _ in range(writers)]
             started = lambda: _inode(run.summary_path) not in (None, before)  # noqa: E731
-        if wait_until(started, proc, "the fit to start"):
-            time.sleep(rng.uniform(0, 0.03))
-            proc.kill()
-        _, err = proc.communicate()
+        if wait_until(started, procs[0], "the fit to start", others=procs[1:]):
+            time.sleep(rng.uniform(0, 0.03) if writers == 1 else rng.uniform(0, 0.3))
+            for proc in procs:
+                proc.kill()
+        results = [(proc.returncode, proc.communicate()[1]) for proc in procs]
+        results = [(proc.returncode, err) for proc, (_, err) in zip(procs, results)]
         if run is None:
             run = open_run(max((tmp_path / "runs").iterdir(), key=lambda p: p.stat().st_mtime_ns))
-        if proc.returncode == 0:  # it finished before the kill: keep it, go on with a fresh run
+        codes = [rc for rc, _ in results]
+        for rc, err in results:
+            assert rc in (0, 2, -signal.SIGKILL), err
+            if rc == 2:
+                assert "is in use by process" in err and len(err.strip().splitlines()) == 1, err
+                refused += 1
+        if 0 in codes:  # it finished before the kill: keep it, go on with a fresh run
             assert table(run) == expected
             finished.append(run)
             run = None
             continue
-        assert proc.returncode == -signal.SIGKILL, err
         kills += 1
         in_write += bool(list(run.checkpoints_dir.glob(".*.tmp")))
         assert_intact(run, cfg)
@@ -138,7 +155,8 @@ def test_sigkill_at_random_moments_twenty_times_then_resume_is_bit_identical(tmp
         assert json.loads(r.stdout)["status"] == "completed"
         assert table(run) == expected
         assert not list(run.path.rglob("*.tmp"))
-    print(f"{kills} kills, {in_write} inside a checkpoint write, {len(finished)} runs finished early")
+    print(f"{kills} kills, {in_write} inside a checkpoint write, {refused} resumes refused, "
+          f"{len(finished)} runs finished early")
 
 
 # ------------------------------------------------------------------ a kill inside each kind of write, exactly
@@ -203,7 +221,8 @@ app(sys.argv[1:], prog_name="autotrain")
 def test_sigterm_checkpoints_marks_interrupted_and_resumes_bit_identically(tmp_path):
     path = config_file(tmp_path, checkpoint_every=50)
     proc = subprocess.Popen([sys.executable, "-c", THROTTLED, "fit", str(path), "--runs-dir", str(tmp_path / "runs")],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_signals)
     metrics = lambda: next((tmp_path / "runs").glob("*/metrics.csv"), None)  # noqa: E731
     assert wait_until(lambda: metrics() is not None and metrics().read_text().count("\n") > 60, proc, "60 rows")
     proc.send_signal(signal.SIGTERM)

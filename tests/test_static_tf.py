@@ -329,6 +329,11 @@ def _numpy_train(update, state, steps=100):
     return params
 
 
+def f32(value):
+    """A hyper-parameter as TF1 uses it: a float32 tensor cast to the model's dtype."""
+    return float(np.float32(value))
+
+
 def _assert_trained(optimizer, update, state_of):
     losses, w, b, _ = _train(optimizer)
     want_w, want_b = _numpy_train(update, [state_of(), state_of()])
@@ -338,33 +343,36 @@ def _assert_trained(optimizer, update, state_of):
 
 
 def test_gradient_descent_matches_the_formula():
-    _assert_trained(tf.train.GradientDescentOptimizer(0.1), lambda p, g, s, t: p - 0.1 * g, dict)
+    _assert_trained(tf.train.GradientDescentOptimizer(0.1), lambda p, g, s, t: p - f32(0.1) * g, dict)
 
 
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_momentum_matches_tf1s_kernel(nesterov):
-    lr, mu = 0.05, 0.9
+    lr, mu = f32(0.05), f32(0.9)
 
     def update(p, g, s, t):
         s["a"] = s.get("a", 0.0) * mu + g
         return p - (g * lr + s["a"] * mu * lr if nesterov else s["a"] * lr)
-    _assert_trained(tf.train.MomentumOptimizer(lr, mu, use_nesterov=nesterov), update, dict)
+    _assert_trained(tf.train.MomentumOptimizer(0.05, 0.9, use_nesterov=nesterov), update, dict)
 
 
 def test_adam_matches_tf1s_epsilon_hat_form():
-    lr, b1, b2, eps = 0.01, 0.8, 0.95, 1e-3
+    lr, b1, b2, eps = f32(0.01), f32(0.8), f32(0.95), f32(1e-3)
 
     def update(p, g, s, t):
-        lr_t = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        # beta1^t, beta2^t: float32 Variables starting at beta, multiplied by beta (in float32) after each step
+        b1_t, b2_t = s.get("b1_t", np.float32(b1)), s.get("b2_t", np.float32(b2))
+        s["b1_t"], s["b2_t"] = b1_t * np.float32(b1), b2_t * np.float32(b2)
+        lr_t = lr * np.sqrt(1 - float(b2_t)) / (1 - float(b1_t))
         s["m"] = s.get("m", 0.0) + (g - s.get("m", 0.0)) * (1 - b1)
         s["v"] = s.get("v", 0.0) + (g * g - s.get("v", 0.0)) * (1 - b2)
         return p - s["m"] * lr_t / (np.sqrt(s["v"]) + eps)
-    _assert_trained(tf.train.AdamOptimizer(lr, b1, b2, eps), update, dict)
+    _assert_trained(tf.train.AdamOptimizer(0.01, 0.8, 0.95, 1e-3), update, dict)
 
 
 @pytest.mark.parametrize("centered", [False, True])
 def test_rmsprop_matches_tf1s_kernel_with_ms_starting_at_one(centered):
-    lr, rho, mu, eps = 0.01, 0.9, 0.5, 1e-6
+    lr, rho, mu, eps = f32(0.01), f32(0.9), f32(0.5), f32(1e-6)
 
     def update(p, g, s, t):
         s["ms"] = s.get("ms", 1.0) + (g * g - s.get("ms", 1.0)) * (1 - rho)
@@ -374,7 +382,7 @@ def test_rmsprop_matches_tf1s_kernel_with_ms_starting_at_one(centered):
             denom = s["ms"] - s["mg"] ** 2 + eps
         s["mom"] = s.get("mom", 0.0) * mu + g * lr / np.sqrt(denom)
         return p - s["mom"]
-    _assert_trained(tf.train.RMSPropOptimizer(lr, decay=rho, momentum=mu, epsilon=eps, centered=centered),
+    _assert_trained(tf.train.RMSPropOptimizer(0.01, decay=0.9, momentum=0.5, epsilon=1e-6, centered=centered),
                     update, dict)
 
 
@@ -397,7 +405,7 @@ def test_slots_compute_and_apply_gradients_and_var_list():
     assert w in tf.trainable_variables() and opt.get_slot(w, "m") not in tf.trainable_variables()
     sess = _session()
     sess.run(train_op, {x: np.ones((3, 2))})
-    np.testing.assert_allclose(sess.run(opt.get_slot(w, "m")), 0.1 * 2 * 3 * np.ones((2, 1)))
+    np.testing.assert_allclose(sess.run(opt.get_slot(w, "m")), (1 - f32(0.9)) * 2 * 3 * np.ones((2, 1)), rtol=1e-15)
     np.testing.assert_array_equal(sess.run(frozen), [1.0])
 
 

@@ -133,12 +133,13 @@ class Optimizer:
     def _slot(self, var: Variable, slot_name: str) -> Variable:
         return self._slots[slot_name][var.id]
 
-    def _create_non_slot_variable(self, initial_value, name: str, colocate_with: Variable) -> Variable:
-        """A scalar state shared by all variables of one graph (Adam's ``beta1_power``), made once."""
+    def _create_non_slot_variable(self, initial_value, name: str, colocate_with: Variable, dtype=None) -> Variable:
+        """A scalar state shared by all variables of one graph (Adam's ``beta1_power``), made once, of
+        ``dtype`` (default: ``colocate_with``'s)."""
         key = (id(colocate_with.graph), name)
         if key not in self._non_slots:
-            self._non_slots[key] = Variable(constant(np.asarray(initial_value, dtype=colocate_with.dtype),
-                                                     graph=colocate_with.graph), trainable=False, name=name)
+            value = np.asarray(initial_value, dtype=colocate_with.dtype if dtype is None else dtype)
+            self._non_slots[key] = Variable(constant(value, graph=colocate_with.graph), trainable=False, name=name)
         return self._non_slots[key]
 
     def _get_non_slot_variable(self, name: str, graph=None) -> Variable:
@@ -146,13 +147,22 @@ class Optimizer:
 
     @staticmethod
     def _hyper(value, var: Variable, what: str):
-        """A hyper-parameter for ``var``'s update: numbers are rounded to its dtype (as TF1 casts them),
-        nodes are cast to it."""
+        """A hyper-parameter as TF1's optimizers use it in ``var``'s update: a number becomes a float32
+        tensor first (TF1's ``convert_to_tensor``), then is cast to the variable's dtype, so a float64 model
+        trains with ``lr = float32(0.1) = 0.10000000149...`` exactly as in TF1; a node is cast.  The result
+        is a Python number (an inline constant) or a node."""
         if isinstance(value, Node):
-            return cast(value, var.dtype)
+            return value if value.dtype == var.dtype else cast(value, var.dtype)
         if isinstance(value, (numbers.Real, np.generic)) and not isinstance(value, bool):
-            return float(var.dtype.type(value))
+            return float(var.dtype.type(np.float32(value)))
         raise TypeError(f"{what} must be a number or a node, got {value!r}")
+
+    @classmethod
+    def _one_minus(cls, value, var: Variable, what: str) -> float:
+        """``1 - value`` computed in the variable's dtype from the float32 hyper-parameter (TF1's kernels)."""
+        if isinstance(value, Node):
+            raise TypeError(f"{what} must be a number here, got {value!r}")
+        return float(var.dtype.type(1) - var.dtype.type(cls._hyper(value, var, what)))
 
     @staticmethod
     def _grad_like(grad: Node, var: Variable) -> Node:
@@ -224,8 +234,8 @@ class AdamOptimizer(Optimizer):
         v    = v + (grad^2 - v) * (1 - beta2)
         var -= m * lr_t / (sqrt(v) + epsilon)
 
-    ``beta1^t`` and ``beta2^t`` are the Variables ``beta1_power`` and ``beta2_power`` (starting at beta1
-    and beta2), multiplied by beta1 and beta2 after every step.  PyTorch's Adam puts epsilon outside the
+    ``beta1^t`` and ``beta2^t`` are the float32 Variables ``beta1_power`` and ``beta2_power`` (starting at
+    beta1 and beta2), multiplied by beta1 and beta2 after every step, as in TF1.  PyTorch's Adam puts epsilon outside the
     bias correction (``sqrt(v / (1 - beta2^t)) + eps``): the two differ while ``sqrt(v)`` is near epsilon.
     """
 
@@ -234,9 +244,9 @@ class AdamOptimizer(Optimizer):
         self._lr, self._beta1, self._beta2, self._epsilon = learning_rate, beta1, beta2, epsilon
 
     def _create_slots(self, var_list):
-        first = var_list[0]
-        self._create_non_slot_variable(self._beta1, "beta1_power", first)
-        self._create_non_slot_variable(self._beta2, "beta2_power", first)
+        first = var_list[0]   # TF1: the powers are float32 Variables (made from Python floats), whatever the model
+        self._create_non_slot_variable(np.float32(self._beta1), "beta1_power", first, dtype=np.float32)
+        self._create_non_slot_variable(np.float32(self._beta2), "beta2_power", first, dtype=np.float32)
         for v in var_list:
             self._zeros_slot(v, "m", self._name)
             self._zeros_slot(v, "v", self._name + "_1")
@@ -248,9 +258,8 @@ class AdamOptimizer(Optimizer):
     def _apply_dense(self, grad, var):
         beta1_power, beta2_power = (p if p.dtype == var.dtype else cast(p, var.dtype) for p in self._powers())
         lr = self._hyper(self._lr, var, "learning_rate")
-        one = var.dtype.type(1)
-        keep1 = float(one - var.dtype.type(self._beta1))   # (1 - beta1) in the variable's dtype, as the kernel
-        keep2 = float(one - var.dtype.type(self._beta2))
+        keep1 = self._one_minus(self._beta1, var, "beta1")   # (1 - beta1) in the variable's dtype, as the kernel
+        keep2 = self._one_minus(self._beta2, var, "beta2")
         eps = self._hyper(self._epsilon, var, "epsilon")
         lr_t = lr * sqrt(1.0 - beta2_power) / (1.0 - beta1_power)
         m, v = self._slot(var, "m"), self._slot(var, "v")
@@ -260,9 +269,8 @@ class AdamOptimizer(Optimizer):
 
     def _finish(self, update_ops, name_scope):
         beta1_power, beta2_power = self._powers()
-        dtype = beta1_power.dtype
-        return group(list(update_ops) + [beta1_power.assign(beta1_power * float(dtype.type(self._beta1))),
-                                         beta2_power.assign(beta2_power * float(dtype.type(self._beta2)))],
+        return group(list(update_ops) + [beta1_power.assign(beta1_power * float(np.float32(self._beta1))),
+                                         beta2_power.assign(beta2_power * float(np.float32(self._beta2)))],
                      name=name_scope)
 
 
@@ -292,7 +300,7 @@ class RMSPropOptimizer(Optimizer):
 
     def _apply_dense(self, grad, var):
         lr = self._hyper(self._lr, var, "learning_rate")
-        keep = float(var.dtype.type(1) - var.dtype.type(self._decay))
+        keep = self._one_minus(self._decay, var, "decay")
         momentum = self._hyper(self._momentum, var, "momentum")
         eps = self._hyper(self._epsilon, var, "epsilon")
         ms = self._slot(var, "rms")

@@ -1,14 +1,18 @@
-"""The ``mlp`` workload as a TF1 static graph vs the same step written by hand in numpy, interleaved.
+"""TF1 static graphs vs the same step written by hand in numpy: the seed and ``mlp``, interleaved.
 
-    python benchmarks/bench_static_mlp.py                # 1 thread, 300 steps after warm-up
-    python benchmarks/bench_static_mlp.py --steps 1000 --rewrites all
+    python benchmarks/bench_static_tf.py                       # both workloads, 1 thread
+    python benchmarks/bench_static_tf.py --workload mlp --steps 1000 --threads default
 
-Model: Dense 64 -> 128 -> 128 -> 10 with ReLU, softmax cross-entropy (mean over the batch), TF1's
-AdamOptimizer (lr 1e-3), batch 32, float32, fed through placeholders.  The numpy row is what a
-competent user writes for the same step: forward, backward by hand, TF1's Adam update in place.
-Both rows start from the same weights and are checked to agree before timing.  Reports medians and
-the ratio static / numpy.  (The ``bench`` suite owns the workload table; this is the static side's
-timing script and the reference implementation it can import.)
+Rows: ``numpy`` (the hand-written step), ``static`` (the default compiler: every value bit-identical to
+the dynamic engine's), ``static+rewrites`` (``Session(rewrites="all")``: the opt-in rewrites that change
+rounding, see ``autotrain/engine/static/passes/rewrites.py``).  Rounds rotate the row order; the report
+gives medians and the median of per-round ratios.
+
+seed: the tutorial's two-layer ReLU net (64x1000 -> 100 -> 10, float32, lr 1e-6), numpy as the seed writes it.
+mlp: Dense 64 -> 128 -> 128 -> 10 with ReLU, softmax cross-entropy (mean over the batch), TF1's
+AdamOptimizer (lr 1e-3), batch 32, float32, fed through placeholders; numpy writes forward, backward
+and TF1's Adam update in place.  Both start from the same weights and are checked to agree first.
+(The ``bench`` suite owns the workload table; this is the static side's timing script and reference.)
 """
 from __future__ import annotations
 
@@ -100,45 +104,81 @@ class StaticMLP:
         return self.sess.run(self.vars)
 
 
-def measure(steps: int = 300, rewrites=()) -> dict:
+def seed_rows():
+    """The seed's numpy step and its TF1 graph (default and with every opt-in rewrite)."""
+    from autotrain.data import make_problem
+    from bench_static import numpy_step
+
+    p = make_problem(64, 1000, 100, 10, dtype="float32", seed=0)
+    w1, w2 = p.w1.copy(), p.w2.copy()
+    rows = {"numpy": lambda: numpy_step(p.x, p.y, w1, w2, 1e-6)}
+    for label, rewrites in (("static", ()), ("static+rewrites", "all")):
+        graph = tf.Graph()
+        with graph.as_default():
+            x = tf.placeholder(tf.float32, shape=(None, 1000))
+            y = tf.placeholder(tf.float32, shape=(None, 10))
+            v1, v2 = tf.Variable(p.w1), tf.Variable(p.w2)
+            h_relu = tf.maximum(tf.matmul(x, v1), tf.zeros(1))
+            loss = tf.reduce_sum((y - tf.matmul(h_relu, v2)) ** 2.0)
+            g1, g2 = tf.gradients(loss, [v1, v2])
+            fetches = [loss, v1.assign(v1 - 1e-6 * g1), v2.assign(v2 - 1e-6 * g2)]
+            sess = tf.Session(graph, rewrites=rewrites)
+            sess.run(tf.global_variables_initializer())
+        feed = {x: p.x, y: p.y}
+        rows[label] = (lambda s, f, d: lambda: s.run(f, d)[0])(sess, fetches, feed)
+    return rows
+
+
+def mlp_rows():
     x, y, params = make_data()
-    ref, static = NumpyMLP(params), StaticMLP(params, rewrites)
+    ref, static, fast = NumpyMLP(params), StaticMLP(params), StaticMLP(params, "all")
     for _ in range(5):   # agree first: same losses and weights (float32 rounding apart)
-        np.testing.assert_allclose(static.step(x, y), ref.step(x, y), rtol=1e-5)
+        want = ref.step(x, y)
+        np.testing.assert_allclose([static.step(x, y), fast.step(x, y)], [want, want], rtol=1e-5)
     for got, want in zip(static.weights(), ref.params):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
-    rows = {"numpy": lambda: ref.step(x, y), "static": lambda: static.step(x, y)}
-    times = {k: [] for k in rows}
+    return {"numpy": lambda: ref.step(x, y), "static": lambda: static.step(x, y),
+            "static+rewrites": lambda: fast.step(x, y)}
+
+
+def measure(workload: str, steps: int = 300) -> dict:
+    rows = seed_rows() if workload == "seed" else mlp_rows()
+    names = list(rows)
+    times = {k: [] for k in names}
     warm = max(20, steps // 10)
     for i in range(warm + steps):
-        order = list(rows.items()) if i % 2 else list(rows.items())[::-1]   # rotate: A B, B A, ...
-        for name, run in order:
+        order = names[i % len(names):] + names[:i % len(names)]   # rotate the order every round
+        for name in order:
             start = time.perf_counter()
-            run()
+            rows[name]()
             if i >= warm:
                 times[name].append(time.perf_counter() - start)
     us = {k: float(np.median(v)) * 1e6 for k, v in times.items()}
-    ratios = np.array(times["static"]) / np.array(times["numpy"])
-    return {"steps": steps, "us": us, "static/numpy": us["static"] / us["numpy"],
-            "median of per-step ratios": float(np.median(ratios))}
+    ratios = {k: float(np.median(np.array(times[k]) / np.array(times["numpy"]))) for k in names if k != "numpy"}
+    return {"workload": workload, "steps": steps, "us": us, "ratio": ratios}
 
 
 def main(argv=None) -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))   # bench_static's numpy seed step
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workload", choices=("seed", "mlp"), action="append")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--threads", default="1", help="a number, or 'default'")
-    parser.add_argument("--rewrites", default="", help="opt-in compiler rewrites: 'all' or comma-separated names")
     args = parser.parse_args(argv)
-    rewrites = "all" if args.rewrites == "all" else tuple(n for n in args.rewrites.split(",") if n)
-    if args.threads == "default":
-        row = measure(args.steps, rewrites)
-    else:
-        from threadpoolctl import threadpool_limits
-        with threadpool_limits(limits=int(args.threads)):
-            row = measure(args.steps, rewrites)
-    us = row["us"]
-    print(f"mlp threads={args.threads} numpy {us['numpy']:8.1f} us  static {us['static']:8.1f} us  "
-          f"static/numpy {row['static/numpy']:.3f} (median of per-step ratios {row['median of per-step ratios']:.3f})")
+    for workload in args.workload or ["seed", "mlp"]:
+        if args.threads == "default":
+            row = measure(workload, args.steps)
+        else:
+            from threadpoolctl import threadpool_limits
+            with threadpool_limits(limits=int(args.threads)):
+                row = measure(workload, args.steps)
+        us, ratio = row["us"], row["ratio"]
+        print(f"{workload:4s} threads={args.threads:7s} numpy {us['numpy']:7.1f} us  static {us['static']:7.1f} us "
+              f"({ratio['static']:.3f}x)  static+rewrites {us['static+rewrites']:7.1f} us "
+              f"({ratio['static+rewrites']:.3f}x)   [median of per-round ratios to numpy]", flush=True)
 
 
 if __name__ == "__main__":
