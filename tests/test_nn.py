@@ -4,7 +4,6 @@ Oracles: finite differences (gradcheck, float64) for every layer and loss, hand-
 RNG contract replayed in numpy, and (when installed) real PyTorch with the same weights copied in.
 """
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -155,6 +154,10 @@ def test_sequential_indexing_slicing_and_append():
         seq[4]
     del seq[1]
     assert list(seq._modules) == ["0", "1", "2"]
+    replacement = nn.Linear(2, 3)
+    seq[0] = replacement     # keeps its place (assignment does not move a child to the end)
+    assert seq[0] is replacement and list(seq._modules) == ["0", "1", "2"]
+    seq[0] = layers[0]
     x = rand64(5, 2, requires_grad=False)
     seq.double()
     np.testing.assert_allclose(seq(x).detach().numpy(), seq[2](seq[1](seq[0](x))).detach().numpy())
@@ -540,3 +543,44 @@ def test_leaky_relu_gradient_at_zero_is_the_slope_and_bce_input_checks():
         F.binary_cross_entropy_with_logits(t64([[0.5], [1.5]]), t64([0.0, 1.0]))
     # log(0) is clamped to -100, as PyTorch: a confident wrong answer costs 100, not inf
     assert F.binary_cross_entropy(t64([0.0]), t64([1.0])).item() == 100.0
+
+
+def test_set_default_dtype_reaches_linear_and_the_optimizer_step_counter():
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        layer = nn.Linear(2, 1)
+        assert layer.weight.dtype == np.float64
+        opt = torch.optim.Adam(layer.parameters())
+        layer(torch.ones(1, 2)).sum().backward()
+        opt.step()
+        assert opt.state[layer.weight]["step"].dtype == np.float64   # PyTorch's _get_scalar_dtype()
+    finally:
+        torch.set_default_dtype(previous)
+    assert nn.Linear(2, 1).weight.dtype == np.float32
+
+
+def test_module_dict_registers_in_order():
+    md = nn.ModuleDict({"enc": nn.Linear(2, 3), "act": nn.ReLU()})
+    md["dec"] = nn.Linear(3, 1)
+    assert list(md) == ["enc", "act", "dec"] and "act" in md and len(md) == 3
+    assert [n for n, _ in md.named_parameters()] == ["enc.weight", "enc.bias", "dec.weight", "dec.bias"]
+    assert isinstance(md.pop("act"), nn.ReLU) and list(md.keys()) == ["enc", "dec"]
+
+
+def test_forward_hooks_see_and_may_replace_inputs_and_outputs():
+    layer = nn.Linear(2, 2)
+    seen = []
+    handle = layer.register_forward_hook(lambda m, args, out: seen.append((m, args[0].shape, out.shape)))
+    doubled = layer.register_forward_pre_hook(lambda m, args: args[0] * 2)
+    x = torch.ones(3, 2)
+    out = layer(x)
+    assert seen == [(layer, (3, 2), (3, 2))]
+    np.testing.assert_allclose(out.detach().numpy(), F.linear(x * 2, layer.weight, layer.bias).detach().numpy())
+    handle.remove()
+    doubled.remove()
+    layer(x)
+    assert len(seen) == 1
+    with layer.register_forward_hook(lambda m, args, out: out * 0):
+        assert not layer(x).detach().numpy().any()
+    assert layer(x).detach().numpy().any()
