@@ -631,6 +631,17 @@ def setitem_int_row_broadcast(torch):
 
 
 @case("inplace")
+def setitem_value_with_leading_unit_dims(torch):
+    """c[i] = v where v has extra leading 1-dims ((1,) into a 0-d slot, (1, 3) into a row): PyTorch drops them."""
+    x, v, r = _leaf(torch, arr(725, 2, 3)), _leaf(torch, [0.5]), _leaf(torch, arr(726, 1, 3))
+    y = x * 1
+    y[0, 1] = v * 3
+    y[1] = r * 2
+    backward_weighted(y, 6)
+    return {"y": y, "x.grad": x.grad, "v.grad": v.grad, "r.grad": r.grad}
+
+
+@case("inplace")
 def setitem_mask_with_tensor_values(torch):
     """y[mask] = v (a 1-D tensor of the selected count) and y[[0, 2]] = 5.0."""
     x = _leaf(torch, arr(730, 3, 4))
