@@ -417,9 +417,11 @@ DTYPES = ("bool", "int32", "int64", "float32", "float64")
 SCALARS = {"True": True, "2": 2, "2.5": 2.5}
 
 
-def _operands(torch):
+def _operands(torch, positive=False):
     """label -> operand: 1-D tensors, 0-d tensors and Python scalars of every category."""
     values = {"bool": [True, True], "int32": [3, -4], "int64": [3, -4], "float32": [1.5, -2.25], "float64": [1.5, -2.25]}
+    if positive:   # pow: negative integer exponents are a separate corner (numpy refuses them)
+        values.update(int32=[3, 2], int64=[3, 2], float32=[1.5, 2.25], float64=[1.5, 2.25])
     ops = {}
     for dt in DTYPES:
         ops[f"{dt}[2]"] = torch.tensor(values[dt], dtype=getattr(torch, dt))
@@ -428,13 +430,13 @@ def _operands(torch):
     return ops
 
 
-def _promotion_case(symbol, fn, record_values):
+def _promotion_case(symbol, fn, record_values, tensors_only=False):
     def prog(torch):
-        operands = _operands(torch)
+        operands = _operands(torch, positive=symbol == "**")
         out = {}
         for la, a in operands.items():
             for lb, b in operands.items():
-                if la in SCALARS and lb in SCALARS:
+                if la in SCALARS and lb in SCALARS or tensors_only and (la in SCALARS or lb in SCALARS):
                     continue
                 label = f"{la} {symbol} {lb}"
                 try:
@@ -448,11 +450,17 @@ def _promotion_case(symbol, fn, record_values):
     return prog
 
 
-for _sym, _fn, _vals in (("+", lambda a, b: a + b, False), ("-", lambda a, b: a - b, False),
-                         ("*", lambda a, b: a * b, False), ("/", lambda a, b: a / b, True),
-                         ("//", lambda a, b: a // b, False), ("<", lambda a, b: a < b, False)):
-    _key = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "//": "floordiv", "<": "lt"}[_sym]
-    case("dtypes", f"promotion_{_key}")(_promotion_case(_sym, _fn, _vals))
+PROMOTED = {  # key: (symbol, function, record values too, tensor operands only)
+    "add": ("+", lambda a, b: a + b, False, False), "sub": ("-", lambda a, b: a - b, False, False),
+    "mul": ("*", lambda a, b: a * b, False, False), "truediv": ("/", lambda a, b: a / b, True, False),
+    "floordiv": ("//", lambda a, b: a // b, False, False), "lt": ("<", lambda a, b: a < b, False, False),
+    "pow": ("**", lambda a, b: a ** b, False, False), "remainder": ("%", lambda a, b: a % b, False, False),
+    "maximum": ("max", lambda a, b: sys.modules[type(a).__module__.split(".")[0] if type(a).__module__.startswith(
+        "torch") else "autotrain.engine"].maximum(a, b), False, True),
+}
+
+for _key, (_sym, _fn, _vals, _tensors) in PROMOTED.items():
+    case("dtypes", f"promotion_{_key}")(_promotion_case(_sym, _fn, _vals, _tensors))
 
 
 @case("dtypes")
