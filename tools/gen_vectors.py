@@ -28,14 +28,22 @@ import corpus  # noqa: E402
 import vectorlib  # noqa: E402
 
 
+def _need(module: str, package: str):
+    try:
+        return __import__(module)
+    except ImportError:
+        raise SystemExit(f"gen_vectors: {module} is not installed; the vectors come from the real framework: "
+                         f"pip install {package}") from None
+
+
 def load_torch():
-    import torch
+    torch = _need("torch", "torch")
     torch.set_num_threads(1)  # one summation order, run after run
     return torch
 
 
 def load_tf():
-    import tensorflow as tf
+    tf = _need("tensorflow", "tensorflow-cpu")
     tf1 = tf.compat.v1
     tf1.disable_eager_execution()
     return tf, tf1
