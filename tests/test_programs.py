@@ -91,3 +91,12 @@ def test_tutorial_program_matches_live_pytorch(name, torch):
     live = vectorlib.run_program(name, "reference", torch=torch)
     _fail(vectorlib.check_against_stored(name, live, 1e-12), f"{name}: live PyTorch vs stored vectors")
     _fail(vectorlib.compare_live(live, vectorlib.run_program(name, "engine")), f"{name}: engine vs live PyTorch")
+
+
+@pytest.mark.slow
+def test_tf_program_matches_live_tensorflow():
+    if importlib.util.find_spec("tensorflow") is None:
+        pytest.skip("tensorflow not installed")
+    live = vectorlib.run_program("old_tf_static", "reference")
+    _fail(vectorlib.check_against_stored("old_tf_static", live, 1e-12), "old_tf_static: live TF vs stored vectors")
+    _fail(vectorlib.compare_live(live, vectorlib.run_program("old_tf_static", "engine")), "engine vs live TF")
