@@ -53,14 +53,13 @@ def test_harness_changes_only_what_it_documents():
     assert "for t in range(20):" in ported and "range(500)" not in ported
     assert "dtype = torch.float64\n" in ported
     changed = set(ported.splitlines()) - set(text.splitlines())
-    assert changed == {"import random as _r; _r.seed(0)", "import numpy as _np; _np.random.seed(0)",
-                       "import autotrain.engine as torch",
-                       "torch.set_default_dtype(torch.float64); torch.manual_seed(0)",
+    assert changed == {"import random as _r", "import numpy as _np", "import autotrain.engine as torch",
+                       "torch.set_default_dtype(torch.float64); torch.manual_seed(0); _r.seed(0); _np.random.seed(0)",
                        "dtype = torch.float64", "for t in range(20):"}
     tf_text = (vectorlib.PROGRAMS / "old_tf_static.py").read_text(encoding="utf-8")
     tf_changed = set(vectorlib.port(tf_text, "engine", 20).splitlines()) - set(tf_text.splitlines())
-    assert tf_changed == {"import random as _r; _r.seed(0)", "import numpy as _np; _np.random.seed(0)",
-                          "import autotrain.engine.static as tf", "tf.reset_default_graph(); _tf_harness(tf)",
+    assert tf_changed == {"import random as _r", "import numpy as _np", "import autotrain.engine.static as tf",
+                          "tf.reset_default_graph(); _tf_harness(tf); _r.seed(0); _np.random.seed(0)",
                           "x = tf.placeholder(tf.float64, shape=(None, D_in))",
                           "y = tf.placeholder(tf.float64, shape=(None, D_out))", "    for _ in range(20):"}
 

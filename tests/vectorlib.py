@@ -382,22 +382,27 @@ def port(source: str, framework: str, steps: int | None) -> str:
     """The program text the harness runs (documented in tests/programs/README.md).
 
     Changes, and nothing else: the framework import line (engine runs only; TF reference runs import
-    ``tensorflow.compat.v1``); a seeding prelude (``random.seed``, ``np.random.seed``) at the top and
-    ``torch.set_default_dtype(torch.float64); torch.manual_seed(0)`` after the torch import;
-    ``torch.float`` → ``torch.float64`` and ``tf.float32`` → ``tf.float64`` (float64 comparisons);
-    the training loop's ``range(N)`` → ``range(min(N, steps))``.
+    ``tensorflow.compat.v1``); seeding (``random.seed(0)``, ``np.random.seed(0)``) right after the
+    framework import (importing TensorFlow draws from numpy's global generator), or at the top of a
+    numpy program; ``torch.set_default_dtype(torch.float64); torch.manual_seed(0)`` after the torch
+    import; ``torch.float`` → ``torch.float64`` and ``tf.float32`` → ``tf.float64`` (float64
+    comparisons); the training loop's ``range(N)`` → ``range(min(N, steps))``.
     """
     text = source
-    prelude = f"import random as _r; _r.seed({SEED})\nimport numpy as _np; _np.random.seed({SEED})\n"
+    prelude = "import random as _r\nimport numpy as _np\n"
+    seeding = f"_r.seed({SEED}); _np.random.seed({SEED})"
     if TORCH_IMPORT in text:
         line = "import autotrain.engine as torch\n" if framework == "engine" else TORCH_IMPORT
-        text = text.replace(TORCH_IMPORT, line + f"torch.set_default_dtype(torch.float64); torch.manual_seed({SEED})\n", 1)
+        text = text.replace(TORCH_IMPORT, line + f"torch.set_default_dtype(torch.float64); "
+                                                 f"torch.manual_seed({SEED}); {seeding}\n", 1)
         text = re.sub(r"\btorch\.float\b(?!\d)", "torch.float64", text)
-    if TF_IMPORT in text:
+    elif TF_IMPORT in text:
         line = ("import autotrain.engine.static as tf\n" if framework == "engine"
                 else "import tensorflow.compat.v1 as tf; tf.disable_eager_execution()\n")
-        text = text.replace(TF_IMPORT, line + "tf.reset_default_graph(); _tf_harness(tf)\n", 1)
+        text = text.replace(TF_IMPORT, line + f"tf.reset_default_graph(); _tf_harness(tf); {seeding}\n", 1)
         text = text.replace("tf.float32", "tf.float64")
+    else:
+        prelude += seeding + "\n"
     if steps is not None:
         text = _STEPS.sub(lambda m: f"{m[1]}{min(int(m[2]), steps)}{m[3]}", text)
     return prelude + text
