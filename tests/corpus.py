@@ -1377,3 +1377,39 @@ def static_fresh_arrays_and_numpy_scalars(tf):
         again[0] = -99.0
         third = sess.run(scaled)
     return {"w at steps 0, 1, 2": np.stack(seen), "scaled": last, "fresh after caller edit": third}
+
+
+STATIC_BINARY = {
+    # name: (build, lhs range, rhs range)
+    "add": (lambda tf, a, b: tf.add(a, b), (-2, 2), (-2, 2)),
+    "subtract": (lambda tf, a, b: a - b, (-2, 2), (-2, 2)),
+    "multiply": (lambda tf, a, b: tf.multiply(a, b), (-2, 2), (-2, 2)),
+    "divide": (lambda tf, a, b: a / b, (-2, 2), (0.5, 2)),
+    "pow": (lambda tf, a, b: tf.pow(a, b), (0.5, 2), (-2, 2)),
+    "maximum": (lambda tf, a, b: tf.maximum(a, b), (-2, 2), (-2, 2)),
+    "minimum": (lambda tf, a, b: tf.minimum(a, b), (-2, 2), (-2, 2)),
+}
+
+
+def _static_binary_case(index, build, lhs, rhs):
+    def prog(tf):
+        tf.reset_default_graph()
+        fetches, labels = [], []
+        for k, (sa, sb) in enumerate(broadcast_pairs(200 + index)):
+            a = tf.Variable(arr(1200 + k, *sa, low=lhs[0], high=lhs[1]))
+            b = tf.Variable(arr(1300 + k, *sb, low=rhs[0], high=rhs[1]))
+            y = build(tf, a, b)
+            w = np.random.default_rng(k).uniform(0.5, 1.5, np.broadcast_shapes(sa, sb))
+            grads = tf.gradients(tf.reduce_sum(y * w), [a, b])
+            fetches += [y, *grads]
+            labels += [f"{tuple(sa)}, {tuple(sb)}: {s}" for s in ("value", "d/da", "d/db")]
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            values = sess.run(fetches)
+        return {label: np.asarray(v) for label, v in zip(labels, values)}
+    prog.__doc__ = "TF broadcasting: values and tf.gradients on random broadcastable shapes"
+    return prog
+
+
+for _i, (_name, (_build, _lhs, _rhs)) in enumerate(STATIC_BINARY.items()):
+    case("static", f"static_broadcast_{_name}")(_static_binary_case(_i, _build, _lhs, _rhs))
