@@ -1,7 +1,8 @@
 """Extract the seed tutorial's programs, so tests run exactly what the contract says.
 
-The contract lives in ``shared/seed/`` beside the repository; ``tests/data`` keeps a
-copy for checkouts without it, and a test fails if the two ever differ.
+Tests read only the copy in ``tests/data`` (a fresh clone has everything it needs); the contract also
+lives in ``shared/seed/`` beside the repository where there is one, and test_seed.py's
+``test_seed_copy_matches_shared_contract`` fails if the two ever differ (it is skipped without it).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ _BLOCK = re.compile(r"```py\n(.*?)```", re.S)
 
 
 def seed_text() -> str:
-    return (SHARED_SEED if SHARED_SEED.exists() else LOCAL_SEED).read_text(encoding="utf-8")
+    return LOCAL_SEED.read_text(encoding="utf-8")
 
 
 def seed_programs() -> list[str]:

@@ -150,6 +150,15 @@ def test_disk_full_names_the_file(tmp_path, monkeypatch):
         in r.stderr
 
 
+@pytest.mark.parametrize("entry", ["metrics.csv", "summary.json", "data.npz", ".autotrain.lock"])
+def test_a_special_file_inside_a_run_is_refused_without_blocking(tmp_path, entry):
+    cfg, run = interrupted(tmp_path)
+    (run.path / entry).unlink(missing_ok=True)
+    os.mkfifo(run.path / entry)  # reading it would block forever
+    r = runner.invoke(app, ["fit", "--resume", str(run.path)])
+    assert r.exit_code == 2 and f"refusing {run.path / entry}: it is not a regular file" in r.stderr
+
+
 def test_checkpoints_are_only_read_from_regular_files(tmp_path):
     cfg, run = interrupted(tmp_path)
     os.mkfifo(run.checkpoints_dir / "step-000025.npz")  # would block a naive reader forever

@@ -104,6 +104,31 @@ def test_concurrent_resumes_of_one_run_one_trains_the_others_are_refused(tmp_pat
     assert not (run.path / ".autotrain.lock").exists() and not list(run.path.rglob("*.tmp"))
 
 
+def test_a_lock_held_by_a_process_that_dies_is_released(tmp_path):
+    """A forked holder takes the lock and is SIGKILLed while holding it: the next writer gets it at once."""
+    cfg, run, expected = interrupted_run(tmp_path)
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: hold the lock, say so, wait to be killed
+        try:
+            os.close(ready_r)
+            with RunDir(run.path).lock():
+                os.write(ready_w, b"x")
+                time.sleep(60)
+        finally:
+            os._exit(1)
+    os.close(ready_w)
+    assert os.read(ready_r, 1) == b"x"
+    with pytest.raises(RunLocked, match=f"in use by process {pid}"):
+        fit(cfg, RunDir(run.path))
+    os.kill(pid, signal.SIGKILL)
+    assert os.waitpid(pid, 0)[1] & 0x7F == signal.SIGKILL
+    assert (run.path / ".autotrain.lock").read_text().strip() == str(pid)  # left behind by the killed holder
+    assert fit(cfg, RunDir(run.path)).status == "completed"
+    assert table(run) == expected and not (run.path / ".autotrain.lock").exists()
+
+
+@pytest.mark.slow
 def test_a_lock_left_by_a_killed_process_does_not_block(tmp_path):
     cfg, run, expected = interrupted_run(tmp_path, extra=["steps=3000", "checkpoint_every=50"])
     proc = start("--resume", run.path, "--quiet")

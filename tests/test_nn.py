@@ -584,3 +584,32 @@ def test_forward_hooks_see_and_may_replace_inputs_and_outputs():
     with layer.register_forward_hook(lambda m, args, out: out * 0):
         assert not layer(x).detach().numpy().any()
     assert layer(x).detach().numpy().any()
+
+
+def test_changing_the_bias_in_place_after_forward_is_fine_but_the_weight_is_not():
+    layer = nn.Linear(2, 2)
+    x = torch.ones(3, 2, requires_grad=True)
+    out = layer(x).sum()
+    with torch.no_grad():
+        layer.bias += 1          # linear's backward never reads b (PyTorch's addmm neither)
+    out.backward()
+    out = layer(x).sum()
+    with torch.no_grad():
+        layer.weight.mul_(2)     # but it reads w for x's gradient
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward()
+
+
+def test_init_gains_and_fans_match_pytorch():
+    real = pytest.importorskip("torch")
+    for name, param in [("linear", None), ("sigmoid", None), ("tanh", None), ("relu", None), ("leaky_relu", None),
+                        ("leaky_relu", 0.2), ("selu", None), ("conv2d", None)]:
+        assert nn.init.calculate_gain(name, param) == real.nn.init.calculate_gain(name, param)
+    for shape in [(4, 6), (5, 3, 2), (2, 3, 4, 5)]:
+        ours = nn.init._calculate_fan_in_and_fan_out(torch.zeros(*shape))
+        theirs = real.nn.init._calculate_fan_in_and_fan_out(real.zeros(*shape))
+        assert ours == theirs
+        # the distribution's bound: every draw lies within PyTorch's kaiming_uniform_ bound
+        t = nn.init.kaiming_uniform_(torch.zeros(*shape, dtype=torch.float64), a=math.sqrt(5))
+        bound = math.sqrt(6 / ((1 + 5) * ours[0]))
+        assert np.abs(t.numpy()).max() <= bound

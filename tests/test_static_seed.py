@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-SEEDS = (HERE.parents[1] / "shared" / "seed" / "learning-pytorch-autograd.md",
-         HERE / "data" / "learning-pytorch-autograd.md")
+SEEDS = (HERE / "data" / "learning-pytorch-autograd.md",)  # the repository's own copy: a fresh clone has it
 IMPORT = "import tensorflow as tf"
 
 
