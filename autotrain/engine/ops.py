@@ -199,6 +199,9 @@ class Op:
 
 
 # --------------------------------------------------------------------- PyTorch argument helpers (for Api.bind)
+_NO_ATTRS: dict = {}
+
+
 def _scaled(other, alpha):
     return other if alpha == 1 else other * alpha
 
@@ -207,10 +210,6 @@ def _bind_clamp(input, min, max):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     return (input,), {"min": min, "max": max}
-
-
-def _is_matrix(value) -> bool:
-    return getattr(value, "ndim", 0) == 2
 
 
 def _not_matrices(name, a, b):
@@ -726,8 +725,8 @@ class MatMul(Op):
     reads = staticmethod(lambda needs: (needs[1], needs[0]))
     operator = "matmul"
     dtype_rule = "same"
-    api = (Api("matmul"), Api("mm", lambda input, mat2: ((input, mat2), {}) if _is_matrix(input) and _is_matrix(mat2)
-                              else _not_matrices("mm", input, mat2)))
+    api = (Api("matmul"), Api("mm", lambda input, mat2: ((input, mat2), _NO_ATTRS) if input.ndim == 2 and getattr(
+        mat2, "ndim", 0) == 2 else _not_matrices("mm", input, mat2)))
     cases = (((((4, 3), (3, 5)), {})), ((((2, 4, 3), (3, 5)), {})), ((((3,), (3, 5)), {})),
              ((((4, 3), (3,)), {})))
 
