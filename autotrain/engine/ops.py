@@ -1707,14 +1707,20 @@ class OneHot(Op):
         return tuple(a_shape) + (depth,)
 
 
-#: Ops whose forward is exactly one ufunc call, ``xp.<ufunc>(*inputs, *extra, out=out)``, with the listed
-#: attributes ignored: a compiler may call the ufunc itself (the static plan does: one Python call per step
-#: instead of two).  tests/test_static_tf.py checks every entry against the op's own forward.
-UFUNC_FORWARD: dict[str, tuple[str, tuple, tuple]] = {
-    "add": ("add", (), ()), "sub": ("subtract", (), ()), "mul": ("multiply", (), ()),
-    "div": ("true_divide", (), ()), "neg": ("negative", (), ()), "exp": ("exp", (), ()), "log": ("log", (), ()),
-    "tanh": ("tanh", (), ()), "square": ("square", (), ()), "sqrt": ("sqrt", (), ()), "relu": ("maximum", (0,), ()),
-    "maximum": ("maximum", (), ("tie",)), "minimum": ("minimum", (), ("tie",)),
-    "greater": ("greater", (), ()), "greater_equal": ("greater_equal", (), ()), "less": ("less", (), ()),
-    "less_equal": ("less_equal", (), ()), "equal": ("equal", (), ()), "not_equal": ("not_equal", (), ()),
+#: Ops whose forward is exactly one ufunc call, ``xp.<ufunc>(*inputs, *extra, out=out, **passed attrs)``,
+#: with the ``ignored`` attributes ignored: a compiler may call the ufunc itself (the static plan does: one
+#: Python call per step instead of two).  Entries: op -> (ufunc path under xp, extra, ignored, passed),
+#: ``passed`` being the attributes handed on as keywords with the forward's defaults (always passed).
+#: matmul's forward only adds an error message for mismatched shapes, which a compiled plan has checked.
+#: tests/test_static_tf.py checks every entry bit for bit against the op's own forward.
+UFUNC_FORWARD: dict[str, tuple[str, tuple, tuple, tuple]] = {
+    "add": ("add", (), (), ()), "sub": ("subtract", (), (), ()), "mul": ("multiply", (), (), ()),
+    "div": ("true_divide", (), (), ()), "neg": ("negative", (), (), ()), "exp": ("exp", (), (), ()),
+    "log": ("log", (), (), ()), "tanh": ("tanh", (), (), ()), "square": ("square", (), (), ()),
+    "sqrt": ("sqrt", (), (), ()), "relu": ("maximum", (0,), (), ()),
+    "maximum": ("maximum", (), ("tie",), ()), "minimum": ("minimum", (), ("tie",), ()),
+    "greater": ("greater", (), (), ()), "greater_equal": ("greater_equal", (), (), ()),
+    "less": ("less", (), (), ()), "less_equal": ("less_equal", (), (), ()), "equal": ("equal", (), (), ()),
+    "not_equal": ("not_equal", (), (), ()), "matmul": ("matmul", (), (), ()),
+    "sum": ("add.reduce", (), (), (("axis", None), ("keepdims", False))),
 }

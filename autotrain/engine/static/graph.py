@@ -60,6 +60,15 @@ class Node:
         """The static shape (``None`` for dimensions fixed only when fed)."""
         return self.shape
 
+    def eval(self, feed_dict=None, session=None):
+        """The node's value, run in ``session`` or the default Session (``with tf.Session() as sess:``)."""
+        from .session import evaluate   # session.py builds on this module
+        return evaluate(self, feed_dict, session)
+
+    def run(self, feed_dict=None, session=None) -> None:
+        """Run the node (a train op, an initializer) in ``session`` or the default Session."""
+        self.eval(feed_dict, session)
+
     @property
     def ndim(self) -> int:
         return len(self.shape)
@@ -125,6 +134,7 @@ class Graph:
         self.nodes: list[Node] = []
         self.variables: list[Variable] = []
         self.global_step: Variable | None = None
+        self.seed: int | None = None   # tf.set_random_seed
         self._names: dict[str, int] = {}
         self.finalized = False
 
@@ -431,7 +441,10 @@ def constant(value, dtype=None, shape=None, name=None, graph: Graph | None = Non
     if dtype is None:
         array = _tf_default_dtype(value, array)
     if shape is not None:
-        array = np.broadcast_to(array, tuple(shape)).copy()
+        try:
+            array = np.broadcast_to(array, tuple(shape)).copy()
+        except (ValueError, TypeError):
+            raise ValueError(f"constant: a value of shape {array.shape} does not fill shape {shape!r}") from None
     array.flags.writeable = False
     return source("const", array.shape, array.dtype, name or "Const", graph, value=array)
 
@@ -450,7 +463,7 @@ def _assign_node(var: Variable, value, mode: str, name=None) -> Node:
 
 def group(inputs, name=None) -> Node:
     """A node that runs all ``inputs`` and yields ``None`` (used by the initializer)."""
-    graph = _graph_of(inputs)
+    graph = _graph_of(inputs) if inputs else get_default_graph()
     return graph.add(Node("group", tuple(inputs), {}, (), None, graph.unique_name(name or "group"), graph))
 
 

@@ -9,6 +9,7 @@ read-only view, since it is the Variable's memory (copy it to write to it).
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import numpy as np
@@ -57,15 +58,22 @@ class Session:
         self._vars: dict[int, _Buffers] = {}
         self._initialized: set[int] = set()
         self._fetches: dict = {}
-        self._rng = np.random.default_rng(seed)
+        self._rng = np.random.default_rng(seed if seed is not None else self.graph.seed)
         self._closed = False
         self._seen_nodes, self._growth, self._warned = len(self.graph.nodes), 0, False
 
     def __enter__(self) -> "Session":
+        _default_sessions.append(self)   # ``node.eval()`` and ``op.run()`` inside the block use this Session
         return self
 
     def __exit__(self, *exc) -> None:
+        if _default_sessions and _default_sessions[-1] is self:
+            _default_sessions.pop()
         self.close()
+
+    def as_default(self):
+        """``with sess.as_default():`` makes ``node.eval()`` and ``op.run()`` use this Session (without closing it)."""
+        return _as_default(self)
 
     def close(self) -> None:
         """Free the variables and compiled plans; the Session cannot run afterwards."""
@@ -77,8 +85,9 @@ class Session:
     def run(self, fetches, feed_dict=None):
         """Compute ``fetches`` (a node, or a list/tuple/dict of them) with placeholders bound by ``feed_dict``.
 
-        Returns numpy scalars for 0-d values and read-only arrays otherwise, in the structure of
-        ``fetches``.  Running an assign updates its variable in place.
+        Returns the values in the structure of ``fetches``: numpy scalars for 0-d values, arrays otherwise,
+        each the caller's own (a Variable's value read-only, see the module docstring); ``None`` for an
+        operation (an initializer, a train op).  Running an assign updates its Variable.
         """
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
@@ -220,13 +229,54 @@ class Session:
     def _check_initialized(self, program) -> None:
         """Refuse a plan that reads a variable no run has initialized yet (only setting it is fine)."""
         for ins in program.instrs:
-            if ins.op != "var" or ins.node.id in self._initialized:
+            if ins.op != "variable" or ins.node.id in self._initialized:
                 continue
             readers = [u for u in program.instrs if any(a is ins for a in u.args)]
             if ins in program.outputs or any(u.op != "assign" or u.args[1] is ins for u in readers):
                 raise FailedPreconditionError(
                     f"Attempting to use uninitialized value {ins.node.name} ({ins.node!r}); run "
                     "global_variables_initializer() (or the variable's initializer) first")
+
+class InteractiveSession(Session):
+    """A Session that makes itself the default as soon as it is created (for shells and notebooks)."""
+
+    def __init__(self, graph: Graph | None = None, seed: int | None = None, rewrites=()):
+        super().__init__(graph, seed, rewrites)
+        _default_sessions.append(self)
+
+    def close(self) -> None:
+        if self in _default_sessions:
+            _default_sessions.remove(self)
+        super().close()
+
+
+_default_sessions: list[Session] = []
+
+
+@contextlib.contextmanager
+def _as_default(sess: Session):
+    _default_sessions.append(sess)
+    try:
+        yield sess
+    finally:
+        _default_sessions.remove(sess)
+
+
+def get_default_session() -> Session | None:
+    """The Session of the innermost ``with tf.Session() as sess:`` (or InteractiveSession), else None."""
+    return _default_sessions[-1] if _default_sessions else None
+
+
+def evaluate(node, feed_dict=None, session=None):
+    """``node.eval()`` / ``op.run()``: run ``node`` in ``session`` or the default Session."""
+    session = session or get_default_session()
+    if session is None:
+        raise ValueError(f"Cannot evaluate {node!r}: no default Session is registered. Use `with tf.Session() "
+                         "as sess:` or pass session=sess (or call sess.run(node))")
+    if session.graph is not node.graph:
+        raise ValueError(f"Cannot evaluate {node!r}: it belongs to another graph than the default Session's")
+    return session.run(node, feed_dict)
+
 
 class _Buffers:
     """The memory of one value that outlives a run (a Variable, or a fetched array): the current buffer
@@ -309,7 +359,11 @@ def _join(parts, kind):
 
 
 def _convert(ph: Node, value) -> np.ndarray:
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"Cannot feed {type(value).__name__} value for placeholder '{ph.name}' (shape "
+                         f"{_fmt_shape(ph.shape)}, {ph.dtype.name}): {exc}") from None
     if not np.can_cast(array.dtype, ph.dtype, "same_kind"):
         raise TypeError(f"Cannot feed value of dtype {array.dtype.name} and shape {array.shape} for placeholder "
                         f"'{ph.name}' of dtype {ph.dtype.name} and shape {_fmt_shape(ph.shape)}")
