@@ -2,7 +2,7 @@
 
 A program is ``def prog(torch): ... return {name: value}``; ``torch`` is whichever module runs it.
 Inputs are numpy arrays from fixed seeds passed through ``torch.tensor``; random draws inside a program
-(``randn``, ``nn.Linear``, ``nn.init``) follow BRIEF's RNG contract, which ``vectorlib.contract_rng``
+(``randn``, ``nn.Linear``, ``nn.init``) follow the engine's RNG rule (README: Proof against PyTorch and TensorFlow), which ``vectorlib.contract_rng``
 replays inside real PyTorch.  Values, gradients, dtypes, shapes and errors are all outputs.
 
 Areas: ``ops`` (the tensor ops of issue 10 §2), ``dtypes`` (promotion), ``broadcast`` (every binary op
