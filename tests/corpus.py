@@ -2,12 +2,14 @@
 
 A program is ``def prog(torch): ... return {name: value}``; ``torch`` is whichever module runs it.
 Inputs are numpy arrays from fixed seeds passed through ``torch.tensor``; random draws inside a program
-(``randn``, ``nn.Linear``, ``nn.init``) follow the engine's RNG rule (README: Proof against PyTorch and TensorFlow), which ``vectorlib.contract_rng``
-replays inside real PyTorch.  Values, gradients, dtypes, shapes and errors are all outputs.
+(``randn``, ``nn.Linear``, ``nn.init``) follow the engine's RNG rule (README: "Proof against PyTorch and
+TensorFlow"), which ``vectorlib.contract_rng`` replays inside real PyTorch.  Values, gradients, dtypes,
+shapes and errors are all outputs.
 
 Areas: ``ops`` (the tensor ops of issue 10 §2), ``dtypes`` (promotion), ``broadcast`` (every binary op
 on random broadcasting shapes), ``inplace`` (assignment, in-place ops, ``.grad`` aliasing: issue 10 §1),
-``autograd`` (Function, autograd.grad, backward arguments, errors), ``nn``, ``optim`` (every optimizer, 100 steps), ``static`` (TF1 programs: ``def prog(tf)``).
+``autograd`` (Function, autograd.grad, backward arguments, errors), ``nn``, ``optim`` (every optimizer,
+100 steps), ``static`` (TF1 programs: ``def prog(tf)``).
 """
 from __future__ import annotations
 
