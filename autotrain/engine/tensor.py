@@ -18,6 +18,7 @@ import builtins
 import copy
 import numbers
 import sys
+import weakref
 from collections import namedtuple
 
 import numpy as np
@@ -26,7 +27,7 @@ from . import backend, backprop, dtypes
 from .backend import NUMPY as NP
 from .dtypes import DEFAULT, bool_, float16, float32, float64, int32, int64, result_type  # noqa: F401
 from .graph import GRAD_MODE, Node, VersionCounter
-from .ops import OPS, Op, _basic_key, wrap_dim
+from .ops import OPS, Op, _basic_key, refuse_bool, wrap_dim
 
 long, double, half = int64, float64, float16
 as_dtype = dtypes.as_dtype
@@ -90,10 +91,24 @@ def _describe(value) -> str:
 
 
 def _op_error(op, inputs, attrs, exc) -> RuntimeError:
-    """A shape/dtype error that names the op and every operand's shape."""
+    """A shape/dtype error that names the op and every operand's shape (PyTorch's words for broadcasting)."""
     operands = " and ".join(_describe(t) for t in inputs)
     extra = f" with {attrs}" if attrs else ""
-    return RuntimeError(f"{op.name}: cannot apply to operands {operands}{extra}: {exc}")
+    reason = _broadcast_reason(inputs) if "broadcast" in str(exc) else None
+    return RuntimeError(f"{op.name}: {reason + '; operands ' + operands + ' cannot be broadcast' if reason else ''}"
+                        f"{'' if reason else 'cannot apply to operands ' + operands + extra + ': ' + str(exc)}")
+
+
+def _broadcast_reason(inputs):
+    """PyTorch's sentence for two shapes that do not broadcast, or None."""
+    shapes = [tuple(t.shape) for t in inputs if isinstance(t, Tensor)]
+    for a, b in zip(shapes, shapes[1:]):
+        ndim = max(len(a), len(b))
+        for i in range(1, min(len(a), len(b)) + 1):
+            if a[-i] != b[-i] and 1 not in (a[-i], b[-i]):
+                return (f"The size of tensor a ({a[-i]}) must match the size of tensor b ({b[-i]}) at non-singleton "
+                        f"dimension {ndim - i}")
+    return None
 
 
 def _shape_error(op, inputs, attrs):
@@ -173,6 +188,8 @@ def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
             arrays.append(t)
         else:
             return apply_op(op, tuple([_operand(v) for v in inputs]), attrs)
+    if op.bool_error is not None:
+        refuse_bool(op, arrays)
     # promotion is skipped in the common case: one dtype, and no Python number of a higher category
     if op.promotes and (mixed or op.promote_from or weak and _CATEGORY[dt.kind] < weak
                         or dt.kind != "f" and op.dtype_rule == "float"):
@@ -549,8 +566,20 @@ class Tensor:
         backprop.run_backward((self,), root_grads((self,), (gradient,)), bool(retain_graph))
 
     def retain_grad(self) -> None:
-        raise NotImplementedError("retain_grad() is not supported; use autograd.grad(out, [t]) to get the gradient "
-                                  "of a non-leaf tensor")
+        """Keep this non-leaf's gradient in ``.grad`` after backward (a leaf keeps it anyway)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        edge = self._edge()
+        if edge is self or self.retains_grad:
+            return
+        node = edge[0] if type(edge) is tuple else edge
+        node.retained = (node.retained or ()) + ((weakref.ref(self), self._output_nr),)
+        self._retains = node
+
+    @property
+    def retains_grad(self) -> bool:
+        """True after ``retain_grad()`` on a non-leaf."""
+        return self.__dict__.get("_retains") is not None and self.__dict__["_retains"] is self.grad_fn
 
     def __pos__(self):
         return self
