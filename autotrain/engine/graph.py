@@ -180,17 +180,9 @@ class Node:
 
 
 class VersionCounter:
-    """How many times a storage was changed in place; shared by a tensor, its views and ``detach()``.
+    """How many times a storage was changed in place; shared by a tensor, its views and ``detach()``."""
 
-    ``zeroed_at`` is the version at which the storage was last zeroed while nothing outside the
-    engine could reach it (-1 once it may have been exposed: ``numpy()``, a view, ``detach()``, ...);
-    ``spare`` a zero array of the same shape only the engine holds.  Together they let a gradient
-    buffer be swapped instead of filled and added to, when no one can observe the difference.
-    """
-
-    __slots__ = ("n", "zeroed_at", "spare")
+    __slots__ = ("n",)
 
     def __init__(self):
         self.n = 0
-        self.zeroed_at = -1
-        self.spare = None

@@ -12,8 +12,6 @@ These functions are installed as Tensor methods at the bottom (``w -= lr * g``, 
 """
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from .backend import NUMPY as NP
@@ -26,37 +24,26 @@ from .tensor import _CATEGORY, _SCALARS, Tensor, _index_key, _new, _op_error, _o
 _SETITEM, _COPY_SLICES = OPS["setitem"], OPS["copy_slices"]
 
 
-def _sole_owner(t) -> bool:
-    """True when nothing but ``t`` holds its array (no numpy alias, view, saved copy or local name)."""
-    return sys.getrefcount(t._data) == 2  # the slot, and getrefcount's own argument
-
-
 def _accumulate_grad(self, g, borrowed: bool) -> None:
-    """``self.grad += g`` in place, as PyTorch's AccumulateGrad.
+    """``self.grad += g`` in place, as PyTorch's AccumulateGrad outside create_graph.
 
-    Like AccumulateGrad (which steals a gradient when its use count says no one else holds it),
-    a fresh ``g`` is adopted instead of copied or added when that cannot be observed: the first
-    gradient, or one arriving at a buffer zeroed since anyone outside the engine last saw it.
+    The first gradient becomes ``.grad`` without a copy when nothing else holds it (``borrowed``
+    says a rule handed the same array to two inputs); later ones are added into that same array,
+    so anything taken from ``.grad`` (``numpy()``, a view) keeps showing it.
     """
-    current = self.grad
     if isinstance(g, np.generic):  # numpy turns 0-d results into scalars; .grad holds an array
         g, borrowed = np.asarray(g), False
-    stealable = not borrowed and g.base is None and g.dtype == self._data.dtype and \
-        getattr(g.flags, "writeable", True)
+    current = self.grad
     if current is None:
-        self.grad = _new(g if stealable else g.astype(self._data.dtype, copy=True))
+        fresh = not borrowed and g.base is None and g.dtype == self._data.dtype and getattr(g.flags, "writeable", True)
+        self.grad = _new(g if fresh else g.astype(self._data.dtype, copy=True))
         return
-    vc = current._vc
-    if current._data.shape != g.shape:
-        raise RuntimeError(f"the gradient has shape {tuple(g.shape)} but .grad has shape "
-                           f"{tuple(current._data.shape)}")
-    if stealable and vc is not None and vc.zeroed_at == vc.n and current._base is None \
-            and _sole_owner(current):
-        vc.spare, current._data = current._data, g  # the zeroed buffer is kept for the next zero_()
-    else:
-        target = current._data
-        xp_of_array(target).add(target, g, out=target, casting="unsafe")
+    target = current._data
+    if target.shape != g.shape:
+        raise RuntimeError(f"the gradient has shape {tuple(g.shape)} but .grad has shape {tuple(target.shape)}")
+    xp_of_array(target).add(target, g, out=target, casting="unsafe")
     current._bump()
+
 
 def setitem(self, key, value) -> None:
     key = _index_key(key, self._data)
@@ -186,17 +173,8 @@ def _write_through_view(self, op, others, attrs) -> None:
 
 def zero_(self) -> "Tensor":
     """Fill with zeros in place."""
-    unseen = self._base is None and _sole_owner(self) and not (GRAD_MODE.enabled and self.requires_grad)
-    vc = self._vc
-    if unseen and vc is not None and vc.spare is not None:
-        # no one else can see this array: swapping in the zero spare is the same as filling it
-        self._data, vc.spare = vc.spare, None
-        self._bump()
-    else:
-        self.fill_(0)
-    if unseen:
-        self._vc.zeroed_at = self._vc.n
-    return self
+    return self.fill_(0)
+
 
 def fill_(self, value) -> "Tensor":
     """Fill with ``value`` in place."""

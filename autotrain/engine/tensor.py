@@ -237,7 +237,6 @@ def _mark_view(result, source, op, attrs, xp) -> None:
         return
     base = source._base if source._base is not None else source
     result._vc = base._counter()
-    result._vc.zeroed_at = -1  # a view can write the storage where zero_() cannot see
     result._base = base
     result._view = (source._view if source._base is not None else ()) + ((op, attrs),)
     result._view_at = result._vc.n
@@ -332,7 +331,6 @@ class Tensor:
     @property
     def data(self) -> "Tensor":
         """A tensor sharing this one's storage, detached from the graph (in-place changes go unnoticed)."""
-        self._exposed()
         return _new(self._data)
 
     @data.setter
@@ -415,16 +413,9 @@ class Tensor:
         if type(self._data) is not np.ndarray:
             raise TypeError(f"can't convert {self.device} tensor to numpy. Use Tensor.cpu() to copy the tensor "
                             "to host memory first.")
-        self._exposed()
         return self._data
 
-    def _exposed(self) -> None:
-        """The storage is now reachable outside the engine: it can no longer be assumed to stay zero."""
-        if self._vc is not None:
-            self._vc.zeroed_at = -1
-
     def __array__(self, dtype=None, copy=None):
-        self._exposed()
         arr = backend.to_numpy(self._data)
         return arr if dtype is None else arr.astype(dtype)
 
@@ -452,7 +443,6 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """The same storage (and version counter), cut off from the graph."""
-        self._exposed()
         t = _new(self._data)
         t._vc = self._counter()
         return t
