@@ -49,7 +49,7 @@ def exit_codes(interrupted: Callable[[], str] | str = "interrupted; nothing was 
     try:
         yield
     except ConfigError as exc:
-        display.error(_config_problems(exc.problems))
+        display.error(_config_problems(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except (BadInput, RunError, DataError) as exc:
         display.error(str(exc))
@@ -75,13 +75,14 @@ def exit_codes(interrupted: Callable[[], str] | str = "interrupted; nothing was 
 MAX_PROBLEMS = 20  # a config with thousands of bad keys gets a readable error, not thousands of lines
 
 
-def _config_problems(problems) -> str:
+def _config_problems(error) -> str:
+    problems = error.problems
     n = len(problems)
     shown = [str(p) for p in problems[:MAX_PROBLEMS]]
     if n > MAX_PROBLEMS:
         shown.append(f"... and {n - MAX_PROBLEMS} more")
     head = "" if n == 1 else f"{n} problems in the config:\n"
-    return head + "\n".join(("  " if n > 1 else "") + line for line in shown)
+    return head + "\n".join([("  " if n > 1 else "") + line for line in shown] + error.footer())
 
 
 def _version(value: bool) -> None:

@@ -10,7 +10,7 @@ Nothing here prints.  :func:`compare_modes` returns a :class:`Comparison`; progr
     static-before.dot            (with graph=True) the static graph before / after the passes
     static-after.dot
 
-How the numbers are made: every mode starts from ``make_problem``'s arrays.  Timings come from this
+How the numbers are made: every mode starts from the same arrays (``prepare_fit_data``).  Timings come from this
 process: each mode first runs ``WARMUP_STEPS`` steps on a throwaway copy (the static mode compiles
 there), then the timed run measures every step with ``perf_counter``; the table shows the median.
 Peak memory is the most ``tracemalloc`` saw allocated during one step of the warmed-up copy, above
@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 
 from autotrain.config import FitConfig
-from autotrain.data import Problem, make_problem
+from autotrain.data import Problem
 
 REFERENCE = "manual"
 #: Max relative deviation from ``manual`` still called agreement.  float64 is tight; float32 is loose because

@@ -210,7 +210,12 @@ class ConfigError(Exception):
 
     def __init__(self, problems: Iterable[Problem]):
         self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__("\n".join([str(p) for p in self.problems] + self.footer()))
+
+    def footer(self) -> list[str]:
+        """Lines said once after the problems: the allowed keys, when a key was unknown."""
+        unknown = any(p.message.startswith("unknown key") for p in self.problems)
+        return [f"allowed keys: {', '.join(FIELDS)}"] if unknown else []
 
 
 # ---------------------------------------------------------------- YAML loading
@@ -481,7 +486,7 @@ def _problem_for(err: dict, where: dict[str, tuple[str, tuple | None]]) -> Probl
     line, col = pos if pos else (None, None)
     value = err.get("input")
     if err["type"] == "extra_forbidden":
-        msg = f"unknown key{_did_you_mean(key, FIELDS)} (allowed keys: {', '.join(FIELDS)})"
+        msg = f"unknown key{_did_you_mean(key, FIELDS)}"  # the allowed keys follow once, after every problem
     else:
         synonyms = DEVICE_SYNONYMS if key == "device" else None
         hint = _did_you_mean(value, _CHOICES[key], synonyms) if key in _CHOICES and isinstance(value, str) else ""
@@ -528,11 +533,27 @@ def resolve(path: str | os.PathLike | None, overrides: Iterable[str] = ()) -> Re
         cfg = None
     if cfg is not None:
         problems += cross_check(cfg, where, raw)
+    problems = _allowed_keys_once(problems)
     if problems:  # in file order, then the --set ones
         problems.sort(key=lambda p: (p.source == "--set", p.line or 0))
         raise ConfigError(problems)
     sources = {k: sources.get(k, "default") for k in FIELDS}
     return Resolved(cfg, sources, None if path is None else str(path))
+
+
+def _allowed_keys_once(problems: list[Problem]) -> list[Problem]:
+    """The list of allowed keys is printed with the first unknown key only (30 keys on every line of a file
+    full of unknown keys would bury the messages)."""
+    import dataclasses
+
+    out, listed = [], False
+    for p in problems:
+        if " (allowed keys: " in p.message:
+            if listed:
+                p = dataclasses.replace(p, message=p.message.split(" (allowed keys: ")[0] + " (allowed keys: as above)")
+            listed = True
+        out.append(p)
+    return out
 
 
 def _data_path(value: Any, source: str, config_path) -> Any:

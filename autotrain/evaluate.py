@@ -75,6 +75,12 @@ def _checkpoint(run: RunDir, cfg, expected: dict, which: str | int | None):
         raise RunError(f"{path}: {exc}") from None
 
 
+def _open(path) -> RunDir:
+    if not Path(path).is_dir():
+        raise RunError(f"{path} is not a run directory (expected one made by autotrain fit, e.g. runs/<...>)")
+    return open_run(path)
+
+
 def best_step(run: RunDir) -> int | None:
     """The checkpoint with the lowest validation loss: summary.json's ``best_step``, else from metrics.csv."""
     try:
@@ -90,7 +96,7 @@ def best_step(run: RunDir) -> int | None:
 def evaluate_run(path, data_file: str | None = None, checkpoint: str | int | None = "last") -> Evaluation:
     """Loss and accuracy of a run's checkpoint on its validation split (else its training split) or on
     ``data_file`` (same format and columns as the training data; the saved standardisation is applied)."""
-    run = open_run(path)
+    run = _open(path)
     cfg, data, mode, step = _mode_for(run, checkpoint)
     if data_file is not None:
         x, y = _labelled_rows(cfg, data, data_file)
@@ -209,7 +215,7 @@ def predict_run(path, input_file, output_file, checkpoint: str | int | None = "l
     Classification: the class label of each row (CSV: the target's name, then one probability column
     ``p_<class>`` per class; .npy: the labels).  Regression: the predicted targets.
     """
-    run = open_run(path)
+    run = _open(path)
     output = Path(output_file)
     if output.suffix.lower() not in (".csv", ".npy"):
         raise DataError(f"{output}: expected a .csv or .npy output file")

@@ -21,7 +21,7 @@ import zipfile
 from autotrain.config import FitConfig
 from autotrain.data import (DataError, FitData, Problem, batches_per_epoch, load_fit_data, make_problem, order_rng,
                             prepare_fit_data)
-from autotrain.modes.base import ModelSpec, spec_from_config
+from autotrain.modes.base import spec_from_config
 from autotrain.runs import CheckpointError, RunDir, checkpoint_spec as run_checkpoint_spec, load_checkpoint
 
 FIRST_ROWS = 3  # the first steps are always logged: that is where the loss moves most
@@ -229,6 +229,9 @@ def _mark_stopped(cfg: FitConfig, run: RunDir, status: str, **extra) -> Summary:
     try:
         previous = run.read_summary()
         summary.resumed_from, summary.notes = previous.get("resumed_from"), list(previous.get("notes", []))
+        for key in ("steps", "epochs", "batches_per_epoch", "best_val_loss", "best_val_accuracy", "best_step"):
+            if key in previous:  # an epochs run's length and its best so far, as the run had them
+                setattr(summary, key, previous[key])
         summary.final_loss = next((loss for s, loss, _ in reversed(run.read_metrics()) if s < step), None)
     except (OSError, ValueError, AttributeError):
         pass
@@ -354,7 +357,11 @@ class Plan:
         shuffle = cfg.shuffle if cfg.shuffle is not None else per_epoch > 1
         return cls(steps, batch, per_epoch, n, shuffle, cfg.log_every, cfg.epochs is not None)
 
-    def epoch_of(self, step: int) -> int:
+    def epoch_of(self, step: int) -> int | None:
+        """The epoch of ``step``; None (an empty cell) for the seed's kind of run, full batches counted in steps,
+        where every step is an epoch and the column would only repeat the step."""
+        if self.per_epoch == 1 and not self.by_epoch:
+            return None
         return step // self.per_epoch
 
     def logged(self, step: int) -> bool:

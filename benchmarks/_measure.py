@@ -1,9 +1,11 @@
 """What the suite measures besides time: flops, memory, allocations per step, page faults, start-up, the machine."""
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import platform
+import random
 import resource
 import statistics
 import subprocess
@@ -16,6 +18,122 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+class ThreadPinError(RuntimeError):
+    """A thread count was asked for but cannot be pinned in this process."""
+
+
+@contextlib.contextmanager
+def blas_threads(count: int | None):
+    """Pin BLAS to ``count`` threads with threadpoolctl (``None``: leave the default); yields a label.
+
+    Refuses (ThreadPinError) rather than measure unpinned: an unpinned "1 thread" run is a 2-thread
+    run, and on 2 cores that swings identical computations by up to 25% (see the README).
+    """
+    if count is None:
+        yield "default"
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        raise ThreadPinError(
+            f"cannot pin BLAS to {count} thread(s): threadpoolctl is not installed. "
+            "pip install threadpoolctl, or run with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "
+            "MKL_NUM_THREADS=1 and --threads default") from None
+    with threadpool_limits(limits=count, user_api="blas"):
+        yield str(count)
+
+
+def placed_copy(value, rng: random.Random):
+    """A fresh copy of every array in ``value`` (an array, or a tuple/NamedTuple/list/dict of them), each at a
+    random 64-byte-aligned offset into a new buffer; other values are returned as they are.
+
+    Rebuilding rows from placed copies every round makes where a row's arrays lie in memory a draw per
+    round instead of one draw for the whole run: with 2 BLAS threads the same step ran 0.34-0.45 ms
+    depending on its arrays' addresses (1 thread: within 2%).
+    """
+    if isinstance(value, np.ndarray):
+        buf = np.empty(value.nbytes + 8192, np.uint8)
+        start = (-buf.ctypes.data) % 64 + 64 * rng.randrange(64)
+        out = buf[start:start + value.nbytes].view(value.dtype).reshape(value.shape)
+        out[...] = value
+        return out
+    if isinstance(value, tuple):
+        items = [placed_copy(v, rng) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    if isinstance(value, list):
+        return [placed_copy(v, rng) for v in value]
+    if isinstance(value, dict):
+        return {k: placed_copy(v, rng) for k, v in value.items()}
+    return value
+
+
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def clock_for(name: str, threads: int | None) -> str:
+    """``auto``: CPU time at 1 thread, wall time otherwise.
+
+    On a shared machine wall time charges a row for every moment another process held its core (under a
+    load average of 6 on 2 cores the seed's numpy step read 0.7-1.1 ms wall); the process's CPU time
+    read 0.33-0.41 ms, its quiet-machine wall time.  With one thread the step's work is the process's
+    CPU time; with more, CPU time adds the threads up and counts their spinning, so it is not a time.
+    """
+    if name == "auto":
+        return "cpu" if threads == 1 else "wall"
+    return name
+
+
+def timed_rounds(build, names, rounds: int, block: int, rewarm: int, warmup: int, seed: int = 0,
+                 progress=None, clock: str = "wall") -> dict[str, list[float]]:
+    """Seconds per step of each row in each round.
+
+    ``build(name, rng)`` returns a fresh zero-argument step for row ``name``.  Every row is built once
+    and warmed ``warmup`` steps (compilers, caches, allocator pools).  Then each round rebuilds every row
+    (fresh arrays at fresh addresses), collects the garbage, and runs the rows in a shuffled order:
+    ``rewarm`` untimed steps, then ``block`` timed ones.  Shuffled, not rotated: a rotation keeps each
+    row behind the same neighbour every round, and a step after another row's runs 15-45% slower (its
+    caches hold the other row's data), so rotation turned neighbours into fixed biases.
+    """
+    now = CLOCKS[clock]
+    rng = random.Random(seed)
+    for name in names:
+        step = build(name, rng)
+        for _ in range(warmup):
+            step()
+    samples = {name: [] for name in names}
+    for r in range(rounds):
+        steps = {name: build(name, rng) for name in names}
+        gc.collect()  # the rebuild's garbage is not the next timed step's to collect
+        order = list(names)
+        rng.shuffle(order)
+        for name in order:
+            step = steps[name]
+            for _ in range(rewarm):
+                step()
+            start = now()
+            for _ in range(block):
+                step()
+            samples[name].append((now() - start) / block)
+        del steps
+        if progress:
+            progress(r + 1, rounds)
+    return samples
+
+
+def paired_ratio(a, b) -> float:
+    """Median of the per-round ratios: rows timed in the same round share the machine's state."""
+    return statistics.median(x / y for x, y in zip(a, b))
+
+
+def ratio_spread(a, b) -> float:
+    """Half the interquartile range of the per-round ratios: how far one round's ratio strays."""
+    ratios = [x / y for x, y in zip(a, b)]
+    if len(ratios) < 4:
+        return 0.0
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    return (q3 - q1) / 2
 
 
 def step_flops(n: int, d_in: int, h: int, d_out: int) -> int:
@@ -82,9 +200,9 @@ def minor_faults() -> int:
 
 
 def memory_profile(build, warmup: int, steps: int, threshold: int) -> dict:
-    """Peak traced bytes (row construction included), growth over the last ``steps // 2`` steady steps,
-    arrays allocated per steady step, and page faults per step (counted without tracemalloc, which
-    slows allocation; over at most 500 steps).
+    """Peak traced bytes (row construction included), growth over ``steps // 3`` steady steps (the
+    smaller of two consecutive windows), arrays allocated per steady step, and page faults per step
+    (counted without tracemalloc, which slows allocation; over at most 500 steps).
 
     ``build()`` returns a fresh step.  Memory that a framework allocates outside Python's and numpy's
     allocators (PyTorch, XLA) is invisible to tracemalloc; only the page faults see it.
@@ -102,24 +220,29 @@ def memory_profile(build, warmup: int, steps: int, threshold: int) -> dict:
         step = build()
         for _ in range(warmup):
             step()
-        # Growth is read over the second half only, after gc.collect() (the engine's graphs hold
-        # reference cycles): one-off caches filled in the first half are not a leak.
-        half = max(steps // 2, 1)
-        for _ in range(half):
+        # Growth is read after gc.collect() (the engine's graphs hold reference cycles) over two
+        # consecutive windows of a third of the steps each, after a first third; the smaller of the two
+        # counts.  A leak grows in both windows; a one-off (a cache filled, a dict resized: a few KiB seen
+        # at random points) in one at most.
+        third = max(steps // 3, 1)
+        for _ in range(third):
             step()
-        gc.collect()
-        settled = tracemalloc.get_traced_memory()[0]
-        for _ in range(half):
-            step()
+        growths = []
+        for _ in range(2):
+            gc.collect()
+            settled = tracemalloc.get_traced_memory()[0]
+            for _ in range(third):
+                step()
+            gc.collect()
+            growths.append(tracemalloc.get_traced_memory()[0] - settled)
         peak = tracemalloc.get_traced_memory()[1]
-        gc.collect()
-        growth = tracemalloc.get_traced_memory()[0] - settled
+        growth = min(growths)
         tracemalloc.stop()  # forget the live blocks: count_allocations scans every trace at each opcode
         tracemalloc.start()
         allocations = count_allocations(step, threshold)
     finally:
         tracemalloc.stop()
-    return {"peak_bytes": peak, "growth_bytes": growth, "growth_steps": half, "allocs_per_step": allocations,
+    return {"peak_bytes": peak, "growth_bytes": growth, "growth_steps": third, "allocs_per_step": allocations,
             "faults_per_step": faults_per_step}
 
 
@@ -143,9 +266,10 @@ def startup_seconds(runs: int) -> dict:
 
 
 def machine() -> dict:
-    """Where the numbers came from: CPU, cores, load, numpy and its BLAS."""
+    """Where the numbers came from: CPU, cores, load, numpy, its BLAS and the kernel OpenBLAS chose."""
     return {"cpu": _cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform(), "numpy": np.__version__, "blas": _blas(),
+            "blas_env": {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS_", "GOTO", "MKL_"))},
             "load_average": os.getloadavg()}
 
 
@@ -163,8 +287,9 @@ def _blas() -> str:
     """The BLAS numpy was built with, and its threads as threadpoolctl sees them when installed."""
     try:
         from threadpoolctl import threadpool_info
-        found = [f"{i['internal_api']} {i.get('version')} ({i['num_threads']} threads)" for i in threadpool_info()
-                 if i.get("user_api") == "blas"]
+        # The kernel (architecture) matters: OPENBLAS_CORETYPE can make OpenBLAS pick an older one.
+        found = [f"{i['internal_api']} {i.get('version')} {i.get('architecture') or ''} kernel "
+                 f"({i['num_threads']} threads)" for i in threadpool_info() if i.get("user_api") == "blas"]
         if found:
             return "; ".join(found)
     except ImportError:

@@ -6,11 +6,13 @@ Library: `autotrain.train.run_steps` for the same mode, data and steps, timed in
          (problem creation, engine import and mode construction included; no files written).
 
     python benchmarks/bench_cli_overhead.py [--steps 5000] [--mode autograd] [--repeat 5]
+
+It prints an estimate of its running time first (from a short probe run) and a line per run.
+Both commands run this checkout's code (``autotrain`` on PATH may be another copy).
 """
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import subprocess
 import sys
@@ -21,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "two_layer.yaml"
 
+# What the ``autotrain`` console script does, from this checkout.
+CLI = "import sys; from autotrain.cli import main; sys.exit(main())"
 LIBRARY = """
 import sys, time
 t0 = time.perf_counter()
@@ -33,10 +37,8 @@ print(time.perf_counter() - t0)
 
 
 def cli_seconds(overrides: list[str]) -> float:
-    exe = shutil.which("autotrain")
-    cmd = [exe] if exe else [sys.executable, "-m", "autotrain"]
     with tempfile.TemporaryDirectory() as runs:
-        args = cmd + ["fit", str(CONFIG), "--quiet", "--runs-dir", runs]
+        args = [sys.executable, "-c", CLI, "fit", str(CONFIG), "--quiet", "--runs-dir", runs]
         for o in overrides:
             args += ["--set", o]
         t0 = time.perf_counter()
@@ -50,17 +52,40 @@ def library_seconds(overrides: list[str]) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
+def estimate_seconds(mode_override: list[str], steps: int, repeat: int) -> tuple[float, float]:
+    """(estimated total seconds, the probe's own seconds): two short library runs give the fixed cost
+    (interpreter, imports, set-up) and the cost per step; each of the ``2 * repeat`` runs is assumed
+    to cost that at ``steps`` (the CLI's files add little)."""
+    started = time.perf_counter()
+    small, large = max(steps // 50, 10), max(steps // 10, 50)
+    t_small = library_seconds([f"steps={small}", *mode_override])
+    t_large = library_seconds([f"steps={large}", *mode_override])
+    per_step = max(t_large - t_small, 0.0) / (large - small)
+    fixed = max(t_small - small * per_step, 0.0) + 0.15  # + the interpreter start `library` does not time
+    return 2 * repeat * (fixed + steps * per_step), time.perf_counter() - started
+
+
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--mode", default=None, help="default: the config's mode")
     parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-    overrides = [f"steps={args.steps}"] + ([f"mode={args.mode}"] if args.mode else [])
+    args = parser.parse_args(argv)
+    mode = [f"mode={args.mode}"] if args.mode else []
+    overrides = [f"steps={args.steps}"] + mode
+    estimate, probe = estimate_seconds(mode, args.steps, args.repeat)
+    print(f"{2 * args.repeat} runs of {args.steps} steps (library and CLI alternately): about {estimate:.0f} s "
+          f"(estimated from a {probe:.1f} s probe)", flush=True)
     cli, lib = [], []
-    for _ in range(args.repeat):  # interleaved, so drifting machine load hits both alike
-        lib.append(library_seconds(overrides))
-        cli.append(cli_seconds(overrides))
+    started = time.perf_counter()
+    total = 2 * args.repeat
+    for i in range(args.repeat):  # interleaved, so drifting machine load hits both alike
+        for name, runner, found in (("library", library_seconds, lib), ("autotrain fit", cli_seconds, cli)):
+            found.append(runner(overrides))
+            done = len(lib) + len(cli)
+            elapsed = time.perf_counter() - started
+            print(f"  [{done}/{total}] {name:13s} {found[-1]:7.3f} s   elapsed {elapsed:5.0f} s, "
+                  f"about {elapsed / done * (total - done):.0f} s left", flush=True)
     # The minimum is the run least disturbed by other processes; the median is shown for context.
     c, l = min(cli), min(lib)
     print(f"config {CONFIG.name} {' '.join(overrides)} (best of {args.repeat}; median in brackets)")

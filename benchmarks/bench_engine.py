@@ -6,17 +6,17 @@ a warm-up.  Run it as::
     python benchmarks/bench_engine.py            # seed sizes, 1 thread and default threads
     python benchmarks/bench_engine.py --tiny     # N=8, D_in=16, H=16, D_out=4: pure overhead
 
-BLAS threads are set with threadpoolctl when it is installed; otherwise run the
-script with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 for the 1-thread figures.
+BLAS threads are pinned with threadpoolctl (refused without it).  ``suite.py`` measures the same
+rows with rebuilt rows and shuffled rounds; this script is the quick look.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import time
 
 import autotrain.engine as torch
+from _measure import blas_threads  # pins, or refuses: an unpinned '1 thread' is 2 threads
 from autotrain.modes.custom_relu import my_relu  # the seed's MyReLU, as the custom-relu mode uses it
 
 SIZES = {"seed": (64, 1000, 100, 10), "tiny": (8, 16, 16, 4)}
@@ -68,21 +68,6 @@ def interleaved_medians(steps: dict, rounds: int, per_round: int, warmup: int = 
                 step()
             samples[name].append((time.perf_counter() - start) / per_round)
     return {name: statistics.median(values) for name, values in samples.items()}
-
-
-@contextlib.contextmanager
-def blas_threads(count):
-    """Limit BLAS threads when threadpoolctl is available (a no-op otherwise)."""
-    if count is None:
-        yield "default"
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield "default (install threadpoolctl to pin 1 thread)"
-        return
-    with threadpool_limits(count):
-        yield str(count)
 
 
 def run(sizes, rounds: int):

@@ -235,3 +235,16 @@ def test_a_name_outside_the_engine_is_one_sentence_pointing_to_the_readme(lookup
         lookup()
     message = str(err.value)
     assert f"'{name}'" in message and "What the engine covers" in message and message.count(". ") == 0
+
+
+@MISUSE
+@pytest.mark.parametrize("call, text", [
+    (lambda x: x.sum(dtype=torch.float64), r"^sum\(\): got an unexpected keyword argument 'dtype'"),
+    (lambda x: x.clamp_(mn=0), r"^clamp_\(\): got an unexpected keyword argument 'mn'"),
+    (lambda x: x.softmax(), r"^softmax\(\): missing 1 required positional argument: 'dim'"),
+    (lambda x: x.exp(5), r"^exp\(\) takes 0 argument"),
+    (lambda x: torch.cat(), r"^cat\(\): missing"),
+])
+def test_a_wrong_call_is_named_by_its_pytorch_name(call, text):
+    with pytest.raises(TypeError, match=text):
+        call(torch.ones(2, 3))

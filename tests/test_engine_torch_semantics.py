@@ -293,6 +293,8 @@ OP_PROGRAMS = {
     "expand broadcast_to": lambda m, x, w: (x[:, :1].expand(3, 4) * w).sum(),
     "chunk split": lambda m, x, w: sum((c * c).sum() for c in x.chunk(2, 1)) + w.split([1, 3], 1)[1].sum(),
     "division by tensor": lambda m, x, w: (x / (w.abs() + 0.5)).sum(),
+    "rounding has gradient 0": lambda m, x, w: (x.floor() * w + x.round() + w.sign() * x + x.trunc() + w.ceil()).sum(),
+    "masks from logic ops": lambda m, x, w: (m.where((x > 0) & ~(w > 0.5) | m.isnan(w), x, w * 2)).sum(),
 }
 
 

@@ -173,3 +173,33 @@ def test_split_and_standardize_use_the_training_split_only(tmp_path):
     raw = load_dataset(str(p), classify=True).x
     np.testing.assert_allclose(data.x_val, (raw[data.val_index] - data.mean) / data.std)
     assert prepare_fit_data(cfg).val_index.tolist() == data.val_index.tolist()  # seeded
+
+
+def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path, monkeypatch):
+    import autotrain.data as data
+    p = write(tmp_path, "d.csv", CSV)
+    monkeypatch.setattr(data, "MAX_DATA_BYTES", 10)
+    with pytest.raises(DataError, match=r"d.csv: \d+ bytes is over the limit of 10 bytes"):
+        read_csv(p)
+    (tmp_path / "fifo").mkdir()
+    with pytest.raises(DataError, match="not a regular file"):
+        read_csv(tmp_path / "fifo")
+
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_csv_ish = st.lists(st.sampled_from(["a", "b", "y", ",", "\n", "1", "2.5", "-", "nan", "inf", '"', "x y", "",
+                                     "\r\n", "1e400", "\ufeff", "\x00", " ", ";", "cat"]), max_size=40).map("".join)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_csv_ish, classify=st.booleans(), target=st.sampled_from([None, "y", "b", ["a", "y"]]))
+def test_fuzz_a_csv_gives_a_dataset_or_a_data_error(tmp_path, text, classify, target):
+    p = tmp_path / "f.csv"
+    p.write_bytes(text.encode("utf-8", "surrogatepass"))
+    try:
+        ds = read_csv(p, target, classify)
+    except DataError as exc:
+        assert str(p) in str(exc)
+        return
+    assert ds.x.dtype == np.float64 and np.isfinite(ds.x).all() and len(ds.x) == len(ds.y) > 0

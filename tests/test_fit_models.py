@@ -172,8 +172,8 @@ def test_every_shipped_config_is_covered():
 
 @pytest.mark.parametrize("config", NETWORKS, ids=lambda p: p.stem)
 def test_four_modes_agree_on_every_logged_metric_of_each_shipped_config(config, tmp_path):
-    """float64, the first 24 steps (truncated: the whole runs are the slow tier's), every column of metrics.csv."""
-    cfg = load_config(config, check=False).model_copy(update={"epochs": None, "steps": 24, "dtype": "float64",
+    """float64, the first 12 steps (truncated: whole runs are the slow tier's), every column of metrics.csv."""
+    cfg = load_config(config, check=False).model_copy(update={"epochs": None, "steps": 12, "dtype": "float64",
                                                               "log_every": 1, "checkpoint_every": 1000})
     tables = {}
     for mode in MODES:
@@ -183,7 +183,25 @@ def test_four_modes_agree_on_every_logged_metric_of_each_shipped_config(config, 
         run = create_run(c, tmp_path / mode)
         assert fit(c, run).status == "completed"
         tables[mode] = metric_rows(run)
-    assert len(tables["manual"]) == 24
+    assert len(tables["manual"]) == 12
+    for mode, rows in tables.items():
+        assert_rows_close(rows, tables["manual"], 1e-9)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", NETWORKS, ids=lambda p: p.stem)
+def test_four_modes_agree_on_whole_runs_of_each_shipped_config(config, tmp_path):
+    cfg = load_config(config, check=False).model_copy(update={"dtype": "float64"})
+    from autotrain.train import resolve_data
+    cfg, data = resolve_data(cfg)
+    tables = {}
+    for mode in MODES:
+        if mode == "custom-relu" and cfg.activation != "relu":
+            continue
+        c = cfg.model_copy(update={"mode": mode})
+        run = create_run(c, tmp_path / mode)
+        assert fit(c, run, data=data).status == "completed"
+        tables[mode] = metric_rows(run)
     for mode, rows in tables.items():
         assert_rows_close(rows, tables["manual"], 1e-9)
 

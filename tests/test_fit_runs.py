@@ -262,3 +262,50 @@ def test_regression_predict_writes_target_columns(tmp_path):
     assert lines[0] == "t" and len(lines) == 31
     e = json.loads(invoke("evaluate", run.path, "--json").stdout)
     assert e["data"].startswith("training split") and e["accuracy"] is None
+
+
+def test_a_run_made_before_the_issue_11_keys_still_resumes(tmp_path):
+    """Its checkpoints carry the hash of the seed's fields including steps (as main wrote them)."""
+    import hashlib
+    cfg = load_config(None, ["N=4", "D_in=3", "H=2", "D_out=1", "steps=20", "mode=manual", "dtype=float64",
+                             "checkpoint_every=5", "lr=1e-3"])
+    run = create_run(cfg, tmp_path / "runs")
+    fit(cfg, run)
+    old = {k: v for k, v in cfg.model_dump().items() if k in list(cfg.model_dump())[:13]}
+    legacy = hashlib.sha256(json.dumps(old, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    for step, path in run.checkpoints():
+        if step > 10:
+            path.unlink()
+    from autotrain.runs import load_checkpoint
+    ck = load_checkpoint(run.checkpoint_path(10), cfg)
+    run.save_checkpoint(10, ck.weights, legacy, ck.elapsed_s, ck.rng_state)
+    summary = run.read_summary()
+    summary["status"] = "running"
+    run.write_summary(summary)
+    before = rows(run)
+    s = fit(cfg, open_run(run.path))
+    assert (s.status, s.resumed_from) == ("completed", 10) and rows(run) == before
+    assert not cfg.model_copy(update={"bias": True}).hash_matches(legacy)
+
+
+def test_fit_prints_validation_columns_and_the_best(tmp_path):
+    write_cfg = tmp_path / "c.yaml"
+    write_cfg.write_text(f"data: {dataset(tmp_path)}\nloss: cross_entropy\nN: 8\nepochs: 3\nH: [4]\nbias: true\n"
+                         "optimizer: adam\nlr: 0.05\nval_fraction: 0.25\nmode: manual\ndtype: float64\nname: shown\n")
+    r = invoke("fit", write_cfg, "--runs-dir", tmp_path / "runs")
+    assert r.exit_code == 0, r.output
+    assert "val_accuracy" in r.stdout and "epoch" in r.stdout and "best: val loss" in r.stdout
+    summary = json.loads(invoke("fit", write_cfg, "--runs-dir", tmp_path / "runs2", "--json").stdout)
+    assert summary["best_step"] is not None and summary["batches_per_epoch"] == 4 and summary["steps"] == 12
+
+
+def test_compare_modes_on_a_data_file_config(tmp_path):
+    from autotrain.compare import compare_modes
+    cfg = config(tmp_path, steps=10)
+    c = compare_modes(cfg, runs_dir=tmp_path / "cmp")
+    assert c.agree and [r.mode for r in c.results] == ["manual", "autograd", "custom-relu", "static"]
+    assert all(r.loss_dev < 1e-12 for r in c.results)
+    with np.load(next((tmp_path / "cmp").iterdir()) / "data.npz") as z:
+        assert z["classes"].tolist() == ["high", "low", "mid"]
+    tanh = compare_modes(config(tmp_path, steps=5, activation="tanh"), runs_dir=None)
+    assert "custom-relu skipped" in tanh.notes[0] and tanh.agree

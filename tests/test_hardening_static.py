@@ -264,3 +264,28 @@ def test_optimizer_misuse_is_named(program):
         opt.minimize(loss, global_step=w)
     with pytest.raises(TypeError, match="Session: graph must be a Graph"):
         tf.Session(graph=5)
+
+
+@pytest.mark.parametrize("build, error, needle", [
+    (lambda x: tf.reshape(x, (2, -1, -1)), ValueError, "only one dimension .* may be -1"),
+    (lambda x: tf.reshape(x, "ab"), TypeError, "shape 'ab' is not a sequence"),
+    (lambda x: tf.constant([1.0, 2.0], shape=(3,)), ValueError, r"shape \(2,\) does not fill shape \(3,\)"),
+    (lambda x: tf.nn.softmax(tf.constant([1, 2])), TypeError, "must be floating-point, not int32"),
+    (lambda x: tf.Variable(x), ValueError, "fully defined initial shape"),
+    (lambda x: tf.random_normal((None, 2)), ValueError, "must be fully known"),
+    (lambda x: tf.clip_by_value(x, 2.0, 1.0), ValueError, "above clip_value_max"),
+])
+def test_more_build_time_misuse(program, build, error, needle):
+    sess, x, y, w, loss, step, feed = program
+    with pytest.raises(error, match=needle):
+        build(x)
+
+
+def test_ragged_feed_and_silent_log_of_zero(program):
+    sess, x, y, w, loss, step, feed = program
+    with pytest.raises(ValueError, match="Cannot feed list value for placeholder 'x'"):
+        sess.run(loss, {x: [[1.0, 2.0, 3.0], [1.0]], y: feed[y]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                     # no RuntimeWarning, as the dynamic engine
+        assert sess.run(tf.reduce_min(tf.log(x * 0.0)), feed) == -np.inf
+        assert sess.run(tf.reduce_min(tf.log(tf.constant([0.0, 1.0])))) == -np.inf

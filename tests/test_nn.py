@@ -358,6 +358,8 @@ def test_loss_input_errors_match_pytorch():
         F.mse_loss(x, rand64(4))
     with pytest.raises(RuntimeError, match="mat1 and mat2 shapes cannot be multiplied"):
         nn.Linear(5, 2)(torch.ones(3, 4))
+    with pytest.raises(RuntimeError, match="mat1 and mat2 must have the same dtype, but got Double and Float"):
+        nn.Linear(2, 2)(torch.ones(1, 2, dtype=torch.float64))
 
 
 def test_train_a_small_classifier_end_to_end():
@@ -613,3 +615,22 @@ def test_init_gains_and_fans_match_pytorch():
         t = nn.init.kaiming_uniform_(torch.zeros(*shape, dtype=torch.float64), a=math.sqrt(5))
         bound = math.sqrt(6 / ((1 + 5) * ours[0]))
         assert np.abs(t.numpy()).max() <= bound
+
+
+def test_parameter_list_and_dict_register_and_print_as_pytorch():
+    real = pytest.importorskip("torch")
+
+    def build(m):
+        pl = m.nn.ParameterList([m.nn.Parameter(m.zeros(())), m.nn.Parameter(m.zeros(2, 3))])
+        pl.append(m.ones(2))
+        pd = m.nn.ParameterDict({"a": m.nn.Parameter(m.ones(2))})
+        pd["b"] = m.zeros(3, dtype=m.float64)
+        return pl, pd
+    (pl, pd), (tpl, tpd) = build(torch), build(real)
+    assert repr(pl) == repr(tpl) and repr(pd) == repr(tpd) and repr(pl[0:1]) == repr(tpl[0:1])
+    assert [n for n, _ in pl.named_parameters()] == ["0", "1", "2"] and len(pl) == 3
+    assert isinstance(pl[2], nn.Parameter) and pl[-1].requires_grad
+    assert list(pd.keys()) == ["a", "b"] and isinstance(pd["b"], nn.Parameter) and "a" in pd
+    holder = nn.Module()
+    holder.coeffs = pl
+    assert [n for n, _ in holder.named_parameters()] == ["coeffs.0", "coeffs.1", "coeffs.2"]

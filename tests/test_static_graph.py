@@ -196,6 +196,8 @@ def test_explain_and_dot():
         sess.run(tf.global_variables_initializer())
         sess.run([loss, step], {x: np.ones((5, 4), np.float32)})
         report = sess.explain([loss, step])
+        fresh = sess.explain([loss, step], {x: np.ones((2, 4), np.float32)})   # another batch size
+    assert "def run(" in fresh.code and fresh.bytes < report.bytes
     names = [name for name, _ in report.counts]
     assert names == ["lowered", "prune", "fold_constants", "eliminate_common", "simplify", "fuse_elementwise",
                      "plan_memory"]

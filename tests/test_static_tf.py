@@ -459,14 +459,103 @@ def test_ops_declared_as_one_ufunc_compute_exactly_their_forward(op):
     """The static plan calls these ufuncs directly: each must be bit-identical to the op's own forward."""
     from autotrain.engine.ops import OPS, UFUNC_FORWARD
 
-    ufunc, extra, ignored = UFUNC_FORWARD[op]
+    import functools
+
+    path, extra, ignored, passed = UFUNC_FORWARD[op]
     rng = np.random.default_rng(7)
-    inputs = [np.abs(rng.standard_normal((3, 4))) + 0.1 for _ in range(OPS[op].arity)]
-    inputs[0][0, 0] = inputs[-1][0, 0]            # a tie, for the comparisons and max/min
-    attrs = {name: "first" for name in ignored}
-    want = OPS[op].forward(np, *inputs, **attrs)
-    out = np.empty_like(want)
-    got = getattr(np, ufunc)(*inputs, *extra, out=out)
-    assert got is out
+    for dtype in (np.float32, np.float64):
+        inputs = [(np.abs(rng.standard_normal((4, 4))) + 0.1).astype(dtype) for _ in range(OPS[op].arity)]
+        inputs[0][0, 0] = inputs[-1][0, 0]            # a tie, for the comparisons and max/min
+        for attrs in ({}, {"axis": (0,), "keepdims": True}, {"axis": 1, "keepdims": False}) if passed else ({},):
+            attrs = {**attrs, **{name: "first" for name in ignored}}
+            want = np.asarray(OPS[op].forward(np, *inputs, **attrs))
+            out = np.empty_like(want)
+            kwargs = {k: attrs.get(k, default) for k, default in passed}
+            got = functools.reduce(getattr, path.split("."), np)(*inputs, *extra, out=out, **kwargs)
+            assert got is out and got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+
+
+def test_default_session_eval_run_and_more_tf_names():
+    x = tf.placeholder(tf.float32, shape=(None, 3), name="x")
+    w = tf.Variable(tf.truncated_normal((3, 2), stddev=0.1, seed=1), name="w")
+    u = tf.Variable(tf.random_uniform((200,), -1.0, 1.0), name="u")
+    y = tf.clip_by_value(tf.matmul(x, w), -0.05, 0.05)
+    loss = tf.reduce_min(tf.abs(tf.identity(y) + 1.0)) + tf.nn.l2_loss(w)
+    train = tf.train.GradientDescentOptimizer(0.5).minimize(loss, var_list=[w])
+    feed = {x: np.ones((2, 3), np.float32)}
+    with tf.Session(seed=0) as sess:
+        sess.run(tf.global_variables_initializer())
+        w0, u0 = w.eval(), u.eval()
+        assert np.abs(w0).max() <= 0.2 and -1.0 <= u0.min() and u0.max() < 1.0 and u0.std() > 0.4
+        expected = np.abs(np.clip(np.ones((2, 3)) @ w0, -0.05, 0.05) + 1.0).min() + 0.5 * (w0.astype(np.float64) ** 2).sum()
+        assert loss.eval(feed) == pytest.approx(expected, rel=1e-6)
+        train.run(feed)
+        assert tf.get_default_session() is sess
+    assert tf.get_default_session() is None
+    with pytest.raises(ValueError, match="no default Session"):
+        w.eval()
+    sess = tf.InteractiveSession()
+    sess.run(tf.global_variables_initializer())
+    np.testing.assert_array_equal(w.eval(), w0)          # seed=1: the same draw in every Session
+    sess.close()
+    tf.set_random_seed(3)
+    a, b = tf.Session(), tf.Session()
+    a.run(tf.global_variables_initializer())
+    b.run(tf.global_variables_initializer())
+    np.testing.assert_array_equal(a.run(u), b.run(u))   # the graph's seed seeds every Session on it
+
+
+def test_assign_functions_group_and_no_op():
+    a, b = tf.Variable(1.0, name="a"), tf.Variable(np.array([2.0, 3.0]), name="b")
+    step = tf.group(tf.assign(a, a * 2.0), [tf.assign_add(b, [1.0, 1.0])], name="step")
+    shrink = tf.assign_sub(b, np.ones(2))
+    sess = _session()
+    assert sess.run(step) is None and sess.run(tf.no_op()) is None
+    assert sess.run(a) == 2.0
+    np.testing.assert_array_equal(sess.run(shrink), [2.0, 3.0])
+    with pytest.raises(TypeError, match="ref must be a Variable"):
+        tf.assign(a * 1.0, 3.0)
+    with pytest.raises(TypeError, match="is not a node"):
+        tf.group(a, 5)
+
+
+def test_the_mlp_workload_trains_as_its_numpy_reference():
+    """benchmarks/bench_static_tf.py's mlp graph (tf.nn xent, AdamOptimizer) against its hand-written numpy."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        from bench_static_tf import NumpyMLP, StaticMLP, make_data
+    finally:
+        sys.path.pop(0)
+    x, y, params = make_data()
+    ref, static = NumpyMLP(params), StaticMLP(params)
+    for _ in range(10):
+        np.testing.assert_allclose(static.step(x, y), ref.step(x, y), rtol=1e-5)
+    for got, want in zip(static.weights(), ref.params):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("axes", [None, (1, 0, 2), (2, 0, 1)])
+def test_ops_declared_as_one_method_call_compute_exactly_their_forward(axes):
+    from autotrain.engine.ops import METHOD_FORWARD, OPS
+
+    method, params = METHOD_FORWARD["transpose"]
+    a = np.arange(24.0).reshape(2, 3, 4)
+    want = OPS["transpose"].forward(np, a, axes=axes)
+    got = getattr(a, method)(*[{"axes": axes}.get(k, d) for k, d in params])
+    assert got.shape == want.shape and np.shares_memory(got, a)
     np.testing.assert_array_equal(got, want)
-    assert got.dtype == want.dtype
+
+
+def test_zeros_like_and_ones_like_of_a_batch_with_inf():
+    x = tf.placeholder(tf.float32, shape=(None, 2), name="x")
+    z, o, oi = tf.zeros_like(x), tf.ones_like(x), tf.ones_like(x, dtype=tf.int32)
+    with tf.Session() as sess:
+        zv, ov, oiv = sess.run([z, o, oi], {x: np.array([[np.inf, np.nan], [1.0, -2.0]], np.float32)})
+    np.testing.assert_array_equal(zv, np.zeros((2, 2)))
+    np.testing.assert_array_equal(ov, np.ones((2, 2)))
+    assert zv.dtype == np.float32 and oiv.dtype == np.int32 and zv.flags.writeable

@@ -9,6 +9,7 @@ two ways.
 from __future__ import annotations
 
 import builtins
+import re
 from collections import namedtuple
 
 import numpy as np
@@ -17,6 +18,7 @@ from .ops import OPS, wrap_dim
 from .tensor import _NO_ATTRS, Tensor, _operand, apply_op
 
 __all__: list[str] = []
+_SIGNATURE_ERROR = re.compile(r"^([\w.<>]+)\(\) (.*argument.*)$")
 
 
 def _lift(value) -> Tensor:
@@ -30,6 +32,22 @@ def _lift(value) -> Tensor:
     return tensor(value)
 
 
+def _call_error(api, bind, exc: TypeError, label: str) -> TypeError:
+    """A wrong call (missing or unknown argument) named as the PyTorch function, not as the internal binder."""
+    found = _SIGNATURE_ERROR.match(str(exc))
+    if found and found.group(1).split(".")[-1] in ("<lambda>", getattr(bind, "__name__", "")):
+        return TypeError(f"{label}(): {found.group(2)}")
+    return exc
+
+
+def _no_bind(op, args, kwargs, label: str, offset: int):
+    """The arguments of an op without a binder: exactly its inputs."""
+    if kwargs or (op.arity is not None and len(args) != op.arity):
+        given = len(args) - offset + len(kwargs)
+        raise TypeError(f"{label}() takes {op.arity - offset} argument(s) but {given} were given")
+    return args, _NO_ATTRS
+
+
 def _function(op, api):
     bind = api.bind
 
@@ -37,8 +55,11 @@ def _function(op, api):
         if args and not isinstance(args[0], (Tensor, list, tuple)):
             args = (_lift(args[0]),) + args[1:]
         if bind is None:
-            return apply_op(op, args)
-        inputs, attrs = bind(*args, **kwargs)
+            return apply_op(op, _no_bind(op, args, kwargs, api.name, 0)[0])
+        try:
+            inputs, attrs = bind(*args, **kwargs)
+        except TypeError as exc:
+            raise _call_error(api, bind, exc, api.name) from None
         return apply_op(op, tuple(inputs), attrs)
     function.__name__ = function.__qualname__ = api.name
     function.__doc__ = op.__doc__
@@ -50,8 +71,12 @@ def _method(op, api):
 
     def method(*args, **kwargs):
         if bind is None:
-            return apply_op(op, args)
-        inputs, attrs = bind(*args, **kwargs)
+            return apply_op(op, args if not kwargs and len(args) == op.arity else
+                            _no_bind(op, args, kwargs, api.name, 1)[0])
+        try:
+            inputs, attrs = bind(*args, **kwargs)
+        except TypeError as exc:
+            raise _call_error(api, bind, exc, api.name) from None
         return apply_op(op, inputs, attrs)
     method.__name__ = method.__qualname__ = api.name
     method.__doc__ = op.__doc__
@@ -62,7 +87,13 @@ def _inplace_method(op, api):
     bind = api.bind
 
     def method(self, *args, **kwargs):
-        inputs, attrs = bind(self, *args, **kwargs) if bind is not None else ((self,) + args, _NO_ATTRS)
+        if bind is None:
+            inputs, attrs = _no_bind(op, (self,) + args, kwargs, api.name + "_", 1)
+        else:
+            try:
+                inputs, attrs = bind(self, *args, **kwargs)
+            except TypeError as exc:
+                raise _call_error(api, bind, exc, api.name + "_") from None
         return self._write(op, inputs[1:], attrs)
     method.__name__ = method.__qualname__ = api.name + "_"
     method.__doc__ = f"In-place {api.name}: {op.__doc__}"

@@ -199,6 +199,9 @@ class Op:
 
 
 # --------------------------------------------------------------------- PyTorch argument helpers (for Api.bind)
+_NO_ATTRS: dict = {}
+
+
 def _scaled(other, alpha):
     return other if alpha == 1 else other * alpha
 
@@ -207,10 +210,6 @@ def _bind_clamp(input, min, max):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     return (input,), {"min": min, "max": max}
-
-
-def _is_matrix(value) -> bool:
-    return getattr(value, "ndim", 0) == 2
 
 
 def _not_matrices(name, a, b):
@@ -726,8 +725,8 @@ class MatMul(Op):
     reads = staticmethod(lambda needs: (needs[1], needs[0]))
     operator = "matmul"
     dtype_rule = "same"
-    api = (Api("matmul"), Api("mm", lambda input, mat2: ((input, mat2), {}) if _is_matrix(input) and _is_matrix(mat2)
-                              else _not_matrices("mm", input, mat2)))
+    api = (Api("matmul"), Api("mm", lambda input, mat2: ((input, mat2), _NO_ATTRS) if input.ndim == 2 and getattr(
+        mat2, "ndim", 0) == 2 else _not_matrices("mm", input, mat2)))
     cases = (((((4, 3), (3, 5)), {})), ((((2, 4, 3), (3, 5)), {})), ((((3,), (3, 5)), {})),
              ((((4, 3), (3,)), {})))
 
@@ -1559,6 +1558,57 @@ class CopySlices(Op):
 
 
 
+# --------------------------------------------------------------------- logic, tests and rounding
+def _logic(op_name: str, ufunc: str, operator_name: str | None, arity: int, doc: str, names=()) -> type[Op]:
+    """Bool/integer ops with no gradient: bitwise and/or/xor/not, logical_*, isnan/isinf/isfinite."""
+    def forward(xp, *arrays, out=None):
+        for a in arrays:
+            if ufunc.startswith("bitwise") and getattr(a, "dtype", np.dtype(int)).kind == "f":
+                raise TypeError(f'"{ufunc}_cpu" not implemented for \'{a.dtype}\'')
+        return getattr(xp, ufunc)(*arrays, out=out)
+
+    attrs = {"__doc__": doc, "name": op_name, "arity": arity, "differentiable": False, "saves_inputs": False,
+             "forward": staticmethod(forward), "backward": staticmethod(lambda ctx, xp, g: (None,) * arity),
+             "api": tuple(Api(n) for n in (op_name,) + tuple(names)),
+             "dtype_rule": "bool" if ufunc.startswith(("logical", "is")) else "promote"}
+    if ufunc.startswith(("logical", "is")):
+        attrs["result_dtype"] = np.bool_
+    if operator_name:
+        attrs["operator"] = operator_name
+    return register(type(op_name.title().replace("_", ""), (Op,), attrs))
+
+
+BitwiseAnd = _logic("bitwise_and", "bitwise_and", "and", 2, "a & b (bool or integer).")
+BitwiseOr = _logic("bitwise_or", "bitwise_or", "or", 2, "a | b (bool or integer).")
+BitwiseXor = _logic("bitwise_xor", "bitwise_xor", "xor", 2, "a ^ b (bool or integer).")
+BitwiseNot = _logic("bitwise_not", "invert", "invert", 1, "~a (bool or integer).")
+LogicalAnd = _logic("logical_and", "logical_and", None, 2, "a and b elementwise, a bool array.")
+LogicalOr = _logic("logical_or", "logical_or", None, 2, "a or b elementwise, a bool array.")
+LogicalNot = _logic("logical_not", "logical_not", None, 1, "not a elementwise, a bool array.")
+IsNan = _logic("isnan", "isnan", None, 1, "Where a is nan, a bool array.")
+IsInf = _logic("isinf", "isinf", None, 1, "Where a is +-inf, a bool array.")
+IsFinite = _logic("isfinite", "isfinite", None, 1, "Where a is neither nan nor +-inf, a bool array.")
+
+
+def _zero_gradient(op_name: str, ufunc: str, doc: str) -> type[Op]:
+    """Piecewise-constant elementwise ops: PyTorch defines their gradient as 0 everywhere."""
+    def forward(xp, a, out=None):
+        return getattr(xp, ufunc)(a, out=out)
+
+    return register(type(op_name.title(), (Op,), {
+        "__doc__": doc, "name": op_name, "arity": 1, "saves_inputs": False, "dtype_rule": "keep",
+        "cases": UNARY_CASES, "api": (Api(op_name, inplace=True),), "forward": staticmethod(forward),
+        "backward": staticmethod(lambda ctx, xp, g: (g * 0.0,)),
+    }))
+
+
+Sign = _zero_gradient("sign", "sign", "-1, 0 or 1 by the sign of a; gradient 0.")
+Floor = _zero_gradient("floor", "floor", "The largest integer <= a; gradient 0.")
+Ceil = _zero_gradient("ceil", "ceil", "The smallest integer >= a; gradient 0.")
+Round = _zero_gradient("round", "round", "a rounded half to even (as PyTorch); gradient 0.")
+Trunc = _zero_gradient("trunc", "trunc", "a rounded toward 0; gradient 0.")
+
+
 # ===================================================================== nn: fused primitives
 # NOTE: layers and losses in engine/nn are compositions of the ops above; the two below are fused
 # because they were measured to pay on the `mlp` workload (see the README's nn and optim section):
@@ -1708,14 +1758,25 @@ class OneHot(Op):
         return tuple(a_shape) + (depth,)
 
 
-#: Ops whose forward is exactly one ufunc call, ``xp.<ufunc>(*inputs, *extra, out=out)``, with the listed
-#: attributes ignored: a compiler may call the ufunc itself (the static plan does: one Python call per step
-#: instead of two).  tests/test_static_tf.py checks every entry against the op's own forward.
-UFUNC_FORWARD: dict[str, tuple[str, tuple, tuple]] = {
-    "add": ("add", (), ()), "sub": ("subtract", (), ()), "mul": ("multiply", (), ()),
-    "div": ("true_divide", (), ()), "neg": ("negative", (), ()), "exp": ("exp", (), ()), "log": ("log", (), ()),
-    "tanh": ("tanh", (), ()), "square": ("square", (), ()), "sqrt": ("sqrt", (), ()), "relu": ("maximum", (0,), ()),
-    "maximum": ("maximum", (), ("tie",)), "minimum": ("minimum", (), ("tie",)),
-    "greater": ("greater", (), ()), "greater_equal": ("greater_equal", (), ()), "less": ("less", (), ()),
-    "less_equal": ("less_equal", (), ()), "equal": ("equal", (), ()), "not_equal": ("not_equal", (), ()),
+#: Ops whose forward is exactly one ufunc call, ``xp.<ufunc>(*inputs, *extra, out=out, **passed attrs)``,
+#: with the ``ignored`` attributes ignored: a compiler may call the ufunc itself (the static plan does: one
+#: Python call per step instead of two).  Entries: op -> (ufunc path under xp, extra, ignored, passed),
+#: ``passed`` being the attributes handed on as keywords with the forward's defaults (always passed).
+#: matmul's forward only adds an error message for mismatched shapes, which a compiled plan has checked.
+#: tests/test_static_tf.py checks every entry bit for bit against the op's own forward.
+UFUNC_FORWARD: dict[str, tuple[str, tuple, tuple, tuple]] = {
+    "add": ("add", (), (), ()), "sub": ("subtract", (), (), ()), "mul": ("multiply", (), (), ()),
+    "div": ("true_divide", (), (), ()), "neg": ("negative", (), (), ()), "exp": ("exp", (), (), ()),
+    "log": ("log", (), (), ()), "tanh": ("tanh", (), (), ()), "square": ("square", (), (), ()),
+    "sqrt": ("sqrt", (), (), ()), "relu": ("maximum", (0,), (), ()),
+    "maximum": ("maximum", (), ("tie",), ()), "minimum": ("minimum", (), ("tie",), ()),
+    "greater": ("greater", (), (), ()), "greater_equal": ("greater_equal", (), (), ()),
+    "less": ("less", (), (), ()), "less_equal": ("less_equal", (), (), ()), "equal": ("equal", (), (), ()),
+    "not_equal": ("not_equal", (), (), ()), "matmul": ("matmul", (), (), ()),
+    "sum": ("add.reduce", (), (), (("axis", None), ("keepdims", False))),
 }
+
+#: Ops whose forward is exactly one method call on their first input, ``a.<method>(*attrs in order)``:
+#: ``xp.transpose(a, axes)`` goes through numpy's Python wrapper, ``a.transpose(axes)`` does not.
+#: Checked by tests/test_static_tf.py, as UFUNC_FORWARD.
+METHOD_FORWARD: dict[str, tuple[str, tuple]] = {"transpose": ("transpose", (("axes", None),))}

@@ -15,6 +15,7 @@ error.
 from __future__ import annotations
 
 import builtins
+import copy
 import numbers
 import sys
 from collections import namedtuple
@@ -25,7 +26,7 @@ from . import backend, backprop, dtypes
 from .backend import NUMPY as NP
 from .dtypes import DEFAULT, bool_, float16, float32, float64, int32, int64, result_type  # noqa: F401
 from .graph import GRAD_MODE, Node, VersionCounter
-from .ops import OPS, _basic_key, wrap_dim
+from .ops import OPS, Op, _basic_key, wrap_dim
 
 long, double, half = int64, float64, float16
 as_dtype = dtypes.as_dtype
@@ -33,6 +34,8 @@ _NO_ATTRS: dict = {}
 _SCALARS = (int, builtins.float, bool)
 _SETITEM, _COPY_SLICES, _INDEX, _CAST = OPS["setitem"], OPS["copy_slices"], OPS["index"], OPS["cast"]
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_READS_ALL = Op.reads
+_FLOAT = builtins.float
 
 
 def _sole_owner(t) -> bool:
@@ -166,7 +169,7 @@ def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
                 grad = True
             arrays.append(a)
         elif type(t) in _SCALARS:
-            weak = 2 if type(t) is builtins.float else weak or type(t) is int
+            weak = 2 if type(t) is _FLOAT else weak or type(t) is int
             arrays.append(t)
         else:
             return apply_op(op, tuple([_operand(v) for v in inputs]), attrs)
@@ -190,27 +193,26 @@ def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
     return result
 
 
-def _edge_of(t):
-    """Where t's gradient goes (None when it needs none): the common cases inline, views via ``_edge``."""
-    if not isinstance(t, Tensor):
-        return None
-    if t._base is None:
-        if not t._requires_grad:
-            return None
-        fn = t.grad_fn
-        return t if fn is None else fn if not t._output_nr else (fn, t._output_nr)
-    return t._edge() if t._base._requires_grad or t._requires_grad else None
-
-
 def _record(op, out, inputs, arrays, attrs):
-    edges = tuple([_edge_of(t) for t in inputs])
+    """A Node for ``op`` with each input's edge taken now, the saved values and their versions."""
+    edges = []
+    for t in inputs:
+        if type(t) in _SCALARS:
+            edges.append(None)
+        elif t._base is None and t._requires_grad:   # the common case inline: a leaf or a plain result
+            fn = t.grad_fn
+            edges.append(t if fn is None else (fn, t._output_nr) if t._output_nr else fn)
+        else:
+            edges.append(t._edge() if t._base is not None and (t._base._requires_grad or t._requires_grad)
+                         else None)
     needs = tuple([e is not None for e in edges])
-    node = Node(op, inputs, edges, attrs, needs)
+    node = Node(op, inputs, tuple(edges), attrs, needs)
     result = _new(out, node, True)
     if op.saves_inputs:
         node.inputs = arrays
-        node.versions = tuple([(t, t._version) for t, read in zip(inputs, op.reads(needs))
-                               if read and isinstance(t, Tensor)])
+        reads = op.reads(needs) if op.reads is not _READS_ALL else needs  # all: any truthy marker
+        node.versions = tuple([(t, 0 if t._vc is None else t._vc.n) for t, read in zip(inputs, reads)
+                               if (read or reads is needs) and type(t) not in _SCALARS])
     if op.saves_output:
         node.output = out
         node.out_counter = result._counter()
@@ -518,6 +520,19 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __deepcopy__(self, memo):
+        """A copy of a leaf (PyTorch refuses non-leaves): data, requires_grad, .grad and extra attributes."""
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                               "protocol at the moment.")
+        t = _new(self._data.copy(), requires_grad=self._requires_grad, cls=type(self))
+        memo[id(self)] = t
+        if self.grad is not None:
+            t.grad = copy.deepcopy(self.grad, memo)
+        for name, value in getattr(self, "__dict__", {}).items():
+            setattr(t, name, copy.deepcopy(value, memo))
+        return t
+
     # ----------------------------------------------------------------- autograd
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
@@ -553,6 +568,19 @@ class Tensor:
     # ----------------------------------------------------------------- in place
     def _write(self, op, others, attrs) -> "Tensor":
         """Apply ``op`` to this tensor in place: unrecorded into the storage, or recorded as PyTorch does."""
+        if not GRAD_MODE.enabled and len(others) == 1 and not op.quiet and self._data.dtype.kind == "f":
+            # the optimizer's step (w -= lr * g) in a few lines: a float tensor and a number or same-dtype tensor
+            arg = others[0]
+            arg = arg._data if isinstance(arg, Tensor) else arg if type(arg) in _SCALARS else None
+            data = self._data
+            if arg is not None and (type(arg) in _SCALARS or arg.dtype == data.dtype) and type(data) is np.ndarray:
+                try:
+                    op.forward(NP, data, arg, out=data, **attrs)
+                except (ValueError, TypeError):
+                    pass  # the general path below raises the full message
+                else:
+                    self._bump()
+                    return self
         others = tuple([o if type(o) in _SCALARS else _operand(o) for o in others])
         if not GRAD_MODE.enabled:  # optimizer steps and zero_(): straight into the storage
             self._check_castable(op, others)
@@ -658,16 +686,16 @@ class Tensor:
 
     def zero_(self) -> "Tensor":
         """Fill with zeros in place."""
+        unseen = self._base is None and _sole_owner(self) and not (GRAD_MODE.enabled and self.requires_grad)
         vc = self._vc
-        if vc is not None and vc.spare is not None and not (GRAD_MODE.enabled and self.requires_grad) \
-                and self._base is None and _sole_owner(self):
+        if unseen and vc is not None and vc.spare is not None:
             # no one else can see this array: swapping in the zero spare is the same as filling it
             self._data, vc.spare = vc.spare, None
             self._bump()
         else:
             self.fill_(0)
-        if self._base is None and _sole_owner(self):
-            self._counter().zeroed_at = self._vc.n
+        if unseen:
+            self._vc.zeroed_at = self._vc.n
         return self
 
     def fill_(self, value) -> "Tensor":

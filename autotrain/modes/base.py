@@ -11,7 +11,8 @@ from autotrain.data import Problem
 
 @runtime_checkable
 class Mode(Protocol):
-    """One way of training ``y_pred = relu(x @ w1) @ w2`` with ``loss = sum((y_pred - y)**2)`` and SGD.
+    """One way of training the seed's ``y_pred = relu(x @ w1) @ w2``, ``loss = sum((y_pred - y)**2)``, SGD
+    (``make_mode``).  Every mode also implements :class:`TrainMode` for any :class:`ModelSpec` (``build_mode``).
 
     A mode owns its weights (copied from the ``Problem``, which it never modifies) and keeps them on
     its device in its own form.  Typical use::

@@ -1,4 +1,5 @@
-"""Containers: ``Sequential`` (modules applied in order), ``ModuleList`` and ``ModuleDict`` (registered collections)."""
+"""Containers: ``Sequential`` (modules applied in order); ``ModuleList``, ``ModuleDict``, ``ParameterList`` and
+``ParameterDict`` (registered collections)."""
 from __future__ import annotations
 
 import operator
@@ -6,7 +7,9 @@ from collections import OrderedDict
 from itertools import islice
 from typing import Iterable, Iterator
 
+from ..tensor import Tensor
 from .module import Module
+from .parameter import Parameter
 
 
 def _normalise_index(idx, size: int) -> int:
@@ -183,3 +186,126 @@ class ModuleDict(Module):
         pairs = modules.items() if hasattr(modules, "items") else modules
         for key, module in pairs:
             self[key] = module
+
+
+def _as_parameter(value):
+    """Tensors stored in a ParameterList/Dict become Parameters (sharing storage), as PyTorch."""
+    if isinstance(value, Parameter) or not isinstance(value, Tensor):
+        return value
+    return Parameter(value)
+
+
+def _size_text(param) -> str:
+    return "x".join(str(n) for n in param.shape)
+
+
+class ParameterList(Module):
+    """A list of parameters registered as ``"0"``, ``"1"``, ...: ``ParameterList([Parameter(t) for t in ts])``.
+
+    Plain tensors put in it become Parameters.
+    """
+
+    def __init__(self, values=None) -> None:
+        super().__init__()
+        self._size = 0
+        if values is not None:
+            self += values
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return self.__class__(list(self)[idx])
+        return getattr(self, str(_normalise_index(idx, len(self))))
+
+    def __setitem__(self, idx, param) -> None:
+        setattr(self, str(_normalise_index(idx, len(self))), _as_parameter(param))
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self):
+        return iter(self[i] for i in range(len(self)))
+
+    def __iadd__(self, parameters) -> "ParameterList":
+        return self.extend(parameters)
+
+    def append(self, value) -> "ParameterList":
+        self._size += 1
+        self[self._size - 1] = value
+        return self
+
+    def extend(self, values) -> "ParameterList":
+        if isinstance(values, Tensor) or not hasattr(values, "__iter__"):
+            raise TypeError("ParameterList.extend should be called with an iterable, but got "
+                            + type(values).__name__)
+        for value in values:
+            self.append(value)
+        return self
+
+    def extra_repr(self) -> str:
+        lines = []
+        for i, p in enumerate(self):
+            kind = "Parameter containing: " if isinstance(p, Parameter) else ""
+            lines.append(f"  ({i}): {kind}[torch.{p.dtype} of size {_size_text(p)}]")
+        return "\n".join(lines)
+
+
+_LEGACY_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+                      "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
+                      "uint8": "ByteTensor", "bool": "BoolTensor"}
+
+
+class ParameterDict(Module):
+    """A dict of parameters registered under their keys: ``ParameterDict({"scale": Parameter(torch.ones(3))})``."""
+
+    def __init__(self, parameters=None) -> None:
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str):
+        return self._parameters[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        setattr(self, key, _as_parameter(value))
+
+    def __delitem__(self, key: str) -> None:
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def __contains__(self, key) -> bool:
+        return key in self._parameters
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def items(self):
+        return self._parameters.items()
+
+    def values(self):
+        return self._parameters.values()
+
+    def get(self, key: str, default=None):
+        return self[key] if key in self else default
+
+    def pop(self, key: str):
+        value = self[key]
+        del self[key]
+        return value
+
+    def update(self, parameters) -> None:
+        pairs = parameters.items() if hasattr(parameters, "items") else parameters
+        for key, value in pairs:
+            self[key] = value
+
+    def extra_repr(self) -> str:
+        lines = []
+        for key, p in self._parameters.items():
+            kind = "Parameter containing: " if isinstance(p, Parameter) else ""
+            lines.append(f"  ({key}): {kind}[torch.{_LEGACY_TYPE_NAMES.get(str(p.dtype), p.dtype)} of size "
+                         f"{_size_text(p)}]")
+        return "\n".join(lines)

@@ -11,7 +11,7 @@ import numpy as np
 from .. import backend, creation
 from .. import functional as _engine
 from ..ops import OPS
-from ..tensor import Tensor, apply_op
+from ..tensor import Tensor, _torch_name, apply_op
 
 _LINEAR = OPS["linear"]
 _SOFTMAX_CE = OPS["softmax_cross_entropy"]
@@ -29,7 +29,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``: input (..., in), weight (out, in), bias (out,) -> (..., out)."""
     x, w = input._data, weight._data
     if x.dtype != w.dtype or (bias is not None and bias._data.dtype != w.dtype):
-        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {x.dtype} and {w.dtype}")
+        other = w.dtype if x.dtype != w.dtype else bias._data.dtype
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_torch_name(x.dtype)} and "
+                           f"{_torch_name(other)}")
     if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
         rows = int(np.prod(x.shape[:-1])) if x.ndim > 1 else 1
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1] if x.ndim else 0}"

@@ -1,6 +1,7 @@
 """Stochastic gradient descent, with PyTorch's momentum, dampening, Nesterov and weight decay."""
 from __future__ import annotations
 
+from ..tensor import Tensor
 from .optimizer import Optimizer, check_flags, mark_updated
 
 
@@ -51,9 +52,9 @@ class SGD(Optimizer):
             if momentum != 0:
                 state = self.state[param]
                 buf = state.get("momentum_buffer")
-                if buf is None:
-                    state["momentum_buffer"] = _copy(param, g)
-                    b = state["momentum_buffer"]._data
+                if buf is None:   # the first step: the buffer starts as a copy of the gradient
+                    b = g.copy()
+                    state["momentum_buffer"] = Tensor._wrap(b)
                 else:
                     b = buf._data
                     b *= momentum
@@ -61,8 +62,3 @@ class SGD(Optimizer):
                 g = g + momentum * b if nesterov else b
             p -= lr * g
             mark_updated(param)
-
-
-def _copy(param, array):
-    from ..tensor import Tensor
-    return Tensor._wrap(array.copy())

@@ -9,8 +9,9 @@ import numbers
 
 import numpy as np
 
-from .graph import (Node, NodeShape, Variable, apply, as_node, checked_dtype, constant, get_default_graph, group,
-                    source, tf_apply, tf_input)
+from .graph import (Node, NodeShape, Variable, apply, as_node, checked_dtype, constant, get_default_graph, source,
+                    tf_apply, tf_input)
+from .graph import group as _group
 
 float16 = np.dtype("float16")
 float32 = np.dtype("float32")
@@ -56,30 +57,61 @@ def ones(shape, dtype=float32, name=None) -> Node:
 
 
 def zeros_like(x, dtype=None, name=None) -> Node:
-    """Zeros of ``x``'s shape (known dimensions only) and dtype."""
-    x = as_node(x)
-    return apply("mul", x, 0, name=name) if dtype is None else cast(x * 0, dtype, name=name)
+    """Zeros of ``x``'s shape (dimensions unknown until fed included) and dtype (or ``dtype``)."""
+    return _filled_like(x, 0, dtype, name or "zeros_like")
 
 
 def ones_like(x, dtype=None, name=None) -> Node:
-    """Ones of ``x``'s shape and dtype."""
+    """Ones of ``x``'s shape (dimensions unknown until fed included) and dtype (or ``dtype``)."""
+    return _filled_like(x, 1, dtype, name or "ones_like")
+
+
+def _filled_like(x, value, dtype, name) -> Node:
     x = as_node(x)
-    node = apply("add", apply("mul", x, 0), 1, name=name)
-    return node if dtype is None else cast(node, dtype)
+    dtype = x.dtype if dtype is None else checked_dtype(dtype, name)
+    fill = constant(np.array(value, dtype=dtype), graph=x.graph)
+    return apply("broadcast_to", fill, shape=NodeShape.of(x), name=name)
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=float32, seed=None, name=None) -> Node:
-    """A fresh normal draw each time it is run (typically once, by a Variable's initializer).
+    """Normal values, drawn afresh each time the node runs (typically once, by a Variable's initializer).
 
-    ``seed`` makes the draws of this node reproducible across Sessions; without it they come from
-    the Session's generator.
+    ``seed`` makes this node's draws reproducible on their own; otherwise they come from the Session's
+    generator (seeded by ``Session(seed=)`` or ``tf.set_random_seed``).
     """
-    shape = _checked_shape(shape, "random_normal")
-    dtype = checked_dtype(dtype, "random_normal")
-    if seed is not None:
-        return constant(np.random.default_rng(seed).standard_normal(shape) * stddev + mean,
-                        dtype=dtype, name=name or "random_normal")
-    return source("random_normal", shape, dtype, name or "random_normal", mean=float(mean), stddev=float(stddev))
+    return _random("normal", shape, mean, stddev, dtype, seed, name or "random_normal")
+
+
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=float32, seed=None, name=None) -> Node:
+    """Normal values with those more than 2 standard deviations from the mean drawn again (as TF)."""
+    return _random("truncated_normal", shape, mean, stddev, dtype, seed, name or "truncated_normal")
+
+
+def random_uniform(shape, minval=0, maxval=None, dtype=float32, seed=None, name=None) -> Node:
+    """Uniform values in [minval, maxval) (maxval 1 for floats by default)."""
+    dtype = checked_dtype(dtype, "random_uniform")
+    if dtype.kind != "f":
+        raise TypeError(f"random_uniform: only float dtypes are supported here, not {dtype.name}")
+    maxval = 1.0 if maxval is None else maxval
+    if not maxval > minval:
+        raise ValueError(f"random_uniform: maxval {maxval} must be greater than minval {minval}")
+    return _random("uniform", shape, minval, maxval, dtype, seed, name or "random_uniform")
+
+
+def _random(dist, shape, a, b, dtype, seed, name) -> Node:
+    shape = _checked_shape(shape, name)
+    dtype = checked_dtype(dtype, name)
+    if None in shape:
+        raise ValueError(f"{name}: the shape {shape} must be fully known")
+    if seed is not None:   # a fixed draw: the same values in every Session, as an op-level seed in TF
+        from .ir import draw
+        return constant(draw(np.random.default_rng(seed), dist, shape, dtype, float(a), float(b)), name=name)
+    return source("random", shape, dtype, name, dist=dist, a=float(a), b=float(b))
+
+
+def set_random_seed(seed) -> None:
+    """The default graph's seed: Sessions on it without ``seed=`` draw from a generator seeded with it."""
+    get_default_graph().seed = int(seed)
 
 
 def matmul(a, b, transpose_a=False, transpose_b=False, name=None) -> Node:
@@ -133,6 +165,29 @@ def log(a, name=None): return apply("log", as_node(a), name=name)
 def tanh(a, name=None): return apply("tanh", as_node(a), name=name)
 def sigmoid(a, name=None): return apply("sigmoid", as_node(a), name=name)
 def relu(a, name=None): return apply("relu", as_node(a), name=name)
+def abs(a, name=None): return apply("abs", as_node(a), name=name)  # noqa: A001 - TF's name
+def sin(a, name=None): return apply("sin", as_node(a), name=name)
+def cos(a, name=None): return apply("cos", as_node(a), name=name)
+
+
+def identity(a, name=None) -> Node:
+    """``a`` itself as a new node (the gradient passes through)."""
+    a = as_node(a)
+    return apply("reshape", a, shape=tuple(-1 if d is None else d for d in a.shape), name=name) \
+        if list(a.shape).count(None) <= 1 else apply("add", a, 0, name=name)
+
+
+def clip_by_value(t, clip_value_min, clip_value_max, name=None) -> Node:
+    """``t`` limited to [min, max]; the gradient passes where min <= t <= max (both numbers)."""
+    t = as_node(t)
+    for bound in (clip_value_min, clip_value_max):
+        if isinstance(bound, Node):
+            raise TypeError("clip_by_value: the bounds must be numbers here (tensor bounds are not supported)")
+    low = tf_input(clip_value_min, t, t.graph, "clip_by_value")
+    high = tf_input(clip_value_max, t, t.graph, "clip_by_value")
+    if low > high:
+        raise ValueError(f"clip_by_value: clip_value_min {clip_value_min} is above clip_value_max {clip_value_max}")
+    return apply("clamp", t, min=low, max=high, name=name)
 def negative(a, name=None): return apply("neg", as_node(a), name=name)
 
 
@@ -216,6 +271,12 @@ def reduce_max(input_tensor, axis=None, keepdims=False, name=None, keep_dims=Non
     return apply("amax", x, axis=_axes(x, axis, "reduce_max"), keepdims=_keep(keepdims, keep_dims), name=name)
 
 
+def reduce_min(input_tensor, axis=None, keepdims=False, name=None, keep_dims=None) -> Node:
+    """Minimum over ``axis``; the gradient is shared equally by tied minima."""
+    x = as_node(input_tensor)
+    return apply("amin", x, axis=_axes(x, axis, "reduce_min"), keepdims=_keep(keepdims, keep_dims), name=name)
+
+
 def argmax(input, axis=None, name=None, output_type=int64) -> Node:  # noqa: A002 - TF's name
     """Index of the largest value along ``axis`` (TF1: axis 0 when not given); int64 by default."""
     x = as_node(input)
@@ -242,7 +303,18 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
 
 def reshape(tensor, shape, name=None) -> Node:
     """The same values in another shape (one dimension may be -1)."""
-    return apply("reshape", as_node(tensor), shape=tuple(int(n) for n in shape), name=name)
+    dims = _checked_shape([None if d == -1 else d for d in
+                           ((shape,) if isinstance(shape, numbers.Integral) else _as_tuple(shape, "reshape"))],
+                          "reshape")
+    if dims.count(None) > 1:
+        raise ValueError(f"reshape: only one dimension of {tuple(shape)} may be -1")
+    return apply("reshape", as_node(tensor), shape=tuple(-1 if d is None else d for d in dims), name=name)
+
+
+def _as_tuple(shape, what):
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise TypeError(f"{what}: shape {shape!r} is not a sequence of dimensions")
+    return tuple(shape)
 
 
 def transpose(a, perm=None, name=None) -> Node:
@@ -267,7 +339,7 @@ def variables_initializer(var_list, name="init") -> Node:
     for v in var_list:
         if not isinstance(v, Variable):
             raise TypeError(f"variables_initializer: {v!r} is not a Variable")
-    return group([v.initializer for v in var_list], name=name)
+    return _group([v.initializer for v in var_list], name=name)
 
 
 def global_variables_initializer() -> Node:
@@ -276,3 +348,38 @@ def global_variables_initializer() -> Node:
 
 
 initialize_all_variables = global_variables_initializer
+
+
+def assign(ref, value, name=None) -> Node:
+    """``ref.assign(value)``: a node that sets the Variable ``ref`` when run and yields the new value."""
+    return _variable(ref, "assign").assign(value, name=name)
+
+
+def assign_add(ref, value, name=None) -> Node:
+    """``ref.assign_add(value)``."""
+    return _variable(ref, "assign_add").assign_add(value, name=name)
+
+
+def assign_sub(ref, value, name=None) -> Node:
+    """``ref.assign_sub(value)``."""
+    return _variable(ref, "assign_sub").assign_sub(value, name=name)
+
+
+def _variable(ref, what: str) -> Variable:
+    if not isinstance(ref, Variable):
+        raise TypeError(f"{what}: ref must be a Variable, got {ref!r}")
+    return ref
+
+
+def group(*inputs, name=None) -> Node:
+    """One node that runs every input (train ops, assigns) and yields nothing."""
+    nodes = [n for item in inputs for n in (item if isinstance(item, (list, tuple)) else [item])]
+    for n in nodes:
+        if not isinstance(n, Node):
+            raise TypeError(f"group: {n!r} is not a node")
+    return _group(nodes, name=name or "group")
+
+
+def no_op(name=None) -> Node:
+    """A node that does nothing when run."""
+    return _group([], name=name or "NoOp")

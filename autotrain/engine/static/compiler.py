@@ -1,20 +1,24 @@
 """compile(graph, fetches) -> a Plan (one flat Python function of prebound steps) and a Report.
 
 The passes turn the lowered program into an ordered, memory-planned one; :func:`bind` then writes it
-out as the source of one Python function whose every line calls an ``OPS`` forward rule with its
-inputs and its preallocated ``out=`` buffer already bound.  A run is a single call of that function:
-no graph walk, no dict lookups, no temporaries.
+out as the source of one Python function whose every line calls an ``OPS`` forward rule (or the ufunc
+an op declares its forward to be) with its inputs and its preallocated ``out=`` buffer: planned scratch
+buffers are bound once, while Variables and fetched arrays come in as arguments (see :class:`Plan`).
+The compiler's own instructions are emitted by their ``INSTRS`` entries.  A run is a single call of
+that function: no graph walk, no dict lookups, no temporaries.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from autotrain.engine.ops import OPS, UFUNC_FORWARD
+from autotrain.engine.ops import METHOD_FORWARD, OPS, UFUNC_FORWARD
 
 from .dot import to_dot
-from .ir import INSTRS, VIEW_OPS, Instr, Program, Scalar, draw_normal, lower
-from .passes.memory import root_of
+from .ir import INSTRS, VIEW_OPS, Instr, Program, Scalar, draw, lower
 from .passes import PIPELINE, prune
+from .passes.memory import root_of
 
 
 class Report:
@@ -104,7 +108,7 @@ class _Writer:
     """Names for values and the lines of the generated function."""
 
     def __init__(self, xp, memory):
-        self.ns = {"xp": xp, "copyto": xp.copyto, "draw": draw_normal, "ro": read_only, "own": xp.array}
+        self.ns = {"xp": xp, "copyto": xp.copyto, "draw": draw, "ro": read_only, "own": xp.array}
         self.memory = memory                   # the program's MemoryPlan
         self.lines: list[str] = []
         self.name: dict[int, str] = {}         # instr id -> the name holding its value in the plan
@@ -129,12 +133,19 @@ class _Writer:
         """Source text calling ``OPS[op]``'s forward on ``args``: the ufunc itself when the op declares its
         forward to be one (``UFUNC_FORWARD``), which saves a Python call per step."""
         spec = UFUNC_FORWARD.get(op)
-        if spec is not None and set(attrs) <= set(spec[2]):
-            ufunc, extra, _ = spec
-            name = f"u_{ufunc}"
-            self.ns.setdefault(name, getattr(self.ns["xp"], ufunc))
-            parts = args + [self.literal(e) for e in extra] + ([f"out={out}"] if out is not None else [])
+        if spec is not None and set(attrs) <= set(spec[2]) | {k for k, _ in spec[3]}:
+            path, extra, _, passed = spec
+            name = "u_" + path.replace(".", "_")
+            if name not in self.ns:
+                self.ns[name] = functools.reduce(getattr, path.split("."), self.ns["xp"])
+            parts = args + [self.literal(e) for e in extra] + [f"{k}={self.literal(attrs.get(k, default))}"
+                                                               for k, default in passed]
+            parts += [f"out={out}"] if out is not None else []
             return f"{name}({', '.join(parts)})"
+        method = METHOD_FORWARD.get(op)
+        if method is not None and out is None and set(attrs) <= {k for k, _ in method[1]}:
+            passed = ", ".join(self.literal(attrs.get(k, default)) for k, default in method[1])
+            return f"{args[0]}.{method[0]}({passed})"
         return f"{self.kernel(op)}(xp, {', '.join(args)}{self.kwargs(attrs, out)})"
 
     def literal(self, value) -> str:
@@ -186,7 +197,7 @@ def bind(program: Program, feeds, xp=np, rng=None) -> Plan:
         if slot not in w.slot_name:
             w.slot_name[slot] = w.bind("b", xp.empty(shape, dtype=dtype))
     w.feed_name = {node.id: f"f{k}" for k, node in enumerate(feeds)}
-    reads = [ins.node for ins in program.instrs if ins.op == "var"]
+    reads = [ins.node for ins in program.instrs if ins.op == "variable"]
     writes = _written_variables(program)
     w.read_name = {var.id: f"r{k}" for k, var in enumerate(reads)}
     w.write_name = {var.id: f"w{k}" for k, var in enumerate(writes)}
@@ -195,13 +206,28 @@ def bind(program: Program, feeds, xp=np, rng=None) -> Plan:
     outs = ", ".join(_result(o, w, roots) for o in program.outputs)
     params = [*w.feed_name.values(), *w.read_name.values(), *w.write_name.values(),
               *(f"o{k}" for k in range(len(out_slots)))]
-    body = "".join(f"    {line}\n" for line in w.lines)
-    source = f"def run({', '.join(params)}):\n{body}    return ({outs}{',' if outs else ''})\n"
+    indent = "    "
+    head = ""
+    if any(getattr(OPS.get(i.op), "quiet", False) for i in _steps(program)):   # as the dynamic engine: no
+        w.ns["errstate"] = xp.errstate                                          # warnings for log(0), 0/0...
+        head, indent = "    with errstate(all='ignore'):\n", "        "
+    body = "".join(f"{indent}{line}\n" for line in w.lines) or f"{indent}pass\n"
+    source = f"def run({', '.join(params)}):\n{head}{body}    return ({outs}{',' if outs else ''})\n"
     exec(compile(source, "<static plan>", "exec"), w.ns)  # noqa: S102 - our own generated code
-    fetched_vars = {roots[o.id].node.id for o in program.outputs if roots[o.id].op == "var"}
+    fetched_vars = {roots[o.id].node.id for o in program.outputs if roots[o.id].op == "variable"}
     distinct = {v for v in writes if v.id in fetched_vars}
     return Plan(w.ns["run"], feeds, reads, writes, [plan.slots[s] for s in out_slots], distinct, source,
                 w.initializes)
+
+
+def _steps(program: Program):
+    """Every op the program runs, fused chains opened up."""
+    for ins in program.instrs:
+        if ins.op == "fused":
+            for op, _, _ in ins.attrs["chain"]:
+                yield Instr(op, (), {}, (), None)
+        else:
+            yield ins
 
 
 def _written_variables(program: Program) -> list:
@@ -265,7 +291,7 @@ def _result(ins: Instr, w: _Writer, roots) -> str:
     if ins.shape == ():
         return f"xp.asarray({name})[()]"
     root = roots[ins.id]
-    if root.op in ("var", "assign"):
+    if root.op in ("variable", "assign"):
         return f"ro({name})"
     if root.op in ("const", "feed") or ins.op == "broadcast_to" or ins.id in w.fixed:
         return f"own({name})"

@@ -60,6 +60,14 @@ class Node:
         """The static shape (``None`` for dimensions fixed only when fed)."""
         return self.shape
 
+    def eval(self, feed_dict=None, session=None):
+        """The node's value, run in ``session`` or the default Session (``with tf.Session() as sess:``)."""
+        return _evaluate(self, feed_dict, session)
+
+    def run(self, feed_dict=None, session=None) -> None:
+        """Run the node (a train op, an initializer) in ``session`` or the default Session."""
+        self.eval(feed_dict, session)
+
     @property
     def ndim(self) -> int:
         return len(self.shape)
@@ -125,6 +133,7 @@ class Graph:
         self.nodes: list[Node] = []
         self.variables: list[Variable] = []
         self.global_step: Variable | None = None
+        self.seed: int | None = None   # tf.set_random_seed
         self._names: dict[str, int] = {}
         self.finalized = False
 
@@ -177,6 +186,14 @@ class Graph:
 _stack: list[Graph] = [Graph()]
 
 
+def _no_sessions(node, feed_dict, session):
+    raise RuntimeError("node.eval() needs autotrain.engine.static.session (import autotrain.engine.static)")
+
+
+#: How ``Node.eval`` runs a node; session.py installs its own when imported (a graph knows no Session).
+_evaluate = _no_sessions
+
+
 def get_default_graph() -> Graph:
     """The graph new nodes are added to."""
     return _stack[-1]
@@ -205,6 +222,14 @@ def post_order(roots, inputs_of) -> list:
         stack.append((item, True))
         stack.extend((v, False) for v in reversed(inputs_of(item)) if v.id not in seen)
     return order
+
+
+def run_dependencies(node: "Node") -> list:
+    """The nodes ``node`` needs to run: its inputs, and the nodes whose run-time shape an attribute names
+    (``zeros_like(x)`` needs ``x``'s batch size, not its values)."""
+    deps = [v for v in node.inputs if isinstance(v, Node)]
+    deps += [v.node for v in node.attrs.values() if isinstance(v, NodeShape) and None in v]
+    return deps
 
 
 # --------------------------------------------------------------------- building nodes
@@ -431,7 +456,10 @@ def constant(value, dtype=None, shape=None, name=None, graph: Graph | None = Non
     if dtype is None:
         array = _tf_default_dtype(value, array)
     if shape is not None:
-        array = np.broadcast_to(array, tuple(shape)).copy()
+        try:
+            array = np.broadcast_to(array, tuple(shape)).copy()
+        except (ValueError, TypeError):
+            raise ValueError(f"constant: a value of shape {array.shape} does not fill shape {shape!r}") from None
     array.flags.writeable = False
     return source("const", array.shape, array.dtype, name or "Const", graph, value=array)
 
@@ -450,7 +478,7 @@ def _assign_node(var: Variable, value, mode: str, name=None) -> Node:
 
 def group(inputs, name=None) -> Node:
     """A node that runs all ``inputs`` and yields ``None`` (used by the initializer)."""
-    graph = _graph_of(inputs)
+    graph = _graph_of(inputs) if inputs else get_default_graph()
     return graph.add(Node("group", tuple(inputs), {}, (), None, graph.unique_name(name or "group"), graph))
 
 

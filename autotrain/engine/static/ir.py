@@ -12,7 +12,7 @@ import numpy as np
 
 from autotrain.engine.ops import OPS, Op
 
-from .graph import Node, NodeShape, post_order
+from .graph import Node, NodeShape, post_order, run_dependencies
 
 _ids = itertools.count()
 #: Ops whose result shares its input's memory (stop_gradient returns its input itself).
@@ -121,12 +121,12 @@ def lower(graph, fetches, feed_shapes: dict) -> Program:
 
     Nothing is dropped here: pruning to what the fetches need is the first pass's job.
     """
-    needed = {n.id for n in post_order(list(fetches), lambda n: [v for v in n.inputs if isinstance(v, Node)])}
+    needed = {n.id for n in post_order(list(fetches), run_dependencies)}
     lowered: dict[int, Instr] = {}
     for node in graph.nodes:   # creation order is a topological order
         if node.op == "placeholder" and node not in feed_shapes:
             continue
-        if any(isinstance(a, Node) and a.id not in lowered for a in node.inputs):
+        if any(d.id not in lowered for d in run_dependencies(node)):
             continue
         try:
             lowered[node.id] = _lower_node(node, lowered, feed_shapes)
@@ -217,19 +217,22 @@ class Scalar:
         return hash((type(self.value), self.value))
 
 
-def draw_normal(rng, shape, dtype, mean=0.0, stddev=1.0, out=None):
-    """A standard-normal draw scaled and shifted (TF's random_normal), into ``out`` when given."""
-    dtype = np.dtype(dtype)
+def draw(rng, dist, shape, dtype, a, b, out=None):
+    """One draw of TF's random ops into ``out``: ``normal`` (mean a, stddev b), ``truncated_normal`` (the
+    same, values beyond 2 stddev drawn again, as TF), ``uniform`` (in [a, b)).  Drawn in float64 and then
+    cast, as every draw of the engine, so a float32 graph gets the float64 graph's values rounded."""
     if out is None:
         out = np.empty(shape, dtype=dtype)
-    if dtype in (np.float32, np.float64):
-        rng.standard_normal(out=out, dtype=dtype)
-    else:
-        out[...] = rng.standard_normal(shape)
-    if stddev != 1.0:
-        out *= stddev
-    if mean != 0.0:
-        out += mean
+    if dist == "uniform":
+        out[...] = rng.uniform(a, b, shape)
+        return out
+    z = rng.standard_normal(shape)
+    if dist == "truncated_normal":
+        far = np.abs(z) > 2.0
+        while far.any():
+            z[far] = rng.standard_normal(int(far.sum()))
+            far = np.abs(z) > 2.0
+    out[...] = z * b + a
     return out
 
 
@@ -309,6 +312,13 @@ def instruction(cls: type[Kind]) -> type[Kind]:
     return cls
 
 
+def _check_names() -> None:
+    """An instruction and an op never share a name (``var`` was once both a Variable read and the variance)."""
+    shared = set(INSTRS) & set(OPS)
+    if shared:
+        raise RuntimeError(f"compiler instructions {sorted(shared)} have the names of ops in OPS; rename them")
+
+
 @instruction
 class Feed(Kind):
     """A placeholder's value, a parameter of the plan."""
@@ -337,18 +347,18 @@ class Feed(Kind):
 
 
 @instruction
-class Var(Kind):
+class VariableRead(Kind):
     """A Variable's value from before the run (its current buffer, a parameter of the plan)."""
-    name, graph_op, external = "var", "variable", True
+    name, graph_op, external = "variable", "variable", True
     style = "shape=box,style=filled,fillcolor=khaki"
 
     @staticmethod
     def lower(node, args, lowered, feed_shapes):
-        return Instr("var", (), {}, node.shape, node.dtype, node.name, node)
+        return Instr("variable", (), {}, node.shape, node.dtype, node.name, node)
 
     @staticmethod
     def key(ins):
-        return ("var", ins.node.id)
+        return ("variable", ins.node.id)
 
     @staticmethod
     def evaluate(ins, args, state):
@@ -360,7 +370,7 @@ class Var(Kind):
 
     @staticmethod
     def label(ins):
-        return f"var {ins.node.name}"
+        return f"variable {ins.node.name}"
 
 
 @instruction
@@ -405,20 +415,26 @@ class Count(Kind):
 
 
 @instruction
-class RandomNormal(Kind):
-    """A normal draw from the Session's generator into its buffer, on every run."""
-    name, graph_op, takes_out = "random_normal", "random_normal", True
+class Random(Kind):
+    """A random draw (``dist``: normal, truncated_normal, uniform; parameters ``a``, ``b``) from the
+    Session's generator into its buffer, on every run."""
+    name, graph_op, takes_out = "random", "random", True
 
     @staticmethod
     def evaluate(ins, args, state):
-        return draw_normal(state.rng, ins.shape, ins.dtype, ins.attrs.get("mean", 0.0), ins.attrs.get("stddev", 1.0))
+        a = ins.attrs
+        return draw(state.rng, a["dist"], ins.shape, ins.dtype, a["a"], a["b"])
 
     @staticmethod
     def emit(ins, w, out):
         a = ins.attrs
-        w.lines.append(f"draw(rng, {tuple(ins.shape)!r}, {np.dtype(ins.dtype).name!r}, "
-                       f"{w.literal(a.get('mean', 0.0))}, {w.literal(a.get('stddev', 1.0))}, out={out})")
+        w.lines.append(f"draw(rng, {a['dist']!r}, {tuple(ins.shape)!r}, {w.literal(np.dtype(ins.dtype))}, "
+                       f"{w.literal(a['a'])}, {w.literal(a['b'])}, out={out})")
         return out
+
+    @staticmethod
+    def label(ins):
+        return ins.attrs["dist"]
 
 
 @instruction
@@ -495,3 +511,6 @@ class Fused(Kind):
     def label(ins):
         return "fused[" + " → ".join(op for op, _, _ in ins.attrs["chain"]) + "]"
 
+
+
+_check_names()

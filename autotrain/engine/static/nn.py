@@ -53,6 +53,17 @@ def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None
     return softmax_cross_entropy_with_logits_v2(onehot, logits, -1, name)
 
 
+def l2_loss(t, name=None) -> Node:
+    """sum(t ** 2) / 2."""
+    t = as_node(t)
+    return apply("mul", apply("sum", apply("square", t)), 0.5, name=name)
+
+
+def bias_add(value, bias, name=None) -> Node:
+    """``value + bias`` with ``bias`` along the last axis."""
+    return tf_apply("add", value, bias, name=name)
+
+
 def _pair(what, labels, logits):
     if labels is None or logits is None:
         raise ValueError(f"{what} needs labels= and logits= (TF1 takes them by keyword)")
@@ -64,11 +75,13 @@ def _pair(what, labels, logits):
 
 
 def _axis(x: Node, axis, what):
+    if x.dtype.kind != "f":
+        raise TypeError(f"{what}: {x!r} must be floating-point, not {x.dtype.name} (use tf.cast)")
     rank = len(x.shape)
     if isinstance(axis, bool) or not isinstance(axis, int) or not -rank <= axis < rank:
         raise ValueError(f"{what}: axis {axis!r} is out of range for {x!r} of rank {rank}")
     return axis
 
 
-__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "softmax_cross_entropy_with_logits_v2",
+__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "l2_loss", "bias_add", "softmax_cross_entropy_with_logits_v2",
            "softmax_cross_entropy_with_logits", "sparse_softmax_cross_entropy_with_logits"]

@@ -9,14 +9,15 @@ read-only view, since it is the Variable's memory (copy it to write to it).
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import numpy as np
 
-from .autodiff import _topo
 from .compiler import bind, optimize
 from .passes import pipeline
-from .graph import Graph, Node, _fmt_shape, get_default_graph, warn_growth
+from . import graph as graph_module
+from .graph import Graph, Node, _fmt_shape, get_default_graph, post_order, run_dependencies, warn_growth
 
 _GROWTH_RUNS = 10   # runs in a row with a growing graph before the graph-growth warning
 
@@ -28,11 +29,13 @@ class FailedPreconditionError(RuntimeError):
 class _Fetch:
     """One fetch structure: its flat node list, how to rebuild the structure, its compiled plans by feed shapes."""
 
-    __slots__ = ("nodes", "build", "placeholders", "plans", "last_shapes", "last_plan", "report")
+    __slots__ = ("nodes", "build", "placeholders", "placeholder_set", "plans", "last_shapes", "last_plan", "report")
 
     def __init__(self, nodes, build):
         self.nodes, self.build = nodes, build
-        self.placeholders = [n for n in _topo([n for n in nodes if n is not None]) if n.op == "placeholder"]
+        needed = post_order([n for n in nodes if n is not None], run_dependencies)
+        self.placeholders = [n for n in needed if n.op == "placeholder"]
+        self.placeholder_set = set(self.placeholders)
         self.plans: dict = {}
         self.last_shapes = self.last_plan = self.report = None
 
@@ -57,28 +60,38 @@ class Session:
         self._vars: dict[int, _Buffers] = {}
         self._initialized: set[int] = set()
         self._fetches: dict = {}
-        self._rng = np.random.default_rng(seed)
+        self._flat: dict = {}   # (list or tuple, *nodes) -> the entry of that flat fetch list
+        self._rng = np.random.default_rng(seed if seed is not None else self.graph.seed)
         self._closed = False
         self._seen_nodes, self._growth, self._warned = len(self.graph.nodes), 0, False
 
     def __enter__(self) -> "Session":
+        _default_sessions.append(self)   # ``node.eval()`` and ``op.run()`` inside the block use this Session
         return self
 
     def __exit__(self, *exc) -> None:
+        if _default_sessions and _default_sessions[-1] is self:
+            _default_sessions.pop()
         self.close()
+
+    def as_default(self):
+        """``with sess.as_default():`` makes ``node.eval()`` and ``op.run()`` use this Session (without closing it)."""
+        return _as_default(self)
 
     def close(self) -> None:
         """Free the variables and compiled plans; the Session cannot run afterwards."""
         self._closed = True
         self._vars.clear()
         self._fetches.clear()
+        self._flat.clear()
 
     # ----------------------------------------------------------------- run
     def run(self, fetches, feed_dict=None):
         """Compute ``fetches`` (a node, or a list/tuple/dict of them) with placeholders bound by ``feed_dict``.
 
-        Returns numpy scalars for 0-d values and read-only arrays otherwise, in the structure of
-        ``fetches``.  Running an assign updates its variable in place.
+        Returns the values in the structure of ``fetches``: numpy scalars for 0-d values, arrays otherwise,
+        each the caller's own (a Variable's value read-only, see the module docstring); ``None`` for an
+        operation (an initializer, a train op).  Running an assign updates its Variable.
         """
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
@@ -88,15 +101,7 @@ class Session:
         if not entry.nodes:   # sess.run([]): nothing to compute, an empty structure back (as TF1)
             return entry.build(())
         plan = self._plan(entry, values)
-        reads, writes, distinct, pools = plan.state
-        # Write buffers are chosen before the read arguments exist (a read argument counts as a holder).
-        targets = [b.target(d) for b, d in zip(writes, distinct)]
-        outs = [p.target(False) for p in pools]
-        result = plan.run(*values, *[b.current for b in reads], *targets, *outs)
-        for b in writes:
-            b.commit()
-        for p in pools:
-            p.commit()
+        result = plan.call(*values)
         if plan.initializes:
             self._initialized.update(v.id for v in plan.initializes)
             plan.initializes = ()
@@ -109,10 +114,30 @@ class Session:
         return buffers
 
     def _attach(self, plan) -> None:
-        """Give a new plan this Session's buffers: each read and written Variable's (shared by all plans),
-        and a pair per fetched array (the plan's own)."""
-        plan.state = ([self._buffers(v) for v in plan.reads], [self._buffers(v) for v in plan.writes],
-                      [v in plan.distinct for v in plan.writes], [_Buffers(shape, dtype) for shape, dtype in plan.outs])
+        """Give a new plan this Session's buffers (each read and written Variable's, shared by all plans, and
+        a pair per fetched array, the plan's own) through ``plan.call(*feeds)``: a small generated function
+        that picks the buffers, runs the plan and commits the new values, with no loop of its own."""
+        ns = {"run": plan.run}
+        feeds = [f"f{k}" for k in range(len(plan.feeds))]
+        lines, reads, writes, outs, commits = [], [], [], [], []
+        for k, var in enumerate(plan.writes):   # chosen first: a read argument would count as a holder
+            ns[f"W{k}"] = self._buffers(var)
+            lines.append(f"w{k} = W{k}.target({var in plan.distinct})")
+            writes.append(f"w{k}")
+            commits.append(f"W{k}.commit()")
+        for k, (shape, dtype) in enumerate(plan.outs):
+            ns[f"O{k}"] = _Buffers(shape, dtype)
+            lines.append(f"o{k} = O{k}.target(False)")
+            outs.append(f"o{k}")
+            commits.append(f"O{k}.commit()")
+        for k, var in enumerate(plan.reads):
+            ns[f"R{k}"] = self._buffers(var)
+            reads.append(f"R{k}.current")
+        lines.append(f"result = run({', '.join(feeds + reads + writes + outs)})")
+        source = f"def call({', '.join(feeds)}):\n" + "".join(f"    {line}\n" for line in lines + commits) + \
+            "    return result\n"
+        exec(compile(source, "<static plan call>", "exec"), ns)  # noqa: S102 - our own generated code
+        plan.call = ns["call"]
 
     def explain(self, fetches, feed_dict=None):
         """The compiler's report for ``fetches``: instr counts per pass, fused groups, bytes planned, DOT text.
@@ -125,7 +150,9 @@ class Session:
         shapes = {p: tuple(1 if d is None else d for d in p.shape) for p in entry.placeholders}
         if feed_dict is not None:
             shapes = {p: np.shape(v) for p, v in zip(entry.placeholders, self._feeds(entry, feed_dict))}
-        return optimize(self.graph, [n for n in entry.nodes if n is not None], shapes, self._pipeline)[1]
+        program, report = optimize(self.graph, [n for n in entry.nodes if n is not None], shapes, self._pipeline)
+        report.code = bind(program, entry.placeholders, rng=self._rng).source   # written, never run
+        return report
 
     def _watch_growth(self) -> None:
         count = len(self.graph.nodes)
@@ -140,11 +167,21 @@ class Session:
 
     # ----------------------------------------------------------------- fetches
     def _entry(self, fetches) -> _Fetch:
+        kind = type(fetches)
+        if kind is list or kind is tuple:   # the usual case, a flat list of nodes: one dict lookup
+            try:
+                entry = self._flat.get((kind, *fetches))
+            except TypeError:   # an unhashable item (a nested list or dict)
+                entry = None
+            if entry is not None:
+                return entry
         key = _fetch_key(fetches)
         entry = self._fetches.get(key)
         if entry is None:
             nodes, build = self._flatten(fetches)
             entry = self._fetches[key] = _Fetch(nodes, build)
+            if (kind is list or kind is tuple) and all(isinstance(f, Node) for f in fetches):
+                self._flat[(kind, *fetches)] = entry
         return entry
 
     def _flatten(self, fetches):
@@ -173,8 +210,10 @@ class Session:
 
     # ----------------------------------------------------------------- feeds
     def _feeds(self, entry: _Fetch, feed_dict) -> list:
+        known = entry.placeholder_set
         for key in feed_dict:
-            if not (isinstance(key, Node) and key.graph is self.graph and key.op == "placeholder"):
+            if key not in known and not (isinstance(key, Node) and key.graph is self.graph
+                                         and key.op == "placeholder"):
                 self._bad_feed_key(key)
         values = []
         for ph in entry.placeholders:
@@ -195,7 +234,7 @@ class Session:
         raise TypeError(f"unknown feed key {key!r}: feed_dict keys must be placeholders of this graph")
 
     def _plan(self, entry: _Fetch, values):
-        shapes = tuple(v.shape for v in values)
+        shapes = tuple([v.shape for v in values])
         if shapes == entry.last_shapes:
             return entry.last_plan
         plan = entry.plans.get(shapes)
@@ -220,13 +259,57 @@ class Session:
     def _check_initialized(self, program) -> None:
         """Refuse a plan that reads a variable no run has initialized yet (only setting it is fine)."""
         for ins in program.instrs:
-            if ins.op != "var" or ins.node.id in self._initialized:
+            if ins.op != "variable" or ins.node.id in self._initialized:
                 continue
             readers = [u for u in program.instrs if any(a is ins for a in u.args)]
             if ins in program.outputs or any(u.op != "assign" or u.args[1] is ins for u in readers):
                 raise FailedPreconditionError(
                     f"Attempting to use uninitialized value {ins.node.name} ({ins.node!r}); run "
                     "global_variables_initializer() (or the variable's initializer) first")
+
+class InteractiveSession(Session):
+    """A Session that makes itself the default as soon as it is created (for shells and notebooks)."""
+
+    def __init__(self, graph: Graph | None = None, seed: int | None = None, rewrites=()):
+        super().__init__(graph, seed, rewrites)
+        _default_sessions.append(self)
+
+    def close(self) -> None:
+        if self in _default_sessions:
+            _default_sessions.remove(self)
+        super().close()
+
+
+_default_sessions: list[Session] = []
+
+
+@contextlib.contextmanager
+def _as_default(sess: Session):
+    _default_sessions.append(sess)
+    try:
+        yield sess
+    finally:
+        _default_sessions.remove(sess)
+
+
+def get_default_session() -> Session | None:
+    """The Session of the innermost ``with tf.Session() as sess:`` (or InteractiveSession), else None."""
+    return _default_sessions[-1] if _default_sessions else None
+
+
+def evaluate(node, feed_dict=None, session=None):
+    """``node.eval()`` / ``op.run()``: run ``node`` in ``session`` or the default Session."""
+    session = session or get_default_session()
+    if session is None:
+        raise ValueError(f"Cannot evaluate {node!r}: no default Session is registered. Use `with tf.Session() "
+                         "as sess:` or pass session=sess (or call sess.run(node))")
+    if session.graph is not node.graph:
+        raise ValueError(f"Cannot evaluate {node!r}: it belongs to another graph than the default Session's")
+    return session.run(node, feed_dict)
+
+
+graph_module._evaluate = evaluate   # Node.eval() runs through here (graph.py does not import sessions)
+
 
 class _Buffers:
     """The memory of one value that outlives a run (a Variable, or a fetched array): the current buffer
@@ -309,7 +392,11 @@ def _join(parts, kind):
 
 
 def _convert(ph: Node, value) -> np.ndarray:
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"Cannot feed {type(value).__name__} value for placeholder '{ph.name}' (shape "
+                         f"{_fmt_shape(ph.shape)}, {ph.dtype.name}): {exc}") from None
     if not np.can_cast(array.dtype, ph.dtype, "same_kind"):
         raise TypeError(f"Cannot feed value of dtype {array.dtype.name} and shape {array.shape} for placeholder "
                         f"'{ph.name}' of dtype {ph.dtype.name} and shape {_fmt_shape(ph.shape)}")

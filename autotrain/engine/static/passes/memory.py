@@ -93,7 +93,7 @@ def _ancestors(order) -> dict[int, int]:
 def _writes_var_in_place(value, var, users, outputs, roots) -> bool:
     if not isinstance(value, Instr) or value.id in outputs or [u.op for u in users[value.id]] != ["assign"]:
         return False
-    if not takes_out(value) or value.op == "random_normal" or tuple(value.shape) != tuple(var.shape) \
+    if not takes_out(value) or value.op == "random" or tuple(value.shape) != tuple(var.shape) \
             or value.dtype != var.dtype:
         return False
     reads_var = [a for a in value.args if isinstance(a, Instr) and roots[a.id] is var]
