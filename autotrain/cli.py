@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 EXIT_OS_ERROR, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
 
 _HELP = {"help_option_names": ["-h", "--help"]}
-app = typer.Typer(help="Train a two-layer network four ways on autotrain's own autograd engine.", rich_markup_mode=None,
+app = typer.Typer(help="Train small networks four ways on autotrain's own autograd engine.", rich_markup_mode=None,
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, context_settings=_HELP)
 config_app = typer.Typer(help="Inspect the config format.", no_args_is_help=True, context_settings=_HELP)
 app.add_typer(config_app, name="config")
@@ -43,6 +43,7 @@ def exit_codes(interrupted: Callable[[], str] | str = "interrupted; nothing was 
     callable is asked when it happens).
     """
     from autotrain.config import ConfigError
+    from autotrain.data import DataError
     from autotrain.runs import RunError
 
     try:
@@ -50,7 +51,7 @@ def exit_codes(interrupted: Callable[[], str] | str = "interrupted; nothing was 
     except ConfigError as exc:
         display.error(_config_problems(exc.problems))
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    except (BadInput, RunError) as exc:
+    except (BadInput, RunError, DataError) as exc:
         display.error(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except KeyboardInterrupt:
@@ -104,19 +105,32 @@ SetOpt = Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE
 
 
 def _config_for_resume(run, config: Path | None, overrides: list[str]) -> FitConfig:
-    """The run's own config; a CONFIG/--set given too must describe exactly the same run."""
-    from autotrain.config import load_config
+    """The run's own config; a CONFIG/--set given too must describe the same run, except a larger
+    ``steps``/``epochs`` (extend the run) or another ``keep_checkpoints``."""
+    from autotrain.config import LENGTH_KEYS, load_config
 
     cfg = run.read_config()
     if config is not None or overrides:
         given = load_config(config or run.config_path, overrides, check=False)
+        a, b = cfg.model_dump(), given.model_dump()
         if given.config_hash() != cfg.config_hash():
-            a, b = cfg.model_dump(), given.model_dump()
             from autotrain.config import _shown
 
-            diff = ", ".join(f"{k}: run has {_shown(a[k])}, given {_shown(b[k])}" for k in a if a[k] != b[k])
+            diff = ", ".join(f"{k}: run has {_shown(a[k])}, given {_shown(b[k])}" for k in a if a[k] != b[k]
+                             and k not in LENGTH_KEYS)
             raise BadInput(f"refusing to resume {run.path}: it was made with another config ({diff}); "
-                           "start a new run instead, or resume without CONFIG/--set")
+                           "start a new run instead, or resume without CONFIG/--set (only a larger steps or "
+                           "epochs, to extend the run, and keep_checkpoints may change)")
+        shorter = [k for k in ("steps", "epochs") if a[k] is not None and b[k] is not None and b[k] < a[k]]
+        if (a["epochs"] is None) != (b["epochs"] is None):
+            shorter.append("epochs")
+        if shorter:
+            k = shorter[0]
+            raise BadInput(f"refusing to resume {run.path} with {k}: {b[k]!r}: the run has {k}: {a[k]!r}; a run can "
+                           f"be extended (a larger {k}) but not shortened or switched between steps and epochs")
+        if a != b:
+            run.write_config(given)  # the extended length is now the run's own
+            cfg = given
     return cfg
 
 
@@ -150,7 +164,7 @@ def fit(
         if as_json:
             display.as_json(summary.to_dict())
         elif not quiet:
-            display.summary(summary, run.read_metrics())
+            display.summary(summary, run.read_metric_rows())
         if as_json or quiet:  # a skipped damaged checkpoint is news even to a script: stderr, like the hints
             for note in summary.notes:
                 display.hint(f"note: {note}")
@@ -169,6 +183,7 @@ def _fit_command(config, overrides, print_config, runs_dir, resume, quiet, as_js
         resolved = resolve(path, overrides)
         display.resolved_config_json(resolved) if as_json else display.resolved_config(resolved)
         return None
+    data = None
     if run is not None:
         cfg = _config_for_resume(run, config, overrides)
         check_resources(cfg, str(run.config_path))
@@ -176,13 +191,15 @@ def _fit_command(config, overrides, print_config, runs_dir, resume, quiet, as_js
         raise BadInput("missing CONFIG: give a YAML config file, e.g. autotrain fit configs/two_layer.yaml")
     else:
         cfg = load_config(config, overrides)
+        cfg, data = train.resolve_data(cfg, str(config))  # a bad data file: exit 2 before any run exists
+        check_resources(cfg, str(config))
     if stop.signum is not None:  # a signal while reading the config: nothing was written yet
         raise KeyboardInterrupt
     if run is None:
         run = runs.create_run(cfg, runs_dir)
     made.append(run)
-    with display.progress(cfg.steps, quiet=quiet or as_json) as on_step:
-        return train.fit(cfg, run, on_step=on_step)
+    with display.progress(train.total_steps(cfg, run), quiet=quiet or as_json) as on_step:
+        return train.fit(cfg, run, on_step=on_step, data=data)
 
 
 def _interrupted_fit(made: list) -> str:
@@ -270,6 +287,12 @@ def gradcheck(
         except ValueError as exc:
             raise BadInput(str(exc)) from None
         cfg = load_config(config, check=False) if config is not None else None
+        if cfg is not None and not _seed_network(cfg):
+            raise BadInput(f"gradcheck CONFIG checks the seed's network (synthetic data, one hidden ReLU layer, no "
+                           f"bias, sum of squares); {config} describes another (H={cfg.H}, activation "
+                           f"{cfg.activation}, loss {cfg.loss}, data {'synthetic' if cfg.synthetic else 'a file'}). "
+                           "Run autotrain gradcheck without CONFIG for every op; tests/test_fit_models.py checks "
+                           "every loss, activation and depth against finite differences")
         if cfg is not None:
             check_resources(cfg.model_copy(update={"dtype": dtype}), str(config), "gradcheck", runners=4)
         try:
@@ -279,6 +302,11 @@ def gradcheck(
     display.gradcheck_report(report)
     if not report.passed:
         raise typer.Exit(1)
+
+
+def _seed_network(cfg) -> bool:
+    return (cfg.synthetic and isinstance(cfg.H, int) and not cfg.bias and cfg.activation == "relu"
+            and cfg.loss == "sum_squares")
 
 
 @app.command("compare-modes")
@@ -341,6 +369,51 @@ def compare_modes(
         raise typer.Exit(EXIT_DIVERGED)
     if not result.agree:
         raise typer.Exit(1)
+
+
+RunArg = Annotated[Path, typer.Argument(help="A run directory (runs/<...>).", show_default=False)]
+CheckpointOpt = Annotated[str, typer.Option("--checkpoint", help="best (lowest validation loss), last, or a step "
+                                                                  "number.", metavar="best|last|STEP")]
+
+
+@app.command()
+def evaluate(
+    run: RunArg,
+    data: Annotated[Optional[Path], typer.Option("--data", help="A file in the training data's format (default: the "
+                                                 "run's validation split).", metavar="FILE")] = None,
+    checkpoint: CheckpointOpt = "last",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Loss (and accuracy, for classification) of a run's checkpoint.
+
+    On the run's validation split, or on FILE (the saved standardisation and class names are applied).
+    """
+    from autotrain.evaluate import evaluate_run
+
+    with exit_codes():
+        result = evaluate_run(run, data, checkpoint)
+    if as_json:
+        display.as_json(result.to_dict())
+    else:
+        display.evaluation(result)
+
+
+@app.command()
+def predict(
+    run: RunArg,
+    input_: Annotated[Path, typer.Option("--input", help="Rows to predict: a CSV with the training features' "
+                                         "header, or a 2-D .npy.", metavar="FILE", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", help="Where to write the predictions (.csv or .npy).",
+                                         metavar="FILE", show_default=False)],
+    checkpoint: CheckpointOpt = "last",
+) -> None:
+    """Predict rows of FILE with a run's checkpoint; class names for classification."""
+    from autotrain.evaluate import predict_run
+
+    with exit_codes():
+        result = predict_run(run, input_, output, checkpoint)
+    display.hint(f"{result.rows} rows predicted with checkpoint step {result.checkpoint_step}: {result.output} "
+                 f"({', '.join(result.columns[:6])}{', ...' if len(result.columns) > 6 else ''})")
 
 
 @config_app.command("schema")

@@ -176,6 +176,24 @@ def jax_runner(problem: Problem, lr: float) -> Runner:
     return Runner("jax", step, lambda: {k: np.array(v) for k, v in state.items()})
 
 
+def fit_runner(name: str, spec, data, plan, seed: int, device: str = "cpu") -> Runner:
+    """Mode ``name`` training ``spec`` on ``data``'s minibatches in ``fit``'s order (the same for every mode)."""
+    from autotrain.data import order_rng
+    from autotrain.modes import build_mode
+    from autotrain.train import Batches
+
+    m = build_mode(name, spec, data.params, device)
+    batches = Batches(data, plan, m, order_rng(seed), 0)
+    counter = iter(range(10**12))
+    return Runner(name, lambda: m.step(*batches.get(next(counter))), m.state, m)
+
+
+def _is_seed_network(cfg: FitConfig) -> bool:
+    return (cfg.synthetic and isinstance(cfg.H, int) and not cfg.bias and cfg.activation == "relu"
+            and cfg.loss == "sum_squares" and cfg.optimizer == "sgd" and cfg.init == "randn"
+            and cfg.weight_decay in (None, 0.0) and cfg.val_fraction == 0 and not cfg.standardize)
+
+
 def make_runner(name: str, problem: Problem, lr: float, device: str = "cpu") -> Runner:
     """A runner for an autotrain mode, or for ``"torch"`` / ``"jax"`` (ImportError when not installed)."""
     if name == "torch":
@@ -276,21 +294,40 @@ def compare_modes(cfg: FitConfig, modes=None, steps: int | None = None, on_step:
     """
     from autotrain.modes import MODES
 
+    from autotrain.modes.base import spec_from_config
+    from autotrain.train import Plan, resolve_data
+
     names = _mode_list(modes, MODES)
-    steps = cfg.steps if steps is None else steps
-    problem = make_problem(cfg.N, cfg.D_in, cfg.H, cfg.D_out, cfg.dtype, cfg.seed)
+    if "custom-relu" in names and cfg.activation != "relu":
+        names.remove("custom-relu")
+        skipped = f"custom-relu skipped: it trains ReLU networks only (this config has activation {cfg.activation!r})"
+    else:
+        skipped = None
+    cfg, data = resolve_data(cfg)
+    spec = spec_from_config(cfg, data.D_in, data.D_out)
+    plan = Plan.of(cfg, data)
+    steps = plan.steps if steps is None else steps
+    problem = Problem(data.x_train, data.y_train, data.params.get("w1"), data.params.get("w2"))
     comparison = Comparison(cfg, steps, TOLERANCE[cfg.dtype], [])
+    if skipped:
+        comparison.notes.append(skipped)
     runners, peaks = [], []
     for name in names + [a for a in dict.fromkeys(against)]:
+        if name not in MODES and not _is_seed_network(cfg):
+            comparison.notes.append(f"--against {name} runs the seed's network only (synthetic data, one hidden "
+                                    "ReLU layer, no bias, sum of squares, sgd); skipped")
+            continue
+        build = (lambda: fit_runner(name, spec, data, plan, cfg.seed, cfg.device)) if name in MODES else (
+            lambda: make_runner(name, problem, cfg.lr, cfg.device))
         try:
-            spare = make_runner(name, problem, cfg.lr, cfg.device)  # a throwaway copy for warm-up and memory
+            spare = build()  # a throwaway copy for warm-up and memory
         except ImportError:
             comparison.notes.append(f"{name} is not installed (pip install {name}); skipped --against {name}")
             continue
         peaks.append(warm_up(spare, trace=name in MODES))
         if graph and name == "static":
             comparison.graph = static_report(spare.mode, problem)
-        runners.append(make_runner(name, problem, cfg.lr, cfg.device))
+        runners.append(build())
     comparison.results = run_lockstep(runners, steps, on_step)
     for result, peak in zip(comparison.results, peaks):
         result.peak_bytes = peak
@@ -300,7 +337,7 @@ def compare_modes(cfg: FitConfig, modes=None, steps: int | None = None, on_step:
     if graph and "static" not in names:
         comparison.notes.append("--show-graph needs the static mode in --modes")
     if runs_dir is not None:
-        comparison.run_dir = write_run(comparison, problem, runs_dir)
+        comparison.run_dir = write_run(comparison, data, runs_dir)
     return comparison
 
 
@@ -347,14 +384,17 @@ def rows(comparison: Comparison) -> list[dict]:
             for r in comparison.results]
 
 
-def write_run(comparison: Comparison, problem: Problem, root) -> Path:
+def write_run(comparison: Comparison, data, root) -> Path:
     """Write config, data, per-mode metrics.csv, comparison.csv and (with a graph report) the DOT files."""
     from autotrain.runs import RunDir
 
     path = create_compare_dir(comparison.cfg, root)
     run = RunDir(path)
     run.write_config(comparison.cfg)
-    run.save_data(problem)
+    if isinstance(data, Problem):
+        run.save_data(data)
+    else:
+        run.save_fit_data(data)
     for r in comparison.results:
         _write_metrics(path / r.mode / "metrics.csv", r)
     with open(path / "comparison.csv", "w", newline="", encoding="utf-8") as f:

@@ -20,12 +20,14 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal
+from pathlib import Path
+from typing import Annotated, Any, Iterable, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 MODE_NAMES = ("manual", "autograd", "custom-relu", "static")
+MAX_LAYERS = 64
 DTYPE_NAMES = ("float32", "float64")
 DEVICE_RE = re.compile(r"cpu|cuda(:\d{1,4})?")  # used with fullmatch: "cpu\n" is not a device
 DEVICE_SYNONYMS = {"gpu": "cuda", "nvidia": "cuda", "cuda0": "cuda:0", "gpu0": "cuda:0", "gpu:0": "cuda:0",
@@ -42,12 +44,15 @@ class FitConfig(BaseModel):
     # strict: no silent "1" -> 1 coercion; frozen: a config is a value that can be hashed.
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    N: int = Field(64, gt=0, description="batch size (rows of x and y)")
-    D_in: int = Field(1000, gt=0, description="input dimension")
-    H: int = Field(100, gt=0, description="hidden dimension")
-    D_out: int = Field(10, gt=0, description="output dimension")
-    lr: float = Field(1e-6, gt=0, allow_inf_nan=False, description="SGD learning rate")
-    steps: int = Field(500, ge=0, description="SGD steps; 0 writes the initial checkpoint only")
+    N: int | None = Field(64, gt=0, description="synthetic data: rows (= the batch); a data file: the minibatch "
+                                                 "size (null: the whole training split)")
+    D_in: int = Field(1000, gt=0, description="input dimension (inferred from a data file)")
+    H: Annotated[int, Field(gt=0)] | Annotated[list[Annotated[int, Field(gt=0)]],
+                                               Field(min_length=1, max_length=MAX_LAYERS)] = Field(
+        100, description="hidden size, or a list of hidden sizes ([128, 64]); [] is not allowed")
+    D_out: int = Field(10, gt=0, description="output dimension (inferred from a data file: targets or classes)")
+    lr: float = Field(1e-6, gt=0, allow_inf_nan=False, description="learning rate")
+    steps: int = Field(500, ge=0, description="optimizer steps; 0 writes the initial checkpoint only")
     device: str = Field("cpu", description="cpu, cuda or cuda:N")
     mode: Literal["manual", "autograd", "custom-relu", "static"] = Field(
         "autograd", description="how the network is trained")
@@ -56,6 +61,32 @@ class FitConfig(BaseModel):
     name: str = Field("two_layer", min_length=1, description="run name (sanitised for the run directory)")
     log_every: int = Field(1, gt=0, description="log a metrics row every this many steps")
     checkpoint_every: int = Field(100, gt=0, description="write a checkpoint every this many steps")
+    # ---- issue 11: your own data and model. Every default reproduces the seed.
+    data: str | Annotated[list[str], Field(min_length=2, max_length=2)] = Field(
+        "synthetic", min_length=1, description="synthetic, or a .csv / .npz file, or [x.npy, y.npy]; paths are "
+                                               "relative to the config file")
+    target: str | Annotated[list[str], Field(min_length=1)] | None = Field(
+        None, description="CSV target column name(s); default: the last column")
+    activation: Literal["relu", "tanh", "sigmoid"] = Field("relu", description="hidden-layer activation")
+    bias: bool = Field(False, description="add a bias to every layer")
+    init: Literal["randn", "default"] = Field(
+        "randn", description="randn: standard normal weights (the seed); default: PyTorch's nn.Linear init")
+    loss: Literal["sum_squares", "mse", "cross_entropy"] = Field("sum_squares", description="training loss")
+    optimizer: Literal["sgd", "momentum", "rmsprop", "adam", "adamw"] = Field("sgd", description="update rule")
+    momentum: float = Field(0.9, ge=0, allow_inf_nan=False, description="optimizer: momentum")
+    alpha: float = Field(0.99, ge=0, le=1, allow_inf_nan=False, description="optimizer: rmsprop's smoothing")
+    betas: Annotated[list[Annotated[float, Field(ge=0, lt=1)]], Field(min_length=2, max_length=2)] = Field(
+        [0.9, 0.999], description="optimizer: adam/adamw's (beta1, beta2)")
+    eps: float = Field(1e-8, gt=0, allow_inf_nan=False, description="optimizer: rmsprop/adam/adamw's epsilon")
+    weight_decay: float | None = Field(None, ge=0, allow_inf_nan=False,
+                                       description="L2 penalty (adamw: decoupled); default 0, adamw 0.01")
+    epochs: int | None = Field(None, gt=0, description="passes over the training split (instead of steps)")
+    val_fraction: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False,
+                                description="fraction of the rows held out for validation (a seeded split)")
+    shuffle: bool | None = Field(None, description="reshuffle the training rows every epoch; default: true for "
+                                                   "minibatches, false for the full batch")
+    standardize: bool = Field(False, description="z-score features with the training split's mean and std")
+    keep_checkpoints: int = Field(5, ge=0, description="keep the newest K step checkpoints (+ the best); 0: all")
 
     @field_validator("name", mode="before")
     @classmethod
@@ -80,12 +111,53 @@ class FitConfig(BaseModel):
         return value
 
     def config_hash(self) -> str:
-        """sha256 of the canonical JSON of every field: a checkpoint belongs to exactly one config."""
-        text = json.dumps(self.model_dump(), sort_keys=True, separators=(",", ":"))
+        """sha256 of the canonical JSON of the fields that shape the training trajectory.
+
+        A checkpoint belongs to exactly one trajectory.  ``steps``/``epochs`` (how long it runs) and
+        ``keep_checkpoints`` are left out, so ``--resume RUN --set steps=N`` can extend a run; the
+        issue-11 keys are left out while at their defaults, so adding keys never changes old hashes.
+        """
+        dump = {k: v for k, v in self.model_dump().items()
+                if k not in LENGTH_KEYS and not (k in NEW_KEYS and v == FitConfig.model_fields[k].default)}
+        text = json.dumps(dump, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def hash_matches(self, stored: str) -> bool:
+        """Whether a checkpoint's (or summary's) ``config_hash`` is this config's: today's hash, or -- for a
+        run made before the issue-11 keys, whose hash covered every seed field including ``steps`` --
+        that older hash."""
+        if stored == self.config_hash():
+            return True
+        dump = self.model_dump()
+        if any(dump[k] != FitConfig.model_fields[k].default for k in NEW_KEYS):
+            return False
+        legacy = {k: v for k, v in dump.items() if k not in NEW_KEYS}
+        return stored == hashlib.sha256(json.dumps(legacy, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+    @property
+    def hidden(self) -> list[int]:
+        """The hidden sizes as a list (``H: 100`` is ``[100]``)."""
+        return [self.H] if isinstance(self.H, int) else list(self.H)
+
+    @property
+    def synthetic(self) -> bool:
+        return self.data == "synthetic"
+
+    @property
+    def resolved_weight_decay(self) -> float:
+        """``weight_decay``, or the optimizer's PyTorch default (AdamW 0.01, others 0)."""
+        if self.weight_decay is not None:
+            return self.weight_decay
+        return 0.01 if self.optimizer == "adamw" else 0.0
 
 
 FIELDS = tuple(FitConfig.model_fields)
+NEW_KEYS = FIELDS[FIELDS.index("data"):]  # issue 11's keys (see config_hash)
+LENGTH_KEYS = ("steps", "epochs", "keep_checkpoints")
+LIST_KEYS = ("H", "betas", "target", "data")  # keys that take a YAML list (also in --set: H=[128,64])
+# Optimizer keys and the optimizers that use them; giving one to another optimizer is an error.
+OPTIMIZER_KEYS = {"momentum": ("momentum",), "alpha": ("rmsprop",), "betas": ("adam", "adamw"),
+                  "eps": ("rmsprop", "adam", "adamw")}
 
 # What each key accepts, in words; every error message ends with it.
 ALLOWED = {
@@ -97,8 +169,23 @@ ALLOWED = {
     "dtype": "one of " + ", ".join(DTYPE_NAMES), "seed": "an integer >= 0",
     "name": "a non-empty string", "log_every": "a positive integer",
     "checkpoint_every": "a positive integer",
+    "data": "synthetic, a path to a .csv or .npz file, or a list [x.npy, y.npy]",
+    "target": "a CSV column name or a list of names, for a data file (default: its last column)",
+    "activation": "one of relu, tanh, sigmoid", "bias": "true or false", "init": "one of randn, default",
+    "loss": "one of sum_squares, mse, cross_entropy",
+    "optimizer": "one of sgd, momentum, rmsprop, adam, adamw",
+    "momentum": "a finite number >= 0", "alpha": "a number in [0, 1]",
+    "betas": "a list of two numbers in [0, 1), e.g. [0.9, 0.999]", "eps": "a finite number > 0",
+    "weight_decay": "a finite number >= 0", "epochs": "a positive integer (instead of steps)",
+    "val_fraction": "a number in [0, 1)", "shuffle": "true or false", "standardize": "true or false",
+    "keep_checkpoints": "an integer >= 0 (0 = keep every checkpoint)",
 }
-_CHOICES = {"mode": MODE_NAMES, "dtype": DTYPE_NAMES, "device": DEVICE_EXAMPLES}
+ALLOWED["N"] = "a positive integer (or null for the full batch of a data file)"
+ALLOWED["H"] = "a positive integer or a non-empty list of them, e.g. [128, 64]"
+_CHOICES = {"mode": MODE_NAMES, "dtype": DTYPE_NAMES, "device": DEVICE_EXAMPLES,
+            "activation": ("relu", "tanh", "sigmoid"), "init": ("randn", "default"),
+            "loss": ("sum_squares", "mse", "cross_entropy"),
+            "optimizer": ("sgd", "momentum", "rmsprop", "adam", "adamw")}
 
 
 @dataclass(frozen=True)
@@ -362,7 +449,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError([Problem("--set", f"the value has more than {MAX_CONFIG_BYTES} characters", key=_bounded(key))])
     value, _ = _parse_yaml(raw, f"--set {_bounded(key)}") if raw.strip() else (None, {})
-    if isinstance(value, (dict, list)):
+    if isinstance(value, dict) or (isinstance(value, list) and key not in LIST_KEYS):
         raise ConfigError([Problem("--set", f"expected a single value, got {_shown(raw)}", key=_bounded(key))])
     return key, value
 
@@ -423,16 +510,81 @@ def resolve(path: str | os.PathLike | None, overrides: Iterable[str] = ()) -> Re
             continue
         values[key] = value
         where[key], sources[key] = ("--set", None), "--set"
+    raw = {"data": values.get("data")}
+    if "data" in values:
+        values["data"] = _data_path(values.get("data"), where.get("data", ("", None))[0], path)
     try:
         cfg = FitConfig.model_validate(values)
     except ValidationError as exc:
-        problems += [_problem_for(err, where) for err in exc.errors()]
+        seen: set = set()
+        for err in exc.errors():  # a union (H: int | list) reports once per member: one problem per key
+            key = err["loc"][0] if err["loc"] else None
+            if key in seen:
+                continue
+            seen.add(key)
+            if key in values and err["type"] != "extra_forbidden":
+                err = {**err, "input": values[key]}
+            problems.append(_problem_for(err, where))
         cfg = None
+    if cfg is not None:
+        problems += cross_check(cfg, where, raw)
     if problems:  # in file order, then the --set ones
         problems.sort(key=lambda p: (p.source == "--set", p.line or 0))
         raise ConfigError(problems)
     sources = {k: sources.get(k, "default") for k in FIELDS}
     return Resolved(cfg, sources, None if path is None else str(path))
+
+
+def _data_path(value: Any, source: str, config_path) -> Any:
+    """A data path from a file is relative to that file's folder, one from ``--set`` to the working
+    directory; both become absolute, so the run's own config.yaml still finds the data."""
+    if value == "synthetic" or not isinstance(value, (str, list)) or not value:
+        return value
+    base = Path(config_path).resolve().parent if source not in ("--set", "") and config_path else Path.cwd()
+
+    def absolute(v):
+        return str((base / Path(v).expanduser()).resolve()) if isinstance(v, str) and v else v
+
+    return absolute(value) if isinstance(value, str) else [absolute(v) for v in value]
+
+
+def cross_check(cfg: FitConfig, where: dict, raw: dict | None = None) -> list[Problem]:
+    """Problems between keys (each key alone was valid): every one is reported at the key to change.
+    ``raw``: values as the user wrote them (``data`` before it was made absolute), for the messages."""
+    found = []
+    shown = (raw or {}).get("data") or cfg.data
+
+    def problem(key: str, message: str) -> None:
+        source, pos = where.get(key, ("config", None))
+        line, col = pos if pos else (None, None)
+        found.append(Problem(source, message, key=key, line=line, column=col))
+
+    given = cfg.model_fields_set
+    if cfg.mode == "custom-relu" and cfg.activation != "relu":
+        problem("activation", f"bad value {cfg.activation!r} with mode 'custom-relu' (allowed: relu; custom-relu "
+                              "trains the network with ReLU written as a user-defined autograd.Function)")
+    if cfg.synthetic:
+        if cfg.N is None:
+            problem("N", f"bad value None with data: synthetic (allowed: {ALLOWED['N']})")
+        if "target" in given and cfg.target is not None:
+            problem("target", f"bad value {cfg.target!r} with data: synthetic (allowed: {ALLOWED['target']})")
+        if cfg.loss == "cross_entropy":
+            problem("loss", "bad value 'cross_entropy' with data: synthetic (allowed: sum_squares, mse; "
+                            "cross_entropy needs class labels from a data file)")
+    elif isinstance(cfg.data, list) and not all(p.endswith(".npy") for p in cfg.data):
+        problem("data", f"bad value {shown!r} (allowed: {ALLOWED['data']}; a list means two .npy files, "
+                        "features then targets)")
+    elif isinstance(cfg.data, str) and not cfg.data.lower().endswith((".csv", ".npz")):
+        hint = "; give [x.npy, y.npy] for a pair of .npy files" if cfg.data.endswith(".npy") else ""
+        problem("data", f"bad value {shown!r} (allowed: {ALLOWED['data']}){hint}")
+    if "epochs" in given and "steps" in given and cfg.epochs is not None:
+        problem("epochs", f"give steps or epochs, not both (steps: {cfg.steps}, epochs: {cfg.epochs})")
+    for key, users in OPTIMIZER_KEYS.items():
+        if key in given and cfg.optimizer not in users:
+            problem(key, f"does not apply to optimizer {cfg.optimizer!r} (it is used by {', '.join(users)})")
+    if "target" in given and cfg.target is not None and not isinstance(cfg.data, str):
+        problem("target", "applies to a .csv file only")
+    return found
 
 
 def estimate_bytes(cfg: FitConfig, command: str = "fit", runners: int = 1) -> int:
@@ -445,11 +597,15 @@ def estimate_bytes(cfg: FitConfig, command: str = "fit", runners: int = 1) -> in
     2.6x fit's peak, which fit's estimate used to be checked against.
     """
     item = 4 if cfg.dtype == "float32" else 8
-    data = cfg.N * cfg.D_in + cfg.N * cfg.D_out
-    weights = cfg.D_in * cfg.H + cfg.H * cfg.D_out
-    activations = 4 * cfg.N * cfg.H + 3 * cfg.N * cfg.D_out
+    sizes = [cfg.D_in, *cfg.hidden, cfg.D_out]
+    weights = sum(a * b + (b if cfg.bias else 0) for a, b in zip(sizes, sizes[1:]))
+    slots = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adam": 2, "adamw": 2}[cfg.optimizer]
+    rows = cfg.N or 0
+    data = rows * (cfg.D_in + cfg.D_out) if cfg.synthetic else 0
+    activations = 4 * rows * sum(cfg.hidden) + 3 * rows * cfg.D_out
+    widest = max(a * b for a, b in zip(sizes, sizes[1:]))
     # data is drawn in float64 then cast (so float32 and float64 runs share their numbers): +8 bytes/element.
-    fit = item * (data + 4 * weights + activations) + 8 * max(cfg.N * cfg.D_in, cfg.D_in * cfg.H)
+    fit = item * (data + (4 + slots) * weights + activations) + 8 * max(rows * cfg.D_in, widest)
     fit += fit // 8  # what the sum leaves out (temporaries of the update, the checkpoint's checksum pass)
     if command == "fit":
         return fit
@@ -560,10 +716,22 @@ def load_config(path: str | os.PathLike | None, overrides: Iterable[str] = (), *
     return resolved.config
 
 
+def _omitted(cfg: FitConfig, key: str, value: Any) -> bool:
+    """Keys a written config leaves out because giving them would mean something else or be refused:
+    an unset optional key, ``steps`` of an epochs run, an optimizer key another optimizer uses."""
+    if key in NEW_KEYS and value is None:
+        return True
+    if key == "steps" and cfg.epochs is not None:
+        return True
+    return key in OPTIMIZER_KEYS and cfg.optimizer not in OPTIMIZER_KEYS[key]
+
+
 def to_yaml(cfg: FitConfig) -> str:
     """The config as YAML that ``load_config`` reads back to an equal config (floats round-trip)."""
     lines = []
     for key, value in cfg.model_dump().items():
+        if _omitted(cfg, key, value):
+            continue
         lines.append(f"{key}: {repr(value) if isinstance(value, float) else json.dumps(value)}")
     return "\n".join(lines) + "\n"
 

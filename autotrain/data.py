@@ -1,6 +1,18 @@
-"""The seed's data and initial weights, drawn by one function so every mode starts from identical arrays."""
+"""The data and initial weights: the seed's synthetic arrays, or a user's CSV / .npz / .npy files.
+
+Everything is drawn or read here, once, so every mode starts from identical arrays.
+"""
 from __future__ import annotations
 
+import csv
+import io
+import math
+import os
+import re
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -41,3 +53,373 @@ def load_problem(path) -> Problem:
     """Read what ``save_problem`` wrote (no pickles)."""
     with np.load(path, allow_pickle=False) as z:
         return Problem(*(np.array(z[k]) for k in Problem._fields))
+
+
+# =============================================================================== issue 11: your own data
+# A data file becomes a Dataset (float64 features, float64 targets or int64 class indices), then a seeded
+# train/validation split, optional standardisation with the training split's statistics, and batches in
+# an order drawn from a generator whose state goes into every checkpoint.
+
+MAX_DATA_BYTES = 256 * 2**20  # a "small model" trainer: larger files are refused before reading them
+MAX_CSV_COLUMNS = 100_000
+MAX_CLASSES = 10_000
+
+
+class DataError(Exception):
+    """A data file that cannot be used; the message names the file, the place and what was expected."""
+
+
+@dataclass
+class Dataset:
+    """Rows of features ``x`` (n, D_in) and targets ``y``: (n, D_out) floats, or (n,) class indices."""
+
+    x: np.ndarray
+    y: np.ndarray
+    feature_names: list[str]
+    target_names: list[str]
+    classes: list[str] | None = None  # class index -> label, for cross_entropy
+    source: str = "synthetic"
+
+    @property
+    def n(self) -> int:
+        return len(self.x)
+
+
+def _check_size(path: Path) -> None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise DataError(f"{path}: data file not found") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the data file ({exc.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise DataError(f"{path}: not a regular file, expected a data file")
+    if st.st_size == 0:
+        raise DataError(f"{path}: the file is empty, expected a header row and data rows")
+    if st.st_size > MAX_DATA_BYTES:
+        raise DataError(f"{path}: {st.st_size} bytes is over the {MAX_DATA_BYTES // 2**20} MiB limit for a data file")
+
+
+def read_csv(path: str | os.PathLike, target: str | list[str] | None = None, classify: bool = False) -> Dataset:
+    """A CSV with a header row: every column numeric except a class-label target; no missing values.
+
+    ``target``: a column name or list of names (default: the last column).  With ``classify`` the target
+    (one column) may hold integers or strings; they are mapped to classes 0..K-1 in sorted order.
+    """
+    path = Path(path)
+    _check_size(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start}), expected a CSV file") from None
+    if "\0" in text:
+        raise DataError(f"{path}: a binary file, expected a CSV file")
+    rows = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(rows, None)
+        while header is not None and not any(c.strip() for c in header):
+            header = next(rows, None)
+        if header is None:
+            raise DataError(f"{path}: the file is empty, expected a header row and data rows")
+        header = [c.strip() for c in header]
+        if len(header) > MAX_CSV_COLUMNS:
+            raise DataError(f"{path}:1: {len(header)} columns is over the limit of {MAX_CSV_COLUMNS}")
+        if len(header) < 2:
+            raise DataError(f"{path}:1: the header has {len(header)} column; expected features and a target "
+                            "(at least 2 columns)")
+        if dup := next((c for c in header if header.count(c) > 1), None):
+            raise DataError(f"{path}:1: the column name {dup!r} appears twice")
+        targets = [header[-1]] if target is None else [target] if isinstance(target, str) else list(target)
+        for name in targets:
+            if name not in header:
+                raise DataError(f"{path}:1: target column {name!r} is not in the header "
+                                f"(columns: {', '.join(header[:20])}{', ...' if len(header) > 20 else ''})")
+        if classify and len(targets) != 1:
+            raise DataError(f"{path}: cross_entropy needs one target column of class labels, got {targets}")
+        t_idx = [header.index(n) for n in targets]
+        f_idx = [i for i in range(len(header)) if i not in t_idx]
+        if not f_idx:
+            raise DataError(f"{path}:1: every column is a target; expected at least one feature column")
+        table, lines = [], []
+        for row in rows:
+            if not row or not any(c.strip() for c in row):
+                continue  # a blank line (e.g. at the end)
+            if len(row) != len(header):
+                raise DataError(f"{path}:{rows.line_num}: {len(row)} fields, expected {len(header)} (as in the "
+                                "header)")
+            table.append(row)
+            lines.append(rows.line_num)
+    except csv.Error as exc:
+        raise DataError(f"{path}:{rows.line_num}: CSV error: {exc}") from None
+    if not table:
+        raise DataError(f"{path}: a header but no data rows")
+    cells = np.array(table, dtype=str)
+    x = _numbers(path, cells, f_idx, header, lines)
+    names = [header[i] for i in f_idx]
+    if classify:
+        labels = np.char.strip(cells[:, t_idx[0]])
+        if (empty := np.flatnonzero(labels == "")).size:
+            raise DataError(f"{path}:{lines[empty[0]]}:{t_idx[0] + 1}: missing value in column "
+                            f"{header[t_idx[0]]!r}, expected a class label")
+        y, classes = encode_labels(labels.tolist(), f"{path}: column {targets[0]!r}")
+        return Dataset(x, y, names, targets, classes, str(path))
+    return Dataset(x, _numbers(path, cells, t_idx, header, lines), names, targets, None, str(path))
+
+
+def _numbers(path, cells: np.ndarray, columns: list[int], header: list[str], lines: list[int]) -> np.ndarray:
+    """The float64 values of ``columns``: numpy's parser first (fast); on any bad cell, the first one in
+    file order is found and reported by line and column."""
+    part = cells[:, columns]
+    try:
+        values = part.astype(np.float64)
+        if np.isfinite(values).all():
+            return values
+    except ValueError:
+        pass
+    for r, line in enumerate(lines):
+        for c in columns:
+            _number(path, line, c, header, cells[r, c])
+    raise DataError(f"{path}: unreadable numbers")  # not reached: _number raised on the bad cell
+
+
+def _number(path, line: int, i: int, header: list[str], cell: str) -> float:
+    text = cell.strip()
+    where = f"{path}:{line}:{i + 1}"
+    if not text:
+        raise DataError(f"{where}: missing value in column {header[i]!r}, expected a number")
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(f"{where}: {text[:40]!r} in column {header[i]!r} is not a number (expected a number; "
+                        "only a cross_entropy target may hold labels)") from None
+    if not math.isfinite(value):
+        raise DataError(f"{where}: {text!r} in column {header[i]!r}, expected a finite number")
+    return value
+
+
+def encode_labels(labels, what: str) -> tuple[np.ndarray, list[str]]:
+    """Class labels -> indices 0..K-1 and the label of each class (integers sorted numerically, else as text)."""
+    labels = [str(v).strip() for v in labels]
+    uniq = sorted(set(labels))
+    try:
+        as_int = {u: int(float(u)) for u in uniq}
+        if all(float(u) == as_int[u] for u in uniq):
+            uniq = sorted(uniq, key=lambda u: as_int[u])
+            # "1" and "1.0" are one class: name each class by its integer
+            merged = sorted(set(as_int.values()))
+            index = {v: k for k, v in enumerate(merged)}
+            return np.array([index[as_int[v]] for v in labels], np.int64), [str(v) for v in merged]
+    except (ValueError, OverflowError):
+        pass
+    if len(uniq) > MAX_CLASSES:
+        raise DataError(f"{what}: {len(uniq)} distinct labels is over the limit of {MAX_CLASSES} classes")
+    index = {u: k for k, u in enumerate(uniq)}
+    return np.array([index[v] for v in labels], np.int64), uniq
+
+
+def _load_array(path: Path, name: str, z=None) -> np.ndarray:
+    try:
+        a = z[name] if z is not None else np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc) or "Object arrays" in str(exc):
+            raise DataError(f"{path}: {name} holds Python objects (pickle), which are refused") from None
+        raise DataError(f"{path}: {name} is unreadable ({exc})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable numpy file ({type(exc).__name__}: {exc})") from None
+    if not isinstance(a, np.ndarray):
+        raise DataError(f"{path}: expected one array, found an .npz archive")
+    return a
+
+
+def read_arrays(paths, classify: bool = False) -> Dataset:
+    """``x.npz`` with arrays ``x`` and ``y``, or ``[x.npy, y.npy]``; never unpickles (allow_pickle=False)."""
+    if isinstance(paths, (str, os.PathLike)):
+        path = Path(paths)
+        _check_size(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if not hasattr(z, "files"):
+                    raise DataError(f"{path}: expected an .npz archive with arrays x and y")
+                missing = [k for k in ("x", "y") if k not in z.files]
+                if missing:
+                    raise DataError(f"{path}: no array {missing[0]!r} (found: {', '.join(z.files) or 'none'}); "
+                                    "expected arrays x (features) and y (targets)")
+                x, y = _load_array(path, "x", z), _load_array(path, "y", z)
+        except (OSError, EOFError, zipfile.BadZipFile, ValueError) as exc:
+            raise DataError(f"{path}: not a readable .npz archive ({type(exc).__name__}: {exc})") from None
+        where = (f"{path}: x", f"{path}: y")
+    else:
+        px, py = (Path(p) for p in paths)
+        for p in (px, py):
+            _check_size(p)
+        x, y = _load_array(px, "x"), _load_array(py, "y")
+        where = (f"{px}", f"{py}")
+    if x.ndim != 2:
+        raise DataError(f"{where[0]}: shape {x.shape}, expected a 2-D array (rows, features)")
+    if x.dtype.kind not in "iuf" or not np.isfinite(x.astype(np.float64)).all():
+        raise DataError(f"{where[0]}: expected finite numbers, got dtype {x.dtype}"
+                        + ("" if x.dtype.kind not in "iuf" else " with NaN/inf"))
+    if y.ndim not in (1, 2) or len(y) != len(x):
+        raise DataError(f"{where[1]}: shape {y.shape}, expected ({len(x)},) or ({len(x)}, D_out) to match x's "
+                        f"{len(x)} rows")
+    if len(x) == 0:
+        raise DataError(f"{where[0]}: no rows")
+    names = [f"x{i}" for i in range(x.shape[1])]
+    if classify:
+        if y.ndim == 2 and y.shape[1] != 1:
+            raise DataError(f"{where[1]}: shape {y.shape}; cross_entropy needs one label per row")
+        if y.dtype.kind not in "iuUS":
+            raise DataError(f"{where[1]}: dtype {y.dtype}; cross_entropy needs integer or string labels")
+        labels, classes = encode_labels(y.reshape(-1).tolist(), where[1])
+        return Dataset(x.astype(np.float64), labels, names, ["y"], classes, str(paths))
+    if y.dtype.kind not in "iuf" or not np.isfinite(y.astype(np.float64)).all():
+        raise DataError(f"{where[1]}: expected finite numbers, got dtype {y.dtype}")
+    y = y.reshape(len(y), -1).astype(np.float64)
+    return Dataset(x.astype(np.float64), y, names, [f"y{i}" for i in range(y.shape[1])], None, str(paths))
+
+
+def load_dataset(data, target=None, classify: bool = False) -> Dataset:
+    """The data a config's ``data`` names (a .csv / .npz path or an [x.npy, y.npy] pair)."""
+    if isinstance(data, str) and data.lower().endswith(".csv"):
+        return read_csv(data, target, classify)
+    return read_arrays(data, classify)
+
+
+def init_params(sizes, bias: bool, init: str, rng: np.random.Generator, dtype: str) -> dict[str, np.ndarray]:
+    """Initial weights ``w_i`` (in, out) and biases ``b_i``, drawn in layer order from ``rng`` in float64.
+
+    ``randn``: standard normal (the seed's ``randn``), weight then bias.  ``default``: PyTorch's
+    ``nn.Linear(in, out)`` -- weight (out, in) then bias (out,), each uniform(-1/sqrt(in), 1/sqrt(in)) --
+    stored transposed as (in, out).
+    """
+    params = {}
+    for i, (a, b) in enumerate(zip(sizes, sizes[1:]), start=1):
+        if init == "randn":
+            params[f"w{i}"] = rng.standard_normal((a, b)).astype(dtype, copy=False)
+            if bias:
+                params[f"b{i}"] = rng.standard_normal(b).astype(dtype, copy=False)
+        else:
+            bound = 1 / math.sqrt(a)
+            params[f"w{i}"] = np.ascontiguousarray(rng.uniform(-bound, bound, (b, a)).T).astype(dtype, copy=False)
+            if bias:
+                params[f"b{i}"] = rng.uniform(-bound, bound, b).astype(dtype, copy=False)
+    return params
+
+
+@dataclass
+class FitData:
+    """Everything a fit starts from: the split, standardised, cast data and the initial parameters."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray | None
+    y_val: np.ndarray | None
+    params: dict[str, np.ndarray]
+    feature_names: list[str]
+    target_names: list[str]
+    classes: list[str] | None = None
+    mean: np.ndarray | None = None  # standardisation (training split's), applied before the cast
+    std: np.ndarray | None = None
+    train_index: np.ndarray | None = None
+    val_index: np.ndarray | None = None
+
+    @property
+    def D_in(self) -> int:
+        return self.x_train.shape[1]
+
+    @property
+    def D_out(self) -> int:
+        return len(self.classes) if self.classes is not None else self.y_train.shape[1]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays data.npz stores (read back with :func:`load_fit_data`)."""
+        # x, y, w1, w2 as the seed's data.npz had them (load_problem still reads a seed run's file)
+        out = {"x": self.x_train, "y": self.y_train, **self.params,
+               "feature_names": np.array(self.feature_names), "target_names": np.array(self.target_names)}
+        for key in ("x_val", "y_val", "mean", "std", "train_index", "val_index"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.classes is not None:
+            out["classes"] = np.array(self.classes)
+        return out
+
+    def transform(self, x: np.ndarray, dtype) -> np.ndarray:
+        """New raw features as the model sees them: the saved standardisation, then the dtype."""
+        x = np.asarray(x, dtype=np.float64)
+        if self.mean is not None:
+            x = (x - self.mean) / self.std
+        return x.astype(dtype)
+
+
+PARAM_RE = re.compile(r"^[wb][0-9]+$")
+
+
+def split_rng(seed: int) -> np.random.Generator:
+    """The generator of the train/validation split (separate from the weights' and the data order's)."""
+    return np.random.default_rng([seed, 1])
+
+
+def order_rng(seed: int) -> np.random.Generator:
+    """The generator of the data order (a permutation per epoch); its state goes into checkpoints."""
+    return np.random.default_rng([seed, 2])
+
+
+def prepare_fit_data(cfg, dataset: Dataset | None = None) -> FitData:
+    """The data and initial weights ``cfg`` describes.
+
+    Synthetic data draws x, y, then the weights from ``default_rng(seed)`` (the seed's order, so
+    ``make_problem``'s arrays come out); a data file's weights are drawn from the same generator.
+    """
+    dtype = cfg.dtype
+    rng = np.random.default_rng(cfg.seed)
+    if cfg.synthetic:
+        x = rng.standard_normal((cfg.N, cfg.D_in))
+        y = rng.standard_normal((cfg.N, cfg.D_out))
+        dataset = Dataset(x, y, [f"x{i}" for i in range(cfg.D_in)], [f"y{i}" for i in range(cfg.D_out)])
+    elif dataset is None:
+        dataset = load_dataset(cfg.data, cfg.target, cfg.loss == "cross_entropy")
+    classes = dataset.classes
+    D_out = len(classes) if classes is not None else dataset.y.shape[1]
+    sizes = (dataset.x.shape[1], *cfg.hidden, D_out)
+    params = init_params(sizes, cfg.bias, cfg.init, rng, dtype)
+    n = dataset.n
+    train_idx, val_idx = None, None
+    x_tr, y_tr, x_va, y_va = dataset.x, dataset.y, None, None
+    if cfg.val_fraction > 0:
+        n_val = int(round(n * cfg.val_fraction))
+        if n_val < 1 or n_val >= n:
+            raise DataError(f"{dataset.source}: val_fraction {cfg.val_fraction} of {n} rows leaves "
+                            f"{n_val} validation and {n - n_val} training rows; both need at least 1")
+        perm = split_rng(cfg.seed).permutation(n)
+        val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        x_tr, y_tr, x_va, y_va = dataset.x[train_idx], dataset.y[train_idx], dataset.x[val_idx], dataset.y[val_idx]
+    mean = std = None
+    if cfg.standardize:
+        mean = x_tr.mean(axis=0)
+        std = x_tr.std(axis=0)
+        std[std == 0] = 1.0  # a constant column stays 0 instead of dividing by 0
+        x_tr = (x_tr - mean) / std
+        x_va = None if x_va is None else (x_va - mean) / std
+    ycast = (lambda a: a.astype(np.int64)) if classes is not None else (lambda a: a.astype(dtype))
+    return FitData(x_tr.astype(dtype), ycast(y_tr), None if x_va is None else x_va.astype(dtype),
+                   None if y_va is None else ycast(y_va), params, dataset.feature_names, dataset.target_names,
+                   classes, mean, std, train_idx, val_idx)
+
+
+def load_fit_data(path) -> FitData:
+    """Read what ``FitData.arrays()`` wrote to a run's data.npz (no pickles)."""
+    with np.load(path, allow_pickle=False) as z:
+        a = {k: np.array(z[k]) for k in z.files}
+    get = a.get
+    params = {k: v for k, v in a.items() if PARAM_RE.match(k)}
+    x, y = a["x"], a["y"]
+    names = [str(s) for s in get("feature_names", [f"x{i}" for i in range(x.shape[1])])]
+    targets = [str(s) for s in get("target_names", [f"y{i}" for i in range(y.shape[-1])])]
+    return FitData(x, y, get("x_val"), get("y_val"), params, names, targets,
+                   None if "classes" not in a else [str(s) for s in a["classes"]], get("mean"), get("std"),
+                   get("train_index"), get("val_index"))
+
+
+def batches_per_epoch(n_train: int, batch: int | None) -> int:
+    """Minibatches in one pass (the last one may be smaller, as PyTorch's DataLoader by default)."""
+    return 1 if not batch or batch >= n_train else -(-n_train // batch)

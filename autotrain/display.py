@@ -94,18 +94,51 @@ def loss_table(rows: list[tuple[int, float, float]], title: str = "loss") -> Tab
     return table
 
 
-def summary(s, rows: list[tuple[int, float, float]]) -> None:
-    """The end of a fit: the loss table, the status line and the run directory."""
+def metrics_table(rows: list[dict], title: str = "metrics") -> Table:
+    """metrics.csv rows (dicts) as a table: epoch and validation columns only where the run has them."""
+    from rich.table import Table
+
+    cols = ["step"] + [c for c in ("epoch",) if any(r["epoch"] is not None for r in rows)] + ["loss"]
+    cols += [c for c in ("val_loss", "val_accuracy") if any(r[c] is not None for r in rows)] + ["elapsed_s"]
+    table = Table(title=title, title_justify="left")
+    for c in cols:
+        table.add_column(c, justify="right")
+    fmt = {"step": str, "epoch": str, "loss": lambda v: f"{v:.10g}", "val_loss": lambda v: f"{v:.10g}",
+           "val_accuracy": lambda v: f"{v:.2%}", "elapsed_s": lambda v: f"{v:.3f}"}
+    for r in _sample(rows):
+        table.add_row(*("" if r[c] is None else fmt[c](r[c]) for c in cols))
+    return table
+
+
+def summary(s, rows: list) -> None:
+    """The end of a fit: the metrics table, the best validation figure, the status line and the run directory.
+
+    ``rows``: ``RunDir.read_metric_rows()`` dicts (or the older ``(step, loss, elapsed_s)`` tuples)."""
     if rows:
         shown = len(_sample(rows))
         title = "loss" + (f" ({shown} of {len(rows)} logged rows; all in metrics.csv)" if shown < len(rows) else "")
-        console().print(loss_table(rows, title))
+        console().print(metrics_table(rows, title) if isinstance(rows[0], dict) else loss_table(rows, title))
+    if getattr(s, "best_val_loss", None) is not None:
+        acc = "" if s.best_val_accuracy is None else f", val accuracy {s.best_val_accuracy:.2%}"
+        console().print(f"best: val loss {s.best_val_loss:.10g}{acc} at step {s.best_step} "
+                        f"(checkpoints/step-{s.best_step:06d}.npz)", markup=False)
     for note in s.notes:
         hint(f"note: {note}")
     loss = "-" if s.final_loss is None else f"{s.final_loss:.10g}"
     console().print(f"{s.status}: step {s.step}/{s.steps}, final loss {loss}, {s.steps_per_s:,.0f} steps/s, "
                   f"{s.wall_time_s:.2f} s", markup=False)
     console().print(f"run: {s.run_dir}", markup=False, soft_wrap=True)
+
+
+def evaluation(e) -> None:
+    """``autotrain evaluate``: one line per figure."""
+    out = console().print
+    out(f"checkpoint step {e.checkpoint_step} on the {e.data}" if not e.data.endswith((".csv", ".npz", ".npy"))
+        else f"checkpoint step {e.checkpoint_step} on {e.data}", markup=False, soft_wrap=True)
+    out(f"rows: {e.rows}", markup=False)
+    out(f"loss ({e.loss_name}): {e.loss:.10g}", markup=False)
+    if e.accuracy is not None:
+        out(f"accuracy: {e.accuracy:.2%}", markup=False)
 
 
 def as_json(data: dict) -> None:

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import numpy.lib.format as npy_format
@@ -81,6 +81,16 @@ class Checkpoint:
     elapsed_s: float
     path: Path
     rng_state: str = ""
+
+    @property
+    def weights(self) -> dict[str, np.ndarray]:
+        """The network's parameters (``w1``, ``b1``...)."""
+        return {k: v for k, v in self.state.items() if not k.startswith("optim.")}
+
+    @property
+    def optimizer_state(self) -> dict[str, np.ndarray]:
+        """The optimizer's state (``step``, ``exp_avg.w1``...), stored as ``state.optim.*`` arrays."""
+        return {k.removeprefix("optim."): v for k, v in self.state.items() if k.startswith("optim.")}
 
 
 def versions() -> dict[str, str]:
@@ -144,21 +154,35 @@ def checksum(arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
+METRICS_COLUMNS = ("step", "epoch", "loss", "val_loss", "val_accuracy", "elapsed_s")
+METRICS_HEADER = ",".join(METRICS_COLUMNS) + "\n"
+
+
+def _cell(value) -> str:
+    # repr(float) round-trips exactly, so tables compare bit for bit; None is an empty cell.
+    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+
+
+def metrics_line(step: int, loss: float, elapsed_s: float, epoch: int | None = None, val_loss: float | None = None,
+                 val_accuracy: float | None = None) -> str:
+    return f"{step},{_cell(epoch)},{loss!r},{_cell(val_loss)},{_cell(val_accuracy)},{elapsed_s:.6f}\n"
+
+
 class MetricsWriter:
-    """Appends ``step,loss,elapsed_s`` rows, flushing each so a crash keeps every row written."""
+    """Appends ``step,epoch,loss,val_loss,val_accuracy,elapsed_s`` rows, flushing each so a crash keeps every row."""
 
     def __init__(self, path: Path):
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         self._file = open(fd, "a", encoding="utf-8")
         self.path = path
 
-    def write(self, step: int, loss: float, elapsed_s: float) -> None:
-        # repr(float) round-trips exactly, so tables compare bit for bit.
+    def write(self, step: int, loss: float, elapsed_s: float, epoch: int | None = None,
+              val_loss: float | None = None, val_accuracy: float | None = None) -> None:
         try:
-            self._file.write(f"{step},{loss!r},{elapsed_s:.6f}\n")
+            self._file.write(metrics_line(step, loss, elapsed_s, epoch, val_loss, val_accuracy))
             self._file.flush()
         except OSError as exc:
-            if exc.filename is None:
+            if exc.filename is None:  # the disk-full message names the file, as the README promises
                 exc.filename = str(self.path)
             raise
 
@@ -172,18 +196,34 @@ class MetricsWriter:
         self.close()
 
 
-def _parse_rows(text: str) -> list[tuple[int, float, float]]:
-    """Rows of a metrics.csv; a torn last line (no newline) or any unparsable line is skipped."""
+def _parse_metric_rows(text: str) -> list[dict]:
+    """Rows of a metrics.csv as dicts, by header name (old runs have ``step,loss,elapsed_s``); a torn last
+    line (no newline) or any unparsable line is skipped; empty cells are None."""
+    lines = text.splitlines(keepends=True)
+    if not lines:
+        return []
+    header = lines[0].strip().split(",")
     rows = []
-    for line in text.splitlines(keepends=True)[1:]:
+    for line in lines[1:]:
         if not line.endswith("\n"):
             continue
+        cells = line.rstrip("\n").split(",")
+        if len(cells) != len(header):
+            continue
         try:
-            step, loss, elapsed = line.rstrip("\n").split(",")
-            rows.append((int(step), float(loss), float(elapsed)))
+            row = {k: (None if v == "" else int(v) if k in ("step", "epoch") else float(v))
+                   for k, v in zip(header, cells)}
         except ValueError:
             continue
+        if row.get("step") is None or row.get("loss") is None:
+            continue
+        rows.append({k: row.get(k) for k in METRICS_COLUMNS})
     return rows
+
+
+def _parse_rows(text: str) -> list[tuple[int, float, float]]:
+    """``(step, loss, elapsed_s)`` of every row (see :func:`_parse_metric_rows`)."""
+    return [(r["step"], r["loss"], r["elapsed_s"] or 0.0) for r in _parse_metric_rows(text)]
 
 
 @dataclass
@@ -216,6 +256,13 @@ class RunDir:
         """data.npz: x, y, w1, w2 (read it back with ``autotrain.data.load_problem``)."""
         atomic_write(self.data_path, lambda f: np.savez(f, **problem._asdict()))
 
+    def save_fit_data(self, data) -> None:
+        """data.npz of a fit: ``x``, ``y`` (the training split, as the model sees it), the initial ``w1``, ``b1``...,
+        and where they apply ``x_val``, ``y_val``, ``mean``, ``std`` (standardisation), ``classes`` (label of
+        each class index), ``feature_names``, ``target_names``, ``train_index``, ``val_index``."""
+        arrays = data.arrays()
+        atomic_write(self.data_path, lambda f: np.savez(f, **arrays))
+
     def write_summary(self, summary: dict[str, Any]) -> None:
         text = json.dumps({**summary, "versions": versions()}, indent=2, allow_nan=False) + "\n"
         atomic_write(self.summary_path, lambda f: f.write(text.encode()))
@@ -231,15 +278,21 @@ class RunDir:
         On resume from a checkpoint at step k, rows k, k+1, ... were logged after that checkpoint and
         will be logged again, so the continued table matches an uninterrupted run's.
         """
-        rows = [r for r in self.read_metrics() if r[0] < keep_before]
-        text = "step,loss,elapsed_s\n" + "".join(f"{s},{loss!r},{e:.6f}\n" for s, loss, e in rows)
+        rows = [r for r in self.read_metric_rows() if r["step"] < keep_before]
+        text = METRICS_HEADER + "".join(
+            metrics_line(r["step"], r["loss"], r["elapsed_s"] or 0.0, r["epoch"], r["val_loss"], r["val_accuracy"])
+            for r in rows)
         atomic_write(self.metrics_path, lambda f: f.write(text.encode()))
         return MetricsWriter(self.metrics_path)
 
     def read_metrics(self) -> list[tuple[int, float, float]]:
         """``(step, loss, elapsed_s)`` rows; empty when there is no metrics.csv yet."""
+        return [(r["step"], r["loss"], r["elapsed_s"] or 0.0) for r in self.read_metric_rows()]
+
+    def read_metric_rows(self) -> list[dict]:
+        """Every column of metrics.csv by name (``METRICS_COLUMNS``; None where a cell is empty)."""
         try:
-            return _parse_rows(self.metrics_path.read_text(encoding="utf-8", errors="replace"))
+            return _parse_metric_rows(self.metrics_path.read_text(encoding="utf-8", errors="replace"))
         except FileNotFoundError:
             return []
 
@@ -249,9 +302,12 @@ class RunDir:
         return self.checkpoints_dir / f"step-{step:06d}.npz"
 
     def save_checkpoint(self, step: int, state: dict[str, np.ndarray], config_hash: str,
-                        elapsed_s: float = 0.0, rng_state: str = "") -> Path:
-        """Write ``state`` after ``step`` updates atomically; a kill leaves the old file or the new one."""
+                        elapsed_s: float = 0.0, rng_state: str = "",
+                        optimizer_state: dict[str, np.ndarray] | None = None) -> Path:
+        """Write ``state`` (and the optimizer's, as ``state.optim.<name>``) after ``step`` updates atomically;
+        a kill leaves the old file or the new one."""
         arrays = {f"state.{k}": np.asarray(v) for k, v in state.items()}
+        arrays.update({f"state.optim.{k}": np.asarray(v) for k, v in (optimizer_state or {}).items()})
         arrays.update(step=np.array(step, dtype=np.int64), elapsed_s=np.array(elapsed_s, dtype=np.float64),
                       config_hash=np.array(config_hash), rng_state=np.array(rng_state))
         arrays["checksum"] = np.array(checksum(arrays))
@@ -268,6 +324,22 @@ class RunDir:
                 if m and _is_regular(p):
                     found.append((int(m.group(1)), p))
         return sorted(found)
+
+    def prune_checkpoints(self, keep: int, protect: Iterable[int] = ()) -> list[Path]:
+        """Delete step checkpoints older than the newest ``keep`` (0: keep all), except the steps in ``protect``
+        (the best).  Call it only after the newest checkpoint is on disk: at least that one always remains."""
+        if keep <= 0:
+            return []
+        found = self.checkpoints()
+        protected = set(protect)
+        removed = []
+        for step, path in found[:-keep]:
+            if step not in protected:
+                path.unlink(missing_ok=True)
+                removed.append(path)
+        if removed:
+            _fsync_dir(self.checkpoints_dir)
+        return removed
 
     def clean_temp_files(self) -> list[str]:
         """Remove temp files left by a killed write; returns a note per file removed.
@@ -401,10 +473,25 @@ MAX_TEXT = 1 << 16  # characters in a metadata string (the rng state is the long
 def checkpoint_spec(cfg: FitConfig) -> Spec:
     """The ``state`` arrays a checkpoint of ``cfg`` holds: {name: (shape, dtype)}.
 
-    The loader accepts exactly these (plus the metadata fields), so whoever changes what a checkpoint
-    holds changes this function (or passes its own spec to :func:`load_checkpoint`).
+    The network's ``w1``, ``b1``, ``w2``... (``w_i`` of shape (in, out)) and the optimizer's state as
+    ``optim.step`` and ``optim.<slot>.<param>`` (none for plain sgd).  The loader accepts exactly these (plus
+    the metadata fields), so whoever changes what a checkpoint holds changes this function (or passes its
+    own spec to :func:`load_checkpoint`).  A data file's D_in/D_out are in the run's config.yaml.
     """
-    return {"w1": ((cfg.D_in, cfg.H), cfg.dtype), "w2": ((cfg.H, cfg.D_out), cfg.dtype)}
+    sizes = [cfg.D_in, *cfg.hidden, cfg.D_out]
+    params: Spec = {}
+    for i, (a, b) in enumerate(zip(sizes, sizes[1:]), start=1):
+        params[f"w{i}"] = ((a, b), cfg.dtype)
+        if cfg.bias:
+            params[f"b{i}"] = ((b,), cfg.dtype)
+    slots = {"sgd": (), "momentum": ("momentum_buffer",), "rmsprop": ("square_avg",),
+             "adam": ("exp_avg", "exp_avg_sq"), "adamw": ("exp_avg", "exp_avg_sq")}[cfg.optimizer]
+    spec = dict(params)
+    if slots:
+        spec["optim.step"] = ((), "int64")
+    for slot in slots:
+        spec.update({f"optim.{slot}.{k}": v for k, v in params.items()})
+    return spec
 
 
 def _describe(dtype: np.dtype, shape: tuple) -> str:
@@ -559,9 +646,9 @@ def _check_fields(ckpt: Checkpoint, cfg: FitConfig | None) -> None:
     if not (math.isfinite(ckpt.elapsed_s) and ckpt.elapsed_s >= 0):
         raise CheckpointError(f"elapsed_s is {ckpt.elapsed_s!r}, expected a finite number >= 0")
     if cfg is not None:
-        if ckpt.config_hash != cfg.config_hash():
+        if not cfg.hash_matches(ckpt.config_hash):
             raise CheckpointError("was written by a run of a different config (config_hash differs)")
-        if not 0 <= ckpt.step <= cfg.steps:
+        if ckpt.step < 0 or (cfg.epochs is None and ckpt.step > cfg.steps):  # epochs: the data sets the length
             raise CheckpointError(f"step {ckpt.step} is outside 0..{cfg.steps}")
     for name, a in ckpt.state.items():
         if a.dtype.kind in "fc" and not np.isfinite(a).all():

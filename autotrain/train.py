@@ -16,9 +16,13 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+import zipfile
+
 from autotrain.config import FitConfig
-from autotrain.data import Problem, make_problem
-from autotrain.runs import CheckpointError, RunDir, load_checkpoint
+from autotrain.data import (DataError, FitData, Problem, batches_per_epoch, load_fit_data, make_problem, order_rng,
+                            prepare_fit_data)
+from autotrain.modes.base import ModelSpec, spec_from_config
+from autotrain.runs import CheckpointError, RunDir, checkpoint_spec as run_checkpoint_spec, load_checkpoint
 
 FIRST_ROWS = 3  # the first steps are always logged: that is where the loss moves most
 OnStep = Callable[[int, float], None]
@@ -39,6 +43,11 @@ class Summary:
     config_hash: str
     resumed_from: int | None = None
     diverged_at: int | None = None
+    best_val_loss: float | None = None  # the lowest validation loss logged (None without a validation split)
+    best_val_accuracy: float | None = None  # its accuracy (classification)
+    best_step: int | None = None  # the checkpoint (updates done) holding those weights
+    epochs: int | None = None
+    batches_per_epoch: int = 1
     signal: str | None = None
     notes: list[str] = field(default_factory=list)
     checkpoint: int | None = None  # step of the newest checkpoint written (None: none was)
@@ -128,10 +137,33 @@ def _finite(state: dict[str, np.ndarray]) -> bool:
     return all(bool(np.isfinite(a).all()) for a in state.values())
 
 
-def fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None = None) -> Summary:
+def resolve_data(cfg: FitConfig, source: str = "config") -> tuple[FitConfig, FitData]:
+    """Load the data ``cfg`` names and put its D_in/D_out into the config (so the run records them).
+
+    A D_in/D_out the config gives that differs from the file's is a ConfigError naming both values.
+    """
+    from autotrain.config import ConfigError, Problem as ConfigProblem
+
+    data = prepare_fit_data(cfg)
+    if cfg.synthetic:
+        return cfg, data
+    problems = []
+    for key, got, what in (("D_in", data.D_in, "feature columns"), ("D_out", data.D_out,
+                           "classes" if data.classes is not None else "target columns")):
+        if key in cfg.model_fields_set and getattr(cfg, key) != got:
+            problems.append(ConfigProblem(source, f"the config says {getattr(cfg, key)}, but {cfg.data} has {got} "
+                                                  f"{what}; leave {key} out (it is read from the data) or fix it",
+                                          key=key))
+    if problems:
+        raise ConfigError(problems)
+    return cfg.model_copy(update={"D_in": data.D_in, "D_out": data.D_out}), data
+
+
+def fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None = None, data: FitData | None = None) -> Summary:
     """Train ``cfg`` into ``run``: from its newest good checkpoint if it has one, else from scratch.
 
-    Writes data.npz, metrics.csv, checkpoints (step 0, every ``checkpoint_every``, the last) and
+    Writes data.npz, metrics.csv, checkpoints (step 0, every ``checkpoint_every``, the last, and the best by
+    validation loss; only the newest ``keep_checkpoints`` step files plus the best are kept) and
     summary.json, holding the run's lock throughout (a second writer gets ``RunLocked``).
     SIGINT/SIGTERM checkpoint the current step and return status ``interrupted`` (a second signal
     stops at once: ``interrupted`` at the newest complete checkpoint); a NaN/inf loss returns
@@ -144,7 +176,7 @@ def fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None = None) -> Summary:
         if done is not None:
             return done
         try:
-            return _fit(cfg, run, on_step, stop)
+            return _fit(cfg, run, on_step, stop, data)
         except KeyboardInterrupt:  # a second signal: stop now, say where the run can continue from
             stop.deferred = True
             interrupted = True
@@ -167,10 +199,12 @@ def finished_summary(run: RunDir, cfg: FitConfig) -> Summary | None:
         data = run.read_summary()
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("status") != "completed" or data.get("config_hash") != cfg.config_hash():
+    if not isinstance(data, dict) or data.get("status") != "completed" or not cfg.hash_matches(str(data.get("config_hash"))):
         return None
     found = run.checkpoints()
-    if data.get("step") != cfg.steps or not found or found[-1][0] != cfg.steps:  # e.g. its last checkpoint was lost
+    # the config hash leaves out the length (steps/epochs): a larger one continues the run
+    total = cfg.steps if cfg.epochs is None else cfg.epochs * int(data.get("batches_per_epoch") or 1)
+    if data.get("step") != total or not found or found[-1][0] != total:  # e.g. its last checkpoint was lost
         return None
     try:
         load_checkpoint(found[-1][1], cfg)
@@ -178,7 +212,7 @@ def finished_summary(run: RunDir, cfg: FitConfig) -> Summary | None:
         return None
     known = {f.name for f in fields(Summary)}
     summary = Summary(**{k: v for k, v in data.items() if k in known})
-    summary.notes = [f"already completed at step {cfg.steps}/{cfg.steps}; nothing was changed"]
+    summary.notes = [f"already completed at step {total}/{total}; nothing was changed"]
     return summary
 
 
@@ -202,57 +236,85 @@ def _mark_stopped(cfg: FitConfig, run: RunDir, status: str, **extra) -> Summary:
     return summary
 
 
-def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag) -> Summary:
-    from autotrain.modes import make_mode
+def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag, data: FitData | None) -> Summary:
+    from autotrain.modes import build_mode
 
     config_hash = cfg.config_hash()
     notes = run.clean_temp_files()
-    problem = problem_for(cfg)
-    mode = make_mode(cfg.mode, problem, cfg.lr, cfg.device)
-    ckpt = run.latest_checkpoint(cfg)
+    data = fit_data_for(cfg, run) if data is None or run.data_path.exists() else data
+    spec = spec_from_config(cfg, data.D_in, data.D_out)
+    mode = build_mode(cfg.mode, spec, data.params, cfg.device)
+    plan = Plan.of(cfg, data)
+    ckpt = run.latest_checkpoint(cfg, spec=run_checkpoint_spec(cfg))
     notes += run.notes
+    order = order_rng(cfg.seed)
     if ckpt is not None:
-        mode.load_state(ckpt.state)
+        mode.load_state(ckpt.weights, ckpt.optimizer_state)
         start, elapsed0 = ckpt.step, ckpt.elapsed_s
+        _restore_order(order, ckpt.rng_state)
     else:
         start, elapsed0 = 0, 0.0
-        run.save_data(problem)
-        run.save_checkpoint(0, mode.state(), config_hash, 0.0, _rng_state(cfg))
+        run.save_fit_data(data)
+        run.save_checkpoint(0, mode.state(), config_hash, 0.0, _rng_json(cfg, order), mode.optimizer_state())
     if not run.data_path.exists():
-        run.save_data(problem)
-    summary = Summary("running", str(run.path), cfg.mode, cfg.steps, start, None, 0.0, 0.0, config_hash,
-                      resumed_from=start if ckpt is not None else None, notes=notes, checkpoint=start)
+        run.save_fit_data(data)
+    summary = Summary("running", str(run.path), cfg.mode, plan.steps, start, None, 0.0, 0.0, config_hash,
+                      resumed_from=start if ckpt is not None else None, notes=notes, checkpoint=start,
+                      epochs=cfg.epochs, batches_per_epoch=plan.per_epoch)
+    kept = [r for r in run.read_metric_rows() if r["step"] < start]
+    best = _best_of(kept)
+    summary.best_val_loss, summary.best_val_accuracy, summary.best_step = best
     run.write_summary(summary.to_dict())
 
-    x, y = mode.prepare(problem.x, problem.y)
-    last_finite, step, status = None, start, "completed"
+    batches = Batches(data, plan, mode, order, start)
+    validate = _validator(mode, data)
+    last_finite, step, status, pending_best = None, start, "completed", None
     if ckpt is not None and start > 0:
-        last_finite = next((loss for s, loss, _ in reversed(run.read_metrics()) if s < start), None)
+        last_finite = next((r["loss"] for r in reversed(kept)), None)
     t0 = time.perf_counter()
-    if stop.signum is not None and start < cfg.steps:  # a signal during start-up: stop at the checkpoint just made
+    if stop.signum is not None and start < plan.steps:  # a signal during start-up: stop at the checkpoint just made
         status, summary.signal = "interrupted", _signal_name(stop.signum)
     with run.open_metrics(keep_before=start) as metrics, np.errstate(all="ignore"):
-        for t in range(start, cfg.steps if status == "completed" else start):
+        for t in range(start, plan.steps if status == "completed" else start):
+            x, y = batches.get(t)
             loss = mode.step(x, y)
-            elapsed = elapsed0 + time.perf_counter() - t0
             finite = math.isfinite(loss)
-            if not finite or is_logged(t, cfg.steps, cfg.log_every):
-                metrics.write(t, loss, elapsed)
+            logged = not finite or plan.logged(t)
+            val = validate() if logged and finite and validate is not None else (None, None)
+            elapsed = elapsed0 + time.perf_counter() - t0
+            if logged:
+                metrics.write(t, loss, elapsed, plan.epoch_of(t), *val)
             if on_step is not None:
                 on_step(t, loss)
             if not finite:
                 status, summary.diverged_at = "diverged", t
                 break
             last_finite, step = loss, t + 1
-            stopping = stop.signum is not None and step < cfg.steps
-            if step % cfg.checkpoint_every == 0 or step == cfg.steps or stopping:
+            improved = val[0] is not None and math.isfinite(val[0]) and (
+                summary.best_val_loss is None or val[0] < summary.best_val_loss)
+            if improved:  # kept in memory; written with the next checkpoint, so best costs no extra writes
+                summary.best_val_loss, summary.best_val_accuracy, summary.best_step = val[0], val[1], step
+                pending_best = (step, mode.state(), mode.optimizer_state(), elapsed,
+                                _rng_json(cfg, order, batches, step))
+            stopping = stop.signum is not None and step < plan.steps
+            if step % cfg.checkpoint_every == 0 or step == plan.steps or stopping:
                 state = mode.state()
                 if _finite(state):  # the update itself may overflow; never checkpoint non-finite weights
-                    run.save_checkpoint(step, state, config_hash, elapsed, _rng_state(cfg))
+                    if pending_best is not None and pending_best[0] != step:
+                        b_step, b_state, b_opt, b_elapsed, b_rng = pending_best
+                        run.save_checkpoint(b_step, b_state, config_hash, b_elapsed, b_rng, b_opt)
+                    pending_best = None
+                    run.save_checkpoint(step, state, config_hash, elapsed, _rng_json(cfg, order, batches, step),
+                                        mode.optimizer_state())
                     summary.checkpoint = step
+                    run.prune_checkpoints(cfg.keep_checkpoints, protect=[summary.best_step] if summary.best_step
+                                          is not None else [])
             if stopping:
                 status, summary.signal = "interrupted", _signal_name(stop.signum)
                 break
+    if pending_best is not None:  # e.g. diverged after its best: that checkpoint is still worth keeping
+        b_step, b_state, b_opt, b_elapsed, b_rng = pending_best
+        run.save_checkpoint(b_step, b_state, config_hash, b_elapsed, b_rng, b_opt)
     stop.deferred = True  # from here on a signal no longer cuts anything short
     wall = time.perf_counter() - t0
     ran = step - start + (1 if status == "diverged" else 0)
@@ -262,13 +324,126 @@ def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag) ->
     return summary
 
 
-def _rng_state(cfg: FitConfig) -> str:
-    """The random state a checkpoint needs, as JSON.
+def total_steps(cfg: FitConfig, run: RunDir | None = None) -> int:
+    """How many updates ``cfg`` trains (``epochs`` x batches per epoch, or ``steps``), for progress bars."""
+    if cfg.epochs is None:
+        return cfg.steps
+    data = fit_data_for(cfg, run)
+    return Plan.of(cfg, data).steps
 
-    Full-batch SGD draws nothing after ``make_problem``, so the seed is the whole state; it is stored
-    in every checkpoint so one file says how to continue.
-    """
-    return json.dumps({"seed": cfg.seed, "generator": "numpy.random.default_rng", "draws_after_init": 0})
+
+# ------------------------------------------------------------------------------------ issue 11 helpers
+@dataclass(frozen=True)
+class Plan:
+    """How long a fit runs and what it logs: ``steps`` updates of ``batch`` rows, ``per_epoch`` per pass."""
+
+    steps: int
+    batch: int
+    per_epoch: int
+    n_train: int
+    shuffle: bool
+    log_every: int
+    by_epoch: bool
+
+    @classmethod
+    def of(cls, cfg: FitConfig, data: FitData) -> "Plan":
+        n = len(data.x_train)
+        batch = n if cfg.synthetic or cfg.N is None else min(cfg.N, n)
+        per_epoch = batches_per_epoch(n, batch)
+        steps = cfg.epochs * per_epoch if cfg.epochs is not None else cfg.steps
+        shuffle = cfg.shuffle if cfg.shuffle is not None else per_epoch > 1
+        return cls(steps, batch, per_epoch, n, shuffle, cfg.log_every, cfg.epochs is not None)
+
+    def epoch_of(self, step: int) -> int:
+        return step // self.per_epoch
+
+    def logged(self, step: int) -> bool:
+        """The seed's rows (first few, every ``log_every``-th, the last) and, with minibatches, each epoch's end."""
+        end_of_epoch = self.per_epoch > 1 and step % self.per_epoch == self.per_epoch - 1
+        return is_logged(step, self.steps, self.log_every) or end_of_epoch
+
+
+class Batches:
+    """The minibatch of each step: epoch e's order is a permutation drawn from ``order`` when e starts (or
+    the rows in file order without shuffling); full batches are converted for the mode once."""
+
+    def __init__(self, data: FitData, plan: Plan, mode, order: np.random.Generator, start: int):
+        self.data, self.plan, self.mode, self.order = data, plan, mode, order
+        self.perm, self.epoch = None, None
+        self.epoch_state = order.bit_generator.state
+        self.whole = mode.prepare(data.x_train, data.y_train) if plan.per_epoch == 1 and not plan.shuffle else None
+
+    def get(self, t: int):
+        if self.whole is not None:
+            return self.whole
+        epoch, b = divmod(t, self.plan.per_epoch)
+        if epoch != self.epoch:
+            self.epoch_state = self.order.bit_generator.state
+            self.perm = self.order.permutation(self.plan.n_train) if self.plan.shuffle else None
+            self.epoch = epoch
+        lo, hi = b * self.plan.batch, min((b + 1) * self.plan.batch, self.plan.n_train)
+        if self.perm is None:
+            return self.mode.prepare(self.data.x_train[lo:hi], self.data.y_train[lo:hi])
+        rows = self.perm[lo:hi]
+        return self.mode.prepare(self.data.x_train[rows], self.data.y_train[rows])
+
+    def state_for(self, next_step: int) -> dict:
+        """The generator state a resume at ``next_step`` needs: the one before that step's epoch was drawn."""
+        epoch = next_step // self.plan.per_epoch
+        return self.epoch_state if epoch == self.epoch else self.order.bit_generator.state
+
+
+def _validator(mode, data: FitData):
+    """A function returning (val_loss, val_accuracy) on the validation split, or None without one."""
+    if data.x_val is None:
+        return None
+    x, y = mode.prepare(data.x_val, data.y_val)
+
+    def validate():
+        loss, out = mode.evaluate(x, y)
+        acc = float(np.mean(np.argmax(out, axis=1) == data.y_val)) if data.classes is not None else None
+        return loss, acc
+    return validate
+
+
+def _best_of(rows: list[dict]) -> tuple:
+    """(best val_loss, its val_accuracy, the checkpoint step) over metrics rows; row t is validated after
+    update t, so its weights are checkpoint t + 1's."""
+    scored = [r for r in rows if r["val_loss"] is not None and math.isfinite(r["val_loss"])]
+    if not scored:
+        return None, None, None
+    best = min(scored, key=lambda r: r["val_loss"])
+    return best["val_loss"], best["val_accuracy"], best["step"] + 1
+
+
+def fit_data_for(cfg: FitConfig, run: RunDir | None = None) -> FitData:
+    """The run's own data.npz when it has one (a resumed run never re-reads a file that may have changed),
+    else the data ``cfg`` names."""
+    if run is not None and run.data_path.exists():
+        try:
+            return load_fit_data(run.data_path)
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+            raise DataError(f"{run.data_path}: unreadable ({type(exc).__name__}: {exc}); the run cannot be "
+                            "resumed") from None
+    return prepare_fit_data(cfg)
+
+
+def _rng_json(cfg: FitConfig, order: np.random.Generator, batches: "Batches | None" = None,
+              next_step: int = 0) -> str:
+    """The random state a checkpoint needs, as JSON: the data-order generator's state before the epoch of
+    ``next_step`` was drawn (the weights and the split come from the seed and are in data.npz)."""
+    state = batches.state_for(next_step) if batches is not None else order.bit_generator.state
+    return json.dumps({"seed": cfg.seed, "generator": "numpy.random.default_rng([seed, 2])", "data_order": state})
+
+
+def _restore_order(order: np.random.Generator, text: str) -> None:
+    """Put the data-order generator back where the checkpoint left it (seed-format checkpoints: unchanged)."""
+    try:
+        state = json.loads(text).get("data_order") if text else None
+    except (ValueError, AttributeError):
+        state = None
+    if state is not None:
+        order.bit_generator.state = state
 
 
 __all__ = ["fit", "run_steps", "Summary", "is_logged", "problem_for", "FIRST_ROWS", "stop_on_signals", "StopFlag",

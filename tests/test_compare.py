@@ -54,9 +54,14 @@ def test_all_modes_agree_and_the_table_comes_from_the_runs(config, tmp_path):
 
 
 def test_a_perturbed_mode_disagrees_and_exits_1(config, tmp_path, monkeypatch):
+    import autotrain.engine as torch
     from autotrain.modes.custom_relu import CustomReluMode
 
-    monkeypatch.setattr(CustomReluMode, "relu", lambda self, h: h.clamp(min=0) * (1 + 1e-6))
+    class OffByAMillionth(torch.nn.Module):  # the mode's hidden activation, slightly wrong
+        def forward(self, h):
+            return h.clamp(min=0) * (1 + 1e-6)
+
+    monkeypatch.setattr(CustomReluMode, "activation", lambda self: OffByAMillionth())
     result = invoke(config, tmp_path, "--modes", "custom-relu")
     assert result.exit_code == 1, result.output
     assert "DISAGREES" in result.output and "modes DISAGREE: custom-relu" in result.output

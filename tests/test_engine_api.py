@@ -179,7 +179,7 @@ def test_indexing_and_masked_assignment():
 
 def test_sum_mean_reshape_transpose_gradients():
     x = f64(2, 3, 4)
-    y = x.sum(dim=1, keepdim=True).mean(dim=(0, 2)).reshape(1) + x.transpose(0, 2).view(-1).sum()
+    y = x.sum(dim=1, keepdim=True).mean(dim=(0, 2)).reshape(1) + x.transpose(0, 2).reshape(-1).sum()
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 1 / 8 + 1)
 

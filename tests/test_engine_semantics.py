@@ -363,3 +363,12 @@ def test_pow_gradients_at_zero_follow_pytorch():
     n = vec(0.0, 4.0)
     n.sqrt().sum().backward()
     assert grads(n) == [[float("inf"), 0.25]]            # sqrt keeps PyTorch's inf at 0
+
+
+def test_view_of_a_non_contiguous_tensor_raises_like_pytorch_and_reshape_copies():
+    x = torch.ones(2, 3)
+    with pytest.raises(RuntimeError, match="view size is not compatible with input tensor's size and stride"):
+        x.t().view(-1)
+    flat = x.t().reshape(-1)
+    flat.add_(1)  # a copy: the base is untouched, as in PyTorch
+    assert x.tolist() == [[1.0] * 3] * 2

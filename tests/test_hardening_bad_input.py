@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from typer.testing import CliRunner
 
 from autotrain.cli import app
-from autotrain.config import ALLOWED, FIELDS, ConfigError, FitConfig, load_config
+from autotrain.config import ALLOWED, FIELDS, LIST_KEYS, ConfigError, FitConfig, load_config
 from autotrain.runs import create_run
 from autotrain.train import fit
 
@@ -109,8 +109,17 @@ BAD_VALUES = {  # a value of the right type that validation refuses, for every f
     "N": [0, -1], "D_in": [0], "H": [-5], "D_out": [0], "lr": [0.0, -1e-3, ".inf", "-.inf", ".nan"],
     "steps": [-1], "device": ["gpu", "cuda:x", "CPU"], "mode": ["auto", "Static"], "dtype": ["float16", "int32"],
     "seed": [-1], "name": ["''"], "log_every": [0], "checkpoint_every": [0, -10],
+    # issue 11's keys
+    "data": ["nope.txt", "''"], "target": ["y"], "activation": ["gelu"], "bias": [2], "init": ["xavier"],
+    "loss": ["hinge"], "optimizer": ["lbfgs"], "momentum": [-0.5], "alpha": [1.5], "betas": ["[0.9, 1.0]"],
+    "eps": [0.0, -0.5], "weight_decay": [-0.1], "epochs": [0], "val_fraction": [1.0, -0.1], "shuffle": [3],
+    "standardize": [3], "keep_checkpoints": [-1],
 }
 WRONG_TYPES = ["[1, 2]", "{a: 1}", "true", "~"]
+# (key, value) pairs of WRONG_TYPES that are right for issue 11's keys: H: [1, 2] (two hidden layers), an
+# unset optional key (~), a boolean
+VALID_FOR_KEY = {("H", "[1, 2]"), ("target", "~"), ("epochs", "~"), ("weight_decay", "~"), ("shuffle", "~"),
+                 ("bias", "true"), ("shuffle", "true"), ("standardize", "true")}
 
 
 def test_the_tables_cover_every_field():
@@ -134,10 +143,13 @@ def test_every_field_refuses_a_bad_value_naming_file_line_key_value_allowed(tmp_
 @pytest.mark.parametrize("key", FIELDS)
 @pytest.mark.parametrize("value", WRONG_TYPES)
 def test_every_field_refuses_a_wrong_type(key, value):
+    if (key, value) in VALID_FOR_KEY:
+        assert load_config(None, [f"{key}={value}"], check=False)
+        return
     with pytest.raises(ConfigError) as info:
         load_config(None, [f"{key}={value}"], check=False)
     text = str(info.value)
-    if value.startswith(("[", "{")):
+    if value.startswith("{") or (value.startswith("[") and key not in LIST_KEYS):
         assert "expected a single value" in text and key in text
     else:
         assert f"--set: {key}: bad value" in text and ALLOWED[key] in text

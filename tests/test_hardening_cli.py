@@ -95,7 +95,7 @@ def test_a_late_memory_error_marks_the_run_and_exits_2(tmp_path, monkeypatch):
     cfg = load_config(p, check=False)
     straight = create_run(cfg, tmp_path / "straight")
     fit(cfg, straight)
-    real = modes.make_mode
+    real = modes.build_mode  # what fit builds its mode with
 
     def failing(*args, **kwargs):
         mode = real(*args, **kwargs)
@@ -110,7 +110,7 @@ def test_a_late_memory_error_marks_the_run_and_exits_2(tmp_path, monkeypatch):
         mode.step = step_then_fail
         return mode
 
-    monkeypatch.setattr(modes, "make_mode", failing)
+    monkeypatch.setattr(modes, "build_mode", failing)
     r = invoke("fit", p, "--runs-dir", tmp_path / "runs", "--quiet")
     assert r.exit_code == 2 and "Traceback" not in r.output
     run = open_run(next((tmp_path / "runs").iterdir()))

@@ -206,13 +206,13 @@ def test_kill_in_the_middle_of_each_write_loses_nothing(tmp_path, target):
 THROTTLED = """
 import sys, time
 import autotrain.modes as modes
-make_mode = modes.make_mode
+build_mode = modes.build_mode  # what train.fit builds its mode with
 def slow(*args, **kwargs):
-    mode = make_mode(*args, **kwargs)
+    mode = build_mode(*args, **kwargs)
     step = mode.step
     mode.step = lambda x, y: (time.sleep(0.002), step(x, y))[1]
     return mode
-modes.make_mode = slow
+modes.build_mode = slow
 from autotrain.cli import app
 app(sys.argv[1:], prog_name="autotrain")
 """
@@ -267,10 +267,10 @@ def test_disk_full_or_read_only_is_exit_1_and_keeps_the_previous_checkpoint(tmp_
     else:
         real_write = runs.MetricsWriter.write
 
-        def write(self, step, loss, elapsed_s):
+        def write(self, step, loss, elapsed_s, *columns):  # columns: epoch, val_loss, val_accuracy (issue 11)
             if step == 25:
                 raise OSError(errno.ENOSPC, "No space left on device")
-            return real_write(self, step, loss, elapsed_s)
+            return real_write(self, step, loss, elapsed_s, *columns)
         monkeypatch.setattr(runs.MetricsWriter, "write", write)
         needle = "No space left on device"
     r = runner.invoke(app, ["fit", str(path), "--runs-dir", str(tmp_path / "runs"), "--quiet"])

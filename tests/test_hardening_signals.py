@@ -72,11 +72,11 @@ def finishes_like_a_straight_run(run, expected):
 
 # Patches: when to signal.
 DURING_STARTUP = """
-real = runs.RunDir.save_data
-def save_data(self, problem):
+real = runs.RunDir.save_fit_data
+def save_fit_data(self, data):
     kill()
-    return real(self, problem)
-runs.RunDir.save_data = save_data
+    return real(self, data)
+runs.RunDir.save_fit_data = save_fit_data
 """
 WHILE_READING_CONFIG = """
 real = config.resolve
@@ -86,8 +86,8 @@ def resolve(*a, **k):
 config.resolve = resolve
 """
 TWICE_AT_STEP_20 = """
-real = modes.make_mode
-def make_mode(*a, **k):
+real = modes.build_mode
+def build_mode(*a, **k):
     m = real(*a, **k)
     step, count = m.step, [0]
     def twice(x, y):
@@ -97,11 +97,11 @@ def make_mode(*a, **k):
         return step(x, y)
     m.step = twice
     return m
-modes.make_mode = make_mode
+modes.build_mode = build_mode
 """
 SECOND_INSIDE_THE_STOP_CHECKPOINT = """
-real_mode = modes.make_mode
-def make_mode(*a, **k):
+real_mode = modes.build_mode
+def build_mode(*a, **k):
     m = real_mode(*a, **k)
     step, count = m.step, [0]
     def once(x, y):
@@ -111,7 +111,7 @@ def make_mode(*a, **k):
         return step(x, y)
     m.step = once
     return m
-modes.make_mode = make_mode
+modes.build_mode = build_mode
 real_save = runs.RunDir.save_checkpoint
 def save_checkpoint(self, step, *a, **k):
     if step % 7:

@@ -4,7 +4,6 @@ Oracles: finite differences (gradcheck, float64) for every layer and loss, hand-
 RNG contract replayed in numpy, and (when installed) real PyTorch with the same weights copied in.
 """
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -155,6 +154,10 @@ def test_sequential_indexing_slicing_and_append():
         seq[4]
     del seq[1]
     assert list(seq._modules) == ["0", "1", "2"]
+    replacement = nn.Linear(2, 3)
+    seq[0] = replacement     # keeps its place (assignment does not move a child to the end)
+    assert seq[0] is replacement and list(seq._modules) == ["0", "1", "2"]
+    seq[0] = layers[0]
     x = rand64(5, 2, requires_grad=False)
     seq.double()
     np.testing.assert_allclose(seq(x).detach().numpy(), seq[2](seq[1](seq[0](x))).detach().numpy())
@@ -540,3 +543,73 @@ def test_leaky_relu_gradient_at_zero_is_the_slope_and_bce_input_checks():
         F.binary_cross_entropy_with_logits(t64([[0.5], [1.5]]), t64([0.0, 1.0]))
     # log(0) is clamped to -100, as PyTorch: a confident wrong answer costs 100, not inf
     assert F.binary_cross_entropy(t64([0.0]), t64([1.0])).item() == 100.0
+
+
+def test_set_default_dtype_reaches_linear_and_the_optimizer_step_counter():
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        layer = nn.Linear(2, 1)
+        assert layer.weight.dtype == np.float64
+        opt = torch.optim.Adam(layer.parameters())
+        layer(torch.ones(1, 2)).sum().backward()
+        opt.step()
+        assert opt.state[layer.weight]["step"].dtype == np.float64   # PyTorch's _get_scalar_dtype()
+    finally:
+        torch.set_default_dtype(previous)
+    assert nn.Linear(2, 1).weight.dtype == np.float32
+
+
+def test_module_dict_registers_in_order():
+    md = nn.ModuleDict({"enc": nn.Linear(2, 3), "act": nn.ReLU()})
+    md["dec"] = nn.Linear(3, 1)
+    assert list(md) == ["enc", "act", "dec"] and "act" in md and len(md) == 3
+    assert [n for n, _ in md.named_parameters()] == ["enc.weight", "enc.bias", "dec.weight", "dec.bias"]
+    assert isinstance(md.pop("act"), nn.ReLU) and list(md.keys()) == ["enc", "dec"]
+
+
+def test_forward_hooks_see_and_may_replace_inputs_and_outputs():
+    layer = nn.Linear(2, 2)
+    seen = []
+    handle = layer.register_forward_hook(lambda m, args, out: seen.append((m, args[0].shape, out.shape)))
+    doubled = layer.register_forward_pre_hook(lambda m, args: args[0] * 2)
+    x = torch.ones(3, 2)
+    out = layer(x)
+    assert seen == [(layer, (3, 2), (3, 2))]
+    np.testing.assert_allclose(out.detach().numpy(), F.linear(x * 2, layer.weight, layer.bias).detach().numpy())
+    handle.remove()
+    doubled.remove()
+    layer(x)
+    assert len(seen) == 1
+    with layer.register_forward_hook(lambda m, args, out: out * 0):
+        assert not layer(x).detach().numpy().any()
+    assert layer(x).detach().numpy().any()
+
+
+def test_changing_the_bias_in_place_after_forward_is_fine_but_the_weight_is_not():
+    layer = nn.Linear(2, 2)
+    x = torch.ones(3, 2, requires_grad=True)
+    out = layer(x).sum()
+    with torch.no_grad():
+        layer.bias += 1          # linear's backward never reads b (PyTorch's addmm neither)
+    out.backward()
+    out = layer(x).sum()
+    with torch.no_grad():
+        layer.weight.mul_(2)     # but it reads w for x's gradient
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward()
+
+
+def test_init_gains_and_fans_match_pytorch():
+    real = pytest.importorskip("torch")
+    for name, param in [("linear", None), ("sigmoid", None), ("tanh", None), ("relu", None), ("leaky_relu", None),
+                        ("leaky_relu", 0.2), ("selu", None), ("conv2d", None)]:
+        assert nn.init.calculate_gain(name, param) == real.nn.init.calculate_gain(name, param)
+    for shape in [(4, 6), (5, 3, 2), (2, 3, 4, 5)]:
+        ours = nn.init._calculate_fan_in_and_fan_out(torch.zeros(*shape))
+        theirs = real.nn.init._calculate_fan_in_and_fan_out(real.zeros(*shape))
+        assert ours == theirs
+        # the distribution's bound: every draw lies within PyTorch's kaiming_uniform_ bound
+        t = nn.init.kaiming_uniform_(torch.zeros(*shape, dtype=torch.float64), a=math.sqrt(5))
+        bound = math.sqrt(6 / ((1 + 5) * ours[0]))
+        assert np.abs(t.numpy()).max() <= bound

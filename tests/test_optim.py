@@ -361,3 +361,16 @@ def test_parameters_are_independent_when_some_steps_lack_a_gradient(cls, kwargs)
     np.testing.assert_array_equal(mixed_b, only_b)
     counts = [s["step"].item() for s in opt.state.values()]
     assert counts == [4.0, 6.0]
+
+
+def test_deepcopy_and_pickle_of_an_optimizer_keep_stepping_identically():
+    import copy
+    import pickle
+    _, opt = _engine_run(optim.Adam, dict(lr=0.05, amsgrad=True), steps=3)
+    for clone in (copy.deepcopy(opt), pickle.loads(pickle.dumps(opt))):
+        params = clone.param_groups[0]["params"]
+        assert clone.state[params[0]]["step"].item() == 3.0
+        for p in params:
+            p.grad = torch.ones_like(p)
+        clone.step()
+        assert clone.state[params[0]]["step"].item() == 4.0

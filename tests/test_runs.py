@@ -177,7 +177,8 @@ def test_metrics_truncated_to_the_checkpoint_and_torn_line_dropped(tmp_path):
     with run.open_metrics(keep_before=4) as m:
         m.write(4, 0.2, 9.0)
     text = run.metrics_path.read_text()
-    assert text.splitlines()[0] == "step,loss,elapsed_s" and text.endswith("4,0.2,9.000000\n")
+    assert text.splitlines()[0] == "step,epoch,loss,val_loss,val_accuracy,elapsed_s"
+    assert text.endswith("4,,0.2,,,9.000000\n")
     assert [r[0] for r in run.read_metrics()] == [0, 1, 2, 3, 4]
 
 

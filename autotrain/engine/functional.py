@@ -37,9 +37,9 @@ def _function(op, api):
         if args and not isinstance(args[0], (Tensor, list, tuple)):
             args = (_lift(args[0]),) + args[1:]
         if bind is None:
-            return apply_op(op, tuple([_operand(a) for a in args]))
+            return apply_op(op, args)
         inputs, attrs = bind(*args, **kwargs)
-        return apply_op(op, tuple([_operand(a) for a in inputs]), attrs)
+        return apply_op(op, tuple(inputs), attrs)
     function.__name__ = function.__qualname__ = api.name
     function.__doc__ = op.__doc__
     return function
@@ -50,9 +50,9 @@ def _method(op, api):
 
     def method(*args, **kwargs):
         if bind is None:
-            return apply_op(op, tuple([_operand(a) for a in args]))
+            return apply_op(op, args)
         inputs, attrs = bind(*args, **kwargs)
-        return apply_op(op, tuple([_operand(a) for a in inputs]), attrs)
+        return apply_op(op, inputs, attrs)
     method.__name__ = method.__qualname__ = api.name
     method.__doc__ = op.__doc__
     return method
@@ -79,10 +79,10 @@ def _operators(op):
         return {f"__{name}__": unary}
 
     def forward(self, other):
-        return apply_op(op, (self, other if isinstance(other, Tensor) else _operand(other)))
+        return apply_op(op, (self, other))
 
     def reflected(self, other):
-        return apply_op(op, (_operand(other), self))
+        return apply_op(op, (other, self))
 
     def inplace(self, other):
         return self._write(op, (other,), _NO_ATTRS)

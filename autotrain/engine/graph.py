@@ -120,11 +120,12 @@ class Node:
     ``parents`` are the inputs as given (tensors or Python scalars: their shapes and dtypes),
     ``edges`` where each input's gradient goes (a Node, a leaf tensor, ``(node, output_nr)`` for a
     Function with several outputs, or ``None``), ``inputs`` the saved arrays and ``versions`` the
-    saved tensors' version counters (``(counter, value)``) when the op's backward needs them.
+    saved tensors with their versions (``(tensor, version)``) and ``out_counter``/``out_version``
+    the saved output's, when the op's backward reads them.
     """
 
-    __slots__ = ("op", "parents", "edges", "attrs", "needs_input_grad", "inputs", "output", "versions", "seq",
-                 "epoch")
+    __slots__ = ("op", "parents", "edges", "attrs", "needs_input_grad", "inputs", "output", "versions",
+                 "out_counter", "out_version", "seq", "epoch")
     n_outputs = 1
 
     def __init__(self, op, parents, edges, attrs, needs_input_grad):
@@ -133,7 +134,8 @@ class Node:
         self.edges = edges
         self.attrs = attrs
         self.needs_input_grad = needs_input_grad
-        self.inputs = self.output = self.versions = None
+        self.inputs = self.output = self.versions = self.out_counter = None
+        self.out_version = 0
         self.seq = next_sequence_number()
         self.epoch = GRAD_MODE.mutations
 
@@ -157,15 +159,18 @@ class Node:
         return tuple((e[0], e[1]) if type(e) is tuple else (e, 0) for e in self.edges or ())
 
     def check_versions(self):
-        for counter, version, parent in self.versions:
-            if counter.n != version:
-                raise version_error(parent.shape, parent.dtype, counter.n, version)
+        for tensor, version in self.versions or ():
+            if tensor._version != version:
+                raise version_error(tensor.shape, tensor.dtype, tensor._version, version)
+        counter = self.out_counter
+        if counter is not None and counter.n != self.out_version:
+            raise version_error(self.output.shape, self.output.dtype, counter.n, self.out_version)
 
     def run_backward(self, g, xp):
         """Gradients for each input, from the op's backward rule."""
         if self.parents is None:
             raise RuntimeError(FREED_MESSAGE)
-        if self.versions is not None and self.epoch != GRAD_MODE.mutations:
+        if self.epoch != GRAD_MODE.mutations:
             self.check_versions()
         return self.op.backward(self, xp, g)
 
@@ -175,9 +180,17 @@ class Node:
 
 
 class VersionCounter:
-    """How many times a storage was changed in place; shared by a tensor, its views and ``detach()``."""
+    """How many times a storage was changed in place; shared by a tensor, its views and ``detach()``.
 
-    __slots__ = ("n",)
+    ``zeroed_at`` is the version at which the storage was last zeroed while nothing outside the
+    engine could reach it (-1 once it may have been exposed: ``numpy()``, a view, ``detach()``, ...);
+    ``spare`` a zero array of the same shape only the engine holds.  Together they let a gradient
+    buffer be swapped instead of filled and added to, when no one can observe the difference.
+    """
+
+    __slots__ = ("n", "zeroed_at", "spare")
 
     def __init__(self):
         self.n = 0
+        self.zeroed_at = -1
+        self.spare = None

@@ -65,6 +65,8 @@ OPS: dict[str, type["Op"]] = {}
 
 def register(cls: type["Op"]) -> type["Op"]:
     """Add an op class to ``OPS`` under its ``name``."""
+    cls.promotes = cls.dtype_rule in ("promote", "float", "bool", "same")
+    cls.records = cls.differentiable or cls.no_derivative
     OPS[cls.name] = cls
     return cls
 
@@ -160,6 +162,8 @@ class Op:
     ties = False
     quiet = False
     view = False            # the forward may return a view of input 0 (the engine then tracks it)
+    promotes = True         # dtype_rule is one that casts inputs (set for every op by register)
+    records = True          # recorded in the graph: differentiable or no_derivative (set by register)
     promote_from = 0        # inputs before this index take no part in dtype promotion (where's condition)
     saves_inputs = True     # backward reads ctx.inputs (the engine then checks their versions)
     saves_output = False    # backward reads ctx.output
@@ -398,13 +402,13 @@ class Pow(Op):
     domain = "pos"
     operator = "pow"
     api = (Api("pow", inplace=True),)
-    quiet = True
 
     @staticmethod
     def forward(xp, a, b, out=None):
         if type(b) in (int, float) and b == 2:
             return xp.square(a, out=out)  # the ufunc power has no fast path for 2 (2x slower)
-        return xp.power(a, b, out=out)
+        with np.errstate(all="ignore"):  # 0 ** -1 is inf, as PyTorch, without numpy's warning
+            return xp.power(a, b, out=out)
 
     @staticmethod
     def backward(ctx, xp, g):
@@ -846,7 +850,8 @@ class Reshape(Op):
     dtype_rule = "keep"
     view = True
     api = (Api("reshape", lambda input, *shape: ((input,), {"shape": _reshaped(input, _sizes(shape))})),
-           Api("view", lambda input, *shape: ((input,), {"shape": _reshaped(input, _sizes(shape))}), function=False),
+           Api("view", lambda input, *shape: ((input,), {"shape": _reshaped(input, _sizes(shape)), "strict": True}),
+               function=False),
            Api("view_as", lambda input, other: ((input,), {"shape": tuple(other.shape)}), function=False),
            Api("flatten", lambda input, start_dim=0, end_dim=-1: ((input,), {"shape": _flattened(
                input.shape, start_dim, end_dim)})),
@@ -855,15 +860,20 @@ class Reshape(Op):
     cases = ((((3, 4),), {"shape": (4, 3)}), (((3, 4),), {"shape": (12,)}), (((2, 6),), {"shape": (3, -1)}))
 
     @staticmethod
-    def forward(xp, a, shape):
-        return xp.reshape(a, shape)
+    def forward(xp, a, shape, strict=False):
+        out = xp.reshape(a, shape)
+        if strict and not xp.may_share_memory(out, a) and out.size:
+            # view() never copies in PyTorch; numpy's reshape would, and writes through it would be lost
+            raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
+                               "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+        return out
 
     @staticmethod
     def backward(ctx, xp, g):
         return (xp.reshape(g, ctx.input_shapes[0]),)
 
     @staticmethod
-    def shape(a_shape, shape):
+    def shape(a_shape, shape, strict=False):
         shape = tuple(shape)
         size = int(np.prod(a_shape))
         if shape.count(-1) == 1:
@@ -1559,6 +1569,8 @@ class Linear(Op):
     name = "linear"
     arity = 3
     dtype_rule = "same"
+    # backward reads x for the weight's gradient and w for the input's, never b (as PyTorch's addmm)
+    reads = staticmethod(lambda needs: (needs[1], needs[0], False))
     cases = ((((4, 3), (5, 3), (5,)), {}), (((2, 4, 3), (5, 3), (5,)), {}), (((3,), (5, 3), (5,)), {}))
 
     @staticmethod
@@ -1643,6 +1655,7 @@ class SoftmaxCrossEntropy(Op):
         if reduction == "sum":
             return ()
         return tuple(n for i, n in enumerate(logits_shape) if i != axis % len(logits_shape))
+
 
 # ===================================================================== static-tf block
 # Two ops the TF1 side needs that PyTorch spells differently (``detach`` and ``one_hot`` are not recorded

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import builtins
 import numbers
+import sys
 from collections import namedtuple
 
 import numpy as np
@@ -30,9 +31,13 @@ long, double, half = int64, float64, float16
 as_dtype = dtypes.as_dtype
 _NO_ATTRS: dict = {}
 _SCALARS = (int, builtins.float, bool)
-_PROMOTING = frozenset(("promote", "float", "bool", "same"))
 _SETITEM, _COPY_SLICES, _INDEX, _CAST = OPS["setitem"], OPS["copy_slices"], OPS["index"], OPS["cast"]
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _sole_owner(t) -> bool:
+    """True when nothing but ``t`` holds its array (no numpy alias, view, saved copy or local name)."""
+    return sys.getrefcount(t._data) == 2  # the slot, and getrefcount's own argument
 
 
 def xp_of_array(array):
@@ -143,21 +148,31 @@ def _promote(op, arrays):
 
 
 def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
-    """Run ``op`` forward on the inputs' arrays; record a graph node when a gradient will be needed."""
-    arrays, xp, needs = [], None, False
+    """Run ``op`` forward on the inputs' arrays; record a graph node when a gradient will be needed.
+
+    Inputs are Tensors or Python numbers; anything else (numpy scalars, arrays) is normalised first.
+    """
+    arrays, xp, dt, grad, mixed, weak = [], None, None, False, False, 0
     for t in inputs:
         if isinstance(t, Tensor):
             a = t._data
-            if xp is None:
-                xp = NP if type(a) is np.ndarray else backend.xp_of(a)
-            elif (xp is NP) is not (type(a) is np.ndarray):
-                _check_same_device(inputs)
+            if dt is None:
+                xp, dt = NP if type(a) is np.ndarray else backend.xp_of(a), a.dtype
+            else:
+                if (xp is NP) is not (type(a) is np.ndarray):
+                    _check_same_device(inputs)
+                mixed = mixed or a.dtype is not dt
             if t._requires_grad or t._base is not None and t._base._requires_grad:
-                needs = True
+                grad = True
             arrays.append(a)
-        else:
+        elif type(t) in _SCALARS:
+            weak = 2 if type(t) is builtins.float else weak or type(t) is int
             arrays.append(t)
-    if op.dtype_rule in _PROMOTING:
+        else:
+            return apply_op(op, tuple([_operand(v) for v in inputs]), attrs)
+    # promotion is skipped in the common case: one dtype, and no Python number of a higher category
+    if op.promotes and (mixed or op.promote_from or weak and _CATEGORY[dt.kind] < weak
+                        or dt.kind != "f" and op.dtype_rule == "float"):
         arrays = _promote(op, arrays)
     try:
         if op.quiet:
@@ -169,30 +184,36 @@ def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
         raise _shape_error(op, inputs, attrs) or _op_error(op, inputs, attrs, exc) from None
     if type(out) is not np.ndarray and xp is NP:
         out = np.asarray(out)
-    if needs and GRAD_MODE.enabled and (op.differentiable or op.no_derivative):
-        result = _record(op, out, inputs, arrays, attrs)
-    else:
-        result = _new(out)
+    result = _record(op, out, inputs, arrays, attrs) if grad and op.records and GRAD_MODE.enabled else _new(out)
     if op.view:
         _mark_view(result, inputs[0], op, attrs, xp)
     return result
 
 
+def _edge_of(t):
+    """Where t's gradient goes (None when it needs none): the common cases inline, views via ``_edge``."""
+    if not isinstance(t, Tensor):
+        return None
+    if t._base is None:
+        if not t._requires_grad:
+            return None
+        fn = t.grad_fn
+        return t if fn is None else fn if not t._output_nr else (fn, t._output_nr)
+    return t._edge() if t._base._requires_grad or t._requires_grad else None
+
+
 def _record(op, out, inputs, arrays, attrs):
-    needs = tuple([isinstance(t, Tensor) and (t._requires_grad or t._base is not None and t._base._requires_grad)
-                   for t in inputs])
-    node = Node(op, inputs, tuple([t._edge() if need else None for t, need in zip(inputs, needs)]), attrs, needs)
+    edges = tuple([_edge_of(t) for t in inputs])
+    needs = tuple([e is not None for e in edges])
+    node = Node(op, inputs, edges, attrs, needs)
     result = _new(out, node, True)
-    saved = []
     if op.saves_inputs:
         node.inputs = arrays
-        saved = [(t._counter(), t._vc.n, t) for t, read in zip(inputs, op.reads(needs))
-                 if read and isinstance(t, Tensor)]
+        node.versions = tuple([(t, t._version) for t, read in zip(inputs, op.reads(needs))
+                               if read and isinstance(t, Tensor)])
     if op.saves_output:
         node.output = out
-        saved.append((result._counter(), 0, result))
-    if saved:
-        node.versions = tuple(saved)
+        node.out_counter = result._counter()
     return result
 
 
@@ -202,6 +223,7 @@ def _mark_view(result, source, op, attrs, xp) -> None:
         return
     base = source._base if source._base is not None else source
     result._vc = base._counter()
+    result._vc.zeroed_at = -1  # a view can write the storage where zero_() cannot see
     result._base = base
     result._view = (source._view if source._base is not None else ()) + ((op, attrs),)
     result._view_at = result._vc.n
@@ -247,7 +269,10 @@ class Tensor:
         return 0 if self._vc is None else self._vc.n
 
     def _bump(self) -> None:
-        self._counter().n += 1
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = VersionCounter()
+        vc.n += 1
         GRAD_MODE.mutations += 1
 
     def _edge(self):
@@ -272,18 +297,28 @@ class Tensor:
         self._view_at = self._vc.n
 
     def _accumulate_grad(self, g, borrowed: bool) -> None:
-        """``self.grad += g`` in place (AccumulateGrad); the first gradient is adopted when nothing else holds it."""
+        """``self.grad += g`` in place, as PyTorch's AccumulateGrad.
+
+        Like AccumulateGrad (which steals a gradient when its use count says no one else holds it),
+        a fresh ``g`` is adopted instead of copied or added when that cannot be observed: the first
+        gradient, or one arriving at a buffer zeroed since anyone outside the engine last saw it.
+        """
         current = self.grad
-        data = self._data
+        stealable = not borrowed and g.base is None and g.dtype == self._data.dtype and \
+            getattr(g.flags, "writeable", True)
         if current is None:
-            if borrowed or g.base is not None or g.dtype != data.dtype or not getattr(g.flags, "writeable", True):
-                g = g.astype(data.dtype, copy=True)
-            self.grad = _new(g)
+            self.grad = _new(g if stealable else g.astype(self._data.dtype, copy=True))
             return
-        target = current._data
-        if target.shape != g.shape:
-            raise RuntimeError(f"the gradient has shape {tuple(g.shape)} but .grad has shape {tuple(target.shape)}")
-        xp_of_array(target).add(target, g, out=target, casting="unsafe")
+        vc = current._vc
+        if current._data.shape != g.shape:
+            raise RuntimeError(f"the gradient has shape {tuple(g.shape)} but .grad has shape "
+                               f"{tuple(current._data.shape)}")
+        if stealable and vc is not None and vc.zeroed_at == vc.n and current._base is None \
+                and _sole_owner(current):
+            vc.spare, current._data = current._data, g  # the zeroed buffer is kept for the next zero_()
+        else:
+            target = current._data
+            xp_of_array(target).add(target, g, out=target, casting="unsafe")
         current._bump()
 
     # ----------------------------------------------------------------- attributes
@@ -308,6 +343,7 @@ class Tensor:
     @property
     def data(self) -> "Tensor":
         """A tensor sharing this one's storage, detached from the graph (in-place changes go unnoticed)."""
+        self._exposed()
         return _new(self._data)
 
     @data.setter
@@ -390,9 +426,16 @@ class Tensor:
         if type(self._data) is not np.ndarray:
             raise TypeError(f"can't convert {self.device} tensor to numpy. Use Tensor.cpu() to copy the tensor "
                             "to host memory first.")
+        self._exposed()
         return self._data
 
+    def _exposed(self) -> None:
+        """The storage is now reachable outside the engine: it can no longer be assumed to stay zero."""
+        if self._vc is not None:
+            self._vc.zeroed_at = -1
+
     def __array__(self, dtype=None, copy=None):
+        self._exposed()
         arr = backend.to_numpy(self._data)
         return arr if dtype is None else arr.astype(dtype)
 
@@ -420,6 +463,7 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """The same storage (and version counter), cut off from the graph."""
+        self._exposed()
         t = _new(self._data)
         t._vc = self._counter()
         return t
@@ -509,23 +553,26 @@ class Tensor:
     # ----------------------------------------------------------------- in place
     def _write(self, op, others, attrs) -> "Tensor":
         """Apply ``op`` to this tensor in place: unrecorded into the storage, or recorded as PyTorch does."""
-        others = tuple(_operand(o) for o in others)
+        others = tuple([o if type(o) in _SCALARS else _operand(o) for o in others])
+        if not GRAD_MODE.enabled:  # optimizer steps and zero_(): straight into the storage
+            self._check_castable(op, others)
+            self._write_storage(op, others, attrs)
+            return self
         base = self._base
         other_grad = any(isinstance(o, Tensor) and o.requires_grad for o in others)
-        if GRAD_MODE.enabled:
-            if base is None and self._requires_grad and self.grad_fn is None:
-                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-            if base is not None and base._requires_grad and base.grad_fn is None:
-                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
-                                   "operation.")
-            if base is not None and base._requires_grad and not self._view_grad:
-                raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad "
-                                   "mode enabled. Given that this use case is ambiguous and error-prone, it is "
-                                   "forbidden. You can clarify your code by moving both the view and the inplace "
-                                   "either both inside the no_grad block (if you don't want the inplace to be "
-                                   "tracked) or both outside (if you want the inplace to be tracked).")
+        if base is None and self._requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        if base is not None and base._requires_grad and base.grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+        if base is not None and base._requires_grad and not self._view_grad:
+            raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad "
+                               "mode enabled. Given that this use case is ambiguous and error-prone, it is "
+                               "forbidden. You can clarify your code by moving both the view and the inplace "
+                               "either both inside the no_grad block (if you don't want the inplace to be "
+                               "tracked) or both outside (if you want the inplace to be tracked).")
         self._check_castable(op, others)
-        if not (GRAD_MODE.enabled and (self.requires_grad or other_grad)):
+        if not (self.requires_grad or other_grad):
             self._write_storage(op, others, attrs)
         elif base is None:
             result = apply_op(op, (self._snapshot(op),) + others, attrs)
@@ -593,9 +640,9 @@ class Tensor:
         self.grad_fn, self._requires_grad, self._output_nr = result.grad_fn, True, 0
         self._bump()
         node = result.grad_fn
-        if isinstance(node, Node) and node.versions is not None and result._vc is not None:
-            mine = self._vc  # a saved output now lives in this tensor: later changes to it are caught
-            node.versions = tuple((mine, mine.n, self) if c is result._vc else (c, v, p) for c, v, p in node.versions)
+        if isinstance(node, Node) and node.out_counter is not None:
+            # a saved output now lives in this tensor: later changes to it are caught
+            node.out_counter, node.out_version = self._vc, self._vc.n
 
     def _write_through_view(self, op, others, attrs) -> None:
         """In place through a view: the view's new value, then the base rebuilt around it (CopySlices)."""
@@ -611,7 +658,17 @@ class Tensor:
 
     def zero_(self) -> "Tensor":
         """Fill with zeros in place."""
-        return self.fill_(0)
+        vc = self._vc
+        if vc is not None and vc.spare is not None and not (GRAD_MODE.enabled and self.requires_grad) \
+                and self._base is None and _sole_owner(self):
+            # no one else can see this array: swapping in the zero spare is the same as filling it
+            self._data, vc.spare = vc.spare, None
+            self._bump()
+        else:
+            self.fill_(0)
+        if self._base is None and _sole_owner(self):
+            self._counter().zeroed_at = self._vc.n
+        return self
 
     def fill_(self, value) -> "Tensor":
         """Fill with ``value`` in place."""

@@ -30,10 +30,23 @@ def my_relu():
     return MyReLU
 
 
+@functools.cache
+def _my_relu_module_class():
+    import autotrain.engine as torch
+
+    class MyReLUModule(torch.nn.Module):
+        """The user-defined Function as a layer of the ``nn.Sequential``."""
+
+        def forward(self, x):
+            return my_relu().apply(x)
+
+    return MyReLUModule
+
+
 class CustomReluMode(AutogradMode):
-    """Identical to AutogradMode except for ``relu``."""
+    """Identical to AutogradMode except for the hidden activation: ReLU as the user's ``MyReLU.apply``."""
 
     name: ClassVar[str] = "custom-relu"
 
-    def relu(self, h):
-        return my_relu().apply(h)
+    def activation(self):
+        return _my_relu_module_class()()

@@ -1,12 +1,18 @@
-"""``static``: the seed's TensorFlow-1 program: build the graph once, run it with ``feed_dict`` each step."""
+"""``static``: the network as a TensorFlow-1 program: the graph is built once from the layer list, every
+(mini)batch is fed through placeholders, and the optimizer's ``minimize`` adds the update ops.
+
+The seed's network builds the seed's graph exactly (``tf.maximum(h, 0)``, ``reduce_sum((y - y_pred) ** 2)``,
+``w.assign(w - lr * grad)``), so its loss table is unchanged bit for bit.
+"""
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
 import numpy as np
 
 from autotrain.data import Problem
-from autotrain.modes.base import copied
+from autotrain.modes.base import ModelSpec, copied
 
 
 class StaticMode:
@@ -14,50 +20,173 @@ class StaticMode:
 
     name: ClassVar[str] = "static"
 
-    def __init__(self, problem: Problem, lr: float, device: str = "cpu") -> None:
+    def __init__(self, spec: ModelSpec | Problem, params: dict | float, device: str = "cpu") -> None:
         import autotrain.engine.static as tf  # lazy: only this mode needs the static engine
 
+        if isinstance(spec, Problem):  # the seed's (problem, lr) form
+            spec, params = ModelSpec.seed(*spec.w1.shape, spec.w2.shape[1], params), {"w1": spec.w1, "w2": spec.w2}
         if device != "cpu":
             raise ValueError(f"mode 'static' runs on the cpu only, not on {device!r}")
-        D_in, H = problem.w1.shape
-        dtype = getattr(tf, problem.w1.dtype.name)
+        self.spec, self.tf = spec, tf
+        self.lr = spec.optimizer.lr
+        shapes = spec.param_shapes()
+        self.np_dtype = np.asarray(params["w1"]).dtype
+        dtype = getattr(tf, self.np_dtype.name)
         self.graph = tf.Graph()
         with self.graph.as_default():
-            self.x = tf.placeholder(dtype, shape=(None, D_in))
-            self.y = tf.placeholder(dtype, shape=(None, problem.w2.shape[1]))
-            self.w1 = tf.Variable(copied(problem.w1))
-            self.w2 = tf.Variable(copied(problem.w2))
-            h = tf.matmul(self.x, self.w1)
-            # As the seed: tf.maximum gives the whole gradient to h at h == 0, the clamp convention of
-            # the other modes (tf.nn.relu would zero it there).
-            h_relu = tf.maximum(h, tf.zeros(1, dtype=dtype))
-            y_pred = tf.matmul(h_relu, self.w2)
-            self.loss = tf.reduce_sum((self.y - y_pred) ** 2.0)
-            grad_w1, grad_w2 = tf.gradients(self.loss, [self.w1, self.w2])
-            self.new_w1 = self.w1.assign(self.w1 - lr * grad_w1)
-            self.new_w2 = self.w2.assign(self.w2 - lr * grad_w2)
+            self.x = tf.placeholder(dtype, shape=(None, spec.sizes[0]))
+            # class indices (sparse_softmax_cross_entropy_with_logits), or targets
+            self.y = (tf.placeholder(tf.int64, shape=(None,)) if spec.classify
+                      else tf.placeholder(dtype, shape=(None, spec.sizes[-1])))
+            self.vars = {k: tf.Variable(copied(params[k])) for k in shapes}
+            self.out = self._forward(tf, dtype)
+            self.loss = self._loss(tf)
+            self.optimizer = torch_rule_optimizer(tf)(spec.optimizer)
+            self.train_op = self.optimizer.minimize(self.loss, var_list=[self.vars[k] for k in shapes])
             # Built now, not in load_state: a graph must not grow while a Session runs it.
-            self.w1_in = tf.placeholder(dtype, shape=(D_in, H))
-            self.w2_in = tf.placeholder(dtype, shape=problem.w2.shape)
-            self.load_ops = [self.w1.assign(self.w1_in), self.w2.assign(self.w2_in)]
+            self.state_vars = {**self.vars, **self.optimizer.state_variables(self.vars)}
+            self.inputs = {k: tf.placeholder(v.dtype, shape=tuple(v.shape)) for k, v in self.state_vars.items()}
+            self.load_ops = [v.assign(self.inputs[k]) for k, v in self.state_vars.items()]
             init = tf.global_variables_initializer()
         self.sess = tf.Session(graph=self.graph)
         self.sess.run(init)
 
+    def _forward(self, tf, dtype):
+        spec, a = self.spec, self.x
+        for i in range(1, spec.layers + 1):
+            a = tf.matmul(a, self.vars[f"w{i}"])
+            if spec.bias:
+                a = a + self.vars[f"b{i}"]
+            if i < spec.layers:
+                if spec.activation == "relu":
+                    # As the seed: tf.maximum gives the whole gradient to h at h == 0, the clamp convention of
+                    # the other modes (tf.nn.relu would zero it there).
+                    a = tf.maximum(a, tf.zeros(1, dtype=dtype))
+                else:
+                    a = tf.tanh(a) if spec.activation == "tanh" else tf.sigmoid(a)
+        return a
+
+    def _loss(self, tf):
+        kind = self.spec.loss
+        if kind == "sum_squares":
+            return tf.reduce_sum((self.y - self.out) ** 2.0)
+        if kind == "mse":
+            return tf.reduce_mean(tf.square(self.out - self.y))
+        return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=self.y, logits=self.out))
+
+    # ------------------------------------------------------------ feeds
     def prepare(self, x, y):
         return np.asarray(x), np.asarray(y)
 
+    def _feed(self, x, y) -> dict:
+        return {self.x: x, self.y: y}
+
+    def _logits(self, x) -> np.ndarray:
+        return self.sess.run(self.out, feed_dict={self.x: x})
+
+    # ------------------------------------------------------------ the step
     def step(self, x, y) -> float:
-        loss, _, _ = self.sess.run([self.loss, self.new_w1, self.new_w2], feed_dict={self.x: x, self.y: y})
+        loss, _ = self.sess.run([self.loss, self.train_op], feed_dict=self._feed(x, y))
         return float(loss)
 
-    def state(self) -> dict[str, np.ndarray]:
-        w1, w2 = self.sess.run([self.w1, self.w2])
-        return {"w1": copied(w1), "w2": copied(w2)}
+    def evaluate(self, x, y) -> tuple[float, np.ndarray]:
+        loss, out = self.sess.run([self.loss, self.out], feed_dict=self._feed(x, y))
+        return float(loss), np.array(out, copy=True)
 
-    def load_state(self, state: dict[str, np.ndarray]) -> None:
-        self.sess.run(self.load_ops, feed_dict={self.w1_in: state["w1"], self.w2_in: state["w2"]})
+    def predict(self, x) -> np.ndarray:
+        return np.array(self._logits(np.asarray(x, dtype=self.np_dtype)), copy=True)
+
+    # ------------------------------------------------------------ state
+    def state(self) -> dict[str, np.ndarray]:
+        names = list(self.vars)
+        return {k: copied(v) for k, v in zip(names, self.sess.run([self.vars[k] for k in names]))}
+
+    def optimizer_state(self) -> dict[str, np.ndarray]:
+        if not self.spec.optimizer.slots():
+            return {}  # plain sgd keeps no state
+        names = [k for k in self.state_vars if k not in self.vars]
+        out = {k: copied(v) for k, v in zip(names, self.sess.run([self.state_vars[k] for k in names]))}
+        out["step"] = np.array(int(out["step"]), dtype=np.int64)
+        return out
+
+    def load_state(self, state: dict[str, np.ndarray], optimizer_state: dict[str, np.ndarray] | None = None) -> None:
+        feed = {self.inputs[k]: state[k] for k in self.vars}
+        ops = [op for k, op in zip(self.state_vars, self.load_ops) if k in self.vars]
+        if optimizer_state and "step" in optimizer_state:
+            for k, op in zip(self.state_vars, self.load_ops):
+                if k not in self.vars:
+                    feed[self.inputs[k]] = np.asarray(optimizer_state[k], dtype=self.state_vars[k].dtype)
+                    ops.append(op)
+        self.sess.run(ops, feed_dict=feed)
 
     def explain(self, x, y):
         """The static compiler's report for the training step (node counts per pass, fused groups, DOT)."""
-        return self.sess.explain([self.loss, self.new_w1, self.new_w2], feed_dict={self.x: x, self.y: y})
+        return self.sess.explain([self.loss, self.train_op], feed_dict=self._feed(x, y))
+
+
+@functools.cache
+def torch_rule_optimizer(tf):
+    """``TorchRuleOptimizer``, a ``tf.train.Optimizer`` subclass, made on first use (the static engine loads
+    lazily)."""
+
+    class TorchRuleOptimizer(tf.train.Optimizer):
+        """A TF1 optimizer (``minimize`` = ``compute_gradients`` + ``apply_gradients``, slot Variables) whose
+        update formulas are PyTorch's (torch/optim, single-tensor), as the other modes use.
+
+        TF1's own classes differ: ``tf.train`` converts every hyper-parameter to float32 first (a float64
+        model trains with lr = float32(lr)), its Adam puts epsilon inside the bias correction ("epsilon hat")
+        and its RMSProp starts the mean square at 1 -- none would agree with the other modes to 1e-9.  For
+        sgd the update is the seed's ``w.assign(w - lr * grad)``.
+        """
+
+        def __init__(self, spec, name: str = "TorchRule"):
+            super().__init__(name=name)
+            self.spec = spec
+
+        def state_variables(self, named: dict) -> dict:
+            """{"step": ..., "<slot>.<param>": ...} for checkpoints (empty for sgd)."""
+            if not self.spec.slots():
+                return {}
+            out = {"step": self._step}
+            for slot in self.spec.slots():
+                out.update({f"{slot}.{k}": self.get_slot(v, slot) for k, v in named.items()})
+            return out
+
+        def _create_slots(self, var_list) -> None:
+            for var in var_list:
+                for slot in self.spec.slots():
+                    self._zeros_slot(var, slot, self._name)
+            if self.spec.slots():  # sgd needs no step count: its graph stays the seed's
+                # steps taken, in the variables' dtype (an exponent of beta ** t; exact to 2**24 in float32)
+                self._step = self._create_non_slot_variable(0.0, "step", var_list[0])
+                self._t1 = self._step + 1.0  # this step's number, read before the run's assigns
+
+        def _apply_dense(self, grad, var):
+            o = self.spec
+            lr, wd = o.lr, o.weight_decay
+            g = grad + wd * var if wd and o.name != "adamw" else grad
+            if o.name == "sgd":
+                return var.assign(var - lr * g)
+            if o.name == "momentum":
+                buf = self.get_slot(var, "momentum_buffer")
+                first = tf.minimum(self._step, 1.0)  # PyTorch: the first buffer is the gradient itself
+                buf_t = buf.assign(buf * (o.momentum * first) + g)
+                return var.assign(var - lr * buf_t)
+            if o.name == "rmsprop":
+                sq = self.get_slot(var, "square_avg")
+                sq_t = sq.assign(sq * o.alpha + (1 - o.alpha) * g * g)
+                return var.assign(var - lr * g / (tf.sqrt(sq_t) + o.eps))
+            m, v = self.get_slot(var, "exp_avg"), self.get_slot(var, "exp_avg_sq")
+            b1, b2 = o.betas
+            w0 = var * (1 - lr * wd) if o.name == "adamw" else var
+            m_t = m.assign(m + (1 - b1) * (g - m))
+            v_t = v.assign(v * b2 + (1 - b2) * g * g)
+            step_size = lr / (1.0 - tf.pow(b1, self._t1))
+            denom = tf.sqrt(v_t) / tf.sqrt(1.0 - tf.pow(b2, self._t1)) + o.eps
+            return var.assign(w0 - step_size * m_t / denom)
+
+        def _finish(self, update_ops, name_scope):
+            extra = [self._step.assign(self._t1)] if self.spec.slots() else []
+            return super()._finish(list(update_ops) + extra, name_scope)
+
+    return TorchRuleOptimizer

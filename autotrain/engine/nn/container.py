@@ -1,4 +1,4 @@
-"""Containers: ``Sequential`` (modules applied in order) and ``ModuleList`` (a registered list)."""
+"""Containers: ``Sequential`` (modules applied in order), ``ModuleList`` and ``ModuleDict`` (registered collections)."""
 from __future__ import annotations
 
 import operator
@@ -130,3 +130,56 @@ class ModuleList(Module):
         modules = list(self._modules.values())
         modules.insert(index, module)
         self._modules = OrderedDict((str(i), m) for i, m in enumerate(modules))
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters are registered: ``ModuleDict({"encoder": Linear(4, 2)})``.
+
+    Keys keep their insertion order; it has no ``forward``.
+    """
+
+    def __init__(self, modules=None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def items(self):
+        return self._modules.items()
+
+    def values(self):
+        return self._modules.values()
+
+    def pop(self, key: str) -> Module:
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        self._modules.clear()
+
+    def update(self, modules) -> None:
+        """Add modules from a mapping or an iterable of (key, module) pairs."""
+        pairs = modules.items() if hasattr(modules, "items") else modules
+        for key, module in pairs:
+            self[key] = module

@@ -5,18 +5,12 @@ import math
 
 import numpy as np
 
-from .. import backend, creation
+from .. import backend
+from ..dtypes import get_default_dtype
 from ..tensor import Tensor, as_dtype
 from . import functional as F
 from .module import Module
 from .parameter import Parameter
-
-
-def default_dtype() -> np.dtype:
-    """The engine's default float dtype (``set_default_dtype``), float32 unless changed."""
-    from .. import tensor as _tensor_module
-    getter = getattr(_tensor_module, "get_default_dtype", None) or getattr(creation, "get_default_dtype", None)
-    return as_dtype(getter()) if getter is not None else np.dtype("float32")
 
 
 class Linear(Module):
@@ -30,7 +24,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        dtype = as_dtype(dtype) or default_dtype()
+        dtype = as_dtype(dtype) or as_dtype(get_default_dtype())
         self.weight = Parameter(_empty((out_features, in_features), dtype, device))
         if bias:
             self.bias = Parameter(_empty((out_features,), dtype, device))

@@ -68,6 +68,10 @@ class Adam(Optimizer):
         super().load_state_dict(state_dict)
         self._plans.clear()
 
+    def __setstate__(self, state) -> None:   # after pickle/deepcopy: the caches start empty
+        super().__setstate__(state)
+        self._scratch, self._plans = {}, {}
+
     def _update_group(self, group) -> None:
         plan = self._flat_plan(group)
         if plan is not None:
@@ -233,7 +237,7 @@ class _FlatGroup:
                      float(self.steps[0]), lr, beta1, beta2, eps)
         for param, step in zip(params, self.tmp_views):
             param._data += step
-            mark_updated(param)
+            param._bump()   # mark_updated, inlined on the hot path
 
 
 class AdamW(Adam):

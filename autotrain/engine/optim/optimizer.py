@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import backend
 from ..graph import enable_grad
+from ..dtypes import get_default_dtype
 from ..tensor import Tensor
 
 #: a hyper-parameter a subclass must be given (PyTorch's ``optim.optimizer.required``)
@@ -202,9 +203,7 @@ def _cast_state(param: Tensor, name: str, value):
 
 def step_tensor() -> Tensor:
     """A new step counter: a 0-d tensor of the default float dtype (float32 unless changed), as PyTorch."""
-    from .. import creation, tensor
-    getter = getattr(tensor, "get_default_dtype", None) or getattr(creation, "get_default_dtype", None)
-    dtype = np.float64 if getter is not None and np.dtype(getter()) == np.float64 else np.float32
+    dtype = np.float64 if get_default_dtype() == np.float64 else np.float32
     return Tensor._wrap(np.zeros((), dtype=dtype))
 
 

@@ -1,0 +1,243 @@
+"""``autotrain evaluate`` and ``autotrain predict``: a finished (or interrupted) run's weights on data.
+
+Nothing here prints.  Both read only the run directory (config.yaml, data.npz, a checkpoint) and the
+files the user names; the saved standardisation and class names are applied, so raw rows in the
+training file's format go in and labels come out.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from autotrain.data import DataError, FitData, load_dataset, load_fit_data, read_arrays
+from autotrain.runs import CheckpointError, RunDir, RunError, atomic_write, checkpoint_spec, load_checkpoint, open_run
+
+
+@dataclass
+class Evaluation:
+    """Loss (and accuracy for classification) of one checkpoint on one set of rows."""
+
+    run_dir: str
+    checkpoint_step: int
+    data: str  # "validation split", "training split", or the file
+    rows: int
+    loss_name: str
+    loss: float
+    accuracy: float | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _mode_for(run: RunDir, checkpoint: str | int | None = "last"):
+    """(config, FitData, a mode holding the chosen checkpoint's weights, the checkpoint's step)."""
+    from autotrain.modes import build_mode
+    from autotrain.modes.base import spec_from_config
+    cfg = run.read_config()
+    if not run.data_path.is_file():
+        raise RunError(f"{run.path} has no data.npz (the run never started training)")
+    data = load_fit_data(run.data_path)
+    spec = spec_from_config(cfg, data.D_in, data.D_out)
+    ckpt = _checkpoint(run, cfg, checkpoint_spec(cfg), checkpoint)
+    mode = build_mode(cfg.mode if cfg.device == "cpu" else "manual", spec, ckpt.weights, "cpu")
+    return cfg, data, mode, ckpt.step
+
+
+def _checkpoint(run: RunDir, cfg, expected: dict, which: str | int | None):
+    which = "last" if which is None else which
+    if which == "last":
+        ckpt = run.latest_checkpoint(cfg, spec=expected)
+        if ckpt is None:
+            raise RunError(f"{run.path} has no checkpoint")
+        return ckpt
+    if which == "best":
+        step = best_step(run)
+        if step is None:
+            raise RunError(f"{run.path} has no best checkpoint: it was trained without a validation split "
+                           "(val_fraction: 0); use --checkpoint last")
+    else:
+        try:
+            step = int(which)
+        except ValueError:
+            raise RunError(f"--checkpoint {which!r}: expected best, last or a step number") from None
+    path = run.checkpoint_path(step)
+    if not path.is_file():
+        have = ", ".join(str(s) for s, _ in run.checkpoints()) or "none"
+        raise RunError(f"{run.path} has no checkpoint at step {step} (kept: {have})")
+    try:
+        return load_checkpoint(path, cfg, expected)
+    except CheckpointError as exc:
+        raise RunError(f"{path}: {exc}") from None
+
+
+def best_step(run: RunDir) -> int | None:
+    """The checkpoint with the lowest validation loss: summary.json's ``best_step``, else from metrics.csv."""
+    try:
+        step = json.loads(run.summary_path.read_text()).get("best_step")
+        if isinstance(step, int):
+            return step
+    except (OSError, ValueError):
+        pass
+    from autotrain.train import _best_of
+    return _best_of(run.read_metric_rows())[2]
+
+
+def evaluate_run(path, data_file: str | None = None, checkpoint: str | int | None = "last") -> Evaluation:
+    """Loss and accuracy of a run's checkpoint on its validation split (else its training split) or on
+    ``data_file`` (same format and columns as the training data; the saved standardisation is applied)."""
+    run = open_run(path)
+    cfg, data, mode, step = _mode_for(run, checkpoint)
+    if data_file is not None:
+        x, y = _labelled_rows(cfg, data, data_file)
+        what = str(data_file)
+    elif data.x_val is not None:
+        x, y, what = data.x_val, data.y_val, "validation split"
+    else:
+        x, y, what = data.x_train, data.y_train, "training split (the run has no validation split)"
+    with np.errstate(all="ignore"):
+        loss, out = mode.evaluate(*mode.prepare(x, y))
+    acc = float(np.mean(np.argmax(out, axis=1) == y)) if data.classes is not None else None
+    return Evaluation(str(run.path), step, what, len(x), cfg.loss, loss, acc)
+
+
+def _labelled_rows(cfg, data: FitData, data_file) -> tuple[np.ndarray, np.ndarray]:
+    classify = data.classes is not None
+    if str(data_file).lower().endswith(".csv"):
+        ds = load_dataset(str(data_file), cfg.target, classify=classify)
+    else:
+        ds = read_arrays(str(data_file), classify=classify)
+    if ds.x.shape[1] != data.D_in:
+        raise DataError(f"{data_file}: {ds.x.shape[1]} feature columns, the run was trained on {data.D_in}")
+    x = data.transform(ds.x, data.x_train.dtype)
+    if classify:
+        return x, _class_indices(data, ds.y if ds.classes is None else [ds.classes[i] for i in ds.y], data_file)
+    if ds.y.shape[1] != data.D_out:
+        raise DataError(f"{data_file}: {ds.y.shape[1]} target columns, the run was trained on {data.D_out}")
+    return x, ds.y.astype(data.x_train.dtype)
+
+
+def _class_indices(data: FitData, labels, source) -> np.ndarray:
+    index = {name: k for k, name in enumerate(data.classes)}
+    out = []
+    for label in labels:
+        key = str(label).strip()
+        if key not in index:
+            try:  # "3.0" is class "3"
+                key = str(int(float(key)))
+            except ValueError:
+                pass
+        if key not in index:
+            raise DataError(f"{source}: label {label!r} is not one of the run's classes "
+                            f"({', '.join(data.classes[:20])})")
+        out.append(index[key])
+    return np.array(out, dtype=np.int64)
+
+
+# ------------------------------------------------------------------------------------------ predict
+@dataclass
+class Prediction:
+    run_dir: str
+    checkpoint_step: int
+    rows: int
+    output: str
+    columns: list[str]
+
+
+def read_inputs(path, data: FitData) -> np.ndarray:
+    """Raw feature rows from a CSV (a header naming the training features; other columns, such as the
+    target, are ignored) or a 2-D .npy array with the training file's feature columns in order."""
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        x = _npy_features(path)
+    elif path.suffix.lower() == ".csv":
+        x = _csv_features(path, data.feature_names)
+    else:
+        raise DataError(f"{path}: expected a .csv or .npy input file")
+    if x.shape[1] != data.D_in:
+        raise DataError(f"{path}: {x.shape[1]} feature columns, the run was trained on {data.D_in}")
+    return x
+
+
+def _npy_features(path: Path) -> np.ndarray:
+    from autotrain.data import _check_size, _load_array
+    _check_size(path)
+    x = _load_array(path, "x")
+    if x.ndim == 1:
+        x = x.reshape(1, -1)
+    if x.ndim != 2 or x.dtype.kind not in "iuf" or not np.isfinite(x.astype(np.float64)).all():
+        raise DataError(f"{path}: expected a 2-D array of finite numbers, got {x.dtype}{list(x.shape)}")
+    return x.astype(np.float64)
+
+
+def _csv_features(path: Path, names: list[str]) -> np.ndarray:
+    from autotrain.data import _check_size, _number
+    _check_size(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start}), expected a CSV file") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [c.strip() for c in next(reader, [])]
+    missing = [n for n in names if n not in header]
+    if missing:
+        raise DataError(f"{path}:1: the header lacks the feature column {missing[0]!r} the run was trained on "
+                        f"(expected columns: {', '.join(names[:20])}{', ...' if len(names) > 20 else ''})")
+    idx = [header.index(n) for n in names]
+    rows = []
+    try:
+        for row in reader:
+            if not any(c.strip() for c in row):
+                continue
+            if len(row) != len(header):
+                raise DataError(f"{path}:{reader.line_num}: {len(row)} fields, expected {len(header)}")
+            rows.append([_number(path, reader.line_num, i, header, row[i]) for i in idx])
+    except csv.Error as exc:
+        raise DataError(f"{path}:{reader.line_num}: CSV error: {exc}") from None
+    if not rows:
+        raise DataError(f"{path}: a header but no rows to predict")
+    return np.array(rows, dtype=np.float64)
+
+
+def predict_run(path, input_file, output_file, checkpoint: str | int | None = "last") -> Prediction:
+    """Predict ``input_file``'s rows with a run's checkpoint; write ``output_file`` (.csv or .npy).
+
+    Classification: the class label of each row (CSV: the target's name, then one probability column
+    ``p_<class>`` per class; .npy: the labels).  Regression: the predicted targets.
+    """
+    run = open_run(path)
+    output = Path(output_file)
+    if output.suffix.lower() not in (".csv", ".npy"):
+        raise DataError(f"{output}: expected a .csv or .npy output file")
+    if output.exists() and output.is_dir():
+        raise DataError(f"{output}: is a directory, expected an output file")
+    cfg, data, mode, step = _mode_for(run, checkpoint)
+    x = data.transform(read_inputs(input_file, data), data.x_train.dtype)
+    with np.errstate(all="ignore"):
+        out = mode.predict(x).astype(np.float64)
+    if data.classes is not None:
+        shifted = out - out.max(axis=1, keepdims=True)
+        probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        labels = [data.classes[k] for k in np.argmax(out, axis=1)]
+        columns = [data.target_names[0]] + [f"p_{c}" for c in data.classes]
+        table = [[label] + [repr(float(p)) for p in row] for label, row in zip(labels, probs)]
+        array = np.array(labels)
+        if all(c.lstrip("-").isdigit() for c in data.classes):
+            array = array.astype(np.int64)
+    else:
+        columns = list(data.target_names)
+        table = [[repr(float(v)) for v in row] for row in out]
+        array = out
+    if output.suffix.lower() == ".npy":
+        atomic_write(output, lambda f: np.save(f, array, allow_pickle=False))
+    else:
+        text = ",".join(columns) + "\n" + "".join(",".join(r) + "\n" for r in table)
+        atomic_write(output, lambda f: f.write(text.encode()))
+    return Prediction(str(run.path), step, len(x), str(output), columns)
+
+
+__all__ = ["evaluate_run", "predict_run", "Evaluation", "Prediction", "best_step", "read_inputs"]
