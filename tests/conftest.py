@@ -6,21 +6,7 @@ a mapped name that no longer exists is reported in the summary instead of silent
 """
 from __future__ import annotations
 
-import os
-import sys
 from collections import defaultdict
-
-# One BLAS thread for the tests (a user's explicit setting wins): the arrays here are tiny, and OpenBLAS's
-# spinning worker threads made the suite ~10x slower on a busy 2-core machine (measured: the seed-program
-# tests took 125 s instead of 8 s at load 9).  Child processes the tests start inherit it.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-if "numpy" in sys.modules:  # imported before this file (by a plugin): the variables came too late for it
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(1, user_api="blas")
-    except ImportError:
-        pass
 
 import pytest
 
