@@ -141,7 +141,9 @@ def _config_for_resume(run, config: Path | None, overrides: list[str]) -> FitCon
         given = load_config(config or run.config_path, overrides, check=False)
         a, b = cfg.model_dump(), given.model_dump()
         if given.config_hash() != cfg.config_hash():
-            diff = ", ".join(f"{k}: run has {a[k]!r}, given {b[k]!r}" for k in a if a[k] != b[k]
+            from autotrain.config import _shown
+
+            diff = ", ".join(f"{k}: run has {_shown(a[k])}, given {_shown(b[k])}" for k in a if a[k] != b[k]
                              and k not in LENGTH_KEYS)
             raise BadInput(f"refusing to resume {run.path}: it was made with another config ({diff}); "
                            "start a new run instead, or resume without CONFIG/--set (only a larger steps or "
