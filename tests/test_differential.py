@@ -450,6 +450,10 @@ NOT_STEPPED = {
     "argmax": "integer result", "argmin": "integer result",
     "pick": "the values of max/min(dim): reached by the max and min steps",
     "one_hot": "no gradient (integer labels to rows)", "stop_gradient": "no gradient by definition (TF's stop_gradient)",
+    **dict.fromkeys(("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "logical_and", "logical_or",
+                     "logical_not", "isnan", "isinf", "isfinite"), "bool/integer result, no gradient"),
+    **dict.fromkeys(("sign", "floor", "ceil", "round", "trunc"),
+                    "piecewise constant, gradient 0 (test_engine_torch_semantics checks it against PyTorch)"),
 }
 
 
