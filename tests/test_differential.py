@@ -432,6 +432,12 @@ CATALOGUE = {
     "permute": [unary("permute", lambda t, x: x.permute(*reversed(range(x.ndim))))],
     "cat": [unary("cat", lambda t, x: t.cat([x, x * 2], dim=0), domain="dims")],
     "stack": [unary("stack", lambda t, x: t.stack([x, -x], dim=0))],
+    # piecewise constant: gradient 0; their jumps are kinks for finite differences
+    "floor": [unary("floor", lambda t, x: x.floor(), kink=lambda v: v - np.round(v))],
+    "ceil": [unary("ceil", lambda t, x: t.ceil(x), kink=lambda v: v - np.round(v))],
+    "trunc": [unary("trunc", lambda t, x: x.trunc(), kink=lambda v: v - np.round(v))],
+    "round": [unary("round", lambda t, x: x.round(), kink=lambda v: v - np.floor(v) - 0.5)],
+    "sign": [unary("sign", lambda t, x: x.sign(), kink=lambda v: v)],
     "setitem": [setitem_step],
     "copy_slices": [view_inplace_step],
     "linear": [linear_step],
@@ -449,7 +455,9 @@ NOT_STEPPED = {
     "floor_divide": "piecewise constant: gradient zero almost everywhere", "remainder": "tested by the vectors",
     "argmax": "integer result", "argmin": "integer result",
     "pick": "the values of max/min(dim): reached by the max and min steps",
-    "one_hot": "no gradient (integer labels to rows)", "stop_gradient": "no gradient by definition (TF's stop_gradient)",
+    "one_hot": "no gradient (integer labels to rows)",
+    **{name: "bool or integer result" for name in ("bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "isfinite",
+                                                    "isinf", "isnan", "logical_and", "logical_not", "logical_or")}, "stop_gradient": "no gradient by definition (TF's stop_gradient)",
 }
 
 
