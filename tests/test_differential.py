@@ -522,6 +522,8 @@ def check_program(prog: Program, torch=None):
         for i, (mine, theirs) in enumerate(zip(env.pool, ref.pool)):
             assert str(mine.t.dtype).replace("torch.", "") == str(theirs.t.dtype).replace("torch.", ""), \
                 f"value {i} dtype differs\nprogram: {describe(prog)}"
+            assert (tuple(mine.t.shape), mine.t.requires_grad) == (tuple(theirs.t.shape), theirs.t.requires_grad), \
+                f"value {i} shape or requires_grad differs\nprogram: {describe(prog)}"
             msg = _close(values(theirs.t), values(mine.t), TORCH_RTOL)
             assert msg is None, f"value {i} vs PyTorch: {msg}\nprogram: {describe(prog)}"
         for k, (g, t) in enumerate(zip(grads, ref.leaves)):
