@@ -432,6 +432,12 @@ CATALOGUE = {
     "permute": [unary("permute", lambda t, x: x.permute(*reversed(range(x.ndim))))],
     "cat": [unary("cat", lambda t, x: t.cat([x, x * 2], dim=0), domain="dims")],
     "stack": [unary("stack", lambda t, x: t.stack([x, -x], dim=0))],
+    # piecewise constant: gradient 0; their jumps are kinks for finite differences
+    "floor": [unary("floor", lambda t, x: x.floor(), kink=lambda v: v - np.round(v))],
+    "ceil": [unary("ceil", lambda t, x: t.ceil(x), kink=lambda v: v - np.round(v))],
+    "trunc": [unary("trunc", lambda t, x: x.trunc(), kink=lambda v: v - np.round(v))],
+    "round": [unary("round", lambda t, x: x.round(), kink=lambda v: v - np.floor(v) - 0.5)],
+    "sign": [unary("sign", lambda t, x: x.sign(), kink=lambda v: v)],
     "setitem": [setitem_step],
     "copy_slices": [view_inplace_step],
     "linear": [linear_step],
@@ -449,11 +455,9 @@ NOT_STEPPED = {
     "floor_divide": "piecewise constant: gradient zero almost everywhere", "remainder": "tested by the vectors",
     "argmax": "integer result", "argmin": "integer result",
     "pick": "the values of max/min(dim): reached by the max and min steps",
-    "one_hot": "no gradient (integer labels to rows)", "stop_gradient": "no gradient by definition (TF's stop_gradient)",
-    **dict.fromkeys(("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "logical_and", "logical_or",
-                     "logical_not", "isnan", "isinf", "isfinite"), "bool/integer result, no gradient"),
-    **dict.fromkeys(("sign", "floor", "ceil", "round", "trunc"),
-                    "piecewise constant, gradient 0 (test_engine_torch_semantics checks it against PyTorch)"),
+    "one_hot": "no gradient (integer labels to rows)",
+    **{name: "bool or integer result" for name in ("bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "isfinite",
+                                                    "isinf", "isnan", "logical_and", "logical_not", "logical_or")}, "stop_gradient": "no gradient by definition (TF's stop_gradient)",
 }
 
 
@@ -518,6 +522,8 @@ def check_program(prog: Program, torch=None):
         for i, (mine, theirs) in enumerate(zip(env.pool, ref.pool)):
             assert str(mine.t.dtype).replace("torch.", "") == str(theirs.t.dtype).replace("torch.", ""), \
                 f"value {i} dtype differs\nprogram: {describe(prog)}"
+            assert (tuple(mine.t.shape), mine.t.requires_grad) == (tuple(theirs.t.shape), theirs.t.requires_grad), \
+                f"value {i} shape or requires_grad differs\nprogram: {describe(prog)}"
             msg = _close(values(theirs.t), values(mine.t), TORCH_RTOL)
             assert msg is None, f"value {i} vs PyTorch: {msg}\nprogram: {describe(prog)}"
         for k, (g, t) in enumerate(zip(grads, ref.leaves)):
