@@ -118,7 +118,9 @@ def zero_dim_results(torch):
     leaf = f64(torch, 0.7, True)
     (leaf * 2 + leaf * 3).backward()   # a 0-d leaf reached twice: its gradient accumulates
     return {"(a + b).numpy()": s.numpy(), "sum().numpy()": m.numpy(), "item": s.item(), "shape": tuple(s.shape),
-            "0-d * 0-d": a * b, "exp(0-d)": a.exp(), "0-d leaf used twice grad": leaf.grad}
+            "0-d * 0-d": a * b, "exp(0-d)": a.exp(), "0-d leaf used twice grad": leaf.grad,
+            "unary ops of a 0-d sum": tuple(getattr(m, name)() for name in ("exp", "tanh", "sigmoid", "relu", "abs")),
+            "torch.sigmoid(0-d)": torch.sigmoid(a)}
 
 
 @case("ops")
