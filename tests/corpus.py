@@ -118,9 +118,20 @@ def zero_dim_results(torch):
     leaf = f64(torch, 0.7, True)
     (leaf * 2 + leaf * 3).backward()   # a 0-d leaf reached twice: its gradient accumulates
     return {"(a + b).numpy()": s.numpy(), "sum().numpy()": m.numpy(), "item": s.item(), "shape": tuple(s.shape),
-            "0-d * 0-d": a * b, "exp(0-d)": a.exp(), "0-d leaf used twice grad": leaf.grad,
-            "unary ops of a 0-d sum": tuple(getattr(m, name)() for name in ("exp", "tanh", "sigmoid", "relu", "abs")),
-            "torch.sigmoid(0-d)": torch.sigmoid(a)}
+            "0-d * 0-d": a * b, "exp(0-d)": a.exp(), "0-d leaf used twice grad": leaf.grad}
+
+
+@case("ops")
+def unary_ops_of_zero_dim(torch):
+    """Elementwise functions of 0-d tensors (a reduction's result, a 0-d leaf), with gradients."""
+    x = f64(torch, arr(7, 4), True)
+    m = x.sum()
+    ys = tuple(getattr(m, name)() for name in ("exp", "tanh", "sigmoid", "relu", "abs", "sin"))
+    sum(y for y in ys).backward()
+    a = f64(torch, 0.3, True)
+    s = torch.sigmoid(a)
+    s.backward()
+    return {"of a 0-d sum": ys, "x.grad": x.grad, "torch.sigmoid(0-d leaf)": s, "a.grad": a.grad}
 
 
 @case("ops")
