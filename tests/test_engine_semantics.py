@@ -132,9 +132,21 @@ def test_saved_input_or_output_changed_in_place_is_caught(use):
     h = a * 1
     out = getattr(h, use)()  # saves h, or its own output
     loss = out.sum()
-    h.add_(1) if use in ("relu", "log") else out.add_(1)
+    h.add_(1) if use == "log" else out.add_(1)  # relu saves its output, as PyTorch's threshold_backward
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         loss.backward()
+
+
+@pytest.mark.parametrize("use", ["relu", "div", "where"])
+def test_changing_an_input_that_backward_does_not_read_is_allowed(use):
+    a = vec(1.0, -2.0)
+    h = a * 1
+    out = {"relu": lambda: h.relu(), "div": lambda: 1.0 / (h * 0 + 2) + h / 4,
+           "where": lambda: torch.where(h > 0, h, h * 3)}[use]()
+    h.add_(10)  # relu keeps its result, a / b keeps b, where keeps its condition: as PyTorch
+    out.sum().backward()
+    expected = {"relu": [1.0, 0.0], "div": [0.25, 0.25], "where": [1.0, 3.0]}[use]
+    assert grads(a) == [expected]
 
 
 def test_in_place_with_an_operand_that_requires_grad_uses_the_original_value():
@@ -372,3 +384,14 @@ def test_view_of_a_non_contiguous_tensor_raises_like_pytorch_and_reshape_copies(
     flat = x.t().reshape(-1)
     flat.add_(1)  # a copy: the base is untouched, as in PyTorch
     assert x.tolist() == [[1.0] * 3] * 2
+
+
+def test_gradients_of_a_0d_leaf_accumulate_in_an_array():
+    w = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    for _ in range(3):
+        (w * w).backward()  # numpy returns 0-d results as scalars; .grad must stay an array updated in place
+    g = w.grad.numpy()
+    assert isinstance(g, np.ndarray) and g.item() == 12.0
+    w.grad.zero_()
+    (w * 3).backward()
+    assert g.item() == 3.0

@@ -371,9 +371,8 @@ class Mul(Op):
 class Div(Op):
     """a / b."""
     name = "div"
-    saves_output = True
     cases = BINARY_CASES
-    reads = staticmethod(lambda needs: (False, True))
+    reads = staticmethod(lambda needs: (needs[1], True))  # as PyTorch: a only for b's gradient, never a / b
     domain = "nonzero"
     operator = "truediv"
     api = (Api("div", inplace=True), Api("divide", inplace=True), Api("true_divide", inplace=True))
@@ -386,10 +385,9 @@ class Div(Op):
 
     @staticmethod
     def backward(ctx, xp, g):
-        _, b = ctx.inputs
+        a, b = ctx.inputs
         need_a, need_b = ctx.needs_input_grad
-        ga = g / b if need_a else None
-        return ga, (-(ga if ga is not None else g / b) * ctx.output if need_b else None)
+        return (g / b if need_a else None), (-g * a / (b * b) if need_b else None)
 
 
 @register
@@ -557,6 +555,8 @@ class Relu(Op):
     """max(a, 0); the gradient at a == 0 is 0, as in PyTorch's relu."""
     name = "relu"
     arity = 1
+    saves_inputs = False
+    saves_output = True   # as PyTorch's threshold_backward(grad, result, 0): changing the input later is fine
     cases = UNARY_CASES
     api = (Api("relu", inplace=True),)
     dtype_rule = "keep"
@@ -573,7 +573,7 @@ class Relu(Op):
     def backward(ctx, xp, g):
         # NOTE: g * mask rather than where(mask, g, 0): the same values (a masked entry may be -0.0),
         # in one cheap multiply instead of a masked copy (2 us vs 7-10 us at the seed's sizes)
-        return (g * xp.greater(ctx.inputs[0], 0),)
+        return (g * xp.greater(ctx.output, 0),)
 
 
 @register
@@ -663,6 +663,7 @@ class Where(Op):
     name = "where"
     arity = 3
     promote_from = 1
+    reads = staticmethod(lambda needs: (True, False, False))  # only the condition, as PyTorch
     api = (Api("where", lambda condition, input, other: ((condition, input, other), {}), method=False),
            Api("where", lambda input, condition, other: ((condition, input, other), {}), function=False))
     cases = ((("bool(3, 4)", (3, 4), (3, 4)), {}), (("bool(3, 4)", (4,), 0.0), {}))
@@ -1316,6 +1317,7 @@ class Pick(Op):
     """
     name = "pick"
     promote_from = 2
+    reads = staticmethod(lambda needs: (False, True))  # only the indices, as PyTorch's max(dim)
     cases = ((((3, 4), "argmax1"), {"axis": 1}), (((3, 4), "argmax0"), {"axis": 0, "keepdims": True}))
     dtype_rule = "keep"
 

@@ -306,6 +306,8 @@ class Tensor:
         gradient, or one arriving at a buffer zeroed since anyone outside the engine last saw it.
         """
         current = self.grad
+        if isinstance(g, np.generic):  # numpy turns 0-d results into scalars; .grad holds an array
+            g, borrowed = np.asarray(g), False
         stealable = not borrowed and g.base is None and g.dtype == self._data.dtype and \
             getattr(g.flags, "writeable", True)
         if current is None:
