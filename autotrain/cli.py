@@ -141,7 +141,9 @@ def _config_for_resume(run, config: Path | None, overrides: list[str]) -> FitCon
         given = load_config(config or run.config_path, overrides, check=False)
         a, b = cfg.model_dump(), given.model_dump()
         if given.config_hash() != cfg.config_hash():
-            diff = ", ".join(f"{k}: run has {a[k]!r}, given {b[k]!r}" for k in a if a[k] != b[k]
+            from autotrain.config import _shown
+
+            diff = ", ".join(f"{k}: run has {_shown(a[k])}, given {_shown(b[k])}" for k in a if a[k] != b[k]
                              and k not in LENGTH_KEYS)
             raise BadInput(f"refusing to resume {run.path}: it was made with another config ({diff}); "
                            "start a new run instead, or resume without CONFIG/--set (only a larger steps or "
@@ -457,7 +459,8 @@ def predict(
 # ----------------------------------------------------------------------------- runs, show, plot, TensorBoard
 @app.command("runs")
 def runs_cmd(
-    runs_dir: Annotated[Path, typer.Option(help="The folder of run directories.")] = Path("runs"),
+    runs_dir: Annotated[Optional[Path], typer.Option(help="The folder of run directories.  [default: runs]",
+                                                     show_default=False)] = None,
     status: Annotated[Optional[str], typer.Option(help="Only runs with this status (completed, running, killed, failed, "
                                                        "interrupted, diverged, agree, DISAGREE, unreadable).")
                       ] = None,
@@ -475,9 +478,10 @@ def runs_cmd(
     with exit_codes(kept="nothing was changed"):
         if sort not in catalog.SORT_KEYS:
             raise BadInput(f"--sort {sort!r}: choose from {', '.join(catalog.SORT_KEYS)}")
-        if not runs_dir.is_dir():
+        if runs_dir is not None and not runs_dir.is_dir():
             raise BadInput(f"--runs-dir {runs_dir}: no such directory (runs are created by autotrain fit)")
-        entries = catalog.list_runs(runs_dir, status=status, sort=sort)
+        runs_dir = runs_dir or Path("runs")  # the default folder not made yet: no runs, not an error
+        entries = catalog.list_runs(runs_dir, status=status, sort=sort) if runs_dir.is_dir() else []
     if as_json:
         display.as_json({"runs_dir": str(runs_dir), "runs": [e.to_dict() for e in entries]})
     else:

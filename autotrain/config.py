@@ -641,13 +641,13 @@ def process_headroom() -> int | None:
     except ImportError:  # not on this platform
         return None
     room = None
-    for limit, field in ((resource.RLIMIT_AS, "VmSize"), (getattr(resource, "RLIMIT_DATA", None), "VmData")):
+    for limit, vm_field in ((resource.RLIMIT_AS, "VmSize"), (getattr(resource, "RLIMIT_DATA", None), "VmData")):
         if limit is None:
             continue
         soft, _ = resource.getrlimit(limit)
         if soft == resource.RLIM_INFINITY:
             continue
-        left = max(soft - _vm_bytes(field), 0)
+        left = max(soft - _vm_bytes(vm_field), 0)
         room = left if room is None else min(room, left)
     return room
 

@@ -400,6 +400,10 @@ def runs_table(entries, root: str) -> None:
     """``autotrain runs``: one row per run, comparison and sweep (its trials indented under it)."""
     from rich.table import Table
 
+    if not entries:
+        console().print(f"no runs in {root} (autotrain fit CONFIG makes one)", markup=False)
+        return
+
     table = Table(title=f"runs in {root}", title_justify="left")
     for name, justify in (("dir", "left"), ("name", "left"), ("mode", "left"), ("status", "left"),
                           ("step", "right"), ("final loss", "right"), ("best validation", "left"),

@@ -194,13 +194,11 @@ class LiveWriter:
         self._thread.start()
         return self
 
-    def __exit__(self, exc_type, *exc) -> None:
+    def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
         self.poll()
-        if self.writer is None and exc_type is None and self.run_path.joinpath("summary.json").exists():
-            self._open()  # a run that logged nothing new (steps: 0) still gets its hyper-parameters
-        if self.writer is not None:
+        if self.writer is not None:  # nothing logged (a refused or already completed run): nothing written
             _write_hparams(self.writer, self.config, _metric_tags(self.config), end=True)
             self.writer.close()
 

@@ -173,7 +173,14 @@ def test_huge_metrics_file_is_read_up_to_the_limit(tmp_path, monkeypatch):
 
 
 def test_runs_command_errors_and_json(tmp_path):
-    assert invoke("runs", "--runs-dir", tmp_path / "missing").exit_code == 2
+    assert invoke("runs", "--runs-dir", tmp_path / "missing").exit_code == 2  # a typo is an error...
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:  # ...but before the first fit, the default runs/ does not exist yet: an empty list
+        empty = invoke("runs", "--json")
+    finally:
+        os.chdir(cwd)
+    assert empty.exit_code == 0 and json.loads(empty.stdout)["runs"] == []
     bad = invoke("runs", "--runs-dir", tmp_path, "--sort", "speed")
     assert bad.exit_code == 2 and "choose from" in bad.stderr
     run, s = make_run(tmp_path)

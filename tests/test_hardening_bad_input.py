@@ -9,7 +9,6 @@ import math
 import os
 import signal
 import string
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -1,6 +1,5 @@
 """Memory checks per command, compare-modes divergence, gradcheck's arguments, and a new user's frictions."""
 import json
-import os
 import resource
 import signal
 import subprocess

@@ -72,7 +72,7 @@ def finishes_like_a_straight_run(run, expected):
 
 # Patches: when to signal.
 DURING_STARTUP = """
-real = runs.RunDir.save_fit_data  # data.npz, written at start-up (issue 11's name)
+real = runs.RunDir.save_fit_data
 def save_fit_data(self, data):
     kill()
     return real(self, data)
@@ -87,7 +87,7 @@ config.resolve = resolve
 """
 TWICE_AT_STEP_20 = """
 real = modes.build_mode
-def make_mode(*a, **k):
+def build_mode(*a, **k):
     m = real(*a, **k)
     step, count = m.step, [0]
     def twice(x, y):
@@ -97,11 +97,11 @@ def make_mode(*a, **k):
         return step(x, y)
     m.step = twice
     return m
-modes.build_mode = make_mode
+modes.build_mode = build_mode
 """
 SECOND_INSIDE_THE_STOP_CHECKPOINT = """
 real_mode = modes.build_mode
-def make_mode(*a, **k):
+def build_mode(*a, **k):
     m = real_mode(*a, **k)
     step, count = m.step, [0]
     def once(x, y):
@@ -111,7 +111,7 @@ def make_mode(*a, **k):
         return step(x, y)
     m.step = once
     return m
-modes.build_mode = make_mode
+modes.build_mode = build_mode
 real_save = runs.RunDir.save_checkpoint
 def save_checkpoint(self, step, *a, **k):
     if step % 7:

@@ -30,9 +30,9 @@ SMALL = ["N=4", "D_in=5", "H=3", "D_out=2", "lr=0.01", "steps=60", "mode=manual"
 THROTTLED = """
 import sys, time
 import autotrain.modes as modes
-make_mode = modes.build_mode
+build_mode = modes.build_mode  # what train.fit builds its mode with
 def slow(*args, **kwargs):
-    mode = make_mode(*args, **kwargs)
+    mode = build_mode(*args, **kwargs)
     step = mode.step
     mode.step = lambda x, y: (time.sleep(0.003), step(x, y))[1]
     return mode

@@ -227,3 +227,20 @@ def test_the_shipped_width_sweep_is_valid():
     assert (spec.metric, spec.goal, spec.workers, len(trials)) == ("ms_per_step", "min", 1, 24)
     assert {t.config.mode for t in trials} == {"manual", "autograd", "custom-relu", "static"}
     assert {(t.config.N, t.config.D_in, t.config.D_out) for t in trials} == {(64, 1000, 10)}  # the seed network
+
+
+def test_workers_get_their_share_of_blas_threads_and_a_crashed_trial_is_a_failed_row(tmp_path, monkeypatch):
+    """What each trial process sees: the BLAS/OpenMP variables set to cores / workers; a trial whose process
+    exits without finishing its run is a `failed` row pointing at its log, and the sweep goes on."""
+    for name in sweep.BLAS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    probe = "import os; print('threads', os.environ['OMP_NUM_THREADS'], os.environ['OPENBLAS_NUM_THREADS'])"
+    monkeypatch.setattr(sweep, "fit_command", lambda run_dir, tensorboard=None: [sys.executable, "-c", probe])
+    monkeypatch.setattr(sweep, "default_workers", lambda: 4)
+    path = files(tmp_path, "base: base.yaml\ngrid:\n  H: [3, 4]\n")
+    result = sweep.run_sweep(sweep.load_sweep(path), tmp_path / "runs", workers=2)
+    assert [r.status for r in result.results] == ["failed", "failed"] and result.best is None
+    assert "fit exited with code 0; see logs/trial-000-H_3.log" in result.results[0].note
+    for r in result.results:
+        assert (result.path / "logs" / f"{r.trial.dirname}.log").read_text() == "threads 2 2\n"  # 4 cores / 2
+    assert [row["status"] for row in read_csv(result.path / "sweep.csv")] == ["failed", "failed"]
