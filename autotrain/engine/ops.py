@@ -546,6 +546,8 @@ class Sigmoid(Op):
     @staticmethod
     def forward(xp, a, out=None):
         # tanh form: exact, and never overflows the way 1/(1+exp(-a)) does for a << 0
+        if out is None:  # an array even for 0-d input (numpy would hand back a scalar)
+            out = xp.empty_like(a, dtype=np.result_type(a.dtype, np.float16))
         out = xp.multiply(a, 0.5, out=out)
         xp.tanh(out, out=out)
         xp.multiply(out, 0.5, out=out)
