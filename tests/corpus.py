@@ -122,6 +122,19 @@ def zero_dim_results(torch):
 
 
 @case("ops")
+def unary_ops_of_zero_dim(torch):
+    """Elementwise functions of 0-d tensors (a reduction's result, a 0-d leaf), with gradients."""
+    x = f64(torch, arr(7, 4), True)
+    m = x.sum()
+    ys = tuple(getattr(m, name)() for name in ("exp", "tanh", "sigmoid", "relu", "abs", "sin"))
+    sum(y for y in ys).backward()
+    a = f64(torch, 0.3, True)
+    s = torch.sigmoid(a)
+    s.backward()
+    return {"of a 0-d sum": ys, "x.grad": x.grad, "torch.sigmoid(0-d leaf)": s, "a.grad": a.grad}
+
+
+@case("ops")
 def rounding_and_sign(torch):
     """floor ceil trunc round (half to even) sign on halves and negatives; their gradients are 0."""
     values = [-2.5, -1.5, -0.7, -0.5, 0.0, 0.5, 0.7, 1.5, 2.5]

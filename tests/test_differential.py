@@ -28,7 +28,7 @@ from vectorlib import _close
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
 KINK_GAP = 1e-4
 FD_RTOL = 1e-5
-TORCH_RTOL = 1e-9
+TORCH_RTOL = {"float64": 1e-9, "float32": 1e-5}
 
 
 # ----------------------------------------------------------------------------- programs
@@ -51,13 +51,14 @@ class Env:
 @dataclass
 class Program:
     leaves: list = field(default_factory=list)   # numpy arrays
+    dtypes: list = field(default_factory=list)   # each leaf's dtype name (mostly float64, some float32)
     steps: list = field(default_factory=list)    # (label, fn(env))
     min_kink: float = np.inf
     fd_ok: bool = True
 
     def run(self, t, leaves=None, grad=True):
         arrays = self.leaves if leaves is None else leaves
-        env = Env(t, [t.tensor(a, dtype=t.float64, requires_grad=grad) for a in arrays])
+        env = Env(t, [t.tensor(a, dtype=getattr(t, d), requires_grad=grad) for a, d in zip(arrays, self.dtypes)])
         for _, fn in self.steps:
             fn(env)
         return env
@@ -79,6 +80,10 @@ NON_SAVING = {"add", "sub", "neg", "sum", "mean", "reshape", "transpose", "index
               "flatten", "permute", "cat", "stack", "broadcast_to"}
 
 
+def dtype_of(tensor) -> str:
+    return str(tensor.dtype).replace("torch.", "")
+
+
 def values(tensor) -> np.ndarray:
     return np.array(tensor.detach(), dtype=np.float64)
 
@@ -98,13 +103,17 @@ class Builder:
         fn(self.env)
         self.prog.steps.append((label, fn))
 
-    def new_leaf(self, shape, positive=False):
+    def new_leaf(self, shape, positive=False, dtype=None):
         seed = self.draw(st.integers(0, 2 ** 16), "leaf seed")
         rng = np.random.default_rng(seed)
         array = rng.uniform(0.3, 2.0, shape) if positive else rng.uniform(-2.0, 2.0, shape)
+        # a float32 leaf now and then: promotion inside graphs (a float32 leaf's gradient stays float32)
+        dtype = dtype or self.draw(st.sampled_from(["float64", "float64", "float64", "float32"]), "dtype")
+        self.prog.fd_ok &= dtype == "float64"   # float32 has no useful finite differences at 1e-5
         k = len(self.prog.leaves)
         self.prog.leaves.append(array)
-        self.env.leaves.append(engine.tensor(array, dtype=engine.float64, requires_grad=True))
+        self.prog.dtypes.append(dtype)
+        self.env.leaves.append(engine.tensor(array, dtype=getattr(engine, dtype), requires_grad=True))
 
         def fn(env, k=k):
             env.pool.append(Entry(env.leaves[k]))
@@ -231,9 +240,9 @@ def matmul_step(b: Builder):
     i = b.pick(lambda e, v: v.ndim >= 1 and np.max(np.abs(v), initial=0) < 4)
     if i is None:
         return
-    n = b.env.pool[i].t.shape[-1]
+    n, dtype = b.env.pool[i].t.shape[-1], dtype_of(b.env.pool[i].t)
     k = b.draw(st.integers(1, 3), "k")
-    j = b.new_leaf((n, k) if b.draw(st.booleans(), "matrix") else (n,))
+    j = b.new_leaf((n, k) if b.draw(st.booleans(), "matrix") else (n,), dtype=dtype)   # mm needs one dtype
     b.result("matmul", "matmul", [i, j], lambda t, x, y: x @ y)
 
 
@@ -295,9 +304,10 @@ def setitem_step(b: Builder):
             return c
         b.result(f"c[{key!r}] = {s}", "setitem", [i], make)
         return
-    want = broadcast_partner(region, b.draw)
-    j = b.pick(lambda e, v: tuple(v.shape) == want) if b.draw(st.booleans(), "reuse") else None
-    j = b.new_leaf(want) if j is None else j
+    want, dtype = broadcast_partner(region, b.draw), dtype_of(b.env.pool[i].t)
+    same = lambda e, v: tuple(v.shape) == want and dtype_of(e.t) == dtype  # noqa: E731 - index_put wants one dtype
+    j = b.pick(same) if b.draw(st.booleans(), "reuse") else None
+    j = b.new_leaf(want, dtype=dtype) if j is None else j
 
     def make2(t, x, v, key=key):
         c = x.clone()
@@ -366,7 +376,8 @@ def linear_step(b: Builder):
         return
     n = b.env.pool[i].t.shape[-1]
     k = b.draw(st.integers(1, 3), "out features")
-    w, bias = b.new_leaf((k, n)), b.new_leaf((k,))
+    dtype = dtype_of(b.env.pool[i].t)
+    w, bias = b.new_leaf((k, n), dtype=dtype), b.new_leaf((k,), dtype=dtype)
     b.result("F.linear", "linear", [i, w, bias], lambda t, x, w_, b_: t.nn.functional.linear(x, w_, b_))
 
 
@@ -517,6 +528,8 @@ def check_program(prog: Program, torch=None):
             msg = _close(fd, g, FD_RTOL)
             assert msg is None, f"leaf {k} gradient vs finite differences: {msg}\nprogram: {describe(prog)}"
     if torch is not None:
+        # float32 anywhere rounds what flows through it, float64 leaves' gradients included
+        rtol = TORCH_RTOL["float32" if "float32" in prog.dtypes else "float64"]
         ref = prog.run(torch)
         prog.loss(ref).backward()
         for i, (mine, theirs) in enumerate(zip(env.pool, ref.pool)):
@@ -524,11 +537,13 @@ def check_program(prog: Program, torch=None):
                 f"value {i} dtype differs\nprogram: {describe(prog)}"
             assert (tuple(mine.t.shape), mine.t.requires_grad) == (tuple(theirs.t.shape), theirs.t.requires_grad), \
                 f"value {i} shape or requires_grad differs\nprogram: {describe(prog)}"
-            msg = _close(values(theirs.t), values(mine.t), TORCH_RTOL)
+            msg = _close(values(theirs.t), values(mine.t), rtol)
             assert msg is None, f"value {i} vs PyTorch: {msg}\nprogram: {describe(prog)}"
         for k, (g, t) in enumerate(zip(grads, ref.leaves)):
             theirs = np.zeros(g.shape) if t.grad is None else values(t.grad)
-            msg = _close(theirs, g, TORCH_RTOL)
+            msg = _close(theirs, g, rtol)
+            if t.grad is not None and env.leaves[k].grad is not None:
+                assert str(env.leaves[k].grad.dtype).endswith(prog.dtypes[k]), f"leaf {k} gradient dtype"
             assert msg is None, f"leaf {k} gradient vs PyTorch: {msg}\nprogram: {describe(prog)}"
 
 
@@ -559,7 +574,7 @@ def test_random_programs_large_profile(data):
 
 def _fixed_program(op_step) -> Program:
     """leaf (2, 3) -> op_step, without hypothesis (for the checks of the checker)."""
-    prog = Program(leaves=[np.random.default_rng(3).uniform(-2, 2, (2, 3))])
+    prog = Program(leaves=[np.random.default_rng(3).uniform(-2, 2, (2, 3))], dtypes=["float64"])
     prog.steps = [("leaf0", lambda env: env.pool.append(Entry(env.leaves[0]))),
                   ("step", lambda env: env.pool.append(Entry(op_step(env.t, env.pool[0].t))))]
     return prog

@@ -185,3 +185,20 @@ def test_memory_shares_buffers_works_in_place_and_assigns_into_the_variable():
     assert len(plan.slots) < len(computed)
     assert len(plan.into_var) == 1
     assert plan.bytes == sum(int(np.prod(s)) * 8 for s, _ in plan.slots)
+
+
+def test_simplify_keeps_the_shape_when_every_operand_is_a_broadcast_or_uniform_constant():
+    """d(sum(y * ones))/db for y = a + b: g = broadcast_to(1) times a constant of ones (found by the TF vectors)."""
+    g = tf.Graph()
+    with g.as_default():
+        a, b = tf.Variable(np.ones((1,)), name="a"), tf.Variable(np.ones((1, 3)), name="b")
+        fetches = tf.gradients(tf.reduce_sum(tf.add(a, b) * np.ones((1, 3))), [a, b])
+    program = lower(g, fetches, {})
+    for run_pass in PIPELINE[:-1]:
+        program = run_pass(program)
+        assert [tuple(o.shape) for o in program.outputs] == [(1,), (1, 3)], run_pass.__name__
+    with tf.Session(g) as sess:
+        sess.run([a.initializer, b.initializer])
+        da, db = sess.run(fetches)
+    np.testing.assert_array_equal(da, [3.0])
+    np.testing.assert_array_equal(db, np.ones((1, 3)))

@@ -3,7 +3,7 @@
 The engine imports nothing from the rest of autotrain.  What it covers is listed in the
 README's section "What the engine covers"; any other name fails with one sentence saying so.
 """
-from . import autograd, cuda
+from . import autograd, cuda, inplace  # noqa: F401 - inplace installs the in-place Tensor methods
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import DeviceUnavailableError, device
 from .creation import arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, manual_seed, \

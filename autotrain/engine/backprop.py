@@ -61,6 +61,8 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> None:
                 g = pending.pop(node)
                 if capture is not None:
                     capture.at_node(node, g)
+                elif node.retained is not None:
+                    _retain(node, g)
                 first = g if node.n_outputs == 1 else next(x for x in g if x is not None)
                 grads = node.run_backward(g, NP if type(first) is np.ndarray else _xp(first))
                 _send_to_inputs(node, g, grads, pending, heap, capture)
@@ -93,6 +95,15 @@ def _send_to_inputs(node, g, grads, pending, heap, capture) -> None:
         else:
             pending[edge] = gi
             heapq.heappush(heap, (-edge.seq, edge))
+
+
+def _retain(node, g) -> None:
+    """The gradient of an output that called ``retain_grad()``, accumulated into its ``.grad``."""
+    for ref, nr in node.retained:
+        tensor = ref()
+        value = g if node.n_outputs == 1 else g[nr]
+        if tensor is not None and value is not None:
+            tensor._accumulate_grad(value, True)
 
 
 def _deliver(leaf, g, borrowed, capture) -> None:

@@ -19,6 +19,8 @@ class FunctionCtx:
     __slots__ = ("fn", "parents", "edges", "needs_input_grad", "n_outputs", "_saved", "_saved_versions", "_out_meta",
                  "seq", "__dict__")
 
+    retained = None  # weak references to outputs that called retain_grad(), as Node.retained
+
     def __init__(self, fn, args):
         self.fn = fn
         self.parents = args

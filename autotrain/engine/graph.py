@@ -125,7 +125,7 @@ class Node:
     """
 
     __slots__ = ("op", "parents", "edges", "attrs", "needs_input_grad", "inputs", "output", "versions",
-                 "out_counter", "out_version", "seq", "epoch")
+                 "out_counter", "out_version", "seq", "epoch", "retained")
     n_outputs = 1
 
     def __init__(self, op, parents, edges, attrs, needs_input_grad):
@@ -134,7 +134,7 @@ class Node:
         self.edges = edges
         self.attrs = attrs
         self.needs_input_grad = needs_input_grad
-        self.inputs = self.output = self.versions = self.out_counter = None
+        self.inputs = self.output = self.versions = self.out_counter = self.retained = None
         self.out_version = 0
         self.seq = next_sequence_number()
         self.epoch = GRAD_MODE.mutations

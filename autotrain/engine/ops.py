@@ -165,6 +165,7 @@ class Op:
     promotes = True         # dtype_rule is one that casts inputs (set for every op by register)
     records = True          # recorded in the graph: differentiable or no_derivative (set by register)
     promote_from = 0        # inputs before this index take no part in dtype promotion (where's condition)
+    bool_error = None       # PyTorch's error when an operand is bool (sub) or the op would compute in bool
     saves_inputs = True     # backward reads ctx.inputs (the engine then checks their versions)
     saves_output = False    # backward reads ctx.output
     result_dtype = None     # None: numpy's promotion of the inputs; else e.g. np.bool_
@@ -334,6 +335,8 @@ class Sub(Op):
     name = "sub"
     saves_inputs = False
     cases = BINARY_CASES
+    bool_error = (RuntimeError, "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+                                "to invert a mask, use the `~` or `logical_not()` operator instead.", "any")
     operator = "sub"
     api = (Api("sub", lambda input, other, alpha=1: ((input, _scaled(other, alpha)), {}), inplace=True),
            Api("subtract", lambda input, other, alpha=1: ((input, _scaled(other, alpha)), {}), inplace=True))
@@ -399,11 +402,15 @@ class Pow(Op):
     domain = "pos"
     operator = "pow"
     api = (Api("pow", inplace=True),)
+    # bool ** True stays bool in PyTorch (a Python exponent); a bool tensor exponent has no kernel
+    bool_error = (NotImplementedError, '"pow" not implemented for \'Bool\'', "all, tensor exponent")
 
     @staticmethod
     def forward(xp, a, b, out=None):
         if type(b) in (int, float) and b == 2:
             return xp.square(a, out=out)  # the ufunc power has no fast path for 2 (2x slower)
+        if type(b) is bool and getattr(a, "dtype", None) == np.bool_:
+            return xp.logical_or(a, not b, out=out)  # bool ** True is a, ** False is all True (numpy: int8)
         with np.errstate(all="ignore"):  # 0 ** -1 is inf, as PyTorch, without numpy's warning
             return xp.power(a, b, out=out)
 
@@ -753,10 +760,10 @@ class MatMul(Op):
             a, b, g = xp.reshape(a, ma), xp.reshape(b, mb), xp.reshape(g, g_shape)
         ga = xp.matmul(g, xp.swapaxes(b, -1, -2)) if need_a else None
         gb = xp.matmul(xp.swapaxes(a, -1, -2), g) if need_b else None
-        if ga is not None and len(a_shape) == 1:
-            ga = xp.reshape(ga, a_shape)
+        if ga is not None and len(a_shape) == 1:   # batch dims of the other operand are summed first
+            ga = xp.reshape(unbroadcast(xp, ga, (1,) + a_shape), a_shape)
         if gb is not None and len(b_shape) == 1:
-            gb = xp.reshape(gb, b_shape)
+            gb = xp.reshape(unbroadcast(xp, gb, b_shape + (1,)), b_shape)
         return ga, gb
 
     @staticmethod
@@ -1063,6 +1070,7 @@ class FloorDivide(Op):
     differentiable = False
     no_derivative = True
     operator = "floordiv"
+    bool_error = (NotImplementedError, '"div_floor_cpu" not implemented for \'Bool\'', "all")
     api = (Api("floor_divide", inplace=True),)
     quiet = True
 
@@ -1090,6 +1098,7 @@ class Remainder(Op):
     cases = ((((3, 4), (3, 4)), {}), (((3, 4), 0.7), {}))
     domain = "nonzero"
     operator = "mod"
+    bool_error = (NotImplementedError, '"remainder_cpu" not implemented for \'Bool\'', "all")
     api = (Api("remainder", inplace=True),)
     quiet = True
 
@@ -1476,6 +1485,12 @@ class Stack(Op):
 
 
 # --------------------------------------------------------------------- writes (dynamic engine only)
+def _without_leading_ones(value):
+    while getattr(value, "ndim", 0) and value.shape[0] == 1:
+        value = value[0]
+    return value
+
+
 def _basic_key(key) -> bool:
     keys = key if isinstance(key, tuple) else (key,)
     return all(k is None or k is Ellipsis or isinstance(k, slice) or
@@ -1499,8 +1514,11 @@ class SetItem(Op):
         if type(key) is np.ndarray and key.dtype == np.bool_ and key.shape == out.shape and type(value) in (
                 int, float, bool) and type(out) is np.ndarray:
             np.putmask(out, key, value)  # the seed's grad_input[input < 0] = 0, ~30% faster than masked setitem
-        else:
+            return out
+        try:
             out[key] = value
+        except ValueError:
+            out[key] = _without_leading_ones(value)  # PyTorch drops a value's extra leading 1-dims
         return out
 
     @staticmethod
@@ -1510,11 +1528,27 @@ class SetItem(Op):
         if ctx.needs_input_grad[0]:
             ga = g.copy()
             ga[key] = 0
-        return ga, (g[key] if ctx.needs_input_grad[1] else None)
+        gv = None
+        if ctx.needs_input_grad[1]:
+            gv = g[key]
+            value_shape = ctx.input_shapes[1]
+            if len(value_shape) > len(gv.shape):   # extra leading 1-dims of the value, dropped by the write
+                gv = xp.reshape(gv, (1,) * (len(value_shape) - len(gv.shape)) + tuple(gv.shape))
+        return ga, gv
 
     @staticmethod
     def shape(a_shape, value_shape, key):
         return tuple(a_shape)
+
+
+def refuse_bool(op, arrays) -> None:
+    """Raise PyTorch's error for ``op`` on bool operands (``bool_error``: any bool operand, or all)."""
+    kind, message, which = op.bool_error
+    flags = [type(a) is bool or getattr(a, "dtype", None) == np.bool_ for a in arrays]
+    if which == "all, tensor exponent" and type(arrays[-1]) is bool:
+        return
+    if any(flags) if which == "any" else all(flags):
+        raise kind(message)
 
 
 def replay_view(xp, array, view):

@@ -41,17 +41,20 @@ def _same(x, ins: Instr) -> bool:
     return isinstance(x, Instr) and tuple(x.shape) == tuple(ins.shape) and x.dtype == ins.dtype
 
 
-def _shapes_without(ins: Instr, skip: int):
-    return [a.shape for i, a in enumerate(ins.args) if i != skip and isinstance(a, Instr)]
+def _shapes_without(args, skip: int):
+    return [a.shape for i, a in enumerate(args) if i != skip and isinstance(a, Instr)]
 
 
 def _scalarize(ins: Instr):
-    """Args of an elementwise op that can be simpler: uniform constants -> scalars, broadcast_to dropped."""
+    """Args of an elementwise op that can be simpler: uniform constants -> scalars, broadcast_to dropped.
+
+    Each change is judged against the args as already changed (``ones_like(x) * ones`` may drop one
+    broadcast, not both: the result keeps its shape)."""
     args, changed = list(ins.args), False
     for i, a in enumerate(ins.args):
         if not isinstance(a, Instr):
             continue
-        others = _shapes_without(ins, i)
+        others = _shapes_without(args, i)
         if a.op == "broadcast_to" and np.broadcast_shapes(a.args[0].shape, *others) == tuple(ins.shape):
             args[i], changed = a.args[0], True
         elif a.op == "const" and a.attrs["value"].size and others:

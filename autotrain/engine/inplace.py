@@ -1,0 +1,213 @@
+"""In-place changes and assignment, recorded as PyTorch records them; and .grad accumulation.
+
+An in-place op or ``t[key] = v`` writes the tensor's storage (so views and numpy aliases see it).
+Outside grad mode, or when nothing involved requires grad, that is all.  Otherwise the change is
+recorded: the op runs out of place on a snapshot of the old value (copied when its backward
+reads it, as PyTorch saves the original), the result is written into the storage and the tensor
+takes over the new history; through a view, the base is rebuilt around the view's new value
+(``CopySlices``) and the view re-derives its history on next use.  Version counters make a later
+backward through a changed saved tensor raise PyTorch's error.
+
+These functions are installed as Tensor methods at the bottom (``w -= lr * g``, ``zero_()``, ...).
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from .backend import NUMPY as NP
+from .dtypes import DEFAULT, result_type
+from .graph import GRAD_MODE, Node
+from .ops import OPS, _basic_key
+from .tensor import _CATEGORY, _SCALARS, Tensor, _index_key, _new, _op_error, _operand, _torch_name, apply_op, \
+    xp_of_array
+
+_SETITEM, _COPY_SLICES = OPS["setitem"], OPS["copy_slices"]
+
+
+def _sole_owner(t) -> bool:
+    """True when nothing but ``t`` holds its array (no numpy alias, view, saved copy or local name)."""
+    return sys.getrefcount(t._data) == 2  # the slot, and getrefcount's own argument
+
+
+def _accumulate_grad(self, g, borrowed: bool) -> None:
+    """``self.grad += g`` in place, as PyTorch's AccumulateGrad.
+
+    Like AccumulateGrad (which steals a gradient when its use count says no one else holds it),
+    a fresh ``g`` is adopted instead of copied or added when that cannot be observed: the first
+    gradient, or one arriving at a buffer zeroed since anyone outside the engine last saw it.
+    """
+    current = self.grad
+    if isinstance(g, np.generic):  # numpy turns 0-d results into scalars; .grad holds an array
+        g, borrowed = np.asarray(g), False
+    stealable = not borrowed and g.base is None and g.dtype == self._data.dtype and \
+        getattr(g.flags, "writeable", True)
+    if current is None:
+        self.grad = _new(g if stealable else g.astype(self._data.dtype, copy=True))
+        return
+    vc = current._vc
+    if current._data.shape != g.shape:
+        raise RuntimeError(f"the gradient has shape {tuple(g.shape)} but .grad has shape "
+                           f"{tuple(current._data.shape)}")
+    if stealable and vc is not None and vc.zeroed_at == vc.n and current._base is None \
+            and _sole_owner(current):
+        vc.spare, current._data = current._data, g  # the zeroed buffer is kept for the next zero_()
+    else:
+        target = current._data
+        xp_of_array(target).add(target, g, out=target, casting="unsafe")
+    current._bump()
+
+def setitem(self, key, value) -> None:
+    key = _index_key(key, self._data)
+    if GRAD_MODE.enabled and self._requires_grad and self.grad_fn is None and key is not Ellipsis \
+            and _basic_key(key):  # PyTorch writes a basic index through a view of the leaf
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    self._write(_SETITEM, (value,), {"key": key})
+
+def _write(self, op, others, attrs) -> "Tensor":
+    """Apply ``op`` to this tensor in place: unrecorded into the storage, or recorded as PyTorch does."""
+    if not GRAD_MODE.enabled and len(others) == 1 and not op.quiet and self._data.dtype.kind == "f":
+        # the optimizer's step (w -= lr * g) in a few lines: a float tensor and a number or same-dtype tensor
+        arg = others[0]
+        arg = arg._data if isinstance(arg, Tensor) else arg if type(arg) in _SCALARS else None
+        data = self._data
+        if arg is not None and (type(arg) in _SCALARS or arg.dtype == data.dtype) and type(data) is np.ndarray:
+            try:
+                op.forward(NP, data, arg, out=data, **attrs)
+            except (ValueError, TypeError):
+                pass  # the general path below raises the full message
+            else:
+                self._bump()
+                return self
+    others = tuple([o if type(o) in _SCALARS else _operand(o) for o in others])
+    if not GRAD_MODE.enabled:  # optimizer steps and zero_(): straight into the storage
+        self._check_castable(op, others)
+        self._write_storage(op, others, attrs)
+        return self
+    base = self._base
+    other_grad = any(isinstance(o, Tensor) and o.requires_grad for o in others)
+    if base is None and self._requires_grad and self.grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    if base is not None and base._requires_grad and base.grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    if base is not None and base._requires_grad and not self._view_grad:
+        raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad "
+                           "mode enabled. Given that this use case is ambiguous and error-prone, it is "
+                           "forbidden. You can clarify your code by moving both the view and the inplace "
+                           "either both inside the no_grad block (if you don't want the inplace to be "
+                           "tracked) or both outside (if you want the inplace to be tracked).")
+    self._check_castable(op, others)
+    if not (self.requires_grad or other_grad):
+        self._write_storage(op, others, attrs)
+    elif base is None:
+        result = apply_op(op, (self._snapshot(op),) + others, attrs)
+        self._store(result)
+        self._adopt(result)
+    else:
+        self._write_through_view(op, others, attrs)
+    return self
+
+def _check_castable(self, op, others) -> None:
+    mine = self._data.dtype
+    if op.dtype_rule not in ("promote", "float") or mine.kind == "f" and all(
+            type(o) in _SCALARS or o._data.dtype == mine for o in others):
+        return
+    dt = result_type((self._data,) + tuple(o._data if isinstance(o, Tensor) else o for o in others))
+    if op.dtype_rule == "float" and dt.kind != "f":
+        dt = DEFAULT.float
+    if _CATEGORY[dt.kind] > _CATEGORY[self._data.dtype.kind]:
+        raise RuntimeError(f"result type {_torch_name(dt)} can't be cast to the desired output type "
+                           f"{_torch_name(self._data.dtype)}")
+
+def _write_storage(self, op, others, attrs) -> None:
+    """The unrecorded in-place path: the op writes this tensor's array through ``out=``."""
+    data = self._data
+    args = [o._data if isinstance(o, Tensor) else o for o in others]
+    try:
+        if op.quiet:
+            with np.errstate(all="ignore"):
+                op.forward(xp_of_array(data), data, *args, out=data, **attrs)
+        else:
+            op.forward(xp_of_array(data), data, *args, out=data, **attrs)
+    except (ValueError, TypeError) as exc:
+        if "read-only" in str(exc):
+            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to "
+                               "a single memory location. Please clone() the tensor before performing the "
+                               "operation.") from None
+        raise _op_error(op, (self,) + others, attrs, exc) from None
+    self._bump()
+
+def _snapshot(self, op=None) -> "Tensor":
+    """This tensor's value and history before an in-place change, as a separate tensor object.
+
+    When ``op``'s backward reads its inputs the value is copied (PyTorch saves the original).
+    """
+    copy = op is not None and op.saves_inputs
+    old = _new(self._data.copy() if copy else self._data, requires_grad=self.requires_grad)
+    edge = self._edge() if old._requires_grad else None
+    if type(edge) is tuple:
+        old.grad_fn, old._output_nr = edge
+    elif edge is not self:
+        old.grad_fn = edge
+    if not copy:
+        old._vc = self._vc
+    return old
+
+def _store(self, result: "Tensor") -> None:
+    """Write an out-of-place result into this tensor's storage (views and numpy aliases see it)."""
+    if result._data.shape != self._data.shape:
+        raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+                           f"{list(result._data.shape)}")
+    xp_of_array(self._data).copyto(self._data, result._data, casting="unsafe")
+
+def _adopt(self, result: "Tensor") -> None:
+    """Take over ``result``'s history after writing its value here (a recorded in-place op)."""
+    self.grad_fn, self._requires_grad, self._output_nr = result.grad_fn, True, 0
+    self._bump()
+    node = result.grad_fn
+    if isinstance(node, Node) and node.out_counter is not None:
+        # a saved output now lives in this tensor: later changes to it are caught
+        node.out_counter, node.out_version = self._vc, self._vc.n
+
+def _write_through_view(self, op, others, attrs) -> None:
+    """In place through a view: the view's new value, then the base rebuilt around it (CopySlices)."""
+    base = self._base
+    value = apply_op(op, (self._snapshot(op),) + others, attrs)
+    if value._data.shape != self._data.shape:
+        self._store(value)  # raises the shape error
+    new_base = apply_op(_COPY_SLICES, (base._snapshot(), value), {"view": self._view})
+    base._store(new_base)
+    base._adopt(new_base)
+    self._requires_grad = True
+    self._view_at = -1  # stale: the next use re-derives the view's grad_fn from the base
+
+def zero_(self) -> "Tensor":
+    """Fill with zeros in place."""
+    unseen = self._base is None and _sole_owner(self) and not (GRAD_MODE.enabled and self.requires_grad)
+    vc = self._vc
+    if unseen and vc is not None and vc.spare is not None:
+        # no one else can see this array: swapping in the zero spare is the same as filling it
+        self._data, vc.spare = vc.spare, None
+        self._bump()
+    else:
+        self.fill_(0)
+    if unseen:
+        self._vc.zeroed_at = self._vc.n
+    return self
+
+def fill_(self, value) -> "Tensor":
+    """Fill with ``value`` in place."""
+    return self._write(_SETITEM, (value,), {"key": Ellipsis})
+
+def copy_(self, src) -> "Tensor":
+    """Copy ``src``'s values into this tensor (broadcasting), recorded like an assignment."""
+    return self._write(_SETITEM, (src,), {"key": Ellipsis})
+
+
+for _method in (_accumulate_grad, _write, _check_castable, _write_storage, _snapshot, _store, _adopt,
+                _write_through_view, zero_, fill_, copy_):
+    setattr(Tensor, _method.__name__, _method)
+Tensor.__setitem__ = setitem
