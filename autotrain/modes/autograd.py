@@ -97,7 +97,9 @@ class AutogradMode:
         return self._tensor(x), self._tensor(y)
 
     def _tensor(self, array):
-        return self.torch.tensor(copied(np.asarray(array))).to(self.device)
+        # One copy: ``tensor`` copies already (a numpy array keeps its dtype, as before), and places it on the
+        # device directly (a minibatch was copied twice here, then moved).
+        return self.torch.tensor(np.asarray(array), device=self.device)
 
     def state(self) -> dict[str, np.ndarray]:
         return {k: copied(p.detach().cpu().numpy()) for k, p in self._named().items()}

@@ -252,6 +252,8 @@ def _emit(ins: Instr, w: _Writer) -> None:
     out = _out_name(ins, w)
     if kind is not None:
         w.name[ins.id] = kind.emit(ins, w, out)
+    elif out is None and ins.op in _UNROLLED and w.ns["xp"] is np and _UNROLLED[ins.op](ins, w):
+        pass
     elif ins.op in VIEW_OPS and ins.args[0].id in w.fixed:   # a view of a fixed array: made once, here
         w.name[ins.id] = w.bind("v", OPS[ins.op].forward(w.ns["xp"], w.ns[w.name[ins.args[0].id]], **ins.attrs))
         w.fixed.add(ins.id)
@@ -263,6 +265,62 @@ def _emit(ins: Instr, w: _Writer) -> None:
         else:
             w.lines.append(call)
             w.name[ins.id] = out
+
+
+def _fixed_buffer(ins: Instr, w: _Writer, prefix: str, shape, dtype) -> str:
+    """A buffer bound once in the plan for a value no planned slot holds (the planner never writes over it:
+    only slots are reused); fetching it returns a copy (``_result`` copies fixed values)."""
+    return w.bind(prefix, np.empty(tuple(shape), dtype=dtype))
+
+
+def _unrolled_log_softmax(ins: Instr, w: _Writer) -> bool:
+    """``log_softmax`` as the ufunc calls its forward makes (``amax`` is ``maximum.reduce``, ``sum`` is
+    ``add.reduce``: the same numbers), into buffers bound once: its forward allocates four temporaries
+    and goes through numpy's Python-level ``amax``/``sum`` wrappers (about 20 us of a 100 us digits step)."""
+    (a,) = ins.args
+    if not isinstance(a, Instr) or ins.dtype is None or tuple(a.shape) != tuple(ins.shape) or not ins.shape:
+        return False
+    axis = ins.attrs["axis"]
+    reduced = list(ins.shape)
+    reduced[axis] = 1
+    shifted, exps = (_fixed_buffer(ins, w, p, ins.shape, ins.dtype) for p in ("ls", "le"))
+    top = _fixed_buffer(ins, w, "lm", reduced, ins.dtype)
+    for name, ufunc in (("u_maximum", np.maximum), ("u_subtract", np.subtract), ("u_exp", np.exp),
+                        ("u_add", np.add), ("u_log", np.log)):
+        w.ns.setdefault(name, ufunc)
+    x = w.arg(a)
+    w.lines += [f"u_maximum.reduce({x}, axis={axis!r}, keepdims=True, out={top})",
+                f"u_subtract({x}, {top}, out={shifted})",
+                f"u_exp({shifted}, out={exps})",
+                f"u_add.reduce({exps}, axis={axis!r}, keepdims=True, out={top})",
+                f"u_log({top}, out={top})",
+                f"u_subtract({shifted}, {top}, out={shifted})"]
+    w.name[ins.id] = shifted
+    w.fixed.add(ins.id)
+    return True
+
+
+def _unrolled_one_hot(ins: Instr, w: _Writer) -> bool:
+    """``one_hot`` with TF's default on/off values (1, 0): the row hits written straight into a buffer bound
+    once (``copyto`` of a bool is exactly 1/0, as the forward's ``where(hits, 1, 0)`` cast to the dtype)."""
+    (a,) = ins.args
+    attrs = ins.attrs
+    if (not isinstance(a, Instr) or ins.dtype is None or len(ins.shape) != 2 or attrs.get("on_value", 1) != 1
+            or attrs.get("off_value", 0) != 0 or set(attrs) - {"depth", "dtype", "on_value", "off_value"}):
+        return False
+    hits = _fixed_buffer(ins, w, "oh", ins.shape, np.bool_)
+    result = _fixed_buffer(ins, w, "oo", ins.shape, ins.dtype)
+    columns = w.bind("oc", np.arange(attrs["depth"]))
+    w.ns.setdefault("u_equal", np.equal)
+    w.lines += [f"u_equal({w.arg(a)}[:, None], {columns}, out={hits})", f"copyto({result}, {hits})"]
+    w.name[ins.id] = result
+    w.fixed.add(ins.id)
+    return True
+
+
+# Ops whose forward the plan writes out as ufunc calls into buffers bound once (numpy only), when the
+# op's value has no planned slot; each returns False to leave an unusual case to the forward.
+_UNROLLED = {"log_softmax": _unrolled_log_softmax, "one_hot": _unrolled_one_hot}
 
 
 def _out_name(ins: Instr, w: _Writer) -> str | None:

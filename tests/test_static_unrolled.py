@@ -1,0 +1,45 @@
+"""The static plan writes ``log_softmax`` and ``one_hot`` out as ufunc calls into buffers bound once (speed):
+the values must be the op table forward's bit for bit, and a fetched one must stay the caller's own."""
+import numpy as np
+import pytest
+
+import autotrain.engine.static as tf
+from autotrain.engine.ops import OPS
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_log_softmax_matches_the_forward_bit_for_bit_and_fetches_are_owned(dtype, axis):
+    rng = np.random.default_rng(1)
+    first, second = (rng.standard_normal((5, 7)).astype(dtype) * 30 for _ in range(2))
+    first[0, 0] = -np.inf   # log of an underflowing row entry: no warning, as the forward
+    with tf.Graph().as_default():
+        x = tf.placeholder(getattr(tf, np.dtype(dtype).name), shape=(None, 7))
+        out = tf.nn.log_softmax(x, axis=axis)
+        total = tf.reduce_sum(out * 2.0)
+        with tf.Session() as sess:
+            got, _ = sess.run([out, total], feed_dict={x: first})
+            kept = got.copy()
+            again, _ = sess.run([out, total], feed_dict={x: second})
+            assert "maximum.reduce" in sess.explain([out, total]).code   # the unrolled form ran
+    np.testing.assert_array_equal(got, OPS["log_softmax"].forward(np, first, axis=axis))
+    np.testing.assert_array_equal(again, OPS["log_softmax"].forward(np, second, axis=axis))
+    np.testing.assert_array_equal(got, kept)   # the second run did not write into the first result
+
+
+def test_one_hot_matches_the_forward_including_out_of_range_and_custom_values():
+    labels = np.array([0, 3, 9, -1, 12, 3], dtype=np.int64)
+    with tf.Graph().as_default():
+        y = tf.placeholder(tf.int64, shape=(None,))
+        plain = tf.one_hot(y, 10)
+        custom = tf.one_hot(y, 10, on_value=5.0, off_value=-1.0, dtype=tf.float64)
+        with tf.Session() as sess:
+            got, got_custom = sess.run([plain, custom], feed_dict={y: labels})
+            kept = got.copy()
+            sess.run([plain, custom], feed_dict={y: labels[::-1].copy()})
+            assert "u_equal" in sess.explain([plain, custom]).code
+    np.testing.assert_array_equal(got, OPS["one_hot"].forward(np, labels, depth=10, dtype=np.float32))
+    assert got.dtype == np.float32 and got[3].sum() == 0 and got[4].sum() == 0
+    np.testing.assert_array_equal(got_custom, OPS["one_hot"].forward(np, labels, depth=10, dtype=np.float64,
+                                                                    on_value=5.0, off_value=-1.0))
+    np.testing.assert_array_equal(got, kept)
