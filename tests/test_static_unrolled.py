@@ -43,3 +43,27 @@ def test_one_hot_matches_the_forward_including_out_of_range_and_custom_values():
     np.testing.assert_array_equal(got_custom, OPS["one_hot"].forward(np, labels, depth=10, dtype=np.float64,
                                                                     on_value=5.0, off_value=-1.0))
     np.testing.assert_array_equal(got, kept)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_python_numbers_bound_as_0d_arrays_give_numpys_own_numbers(dtype):
+    """0.1 * x, x + 3, 1e-8 + x, 0.9 ** t, x ** 0.5: the plan binds the numbers once in the dtype (and calls
+    ``power`` itself); the values are numpy's with the Python numbers, and 0 ** -1 is inf without a warning."""
+    rng = np.random.default_rng(2)
+    values = rng.standard_normal(6).astype(dtype)
+    values[0] = 0.0
+    with tf.Graph().as_default():
+        x = tf.placeholder(getattr(tf, np.dtype(dtype).name), shape=(None,))
+        outs = [0.09999999999999998 * x, x + 3, x - 1e-8, 0.9 ** x, tf.abs(x) ** 0.5, x ** -1.0, x * 1e300]
+        with tf.Session() as sess:
+            with np.errstate(all="raise"):   # the plan turns warnings off itself
+                got = sess.run(outs, feed_dict={x: values})
+            code = sess.explain(outs).code
+    want = [0.09999999999999998 * values, values + 3, values - 1e-8, np.power(0.9, values),
+            np.power(np.abs(values), 0.5)]
+    with np.errstate(all="ignore"):
+        want += [np.power(values, -1.0), values * 1e300]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+        assert g.dtype == dtype
+    assert "u_power" in code and "0.09999999999999998" not in code   # bound, not converted per call

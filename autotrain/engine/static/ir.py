@@ -503,7 +503,9 @@ class Fused(Kind):
     @staticmethod
     def emit(ins, w, out):
         for step_op, refs, attrs in ins.attrs["chain"]:
-            args = [out if r == -1 else w.arg(ins.args[r] if isinstance(r, int) else r) for r in refs]
+            operands = [ins.args[r] if isinstance(r, int) and r != -1 else r for r in refs]
+            peers = [ins.dtype if r == -1 else a.dtype for r, a in zip(refs, operands) if r == -1 or isinstance(a, Instr)]
+            args = [out if r == -1 else w.operand(a, step_op, ins.dtype, peers) for r, a in zip(refs, operands)]
             w.lines.append(w.call(step_op, args, attrs, out))
         return out
 
