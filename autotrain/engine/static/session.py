@@ -117,14 +117,22 @@ class Session:
         """Give a new plan this Session's buffers (each read and written Variable's, shared by all plans, and
         a pair per fetched array, the plan's own) through ``plan.call(*feeds)``: a small generated function
         that picks the buffers, runs the plan and commits the new values, with no loop of its own."""
-        ns = {"run": plan.run}
+        ns = {"run": plan.run, "refcount": _refcount, "UNHELD": _UNHELD}
         feeds = [f"f{k}" for k in range(len(plan.feeds))]
         lines, reads, writes, outs, commits = [], [], [], [], []
         for k, var in enumerate(plan.writes):   # chosen first: a read argument would count as a holder
             ns[f"W{k}"] = self._buffers(var)
-            lines.append(f"w{k} = W{k}.target({var in plan.distinct})")
+            if var in plan.distinct:
+                lines.append(f"w{k} = W{k}.target(True)")
+                commits.append(f"W{k}.commit()")
+            else:   # the usual case, an update in place, written out (two method calls a Variable saved):
+                # the same test as ``target`` makes (holder's attribute, this local, the call's argument)
+                lines += [f"w{k} = W{k}.current",
+                          f"if w{k} is None or refcount(w{k}) > UNHELD:",
+                          f"    w{k} = None",   # not a holder while ``target`` counts
+                          f"    w{k} = W{k}.target(False)"]
+                commits.append(f"if W{k}.next is not None: W{k}.commit()")
             writes.append(f"w{k}")
-            commits.append(f"W{k}.commit()")
         for k, (shape, dtype) in enumerate(plan.outs):
             ns[f"O{k}"] = _Buffers(shape, dtype)
             lines.append(f"o{k} = O{k}.target(False)")
