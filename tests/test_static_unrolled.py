@@ -67,3 +67,18 @@ def test_python_numbers_bound_as_0d_arrays_give_numpys_own_numbers(dtype):
         np.testing.assert_array_equal(g, w)
         assert g.dtype == dtype
     assert "u_power" in code and "0.09999999999999998" not in code   # bound, not converted per call
+
+
+def test_clamp_and_cast_written_out_give_the_forwards_values():
+    values = np.array([-2.0, -0.0, 0.0, 0.3, 0.7, np.nan], dtype=np.float32)
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, shape=(None,))
+        # each fetched alone (a chain of elementwise steps would be fused, and run by the forwards)
+        outs = [tf.maximum(x, tf.zeros(1)), tf.minimum(x, 0.5), tf.cast(tf.greater(x, 0.0), tf.float64)]
+        with tf.Session() as sess:
+            got = sess.run(outs, feed_dict={x: values})
+            code = sess.explain(outs).code
+    np.testing.assert_array_equal(got[0], np.maximum(values, 0.0))
+    np.testing.assert_array_equal(got[1], np.minimum(values, 0.5))
+    np.testing.assert_array_equal(got[2], (values > 0.0).astype(np.float64))
+    assert "k_clamp" not in code and "k_cast" not in code

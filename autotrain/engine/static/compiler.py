@@ -276,6 +276,8 @@ def _emit(ins: Instr, w: _Writer) -> None:
         w.name[ins.id] = kind.emit(ins, w, out)
     elif out is None and ins.op in _UNROLLED and w.ns["xp"] is np and _UNROLLED[ins.op](ins, w):
         pass
+    elif out is not None and ins.op in _WRITTEN_OUT and w.ns["xp"] is np and _WRITTEN_OUT[ins.op](ins, w, out):
+        w.name[ins.id] = out
     elif out is not None and ins.op == "pow" and w.ns["xp"] is np and _plain_power(ins):
         # pow's forward is ``power`` under its own errstate (0 ** -1 is inf, quietly): in a plan that turns
         # warnings off once for the whole run, the ufunc itself (2.5 us -> 0.5 us; ``bias correction`` twice
@@ -302,6 +304,31 @@ def _emit(ins: Instr, w: _Writer) -> None:
 # Elementwise ops whose Python-number argument may be passed as a 0-d array of the result's dtype instead
 # (``pow`` only where the plan calls ``power`` itself: its forward treats a Python 2 specially).
 _SCALAR_AS_ARRAY = frozenset({"add", "sub", "mul", "div", "maximum", "minimum", "pow"})
+
+
+def _clamp_into(ins: Instr, w: _Writer, out: str) -> bool:
+    """``clamp`` with one bound: its forward is ``maximum(a, min)`` (or ``minimum(a, max)``), called here."""
+    low, high = ins.attrs.get("min"), ins.attrs.get("max")
+    if (low is None) == (high is None) or set(ins.attrs) - {"min", "max"} or not isinstance(ins.args[0], Instr):
+        return False
+    op, bound = ("maximum", low) if high is None else ("minimum", high)
+    name = f"u_{op}"
+    w.ns.setdefault(name, getattr(np, op))
+    a = ins.args[0]
+    w.lines.append(f"{name}({w.arg(a)}, {w.operand(bound, op, ins.dtype, [a.dtype])}, out={out})")
+    return True
+
+
+def _cast_into(ins: Instr, w: _Writer, out: str) -> bool:
+    """``cast`` into a buffer: its forward's ``copyto(out, a, casting="unsafe")``, without the call around it."""
+    if set(ins.attrs) != {"dtype"} or not isinstance(ins.args[0], Instr):
+        return False
+    w.lines.append(f"copyto({out}, {w.arg(ins.args[0])}, casting='unsafe')")
+    return True
+
+
+# Ops whose forward, given a buffer, is one numpy call: the plan makes that call itself (numpy only).
+_WRITTEN_OUT = {"clamp": _clamp_into, "cast": _cast_into}
 
 
 def _plain_power(ins: Instr) -> bool:
