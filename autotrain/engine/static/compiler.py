@@ -142,7 +142,11 @@ class _Writer:
                 self.ns[name] = functools.reduce(getattr, path.split("."), self.ns["xp"])
             parts = args + [self.literal(e) for e in extra] + [f"{k}={self.literal(attrs.get(k, default))}"
                                                                for k, default in passed]
-            parts += [f"out={out}"] if out is not None else []
+            if out is not None:   # positional where numpy takes it so (a keyword costs ~20 ns a call)
+                ufunc = self.ns[name]
+                positional = (isinstance(ufunc, np.ufunc) and len(parts) == ufunc.nin and ufunc.nout == 1
+                              and ufunc.__name__ not in ("maximum", "minimum"))   # deprecated for these two
+                parts.append(out if positional else f"out={out}")
             return f"{name}({', '.join(parts)})"
         method = METHOD_FORWARD.get(op)
         if method is not None and out is None and set(attrs) <= {k for k, _ in method[1]}:
@@ -286,7 +290,7 @@ def _emit(ins: Instr, w: _Writer) -> None:
         w.quiet = True
         peers = [a.dtype for a in ins.args if isinstance(a, Instr)]
         base, exponent = (w.operand(a, "pow", ins.dtype, peers) for a in ins.args)
-        w.lines.append(f"u_power({base}, {exponent}, out={out})")
+        w.lines.append(f"u_power({base}, {exponent}, {out})")
         w.name[ins.id] = out
     elif ins.op in VIEW_OPS and ins.args[0].id in w.fixed:   # a view of a fixed array: made once, here
         w.name[ins.id] = w.bind("v", OPS[ins.op].forward(w.ns["xp"], w.ns[w.name[ins.args[0].id]], **ins.attrs))
@@ -371,11 +375,11 @@ def _unrolled_log_softmax(ins: Instr, w: _Writer) -> bool:
         w.ns.setdefault(name, ufunc)
     x = w.arg(a)
     w.lines += [f"u_maximum.reduce({x}, axis={axis!r}, keepdims=True, out={top})",
-                f"u_subtract({x}, {top}, out={shifted})",
-                f"u_exp({shifted}, out={exps})",
+                f"u_subtract({x}, {top}, {shifted})",
+                f"u_exp({shifted}, {exps})",
                 f"u_add.reduce({exps}, axis={axis!r}, keepdims=True, out={top})",
-                f"u_log({top}, out={top})",
-                f"u_subtract({shifted}, {top}, out={shifted})"]
+                f"u_log({top}, {top})",
+                f"u_subtract({shifted}, {top}, {shifted})"]
     w.name[ins.id] = shifted
     w.fixed.add(ins.id)
     return True
@@ -393,7 +397,7 @@ def _unrolled_one_hot(ins: Instr, w: _Writer) -> bool:
     result = _fixed_buffer(ins, w, "oo", ins.shape, ins.dtype)
     columns = w.bind("oc", np.arange(attrs["depth"]))
     w.ns.setdefault("u_equal", np.equal)
-    w.lines += [f"u_equal({w.arg(a)}[:, None], {columns}, out={hits})", f"copyto({result}, {hits})"]
+    w.lines += [f"u_equal({w.arg(a)}[:, None], {columns}, {hits})", f"copyto({result}, {hits})"]
     w.name[ins.id] = result
     w.fixed.add(ins.id)
     return True
