@@ -564,8 +564,10 @@ def root_grads(outputs, grad_outputs) -> list:
         if given is None:
             if data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            grads.append(np.ones(data.shape, data.dtype) if type(data) is np.ndarray
-                         else xp_of_array(data).ones(data.shape, data.dtype))
+            if type(data) is np.ndarray:  # np.array: a fresh 0-d array at a fraction of np.ones' cost
+                grads.append(np.array(1, data.dtype) if data.ndim == 0 else np.ones(data.shape, data.dtype))
+            else:
+                grads.append(xp_of_array(data).ones(data.shape, data.dtype))
             continue
         arr = as_array(given, like=data)
         if arr.shape != data.shape:
