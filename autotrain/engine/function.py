@@ -156,7 +156,7 @@ class Function:
 def _link_output(ctx, out, index, args):
     if not isinstance(out, Tensor):
         return out
-    if any(out is a for a in args) or out._base is not None:  # an input (or a view) returned: its own identity
+    if out._base is not None or any([out is a for a in args]):  # an input (or a view) returned: its own identity
         out = _new(out._data)
     out.grad_fn = ctx
     out._requires_grad = True
