@@ -3,9 +3,32 @@
 The hardening suite (``tests/test_hardening_*.py``) marks its own tests.  Cases that older test files
 already cover are mapped to a group here, by file and test function, so those files stay untouched;
 a mapped name that no longer exists is reported in the summary instead of silently shrinking a group.
+
+It also pins BLAS to one thread for the whole test run (below, before numpy is imported).
 """
 from __future__ import annotations
 
+import os
+import sys
+
+# One BLAS thread for the test run, set before anything imports numpy (a value the user set wins), and
+# inherited by the processes the tests start.  The arrays here are tiny: OpenBLAS's worker threads only
+# spin, and on a busy 2-core machine they made tests ~15x slower (the seed-program tests: 125 s with the
+# default threads, 8 s with one; the seed config's 500 steps: 4.2 s of CPU instead of 0.2 s).  No expected
+# value depends on it: float32 bits are compared with references computed in the same process
+# (test_fit_models.py's seed table), stored values with tolerances.
+_USER_SET_BLAS_THREADS = "OPENBLAS_NUM_THREADS" in os.environ
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+if "numpy" in sys.modules and not _USER_SET_BLAS_THREADS:  # a plugin imported numpy first: too late for it
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # this process keeps the default threads (slower, never different results)
+        pass
+    else:
+        threadpool_limits(1, user_api="blas")
+
+import gc
 from collections import defaultdict
 
 import pytest
@@ -120,3 +143,18 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(f"hardening cases passed: {total} ({'; '.join(parts)})")
     for name in _stale:
         terminalreporter.write_line(f"warning: {name} is mapped to a group in conftest.py but was not collected")
+
+
+@pytest.fixture(scope="module")
+def frozen_heap():
+    """Freeze every object alive before the module's tests (``gc.freeze``), so their ``gc.collect()`` calls
+    look only at the objects they make, as in a fresh process.
+
+    A collection's cost grows with everything alive: with torch and TensorFlow imported by earlier tests one
+    took ~0.4 s on a busy 2-core machine, and the benchmark smoke tests collect before every round.  The
+    frozen objects are older than the module, so no garbage the tests make or measure is among them.
+    """
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()

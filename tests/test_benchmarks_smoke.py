@@ -17,7 +17,7 @@ ENGINE_ROWS = "5 matmuls,manual,autograd,custom-relu,static"  # torch and jax ar
 
 
 @pytest.fixture(scope="module")
-def suite():
+def suite(frozen_heap):  # the suite collects garbage before each round: only its own (conftest.py)
     spec = importlib.util.spec_from_file_location("autotrain_bench_suite", BENCH / "suite.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
