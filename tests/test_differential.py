@@ -85,7 +85,7 @@ def dtype_of(tensor) -> str:
 
 
 def values(tensor) -> np.ndarray:
-    return np.array(tensor.detach(), dtype=np.float64)
+    return np.array(tensor.detach().numpy(), dtype=np.float64)  # .numpy(): torch 2.13 warns on np.array(tensor, copy=...)
 
 
 class Builder:

@@ -395,3 +395,13 @@ def test_gradients_of_a_0d_leaf_accumulate_in_an_array():
     w.grad.zero_()
     (w * 3).backward()
     assert g.item() == 3.0
+
+
+def test_clamp_bounds_take_part_in_promotion_as_python_numbers():
+    # PyTorch: an integer (or bool) tensor clamped at a float bound becomes the default float dtype;
+    # an integer bound keeps it integer.  (The bounds are attrs, not inputs, so this is easy to miss.)
+    assert torch.tensor([1, 5]).clamp(min=2.5).dtype == torch.float32
+    assert torch.tensor([1, 5]).clamp(min=2.5).tolist() == [2.5, 5.0]
+    assert torch.tensor([True, False]).clamp(min=0.5).tolist() == [1.0, 0.5]
+    assert torch.tensor([1, 5]).clamp(max=3).dtype == torch.int64
+    assert torch.tensor([1.0, 5.0], dtype=torch.float64).clamp(min=2).dtype == torch.float64

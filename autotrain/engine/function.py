@@ -41,14 +41,16 @@ class FunctionCtx:
     def save_for_backward(self, *tensors) -> None:
         """Keep tensors for ``backward``; in-place changes to them before then are reported."""
         self._saved = tensors
-        self._saved_versions = tuple(t._counter().n if isinstance(t, Tensor) else None for t in tensors)
+        # no counter yet means version 0 (the first in-place change creates it at 1), as _record saves versions
+        self._saved_versions = tuple([(0 if t._vc is None else t._vc.n) if isinstance(t, Tensor) else None
+                                      for t in tensors])
 
     @property
     def saved_tensors(self) -> tuple:
         if self._saved is None:
             raise RuntimeError(FREED_MESSAGE)
         for t, version in zip(self._saved, self._saved_versions):
-            if version is not None and t._version != version:
+            if version is not None and (0 if t._vc is None else t._vc.n) != version:
                 raise version_error(t.shape, t.dtype, t._version, version)
         return tuple(self._saved)
 
@@ -154,7 +156,7 @@ class Function:
 def _link_output(ctx, out, index, args):
     if not isinstance(out, Tensor):
         return out
-    if any(out is a for a in args) or out._base is not None:  # an input (or a view) returned: its own identity
+    if out._base is not None or any([out is a for a in args]):  # an input (or a view) returned: its own identity
         out = _new(out._data)
     out.grad_fn = ctx
     out._requires_grad = True

@@ -160,7 +160,7 @@ class Node:
 
     def check_versions(self):
         for tensor, version in self.versions or ():
-            if tensor._version != version:
+            if (0 if tensor._vc is None else tensor._vc.n) != version:  # tensor._version, without the property call
                 raise version_error(tensor.shape, tensor.dtype, tensor._version, version)
         counter = self.out_counter
         if counter is not None and counter.n != self.out_version:

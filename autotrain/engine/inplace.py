@@ -41,7 +41,7 @@ def _accumulate_grad(self, g, borrowed: bool) -> None:
     target = current._data
     if target.shape != g.shape:
         raise RuntimeError(f"the gradient has shape {tuple(g.shape)} but .grad has shape {tuple(target.shape)}")
-    xp_of_array(target).add(target, g, out=target, casting="unsafe")
+    (np.add if type(target) is np.ndarray else xp_of_array(target).add)(target, g, out=target, casting="unsafe")
     current._bump()
 
 

@@ -210,6 +210,12 @@ def _scaled(other, alpha):
 def _bind_clamp(input, min, max):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    # The bounds take part in promotion as Python numbers do (an integer tensor clamped at 2.5 becomes the
+    # default float dtype); they are attrs, not inputs, so the promotion has to happen here.
+    kind = getattr(getattr(input, "dtype", None), "kind", "f")
+    if kind != "f" and any(isinstance(b, float) for b in (min, max)):
+        from .dtypes import get_default_dtype  # noqa: PLC0415 - ops.py imports nothing of the engine at load
+        input = input.to(get_default_dtype())
     return (input,), {"min": min, "max": max}
 
 

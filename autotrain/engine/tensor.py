@@ -165,7 +165,7 @@ def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
 
     Inputs are Tensors or Python numbers; anything else (numpy scalars, arrays) is normalised first.
     """
-    arrays, xp, dt, grad, mixed, weak = [], None, None, False, False, 0
+    arrays, xp, dt, grad, mixed, weak, python_bool = [], None, None, False, False, 0, False
     for t in inputs:
         if isinstance(t, Tensor):
             a = t._data
@@ -180,10 +180,12 @@ def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
             arrays.append(a)
         elif type(t) in _SCALARS:
             weak = 2 if type(t) is _FLOAT else weak or type(t) is int
+            python_bool = python_bool or type(t) is bool
             arrays.append(t)
         else:
             return apply_op(op, tuple([_operand(v) for v in inputs]), attrs)
-    if op.bool_error is not None:
+    # a bool operand is only possible when the tensors' one dtype is bool, dtypes mix, or a Python bool came
+    if op.bool_error is not None and (dt is None or mixed or python_bool or dt.kind == "b"):
         refuse_bool(op, arrays)
     # promotion is skipped in the common case: one dtype, and no Python number of a higher category
     if op.promotes and (mixed or op.promote_from or weak and _CATEGORY[dt.kind] < weak
@@ -207,24 +209,27 @@ def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
 
 def _record(op, out, inputs, arrays, attrs):
     """A Node for ``op`` with each input's edge taken now, the saved values and their versions."""
-    edges = []
+    edges, needs = [], []
     for t in inputs:
         if type(t) in _SCALARS:
-            edges.append(None)
-        elif t._base is None and t._requires_grad:   # the common case inline: a leaf or a plain result
+            edge = None
+        elif t._base is None:   # the common case inline: a leaf or a plain result
             fn = t.grad_fn
-            edges.append(t if fn is None else (fn, t._output_nr) if t._output_nr else fn)
+            edge = None if not t._requires_grad else t if fn is None else (fn, t._output_nr) if t._output_nr else fn
         else:
-            edges.append(t._edge() if t._base is not None and (t._base._requires_grad or t._requires_grad)
-                         else None)
-    needs = tuple([e is not None for e in edges])
+            edge = t._edge() if t._base._requires_grad or t._requires_grad else None
+        edges.append(edge)
+        needs.append(edge is not None)
+    needs = tuple(needs)
     node = Node(op, inputs, tuple(edges), attrs, needs)
     result = _new(out, node, True)
     if op.saves_inputs:
         node.inputs = arrays
-        reads = op.reads(needs) if op.reads is not _READS_ALL else needs  # all: any truthy marker
-        node.versions = tuple([(t, 0 if t._vc is None else t._vc.n) for t, read in zip(inputs, reads)
-                               if (read or reads is needs) and type(t) not in _SCALARS])
+        if op.reads is _READS_ALL:  # every tensor input is read: all are version-checked
+            node.versions = tuple([(t, 0 if t._vc is None else t._vc.n) for t in inputs if type(t) not in _SCALARS])
+        else:
+            node.versions = tuple([(t, 0 if t._vc is None else t._vc.n) for t, read in zip(inputs, op.reads(needs))
+                                   if read and type(t) not in _SCALARS])
     if op.saves_output:
         node.output = out
         node.out_counter = result._counter()
@@ -559,8 +564,10 @@ def root_grads(outputs, grad_outputs) -> list:
         if given is None:
             if data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            grads.append(np.ones(data.shape, data.dtype) if type(data) is np.ndarray
-                         else xp_of_array(data).ones(data.shape, data.dtype))
+            if type(data) is np.ndarray:  # np.array: a fresh 0-d array at a fraction of np.ones' cost
+                grads.append(np.array(1, data.dtype) if data.ndim == 0 else np.ones(data.shape, data.dtype))
+            else:
+                grads.append(xp_of_array(data).ones(data.shape, data.dtype))
             continue
         arr = as_array(given, like=data)
         if arr.shape != data.shape:
