@@ -82,3 +82,16 @@ def test_clamp_and_cast_written_out_give_the_forwards_values():
     np.testing.assert_array_equal(got[1], np.minimum(values, 0.5))
     np.testing.assert_array_equal(got[2], (values > 0.0).astype(np.float64))
     assert "k_clamp" not in code and "k_cast" not in code
+
+
+def test_an_op_of_a_broadcast_constant_is_folded_to_a_broadcast_of_its_value():
+    """The gradient of a mean is a broadcast constant; ``-`` of it is computed once, not every run."""
+    values = np.array([1.0, 2.0, 4.0], dtype=np.float32)
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, shape=(None,))
+        (grad,) = tf.gradients(tf.reduce_mean(-(x * x)), [x])
+        with tf.Session() as sess:
+            got = sess.run(grad, feed_dict={x: values})
+            code = sess.explain(grad, feed_dict={x: values}).code
+    np.testing.assert_allclose(got, -2 * values / 3, rtol=1e-6)
+    assert got.dtype == np.float32 and "negative" not in code
