@@ -239,21 +239,21 @@ def bind(program: Program, feeds, xp=np, rng=None) -> Plan:
         head, indent = "    with errstate(all='ignore'):\n", "        "
     body = "".join(f"{indent}{line}\n" for line in w.lines) or f"{indent}pass\n"
     source = f"def run({', '.join(params)}):\n{head}{body}    return ({outs}{',' if outs else ''})\n"
-    run = _closure(source, w.ns)
+    run = closure(source, w.ns)
     fetched_vars = {roots[o.id].node.id for o in program.outputs if roots[o.id].op == "variable"}
     distinct = {v for v in writes if v.id in fetched_vars}
     return Plan(run, feeds, reads, writes, [plan.slots[s] for s in out_slots], distinct, source,
                 w.initializes)
 
 
-def _closure(source: str, ns: dict):
+def closure(source: str, ns: dict, name: str = "run"):
     """The function ``source`` defines, with every name of ``ns`` (buffers, ufuncs, constants) a closure cell
     rather than a global: a cell read is as fast on a plan's first runs as later, while a global read is a
     dict lookup until the interpreter has specialized the function (after some 8 calls; the first steps of a
     freshly compiled plan ran ~10% slower)."""
     names = sorted(ns)
     inner = "".join(f"    {line}\n" for line in source.splitlines())
-    outer = f"def make({', '.join(names)}):\n{inner}    return run\n"
+    outer = f"def make({', '.join(names)}):\n{inner}    return {name}\n"
     scope: dict = {}
     exec(compile(outer, "<static plan>", "exec"), scope)  # noqa: S102 - our own generated code
     return scope["make"](**ns)
