@@ -24,6 +24,20 @@ class ThreadPinError(RuntimeError):
     """A thread count was asked for but cannot be pinned in this process."""
 
 
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def pinned_by_environment(count: int) -> bool:
+    """Whether the process was started with BLAS pinned to ``count`` threads by its environment.
+
+    Without threadpoolctl, ``OPENBLAS_NUM_THREADS=1`` (etc.) set before numpy loads is the other way to pin
+    BLAS: it is how the test suite runs (tests/conftest.py), and what the refusal below tells users to do.
+    Every variable that is set must say ``count``, and at least one must be set.
+    """
+    values = [os.environ[name] for name in BLAS_THREAD_VARIABLES if name in os.environ]
+    return bool(values) and all(v.strip() == str(count) for v in values)
+
+
 @contextlib.contextmanager
 def blas_threads(count: int | None):
     """Pin BLAS to ``count`` threads with threadpoolctl (``None``: leave the default); yields a label.
@@ -37,6 +51,9 @@ def blas_threads(count: int | None):
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
+        if pinned_by_environment(count):
+            yield str(count)
+            return
         raise ThreadPinError(
             f"cannot pin BLAS to {count} thread(s): threadpoolctl is not installed. "
             "pip install threadpoolctl, or run with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 # The numpy warm-up of "Learning PyTorch with Examples" (the seed's source), as published, except that
 # every array is cast to float32 (``.astype(np.float32)``), the dtype the seed's other programs use.
@@ -166,13 +166,18 @@ def pinned(threads: int | None):
     if threads is None:
         yield
         return
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
-        raise SystemExit("threadpoolctl is not installed: pip install threadpoolctl, or run with "
-                         "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 and --threads default") from None
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
+        from _measure import pinned_by_environment  # the environment pins BLAS too (as tests/conftest.py does)
+
+        if not pinned_by_environment(threads):
+            raise SystemExit("threadpoolctl is not installed: pip install threadpoolctl, or run with "
+                             "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 and --threads default") from None
+        yield
+        return
     with threadpool_limits(limits=threads, user_api="blas"):
         yield
 

@@ -91,10 +91,28 @@ def test_bad_arguments_are_refused(suite, args, message):
 
 
 def test_unpinnable_thread_count_is_refused(suite, monkeypatch):
-    """Without threadpoolctl a '1 thread' run would silently be a 2-thread run."""
+    """Without threadpoolctl (and no BLAS variables set) a '1 thread' run would silently be a 2-thread run."""
     monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import fails
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
     with pytest.raises(SystemExit, match="threadpoolctl is not installed"):
         suite.main(["--workloads", "tiny", "--threads", "1", "--startup-runs", "0"])
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")  # pinned by the environment, but to another count
+    with pytest.raises(SystemExit, match="threadpoolctl is not installed"):
+        suite.main(["--workloads", "tiny", "--threads", "1", "--startup-runs", "0"])
+
+
+def test_environment_pinning_stands_in_for_threadpoolctl(suite, monkeypatch):  # suite: puts benchmarks/ on sys.path
+    """OPENBLAS_NUM_THREADS=1 (etc.) set before numpy loads pins BLAS as well; every variable set must agree."""
+    from _measure import pinned_by_environment
+
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    assert not pinned_by_environment(1)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    assert pinned_by_environment(1) and not pinned_by_environment(2)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert not pinned_by_environment(1)
 
 
 def test_twin_check_flags_a_reference_that_disagrees_with_the_same_computation(suite):
