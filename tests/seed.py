@@ -1,15 +1,13 @@
 """Extract the seed tutorial's programs, so tests run exactly what the contract says.
 
-Tests read only the copy in ``tests/data`` (a fresh clone has everything it needs); the contract also
-lives in ``shared/seed/`` beside the repository where there is one, and test_seed.py's
-``test_seed_copy_matches_shared_contract`` fails if the two ever differ (it is skipped without it).
+Tests read only the copy in ``tests/data`` (a fresh clone has everything it needs); test_seed.py pins
+that copy by its sha256, taken from the contract (``shared/seed/``) when it was copied.
 """
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-SHARED_SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "learning-pytorch-autograd.md"
 LOCAL_SEED = Path(__file__).resolve().parent / "data" / "learning-pytorch-autograd.md"
 _BLOCK = re.compile(r"```py\n(.*?)```", re.S)
 
