@@ -8,14 +8,12 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Callable, Iterator, Optional
+from typing import Annotated, Callable, Iterator, Optional
 
 import typer
 
 from autotrain import display
 
-if TYPE_CHECKING:
-    from autotrain.config import FitConfig
 
 # NOTE: autotrain.config (pydantic, numpy) is imported inside the commands, so `autotrain --help`
 # starts in a fraction of the time; the commands themselves need it anyway.
@@ -131,36 +129,6 @@ def _tensorboard(run, cfg, wanted: bool | None):
     return tb.LiveWriter(run.path, cfg.model_dump(), resumed_from=tb.resume_step(run.path))
 
 
-def _config_for_resume(run, config: Path | None, overrides: list[str]) -> FitConfig:
-    """The run's own config; a CONFIG/--set given too must describe the same run, except a larger
-    ``steps``/``epochs`` (extend the run) or another ``keep_checkpoints``."""
-    from autotrain.config import LENGTH_KEYS, load_config
-
-    cfg = run.read_config()
-    if config is not None or overrides:
-        given = load_config(config or run.config_path, overrides, check=False)
-        a, b = cfg.model_dump(), given.model_dump()
-        if given.config_hash() != cfg.config_hash():
-            from autotrain.config import _shown
-
-            diff = ", ".join(f"{k}: run has {_shown(a[k])}, given {_shown(b[k])}" for k in a if a[k] != b[k]
-                             and k not in LENGTH_KEYS)
-            raise BadInput(f"refusing to resume {run.path}: it was made with another config ({diff}); "
-                           "start a new run instead, or resume without CONFIG/--set (only a larger steps or "
-                           "epochs, to extend the run, and keep_checkpoints may change)")
-        shorter = [k for k in ("steps", "epochs") if a[k] is not None and b[k] is not None and b[k] < a[k]]
-        if (a["epochs"] is None) != (b["epochs"] is None):
-            shorter.append("epochs")
-        if shorter:
-            k = shorter[0]
-            raise BadInput(f"refusing to resume {run.path} with {k}: {b[k]!r}: the run has {k}: {a[k]!r}; a run can "
-                           f"be extended (a larger {k}) but not shortened or switched between steps and epochs")
-        if a != b:
-            run.write_config(given)  # the extended length is now the run's own
-            cfg = given
-    return cfg
-
-
 @app.command()
 def fit(
     config: ConfigArg = None,
@@ -224,7 +192,7 @@ def _fit_command(config, overrides, print_config, runs_dir, resume, quiet, as_js
         return None
     data = None
     if run is not None:
-        cfg = _config_for_resume(run, config, overrides)
+        cfg = train.resume_config(run, config, overrides)
         check_resources(cfg, str(run.config_path))
     elif config is None:
         raise BadInput("missing CONFIG: give a YAML config file, e.g. autotrain fit configs/two_layer.yaml")

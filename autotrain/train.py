@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from autotrain.config import FitConfig
 from autotrain.data import (DataError, FitData, Problem, batches_per_epoch, load_fit_data, make_problem, order_rng,
                             prepare_fit_data)
 from autotrain.modes.base import spec_from_config
-from autotrain.runs import CheckpointError, RunDir, checkpoint_spec as run_checkpoint_spec, load_checkpoint
+from autotrain.runs import CheckpointError, RunDir, RunError, checkpoint_spec as run_checkpoint_spec, load_checkpoint
 
 FIRST_ROWS = 3  # the first steps are always logged: that is where the loss moves most
 OnStep = Callable[[int, float], None]
@@ -453,5 +454,38 @@ def _restore_order(order: np.random.Generator, text: str) -> None:
         order.bit_generator.state = state
 
 
+
+def resume_config(run: RunDir, config: str | os.PathLike | None, overrides: Iterable[str] = ()) -> FitConfig:
+    """The config to resume ``run`` with: its own; a CONFIG/--set given too must describe the same run,
+    except a larger ``steps``/``epochs`` (extending the run, which then becomes its own config) or another
+    ``keep_checkpoints``.  Anything else is refused with a RunError naming the differing keys."""
+    from autotrain.config import LENGTH_KEYS, load_config
+
+    cfg = run.read_config()
+    overrides = list(overrides)
+    if config is not None or overrides:
+        given = load_config(config or run.config_path, overrides, check=False)
+        a, b = cfg.model_dump(), given.model_dump()
+        if given.config_hash() != cfg.config_hash():
+            from autotrain.config import _shown
+
+            diff = ", ".join(f"{k}: run has {_shown(a[k])}, given {_shown(b[k])}" for k in a if a[k] != b[k]
+                             and k not in LENGTH_KEYS)
+            raise RunError(f"refusing to resume {run.path}: it was made with another config ({diff}); "
+                           "start a new run instead, or resume without CONFIG/--set (only a larger steps or "
+                           "epochs, to extend the run, and keep_checkpoints may change)")
+        shorter = [k for k in ("steps", "epochs") if a[k] is not None and b[k] is not None and b[k] < a[k]]
+        if (a["epochs"] is None) != (b["epochs"] is None):
+            shorter.append("epochs")
+        if shorter:
+            k = shorter[0]
+            raise RunError(f"refusing to resume {run.path} with {k}: {b[k]!r}: the run has {k}: {a[k]!r}; a run can "
+                           f"be extended (a larger {k}) but not shortened or switched between steps and epochs")
+        if a != b:
+            run.write_config(given)  # the extended length is now the run's own
+            cfg = given
+    return cfg
+
+
 __all__ = ["fit", "run_steps", "Summary", "is_logged", "problem_for", "FIRST_ROWS", "stop_on_signals", "StopFlag",
-           "finished_summary"]
+           "finished_summary", "resume_config"]
