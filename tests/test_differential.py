@@ -13,6 +13,8 @@ Default: a few dozen examples (seconds); ``-m slow`` adds a 400-example profile.
 """
 from __future__ import annotations
 
+import os
+
 import importlib.util
 from dataclasses import dataclass, field
 
@@ -565,8 +567,10 @@ def test_random_programs_match_finite_differences_and_pytorch(data):
     check_program(build(data), _torch())
 
 
+# A fixed 400-example stream, so CI is reproducible; AUTOTRAIN_EXPLORE=1 draws fresh programs each run (it found
+# softmax of an empty selection raising, for one).
 @pytest.mark.slow
-@settings(max_examples=400, **dict(COMMON, derandomize=False))
+@settings(max_examples=400, **dict(COMMON, derandomize=not os.environ.get("AUTOTRAIN_EXPLORE")))
 @given(st.data())
 def test_random_programs_large_profile(data):
     check_program(build(data), _torch())

@@ -405,3 +405,12 @@ def test_clamp_bounds_take_part_in_promotion_as_python_numbers():
     assert torch.tensor([True, False]).clamp(min=0.5).tolist() == [1.0, 0.5]
     assert torch.tensor([1, 5]).clamp(max=3).dtype == torch.int64
     assert torch.tensor([1.0, 5.0], dtype=torch.float64).clamp(min=2).dtype == torch.float64
+
+
+def test_softmax_of_an_empty_selection_is_empty():
+    # PyTorch returns an empty result (and zero gradients upstream); numpy's amax has no identity for it.
+    x = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    picked = x[x > 5]
+    (torch.softmax(picked, dim=0).sum() + torch.log_softmax(picked, dim=0).sum()).backward()
+    assert picked.shape == (0,) and x.grad.tolist() == [0.0, 0.0, 0.0]
+    assert torch.softmax(torch.zeros(0, 3), dim=1).shape == (0, 3)

@@ -1381,6 +1381,8 @@ class Softmax(Op):
 
     @staticmethod
     def forward(xp, a, axis):
+        if a.size == 0:  # PyTorch: the softmax of nothing is nothing (amax has no identity to start from)
+            return a.copy()
         e = xp.exp(a - xp.amax(a, axis=axis, keepdims=True))
         return xp.true_divide(e, xp.sum(e, axis=axis, keepdims=True), out=e)
 
@@ -1406,6 +1408,8 @@ class LogSoftmax(Op):
 
     @staticmethod
     def forward(xp, a, axis):
+        if a.size == 0:  # as softmax
+            return a.copy()
         shifted = a - xp.amax(a, axis=axis, keepdims=True)
         total = xp.sum(xp.exp(shifted), axis=axis, keepdims=True)
         return xp.subtract(shifted, xp.log(total), out=shifted)
