@@ -33,47 +33,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
-# The numpy warm-up of "Learning PyTorch with Examples" (the seed's source), as published, except that
-# every array is cast to float32 (``.astype(np.float32)``), the dtype the seed's other programs use.
-NUMPY_PROGRAM = '''\
-# -*- coding: utf-8 -*-
-import numpy as np
-
-# N is batch size; D_in is input dimension;
-# H is hidden dimension; D_out is output dimension.
-N, D_in, H, D_out = 64, 1000, 100, 10
-
-# Create random input and output data
-x = np.random.randn(N, D_in).astype(np.float32)
-y = np.random.randn(N, D_out).astype(np.float32)
-
-# Randomly initialize weights
-w1 = np.random.randn(D_in, H).astype(np.float32)
-w2 = np.random.randn(H, D_out).astype(np.float32)
-
-learning_rate = 1e-6
-for t in range(500):
-    # Forward pass: compute predicted y
-    h = x.dot(w1)
-    h_relu = np.maximum(h, 0)
-    y_pred = h_relu.dot(w2)
-
-    # Compute and print loss
-    loss = np.square(y_pred - y).sum()
-    print(t, loss)
-
-    # Backprop to compute gradients of w1 and w2 with respect to loss
-    grad_y_pred = 2.0 * (y_pred - y)
-    grad_w2 = h_relu.T.dot(grad_y_pred)
-    grad_h_relu = grad_y_pred.dot(w2.T)
-    grad_h = grad_h_relu.copy()
-    grad_h[h < 0] = 0
-    grad_w1 = x.T.dot(grad_h)
-
-    # Update weights
-    w1 -= learning_rate * grad_w1
-    w2 -= learning_rate * grad_w2
-'''
+# The numpy warm-up of "Learning PyTorch with Examples" as the tests keep it (tests/programs/old_numpy.py, the
+# published text), with every array cast to float32, the dtype the seed's other programs use.
+NUMPY_PROGRAM = re.sub(r"(np\.random\.randn\([^)]*\))", r"\1.astype(np.float32)",
+                       (ROOT / "tests" / "programs" / "old_numpy.py").read_text(encoding="utf-8"))
 LOOP = re.compile(r"\brange\(500\)")
 
 

@@ -26,7 +26,7 @@ def test_seed_pytorch_program_trains_on_engine(index):
 
 
 # sha256 of the seed contract (shared/seed/learning-pytorch-autograd.md) when it was copied into tests/data:
-# the tests read only the repository, so the copy is pinned by its digest rather than compared with ../shared.
+# tests read only the repository, so the copy is pinned by its digest.
 SEED_SHA256 = "1fd062e4537e5f92a0de2110cb683faead0a254ae4a0aafc11de72e390760f0e"
 
 
