@@ -415,6 +415,8 @@ CATALOGUE = {
     "relu": [unary("relu", lambda t, x: x.relu(), kink=lambda v: v)],
     "clamp": [unary("clamp", lambda t, x: x.clamp(min=-0.5, max=1.0), kink=lambda v: np.minimum(abs(v + 0.5), abs(v - 1)))],
     "maximum": [binary("maximum", lambda t, a, c: t.maximum(a, c), kink=np.subtract, scalars=())],
+    "fmax": [binary("fmax", lambda t, a, c: t.fmax(a, c), kink=np.subtract, scalars=())],
+    "fmin": [binary("fmin", lambda t, a, c: t.fmin(a, c), kink=np.subtract, scalars=())],
     "minimum": [binary("minimum", lambda t, a, c: t.minimum(a, c), kink=np.subtract, scalars=())],
     "where": [where_step],
     "matmul": [matmul_step],

@@ -182,12 +182,6 @@ min = _composite(_extreme("min", "amin", "argmin", "minimum"))  # noqa: A001
 
 
 @_composite
-def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """The standard deviation: ``sqrt(var(...))`` with var's arguments (unbiased by default)."""
-    return _lift(input).var(dim, unbiased, keepdim, correction=correction).sqrt()
-
-
-@_composite
 def numel(input) -> int:
     return int(_lift(input)._data.size)
 

@@ -396,7 +396,8 @@ class Div(Op):
     def backward(ctx, xp, g):
         a, b = ctx.inputs
         need_a, need_b = ctx.needs_input_grad
-        return (g / b if need_a else None), (-g * a / (b * b) if need_b else None)
+        # as PyTorch, -g*(a/b/b), not -g*a/(b*b): b*b under/overflows long before a/b does (b = 1e-300 or 1e300)
+        return (g / b if need_a else None), (-g * (a / b / b) if need_b else None)
 
 
 @register
@@ -551,13 +552,14 @@ class Sigmoid(Op):
 
     @staticmethod
     def forward(xp, a, out=None):
-        # tanh form: exact, and never overflows the way 1/(1+exp(-a)) does for a << 0
+        # PyTorch's form: 1/(1+e) for a >= 0 and e/(1+e) below, with e = exp(-|a|) in (0, 1]: it never
+        # overflows and keeps full relative precision for a << 0 (the tanh form rounds 0.5 + 0.5*tanh to 0)
+        dtype = np.result_type(a.dtype, np.float16)
+        e = xp.exp(-xp.abs(astype(xp, a, dtype)))
+        numerator = xp.where(xp.greater_equal(a, 0), 1.0, e)
         if out is None:  # an array even for 0-d input (numpy would hand back a scalar)
-            out = xp.empty_like(a, dtype=np.result_type(a.dtype, np.float16))
-        out = xp.multiply(a, 0.5, out=out)
-        xp.tanh(out, out=out)
-        xp.multiply(out, 0.5, out=out)
-        return xp.add(out, 0.5, out=out)
+            out = xp.empty_like(a, dtype=dtype)
+        return xp.true_divide(numerator, xp.add(e, 1.0), out=out)
 
     @staticmethod
     def backward(ctx, xp, g):
@@ -586,9 +588,8 @@ class Relu(Op):
 
     @staticmethod
     def backward(ctx, xp, g):
-        # NOTE: g * mask rather than where(mask, g, 0): the same values (a masked entry may be -0.0),
-        # in one cheap multiply instead of a masked copy (2 us vs 7-10 us at the seed's sizes)
-        return (g * xp.greater(ctx.output, 0),)
+        # PyTorch's threshold_backward: 0 where the output is <= 0, g elsewhere (a NaN input passes g on)
+        return (xp.where(xp.less_equal(ctx.output, 0), 0, g),)
 
 
 @register
@@ -624,11 +625,16 @@ class Clamp(Op):
 
 
 def _tie_grads(xp, g, a, b, a_wins, b_wins, tie):
-    """Route g to the winner of max/min; at a tie, ``split`` halves it (PyTorch) and ``first`` gives it to a (TF)."""
+    """Route g to the winner of max/min; at a tie, ``split`` halves it (PyTorch) and ``first`` gives it to a (TF).
+
+    Written by who *loses*, as PyTorch and TF do: where the result is NaN neither input loses, so both
+    get g (PyTorch); TF's ``first`` gives a the gradient where a wins or ties and b the rest.
+    """
     if tie == "first":
-        return xp.where(b_wins, 0, g), xp.where(b_wins, g, 0)
-    half = xp.where(xp.equal(a, b), g * 0.5, 0)
-    return xp.where(a_wins, g, half), xp.where(b_wins, g, half)
+        a_keeps = a_wins  # here the non-strict comparison (a >= b for max), as TF's mask
+        return xp.where(a_keeps, g, 0), xp.where(a_keeps, 0, g)
+    shared = xp.where(xp.equal(a, b), g * 0.5, g)
+    return xp.where(b_wins, 0, shared), xp.where(a_wins, 0, shared)
 
 
 class _Extremum(Op):
@@ -638,15 +644,16 @@ class _Extremum(Op):
     @classmethod
     def backward(cls, ctx, xp, g):
         a, b = ctx.inputs
-        a_wins, b_wins = cls.winners(xp, a, b)
-        return _tie_grads(xp, g, a, b, a_wins, b_wins, ctx.attrs.get("tie", "split"))
+        tie = ctx.attrs.get("tie", "split")
+        a_wins, b_wins = cls.winners(xp, a, b) if tie == "split" else (cls.a_keeps(xp, a, b), None)
+        return _tie_grads(xp, g, a, b, a_wins, b_wins, tie)
 
 
 @register
 class Maximum(_Extremum):
     """Elementwise max; ``tie="split"`` (PyTorch, default) or ``"first"`` (TensorFlow)."""
     name = "maximum"
-    api = (Api("maximum"), Api("fmax"))
+    api = (Api("maximum"),)
 
     @staticmethod
     def forward(xp, a, b, out=None, tie="split"):
@@ -656,12 +663,16 @@ class Maximum(_Extremum):
     def winners(xp, a, b):
         return xp.greater(a, b), xp.less(a, b)
 
+    @staticmethod
+    def a_keeps(xp, a, b):
+        return xp.greater_equal(a, b)
+
 
 @register
 class Minimum(_Extremum):
     """Elementwise min; ties as :class:`Maximum`."""
     name = "minimum"
-    api = (Api("minimum"), Api("fmin"))
+    api = (Api("minimum"),)
 
     @staticmethod
     def forward(xp, a, b, out=None, tie="split"):
@@ -670,6 +681,53 @@ class Minimum(_Extremum):
     @staticmethod
     def winners(xp, a, b):
         return xp.less(a, b), xp.greater(a, b)
+
+    @staticmethod
+    def a_keeps(xp, a, b):
+        return xp.less_equal(a, b)
+
+
+
+class _NanIgnoring(Op):
+    """fmax/fmin: a NaN loses to a number; the gradient goes to a where a wins or ties or b is NaN, as PyTorch."""
+    cases = BINARY_CASES
+    ties = True
+
+    @classmethod
+    def backward(cls, ctx, xp, g):
+        a, b = ctx.inputs
+        a_keeps = xp.where(xp.equal(b, b), cls.a_keeps(xp, a, b), True)  # b != b: b is NaN
+        return xp.where(a_keeps, g, 0), xp.where(a_keeps, 0, g)
+
+
+@register
+class Fmax(_NanIgnoring):
+    """Elementwise max that ignores NaN (NaN only where both are NaN), as torch.fmax."""
+    name = "fmax"
+    api = (Api("fmax"),)
+
+    @staticmethod
+    def forward(xp, a, b, out=None):
+        return xp.fmax(a, b, out=out)
+
+    @staticmethod
+    def a_keeps(xp, a, b):
+        return xp.greater_equal(a, b)
+
+
+@register
+class Fmin(_NanIgnoring):
+    """Elementwise min that ignores NaN, as torch.fmin."""
+    name = "fmin"
+    api = (Api("fmin"),)
+
+    @staticmethod
+    def forward(xp, a, b, out=None):
+        return xp.fmin(a, b, out=out)
+
+    @staticmethod
+    def a_keeps(xp, a, b):
+        return xp.less_equal(a, b)
 
 
 @register
@@ -1201,6 +1259,12 @@ def _bind_var(input, dim=None, unbiased=None, keepdim=False, *, correction=None)
     return (input,), attrs
 
 
+def _var_scale(n: int, correction) -> float:
+    """d var / d a = scale * (a - mean): 2 / (n - correction), inf at 0 degrees of freedom (C's 2.0/0, as PyTorch)."""
+    dof = n - correction
+    return 2.0 / dof if dof else float("inf")
+
+
 @register
 class Var(Op):
     """The variance over ``axis`` with ``correction`` (1: unbiased, PyTorch's default)."""
@@ -1226,10 +1290,32 @@ class Var(Op):
         n = _count(shape, axis)
         mean = xp.sum(a, axis=axis, keepdims=True) / n
         g = _kept(g, shape, axis, ctx.attrs.get("keepdims", False), xp)
-        return (g * ((2.0 / (n - ctx.attrs.get("correction", 1))) * (a - mean)),)
+        return (g * (_var_scale(n, ctx.attrs.get("correction", 1)) * (a - mean)),)
 
     shape = staticmethod(lambda a_shape, axis=None, keepdims=False, correction=1: _reduced_shape(a_shape, axis,
                                                                                                  keepdims))
+
+
+@register
+class Std(Op):
+    """sqrt(var): the gradient is 0 where the deviation is 0, as PyTorch's std_backward (sqrt's would be nan)."""
+    name = "std"
+    arity = 1
+    saves_output = True
+    cases = ((((3, 4),), {"correction": 1}), (((3, 4),), {"axis": 1, "correction": 0}))
+    api = (Api("std", _bind_var),)
+    dtype_rule = "keep"
+    quiet = True
+    shape = Var.shape
+
+    @staticmethod
+    def forward(xp, a, axis=None, keepdims=False, correction=1):
+        return xp.sqrt(Var.forward(xp, a, axis=axis, keepdims=keepdims, correction=correction))
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        y = ctx.output
+        return Var.backward(ctx, xp, xp.where(xp.equal(y, 0), 0, g / (2.0 * y)))
 
 
 class _Extreme(Op):
@@ -1358,7 +1444,8 @@ class Pick(Op):
 
 # --------------------------------------------------------------------- softmax
 def _bind_softmax(input, dim, dtype=None):
-    (input,), attrs = (input,), {"axis": wrap_dim(dim, input.ndim)}
+    # a 0-d tensor takes dim 0 or -1 and is its own one-element slice: axis None reduces it to itself
+    (input,), attrs = (input,), {"axis": wrap_dim(dim, input.ndim) if input.ndim else None}
     if dtype is not None:
         input = input.to(dtype)
     return (input,), attrs
@@ -1384,7 +1471,7 @@ class Softmax(Op):
         if a.size == 0:  # PyTorch: the softmax of nothing is nothing (amax has no identity to start from)
             return a.copy()
         e = xp.exp(a - xp.amax(a, axis=axis, keepdims=True))
-        return xp.true_divide(e, xp.sum(e, axis=axis, keepdims=True), out=e)
+        return xp.true_divide(e, xp.sum(e, axis=axis, keepdims=True), out=e if e.ndim else None)
 
     @staticmethod
     def backward(ctx, xp, g):
@@ -1412,7 +1499,7 @@ class LogSoftmax(Op):
             return a.copy()
         shifted = a - xp.amax(a, axis=axis, keepdims=True)
         total = xp.sum(xp.exp(shifted), axis=axis, keepdims=True)
-        return xp.subtract(shifted, xp.log(total), out=shifted)
+        return xp.subtract(shifted, xp.log(total), out=shifted if shifted.ndim else None)
 
     @staticmethod
     def backward(ctx, xp, g):

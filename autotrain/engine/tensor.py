@@ -443,7 +443,7 @@ class Tensor:
     def clone(self) -> "Tensor":
         """A copy that stays in the graph (its gradient flows back to this tensor)."""
         if self.requires_grad and GRAD_MODE.enabled:
-            return apply_op(OPS["add"], (self, 0))
+            return apply_op(OPS["mul"], (self, 1))  # x * 1, not x + 0: -0.0 stays -0.0
         return _new(self._data.copy())
 
     def detach(self) -> "Tensor":

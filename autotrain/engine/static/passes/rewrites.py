@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..ir import Instr
+from .simplify import masked_copy_as_multiply
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,10 @@ REWRITES: dict[str, Rewrite] = {r.name: r for r in (
             "sum(x**2) over all elements becomes BLAS's dot(x, x): another summation order (and FMA), so the "
             "loss value may differ by about ε·log2(n) relative (n elements; worst case n·ε); gradients are "
             "unchanged (they do not use the loss value)."),
+    Rewrite("masked_copy_as_multiply", masked_copy_as_multiply,
+            "where(c, g, 0) becomes g * cast(c) (the ReLU gradient's masked copy as a multiply, ~20x faster): "
+            "finite values are unchanged, but an inf or nan of g under the mask gives nan instead of 0 (the "
+            "safe-division idiom where(x != 0, 1/x, 0) breaks) and a masked entry may be -0.0 instead of 0."),
 )}
 
 

@@ -1,7 +1,6 @@
 """Pass 4: algebraic simplification, rule by rule, until no rule applies.
 
-Every default rule keeps the value bit for bit (same roundings; the one exception is the sign of a
-zero, and nan in place of 0 where a masked entry was inf/nan, see :func:`_masked`) and the shape and
+Every default rule keeps the value bit for bit, inf and nan included (same roundings) and the shape and
 dtype of the instr it replaces, so a static graph computes what the dynamic engine computes.  Rules that
 change rounding (regrouping scalars, moving a scale into a matmul, a loss as a dot product) are entries
 of the opt-in table :data:`REWRITES` (``passes/rewrites.py``), each stating its numeric effect.  The
@@ -79,15 +78,15 @@ def _is_mask(x) -> bool:
     return isinstance(x, Instr) and x.op == "cast" and x.args[0].dtype == np.bool_
 
 
-def _masked(ins: Instr, make):
+def masked_copy_as_multiply(ins: Instr, make):
     """``where(cmp(a, b), 0, g)`` -> ``g * cast(not cmp(a, b))`` (and ``where(c, g, 0)`` -> ``g * cast(c)``).
 
-    The ReLU gradient's masked copy (numpy's where / copyto(where=)) runs ~20x slower than a multiply
-    by a 0/1 mask of g's own dtype (8.8 ms vs 0.4 ms on 1024x2048 float32). The values are the same,
-    except that a masked entry can become -0.0, and inf/nan in ``g`` under the mask give nan, not 0.
+    Not exact, so not a default rule: an inf/nan of ``g`` under the mask becomes nan instead of 0 (the
+    safe-division idiom ``where(x != 0, 1 / x, 0)`` would leak it) and a masked entry can become -0.0.
+    It is the opt-in rewrite ``masked_copy_as_multiply`` (``rewrites.py``): the ReLU gradient's masked copy
+    (numpy's where / copyto(where=)) runs ~20x slower than a multiply by a 0/1 mask of g's own dtype
+    (8.8 ms vs 0.4 ms on 1024x2048 float32).
     """
-    if ins.op == "mul":
-        return _bool_factor(ins, make)
     if ins.op != "where" or ins.dtype is None or ins.dtype.kind != "f":
         return None
     cond, a, b = ins.args
@@ -184,7 +183,7 @@ def _identity_ops(ins: Instr, make):
 
 
 #: The default rules, in the order they are tried; each ``rule(ins, make)`` returns a replacement or None.
-RULES = (_arith, _functions, _masked, _identity_ops)
+RULES = (_arith, _functions, _bool_factor, _identity_ops)
 
 
 def _rewrite_once(ins: Instr, make, rules):
