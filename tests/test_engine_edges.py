@@ -122,3 +122,108 @@ def test_var_std_with_no_degrees_of_freedom_are_values_not_errors(values, correc
         np.testing.assert_array_equal(x.grad.numpy(), scale * centred)
     y = torch.tensor(values, requires_grad=True).std(correction=correction)
     y.backward()                                                        # no ZeroDivisionError
+
+
+# ---------------------------------------------------------------- optimizers on 0-d parameters
+OPTIMIZERS = [("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.1)),
+              ("SGD", dict(lr=0.1, momentum=0.9, maximize=True)), ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
+              ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.5, weight_decay=0.01, maximize=True)),
+              ("Adam", dict(lr=0.1)), ("Adam", dict(lr=0.1, weight_decay=0.1, amsgrad=True, maximize=True)),
+              ("AdamW", dict(lr=0.1, amsgrad=True)), ("RMSprop", dict(lr=0.01)),
+              ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1, maximize=True))]
+
+
+def _trained(name, kwargs, shape, steps=5):
+    w = torch.tensor(np.full(shape, 1.5), dtype=torch.float64, requires_grad=True)
+    opt = getattr(torch.optim, name)([w], **kwargs)
+    for _ in range(steps):
+        opt.zero_grad()
+        (w * w * w).sum().backward()
+        opt.step()
+    return w.detach().numpy(), opt.state[w]
+
+
+@pytest.mark.parametrize("name,kwargs", OPTIMIZERS, ids=[f"{n}-{sorted(k)}" for n, k in OPTIMIZERS])
+def test_every_optimizer_updates_a_0d_parameter_as_a_one_element_one(name, kwargs):
+    """The (1,)-shaped run is the reference (the vectors check it against PyTorch): a 0-d parameter must
+    follow it step for step, its state buffers included (they must be updated in place, not rebound)."""
+    scalar, scalar_state = _trained(name, kwargs, ())
+    vector, vector_state = _trained(name, kwargs, (1,))
+    assert scalar.shape == () and scalar == vector[0]
+    for key, value in vector_state.items():
+        assert np.asarray(scalar_state[key].numpy()).reshape(-1).tolist() == value.numpy().reshape(-1).tolist(), key
+
+
+def test_sgd_momentum_buffer_of_a_0d_parameter_accumulates():
+    w = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1, momentum=0.9, weight_decay=0.5)
+    for _ in range(2):
+        opt.zero_grad()
+        (w * 2.0).backward()
+        opt.step()
+    # step 1: g = 2 + 0.5 * 1 = 2.5, b = 2.5, w = 0.75; step 2: g = 2 + 0.375 = 2.375, b = 0.9*2.5 + 2.375
+    assert opt.state[w]["momentum_buffer"].item() == pytest.approx(4.625, rel=1e-15)
+    assert w.item() == pytest.approx(0.75 - 0.1 * 4.625, rel=1e-15)
+
+
+# ---------------------------------------------------------------- the Adam whole-group plan's preconditions
+def _adam_reference(start, gradient, steps=5, lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1):
+    """PyTorch's single-tensor Adam written out in numpy for one parameter."""
+    p, m, v = np.array(start, dtype=np.float64), 0.0, 0.0
+    for step in range(steps):
+        g = gradient(p) + weight_decay * p
+        m = m + (g - m) * (1 - betas[0])
+        v = v * betas[1] + (1 - betas[1]) * g * g
+        denom = np.sqrt(v) / math.sqrt(1 - betas[1] ** (step + 1)) + eps
+        p = p - lr / (1 - betas[0] ** (step + 1)) * m / denom
+    return p
+
+
+@pytest.mark.parametrize("change", ["replace", "append", "reassign_data"])
+def test_adam_group_plan_follows_changes_to_the_group(change):
+    a = torch.tensor([[1.0, -0.5, 2.0]], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([0.5, -2.0], dtype=torch.float64, requires_grad=True)
+    c = torch.tensor([3.0, 0.25], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([a, b], lr=0.1, weight_decay=0.1)
+    c_start = c.detach().numpy().copy()
+    for i in range(7):
+        if i == 2 and change == "replace":
+            opt.param_groups[0]["params"] = [a, c]
+        elif i == 2 and change == "append":
+            opt.param_groups[0]["params"].append(c)
+        elif i == 2:
+            with torch.no_grad():
+                b.data = c.detach().clone()      # a new array under the same parameter
+            c_start = b.detach().numpy().copy()
+        opt.zero_grad()
+        ((a * a * a).sum() + (b * b).sum() + (c * c * c).sum()).backward()
+        opt.step()
+    if change == "reassign_data":
+        # b's moments carry on from steps 0-1 (PyTorch keeps state per parameter, not per array): compare
+        # with the per-parameter path, which the plan must equal bit for bit
+        ref_b = torch.tensor([0.5, -2.0], dtype=torch.float64, requires_grad=True)
+        ref = torch.optim.Adam([ref_b], lr=0.1, weight_decay=0.1)
+        for i in range(7):
+            if i == 2:
+                with torch.no_grad():
+                    ref_b.data = torch.tensor(c_start, dtype=torch.float64)
+            ref.zero_grad()
+            (ref_b * ref_b).sum().backward()
+            ref.step()
+        assert b.detach().numpy().tolist() == ref_b.detach().numpy().tolist()
+        return
+    # c joins at step 2 and takes 5 steps of its own, starting its moments at 0
+    want = _adam_reference(c_start, lambda p: 3 * p * p)
+    np.testing.assert_allclose(c.detach().numpy(), want, rtol=1e-12)
+
+
+def test_adam_refuses_to_continue_after_the_model_changes_dtype():
+    model = torch.nn.Linear(2, 1)
+    opt = torch.optim.Adam(model.parameters())
+    model(torch.ones(1, 2)).sum().backward()
+    opt.step()
+    model.double()
+    opt.zero_grad()
+    model(torch.ones(1, 2, dtype=torch.float64)).sum().backward()
+    with pytest.raises(RuntimeError, match="expected dtype float for `end` but got dtype double"):
+        opt.step()

@@ -55,6 +55,7 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = zeros_like_param(param)
             if amsgrad:
                 state["max_exp_avg_sq"] = zeros_like_param(param)
+        _check_state_dtype(param, state)
         return state
 
     def _buffer(self, p):
@@ -118,6 +119,28 @@ class Adam(Optimizer):
         return plan
 
 
+def _torch_dtype(dtype) -> str:
+    return {"float32": "float", "float64": "double", "float16": "half"}.get(str(dtype), str(dtype))
+
+
+def _check_state_dtype(param, state) -> None:
+    """PyTorch refuses a step whose moments have another dtype than the parameter (``model.double()``
+    after some steps): the update would silently cast one or the other."""
+    moments = state.get("exp_avg")
+    if moments is not None and moments._data.dtype != param._data.dtype:
+        raise RuntimeError(f"expected dtype {_torch_dtype(moments._data.dtype)} for `end` but got dtype "
+                           f"{_torch_dtype(param._data.dtype)}: the Adam state of this parameter was made for "
+                           f"{moments._data.dtype}, the parameter is now {param._data.dtype} (make a new "
+                           f"optimizer after changing the model's dtype)")
+
+
+def _overlapping(arrays) -> bool:
+    """Whether two of the arrays share memory (only views can: arrays that own their data never do)."""
+    if all(a.base is None for a in arrays):
+        return False
+    return any(xp_of(a).may_share_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1:])
+
+
 def _adam_arrays(xp, g, exp_avg, exp_avg_sq, max_exp_avg_sq, tmp, step, lr, beta1, beta2, eps):
     """Update the moments in place and leave the step to add to ``p`` in ``tmp`` (PyTorch's order of operations)."""
     xp.subtract(g, exp_avg, out=tmp)           # exp_avg.lerp_(g, 1 - beta1)
@@ -152,6 +175,7 @@ class _FlatGroup:
     def __init__(self, group, params, arrays, state, amsgrad):
         xp = xp_of(arrays[0])
         self.group, self.params, self.xp = group, params, xp
+        self.param_list, self.arrays = list(params), list(arrays)  # what the plan was built for
         self.shapes = [a.shape for a in arrays]
         self.dtype = arrays[0].dtype
         sizes = [a.size for a in arrays]
@@ -182,10 +206,15 @@ class _FlatGroup:
         params = group["params"]
         if len({id(p) for p in params}) != len(params):
             return None
+        for param in params:
+            if state.get(param):
+                _check_state_dtype(param, state[param])
         grads = [p.grad for p in params]
         if any(g is None for g in grads):
             return None
         arrays = [p._data for p in params]
+        if not arrays or _overlapping(arrays):
+            return None   # overlapping parameters: each update must see the one before, as PyTorch's loop
         kind, dtype = type(arrays[0]), arrays[0].dtype
         if any(type(a) is not kind or a.dtype != dtype or g._data.dtype != dtype or g._data.shape != a.shape
                for a, g in zip(arrays, grads)):
@@ -201,7 +230,15 @@ class _FlatGroup:
         return cls(group, params, arrays, state, amsgrad)
 
     def usable(self, state) -> bool:
-        """True while the state is still the plan's own and every parameter has a matching gradient."""
+        """True while the state is still the plan's own and every parameter has a matching gradient.
+
+        Checked each step: the group's parameter list (replaced or appended to), each parameter's array
+        (``param.data = ...`` may make it a view of another) and the state tensors.
+        """
+        params = self.group["params"]
+        if len(params) != len(self.param_list) or any(
+                a is not b or a._data is not data for a, b, data in zip(params, self.param_list, self.arrays)):
+            return False
         for param, shape, (entries, pairs) in zip(self.params, self.shapes, self.tensors):
             grad = param.grad
             if grad is None or grad._data.shape != shape or grad._data.dtype != self.dtype \

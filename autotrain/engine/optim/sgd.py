@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_flags, mark_updated
+from .optimizer import Optimizer, check_flags, mark_updated, xp_of
 
 
 class SGD(Optimizer):
@@ -53,7 +53,9 @@ class SGD(Optimizer):
                 state = self.state[param]
                 buf = state.get("momentum_buffer")
                 if buf is None:   # the first step: the buffer starts as a copy of the gradient
-                    b = g.copy()
+                    # xp.array, not g.copy(): for a 0-d parameter g may be a numpy scalar (numpy hands one
+                    # back from -g or g + wd * p), whose copy cannot be updated in place later
+                    b = xp_of(p).array(g)
                     state["momentum_buffer"] = Tensor._wrap(b)
                 else:
                     b = buf._data
