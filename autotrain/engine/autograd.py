@@ -9,11 +9,15 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .tensor import Tensor, _new, root_grads
 
-__all__ = ["Function", "FunctionCtx", "backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError",
+__all__ = ["Function", "FunctionCtx", "backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "functional",
            "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
 
 
 def __getattr__(name: str):
+    if name == "functional":  # imported on first use: it builds on this module
+        from . import autograd_functional
+        globals()["functional"] = autograd_functional
+        return autograd_functional
     """A name of torch.autograd the engine does not cover: one sentence naming it."""
     if name.startswith("__"):
         raise AttributeError(name)
