@@ -104,6 +104,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             results.append(_new(np.zeros(t.shape, t.dtype)) if materialize_grads else None)
         elif create_graph:
             results.append(value if value.dtype == t.dtype else higher.TensorXP.astype(value, t.dtype))
-        else:
-            results.append(_new(value.astype(t._data.dtype, copy=True)))
+        else:  # a 0-d product may come back as a numpy scalar: the result is an array, as any Tensor's
+            results.append(_new(np.array(value, dtype=t._data.dtype) if isinstance(value, np.generic)
+                                else value.astype(t._data.dtype, copy=True)))
     return tuple(results)
