@@ -3,10 +3,11 @@
 The engine imports nothing from the rest of autotrain.  What it covers is listed in the
 README's section "What the engine covers"; any other name fails with one sentence saying so.
 """
-from . import autograd, cuda, inplace  # noqa: F401 - inplace installs the in-place Tensor methods
+from . import accelerator, autograd, cuda, inplace  # noqa: F401 - inplace installs the in-place Tensor methods
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import DeviceUnavailableError, device
-from .creation import arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, manual_seed, \
+from .creation import arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, get_default_device, \
+    linspace, manual_seed, set_default_device, \
     ones, ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros, zeros_like
 from .dtypes import bool_, float16, float32, float64, get_default_dtype, int8, int16, int32, int64, \
     set_default_dtype, uint8
@@ -26,12 +27,12 @@ bool = bool_  # noqa: A001
 COVERAGE_HINT = "see the README section 'What the engine covers'"
 
 __all__ = [
-    "autograd", "cuda", "nn", "optim", "Tensor", "device", "DeviceUnavailableError",
+    "accelerator", "autograd", "cuda", "nn", "optim", "Tensor", "device", "DeviceUnavailableError",
     "float", "float32", "double", "float64", "half", "float16", "int", "int32", "long", "int64", "short", "int16",
     "int8", "uint8", "bool", "get_default_dtype", "set_default_dtype",
     "tensor", "as_tensor", "from_numpy", "randn", "rand", "randint", "zeros", "ones", "empty", "full", "eye",
     "zeros_like", "ones_like", "empty_like", "full_like", "randn_like", "rand_like", "arange", "linspace",
-    "manual_seed", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", *_functions,
+    "manual_seed", "set_default_device", "get_default_device", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", *_functions,
 ]
 
 

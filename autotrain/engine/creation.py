@@ -24,8 +24,24 @@ def manual_seed(seed: int) -> np.random.Generator:
     return _RNG
 
 
+_DEFAULT_DEVICE = [backend.CPU]  # where factory functions put tensors when no device is named
+
+
+def set_default_device(device) -> None:
+    """Make factory functions (``randn``, ``zeros``, ``linspace``, ``tensor``, ...) create on ``device``.
+
+    ``None`` restores the CPU.  An unusable device (``"cuda"`` without CuPy/GPU) is refused now.
+    """
+    _DEFAULT_DEVICE[0] = backend.CPU if device is None else backend.check_device(device)
+
+
+def get_default_device() -> backend.device:
+    """The device factory functions create on (see :func:`set_default_device`)."""
+    return _DEFAULT_DEVICE[0]
+
+
 def _place(array: np.ndarray, device, requires_grad: bool) -> Tensor:
-    dev = backend.check_device(device) if device is not None else backend.CPU
+    dev = backend.check_device(device) if device is not None else _DEFAULT_DEVICE[0]
     t = _new(backend.to_device(array, dev) if dev.type != "cpu" else array)
     if requires_grad:
         t.requires_grad = True

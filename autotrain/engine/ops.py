@@ -98,6 +98,12 @@ def astype(xp, a, dtype):
     return convert(a, dtype) if convert is not None else a.astype(dtype)
 
 
+def copy_of(xp, a):
+    """A copy of ``a`` to write into (an xp without ``copy``, the static graph's, never writes)."""
+    copy = getattr(xp, "copy", None)
+    return copy(a) if copy is not None else a.copy()
+
+
 def _has_int_array(key) -> bool:
     keys = key if isinstance(key, tuple) else (key,)
     return any(getattr(k, "dtype", None) is not None and k.dtype.kind in "iu" or isinstance(k, list) for k in keys)
@@ -1625,7 +1631,7 @@ class SetItem(Op):
         key = ctx.attrs["key"]
         ga = None
         if ctx.needs_input_grad[0]:
-            ga = g.copy()
+            ga = copy_of(xp, g)
             ga[key] = 0
         gv = None
         if ctx.needs_input_grad[1]:
@@ -1681,7 +1687,7 @@ class CopySlices(Op):
         view = ctx.attrs["view"]
         ga = gv = None
         if ctx.needs_input_grad[0]:
-            ga = g.copy()
+            ga = copy_of(xp, g)
             replay_view(xp, ga, view)[...] = 0
         if ctx.needs_input_grad[1]:
             gv = replay_view(xp, g, view)
@@ -1801,7 +1807,9 @@ class SoftmaxCrossEntropy(Op):
 
     @staticmethod
     def shifted_and_exp(xp, x, axis):
-        shifted = x - x.max(axis=axis, keepdims=True)   # the method: numpy's xp.max is a slow Python wrapper
+        # the method: numpy's xp.max is a slow Python wrapper; a Tensor xp keeps the shift (it cancels) out of its graph
+        peak_of = getattr(xp, "constant_max", None)
+        shifted = x - (x.max(axis=axis, keepdims=True) if peak_of is None else peak_of(x, axis))
         return shifted, xp.exp(shifted)
 
     @staticmethod

@@ -520,12 +520,14 @@ class Tensor:
         """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
 
         ``gradient`` is required when ``self`` is not a scalar.  The graph's saved
-        values are freed afterwards unless ``retain_graph=True``.
+        values are freed afterwards unless ``retain_graph=True``.  ``create_graph=True`` records the
+        backward pass itself, so the ``.grad`` it leaves can be differentiated again; ``inputs``
+        limits the accumulation to those tensors.
         """
-        if create_graph:
-            raise NotImplementedError("create_graph=True (higher-order gradients) is not supported by this engine")
-        if inputs is not None:
-            raise NotImplementedError("backward(inputs=...) is not supported; use autograd.grad(out, inputs)")
+        if create_graph or inputs is not None:
+            from . import autograd  # the general form lives there (autograd imports this module)
+            autograd.backward(self, gradient, retain_graph, create_graph, inputs)
+            return
         backprop.run_backward((self,), root_grads((self,), (gradient,)), bool(retain_graph))
 
     def retain_grad(self) -> None:
