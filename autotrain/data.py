@@ -12,6 +12,7 @@ import re
 import stat
 import zipfile
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
@@ -101,11 +102,31 @@ def _check_size(path: Path) -> None:
                         f"({MAX_DATA_BYTES / 2**20:g} MiB) for a data file")
 
 
-def read_csv(path: str | os.PathLike, target: str | list[str] | None = None, classify: bool = False) -> Dataset:
-    """A CSV with a header row: every column numeric except a class-label target; no missing values.
+@dataclass
+class Table:
+    """A CSV file as Python's ``csv`` module reads it: the header (names stripped), the data rows as text and
+    the line each row starts on (for messages)."""
 
-    ``target``: a column name or list of names (default: the last column).  With ``classify`` the target
-    (one column) may hold integers or strings; they are mapped to classes 0..K-1 in sorted order.
+    path: Path
+    header: list[str]
+    rows: list[list[str]]
+    lines: list[int]
+
+    def column(self, name: str) -> int:
+        return self.header.index(name)
+
+
+def _blank(row: list[str]) -> bool:
+    return not any(c.strip() for c in row)
+
+
+def read_table(path: str | os.PathLike) -> Table:
+    """Read a CSV with a header row, refusing what would silently misalign rows.
+
+    Blank lines before the header and after the last data row are ignored; a blank (or all-empty) row
+    *between* data rows is refused with its file:line, because skipping it would move every later row
+    (a prediction file written row for row would then be off by one) and keeping it would invent a row
+    of missing values.  Duplicate or empty column names are refused.
     """
     path = Path(path)
     _check_size(path)
@@ -115,61 +136,89 @@ def read_csv(path: str | os.PathLike, target: str | list[str] | None = None, cla
         raise DataError(f"{path}: not UTF-8 text (byte {exc.start}), expected a CSV file") from None
     if "\0" in text:
         raise DataError(f"{path}: a binary file, expected a CSV file")
-    rows = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows, lines, blank_at = [], [], None
     try:
-        header = next(rows, None)
-        while header is not None and not any(c.strip() for c in header):
-            header = next(rows, None)
+        header = next(reader, None)
+        while header is not None and _blank(header):
+            header = next(reader, None)
         if header is None:
             raise DataError(f"{path}: the file is empty, expected a header row and data rows")
+        header_line = reader.line_num
         header = [c.strip() for c in header]
         if len(header) > MAX_CSV_COLUMNS:
-            raise DataError(f"{path}:1: {len(header)} columns is over the limit of {MAX_CSV_COLUMNS}")
-        if len(header) < 2:
-            raise DataError(f"{path}:1: the header has {len(header)} column; expected features and a target "
-                            "(at least 2 columns)")
-        if dup := next((c for c in header if header.count(c) > 1), None):
-            raise DataError(f"{path}:1: the column name {dup!r} appears twice")
-        targets = [header[-1]] if target is None else [target] if isinstance(target, str) else list(target)
-        for name in targets:
-            if name not in header:
-                raise DataError(f"{path}:1: target column {name!r} is not in the header "
-                                f"(columns: {', '.join(header[:20])}{', ...' if len(header) > 20 else ''})")
-        if classify and len(targets) != 1:
-            raise DataError(f"{path}: cross_entropy needs one target column of class labels, got {targets}")
-        t_idx = [header.index(n) for n in targets]
-        f_idx = [i for i in range(len(header)) if i not in t_idx]
-        if not f_idx:
-            raise DataError(f"{path}:1: every column is a target; expected at least one feature column")
-        table, lines = [], []
-        for row in rows:
-            if not row or not any(c.strip() for c in row):
-                continue  # a blank line (e.g. at the end)
+            raise DataError(f"{path}:{header_line}: {len(header)} columns is over the limit of {MAX_CSV_COLUMNS}")
+        _check_names(path, header_line, header)
+        for row in reader:
+            if _blank(row):
+                blank_at = blank_at or reader.line_num
+                continue
+            if blank_at is not None:
+                raise DataError(f"{path}:{blank_at}: an empty row between data rows (expected {len(header)} "
+                                "fields); delete it, or fill in its values")
             if len(row) != len(header):
-                raise DataError(f"{path}:{rows.line_num}: {len(row)} fields, expected {len(header)} (as in the "
+                raise DataError(f"{path}:{reader.line_num}: {len(row)} fields, expected {len(header)} (as in the "
                                 "header)")
-            table.append(row)
-            lines.append(rows.line_num)
+            rows.append(row)
+            lines.append(reader.line_num)
     except csv.Error as exc:
-        raise DataError(f"{path}:{rows.line_num}: CSV error: {exc}") from None
-    if not table:
+        raise DataError(f"{path}:{reader.line_num}: CSV error: {exc}") from None
+    return Table(path, header, rows, lines)
+
+
+def _check_names(path: Path, line: int, header: list[str]) -> None:
+    """Every column has a name, and only one column has it (one pass: a wide header stays fast)."""
+    seen: set[str] = set()
+    for i, name in enumerate(header):
+        if not name:
+            raise DataError(f"{path}:{line}:{i + 1}: column {i + 1} has no name; every column needs a name in "
+                            "the header")
+        if name in seen:
+            raise DataError(f"{path}:{line}: the column name {name!r} appears twice")
+        seen.add(name)
+
+
+def _columns_list(header: list[str], limit: int = 20) -> str:
+    return ", ".join(header[:limit]) + (", ..." if len(header) > limit else "")
+
+
+def read_csv(path: str | os.PathLike, target: str | list[str] | None = None, classify: bool = False) -> Dataset:
+    """A CSV with a header row: every column numeric except a class-label target; no missing values.
+
+    ``target``: a column name or list of names (default: the last column).  With ``classify`` the target
+    (one column) may hold integers or strings; they are mapped to classes 0..K-1 (see :func:`encode_labels`).
+    """
+    table = read_table(path)
+    path, header = table.path, table.header
+    if len(header) < 2:
+        raise DataError(f"{path}:1: the header has {len(header)} column; expected features and a target "
+                        "(at least 2 columns)")
+    targets = [header[-1]] if target is None else [target] if isinstance(target, str) else list(target)
+    for name in targets:
+        if name not in header:
+            raise DataError(f"{path}:1: target column {name!r} is not in the header "
+                            f"(columns: {_columns_list(header)})")
+    if classify and len(targets) != 1:
+        raise DataError(f"{path}: cross_entropy needs one target column of class labels, got {targets}")
+    t_set = set(targets)
+    names = [n for n in header if n not in t_set]
+    if not names:
+        raise DataError(f"{path}:1: every column is a target; expected at least one feature column")
+    if not table.rows:
         raise DataError(f"{path}: a header but no data rows")
-    cells = np.array(table, dtype=str)
-    x = _numbers(path, cells, f_idx, header, lines)
-    names = [header[i] for i in f_idx]
+    x = table_numbers(table, names)
     if classify:
-        labels = np.char.strip(cells[:, t_idx[0]])
-        if (empty := np.flatnonzero(labels == "")).size:
-            raise DataError(f"{path}:{lines[empty[0]]}:{t_idx[0] + 1}: missing value in column "
-                            f"{header[t_idx[0]]!r}, expected a class label")
-        y, classes = encode_labels(labels.tolist(), f"{path}: column {targets[0]!r}")
+        labels = table_labels(table, targets[0])
+        y, classes = encode_labels(labels, f"{path}: column {targets[0]!r}")
         return Dataset(x, y, names, targets, classes, str(path))
-    return Dataset(x, _numbers(path, cells, t_idx, header, lines), names, targets, None, str(path))
+    return Dataset(x, table_numbers(table, targets), names, targets, None, str(path))
 
 
-def _numbers(path, cells: np.ndarray, columns: list[int], header: list[str], lines: list[int]) -> np.ndarray:
-    """The float64 values of ``columns``: numpy's parser first (fast); on any bad cell, the first one in
-    file order is found and reported by line and column."""
+def table_numbers(table: Table, names: list[str]) -> np.ndarray:
+    """The float64 values of the columns ``names`` (in that order), by name: numpy's parser first (fast);
+    on any bad cell, the first one in file order is reported by line and column."""
+    columns = [table.column(n) for n in names]
+    cells = np.array(table.rows, dtype=str).reshape(len(table.rows), len(table.header))
     part = cells[:, columns]
     try:
         values = part.astype(np.float64)
@@ -177,10 +226,20 @@ def _numbers(path, cells: np.ndarray, columns: list[int], header: list[str], lin
             return values
     except ValueError:
         pass
-    for r, line in enumerate(lines):
+    for r, line in enumerate(table.lines):
         for c in columns:
-            _number(path, line, c, header, cells[r, c])
-    raise DataError(f"{path}: unreadable numbers")  # not reached: _number raised on the bad cell
+            _number(table.path, line, c, table.header, cells[r, c])
+    raise DataError(f"{table.path}: unreadable numbers")  # not reached: _number raised on the bad cell
+
+
+def table_labels(table: Table, name: str) -> list[str]:
+    """The class labels of column ``name`` as text (stripped); a missing one is refused with its file:line."""
+    c = table.column(name)
+    labels = [row[c].strip() for row in table.rows]
+    for label, line in zip(labels, table.lines):
+        if not label:
+            raise DataError(f"{table.path}:{line}:{c + 1}: missing value in column {name!r}, expected a class label")
+    return labels
 
 
 def _number(path, line: int, i: int, header: list[str], cell: str) -> float:
@@ -198,24 +257,62 @@ def _number(path, line: int, i: int, header: list[str], cell: str) -> float:
     return value
 
 
+_DECIMAL_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,4})?")
+
+
+def integer_label(label) -> int | None:
+    """The integer a label names exactly ("7", "+7", "7.0", "7e0" -> 7), or None for any other text.
+
+    Exact decimal arithmetic, never float: 9007199254740993 stays distinct from 9007199254740992.
+    """
+    if isinstance(label, (int, np.integer)) and not isinstance(label, (bool, np.bool_)):
+        return int(label)
+    text = str(label).strip()
+    if not _DECIMAL_RE.fullmatch(text):
+        return None
+    value = Decimal(text)
+    if value != value.to_integral_value() or value.adjusted() > 400:  # 1e9999 is a name, not a class number
+        return None
+    return int(value)
+
+
 def encode_labels(labels, what: str) -> tuple[np.ndarray, list[str]]:
-    """Class labels -> indices 0..K-1 and the label of each class (integers sorted numerically, else as text)."""
+    """Class labels -> indices 0..K-1 and the label of each class.
+
+    When every label names an integer the classes are those integers in numeric order ("1" and "1.0" are
+    one class, named "1"); otherwise the labels are text, sorted as text.  Later files are mapped with
+    :func:`class_indices` against the run's saved classes, whatever labels they hold.
+    """
     labels = [str(v).strip() for v in labels]
-    uniq = sorted(set(labels))
-    try:
-        as_int = {u: int(float(u)) for u in uniq}
-        if all(float(u) == as_int[u] for u in uniq):
-            uniq = sorted(uniq, key=lambda u: as_int[u])
-            # "1" and "1.0" are one class: name each class by its integer
-            merged = sorted(set(as_int.values()))
-            index = {v: k for k, v in enumerate(merged)}
-            return np.array([index[as_int[v]] for v in labels], np.int64), [str(v) for v in merged]
-    except (ValueError, OverflowError):
-        pass
+    uniq = set(labels)
     if len(uniq) > MAX_CLASSES:
         raise DataError(f"{what}: {len(uniq)} distinct labels is over the limit of {MAX_CLASSES} classes")
-    index = {u: k for k, u in enumerate(uniq)}
-    return np.array([index[v] for v in labels], np.int64), uniq
+    as_int = {u: integer_label(u) for u in uniq}
+    if all(v is not None for v in as_int.values()):
+        merged = sorted(set(as_int.values()))
+        index = {v: k for k, v in enumerate(merged)}
+        return np.array([index[as_int[v]] for v in labels], np.int64), [str(v) for v in merged]
+    classes = sorted(uniq)
+    index = {u: k for k, u in enumerate(classes)}
+    return np.array([index[v] for v in labels], np.int64), classes
+
+
+def class_indices(classes: list[str], labels, source) -> np.ndarray:
+    """Labels of a later file -> the run's class indices: the exact label first, else (when the run's classes
+    are integers) the integer it names; a label the run never saw is refused."""
+    index = {name: k for k, name in enumerate(classes)}
+    numeric = all(integer_label(c) is not None for c in classes)
+    by_int = {integer_label(c): k for k, c in enumerate(classes)} if numeric else {}
+    out = np.empty(len(labels), np.int64)
+    for i, label in enumerate(labels):
+        key = str(label).strip()
+        k = index.get(key)
+        if k is None and numeric:
+            k = by_int.get(integer_label(key))
+        if k is None:
+            raise DataError(f"{source}: label {key!r} is not one of the run's classes ({_columns_list(classes)})")
+        out[i] = k
+    return out
 
 
 def _load_array(path: Path, name: str, z=None) -> np.ndarray:
