@@ -179,3 +179,36 @@ def test_predict_quotes_labels_and_never_drops_a_row(tmp_path):
     r = invoke("predict", run.path, "--input", gap, "--output", tmp_path / "g.csv")
     assert r.exit_code == 2 and "gap.csv:3: an empty row between data rows" in r.stderr
     assert not (tmp_path / "g.csv").exists()
+
+
+# ------------------------------------------------------------------ resume: refused writes nothing; times add up
+def small_run(tmp_path, steps=3, on_step=None):
+    src = big_label_csv(tmp_path)
+    cfg = resolve_data(load_config(None, [f"data={src}", "loss=cross_entropy", "N=4", f"steps={steps}", "H=[4]",
+                                          "val_fraction=0", "dtype=float64", "mode=manual"]))[0]
+    run = create_run(cfg, tmp_path / "runs")
+    return run, fit(cfg, run, on_step=on_step)
+
+
+def test_a_refused_resume_while_the_run_is_in_use_writes_nothing(tmp_path):
+    run, _ = small_run(tmp_path)
+    before = {p.name: p.read_bytes() for p in run.path.iterdir() if p.is_file()}
+    with run.lock():
+        r = invoke("fit", "--resume", run.path, "--set", "steps=6")
+        assert r.exit_code != 0 and "in use" in r.output.lower() or "lock" in r.output.lower(), r.output
+    after = {p.name: p.read_bytes() for p in run.path.iterdir() if p.is_file()}
+    assert after == before
+    r = invoke("fit", "--resume", run.path, "--set", "steps=6", "-q")  # free again: the extension is made
+    assert r.exit_code == 0, r.output
+    assert "steps: 6" in (run.path / "config.yaml").read_text()
+
+
+def test_an_extended_run_counts_the_time_of_every_segment(tmp_path):
+    import time as _time
+    from autotrain.train import resume_config
+    run, first = small_run(tmp_path, on_step=lambda t, loss: _time.sleep(0.05))
+    assert first.wall_time_s >= 0.15
+    extended = fit(resume_config(run, None, ["steps=6"]), run)
+    assert extended.status == "completed" and extended.step == 6
+    assert extended.wall_time_s >= 0.15  # the first segment slept 0.15 s; the second alone takes a few ms
+    assert extended.steps_per_s == pytest.approx(6 / extended.wall_time_s)
