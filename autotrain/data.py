@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
 import re
@@ -315,18 +316,99 @@ def class_indices(classes: list[str], labels, source) -> np.ndarray:
     return out
 
 
-def _load_array(path: Path, name: str, z=None) -> np.ndarray:
+MAX_JSON_DEPTH = 64
+
+
+def loads_json(text: str):
+    """``json.loads`` that turns every failure into ValueError: a nesting deeper than ``MAX_JSON_DEPTH`` is
+    refused before parsing (the parser would raise RecursionError, which is not a ValueError)."""
+    depth = deepest = 0
+    for ch in text:  # brackets inside strings count too: only makes the check stricter on odd files
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        elif ch in "]}":
+            depth -= 1
+    return json.loads(text)
+
+
+def _array_header(fp, what: str, available: int):
+    """(shape, fortran_order, dtype) of the .npy stream at ``fp``, checked before anything is allocated:
+    no Python objects, a plain dtype, and no more bytes than the stream holds."""
+    fmt = np.lib.format
     try:
-        a = z[name] if z is not None else np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc) or "Object arrays" in str(exc):
-            raise DataError(f"{path}: {name} holds Python objects (pickle), which are refused") from None
-        raise DataError(f"{path}: {name} is unreadable ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable numpy file ({type(exc).__name__}: {exc})") from None
-    if not isinstance(a, np.ndarray):
+        version = fmt.read_magic(fp)
+        start = fp.tell()
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, fortran, dtype = fmt.read_array_header_2_0(fp)
+        else:
+            raise DataError(f"{what}: .npy format version {version} is not supported (expected 1.0 or 2.0)")
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - numpy raises ValueError, SyntaxError, ... on a damaged header
+        raise DataError(f"{what}: not a readable numpy array ({type(exc).__name__}: {str(exc)[:200]})") from None
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+        raise DataError(f"{what}: dtype {dtype} (Python objects or a structured record) is refused; expected "
+                        "numbers or strings")
+    count = math.prod(shape)
+    if count * dtype.itemsize > available - (fp.tell() - start):
+        raise DataError(f"{what}: the header declares shape {shape} of {dtype} ({count * dtype.itemsize} bytes), "
+                        "more than the file holds (a truncated or forged file)")
+    return shape, fortran, dtype
+
+
+def _read_npy(fp, what: str, available: int) -> np.ndarray:
+    _array_header(fp, what, available)
+    fp.seek(0)
+    try:
+        return np.lib.format.read_array(fp, allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001 - a damaged body (short read, bad CRC)
+        raise DataError(f"{what}: not a readable numpy array ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def load_npy(path: Path) -> np.ndarray:
+    """One array from an .npy file, limits checked before allocation, never unpickled."""
+    _check_size(path)
+    try:
+        with open(path, "rb") as fp:
+            return _read_npy(fp, str(path), path.stat().st_size)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+
+
+def load_npz(path: Path, limit: int = MAX_DATA_BYTES) -> dict[str, np.ndarray]:
+    """Every array of an .npz archive by name, limits checked before allocation (a zip bomb's declared
+    sizes, each member's header), never unpickled."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = [m for m in zf.infolist() if m.filename.endswith(".npy")]
+            total = sum(m.file_size for m in members)
+            if total > 4 * limit:
+                raise DataError(f"{path}: the archive unpacks to {total} bytes, over the limit of {4 * limit}")
+            out = {}
+            for m in members:
+                name = m.filename[:-4]
+                with zf.open(m) as raw:
+                    fp = io.BytesIO(raw.read(m.file_size + 1))  # the declared size (bounded above) at most
+                out[name] = _read_npy(fp, f"{path}: {name}", len(fp.getvalue()))
+            return out
+    except DataError:
+        raise
+    except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, NotImplementedError,
+            RuntimeError) as exc:  # RuntimeError: an encrypted member
+        raise DataError(f"{path}: not a readable .npz archive ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def _load_array(path: Path, name: str, z=None) -> np.ndarray:
+    if z is not None:
+        return z[name]
+    if zipfile.is_zipfile(path):
         raise DataError(f"{path}: expected one array, found an .npz archive")
-    return a
+    return load_npy(path)
 
 
 def read_arrays(paths, classify: bool = False) -> Dataset:
@@ -334,17 +416,12 @@ def read_arrays(paths, classify: bool = False) -> Dataset:
     if isinstance(paths, (str, os.PathLike)):
         path = Path(paths)
         _check_size(path)
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                if not hasattr(z, "files"):
-                    raise DataError(f"{path}: expected an .npz archive with arrays x and y")
-                missing = [k for k in ("x", "y") if k not in z.files]
-                if missing:
-                    raise DataError(f"{path}: no array {missing[0]!r} (found: {', '.join(z.files) or 'none'}); "
-                                    "expected arrays x (features) and y (targets)")
-                x, y = _load_array(path, "x", z), _load_array(path, "y", z)
-        except (OSError, EOFError, zipfile.BadZipFile, ValueError) as exc:
-            raise DataError(f"{path}: not a readable .npz archive ({type(exc).__name__}: {exc})") from None
+        z = load_npz(path)
+        missing = [k for k in ("x", "y") if k not in z]
+        if missing:
+            raise DataError(f"{path}: no array {missing[0]!r} (found: {', '.join(z) or 'none'}); "
+                            "expected arrays x (features) and y (targets)")
+        x, y = z["x"], z["y"]
         where = (f"{path}: x", f"{path}: y")
     else:
         px, py = (Path(p) for p in paths)
@@ -505,17 +582,40 @@ def prepare_fit_data(cfg, dataset: Dataset | None = None) -> FitData:
 
 
 def load_fit_data(path) -> FitData:
-    """Read what ``FitData.arrays()`` wrote to a run's data.npz (no pickles)."""
-    with np.load(path, allow_pickle=False) as z:
-        a = {k: np.array(z[k]) for k in z.files}
-    get = a.get
-    params = {k: v for k, v in a.items() if PARAM_RE.match(k)}
-    x, y = a["x"], a["y"]
-    names = [str(s) for s in get("feature_names", [f"x{i}" for i in range(x.shape[1])])]
-    targets = [str(s) for s in get("target_names", [f"y{i}" for i in range(y.shape[-1])])]
-    return FitData(x, y, get("x_val"), get("y_val"), params, names, targets,
-                   None if "classes" not in a else [str(s) for s in a["classes"]], get("mean"), get("std"),
-                   get("train_index"), get("val_index"))
+    """Read what ``FitData.arrays()`` wrote to a run's data.npz (no pickles); a damaged or foreign file is a
+    DataError naming the array and what was expected."""
+    path = Path(path)
+    a = load_npz(path, limit=16 * MAX_DATA_BYTES)
+    where = f"{path}: the run's data"
+
+    def numeric(key, ndim, required=False):
+        v = a.get(key)
+        if v is None:
+            if required:
+                raise DataError(f"{where} has no array {key!r} (found: {', '.join(a) or 'none'})")
+            return None
+        if v.dtype.kind not in "iuf" or v.ndim not in ndim:
+            raise DataError(f"{where}: {key} is {v.dtype}{list(v.shape)}, expected a {ndim[0]}-D array of numbers")
+        return v
+
+    def texts(key, n):
+        v = a.get(key)
+        if v is None:
+            return None
+        if v.dtype.kind not in "US" or v.ndim != 1 or (n is not None and len(v) != n):
+            raise DataError(f"{where}: {key} is {v.dtype}{list(v.shape)}, expected {n if n is not None else 'a list of'}"
+                            " names")
+        return [str(s) for s in v.tolist()]
+
+    x, y = numeric("x", (2,), True), numeric("y", (2, 1), True)
+    params = {k: numeric(k, (2, 1)) for k in a if PARAM_RE.match(k)}
+    names = texts("feature_names", x.shape[1]) or [f"x{i}" for i in range(x.shape[1])]
+    targets = texts("target_names", None) or [f"y{i}" for i in range(y.shape[-1])]
+    classes = texts("classes", None)
+    extra = {k: numeric(k, (2, 1) if k in ("x_val", "y_val") else (1,)) for k in
+             ("x_val", "y_val", "mean", "std", "train_index", "val_index")}
+    return FitData(x, y, extra["x_val"], extra["y_val"], params, names, targets, classes, extra["mean"],
+                   extra["std"], extra["train_index"], extra["val_index"])
 
 
 def batches_per_epoch(n_train: int, batch: int | None) -> int:

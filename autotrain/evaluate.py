@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from autotrain.data import (DataError, FitData, Table, _columns_list, class_indices, load_fit_data, read_arrays,
-                            read_table, table_labels, table_numbers)
+from autotrain.data import (DataError, FitData, Table, _columns_list, class_indices, load_fit_data, loads_json,
+                            read_arrays, read_table, table_labels, table_numbers)
 from autotrain.runs import CheckpointError, RunDir, RunError, atomic_write, checkpoint_spec, load_checkpoint, open_run
 
 
@@ -85,10 +84,10 @@ def _open(path) -> RunDir:
 def best_step(run: RunDir) -> int | None:
     """The checkpoint with the lowest validation loss: summary.json's ``best_step``, else from metrics.csv."""
     try:
-        step = json.loads(run.summary_path.read_text()).get("best_step")
-        if isinstance(step, int):
+        step = loads_json(run.summary_path.read_text()).get("best_step")
+        if isinstance(step, int) and not isinstance(step, bool):
             return step
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):
         pass
     from autotrain.train import _best_of
     return _best_of(run.read_metric_rows())[2]

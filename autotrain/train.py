@@ -20,7 +20,7 @@ import numpy as np
 import zipfile
 
 from autotrain.config import FitConfig
-from autotrain.data import (DataError, FitData, Problem, batches_per_epoch, load_fit_data, make_problem, order_rng,
+from autotrain.data import (DataError, loads_json, FitData, Problem, batches_per_epoch, load_fit_data, make_problem, order_rng,
                             prepare_fit_data)
 from autotrain.modes.base import spec_from_config
 from autotrain.runs import CheckpointError, RunDir, RunError, checkpoint_spec as run_checkpoint_spec, load_checkpoint
@@ -433,6 +433,8 @@ def fit_data_for(cfg: FitConfig, run: RunDir | None = None) -> FitData:
     if run is not None and run.data_path.exists():
         try:
             return load_fit_data(run.data_path)
+        except DataError as exc:
+            raise DataError(f"{exc}; the run cannot be resumed") from None
         except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
             raise DataError(f"{run.data_path}: unreadable ({type(exc).__name__}: {exc}); the run cannot be "
                             "resumed") from None
@@ -450,7 +452,7 @@ def _rng_json(cfg: FitConfig, order: np.random.Generator, batches: "Batches | No
 def _restore_order(order: np.random.Generator, text: str) -> None:
     """Put the data-order generator back where the checkpoint left it (seed-format checkpoints: unchanged)."""
     try:
-        state = json.loads(text).get("data_order") if text else None
+        state = loads_json(text).get("data_order") if text else None
     except (ValueError, AttributeError):
         state = None
     if state is not None:

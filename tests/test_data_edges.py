@@ -212,3 +212,82 @@ def test_an_extended_run_counts_the_time_of_every_segment(tmp_path):
     assert extended.status == "completed" and extended.step == 6
     assert extended.wall_time_s >= 0.15  # the first segment slept 0.15 s; the second alone takes a few ms
     assert extended.steps_per_s == pytest.approx(6 / extended.wall_time_s)
+
+
+# ------------------------------------------------------------------ numpy files: no traceback, limits first
+def npy_bytes(array) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=True)
+    return buf.getvalue()
+
+
+def forged_npy(shape, dtype="<f8") -> bytes:
+    """A valid .npy header declaring ``shape`` with only 8 bytes of data behind it."""
+    header = repr({"descr": dtype, "fortran_order": False, "shape": shape}).encode()
+    header += b" " * (-(10 + len(header) + 1) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + b"\0" * 8
+
+
+def npz(path, **members) -> Path:
+    import zipfile
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name + ".npy", data)
+    return path
+
+
+GOOD_X, GOOD_Y = npy_bytes(np.ones((4, 2))), npy_bytes(np.arange(4.0))
+
+
+@pytest.mark.parametrize("members, needle", [
+    (dict(x=npy_bytes(np.array([{"a": 1}] * 4, dtype=object)), y=GOOD_Y), "Python objects"),
+    (dict(x=npy_bytes(np.zeros(4, dtype=[("a", "f8"), ("b", "f8")])), y=GOOD_Y), "structured"),
+    (dict(x=forged_npy((10**6, 10**6)), y=GOOD_Y), "more than the file holds"),
+    (dict(x=forged_npy((2**62, 8)), y=GOOD_Y), "more than the file holds"),
+    (dict(x=b"\x93NUMPY\x01\x00\x04\x00{}\n\n", y=GOOD_Y), "not a readable numpy array"),
+    (dict(x=b"not numpy at all", y=GOOD_Y), "not a readable numpy array"),
+    (dict(x=npy_bytes(np.ones((4, 2), complex)), y=GOOD_Y), "expected finite numbers"),
+    (dict(x=npy_bytes(np.array([["a", "b"]] * 4)), y=GOOD_Y), "expected finite numbers"),
+    (dict(x=GOOD_X), "no array 'y'"),
+])
+def test_bad_npz_members_are_refused_cleanly(tmp_path, members, needle):
+    from autotrain.data import read_arrays
+    with pytest.raises(DataError) as err:
+        read_arrays(npz(tmp_path / "d.npz", **members))
+    assert needle in str(err.value)
+
+
+def test_truncated_and_foreign_archives_are_refused(tmp_path):
+    from autotrain.data import load_npy, read_arrays
+    whole = npz(tmp_path / "d.npz", x=GOOD_X, y=GOOD_Y).read_bytes()
+    for cut in (10, len(whole) // 2, len(whole) - 5):
+        (tmp_path / "t.npz").write_bytes(whole[:cut])
+        with pytest.raises(DataError, match="t.npz"):
+            read_arrays(tmp_path / "t.npz")
+    (tmp_path / "f.npy").write_bytes(forged_npy((10**9,)))
+    with pytest.raises(DataError, match="more than the file holds"):
+        load_npy(tmp_path / "f.npy")
+    (tmp_path / "o.npy").write_bytes(npy_bytes(np.array([None, 1], dtype=object)))
+    with pytest.raises(DataError, match="Python objects"):
+        load_npy(tmp_path / "o.npy")
+
+
+def test_a_damaged_run_data_npz_or_deep_summary_gives_a_clean_error(tmp_path):
+    run, _ = small_run(tmp_path)
+    (run.path / "summary.json").write_text("[" * 100_000 + "]" * 100_000)
+    r = invoke("evaluate", run.path, "--checkpoint", "best")
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    npz(run.data_path, x=npy_bytes(np.array([1, None], dtype=object)), y=GOOD_Y)
+    for args in (("evaluate", run.path), ("fit", "--resume", run.path, "--set", "steps=9")):
+        r = invoke(*args)
+        assert r.exit_code == 2 and "Python objects" in r.output and "Traceback" not in r.output, r.output
+    npz(run.data_path, x=GOOD_X, y=GOOD_Y, feature_names=npy_bytes(np.array(["a"])))
+    r = invoke("evaluate", run.path)
+    assert r.exit_code == 2 and "feature_names" in r.output
+
+
+def test_deep_json_is_a_value_error():
+    from autotrain.data import loads_json
+    with pytest.raises(ValueError, match="nested deeper"):
+        loads_json("[" * 10_000 + "]" * 10_000)
+    assert loads_json('{"a": [[1]]}') == {"a": [[1]]}
