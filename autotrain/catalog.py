@@ -91,8 +91,10 @@ def read_text(path: Path, limit: int = MAX_SMALL_FILE) -> str:
 def read_json(path: Path) -> dict:
     """A JSON object file (summary.json); UnreadableError for anything else."""
     text = read_text(path)
+    from autotrain.data import loads_json
+
     try:
-        data = json.loads(text)
+        data = loads_json(text)
     except ValueError as exc:
         raise UnreadableError(f"{path.name} is not valid JSON ({exc})") from None
     if not isinstance(data, dict):

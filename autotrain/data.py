@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
 import re
 import stat
 import zipfile
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
@@ -101,11 +103,31 @@ def _check_size(path: Path) -> None:
                         f"({MAX_DATA_BYTES / 2**20:g} MiB) for a data file")
 
 
-def read_csv(path: str | os.PathLike, target: str | list[str] | None = None, classify: bool = False) -> Dataset:
-    """A CSV with a header row: every column numeric except a class-label target; no missing values.
+@dataclass
+class Table:
+    """A CSV file as Python's ``csv`` module reads it: the header (names stripped), the data rows as text and
+    the line each row starts on (for messages)."""
 
-    ``target``: a column name or list of names (default: the last column).  With ``classify`` the target
-    (one column) may hold integers or strings; they are mapped to classes 0..K-1 in sorted order.
+    path: Path
+    header: list[str]
+    rows: list[list[str]]
+    lines: list[int]
+
+    def column(self, name: str) -> int:
+        return self.header.index(name)
+
+
+def _blank(row: list[str]) -> bool:
+    return not any(c.strip() for c in row)
+
+
+def read_table(path: str | os.PathLike) -> Table:
+    """Read a CSV with a header row, refusing what would silently misalign rows.
+
+    Blank lines before the header and after the last data row are ignored; a blank (or all-empty) row
+    *between* data rows is refused with its file:line, because skipping it would move every later row
+    (a prediction file written row for row would then be off by one) and keeping it would invent a row
+    of missing values.  Duplicate or empty column names are refused.
     """
     path = Path(path)
     _check_size(path)
@@ -115,61 +137,89 @@ def read_csv(path: str | os.PathLike, target: str | list[str] | None = None, cla
         raise DataError(f"{path}: not UTF-8 text (byte {exc.start}), expected a CSV file") from None
     if "\0" in text:
         raise DataError(f"{path}: a binary file, expected a CSV file")
-    rows = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows, lines, blank_at = [], [], None
     try:
-        header = next(rows, None)
-        while header is not None and not any(c.strip() for c in header):
-            header = next(rows, None)
+        header = next(reader, None)
+        while header is not None and _blank(header):
+            header = next(reader, None)
         if header is None:
             raise DataError(f"{path}: the file is empty, expected a header row and data rows")
+        header_line = reader.line_num
         header = [c.strip() for c in header]
         if len(header) > MAX_CSV_COLUMNS:
-            raise DataError(f"{path}:1: {len(header)} columns is over the limit of {MAX_CSV_COLUMNS}")
-        if len(header) < 2:
-            raise DataError(f"{path}:1: the header has {len(header)} column; expected features and a target "
-                            "(at least 2 columns)")
-        if dup := next((c for c in header if header.count(c) > 1), None):
-            raise DataError(f"{path}:1: the column name {dup!r} appears twice")
-        targets = [header[-1]] if target is None else [target] if isinstance(target, str) else list(target)
-        for name in targets:
-            if name not in header:
-                raise DataError(f"{path}:1: target column {name!r} is not in the header "
-                                f"(columns: {', '.join(header[:20])}{', ...' if len(header) > 20 else ''})")
-        if classify and len(targets) != 1:
-            raise DataError(f"{path}: cross_entropy needs one target column of class labels, got {targets}")
-        t_idx = [header.index(n) for n in targets]
-        f_idx = [i for i in range(len(header)) if i not in t_idx]
-        if not f_idx:
-            raise DataError(f"{path}:1: every column is a target; expected at least one feature column")
-        table, lines = [], []
-        for row in rows:
-            if not row or not any(c.strip() for c in row):
-                continue  # a blank line (e.g. at the end)
+            raise DataError(f"{path}:{header_line}: {len(header)} columns is over the limit of {MAX_CSV_COLUMNS}")
+        _check_names(path, header_line, header)
+        for row in reader:
+            if _blank(row):
+                blank_at = blank_at or reader.line_num
+                continue
+            if blank_at is not None:
+                raise DataError(f"{path}:{blank_at}: an empty row between data rows (expected {len(header)} "
+                                "fields); delete it, or fill in its values")
             if len(row) != len(header):
-                raise DataError(f"{path}:{rows.line_num}: {len(row)} fields, expected {len(header)} (as in the "
+                raise DataError(f"{path}:{reader.line_num}: {len(row)} fields, expected {len(header)} (as in the "
                                 "header)")
-            table.append(row)
-            lines.append(rows.line_num)
+            rows.append(row)
+            lines.append(reader.line_num)
     except csv.Error as exc:
-        raise DataError(f"{path}:{rows.line_num}: CSV error: {exc}") from None
-    if not table:
+        raise DataError(f"{path}:{reader.line_num}: CSV error: {exc}") from None
+    return Table(path, header, rows, lines)
+
+
+def _check_names(path: Path, line: int, header: list[str]) -> None:
+    """Every column has a name, and only one column has it (one pass: a wide header stays fast)."""
+    seen: set[str] = set()
+    for i, name in enumerate(header):
+        if not name:
+            raise DataError(f"{path}:{line}:{i + 1}: column {i + 1} has no name; every column needs a name in "
+                            "the header")
+        if name in seen:
+            raise DataError(f"{path}:{line}: the column name {name!r} appears twice")
+        seen.add(name)
+
+
+def _columns_list(header: list[str], limit: int = 20) -> str:
+    return ", ".join(header[:limit]) + (", ..." if len(header) > limit else "")
+
+
+def read_csv(path: str | os.PathLike, target: str | list[str] | None = None, classify: bool = False) -> Dataset:
+    """A CSV with a header row: every column numeric except a class-label target; no missing values.
+
+    ``target``: a column name or list of names (default: the last column).  With ``classify`` the target
+    (one column) may hold integers or strings; they are mapped to classes 0..K-1 (see :func:`encode_labels`).
+    """
+    table = read_table(path)
+    path, header = table.path, table.header
+    if len(header) < 2:
+        raise DataError(f"{path}:1: the header has {len(header)} column; expected features and a target "
+                        "(at least 2 columns)")
+    targets = [header[-1]] if target is None else [target] if isinstance(target, str) else list(target)
+    for name in targets:
+        if name not in header:
+            raise DataError(f"{path}:1: target column {name!r} is not in the header "
+                            f"(columns: {_columns_list(header)})")
+    if classify and len(targets) != 1:
+        raise DataError(f"{path}: cross_entropy needs one target column of class labels, got {targets}")
+    t_set = set(targets)
+    names = [n for n in header if n not in t_set]
+    if not names:
+        raise DataError(f"{path}:1: every column is a target; expected at least one feature column")
+    if not table.rows:
         raise DataError(f"{path}: a header but no data rows")
-    cells = np.array(table, dtype=str)
-    x = _numbers(path, cells, f_idx, header, lines)
-    names = [header[i] for i in f_idx]
+    x = table_numbers(table, names)
     if classify:
-        labels = np.char.strip(cells[:, t_idx[0]])
-        if (empty := np.flatnonzero(labels == "")).size:
-            raise DataError(f"{path}:{lines[empty[0]]}:{t_idx[0] + 1}: missing value in column "
-                            f"{header[t_idx[0]]!r}, expected a class label")
-        y, classes = encode_labels(labels.tolist(), f"{path}: column {targets[0]!r}")
+        labels = table_labels(table, targets[0])
+        y, classes = encode_labels(labels, f"{path}: column {targets[0]!r}")
         return Dataset(x, y, names, targets, classes, str(path))
-    return Dataset(x, _numbers(path, cells, t_idx, header, lines), names, targets, None, str(path))
+    return Dataset(x, table_numbers(table, targets), names, targets, None, str(path))
 
 
-def _numbers(path, cells: np.ndarray, columns: list[int], header: list[str], lines: list[int]) -> np.ndarray:
-    """The float64 values of ``columns``: numpy's parser first (fast); on any bad cell, the first one in
-    file order is found and reported by line and column."""
+def table_numbers(table: Table, names: list[str]) -> np.ndarray:
+    """The float64 values of the columns ``names`` (in that order), by name: numpy's parser first (fast);
+    on any bad cell, the first one in file order is reported by line and column."""
+    columns = [table.column(n) for n in names]
+    cells = np.array(table.rows, dtype=str).reshape(len(table.rows), len(table.header))
     part = cells[:, columns]
     try:
         values = part.astype(np.float64)
@@ -177,10 +227,20 @@ def _numbers(path, cells: np.ndarray, columns: list[int], header: list[str], lin
             return values
     except ValueError:
         pass
-    for r, line in enumerate(lines):
+    for r, line in enumerate(table.lines):
         for c in columns:
-            _number(path, line, c, header, cells[r, c])
-    raise DataError(f"{path}: unreadable numbers")  # not reached: _number raised on the bad cell
+            _number(table.path, line, c, table.header, cells[r, c])
+    raise DataError(f"{table.path}: unreadable numbers")  # not reached: _number raised on the bad cell
+
+
+def table_labels(table: Table, name: str) -> list[str]:
+    """The class labels of column ``name`` as text (stripped); a missing one is refused with its file:line."""
+    c = table.column(name)
+    labels = [row[c].strip() for row in table.rows]
+    for label, line in zip(labels, table.lines):
+        if not label:
+            raise DataError(f"{table.path}:{line}:{c + 1}: missing value in column {name!r}, expected a class label")
+    return labels
 
 
 def _number(path, line: int, i: int, header: list[str], cell: str) -> float:
@@ -198,38 +258,157 @@ def _number(path, line: int, i: int, header: list[str], cell: str) -> float:
     return value
 
 
+_DECIMAL_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,4})?")
+
+
+def integer_label(label) -> int | None:
+    """The integer a label names exactly ("7", "+7", "7.0", "7e0" -> 7), or None for any other text.
+
+    Exact decimal arithmetic, never float: 9007199254740993 stays distinct from 9007199254740992.
+    """
+    if isinstance(label, (int, np.integer)) and not isinstance(label, (bool, np.bool_)):
+        return int(label)
+    text = str(label).strip()
+    if not _DECIMAL_RE.fullmatch(text):
+        return None
+    value = Decimal(text)
+    if value != value.to_integral_value() or value.adjusted() > 400:  # 1e9999 is a name, not a class number
+        return None
+    return int(value)
+
+
 def encode_labels(labels, what: str) -> tuple[np.ndarray, list[str]]:
-    """Class labels -> indices 0..K-1 and the label of each class (integers sorted numerically, else as text)."""
+    """Class labels -> indices 0..K-1 and the label of each class.
+
+    When every label names an integer the classes are those integers in numeric order ("1" and "1.0" are
+    one class, named "1"); otherwise the labels are text, sorted as text.  Later files are mapped with
+    :func:`class_indices` against the run's saved classes, whatever labels they hold.
+    """
     labels = [str(v).strip() for v in labels]
-    uniq = sorted(set(labels))
-    try:
-        as_int = {u: int(float(u)) for u in uniq}
-        if all(float(u) == as_int[u] for u in uniq):
-            uniq = sorted(uniq, key=lambda u: as_int[u])
-            # "1" and "1.0" are one class: name each class by its integer
-            merged = sorted(set(as_int.values()))
-            index = {v: k for k, v in enumerate(merged)}
-            return np.array([index[as_int[v]] for v in labels], np.int64), [str(v) for v in merged]
-    except (ValueError, OverflowError):
-        pass
+    uniq = set(labels)
     if len(uniq) > MAX_CLASSES:
         raise DataError(f"{what}: {len(uniq)} distinct labels is over the limit of {MAX_CLASSES} classes")
-    index = {u: k for k, u in enumerate(uniq)}
-    return np.array([index[v] for v in labels], np.int64), uniq
+    as_int = {u: integer_label(u) for u in uniq}
+    if all(v is not None for v in as_int.values()):
+        merged = sorted(set(as_int.values()))
+        index = {v: k for k, v in enumerate(merged)}
+        return np.array([index[as_int[v]] for v in labels], np.int64), [str(v) for v in merged]
+    classes = sorted(uniq)
+    index = {u: k for k, u in enumerate(classes)}
+    return np.array([index[v] for v in labels], np.int64), classes
+
+
+def class_indices(classes: list[str], labels, source) -> np.ndarray:
+    """Labels of a later file -> the run's class indices: the exact label first, else (when the run's classes
+    are integers) the integer it names; a label the run never saw is refused."""
+    index = {name: k for k, name in enumerate(classes)}
+    numeric = all(integer_label(c) is not None for c in classes)
+    by_int = {integer_label(c): k for k, c in enumerate(classes)} if numeric else {}
+    out = np.empty(len(labels), np.int64)
+    for i, label in enumerate(labels):
+        key = str(label).strip()
+        k = index.get(key)
+        if k is None and numeric:
+            k = by_int.get(integer_label(key))
+        if k is None:
+            raise DataError(f"{source}: label {key!r} is not one of the run's classes ({_columns_list(classes)})")
+        out[i] = k
+    return out
+
+
+MAX_JSON_DEPTH = 64
+
+
+def loads_json(text: str):
+    """``json.loads`` that turns every failure into ValueError: a nesting deeper than ``MAX_JSON_DEPTH`` is
+    refused before parsing (the parser would raise RecursionError, which is not a ValueError)."""
+    depth = deepest = 0
+    for ch in text:  # brackets inside strings count too: only makes the check stricter on odd files
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        elif ch in "]}":
+            depth -= 1
+    return json.loads(text)
+
+
+def _array_header(fp, what: str, available: int):
+    """(shape, fortran_order, dtype) of the .npy stream at ``fp``, checked before anything is allocated:
+    no Python objects, a plain dtype, and no more bytes than the stream holds."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fp)
+        start = fp.tell()
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, fortran, dtype = fmt.read_array_header_2_0(fp)
+        else:
+            raise DataError(f"{what}: .npy format version {version} is not supported (expected 1.0 or 2.0)")
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - numpy raises ValueError, SyntaxError, ... on a damaged header
+        raise DataError(f"{what}: not a readable numpy array ({type(exc).__name__}: {str(exc)[:200]})") from None
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+        raise DataError(f"{what}: dtype {dtype} (Python objects or a structured record) is refused; expected "
+                        "numbers or strings")
+    count = math.prod(shape)
+    if count * dtype.itemsize > available - (fp.tell() - start):
+        raise DataError(f"{what}: the header declares shape {shape} of {dtype} ({count * dtype.itemsize} bytes), "
+                        "more than the file holds (a truncated or forged file)")
+    return shape, fortran, dtype
+
+
+def _read_npy(fp, what: str, available: int) -> np.ndarray:
+    _array_header(fp, what, available)
+    fp.seek(0)
+    try:
+        return np.lib.format.read_array(fp, allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001 - a damaged body (short read, bad CRC)
+        raise DataError(f"{what}: not a readable numpy array ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def load_npy(path: Path) -> np.ndarray:
+    """One array from an .npy file, limits checked before allocation, never unpickled."""
+    _check_size(path)
+    try:
+        with open(path, "rb") as fp:
+            return _read_npy(fp, str(path), path.stat().st_size)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+
+
+def load_npz(path: Path, limit: int = MAX_DATA_BYTES) -> dict[str, np.ndarray]:
+    """Every array of an .npz archive by name, limits checked before allocation (a zip bomb's declared
+    sizes, each member's header), never unpickled."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = [m for m in zf.infolist() if m.filename.endswith(".npy")]
+            total = sum(m.file_size for m in members)
+            if total > 4 * limit:
+                raise DataError(f"{path}: the archive unpacks to {total} bytes, over the limit of {4 * limit}")
+            out = {}
+            for m in members:
+                name = m.filename[:-4]
+                with zf.open(m) as raw:
+                    fp = io.BytesIO(raw.read(m.file_size + 1))  # the declared size (bounded above) at most
+                out[name] = _read_npy(fp, f"{path}: {name}", len(fp.getvalue()))
+            return out
+    except DataError:
+        raise
+    except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, NotImplementedError,
+            RuntimeError) as exc:  # RuntimeError: an encrypted member
+        raise DataError(f"{path}: not a readable .npz archive ({type(exc).__name__}: {str(exc)[:200]})") from None
 
 
 def _load_array(path: Path, name: str, z=None) -> np.ndarray:
-    try:
-        a = z[name] if z is not None else np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc) or "Object arrays" in str(exc):
-            raise DataError(f"{path}: {name} holds Python objects (pickle), which are refused") from None
-        raise DataError(f"{path}: {name} is unreadable ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable numpy file ({type(exc).__name__}: {exc})") from None
-    if not isinstance(a, np.ndarray):
+    if z is not None:
+        return z[name]
+    if zipfile.is_zipfile(path):
         raise DataError(f"{path}: expected one array, found an .npz archive")
-    return a
+    return load_npy(path)
 
 
 def read_arrays(paths, classify: bool = False) -> Dataset:
@@ -237,17 +416,12 @@ def read_arrays(paths, classify: bool = False) -> Dataset:
     if isinstance(paths, (str, os.PathLike)):
         path = Path(paths)
         _check_size(path)
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                if not hasattr(z, "files"):
-                    raise DataError(f"{path}: expected an .npz archive with arrays x and y")
-                missing = [k for k in ("x", "y") if k not in z.files]
-                if missing:
-                    raise DataError(f"{path}: no array {missing[0]!r} (found: {', '.join(z.files) or 'none'}); "
-                                    "expected arrays x (features) and y (targets)")
-                x, y = _load_array(path, "x", z), _load_array(path, "y", z)
-        except (OSError, EOFError, zipfile.BadZipFile, ValueError) as exc:
-            raise DataError(f"{path}: not a readable .npz archive ({type(exc).__name__}: {exc})") from None
+        z = load_npz(path)
+        missing = [k for k in ("x", "y") if k not in z]
+        if missing:
+            raise DataError(f"{path}: no array {missing[0]!r} (found: {', '.join(z) or 'none'}); "
+                            "expected arrays x (features) and y (targets)")
+        x, y = z["x"], z["y"]
         where = (f"{path}: x", f"{path}: y")
     else:
         px, py = (Path(p) for p in paths)
@@ -408,17 +582,40 @@ def prepare_fit_data(cfg, dataset: Dataset | None = None) -> FitData:
 
 
 def load_fit_data(path) -> FitData:
-    """Read what ``FitData.arrays()`` wrote to a run's data.npz (no pickles)."""
-    with np.load(path, allow_pickle=False) as z:
-        a = {k: np.array(z[k]) for k in z.files}
-    get = a.get
-    params = {k: v for k, v in a.items() if PARAM_RE.match(k)}
-    x, y = a["x"], a["y"]
-    names = [str(s) for s in get("feature_names", [f"x{i}" for i in range(x.shape[1])])]
-    targets = [str(s) for s in get("target_names", [f"y{i}" for i in range(y.shape[-1])])]
-    return FitData(x, y, get("x_val"), get("y_val"), params, names, targets,
-                   None if "classes" not in a else [str(s) for s in a["classes"]], get("mean"), get("std"),
-                   get("train_index"), get("val_index"))
+    """Read what ``FitData.arrays()`` wrote to a run's data.npz (no pickles); a damaged or foreign file is a
+    DataError naming the array and what was expected."""
+    path = Path(path)
+    a = load_npz(path, limit=16 * MAX_DATA_BYTES)
+    where = f"{path}: the run's data"
+
+    def numeric(key, ndim, required=False):
+        v = a.get(key)
+        if v is None:
+            if required:
+                raise DataError(f"{where} has no array {key!r} (found: {', '.join(a) or 'none'})")
+            return None
+        if v.dtype.kind not in "iuf" or v.ndim not in ndim:
+            raise DataError(f"{where}: {key} is {v.dtype}{list(v.shape)}, expected a {ndim[0]}-D array of numbers")
+        return v
+
+    def texts(key, n):
+        v = a.get(key)
+        if v is None:
+            return None
+        if v.dtype.kind not in "US" or v.ndim != 1 or (n is not None and len(v) != n):
+            raise DataError(f"{where}: {key} is {v.dtype}{list(v.shape)}, expected {n if n is not None else 'a list of'}"
+                            " names")
+        return [str(s) for s in v.tolist()]
+
+    x, y = numeric("x", (2,), True), numeric("y", (2, 1), True)
+    params = {k: numeric(k, (2, 1)) for k in a if PARAM_RE.match(k)}
+    names = texts("feature_names", x.shape[1]) or [f"x{i}" for i in range(x.shape[1])]
+    targets = texts("target_names", None) or [f"y{i}" for i in range(y.shape[-1])]
+    classes = texts("classes", None)
+    extra = {k: numeric(k, (2, 1) if k in ("x_val", "y_val") else (1,)) for k in
+             ("x_val", "y_val", "mean", "std", "train_index", "val_index")}
+    return FitData(x, y, extra["x_val"], extra["y_val"], params, names, targets, classes, extra["mean"],
+                   extra["std"], extra["train_index"], extra["val_index"])
 
 
 def batches_per_epoch(n_train: int, batch: int | None) -> int:

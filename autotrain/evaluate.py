@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from autotrain.data import DataError, FitData, load_dataset, load_fit_data, read_arrays
+from autotrain.data import (DataError, FitData, Table, _columns_list, class_indices, load_fit_data, loads_json,
+                            read_arrays, read_table, table_labels, table_numbers)
 from autotrain.runs import CheckpointError, RunDir, RunError, atomic_write, checkpoint_spec, load_checkpoint, open_run
 
 
@@ -84,10 +84,10 @@ def _open(path) -> RunDir:
 def best_step(run: RunDir) -> int | None:
     """The checkpoint with the lowest validation loss: summary.json's ``best_step``, else from metrics.csv."""
     try:
-        step = json.loads(run.summary_path.read_text()).get("best_step")
-        if isinstance(step, int):
+        step = loads_json(run.summary_path.read_text()).get("best_step")
+        if isinstance(step, int) and not isinstance(step, bool):
             return step
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):
         pass
     from autotrain.train import _best_of
     return _best_of(run.read_metric_rows())[2]
@@ -112,36 +112,39 @@ def evaluate_run(path, data_file: str | None = None, checkpoint: str | int | Non
 
 
 def _labelled_rows(cfg, data: FitData, data_file) -> tuple[np.ndarray, np.ndarray]:
+    """Features and targets of ``data_file`` as the run sees them.  A CSV is read by column name (the run's
+    feature and target columns; other columns and their order do not matter); labels are mapped to the
+    run's own classes, whichever labels the file holds."""
     classify = data.classes is not None
     if str(data_file).lower().endswith(".csv"):
-        ds = load_dataset(str(data_file), cfg.target, classify=classify)
+        table = read_table(data_file)
+        _require_columns(table, data.feature_names + data.target_names, "column")
+        if not table.rows:
+            raise DataError(f"{data_file}: a header but no data rows")
+        raw_x = table_numbers(table, data.feature_names)
+        if classify:
+            y = class_indices(data.classes, table_labels(table, data.target_names[0]), data_file)
+        else:
+            y = table_numbers(table, data.target_names)
     else:
         ds = read_arrays(str(data_file), classify=classify)
-    if ds.x.shape[1] != data.D_in:
-        raise DataError(f"{data_file}: {ds.x.shape[1]} feature columns, the run was trained on {data.D_in}")
-    x = data.transform(ds.x, data.x_train.dtype)
+        raw_x = ds.x
+        y = class_indices(data.classes, [ds.classes[i] for i in ds.y], data_file) if classify else ds.y
+    if raw_x.shape[1] != data.D_in:
+        raise DataError(f"{data_file}: {raw_x.shape[1]} feature columns, the run was trained on {data.D_in}")
+    x = data.transform(raw_x, data.x_train.dtype)
     if classify:
-        return x, _class_indices(data, ds.y if ds.classes is None else [ds.classes[i] for i in ds.y], data_file)
-    if ds.y.shape[1] != data.D_out:
-        raise DataError(f"{data_file}: {ds.y.shape[1]} target columns, the run was trained on {data.D_out}")
-    return x, ds.y.astype(data.x_train.dtype)
+        return x, y
+    if y.shape[1] != data.D_out:
+        raise DataError(f"{data_file}: {y.shape[1]} target columns, the run was trained on {data.D_out}")
+    return x, y.astype(data.x_train.dtype)
 
 
-def _class_indices(data: FitData, labels, source) -> np.ndarray:
-    index = {name: k for k, name in enumerate(data.classes)}
-    out = []
-    for label in labels:
-        key = str(label).strip()
-        if key not in index:
-            try:  # "3.0" is class "3"
-                key = str(int(float(key)))
-            except ValueError:
-                pass
-        if key not in index:
-            raise DataError(f"{source}: label {label!r} is not one of the run's classes "
-                            f"({', '.join(data.classes[:20])})")
-        out.append(index[key])
-    return np.array(out, dtype=np.int64)
+def _require_columns(table: Table, names: list[str], what: str) -> None:
+    missing = [n for n in names if n not in table.header]
+    if missing:
+        raise DataError(f"{table.path}:1: the header lacks the {what} {missing[0]!r} the run was trained on "
+                        f"(expected columns: {_columns_list(names)})")
 
 
 # ------------------------------------------------------------------------------------------ predict
@@ -181,32 +184,11 @@ def _npy_features(path: Path) -> np.ndarray:
 
 
 def _csv_features(path: Path, names: list[str]) -> np.ndarray:
-    from autotrain.data import _check_size, _number
-    _check_size(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (byte {exc.start}), expected a CSV file") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = [c.strip() for c in next(reader, [])]
-    missing = [n for n in names if n not in header]
-    if missing:
-        raise DataError(f"{path}:1: the header lacks the feature column {missing[0]!r} the run was trained on "
-                        f"(expected columns: {', '.join(names[:20])}{', ...' if len(names) > 20 else ''})")
-    idx = [header.index(n) for n in names]
-    rows = []
-    try:
-        for row in reader:
-            if not any(c.strip() for c in row):
-                continue
-            if len(row) != len(header):
-                raise DataError(f"{path}:{reader.line_num}: {len(row)} fields, expected {len(header)}")
-            rows.append([_number(path, reader.line_num, i, header, row[i]) for i in idx])
-    except csv.Error as exc:
-        raise DataError(f"{path}:{reader.line_num}: CSV error: {exc}") from None
-    if not rows:
+    table = read_table(path)
+    _require_columns(table, names, "feature column")
+    if not table.rows:
         raise DataError(f"{path}: a header but no rows to predict")
-    return np.array(rows, dtype=np.float64)
+    return table_numbers(table, names)
 
 
 def predict_run(path, input_file, output_file, checkpoint: str | int | None = "last") -> Prediction:
@@ -231,9 +213,7 @@ def predict_run(path, input_file, output_file, checkpoint: str | int | None = "l
         labels = [data.classes[k] for k in np.argmax(out, axis=1)]
         columns = [data.target_names[0]] + [f"p_{c}" for c in data.classes]
         table = [[label] + [repr(float(p)) for p in row] for label, row in zip(labels, probs)]
-        array = np.array(labels)
-        if all(c.lstrip("-").isdigit() for c in data.classes):
-            array = array.astype(np.int64)
+        array = _label_array(labels, data.classes)
     else:
         columns = list(data.target_names)
         table = [[repr(float(v)) for v in row] for row in out]
@@ -241,9 +221,28 @@ def predict_run(path, input_file, output_file, checkpoint: str | int | None = "l
     if output.suffix.lower() == ".npy":
         atomic_write(output, lambda f: np.save(f, array, allow_pickle=False))
     else:
-        text = ",".join(columns) + "\n" + "".join(",".join(r) + "\n" for r in table)
-        atomic_write(output, lambda f: f.write(text.encode()))
+        atomic_write(output, lambda f: f.write(_csv_text(columns, table).encode()))
     return Prediction(str(run.path), step, len(x), str(output), columns)
+
+
+def _csv_text(columns: list[str], table: list[list[str]]) -> str:
+    """The CSV as ``csv.writer`` writes it: a label or name with a comma, quote or newline is quoted, so
+    every row keeps its columns (``csv.reader`` and pandas read it back field for field)."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(table)
+    return out.getvalue()
+
+
+def _label_array(labels: list[str], classes: list[str]) -> np.ndarray:
+    """Predicted labels for a .npy: int64 when every class is an integer that fits, else text (exact)."""
+    from autotrain.data import integer_label
+
+    values = [integer_label(c) for c in classes]
+    if all(v is not None and -2**63 <= v < 2**63 for v in values):
+        return np.array([integer_label(lab) for lab in labels], dtype=np.int64)
+    return np.array(labels, dtype=str)
 
 
 __all__ = ["evaluate_run", "predict_run", "Evaluation", "Prediction", "best_step", "read_inputs"]

@@ -268,7 +268,9 @@ class RunDir:
         atomic_write(self.summary_path, lambda f: f.write(text.encode()))
 
     def read_summary(self) -> dict[str, Any]:
-        return json.loads(self.summary_path.read_text())
+        from autotrain.data import loads_json
+
+        return loads_json(self.summary_path.read_text())
 
     # ------------------------------------------------------------ metrics
 

@@ -10,8 +10,9 @@ tails ``metrics.csv`` as ``fit`` appends to it (one read per ``interval`` second
 so training, its numbers and its files are exactly those of a run without TensorBoard.  Scalars are
 named after the metrics.csv columns (``loss``, ``val_loss``, ``val_accuracy``, ``epoch``...), plus
 ``steps_per_s`` between consecutive logged rows; every config key is an HParams hyper-parameter, with
-the final metrics for the HParams table.  A resumed run's new event file starts with ``purge_step`` at
-the checkpoint, so TensorBoard drops the old file's rows that the resumed run logs again.
+the final metrics for the HParams table.  A resumed run's new event file holds every row of its
+metrics.csv and starts with ``purge_step`` 0, so TensorBoard shows exactly the rows an uninterrupted run
+has, even those a killed writer never flushed.
 """
 from __future__ import annotations
 
@@ -125,8 +126,9 @@ class _RowWriter:
 class _Tail:
     """Reads the complete lines appended to a CSV since the last call; starts over if the file was replaced."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, skip_current: bool = False):
         self.path, self.inode, self.offset, self.header = path, None, 0, None
+        self.stale = _inode(path) if skip_current else None  # a file about to be replaced: not read at all
 
     def new_rows(self) -> list[dict]:
         from autotrain.catalog import parse_metrics
@@ -137,6 +139,8 @@ class _Tail:
             return []
         try:
             st = os.fstat(fd)
+            if st.st_ino == self.stale:
+                return []
             if st.st_ino != self.inode or st.st_size < self.offset:  # fit --resume rewrites it atomically
                 self.inode, self.offset, self.header = st.st_ino, 0, None
             os.lseek(fd, self.offset, os.SEEK_SET)
@@ -169,10 +173,14 @@ class LiveWriter:
         require()
         _tensorboardx()  # imported here, in the caller's thread, before training starts
         self.run_path, self.config, self.interval = Path(run_path), config, interval
-        self.purge_step = resumed_from or None
+        # A resumed run writes every row of its metrics.csv again into a new event file that purges all
+        # earlier steps: the old file may lack rows that a killed writer never flushed, and rows after the
+        # checkpoint are logged again.  The old metrics.csv is not read: fit replaces it (dropping the rows
+        # after the checkpoint) before it trains, and a refused resume leaves it, and the events, as they were.
+        self.purge_step = 0 if resumed_from else None
         self.writer = None  # opened with the first new row: a fit refused before training writes nothing
-        self.rows = _RowWriter(None, last_step=(resumed_from or 0) - 1)
-        self.tail = _Tail(self.run_path / "metrics.csv")
+        self.rows = _RowWriter(None)
+        self.tail = _Tail(self.run_path / "metrics.csv", skip_current=bool(resumed_from))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="autotrain-tensorboard", daemon=True)
 
@@ -203,6 +211,13 @@ class LiveWriter:
             self.writer.close()
 
 
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path, follow_symlinks=False).st_ino
+    except OSError:
+        return None
+
+
 def _metric_tags(config: dict) -> list[str]:
     tags = ["loss", "steps_per_s"]
     if config.get("val_fraction"):
@@ -230,7 +245,7 @@ def export_run(path: str | os.PathLike, overwrite: bool = False) -> list[Path]:
     """Write event files for a run (or each mode of a comparison, or each trial of a sweep) from metrics.csv.
 
     Returns the folders written.  Refuses (ValueError) a folder that already has event files unless
-    ``overwrite``, which removes only those ``events.out.tfevents.*`` files first.
+    ``overwrite``, which replaces only those ``events.out.tfevents.*`` files, after the new ones are written.
     """
     from autotrain import catalog
 
@@ -252,21 +267,40 @@ def export_run(path: str | os.PathLike, overwrite: bool = False) -> list[Path]:
                              "use --overwrite to replace them")
     t0 = _start_epoch(p)
     for folder, metrics_path in targets:
-        for old in folder.glob(EVENTS_GLOB):
-            if old.is_file() and not old.is_symlink():
-                old.unlink()
-        metrics = catalog.read_metrics(metrics_path)
-        writer = _writer(folder)
-        try:
-            rows = _RowWriter(writer)
-            _write_hparams(writer, config, _metric_tags(config), end=False)
-            for row in metrics.rows():
-                elapsed = row.get("elapsed_s")
-                rows.write(row, walltime=t0 + elapsed if elapsed is not None else t0)
-            _write_hparams(writer, config, _metric_tags(config), end=True)
-        finally:
-            writer.close()
+        _replace_events(folder, lambda logdir: _export_events(logdir, catalog.read_metrics(metrics_path), config, t0))
     return [folder for folder, _ in targets]
+
+
+def _export_events(logdir: Path, metrics, config: dict, t0: float) -> None:
+    writer = _writer(logdir)
+    try:
+        rows = _RowWriter(writer)
+        _write_hparams(writer, config, _metric_tags(config), end=False)
+        for row in metrics.rows():
+            elapsed = row.get("elapsed_s")
+            rows.write(row, walltime=t0 + elapsed if elapsed is not None else t0)
+        _write_hparams(writer, config, _metric_tags(config), end=True)
+    finally:
+        writer.close()
+
+
+def _replace_events(folder: Path, write) -> None:
+    """Write new event files into a fresh folder beside the old ones, then move them in, and only then remove
+    the old files: an error or a signal (SIGTERM ends as KeyboardInterrupt) while writing leaves the old
+    events as they were, and never a half-written file among them."""
+    import shutil
+    import tempfile
+
+    staging = Path(tempfile.mkdtemp(prefix=".tensorboard-new-", dir=folder))
+    try:
+        write(staging)
+        old = [f for f in folder.glob(EVENTS_GLOB) if f.is_file() and not f.is_symlink()]
+        for new in sorted(staging.glob(EVENTS_GLOB)):
+            os.replace(new, folder / new.name)
+        for f in old:
+            f.unlink()
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 __all__ = ["LiveWriter", "export_run", "available", "require", "resume_step", "HINT", "TensorBoardUnavailable"]

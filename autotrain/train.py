@@ -20,7 +20,7 @@ import numpy as np
 import zipfile
 
 from autotrain.config import FitConfig
-from autotrain.data import (DataError, FitData, Problem, batches_per_epoch, load_fit_data, make_problem, order_rng,
+from autotrain.data import (DataError, loads_json, FitData, Problem, batches_per_epoch, load_fit_data, make_problem, order_rng,
                             prepare_fit_data)
 from autotrain.modes.base import spec_from_config
 from autotrain.runs import CheckpointError, RunDir, RunError, checkpoint_spec as run_checkpoint_spec, load_checkpoint
@@ -173,6 +173,7 @@ def fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None = None, data: FitDat
     """
     with stop_on_signals() as stop, run.lock():  # handlers first: the lock file is the first write
         run.refuse_links()
+        adopt_length(run, cfg)
         done = finished_summary(run, cfg)
         if done is not None:
             return done
@@ -308,7 +309,9 @@ def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag, da
                         b_step, b_state, b_opt, b_elapsed, b_rng = pending_best
                         run.save_checkpoint(b_step, b_state, config_hash, b_elapsed, b_rng, b_opt)
                     pending_best = None
-                    run.save_checkpoint(step, state, config_hash, elapsed, _rng_json(cfg, order, batches, step),
+                    # the time so far, callbacks included: a resume continues from it, so the segments add up
+                    now = elapsed0 + time.perf_counter() - t0
+                    run.save_checkpoint(step, state, config_hash, now, _rng_json(cfg, order, batches, step),
                                         mode.optimizer_state())
                     summary.checkpoint = step
                     run.prune_checkpoints(cfg.keep_checkpoints, protect=[summary.best_step] if summary.best_step
@@ -320,8 +323,8 @@ def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag, da
         b_step, b_state, b_opt, b_elapsed, b_rng = pending_best
         run.save_checkpoint(b_step, b_state, config_hash, b_elapsed, b_rng, b_opt)
     stop.deferred = True  # from here on a signal no longer cuts anything short
-    wall = time.perf_counter() - t0
-    ran = step - start + (1 if status == "diverged" else 0)
+    wall = elapsed0 + time.perf_counter() - t0  # every segment's training time, as an uninterrupted run counts it
+    ran = step + (1 if status == "diverged" else 0)
     summary.status, summary.step, summary.final_loss = status, step, last_finite
     summary.wall_time_s, summary.steps_per_s = wall, (ran / wall if wall > 0 else 0.0)
     run.write_summary(summary.to_dict())
@@ -430,6 +433,8 @@ def fit_data_for(cfg: FitConfig, run: RunDir | None = None) -> FitData:
     if run is not None and run.data_path.exists():
         try:
             return load_fit_data(run.data_path)
+        except DataError as exc:
+            raise DataError(f"{exc}; the run cannot be resumed") from None
         except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
             raise DataError(f"{run.data_path}: unreadable ({type(exc).__name__}: {exc}); the run cannot be "
                             "resumed") from None
@@ -447,7 +452,7 @@ def _rng_json(cfg: FitConfig, order: np.random.Generator, batches: "Batches | No
 def _restore_order(order: np.random.Generator, text: str) -> None:
     """Put the data-order generator back where the checkpoint left it (seed-format checkpoints: unchanged)."""
     try:
-        state = json.loads(text).get("data_order") if text else None
+        state = loads_json(text).get("data_order") if text else None
     except (ValueError, AttributeError):
         state = None
     if state is not None:
@@ -482,9 +487,19 @@ def resume_config(run: RunDir, config: str | os.PathLike | None, overrides: Iter
             raise RunError(f"refusing to resume {run.path} with {k}: {b[k]!r}: the run has {k}: {a[k]!r}; a run can "
                            f"be extended (a larger {k}) but not shortened or switched between steps and epochs")
         if a != b:
-            run.write_config(given)  # the extended length is now the run's own
-            cfg = given
+            cfg = given  # written by fit() once it holds the run's lock (a refused resume writes nothing)
     return cfg
+
+
+def adopt_length(run: RunDir, cfg: FitConfig) -> None:
+    """Make an extended length (or another keep_checkpoints) the run's own config.yaml; called with the
+    run's lock held, so a resume refused for any reason (the run in use, a bad resource) changes no file."""
+    try:
+        own = run.read_config()
+    except Exception:  # noqa: BLE001 - an unreadable config.yaml is the resume's to report, not this
+        return
+    if own.model_dump() != cfg.model_dump() and own.config_hash() == cfg.config_hash():
+        run.write_config(cfg)
 
 
 __all__ = ["fit", "run_steps", "Summary", "is_logged", "problem_for", "FIRST_ROWS", "stop_on_signals", "StopFlag",

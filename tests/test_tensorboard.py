@@ -133,3 +133,90 @@ def test_without_the_extra_nothing_changes_unless_asked(tmp_path, config, monkey
     assert asked.exit_code == 2 and "pip install 'autotrain[tensorboard]'" in asked.stderr
     assert not (tmp_path / "other").exists()
     assert invoke("export-tensorboard", one_run(tmp_path / "runs")).exit_code == 2
+
+
+THROTTLED_FIT = """
+import sys, time
+from autotrain import modes
+build_mode = modes.build_mode
+def slow(*args, **kwargs):
+    mode = build_mode(*args, **kwargs)
+    step = mode.step
+    mode.step = lambda x, y: (time.sleep(0.004), step(x, y))[1]
+    return mode
+modes.build_mode = slow
+from autotrain.cli import main
+sys.argv = ["autotrain"] + sys.argv[1:]
+main()
+"""
+
+
+def test_after_sigkill_and_resume_every_row_reaches_tensorboard(tmp_path):
+    """A killed writer loses the events it had not flushed; the resumed run's file holds every row again."""
+    import os
+    import subprocess
+    import time
+
+    pytest.importorskip("tensorboardX")
+    from autotrain.runs import create_run, open_run
+    from autotrain.train import fit
+
+    p = tmp_path / "c.yaml"
+    p.write_text(SMALL.replace("steps: 25", "steps: 400").replace("log_every: 3", "log_every: 1")
+                 .replace("checkpoint_every: 10", "checkpoint_every: 50"))
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-c", THROTTLED_FIT, "fit", str(p), "--runs-dir", str(tmp_path / "runs"),
+                             "-q", "--tensorboard"], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline, run = time.monotonic() + 60, None
+    while time.monotonic() < deadline and proc.poll() is None:
+        found = list((tmp_path / "runs").glob("*/metrics.csv"))
+        if found and found[0].read_text().count("\n") > 180:
+            run = open_run(found[0].parent)
+            break
+        time.sleep(0.005)
+    assert run is not None, proc.communicate()
+    proc.kill()
+    proc.wait()
+    resumed = invoke("fit", "--resume", run.path, "-q", "--tensorboard")
+    assert resumed.exit_code == 0, resumed.output
+    ea = assert_matches_metrics(run.path)  # every logged step once, with the resumed run's values
+    assert len(ea.Scalars("loss")) == 400
+    straight = create_run(run.read_config(), tmp_path / "straight")
+    with tb.LiveWriter(straight.path, straight.read_config().model_dump(), interval=0.05):
+        fit(straight.read_config(), straight)
+    other = accumulator(straight.path)
+    assert [(e.step, e.value) for e in ea.Scalars("loss")] == [(e.step, e.value) for e in other.Scalars("loss")]
+
+
+def test_a_refused_resume_writes_no_events(tmp_path, config):
+    pytest.importorskip("tensorboardX")
+    assert invoke("fit", config, "--runs-dir", tmp_path / "runs", "-q", "--tensorboard").exit_code == 0
+    run = one_run(tmp_path / "runs")
+    before = sorted(run.glob(tb.EVENTS_GLOB))
+    from autotrain.runs import open_run
+    with open_run(run).lock():
+        r = invoke("fit", "--resume", run, "--set", "steps=40", "-q", "--tensorboard")
+    assert r.exit_code != 0 and sorted(run.glob(tb.EVENTS_GLOB)) == before
+
+
+def test_export_overwrite_keeps_the_old_events_until_the_new_ones_are_written(tmp_path, config, monkeypatch):
+    pytest.importorskip("tensorboardX")
+    assert invoke("fit", config, "--runs-dir", tmp_path / "runs", "-q", "--tensorboard").exit_code == 0
+    run = one_run(tmp_path / "runs")
+    before = {f.name: f.read_bytes() for f in run.glob(tb.EVENTS_GLOB)}
+
+    def killed(logdir, *args):  # SIGTERM arrives as KeyboardInterrupt (cli.main's handler) mid-write
+        (Path(logdir) / "events.out.tfevents.half").write_bytes(b"\0")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tb, "_export_events", killed)
+    with pytest.raises(KeyboardInterrupt):
+        tb.export_run(run, overwrite=True)
+    assert {f.name: f.read_bytes() for f in run.glob(tb.EVENTS_GLOB)} == before
+    assert not list(run.glob(".tensorboard-new-*"))
+    monkeypatch.undo()
+    assert invoke("export-tensorboard", run, "--overwrite").exit_code == 0
+    after = list(run.glob(tb.EVENTS_GLOB))
+    assert len(after) == 1 and after[0].name not in before
+    assert_matches_metrics(run)
