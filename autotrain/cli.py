@@ -103,6 +103,23 @@ SetOpt = Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE
                                                      help="Override one config key; repeatable.")]
 
 
+ThreadsOpt = Annotated[Optional[str], typer.Option(
+    "--threads", metavar="N|auto", help="BLAS threads (the config's threads key; default auto: 1 for small "
+    "networks such as the seed, every core for large ones).", show_default=False)]
+
+
+def _threads_override(threads: str | None) -> list[str]:
+    """``--threads`` as a ``--set threads=...`` override (empty when not given); BadInput for a bad value."""
+    from autotrain.threads import parse_threads
+
+    if threads is None:
+        return []
+    try:
+        return [f"threads={parse_threads(threads)}"]
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+
+
 TensorBoardOpt = Annotated[Optional[bool], typer.Option(
     "--tensorboard/--no-tensorboard", help="Write TensorBoard event files into the run directory (default: "
     "when autotrain[tensorboard] is installed).", show_default=False)]
@@ -146,6 +163,7 @@ def fit(
                                                              "see `autotrain sweep`.")] = None,
     workers: WorkersOpt = None,
     metric: Annotated[str, typer.Option(help="With --sweep: the metric that ranks the trials.")] = "loss",
+    threads: ThreadsOpt = None,
 ) -> None:
     """Train the network in CONFIG; write a new run directory.
 
@@ -153,7 +171,8 @@ def fit(
     """
     from autotrain import train
 
-    overrides = list(set_ or [])
+    with exit_codes():
+        overrides = list(set_ or []) + _threads_override(threads)
     if sweep_:
         return _fit_sweep(config, overrides, sweep_, runs_dir, workers, metric, tensorboard, quiet or as_json,
                           conflicting=[name for name, given in (("--resume", resume), ("--print-config", print_config))
@@ -335,6 +354,7 @@ def compare_modes(
     runs_dir: Annotated[Path, typer.Option(help="Root folder for the comparison's run directory.")] = Path("runs"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON (implies --quiet).")] = False,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Train CONFIG in all four modes; compare them.
 
@@ -345,6 +365,7 @@ def compare_modes(
 
     from autotrain import compare
     from autotrain.config import check_resources, load_config
+    from autotrain.threads import blas_threads, limit_blas
 
     with exit_codes("interrupted before the comparison was complete; compare-modes keeps no checkpoint, so there "
                     "is nothing to resume: run it again",
@@ -358,10 +379,11 @@ def compare_modes(
             names = compare.mode_names(modes)
         except ValueError as exc:  # an unknown mode name
             raise BadInput(str(exc)) from None
-        cfg = load_config(config, list(set_ or []), check=False)
+        cfg = load_config(config, list(set_ or []) + _threads_override(threads), check=False)
         check_resources(cfg, str(config), "compare-modes", runners=len(names) + len(set(against or [])))
         total_steps = (steps or cfg.steps) * (len(names) + len(set(against or [])))
-        with display.mode_progress(total_steps, quiet=quiet or as_json) as on_step:
+        with display.mode_progress(total_steps, quiet=quiet or as_json) as on_step, \
+                limit_blas(blas_threads(cfg)):
             result = compare.compare_modes(cfg, names, steps, on_step, against=against or (),
                                            graph=show_graph, runs_dir=runs_dir)
         if plot is not None:
@@ -391,19 +413,40 @@ def evaluate(
                                                  "run's validation split).", metavar="FILE")] = None,
     checkpoint: CheckpointOpt = "last",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Loss (and accuracy, for classification) of a run's checkpoint.
 
     On the run's validation split, or on FILE (the saved standardisation and class names are applied).
     """
     from autotrain.evaluate import evaluate_run
+    from autotrain.threads import limit_blas
 
     with exit_codes():
-        result = evaluate_run(run, data, checkpoint)
+        with limit_blas(_evaluate_threads(run, threads)):
+            result = evaluate_run(run, data, checkpoint)
     if as_json:
         display.as_json(result.to_dict())
     else:
         display.evaluation(result)
+
+
+def _evaluate_threads(run: Path, threads: str | None) -> int:
+    """The BLAS threads for evaluating ``run``: --threads, else the rule applied to the run's own config (a run
+    that cannot be read gets 1; evaluate_run then says what is wrong with it)."""
+    from autotrain.threads import blas_threads, parse_threads
+
+    given = _threads_override(threads)
+    if given:
+        n = parse_threads(threads)
+        if n != "auto":
+            return n
+    try:
+        from autotrain.runs import open_run
+
+        return blas_threads(open_run(run).read_config())
+    except Exception:  # noqa: BLE001 -- any unreadable run: evaluate_run reports it properly
+        return 1
 
 
 @app.command()
