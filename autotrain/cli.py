@@ -1,6 +1,8 @@
 """The ``autotrain`` command line: parse, call the library once, display; exceptions become exit codes.
 
-Exit codes: 0 done, 1 OS error (disk full, read-only), 2 bad input (config, --set, run directory, device, memory), 3 diverged, 130 interrupted.
+Exit codes (one table for every command): 0 done, 1 a check failed (gradcheck, compare-modes disagreeing),
+2 bad input (config, --set, run directory, device, memory), 3 diverged, 4 OS error (disk full, read-only),
+130 interrupted, 141 the output pipe was closed by its reader (``| head``; nothing failed).
 To add a command, write a function with an Annotated signature and wrap its body in ``exit_codes()``.
 """
 from __future__ import annotations
@@ -18,7 +20,8 @@ from autotrain import display
 # NOTE: autotrain.config (pydantic, numpy) is imported inside the commands, so `autotrain --help`
 # starts in a fraction of the time; the commands themselves need it anyway.
 
-EXIT_OS_ERROR, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
+EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_OS_ERROR, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
+EXIT_PIPE_CLOSED = display.EXIT_PIPE_CLOSED
 
 _HELP = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(help="Train small networks four ways on autotrain's own autograd engine.", rich_markup_mode=None,
@@ -64,6 +67,8 @@ def exit_codes(interrupted: Callable[[], str] | str = "interrupted; nothing was 
             raise
         display.error(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    except BrokenPipeError:  # the reader of stdout went away (| head): nothing failed
+        display.pipe_closed()
     except OSError as exc:  # disk full, read-only runs dir...: the previous checkpoint is intact
         display.error(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}; "
                       f"{kept() if callable(kept) else kept}")
@@ -87,7 +92,7 @@ def _version(value: bool) -> None:
     if value:
         from autotrain import __version__
 
-        typer.echo(f"autotrain {__version__}")
+        display.plain(f"autotrain {__version__}")
         raise typer.Exit()
 
 
@@ -328,7 +333,7 @@ def gradcheck(
             raise BadInput(str(exc)) from None
     display.gradcheck_report(report)
     if not report.passed:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 def _seed_network(cfg) -> bool:
@@ -398,7 +403,7 @@ def compare_modes(
             display.hint(display.diverged_line(result))
         raise typer.Exit(EXIT_DIVERGED)
     if not result.agree:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 RunArg = Annotated[Path, typer.Argument(help="A run directory (runs/<...>).", show_default=False)]
@@ -662,7 +667,7 @@ def config_schema() -> None:
     """Print the JSON schema of a fit config (for editors and validators)."""
     from autotrain.config import FitConfig
 
-    typer.echo(json.dumps(FitConfig.model_json_schema(), indent=2))
+    display.plain(json.dumps(FitConfig.model_json_schema(), indent=2))
 
 
 def main() -> None:
