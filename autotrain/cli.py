@@ -1,6 +1,8 @@
 """The ``autotrain`` command line: parse, call the library once, display; exceptions become exit codes.
 
-Exit codes: 0 done, 1 OS error (disk full, read-only), 2 bad input (config, --set, run directory, device, memory), 3 diverged, 130 interrupted.
+Exit codes (one table for every command): 0 done, 1 a check failed (gradcheck, compare-modes disagreeing),
+2 bad input (config, --set, run directory, device, memory), 3 diverged, 4 OS error (disk full, read-only),
+130 interrupted, 141 the output pipe was closed by its reader (``| head``; nothing failed).
 To add a command, write a function with an Annotated signature and wrap its body in ``exit_codes()``.
 """
 from __future__ import annotations
@@ -18,7 +20,8 @@ from autotrain import display
 # NOTE: autotrain.config (pydantic, numpy) is imported inside the commands, so `autotrain --help`
 # starts in a fraction of the time; the commands themselves need it anyway.
 
-EXIT_OS_ERROR, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
+EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_OS_ERROR, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
+EXIT_PIPE_CLOSED = display.EXIT_PIPE_CLOSED
 
 _HELP = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(help="Train small networks four ways on autotrain's own autograd engine.", rich_markup_mode=None,
@@ -64,6 +67,8 @@ def exit_codes(interrupted: Callable[[], str] | str = "interrupted; nothing was 
             raise
         display.error(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    except BrokenPipeError:  # the reader of stdout went away (| head): nothing failed
+        display.pipe_closed()
     except OSError as exc:  # disk full, read-only runs dir...: the previous checkpoint is intact
         display.error(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}; "
                       f"{kept() if callable(kept) else kept}")
@@ -87,7 +92,7 @@ def _version(value: bool) -> None:
     if value:
         from autotrain import __version__
 
-        typer.echo(f"autotrain {__version__}")
+        display.plain(f"autotrain {__version__}")
         raise typer.Exit()
 
 
@@ -101,6 +106,23 @@ ConfigArg = Annotated[Optional[Path], typer.Argument(help="YAML config file (see
                                                      show_default=False)]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE",
                                                      help="Override one config key; repeatable.")]
+
+
+ThreadsOpt = Annotated[Optional[str], typer.Option(
+    "--threads", metavar="N|auto", help="BLAS threads (the config's threads key; default auto: 1 for small "
+    "networks such as the seed, every core for large ones).", show_default=False)]
+
+
+def _threads_override(threads: str | None) -> list[str]:
+    """``--threads`` as a ``--set threads=...`` override (empty when not given); BadInput for a bad value."""
+    from autotrain.threads import parse_threads
+
+    if threads is None:
+        return []
+    try:
+        return [f"threads={parse_threads(threads)}"]
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
 
 
 TensorBoardOpt = Annotated[Optional[bool], typer.Option(
@@ -146,6 +168,7 @@ def fit(
                                                              "see `autotrain sweep`.")] = None,
     workers: WorkersOpt = None,
     metric: Annotated[str, typer.Option(help="With --sweep: the metric that ranks the trials.")] = "loss",
+    threads: ThreadsOpt = None,
 ) -> None:
     """Train the network in CONFIG; write a new run directory.
 
@@ -153,7 +176,8 @@ def fit(
     """
     from autotrain import train
 
-    overrides = list(set_ or [])
+    with exit_codes():
+        overrides = list(set_ or []) + _threads_override(threads)
     if sweep_:
         return _fit_sweep(config, overrides, sweep_, runs_dir, workers, metric, tensorboard, quiet or as_json,
                           conflicting=[name for name, given in (("--resume", resume), ("--print-config", print_config))
@@ -309,7 +333,7 @@ def gradcheck(
             raise BadInput(str(exc)) from None
     display.gradcheck_report(report)
     if not report.passed:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 def _seed_network(cfg) -> bool:
@@ -335,6 +359,7 @@ def compare_modes(
     runs_dir: Annotated[Path, typer.Option(help="Root folder for the comparison's run directory.")] = Path("runs"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON (implies --quiet).")] = False,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Train CONFIG in all four modes; compare them.
 
@@ -345,6 +370,7 @@ def compare_modes(
 
     from autotrain import compare
     from autotrain.config import check_resources, load_config
+    from autotrain.threads import blas_threads, limit_blas
 
     with exit_codes("interrupted before the comparison was complete; compare-modes keeps no checkpoint, so there "
                     "is nothing to resume: run it again",
@@ -358,10 +384,11 @@ def compare_modes(
             names = compare.mode_names(modes)
         except ValueError as exc:  # an unknown mode name
             raise BadInput(str(exc)) from None
-        cfg = load_config(config, list(set_ or []), check=False)
+        cfg = load_config(config, list(set_ or []) + _threads_override(threads), check=False)
         check_resources(cfg, str(config), "compare-modes", runners=len(names) + len(set(against or [])))
         total_steps = (steps or cfg.steps) * (len(names) + len(set(against or [])))
-        with display.mode_progress(total_steps, quiet=quiet or as_json) as on_step:
+        with display.mode_progress(total_steps, quiet=quiet or as_json) as on_step, \
+                limit_blas(blas_threads(cfg)):
             result = compare.compare_modes(cfg, names, steps, on_step, against=against or (),
                                            graph=show_graph, runs_dir=runs_dir)
         if plot is not None:
@@ -376,7 +403,7 @@ def compare_modes(
             display.hint(display.diverged_line(result))
         raise typer.Exit(EXIT_DIVERGED)
     if not result.agree:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 RunArg = Annotated[Path, typer.Argument(help="A run directory (runs/<...>).", show_default=False)]
@@ -391,19 +418,40 @@ def evaluate(
                                                  "run's validation split).", metavar="FILE")] = None,
     checkpoint: CheckpointOpt = "last",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Loss (and accuracy, for classification) of a run's checkpoint.
 
     On the run's validation split, or on FILE (the saved standardisation and class names are applied).
     """
     from autotrain.evaluate import evaluate_run
+    from autotrain.threads import limit_blas
 
     with exit_codes():
-        result = evaluate_run(run, data, checkpoint)
+        with limit_blas(_evaluate_threads(run, threads)):
+            result = evaluate_run(run, data, checkpoint)
     if as_json:
         display.as_json(result.to_dict())
     else:
         display.evaluation(result)
+
+
+def _evaluate_threads(run: Path, threads: str | None) -> int:
+    """The BLAS threads for evaluating ``run``: --threads, else the rule applied to the run's own config (a run
+    that cannot be read gets 1; evaluate_run then says what is wrong with it)."""
+    from autotrain.threads import blas_threads, parse_threads
+
+    given = _threads_override(threads)
+    if given:
+        n = parse_threads(threads)
+        if n != "auto":
+            return n
+    try:
+        from autotrain.runs import open_run
+
+        return blas_threads(open_run(run).read_config())
+    except Exception:  # noqa: BLE001 -- any unreadable run: evaluate_run reports it properly
+        return 1
 
 
 @app.command()
@@ -619,7 +667,7 @@ def config_schema() -> None:
     """Print the JSON schema of a fit config (for editors and validators)."""
     from autotrain.config import FitConfig
 
-    typer.echo(json.dumps(FitConfig.model_json_schema(), indent=2))
+    display.plain(json.dumps(FitConfig.model_json_schema(), indent=2))
 
 
 def main() -> None:

@@ -87,6 +87,8 @@ class FitConfig(BaseModel):
                                                    "minibatches, false for the full batch")
     standardize: bool = Field(False, description="z-score features with the training split's mean and std")
     keep_checkpoints: int = Field(5, ge=0, description="keep the newest K step checkpoints (+ the best); 0: all")
+    threads: Annotated[int, Field(ge=1, le=1024)] | Literal["auto"] = Field(
+        "auto", description="BLAS threads; auto: 1 for small networks (the seed), every core for large ones")
 
     @field_validator("name", mode="before")
     @classmethod
@@ -114,7 +116,7 @@ class FitConfig(BaseModel):
         """sha256 of the canonical JSON of the fields that shape the training trajectory.
 
         A checkpoint belongs to exactly one trajectory.  ``steps``/``epochs`` (how long it runs) and
-        ``keep_checkpoints`` are left out, so ``--resume RUN --set steps=N`` can extend a run; the
+        ``keep_checkpoints`` and ``threads`` (how it runs) are left out, so ``--resume RUN --set steps=N`` can extend a run; the
         issue-11 keys are left out while at their defaults, so adding keys never changes old hashes.
         """
         dump = {k: v for k, v in self.model_dump().items()
@@ -153,7 +155,7 @@ class FitConfig(BaseModel):
 
 FIELDS = tuple(FitConfig.model_fields)
 NEW_KEYS = FIELDS[FIELDS.index("data"):]  # issue 11's keys (see config_hash)
-LENGTH_KEYS = ("steps", "epochs", "keep_checkpoints")
+LENGTH_KEYS = ("steps", "epochs", "keep_checkpoints", "threads")  # may change on --resume
 LIST_KEYS = ("H", "betas", "target", "data")  # keys that take a YAML list (also in --set: H=[128,64])
 # Optimizer keys and the optimizers that use them; giving one to another optimizer is an error.
 OPTIMIZER_KEYS = {"momentum": ("momentum",), "alpha": ("rmsprop",), "betas": ("adam", "adamw"),
@@ -179,6 +181,7 @@ ALLOWED = {
     "weight_decay": "a finite number >= 0", "epochs": "a positive integer (instead of steps)",
     "val_fraction": "a number in [0, 1)", "shuffle": "true or false", "standardize": "true or false",
     "keep_checkpoints": "an integer >= 0 (0 = keep every checkpoint)",
+    "threads": "auto or an integer from 1 to 1024",
 }
 ALLOWED["N"] = "a positive integer (or null for the full batch of a data file)"
 ALLOWED["H"] = "a positive integer or a non-empty list of them, e.g. [128, 64]"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import sys
 import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
@@ -18,11 +20,54 @@ MAX_TABLE_ROWS = 40  # the full table is in metrics.csv; the screen shows a read
 REFRESH_S = 0.1  # progress fields are updated at most this often, so drawing never slows training
 
 
+EXIT_PIPE_CLOSED = 141  # the reader went away (`autotrain runs | head -1`): what a shell reports for SIGPIPE
+
+
+class _ClosedPipeGuard:
+    """sys.stdout/sys.stderr (looked up at each write, so test runners' swaps are seen) that ends the process
+    quietly with EXIT_PIPE_CLOSED when the reader has closed the pipe, instead of an "OS error"."""
+
+    def __init__(self, stderr: bool):
+        self._stderr = stderr
+
+    def _stream(self):
+        return sys.stderr if self._stderr else sys.stdout
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream().write(text)
+        except BrokenPipeError:
+            self._closed()
+
+    def flush(self) -> None:
+        try:
+            self._stream().flush()
+        except BrokenPipeError:
+            self._closed()
+
+    def _closed(self) -> None:
+        # Later writes (and the interpreter's last flush) go to /dev/null, so nothing complains at exit.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream().fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        raise SystemExit(EXIT_PIPE_CLOSED)
+
+    def __getattr__(self, name):
+        return getattr(self._stream(), name)
+
+
+def pipe_closed() -> None:
+    """End quietly (EXIT_PIPE_CLOSED) after a write to stdout found its reader gone."""
+    _ClosedPipeGuard(False)._closed()
+
+
 # rich is imported on first use: `autotrain fit --quiet` in a script should not pay for it.
 @functools.cache
 def _console(stderr: bool) -> "Console":
     from rich.console import Console
-    return Console(stderr=stderr, highlight=False)
+    return Console(file=_ClosedPipeGuard(stderr), highlight=False)
 
 
 def console() -> "Console":
@@ -143,7 +188,14 @@ def evaluation(e) -> None:
 
 def as_json(data: dict) -> None:
     """``data`` as one JSON document on stdout (no colours, no wrapping)."""
-    print(json.dumps(data, indent=2))
+    plain(json.dumps(data, indent=2))
+
+
+def plain(text: str) -> None:
+    """``text`` and a newline on stdout as it is (no markup, colour or wrapping); a closed pipe ends quietly."""
+    out = _ClosedPipeGuard(False)
+    out.write(text + "\n")
+    out.flush()
 
 
 def resolved_config(resolved) -> None:

@@ -662,7 +662,7 @@ _UNWRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, getattr(err
 
 
 def _raise_if_unwritable(exc: OSError, path: Path) -> None:
-    """A read-only, full or forbidden file system is an OS error (exit 1), not bad input: re-raise it naming the path."""
+    """A read-only, full or forbidden file system is an OS error (exit 4), not bad input: re-raise it naming the path."""
     if exc.errno in _UNWRITABLE:
         raise OSError(exc.errno, exc.strerror, str(exc.filename or path)) from None
 

@@ -24,6 +24,7 @@ from autotrain.data import (DataError, loads_json, FitData, Problem, batches_per
                             prepare_fit_data)
 from autotrain.modes.base import spec_from_config
 from autotrain.runs import CheckpointError, RunDir, RunError, checkpoint_spec as run_checkpoint_spec, load_checkpoint
+from autotrain.threads import blas_threads, limit_blas
 
 FIRST_ROWS = 3  # the first steps are always logged: that is where the loss moves most
 OnStep = Callable[[int, float], None]
@@ -53,6 +54,7 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     checkpoint: int | None = None  # step of the newest checkpoint written (None: none was)
     error: str | None = None  # why a ``failed`` run stopped (e.g. out of memory)
+    threads: int | None = None  # BLAS threads used (autotrain.threads.blas_threads)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -265,7 +267,8 @@ def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag, da
         run.save_fit_data(data)
     summary = Summary("running", str(run.path), cfg.mode, plan.steps, start, None, 0.0, 0.0, config_hash,
                       resumed_from=start if ckpt is not None else None, notes=notes, checkpoint=start,
-                      epochs=cfg.epochs, batches_per_epoch=plan.per_epoch)
+                      epochs=cfg.epochs, batches_per_epoch=plan.per_epoch,
+                      threads=blas_threads(cfg, plan.batch))
     kept = [r for r in run.read_metric_rows() if r["step"] < start]
     best = _best_of(kept)
     summary.best_val_loss, summary.best_val_accuracy, summary.best_step = best
@@ -279,7 +282,7 @@ def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag, da
     t0 = time.perf_counter()
     if stop.signum is not None and start < plan.steps:  # a signal during start-up: stop at the checkpoint just made
         status, summary.signal = "interrupted", _signal_name(stop.signum)
-    with run.open_metrics(keep_before=start) as metrics, np.errstate(all="ignore"):
+    with limit_blas(summary.threads), run.open_metrics(keep_before=start) as metrics, np.errstate(all="ignore"):
         for t in range(start, plan.steps if status == "completed" else start):
             x, y = batches.get(t)
             loss = mode.step(x, y)

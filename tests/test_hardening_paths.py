@@ -115,13 +115,13 @@ def test_a_read_only_runs_directory_is_exit_1_naming_it(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "mkdir", read_only)
     r = runner.invoke(app, ["fit", str(cfg_file), "--runs-dir", str(tmp_path / "ro")])
-    assert r.exit_code == 1, r.output
+    assert r.exit_code == 4, r.output  # OS error
     assert f"Read-only file system: {tmp_path / 'ro'}" in r.stderr
     assert "nothing to resume (no checkpoint was written)" in r.stderr and "Traceback" not in r.output
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only directory")
-def test_a_really_read_only_runs_directory_is_exit_1(tmp_path):
+def test_a_really_read_only_runs_directory_is_exit_4(tmp_path):
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o500)
@@ -131,7 +131,7 @@ def test_a_really_read_only_runs_directory_is_exit_1(tmp_path):
         r = runner.invoke(app, ["fit", str(cfg_file), "--runs-dir", str(ro)])
     finally:
         ro.chmod(0o700)
-    assert r.exit_code == 1 and "Permission denied" in r.stderr
+    assert r.exit_code == 4 and "Permission denied" in r.stderr
 
 
 def test_disk_full_names_the_file(tmp_path, monkeypatch):
@@ -145,7 +145,7 @@ def test_disk_full_names_the_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(runs.np, "savez", full)
     r = runner.invoke(app, ["fit", "--resume", str(run.path), "--quiet"])
-    assert r.exit_code == 1
+    assert r.exit_code == 4
     assert f"No space left on device: {run.checkpoint_path(20)}; the newest complete checkpoint is kept (step 15)" \
         in r.stderr
 
