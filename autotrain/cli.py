@@ -205,9 +205,11 @@ def _fit_command(config, overrides, print_config, runs_dir, resume, quiet, as_js
     if run is None:
         run = runs.create_run(cfg, runs_dir)
     made.append(run)
+    from autotrain.sweep import report as sweep_report  # a sweep trial reports its rows to the pruner
+
     with display.progress(train.total_steps(cfg, run), quiet=quiet or as_json) as on_step, \
             _tensorboard(run, cfg, tensorboard):
-        return train.fit(cfg, run, on_step=on_step, data=data)
+        return train.fit(cfg, run, on_step=on_step, data=data, on_log=sweep_report.reporter_from_env())
 
 
 def _interrupted_fit(made: list) -> str:
@@ -570,13 +572,18 @@ def _run_sweep(spec, resume, runs_dir, workers, backend, address, tensorboard, q
     if backend not in ("local", "ray"):
         raise BadInput(f"--backend {backend!r}: choose local or ray")
     if backend == "ray":
-        from autotrain.sweep_ray import RAY_HINT, available
+        from autotrain.sweep.ray_backend import RAY_HINT, available
         if not available():
             raise BadInput(RAY_HINT)
     elif address is not None:
         raise BadInput("--address needs --backend ray")
     _check_tensorboard(tensorboard)
-    total = len(sw.trial_values(spec if spec is not None else sw.open_sweep(resume)))
+    from autotrain.sweep import study
+
+    spec_now = spec if spec is not None else sw.open_sweep(resume)
+    if spec_now.needs_optuna and not study.available():  # before anything is written
+        raise BadInput(study.OPTUNA_HINT)
+    total = spec_now.total
     kwargs = dict(workers=workers, backend=backend, address=address, tensorboard=tensorboard)
     with display.sweep_progress(total, quiet=quiet) as on_progress:
         if resume is not None:
