@@ -538,8 +538,12 @@ def export_tensorboard(
 # ----------------------------------------------------------------------------- sweeps
 @app.command()
 def sweep(
-    spec: Annotated[Optional[Path], typer.Argument(help="The sweep file (YAML; see configs/sweep_width.yaml).",
-                                                   metavar="SWEEP_FILE", show_default=False)] = None,
+    spec: Annotated[Optional[Path], typer.Argument(help="The sweep file (YAML; see configs/sweep_lr.yaml), or "
+                                                        "`best SWEEP_DIR` to write the best trial's config.",
+                                                   metavar="SWEEP_FILE | best SWEEP_DIR", show_default=False)] = None,
+    sweep_dir: Annotated[Optional[Path], typer.Argument(hidden=True, show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="With best: the config file to write "
+                                                                        "(default: print it).")] = None,
     resume: Annotated[Optional[Path], typer.Option(help="Finish the sweep in SWEEP_DIR: finished trials are "
                                                         "kept, interrupted ones resume, missing ones start.",
                                                    metavar="SWEEP_DIR")] = None,
@@ -553,10 +557,31 @@ def sweep(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the trials as JSON.")] = False,
 ) -> None:
-    """Run a sweep: one ordinary run directory per trial, a sweep.csv, and a table sorted by the metric."""
+    """Run a sweep: one ordinary run directory per trial, a sweep.csv, and a table sorted by the metric.
+
+    `autotrain sweep best SWEEP_DIR [--output best.yaml]` writes the best completed trial's full config,
+    ready for `autotrain fit`.
+    """
     from autotrain import sweep as sw
 
+    if spec is not None and str(spec) == "best" and not spec.exists():
+        with exit_codes():
+            if sweep_dir is None:
+                raise BadInput("sweep best needs a SWEEP_DIR, e.g. autotrain sweep best runs/<...>-sweep-lr")
+            text, note = sw.best_config(sweep_dir)
+            if output is None:
+                typer.echo(text, nl=False)
+            else:
+                from autotrain.runs import atomic_write
+
+                if output.exists() and output.is_dir():
+                    raise BadInput(f"--output {output}: is a directory; give a file name, e.g. best.yaml")
+                atomic_write(output, lambda f: f.write(text.encode()))
+                display.hint(f"{note}; wrote {output}: train it with autotrain fit {output}")
+        return
     with exit_codes(kept="finished trials and every checkpoint are kept (autotrain sweep --resume SWEEP_DIR)"):
+        if sweep_dir is not None or output is not None:
+            raise BadInput("a second argument and --output belong to: autotrain sweep best SWEEP_DIR")
         if (spec is None) == (resume is None):
             raise BadInput("give a SWEEP file, or --resume SWEEP_DIR (not both)")
         if resume is not None:

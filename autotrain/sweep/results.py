@@ -173,3 +173,39 @@ def _finish(result: TrialResult, path: Path, metric: str, returncode: int | None
         result.metric = metric_value(path, metric) if result.status == "completed" else None
 
 
+
+
+def best_config(sweep_dir: str | os.PathLike) -> tuple[str, str]:
+    """The best completed trial's full config as YAML (ready for ``autotrain fit``) and a line saying which
+    trial it is; RunError when the directory is no sweep or no trial completed with a metric."""
+    import csv
+
+    from autotrain.config import to_yaml
+    from autotrain.runs import RunDir, RunError
+    from autotrain.sweep.local import open_sweep
+
+    path = Path(os.fspath(sweep_dir))
+    spec = open_sweep(path)
+    try:
+        with open(path / "sweep.csv", newline="", encoding="utf-8") as f:
+            rows = [r for r in csv.DictReader(f) if r.get("status") == "completed" and _is_real(_float(r.get("value")))]
+    except (OSError, csv.Error) as exc:
+        raise RunError(f"{path / 'sweep.csv'}: cannot be read ({exc})") from None
+    if not rows:
+        raise RunError(f"{path}: no trial has completed with a {spec.metric} yet (autotrain sweep --resume {path})")
+    best = (max if spec.goal == "max" else min)(rows, key=lambda r: float(r["value"]))
+    run = RunDir(path / best["run"])
+    try:
+        cfg = run.read_config()
+    except (ConfigError, OSError) as exc:
+        raise RunError(f"{run.config_path}: cannot be read ({exc})") from None
+    note = f"best: trial {best['trial']} ({best['run']}), {spec.metric} {float(best['value']):.6g}"
+    header = f"# {note}, from the sweep {path}\n"
+    return header + to_yaml(cfg), note
+
+
+def _float(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
