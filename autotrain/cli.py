@@ -507,6 +507,11 @@ def plot(
                 raise BadInput("give one sweep directory, or only run/compare directories")
             if sweeps:
                 plots.plot_sweep(sweeps[0], output)
+                charts, skipped = plots.plot_study(sweeps[0].entry.dir, output)
+                for chart in charts:
+                    display.hint(f"wrote {chart}")
+                for why in skipped:
+                    display.hint(f"not drawn: {why}")
             else:
                 plots.plot_runs(details, output)
         except ValueError as exc:

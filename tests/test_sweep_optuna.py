@@ -205,3 +205,13 @@ def test_local_ray_gives_the_same_table_as_local_processes_with_pruning(tmp_path
         ray.shutdown()
     assert (result.path / "sweep.csv").read_text() == (local.path / "sweep.csv").read_text()
     assert [r.status for r in result.results] == ["completed", "pruned", "completed"]
+
+
+def test_plot_of_a_sweep_adds_optunas_charts(tmp_path):
+    pytest.importorskip("matplotlib")
+    path = files(tmp_path, "base: base.yaml\ngrid:\n  lr: [1.0e-3, 5.0e-3, 1.0e-2]\n")
+    result = sweep.run_sweep(sweep.load_sweep(path), tmp_path / "runs", workers=1, tensorboard=False)
+    out = invoke("plot", result.path, "--output", tmp_path / "s.png")
+    assert out.exit_code == 0, out.output
+    for name in ("s.png", "s-history.png", "s-importances.png", "s-parallel.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
