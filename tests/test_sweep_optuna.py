@@ -215,3 +215,35 @@ def test_plot_of_a_sweep_adds_optunas_charts(tmp_path):
     assert out.exit_code == 0, out.output
     for name in ("s.png", "s-history.png", "s-importances.png", "s-parallel.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_shipped_lr_sweep_is_valid():
+    spec = sweep.load_sweep(ROOT / "configs" / "sweep_lr.yaml")
+    assert (spec.search, spec.trials, spec.workers, spec.metric, spec.goal) == ("tpe", 32, 2, "val_accuracy", "max")
+    assert set(spec.space) == {"lr", "H", "optimizer"} and spec.pruner[0] == "median"
+    assert spec.base["data"].endswith("digits.csv") and Path(spec.base["data"]).is_file()
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_running_ray_trials_at_a_checkpoint(tmp_path):
+    pytest.importorskip("ray")
+    base = BASE.replace("steps: 12", "steps: 2000000").replace("checkpoint_every: 4", "checkpoint_every: 200") \
+               .replace("log_every: 1", "log_every: 1000")
+    path = files(tmp_path, "name: r\nbase: base.yaml\ngrid:\n  H: [3, 4]\n", base)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "autotrain", "sweep", str(path), "--runs-dir",
+                             str(tmp_path / "runs"), "-q", "--no-tensorboard", "--backend", "ray", "--workers", "1"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        ckpts = list((tmp_path / "runs").glob("*/trial-000-*/checkpoints/step-*.npz"))
+        if any(not p.name.endswith("000000.npz") for p in ckpts):
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)  # the trial stops at its next step, not after 2,000,000
+    assert proc.returncode == 130, err
+    [sweep_dir] = (tmp_path / "runs").iterdir()
+    summary = json.loads(next(sweep_dir.glob("trial-000-*/summary.json")).read_text())
+    assert summary["status"] == "interrupted" and 0 < summary["step"] < 2000000
+    assert not list(sweep_dir.glob("trial-001-*/summary.json"))  # never started
