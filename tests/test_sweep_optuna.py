@@ -54,6 +54,12 @@ def read_csv(path):
     ("base: base.yaml\nsearch: tpe\nspace:\n  lr: {uniform: [-1.0e+308, 1.0e+308]}\ntrials: 2\n", ["too wide"]),
     ("base: base.yaml\nrandom:\n  lr: {uniform: [-1.0e+308, 1.0e+308]}\ntrials: 2\n", ["random.lr: bad value"]),
     ("base: base.yaml\nsearch: tpe\nspace: {lr: {loguniform: [1.0e-4, 1.0e-2]}}\n", ["needs trials: N"]),
+    ("base: base.yaml\nsearch: tpe\nspace: {lr: {loguniform: [1.0e-4, 1.0e-2], step: 0.1}}\ntrials: 2\n",
+     ["step and a log scale cannot be combined"]),
+    ("base: base.yaml\nsearch: tpe\nspace: {mode: {choice: []}}\ntrials: 2\n", ["space.mode: bad value"]),
+    ("base: base.yaml\nspace: {lr: {uniform: [0.1, 0.2]}}\ntrials: 2\n", ["add search: tpe"]),
+    ("base: base.yaml\nsearch: tpe\ngrid: {H: [3]}\nspace: {lr: {uniform: [0.1, 0.2]}}\ntrials: 2\n",
+     ["search: samples the space"]),
     ("base: base.yaml\nsearch: grid\nspace: {lr: {uniform: [0.1, 0.2]}}\n", ["search: grid needs a finite set"]),
     ("base: base.yaml\nsearch: tpe\nspace: {H: {int: [0, 8]}}\ntrials: 2\n", ["H: bad value 0"]),  # an end the config refuses
     ("base: base.yaml\ngrid: {lr: [0.1]}\nprune: medain\n", ["s.yaml:3:1: prune: unknown pruner 'medain'; did you mean"]),

@@ -1,20 +1,10 @@
-"""Sweeps: many ordinary ``fit`` runs over a search space, locally in K processes or on a Ray cluster.
+"""The sweep file: reading and validating it, and the trials of its fixed points (grid:/random:).
 
-Nothing here prints: :func:`run_sweep` reports progress to an optional callback and returns a
-:class:`SweepResult`.  A sweep lives in ``<runs_dir>/<UTC timestamp>-sweep-<name>/``::
+Nothing here runs anything (:mod:`autotrain.sweep.local` does; the package docstring lists the sweep
+directory).
 
-    sweep.yaml              the resolved sweep (base config inlined), enough to resume it anywhere
-    sweep.csv               one row per trial: trial, run, the swept values, status, the metric
-    logs/<trial>.log        what each trial's ``fit`` printed (errors, notes)
-    trial-000-H=16-mode=manual/   an ordinary run directory (config.yaml, metrics.csv, checkpoints/, ...)
-
-Every trial is literally ``autotrain fit --resume <trial dir>`` in a fresh Python process (the trial's
-directory and config.yaml are made first, so "resume" of a run without checkpoints starts it): the same
-code path, files and exit codes as a plain ``fit``, and a killed sweep resumes trial by trial
-(:func:`resume_sweep`): finished trials are kept, interrupted ones continue from their newest checkpoint
-(bit-identical, as ``fit --resume`` is), missing ones start.
-
-The sweep file (validated as strictly as a config; errors name file:line)::
+The sweep file (validated as strictly as a config; errors name file:line:column; docs/sweeps.md has it
+all, including ``search: tpe|cmaes|random|grid`` over ``space:`` and ``prune: median|halving|hyperband``)::
 
     name: width                  # default: the sweep file's stem
     base: two_layer.yaml         # a config file relative to this file, or a mapping of config keys
@@ -340,6 +330,11 @@ def _search(data: dict, c: _Checker) -> tuple[str | None, dict[str, dict]]:
         c.add(("search",), f"unknown sampler {search!r}{f'; did you mean {close[0]!r}?' if close else ''} "
                            f"(allowed: {', '.join(SEARCHES)})")
         search = None
+    elif search == "cmaes":
+        import importlib.util
+
+        if importlib.util.find_spec("cmaes") is None:
+            c.add(("search",), "search: cmaes needs the cmaes package: pip install cmaes (or use search: tpe)")
     space = data.get("space")
     if space is None:
         if search is not None:
