@@ -208,7 +208,11 @@ class Scheduler:
         import optuna
 
         ot = optuna.Trial(self.study, self.ids[trial.dirname])
-        if step not in self.study._storage.get_trial(ot._trial_id).intermediate_values:
+        reported = self.study._storage.get_trial(ot._trial_id).intermediate_values
+        if step in reported:  # a resumed trial logs its rows after the checkpoint again
+            if step < max(reported):
+                return False  # it went on past this step before: the verdict here was "go"
+        else:
             ot.report(value, step)
         return ot.should_prune()
 
