@@ -229,9 +229,11 @@ def _fit_command(config, overrides, print_config, runs_dir, resume, quiet, as_js
     if run is None:
         run = runs.create_run(cfg, runs_dir)
     made.append(run)
+    from autotrain.sweep import report as sweep_report  # a sweep trial reports its rows to the pruner
+
     with display.progress(train.total_steps(cfg, run), quiet=quiet or as_json) as on_step, \
             _tensorboard(run, cfg, tensorboard):
-        return train.fit(cfg, run, on_step=on_step, data=data)
+        return train.fit(cfg, run, on_step=on_step, data=data, on_log=sweep_report.reporter_from_env())
 
 
 def _interrupted_fit(made: list) -> str:
@@ -553,6 +555,11 @@ def plot(
                 raise BadInput("give one sweep directory, or only run/compare directories")
             if sweeps:
                 plots.plot_sweep(sweeps[0], output)
+                charts, skipped = plots.plot_study(sweeps[0].entry.dir, output)
+                for chart in charts:
+                    display.hint(f"wrote {chart}")
+                for why in skipped:
+                    display.hint(f"not drawn: {why}")
             else:
                 plots.plot_runs(details, output)
         except ValueError as exc:
@@ -584,8 +591,12 @@ def export_tensorboard(
 # ----------------------------------------------------------------------------- sweeps
 @app.command()
 def sweep(
-    spec: Annotated[Optional[Path], typer.Argument(help="The sweep file (YAML; see configs/sweep_width.yaml).",
-                                                   metavar="SWEEP_FILE", show_default=False)] = None,
+    spec: Annotated[Optional[Path], typer.Argument(help="The sweep file (YAML; see configs/sweep_lr.yaml), or "
+                                                        "`best SWEEP_DIR` to write the best trial's config.",
+                                                   metavar="SWEEP_FILE | best SWEEP_DIR", show_default=False)] = None,
+    sweep_dir: Annotated[Optional[Path], typer.Argument(hidden=True, show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="With best: the config file to write "
+                                                                        "(default: print it).")] = None,
     resume: Annotated[Optional[Path], typer.Option(help="Finish the sweep in SWEEP_DIR: finished trials are "
                                                         "kept, interrupted ones resume, missing ones start.",
                                                    metavar="SWEEP_DIR")] = None,
@@ -599,10 +610,31 @@ def sweep(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the trials as JSON.")] = False,
 ) -> None:
-    """Run a sweep: one ordinary run directory per trial, a sweep.csv, and a table sorted by the metric."""
+    """Run a sweep: one ordinary run directory per trial, a sweep.csv, and a table sorted by the metric.
+
+    `autotrain sweep best SWEEP_DIR [--output best.yaml]` writes the best completed trial's full config,
+    ready for `autotrain fit`.
+    """
     from autotrain import sweep as sw
 
+    if spec is not None and str(spec) == "best" and not spec.exists():
+        with exit_codes():
+            if sweep_dir is None:
+                raise BadInput("sweep best needs a SWEEP_DIR, e.g. autotrain sweep best runs/<...>-sweep-lr")
+            text, note = sw.best_config(sweep_dir)
+            if output is None:
+                typer.echo(text, nl=False)
+            else:
+                from autotrain.runs import atomic_write
+
+                if output.exists() and output.is_dir():
+                    raise BadInput(f"--output {output}: is a directory; give a file name, e.g. best.yaml")
+                atomic_write(output, lambda f: f.write(text.encode()))
+                display.hint(f"{note}; wrote {output}: train it with autotrain fit {output}")
+        return
     with exit_codes(kept="finished trials and every checkpoint are kept (autotrain sweep --resume SWEEP_DIR)"):
+        if sweep_dir is not None or output is not None:
+            raise BadInput("a second argument and --output belong to: autotrain sweep best SWEEP_DIR")
         if (spec is None) == (resume is None):
             raise BadInput("give a SWEEP file, or --resume SWEEP_DIR (not both)")
         if resume is not None:
@@ -618,13 +650,18 @@ def _run_sweep(spec, resume, runs_dir, workers, backend, address, tensorboard, q
     if backend not in ("local", "ray"):
         raise BadInput(f"--backend {backend!r}: choose local or ray")
     if backend == "ray":
-        from autotrain.sweep_ray import RAY_HINT, available
+        from autotrain.sweep.ray_backend import RAY_HINT, available
         if not available():
             raise BadInput(RAY_HINT)
     elif address is not None:
         raise BadInput("--address needs --backend ray")
     _check_tensorboard(tensorboard)
-    total = len(sw.trial_values(spec if spec is not None else sw.open_sweep(resume)))
+    from autotrain.sweep import study
+
+    spec_now = spec if spec is not None else sw.open_sweep(resume)
+    if spec_now.needs_optuna and not study.available():  # before anything is written
+        raise BadInput(study.OPTUNA_HINT)
+    total = spec_now.total
     kwargs = dict(workers=workers, backend=backend, address=address, tensorboard=tensorboard)
     with display.sweep_progress(total, quiet=quiet) as on_progress:
         if resume is not None:

@@ -105,10 +105,46 @@ def plot_sweep(detail, output: str | os.PathLike, metric_label: str | None = Non
     _save(fig, plt, output)
 
 
+def plot_study(sweep_dir: str | os.PathLike, output: str | os.PathLike) -> tuple[list[Path], list[str]]:
+    """Optuna's charts of a sweep's study (matplotlib backend), beside ``output``: ``<stem>-history``,
+    ``<stem>-importances`` and ``<stem>-parallel`` with its suffix.  Returns the files written and, for a chart
+    the study cannot give yet (e.g. importances with fewer than two finished trials), why not."""
+    from autotrain.sweep import study as st
+
+    path = Path(os.fspath(sweep_dir))
+    if not (path / st.STUDY_FILE).is_file() or not st.available():
+        return [], []
+    import warnings
+
+    import optuna
+    from optuna.visualization import matplotlib as ov
+
+    study = st.load_study(path)
+    out, skipped = Path(os.fspath(output)), []
+    written = []
+    charts = (("history", ov.plot_optimization_history), ("importances", ov.plot_param_importances),
+              ("parallel", ov.plot_parallel_coordinate))
+    plt = _pyplot()
+    for name, draw in charts:
+        target = out.with_name(f"{out.stem}-{name}{out.suffix}")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ax = draw(study)
+        except (ValueError, RuntimeError, ZeroDivisionError, optuna.exceptions.OptunaError) as exc:
+            skipped.append(f"{name}: {exc}")
+            continue
+        fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
+        fig.set_size_inches(7.5, 4.2)
+        _save(fig, plt, target)
+        written.append(target)
+    return written, skipped
+
+
 def _save(fig, plt, output) -> None:
     fig.tight_layout()
     fig.savefig(output, **({"dpi": 90} if str(output).endswith(".png") else {}))
     plt.close(fig)
 
 
-__all__ = ["plot_runs", "plot_sweep", "sweep_lines", "available", "HINT", "SUFFIXES", "sweep_axes"]
+__all__ = ["plot_runs", "plot_sweep", "plot_study", "sweep_lines", "available", "HINT", "SUFFIXES", "sweep_axes"]

@@ -28,13 +28,14 @@ from autotrain.threads import blas_threads, limit_blas
 
 FIRST_ROWS = 3  # the first steps are always logged: that is where the loss moves most
 OnStep = Callable[[int, float], None]
+OnLog = Callable[[int, dict], bool]  # a logged metrics row -> stop here (pruned)?
 
 
 @dataclass
 class Summary:
     """What a ``fit`` did; also written to the run's summary.json."""
 
-    status: str  # running | completed | interrupted | diverged | failed
+    status: str  # running | completed | interrupted | pruned | diverged | failed
     run_dir: str
     mode: str
     steps: int  # the config's target
@@ -162,7 +163,8 @@ def resolve_data(cfg: FitConfig, source: str = "config") -> tuple[FitConfig, Fit
     return cfg.model_copy(update={"D_in": data.D_in, "D_out": data.D_out}), data
 
 
-def fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None = None, data: FitData | None = None) -> Summary:
+def fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None = None, data: FitData | None = None,
+        on_log: OnLog | None = None) -> Summary:
     """Train ``cfg`` into ``run``: from its newest good checkpoint if it has one, else from scratch.
 
     Writes data.npz, metrics.csv, checkpoints (step 0, every ``checkpoint_every``, the last, and the best by
@@ -172,6 +174,10 @@ def fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None = None, data: FitDat
     stops at once: ``interrupted`` at the newest complete checkpoint); a NaN/inf loss returns
     ``diverged`` and keeps the last finite checkpoint; running out of memory returns ``failed``.
     A run already ``completed`` is returned as it is, untouched.
+
+    ``on_log(step, row)`` is called with every logged metrics row (``loss``, ``val_loss``, ``val_accuracy``,
+    ``epoch``; None where a value does not apply) once it is written; a true answer stops the run there as
+    ``pruned``: checkpointed at that step, so ``fit --resume`` continues it (a sweep's pruner uses this).
     """
     with stop_on_signals() as stop, run.lock():  # handlers first: the lock file is the first write
         run.refuse_links()
@@ -180,7 +186,7 @@ def fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None = None, data: FitDat
         if done is not None:
             return done
         try:
-            return _fit(cfg, run, on_step, stop, data)
+            return _fit(cfg, run, on_step, stop, data, on_log)
         except KeyboardInterrupt:  # a second signal: stop now, say where the run can continue from
             stop.deferred = True
             interrupted = True
@@ -243,7 +249,8 @@ def _mark_stopped(cfg: FitConfig, run: RunDir, status: str, **extra) -> Summary:
     return summary
 
 
-def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag, data: FitData | None) -> Summary:
+def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag, data: FitData | None,
+         on_log: OnLog | None = None) -> Summary:
     from autotrain.modes import build_mode
 
     config_hash = cfg.config_hash()
@@ -290,8 +297,12 @@ def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag, da
             logged = not finite or plan.logged(t)
             val = validate() if logged and finite and validate is not None else (None, None)
             elapsed = elapsed0 + time.perf_counter() - t0
+            pruned = False
             if logged:
                 metrics.write(t, loss, elapsed, plan.epoch_of(t), *val)
+                if on_log is not None and finite:
+                    pruned = bool(on_log(t, {"loss": loss, "val_loss": val[0], "val_accuracy": val[1],
+                                             "epoch": plan.epoch_of(t)}))
             if on_step is not None:
                 on_step(t, loss)
             if not finite:
@@ -304,7 +315,7 @@ def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag, da
                 summary.best_val_loss, summary.best_val_accuracy, summary.best_step = val[0], val[1], step
                 pending_best = (step, mode.state(), mode.optimizer_state(), elapsed,
                                 _rng_json(cfg, order, batches, step))
-            stopping = stop.signum is not None and step < plan.steps
+            stopping = (stop.signum is not None or pruned) and step < plan.steps
             if step % cfg.checkpoint_every == 0 or step == plan.steps or stopping:
                 state = mode.state()
                 if _finite(state):  # the update itself may overflow; never checkpoint non-finite weights
@@ -319,6 +330,9 @@ def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag, da
                     summary.checkpoint = step
                     run.prune_checkpoints(cfg.keep_checkpoints, protect=[summary.best_step] if summary.best_step
                                           is not None else [])
+            if stopping and pruned:
+                status = "pruned"
+                break
             if stopping:
                 status, summary.signal = "interrupted", _signal_name(stop.signum)
                 break

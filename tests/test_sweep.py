@@ -144,7 +144,7 @@ def test_fit_sweep_quick_form(tmp_path):
 
 def test_ray_copy_mode_sends_the_trial_back(tmp_path):
     """Without shared storage the Ray task runs fit in a temporary copy and returns the directory."""
-    from autotrain import sweep_ray
+    from autotrain.sweep import ray_backend as sweep_ray
 
     path = files(tmp_path, "base: base.yaml\ngrid:\n  H: [3]\n")
     spec = sweep.load_sweep(path)
@@ -179,7 +179,7 @@ def test_sigkilled_sweep_resumes_to_the_same_sweep_csv(tmp_path):
     summary = json.loads((sweep_dir / "trial-001-H_4" / "summary.json").read_text())
     assert summary["status"] == "running"  # killed mid-trial, not finished
     assert not (sweep_dir / "trial-002-H_5" / "summary.json").exists()  # prepared, never started
-    shutil.rmtree(sweep_dir / "trial-002-H_5")  # and a missing trial starts on resume too
+    shutil.rmtree(sweep_dir / "trial-002-H_5", ignore_errors=True)  # a missing trial starts on resume too
     result = invoke("sweep", "--resume", sweep_dir, "--no-tensorboard")
     assert result.exit_code == 0, result.output
     straight = sweep.run_sweep(sweep.load_sweep(path), tmp_path / "straight", workers=1, tensorboard=False)
@@ -235,8 +235,8 @@ def test_workers_get_their_share_of_blas_threads_and_a_crashed_trial_is_a_failed
     for name in sweep.BLAS_ENV:
         monkeypatch.delenv(name, raising=False)
     probe = "import os; print('threads', os.environ['OMP_NUM_THREADS'], os.environ['OPENBLAS_NUM_THREADS'])"
-    monkeypatch.setattr(sweep, "fit_command", lambda run_dir, tensorboard=None: [sys.executable, "-c", probe])
-    monkeypatch.setattr(sweep, "default_workers", lambda: 4)
+    monkeypatch.setattr(sweep.local, "fit_command", lambda run_dir, tensorboard=None: [sys.executable, "-c", probe])
+    monkeypatch.setattr(sweep.local, "default_workers", lambda: 4)
     path = files(tmp_path, "base: base.yaml\ngrid:\n  H: [3, 4]\n")
     result = sweep.run_sweep(sweep.load_sweep(path), tmp_path / "runs", workers=2)
     assert [r.status for r in result.results] == ["failed", "failed"] and result.best is None

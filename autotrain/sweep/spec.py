@@ -1,20 +1,10 @@
-"""Sweeps: many ordinary ``fit`` runs over a search space, locally in K processes or on a Ray cluster.
+"""The sweep file: reading and validating it, and the trials of its fixed points (grid:/random:).
 
-Nothing here prints: :func:`run_sweep` reports progress to an optional callback and returns a
-:class:`SweepResult`.  A sweep lives in ``<runs_dir>/<UTC timestamp>-sweep-<name>/``::
+Nothing here runs anything (:mod:`autotrain.sweep.local` does; the package docstring lists the sweep
+directory).
 
-    sweep.yaml              the resolved sweep (base config inlined), enough to resume it anywhere
-    sweep.csv               one row per trial: trial, run, the swept values, status, the metric
-    logs/<trial>.log        what each trial's ``fit`` printed (errors, notes)
-    trial-000-H=16-mode=manual/   an ordinary run directory (config.yaml, metrics.csv, checkpoints/, ...)
-
-Every trial is literally ``autotrain fit --resume <trial dir>`` in a fresh Python process (the trial's
-directory and config.yaml are made first, so "resume" of a run without checkpoints starts it): the same
-code path, files and exit codes as a plain ``fit``, and a killed sweep resumes trial by trial
-(:func:`resume_sweep`): finished trials are kept, interrupted ones continue from their newest checkpoint
-(bit-identical, as ``fit --resume`` is), missing ones start.
-
-The sweep file (validated as strictly as a config; errors name file:line)::
+The sweep file (validated as strictly as a config; errors name file:line:column; docs/sweeps.md has it
+all, including ``search: tpe|cmaes|random|grid`` over ``space:`` and ``prune: median|halving|hyperband``)::
 
     name: width                  # default: the sweep file's stem
     base: two_layer.yaml         # a config file relative to this file, or a mapping of config keys
@@ -32,36 +22,36 @@ The sweep file (validated as strictly as a config; errors name file:line)::
 """
 from __future__ import annotations
 
-import ctypes
 import difflib
 import itertools
 import math
 import os
-import signal
-import subprocess
-import sys
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
 from autotrain.config import ConfigError, FitConfig, Problem, _parse_yaml, _problem_for, read_config_file
 
-SPEC_KEYS = ("name", "base", "set", "grid", "random", "trials", "seed", "metric", "goal", "workers")
+SPEC_KEYS = ("name", "base", "set", "grid", "random", "search", "space", "prune", "trials", "seed", "metric", "goal",
+             "workers")
+#: Optuna samplers by the sweep file's ``search:`` name.
+SEARCHES = ("tpe", "cmaes", "random", "grid")
+#: Optuna pruners by the sweep file's ``prune:`` name, with the parameters each takes.
+PRUNERS = {"median": ("n_startup_trials", "n_warmup_steps", "interval_steps", "n_min_trials"),
+           "halving": ("min_resource", "reduction_factor", "min_early_stopping_rate", "bootstrap_count"),
+           "hyperband": ("min_resource", "max_resource", "reduction_factor", "bootstrap_count"),
+           "none": ()}
+#: Metrics every logged metrics.csv row carries, so a running trial can report them to a pruner.
+REPORTED = ("loss", "final_loss", "val_loss", "val_accuracy")
+INT64 = 2 ** 63 - 1
 #: What a sweep can rank by: summary.json fields, the last value of a metrics.csv column, and ms_per_step.
 METRICS = ("loss", "final_loss", "val_loss", "val_accuracy", "best_val_loss", "best_val_accuracy",
            "steps_per_s", "ms_per_step", "wall_time_s", "elapsed_s")
 MAXIMISED = ("val_accuracy", "best_val_accuracy", "steps_per_s")
 DISTRIBUTIONS = ("uniform", "loguniform", "int", "choice")
-BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-            "NUMEXPR_NUM_THREADS")
-FINISHED = ("completed", "diverged")
 MAX_TRIALS = 10_000
-POLL_S = 0.05
-OnProgress = Callable[["Progress"], None]
 
 
 # ----------------------------------------------------------------------------- the spec
@@ -78,11 +68,34 @@ class SweepSpec:
     metric: str = "loss"
     goal: str = "min"
     workers: int | None = None
+    search: str | None = None  # tpe | cmaes | random | grid: an Optuna sampler over ``space``
+    space: dict[str, dict] = field(default_factory=dict)
+    prune: dict[str, dict] = field(default_factory=lambda: {"none": {}})
 
     @property
     def keys(self) -> list[str]:
         """The swept config keys, grid first."""
+        if self.search:
+            return list(self.space)
         return list(self.grid) + [k for k in self.random if k not in self.grid]
+
+    @property
+    def pruner(self) -> tuple[str, dict]:
+        """The pruner's name and its Optuna parameters (``("none", {})``: no pruning)."""
+        return next(iter(self.prune.items()))
+
+    @property
+    def needs_optuna(self) -> bool:
+        """Whether this sweep cannot run without Optuna (a sampler that learns, or pruning)."""
+        return self.search is not None or self.pruner[0] != "none"
+
+    @property
+    def total(self) -> int:
+        """How many trials the sweep runs."""
+        if self.search:
+            return self.trials
+        points = math.prod(len(v) for v in self.grid.values())
+        return points * (self.trials if self.random else 1)
 
     def to_yaml(self) -> str:
         """The resolved sweep as YAML (``base`` inlined), which :func:`load_sweep` reads back to an equal spec."""
@@ -91,6 +104,10 @@ class SweepSpec:
             data["grid"] = self.grid
         if self.random:
             data.update(random=self.random, trials=self.trials)
+        if self.search:
+            data.update(search=self.search, space=self.space, trials=self.trials)
+        if self.pruner[0] != "none":
+            data["prune"] = self.prune
         data.update(seed=self.seed, metric=self.metric, goal=self.goal)
         if self.workers is not None:
             data["workers"] = self.workers
@@ -104,7 +121,7 @@ class Trial:
 
     index: int
     values: dict[str, Any]
-    config: FitConfig
+    config: FitConfig | None  # None: a sampled point the config rejects (a failed trial)
     dirname: str
 
 
@@ -161,10 +178,19 @@ def spec_from_mapping(data: dict, source: str, positions: dict, folder: Path, de
     base, where = _base_values(data, c, folder)
     grid = {k: [_rebase(k, v, folder) for v in vs] for k, vs in _grid(data.get("grid"), c).items()}
     rand = _random(data.get("random"), c)
-    trials = _int_field(data, "trials", c, 1 if rand else 1, minimum=1)
+    search, space = _search(data, c)
+    if search == "grid" and space and "trials" not in data:
+        data = {**data, "trials": math.prod(len(_grid_values(d)) for d in space.values())}
+    trials = _int_field(data, "trials", c, 1, minimum=1)
+    if search and search != "grid" and "trials" not in data:
+        c.add(("search",), f"search: {search} needs trials: N (how many trials to run)")
+    if search and (grid or rand):
+        c.add(("search",), "search: samples the space: mapping; give grid:/random: without search:, or move them "
+                           "into space:")
+    prune = _prune(data.get("prune", "none"), c)
     seed = _int_field(data, "seed", c, 0, minimum=0)
     workers = _int_field(data, "workers", c, None, minimum=1)
-    if "trials" in data and not rand and not c.problems:
+    if "trials" in data and not rand and not search and not c.problems:
         c.add(("trials",), "trials applies to random: draws; with grid: only, every combination runs once")
     metric = data.get("metric", "loss")
     if metric not in METRICS:
@@ -174,23 +200,35 @@ def spec_from_mapping(data: dict, source: str, positions: dict, folder: Path, de
     goal = data.get("goal", "max" if metric in MAXIMISED else "min")
     if goal not in ("min", "max"):
         c.add(("goal",), f"bad value {goal!r} (allowed: min, max)")
+    if next(iter(prune)) != "none" and metric in METRICS and metric not in REPORTED:
+        c.add(("prune",), f"prune needs a metric every logged row reports; {metric!r} exists only when a trial "
+                          f"ends (allowed with prune: {', '.join(REPORTED)})")
+    elif next(iter(prune)) != "none" and str(metric).startswith("val_") and not _validates(data, base):
+        c.add(("prune",), f"prune on {metric!r}: the trials hold out no validation rows, so it is never reported "
+                          "(set val_fraction: 0.2 in set:, or rank by loss)")
     name = data.get("name", default_name)
     if isinstance(name, (int, float)) and not isinstance(name, bool):
         name = str(name)
     if not isinstance(name, str) or not name:
         c.add(("name",), f"bad value {name!r} (allowed: a non-empty string)")
-    if not grid and not rand and not c.problems:
-        c.add(("grid",), "nothing to sweep: give grid: (lists) and/or random: (ranges) over config keys")
-    for key in list(grid) + list(rand):
+    if not grid and not rand and not space and not c.problems:
+        c.add(("grid",), "nothing to sweep: give grid: (lists) and/or random: (ranges) over config keys, "
+                         "or search: tpe with space:")
+    if not c.problems:
+        total = math.prod(len(v) for v in grid.values()) * (trials if rand else 1) if not search else trials
+        if total > MAX_TRIALS:  # counted, never enumerated
+            c.add(("trials",) if search or rand else ("grid",),
+                  f"{total} trials; at most {MAX_TRIALS} (narrow the grid or lower trials)")
+    for key in list(grid) + list(rand) + list(space):
         if key not in FitConfig.model_fields:
-            section = "grid" if key in grid else "random"
+            section = "grid" if key in grid else "random" if key in rand else "space"
             close = difflib.get_close_matches(str(key), list(FitConfig.model_fields), n=1)
             c.add((section, key), f"unknown config key{f'; did you mean {close[0]!r}?' if close else ''} "
                                   f"(allowed keys: {', '.join(FitConfig.model_fields)})")
-        where[key] = (source, positions.get(("grid" if key in grid else "random", key)))
+        where[key] = (source, positions.get(("grid" if key in grid else "random" if key in rand else "space", key)))
     if c.problems:
         raise ConfigError(c.problems)
-    spec = SweepSpec(name, base, grid, rand, trials, seed, metric, goal, workers)
+    spec = SweepSpec(name, base, grid, rand, trials, seed, metric, goal, workers, search, space, prune)
     check_trials(spec, where)
     return spec
 
@@ -270,13 +308,141 @@ def _random(rand, c: _Checker) -> dict[str, dict]:
                 ok = isinstance(arg, list) and len(arg) > 0
             else:
                 ok = (isinstance(arg, list) and len(arg) == 2 and all(_is_real(a) for a in arg) and arg[0] <= arg[1]
-                      and (kind != "loguniform" or arg[0] > 0) and (kind != "int" or all(isinstance(a, int) for a in arg)))
+                      and (kind != "loguniform" or arg[0] > 0) and math.isfinite(arg[1] - arg[0])
+                      and (kind != "int" or all(isinstance(a, int) and abs(a) <= INT64 // 2 for a in arg)))
         if not ok:
             c.add(("random", key), f"bad value {dist!r} (allowed: uniform: [a, b], loguniform: [a, b] with "
                                    "0 < a <= b, int: [a, b] (integers, inclusive), choice: [v1, v2, ...], or a list)")
         else:
             out[str(key)] = dist
     return out
+
+
+SPACE_HELP = ("uniform: [low, high], loguniform: [low, high] with 0 < low, int: [low, high] (inclusive), each "
+              "optionally with step: s (or log: true), choice: [v1, v2, ...], or a list")
+
+
+def _search(data: dict, c: _Checker) -> tuple[str | None, dict[str, dict]]:
+    """The ``search:`` sampler name and its validated ``space:`` (each entry one Optuna distribution)."""
+    search = data.get("search")
+    if search is not None and search not in SEARCHES:
+        close = difflib.get_close_matches(str(search), SEARCHES, n=1)
+        c.add(("search",), f"unknown sampler {search!r}{f'; did you mean {close[0]!r}?' if close else ''} "
+                           f"(allowed: {', '.join(SEARCHES)})")
+        search = None
+    elif search == "cmaes":
+        import importlib.util
+
+        if importlib.util.find_spec("cmaes") is None:
+            c.add(("search",), "search: cmaes needs the cmaes package: pip install cmaes (or use search: tpe)")
+    space = data.get("space")
+    if space is None:
+        if search is not None:
+            c.add(("search",), "search: needs a space: mapping of config keys to distributions, e.g. "
+                               "lr: {loguniform: [1.0e-4, 1.0e-1]}")
+        return search, {}
+    if search is None and "search" not in data:
+        c.add(("space",), "space: is searched by a sampler: add search: tpe (or cmaes, random, grid)")
+    if not isinstance(space, dict) or not space:
+        c.add(("space",), f"bad value {space!r} (allowed: a mapping of config keys to distributions)")
+        return search, {}
+    out = {}
+    for key, dist in space.items():
+        problem = _space_problem(dist, search)
+        if problem:
+            c.add(("space", key), problem)
+        else:
+            out[str(key)] = {"choice": dist} if isinstance(dist, list) else dist
+    return search, out
+
+
+def _space_problem(dist, search: str | None) -> str | None:
+    """What is wrong with one ``space:`` entry (None: it is a valid distribution)."""
+    if isinstance(dist, list):
+        dist = {"choice": dist}
+    kinds = [k for k in (dist if isinstance(dist, dict) else {}) if k in DISTRIBUTIONS]
+    if not isinstance(dist, dict) or len(kinds) != 1 or set(dist) - {kinds[0], "step", "log"}:
+        return f"bad value {dist!r} (allowed: {SPACE_HELP})"
+    kind, arg = kinds[0], dist[kinds[0]]
+    if kind == "choice":
+        if not isinstance(arg, list) or not arg or set(dist) != {"choice"}:
+            return f"bad value {dist!r} (allowed: choice: [v1, v2, ...], a non-empty list)"
+        if len({repr(v) for v in arg}) != len(arg):
+            return f"repeated value in {arg!r} (each value once)"
+        if not all(v is None or isinstance(v, (bool, int, float, str)) for v in arg):
+            return f"bad value {arg!r} (choices are numbers, strings, true/false or null)"
+        return None
+    if not (isinstance(arg, list) and len(arg) == 2 and all(_is_real(a) for a in arg)):
+        return f"bad value {dist!r}: {kind} takes [low, high], two finite numbers"
+    low, high = arg
+    if low > high:
+        return f"bad range {arg!r}: low {low!r} > high {high!r}"
+    if kind == "int" and not all(isinstance(a, int) and abs(a) <= INT64 for a in arg):
+        return f"bad range {arg!r}: int takes integers within +-2**63"
+    if not math.isfinite(high - low):
+        return f"bad range {arg!r}: too wide to sample (high - low overflows)"
+    if (kind == "loguniform" or dist.get("log")) and low <= 0:
+        return f"bad range {arg!r}: a log scale needs 0 < low"
+    step, log = dist.get("step"), dist.get("log", kind == "loguniform")
+    if not isinstance(log, bool):
+        return f"log: bad value {log!r} (allowed: true or false)"
+    if step is not None:
+        if not _is_real(step) or step <= 0 or (kind == "int" and not isinstance(step, int)):
+            return f"step: bad value {step!r} (allowed: a number > 0{', an integer' if kind == 'int' else ''})"
+        if log:
+            return "step and a log scale cannot be combined (Optuna samples either on a grid or on a log scale)"
+        if (high - low) / step > MAX_TRIALS * 100:
+            return f"step {step!r} makes {int((high - low) / step)} points; use a coarser step"
+    if search == "grid" and kind != "int" and step is None:
+        return f"search: grid needs a finite set: give {kind} a step:, or use choice: [...]"
+    if search == "grid" and kind == "int" and (high - low) // (step or 1) >= MAX_TRIALS:
+        return f"search: grid over {arg!r} has too many points; give a step:"
+    return None
+
+
+def _grid_values(dist: dict) -> list:
+    """Every point of a finite distribution (``search: grid``)."""
+    kind, arg = next((k, v) for k, v in dist.items() if k in DISTRIBUTIONS)
+    if kind == "choice":
+        return list(arg)
+    step = dist.get("step") or 1
+    n = int(round((arg[1] - arg[0]) / step)) + 1
+    values = [arg[0] + i * step for i in range(n) if arg[0] + i * step <= arg[1] + 1e-12 * abs(step)]
+    return [int(v) for v in values] if kind == "int" else [float(v) for v in values]
+
+
+def _prune(value, c: _Checker) -> dict[str, dict]:
+    """``prune: median`` or ``prune: {median: {n_startup_trials: 4}}`` as ``{name: params}``."""
+    name, params = (value, {}) if isinstance(value, str) else (next(iter(value.items())) if isinstance(value, dict)
+                                                               and len(value) == 1 else (None, None))
+    if name not in PRUNERS:
+        close = difflib.get_close_matches(str(name), list(PRUNERS), n=1)
+        c.add(("prune",), f"unknown pruner {name if name is not None else value!r}"
+                          f"{f'; did you mean {close[0]!r}?' if close else ''} (allowed: {', '.join(PRUNERS)}, "
+                          "or {median: {n_startup_trials: 4}} with Optuna's parameters)")
+        return {"none": {}}
+    params = params if params is not None else {}
+    if not isinstance(params, dict):
+        c.add(("prune", name), f"bad value {params!r} (allowed: a mapping of {name} parameters)")
+        return {"none": {}}
+    for key, v in params.items():
+        if key not in PRUNERS[name]:
+            c.add(("prune", name, key), f"unknown {name} parameter (allowed: {', '.join(PRUNERS[name]) or 'none'})")
+        elif not ((isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= INT64)
+                  or (v == "auto" and key in ("min_resource", "max_resource"))):
+            c.add(("prune", name, key), f"bad value {v!r} (allowed: an integer >= 0"
+                                        f"{' or auto' if key.endswith('_resource') else ''})")
+    return {name: dict(params)}
+
+
+def _validates(data: dict, base: dict) -> bool:
+    """Whether some trial holds out validation rows (val_fraction > 0 in the base or among the swept values)."""
+    swept = []
+    for section in ("grid", "random", "space"):
+        entry = data.get(section, {}).get("val_fraction") if isinstance(data.get(section), dict) else None
+        swept += entry if isinstance(entry, list) else list(entry.values())[0] if isinstance(entry, dict) else []
+    values = [base.get("val_fraction", 0), *swept]
+    return any(_is_real(v) and v > 0 for v in values)
 
 
 def _is_real(v) -> bool:
@@ -317,6 +483,16 @@ def trial_values(spec: SweepSpec) -> list[dict[str, Any]]:
     return [{**p, **{k: _draw(d, rng) for k, d in spec.random.items()}} for p in points for _ in range(spec.trials)]
 
 
+def probe_values(spec: SweepSpec) -> list[dict[str, Any]]:
+    """For a sampled space: each key at each end of its range (or each choice), the others at their first
+    value; the configs a sampler may propose are checked through these before anything runs."""
+    def ends(dist):
+        kind, arg = next((k, v) for k, v in dist.items() if k in DISTRIBUTIONS)
+        return list(arg) if kind == "choice" else [arg[0], arg[1]] if kind == "int" else [float(a) for a in arg]
+    first = {k: ends(d)[0] for k, d in spec.space.items()}
+    return [{**first, k: v} for k, d in spec.space.items() for v in ends(d)] or [{}]
+
+
 def _data_key(cfg: FitConfig) -> str:
     return repr((getattr(cfg, "data", "synthetic"), getattr(cfg, "target", None), getattr(cfg, "loss", None)))
 
@@ -350,9 +526,9 @@ def expand(spec: SweepSpec) -> list[Trial]:
 
 def check_trials(spec: SweepSpec, where: dict | None = None) -> None:
     """Validate every trial's config as ``fit`` would; ConfigError names the key, the value and its line."""
-    values = trial_values(spec)
-    if len(values) > MAX_TRIALS:
-        raise ConfigError([Problem("sweep", f"{len(values)} trials; at most {MAX_TRIALS} (narrow the grid)")])
+    if spec.total > MAX_TRIALS:  # counted before anything is enumerated
+        raise ConfigError([Problem("sweep", f"{spec.total} trials; at most {MAX_TRIALS} (narrow the grid)")])
+    values = trial_values(spec) if not spec.search else probe_values(spec)
     from autotrain import config as config_module
 
     cross_check = getattr(config_module, "cross_check", None)  # problems between keys, where config.py has them
@@ -387,9 +563,9 @@ def quick_spec(config: str | os.PathLike, sweeps: list[str], overrides: list[str
     base_cfg = resolve(config, overrides).config
     data, _ = read_config_file(config)
     base = {str(k): v for k, v in data.items()}
-    for text in overrides:
+    for text in overrides:  # a path given on the command line is relative to here, as ``fit --set`` reads it
         k, v = parse_override(text)
-        base[k] = v
+        base[k] = _rebase(k, v, Path.cwd())
     grid, problems = {}, []
     for text in sweeps:
         key, sep, raw = text.partition("=")
@@ -412,306 +588,3 @@ def quick_spec(config: str | os.PathLike, sweeps: list[str], overrides: list[str
     return spec_from_mapping(data, "--sweep", {}, folder, base_cfg.name)
 
 
-# ----------------------------------------------------------------------------- the sweep directory
-@dataclass
-class TrialResult:
-    """What one trial did: its status and metric (None unless it completed)."""
-
-    trial: Trial
-    status: str = "pending"  # pending | running | completed | diverged | interrupted | failed
-    metric: float | None = None
-    note: str = ""
-
-
-@dataclass
-class Progress:
-    total: int
-    done: int = 0
-    running: int = 0
-    failed: int = 0
-
-
-@dataclass
-class SweepResult:
-    """A sweep's directory, spec and one result per trial (in trial order)."""
-
-    path: Path
-    spec: SweepSpec
-    results: list[TrialResult]
-    interrupted: bool = False
-
-    def ranked(self) -> list[TrialResult]:
-        """Completed trials best first by the metric, then the others in trial order."""
-        good = [r for r in self.results if r.metric is not None]
-        good.sort(key=lambda r: r.metric, reverse=self.spec.goal == "max")
-        return good + [r for r in self.results if r.metric is None]
-
-    @property
-    def best(self) -> TrialResult | None:
-        ranked = self.ranked()
-        return ranked[0] if ranked and ranked[0].metric is not None else None
-
-
-def csv_columns(spec: SweepSpec) -> list[str]:
-    return ["trial", "run", *spec.keys, "status", "metric", "value"]
-
-
-def write_csv(result: SweepResult) -> None:
-    """sweep.csv, atomically: one row per trial in trial order (values written so they read back exactly)."""
-    import csv
-    import io
-
-    from autotrain.runs import atomic_write
-
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(csv_columns(result.spec))
-    for r in result.results:
-        vals = [repr(v) if isinstance(v, float) else v for v in (r.trial.values.get(k, "") for k in result.spec.keys)]
-        w.writerow([r.trial.index, r.trial.dirname, *vals, r.status, result.spec.metric,
-                    "" if r.metric is None else repr(r.metric)])
-    atomic_write(result.path / "sweep.csv", lambda f: f.write(buf.getvalue().encode()))
-
-
-def create_sweep(spec: SweepSpec, runs_dir: str | os.PathLike = "runs") -> Path:
-    """A new ``<runs_dir>/<UTC timestamp>-sweep-<name>/`` holding sweep.yaml."""
-    from autotrain.runs import atomic_write, create_unique_dir, sanitize_name
-
-    path = create_unique_dir(runs_dir, f"sweep-{sanitize_name(spec.name)}")
-    atomic_write(path / "sweep.yaml", lambda f: f.write(spec.to_yaml().encode()))
-    return path
-
-
-def metric_value(run_path: Path, metric: str) -> float | None:
-    """``metric`` of a finished run: a summary.json field, or the last value of a metrics.csv column."""
-    from autotrain import catalog
-
-    try:
-        summary = catalog.read_json(run_path / "summary.json")
-    except catalog.UnreadableError:
-        summary = {}
-    if metric == "ms_per_step":
-        rate = summary.get("steps_per_s")
-        return 1e3 / rate if _is_real(rate) and rate > 0 else None
-    if metric == "loss" and _is_real(summary.get("final_loss")):
-        return float(summary["final_loss"])
-    if _is_real(summary.get(metric)):
-        return float(summary[metric])
-    try:
-        value = catalog.read_metrics(run_path / "metrics.csv").last(metric.removeprefix("final_"))
-    except catalog.UnreadableError:
-        return None
-    return value if value is not None and math.isfinite(value) else None
-
-
-def _trial_state(path: Path) -> str:
-    """``missing``, ``completed``/``diverged`` (kept on resume), or ``unfinished`` (to resume)."""
-    from autotrain import catalog
-
-    if not path.is_dir():
-        return "missing"
-    try:
-        status = catalog.read_json(path / "summary.json").get("status")
-    except catalog.UnreadableError:
-        return "unfinished"
-    return status if status in FINISHED else "unfinished"
-
-
-def _prepare_trial(sweep_dir: Path, trial: Trial) -> Path:
-    """The trial's run directory with its config.yaml (made now if missing; a foreign one is refused)."""
-    from autotrain.runs import RunDir, RunError
-
-    path = sweep_dir / trial.dirname
-    run = RunDir(path)
-    path.mkdir(exist_ok=True)
-    (path / "checkpoints").mkdir(exist_ok=True)
-    if run.config_path.is_file():
-        try:
-            existing = run.read_config()
-        except ConfigError:
-            existing = None
-        if existing is None or existing.config_hash() != trial.config.config_hash():
-            raise RunError(f"{path} holds a run of another config; move it away to resume this sweep")
-    else:
-        run.write_config(trial.config)
-    return path
-
-
-def _finish(result: TrialResult, path: Path, metric: str, returncode: int | None) -> None:
-    from autotrain import catalog
-
-    try:
-        status = catalog.read_json(path / "summary.json").get("status")
-    except catalog.UnreadableError:
-        status = None
-    if status in ("completed", "diverged", "interrupted"):
-        result.status = status
-    else:
-        result.status = "failed"
-        result.note = f"fit exited with code {returncode}; see logs/{path.name}.log"
-    result.metric = metric_value(path, metric) if result.status == "completed" else None
-
-
-# ----------------------------------------------------------------------------- running trials
-def worker_env(workers: int, cores: int | None = None, environ=None) -> dict[str, str]:
-    """BLAS/OpenMP thread counts for each of ``workers`` concurrent trials: the cores shared out, at least 1.
-
-    A variable the user already set (e.g. ``OMP_NUM_THREADS=1 autotrain sweep ...``) is left as it is.
-    """
-    cores = cores or default_workers()
-    environ = os.environ if environ is None else environ
-    n = str(max(1, cores // max(workers, 1)))
-    return {name: n for name in BLAS_ENV if name not in environ}
-
-
-def default_workers() -> int:
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def fit_command(run_dir: str | os.PathLike, tensorboard: bool | None = None) -> list[str]:
-    """The command a trial runs: ``fit --resume`` of its prepared run directory (TensorBoard as ``fit``'s flag:
-    None = when installed)."""
-    cmd = [sys.executable, "-m", "autotrain", "fit", "--resume", os.fspath(run_dir), "--quiet"]
-    return cmd + ({True: ["--tensorboard"], False: ["--no-tensorboard"], None: []}[tensorboard])
-
-
-def _die_with_parent() -> None:
-    # Linux: a trial dies with the sweep (even on SIGKILL), so a resumed sweep never races an orphan.
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-class _Stop:
-    signum: int | None = None
-
-
-def _forward_stop(stop: _Stop, children: Callable[[], list]):
-    def handler(signum, frame):
-        first = stop.signum is None
-        stop.signum = signum
-        for proc in children():
-            try:
-                proc.send_signal(signal.SIGTERM if first else signal.SIGKILL)
-            except OSError:
-                pass
-    return handler
-
-
-def run_sweep(spec: SweepSpec, runs_dir: str | os.PathLike = "runs", *, workers: int | None = None,
-              backend: str = "local", address: str | None = None, tensorboard: bool | None = None,
-              on_progress: OnProgress | None = None) -> SweepResult:
-    """Create a sweep directory for ``spec`` and run every trial; see :func:`resume_sweep` for the rest."""
-    path = create_sweep(spec, runs_dir)
-    return resume_sweep(path, workers=workers, backend=backend, address=address, tensorboard=tensorboard,
-                        on_progress=on_progress)
-
-
-def open_sweep(path: str | os.PathLike) -> SweepSpec:
-    """The spec stored in a sweep directory; RunError if ``path`` is not one."""
-    from autotrain.runs import RunError
-
-    p = Path(os.fspath(path))
-    if not (p / "sweep.yaml").is_file() or p.is_symlink():
-        raise RunError(f"{p} is not a sweep directory (it needs sweep.yaml)")
-    return load_sweep(p / "sweep.yaml")
-
-
-def resume_sweep(path: str | os.PathLike, *, workers: int | None = None, backend: str = "local",
-                 address: str | None = None, tensorboard: bool | None = None,
-                 on_progress: OnProgress | None = None) -> SweepResult:
-    """Run every trial of the sweep in ``path`` that is not finished.
-
-    Completed and diverged trials are kept; an interrupted or killed one continues from its newest
-    checkpoint; a missing one starts.  SIGINT/SIGTERM stop launching trials and ask running ones to
-    checkpoint (``interrupted`` is set); sweep.csv is rewritten after every trial.
-    """
-    path = Path(os.fspath(path))
-    spec = open_sweep(path)
-    trials = expand(spec)
-    result = SweepResult(path, spec, [TrialResult(t) for t in trials])
-    (path / "logs").mkdir(exist_ok=True)
-    jobs = []
-    for r in result.results:
-        run_path = path / r.trial.dirname
-        state = _trial_state(run_path)
-        if state in FINISHED:
-            _finish(r, run_path, spec.metric, 0)
-        else:
-            jobs.append((r, _prepare_trial(path, r.trial)))
-    write_csv(result)
-    workers = max(1, workers or spec.workers or default_workers())
-    progress = Progress(len(trials), done=len(trials) - len(jobs),
-                        failed=sum(r.status in ("failed", "diverged") for r in result.results))
-    if on_progress:
-        on_progress(progress)
-
-    def on_done(item) -> None:
-        if item is not None:
-            r, run_path, code = item
-            _finish(r, run_path, spec.metric, code)
-            progress.done += 1
-            progress.failed += r.status in ("failed", "diverged")
-            write_csv(result)
-        progress.running = sum(r.status == "running" for r in result.results)
-        if on_progress:
-            on_progress(progress)
-
-    if backend not in ("local", "ray"):
-        raise ValueError(f"unknown backend {backend!r}; choose local or ray")
-    stop, children = _Stop(), {}
-    env = worker_env(min(workers, max(len(jobs), 1)))
-    old = {}
-    if threading.current_thread() is threading.main_thread():  # Ctrl-C/SIGTERM: stop launching, let trials checkpoint
-        handler = _forward_stop(stop, lambda: list(children))
-        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        if backend == "ray":
-            from autotrain.sweep_ray import run_ray
-
-            run_ray(jobs, workers, env, on_done, stop, tensorboard, address, path / "logs")
-        else:
-            _run_local(jobs, workers, env, on_done, stop, tensorboard, path / "logs", children)
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-    result.interrupted = stop.signum is not None or any(r.status in ("pending", "running", "interrupted")
-                                                         for r in result.results)
-    for r in result.results:
-        if r.status == "running":
-            r.status = "interrupted"
-    write_csv(result)
-    return result
-
-
-def _run_local(jobs, workers, env, on_done, stop, tensorboard, log_dir, children: dict) -> None:
-    """Run ``jobs`` as subprocesses, at most ``workers`` at once, from this (main) thread; live ones are in ``children``."""
-    pending = list(jobs)
-    while pending or children:
-        while pending and len(children) < workers and stop.signum is None:
-            result, path = pending.pop(0)
-            log = open(log_dir / f"{path.name}.log", "ab")
-            proc = subprocess.Popen(fit_command(path, tensorboard), stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, env={**os.environ, **env}, start_new_session=True,
-                                    preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
-            children[proc] = (result, path, log)
-            result.status = "running"
-            on_done(None)
-        if stop.signum is not None:
-            pending.clear()
-        for proc in [p for p in children if p.poll() is not None]:
-            result, path, log = children.pop(proc)
-            log.close()
-            on_done((result, path, proc.returncode))
-        if children:
-            time.sleep(POLL_S)
-
-
-__all__ = ["SweepSpec", "Trial", "TrialResult", "SweepResult", "Progress", "load_sweep", "quick_spec", "expand",
-           "run_sweep", "resume_sweep", "open_sweep", "metric_value", "worker_env", "default_workers", "METRICS",
-           "csv_columns", "trial_values"]
