@@ -2,7 +2,7 @@
 
 A program is ``def prog(torch): ... return {name: value}``; ``torch`` is whichever module runs it.
 Inputs are numpy arrays from fixed seeds passed through ``torch.tensor``; random draws inside a program
-(``randn``, ``nn.Linear``, ``nn.init``) follow the engine's RNG rule (docs/engine.md: "Proof against PyTorch and
+(``randn``, ``nn.Linear``, ``nn.init``) follow the engine's RNG rule (README: "Proof against PyTorch and
 TensorFlow"), which ``vectorlib.contract_rng`` replays inside real PyTorch.  Values, gradients, dtypes,
 shapes and errors are all outputs.
 

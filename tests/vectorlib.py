@@ -10,7 +10,7 @@ results) and by ``tests/test_vectors.py`` / ``tests/test_programs.py`` (which ru
   the same compaction to the engine's result, so nothing is lost but bulk.
 * :func:`compare` lists every difference between an expected and an actual record.
 * :func:`contract_rng` makes real PyTorch draw its random numbers exactly as the engine does
-  (the engine's RNG rule, in docs/engine.md), so random programs agree number for number.
+  (the engine's RNG rule, in the README), so random programs agree number for number.
 * :func:`port` / :func:`run_source` run a tutorial program file under either framework.
 """
 from __future__ import annotations
@@ -296,7 +296,7 @@ def _size(size) -> tuple:
 
 @contextlib.contextmanager
 def contract_rng(torch):
-    """Real PyTorch drawing its random numbers the engine's way (docs/engine.md: "Proof against PyTorch and TensorFlow").
+    """Real PyTorch drawing its random numbers the engine's way (README: "Proof against PyTorch and TF").
 
     ``manual_seed(s)`` rebinds a ``numpy.random.default_rng(s)``; ``randn``/``rand``/``randint``,
     ``Tensor.uniform_``/``normal_`` (hence ``nn.init``) and ``nn.Linear``'s initialisation draw from it
