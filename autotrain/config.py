@@ -1,6 +1,6 @@
 """The `fit` configuration: one flat YAML mapping, validated once by a strict pydantic model.
 
-Decisions (documented in the README's "config" section):
+Decisions (documented in docs/config.md):
 
 * Numbers are strict: ``lr: "1e-6"`` (quoted) is an error that says to write a number.  YAML 1.1
   (PyYAML) reads an unquoted ``1e-6`` as a *string* because it has no dot; our loader resolves

@@ -139,7 +139,7 @@ def atomic_write(path: Path, write) -> None:
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError) and exc.filename is None:
-            exc.filename = str(path)  # "No space left on device: <the file>", as the README promises
+            exc.filename = str(path)  # "No space left on device: <the file>", as docs/errors.md promises
         raise
     _fsync_dir(path.parent)
 
@@ -182,7 +182,7 @@ class MetricsWriter:
             self._file.write(metrics_line(step, loss, elapsed_s, epoch, val_loss, val_accuracy))
             self._file.flush()
         except OSError as exc:
-            if exc.filename is None:  # the disk-full message names the file, as the README promises
+            if exc.filename is None:  # the disk-full message names the file, as docs/errors.md promises
                 exc.filename = str(self.path)
             raise
 

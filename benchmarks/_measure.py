@@ -43,7 +43,7 @@ def blas_threads(count: int | None):
     """Pin BLAS to ``count`` threads with threadpoolctl (``None``: leave the default); yields a label.
 
     Refuses (ThreadPinError) rather than measure unpinned: an unpinned "1 thread" run is a 2-thread
-    run, and on 2 cores that swings identical computations by up to 25% (see the README).
+    run, and on 2 cores that swings identical computations by up to 25% (see docs/performance.md).
     """
     if count is None:
         yield "default"

@@ -217,9 +217,9 @@ def chained_views(m):
     a = m.tensor([[1.,2.,3.],[4.,5.,6.]], requires_grad=True); h = a*1; v = h.view(-1)[1:4]; v.add_(v*2) ; (h*h).sum().backward(); return h, a.grad
 
 
-# names whose messages or exception types differ on purpose (README, "known differences")
+# names whose messages or exception types differ on purpose (docs/engine.md, "known differences")
 OURS_DIFFER = {"grad_bad": "TypeError naming the argument", "string_tensor": "TypeError at creation",
-               "unknown": "one sentence pointing to the README", "unknown_method": "one sentence pointing to the README"}
+               "unknown": "one sentence pointing to docs/engine.md", "unknown_method": "one sentence pointing to docs/engine.md"}
 
 
 def _flatten(value):

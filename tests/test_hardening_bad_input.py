@@ -157,7 +157,7 @@ def test_every_field_refuses_a_wrong_type(key, value):
 
 @pytest.mark.parametrize("key", [k for k in FIELDS if FitConfig.model_fields[k].annotation in (int, float)])
 def test_quoted_numbers_are_refused_for_every_numeric_field(tmp_path, key):
-    """The documented decision: strings never coerce to numbers (README, "config")."""
+    """The documented decision: strings never coerce to numbers (docs/config.md)."""
     p = write(tmp_path, f'{key}: "3"\n')
     bad(invoke("fit", p), f"{key}: bad value '3'", ALLOWED[key])
 

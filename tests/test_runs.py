@@ -81,7 +81,7 @@ def test_checkpoint_round_trip_loads_with_plain_numpy(tmp_path):
     ck = load_checkpoint(path, c)
     assert (ck.step, ck.elapsed_s, ck.config_hash) == (7, 1.25, c.config_hash())
     assert np.array_equal(ck.state["w1"], np.full((3, 2), 0.5))
-    with np.load(path) as z:  # the README's recipe
+    with np.load(path) as z:  # the recipe in docs/runs.md
         assert z["state.w2"].shape == (2, 1) and int(z["step"]) == 7
 
 

@@ -1,7 +1,7 @@
 """autotrain's autograd engine, with PyTorch's names: ``import autotrain.engine as torch``.
 
 The engine imports nothing from the rest of autotrain.  What it covers is listed in the
-README's section "What the engine covers"; any other name fails with one sentence saying so.
+section "What the engine covers" of docs/engine.md; any other name fails with one sentence saying so.
 """
 from . import accelerator, autograd, cuda, inplace  # noqa: F401 - inplace installs the in-place Tensor methods
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -24,7 +24,7 @@ int = int32  # noqa: A001
 short = int16
 bool = bool_  # noqa: A001
 
-COVERAGE_HINT = "see the README section 'What the engine covers'"
+COVERAGE_HINT = "see docs/engine.md, 'What the engine covers'"
 
 __all__ = [
     "accelerator", "autograd", "cuda", "nn", "optim", "Tensor", "device", "DeviceUnavailableError",

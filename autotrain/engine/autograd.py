@@ -22,7 +22,7 @@ def __getattr__(name: str):
     if name.startswith("__"):
         raise AttributeError(name)
     raise AttributeError(f"autotrain.engine.autograd has no '{name}': it is not among the PyTorch names the engine "
-                         "covers (see the README section 'What the engine covers')")
+                         "covers (see docs/engine.md, 'What the engine covers')")
 
 
 def _as_tuple(value, what: str):

@@ -1752,7 +1752,7 @@ Trunc = _zero_gradient("trunc", "trunc", "a rounded toward 0; gradient 0.")
 
 # ===================================================================== nn: fused primitives
 # NOTE: layers and losses in engine/nn are compositions of the ops above; the two below are fused
-# because they were measured to pay on the `mlp` workload (see the README's nn and optim section):
+# because they were measured to pay on the `mlp` workload (see docs/engine.md, nn and optim):
 # one node instead of three for a Linear layer, one instead of seven for softmax + cross-entropy.
 @register
 class Linear(Op):

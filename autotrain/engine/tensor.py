@@ -613,7 +613,7 @@ def _unknown_attribute(self, name: str):
     if name.startswith("__") or name in Tensor.__slots__:
         raise AttributeError(name)
     raise AttributeError(f"Tensor has no attribute '{name}': it is not among the PyTorch tensor methods the engine "
-                         "covers (see the README section 'What the engine covers')")
+                         "covers (see docs/engine.md, 'What the engine covers')")
 
 
 Tensor.__getattr__ = _unknown_attribute
