@@ -15,6 +15,7 @@ from .functional import *  # noqa: F401,F403 - the generated module functions (e
 from .functional import __all__ as _functions
 from .tensor import Tensor
 from . import nn, optim  # noqa: E402 - after the core: they build on Tensor and the op table
+from .compile import compile  # noqa: E402,A004 - traces into the static compiler (after nn/optim)
 
 float = float32  # noqa: A001 - PyTorch's name for float32
 double = float64
@@ -32,7 +33,7 @@ __all__ = [
     "int8", "uint8", "bool", "get_default_dtype", "set_default_dtype",
     "tensor", "as_tensor", "from_numpy", "randn", "rand", "randint", "zeros", "ones", "empty", "full", "eye",
     "zeros_like", "ones_like", "empty_like", "full_like", "randn_like", "rand_like", "arange", "linspace",
-    "manual_seed", "set_default_device", "get_default_device", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", *_functions,
+    "manual_seed", "compile", "set_default_device", "get_default_device", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", *_functions,
 ]
 
 

@@ -37,6 +37,8 @@ _SETITEM, _COPY_SLICES, _INDEX, _CAST = OPS["setitem"], OPS["copy_slices"], OPS[
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 _READS_ALL = Op.reads
 _FLOAT = builtins.float
+#: Set by ``compile`` while it traces a call: told of every op ``apply_op`` ran, with its result.
+TRACE_HOOK = None
 
 
 def xp_of_array(array):
@@ -204,6 +206,8 @@ def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
     result = _record(op, out, inputs, arrays, attrs) if grad and op.records and GRAD_MODE.enabled else _new(out)
     if op.view:
         _mark_view(result, inputs[0], op, attrs, xp)
+    if TRACE_HOOK is not None:   # torch.compile is recording this call (engine/compile.py)
+        TRACE_HOOK(op, inputs, attrs, result)
     return result
 
 
