@@ -1808,6 +1808,8 @@ class SoftmaxCrossEntropy(Op):
     def forward(xp, logits, target, axis=1, reduction="none"):
         shifted, exps = SoftmaxCrossEntropy.shifted_and_exp(xp, logits, axis)
         shifted -= xp.log(xp.sum(exps, axis=axis, keepdims=True))   # now log_softmax(logits)
+        if not xp.isfinite(shifted).all():   # a -inf logit where the target is 0 adds 0, not 0 * -inf = nan
+            shifted = xp.where(xp.equal(target, 0), 0, shifted)
         if reduction == "sum":
             return xp.asarray(-xp.vdot(target, shifted))
         shifted *= target
@@ -1840,6 +1842,45 @@ class SoftmaxCrossEntropy(Op):
         if reduction == "sum":
             return ()
         return tuple(n for i, n in enumerate(logits_shape) if i != axis % len(logits_shape))
+
+
+BCE_EPSILON = 1e-12   # PyTorch's floor under p * (1 - p) in the gradient, for every dtype
+
+
+@register
+class BinaryCrossEntropy(Op):
+    """-(y * log(p) + (1 - y) * log(1 - p)) elementwise, each log clamped to >= -100, as PyTorch.
+
+    The gradient is PyTorch's ``(p - y) / max(p * (1 - p), 1e-12)``, not the clamped logs' derivative: it
+    stays finite at p = 0 and p = 1 (0 where p == y) and, like PyTorch, flattens for p within 1e-12 of 0 or 1.
+    """
+    name = "binary_cross_entropy"
+    arity = 2
+    dtype_rule = "float"
+    quiet = True
+    domain = "unit"
+    cases = ((((3, 4), (3, 4)), {}), (((5,), (5,)), {}))
+
+    @staticmethod
+    def forward(xp, p, y, out=None):
+        log_p = xp.maximum(xp.log(p), -100.0)
+        log_q = xp.maximum(xp.log(1.0 - p), -100.0)
+        return xp.negative(y * log_p + (1.0 - y) * log_q, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        p, y = ctx.inputs
+        need_p, need_y = ctx.needs_input_grad
+        gp = gy = None
+        if need_p:
+            spread = p * (1.0 - p)
+            gp = g * (p - y) / xp.where(xp.greater(spread, BCE_EPSILON), spread, BCE_EPSILON)
+        if need_y:
+            log_p = xp.where(xp.greater(p, 0), xp.log(p), -100.0)
+            log_q = xp.where(xp.less(p, 1), xp.log(1.0 - p), -100.0)
+            gy = g * (xp.where(xp.greater(log_q, -100.0), log_q, -100.0)
+                      - xp.where(xp.greater(log_p, -100.0), log_p, -100.0))
+        return gp, gy
 
 
 # ===================================================================== static-tf block
