@@ -280,3 +280,40 @@ def test_binary_cross_entropy_gradient_is_pytorchs_near_0_and_1():
     extreme = F.binary_cross_entropy(torch.tensor([0.0, 1.0], dtype=torch.float64),
                                      torch.tensor([1.0, 0.0], dtype=torch.float64), reduction="none")
     assert extreme.numpy().tolist() == [100.0, 100.0]                      # each log clamped at -100
+
+
+# ---------------------------------------------------------------- degenerate arguments
+@pytest.mark.parametrize("op", ["sum", "mean", "amax", "var"])
+@pytest.mark.parametrize("dim", [(), []])
+def test_an_empty_dim_list_reduces_over_every_dimension(op, dim):
+    x = torch.tensor([[1.0, 2.0], [3.0, 5.0]], dtype=torch.float64)
+    assert getattr(x, op)(dim=dim).item() == pytest.approx(getattr(x, op)().item(), rel=1e-15)
+
+
+def test_mean_with_dtype_casts_before_reducing():
+    assert torch.tensor([1, 2, 4]).mean(dtype=torch.float64).dtype == torch.float64
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    m = x.mean(dtype=torch.float64)
+    m.backward()
+    assert m.dtype == torch.float64 and x.grad.dtype == torch.float32 and x.grad.tolist() == [0.5, 0.5]
+
+
+def test_uint8_and_bool_sums_are_int64():
+    assert torch.tensor([200, 100], dtype=torch.uint8).sum().item() == 300
+    assert torch.tensor([[200, 100]], dtype=torch.uint8).sum(dim=0).dtype == torch.int64
+    assert torch.tensor([True, True]).sum().dtype == torch.int64
+
+
+def test_numpy_float64_scalars_in_a_list_make_a_float64_tensor():
+    assert torch.tensor([np.float64(1.5)]).dtype == torch.float64
+    assert torch.tensor([[1.0, np.float64(2.0)]]).dtype == torch.float64
+    assert torch.tensor([1.5]).dtype == torch.float32 and torch.tensor([np.float32(1.5)]).dtype == torch.float32
+
+
+def test_linear_with_a_1d_weight():
+    x = torch.tensor([[1.0, 2.0, 3.0], [0.0, 1.0, -1.0]], requires_grad=True)
+    w = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    y = F.linear(x, w, torch.tensor(0.25))
+    y.sum().backward()
+    assert y.shape == (2,) and y.tolist() == [4.75, -2.75]
+    assert x.grad.tolist() == [[0.5, -1.0, 2.0]] * 2 and w.grad.tolist() == [1.0, 3.0, 2.0]

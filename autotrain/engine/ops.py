@@ -133,6 +133,8 @@ def reduce_axes(dim, ndim: int):
     if dim is None:
         return None
     if isinstance(dim, (list, tuple)):
+        if not dim:   # PyTorch: an empty dim list reduces over every dimension, as dim=None
+            return None
         axes = [wrap_dim(d, ndim) for d in dim]
         for d in axes:
             if axes.count(d) > 1:
@@ -866,6 +868,8 @@ class Sum(Op):
 
     @staticmethod
     def forward(xp, a, out=None, axis=None, keepdims=False):
+        if out is None and a.dtype.kind in "bu":   # PyTorch sums bool and unsigned (uint8) to int64
+            return xp.sum(astype(xp, a, np.int64), axis=axis, keepdims=keepdims)
         return xp.sum(a, axis=axis, keepdims=keepdims, out=out)
 
     @staticmethod
@@ -1214,6 +1218,8 @@ def _bind_float_reduce(name):
         if dtype is None and input.dtype.kind not in "fc":
             raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either a floating "
                                f"point or complex dtype. Got: {_torch_dtype_name(input.dtype)}")
+        if dtype is not None:   # PyTorch casts the input first, then reduces in that dtype
+            input = input.to(dtype)
         return (input,), {"axis": reduce_axes(dim, input.ndim), "keepdims": bool(keepdim)}
     return bind
 

@@ -32,6 +32,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         other = w.dtype if x.dtype != w.dtype else bias._data.dtype
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_torch_name(x.dtype)} and "
                            f"{_torch_name(other)}")
+    if w.ndim == 1 and x.ndim and x.shape[-1] == w.shape[0]:   # PyTorch: a 1-D weight gives (...,) outputs
+        out = input.matmul(weight)
+        return out if bias is None else out + bias
     if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
         rows = int(np.prod(x.shape[:-1])) if x.ndim > 1 else 1
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1] if x.ndim else 0}"
