@@ -1927,7 +1927,11 @@ class OneHot(Op):
     dtype_rule = "attr"
 
     @staticmethod
-    def forward(xp, indices, depth, dtype, on_value=1, off_value=0):
+    def forward(xp, indices, depth, dtype, on_value=1, off_value=0, labels=False):
+        if labels and indices.size and (indices.min() < 0 or indices.max() >= depth):
+            # class labels (sparse cross-entropy): TF refuses an index outside [0, depth) at run time
+            bad = indices[(indices < 0) | (indices >= depth)].flat[0]
+            raise ValueError(f"Received a label value of {bad} which is outside the valid range of [0, {depth})")
         hits = xp.equal(xp.expand_dims(indices, -1), xp.arange(depth))
         return astype(xp, xp.where(hits, on_value, off_value), dtype)
 
@@ -1936,7 +1940,7 @@ class OneHot(Op):
         return (None,)
 
     @staticmethod
-    def shape(a_shape, depth, dtype, on_value=1, off_value=0):
+    def shape(a_shape, depth, dtype, on_value=1, off_value=0, labels=False):
         return tuple(a_shape) + (depth,)
 
 
