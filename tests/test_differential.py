@@ -467,6 +467,7 @@ NOT_STEPPED = {
     "greater": "bool result: drives where() and x[x > 0] steps", "greater_equal": "bool result",
     "less": "bool result", "less_equal": "bool result", "equal": "bool result", "not_equal": "bool result",
     "broadcast_to": "internal: every broadcasting binary step goes through it",
+    "binary_cross_entropy": "its inputs are probabilities: checked by gradcheck (domain unit) and the edge tests",
     "floor_divide": "piecewise constant: gradient zero almost everywhere", "remainder": "tested by the vectors",
     "argmax": "integer result", "argmin": "integer result",
     "pick": "the values of max/min(dim): reached by the max and min steps",

@@ -227,3 +227,93 @@ def test_adam_refuses_to_continue_after_the_model_changes_dtype():
     model(torch.ones(1, 2, dtype=torch.float64)).sum().backward()
     with pytest.raises(RuntimeError, match="expected dtype float for `end` but got dtype double"):
         opt.step()
+
+
+# ---------------------------------------------------------------- losses at the edges
+F = torch.nn.functional
+
+
+def test_cross_entropy_with_a_minus_inf_logit_at_another_class_is_finite():
+    x = torch.tensor([[0.0, -INF, 1.0], [2.0, 0.5, -INF]], dtype=torch.float64, requires_grad=True)
+    loss = F.cross_entropy(x, torch.tensor([0, 1]))
+    loss.backward()
+    lse0, lse1 = math.log(1 + math.e), math.log(math.exp(2.0) + math.exp(0.5))
+    assert loss.item() == pytest.approx(((lse0 - 0.0) + (lse1 - 0.5)) / 2, rel=1e-14)
+    assert x.grad[0, 1].item() == 0.0 and x.grad[1, 2].item() == 0.0
+    total = F.cross_entropy(x, torch.tensor([2, 0]), reduction="sum")
+    assert math.isfinite(total.item())
+
+
+def test_nll_loss_with_a_minus_inf_log_probability_at_another_class_is_finite():
+    x = torch.tensor([[0.0, -INF, -1.0]], dtype=torch.float64, requires_grad=True)
+    loss = F.nll_loss(x, torch.tensor([2]))
+    loss.backward()
+    assert loss.item() == 1.0 and x.grad.numpy().tolist() == [[0.0, 0.0, -1.0]]
+
+
+@pytest.mark.parametrize("loss_fn", [F.cross_entropy, F.nll_loss])
+def test_a_mean_over_only_ignored_rows_is_nan_with_a_zero_gradient(loss_fn):
+    x = torch.tensor([[0.0, 1.0], [2.0, 3.0]], dtype=torch.float64, requires_grad=True)
+    loss = loss_fn(x, torch.tensor([-100, -100]))
+    loss.backward()
+    assert math.isnan(loss.item()) and x.grad.numpy().tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
+def test_cross_entropy_over_an_empty_batch():
+    x = torch.zeros((0, 3), dtype=torch.float64, requires_grad=True)
+    mean = F.cross_entropy(x, torch.zeros(0, dtype=torch.int64))
+    mean.backward()
+    assert math.isnan(mean.item()) and x.grad.shape == (0, 3)               # PyTorch: 0/0
+    assert F.cross_entropy(x, torch.zeros(0, dtype=torch.int64), reduction="sum").item() == 0.0
+
+
+def test_binary_cross_entropy_gradient_is_pytorchs_near_0_and_1():
+    p = torch.tensor([1e-13, 1 - 1e-13, 0.0, 1.0, 0.5, 0.25], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([0.0, 1.0, 0.0, 1.0, 1.0, 0.0], dtype=torch.float64)
+    loss = F.binary_cross_entropy(p, y, reduction="sum")
+    loss.backward()
+    pv, yv = p.detach().numpy(), y.numpy()
+    want = (pv - yv) / np.maximum(pv * (1 - pv), 1e-12)                    # PyTorch's formula, by hand
+    np.testing.assert_allclose(p.grad.numpy(), want, rtol=1e-15)
+    assert p.grad[2].item() == 0.0 and p.grad[3].item() == 0.0              # p == y at 0 and 1: not nan
+    assert loss.item() == pytest.approx(-math.log(1 - 1e-13) * 2 - math.log(0.5) - math.log(0.75), rel=1e-12)
+    extreme = F.binary_cross_entropy(torch.tensor([0.0, 1.0], dtype=torch.float64),
+                                     torch.tensor([1.0, 0.0], dtype=torch.float64), reduction="none")
+    assert extreme.numpy().tolist() == [100.0, 100.0]                      # each log clamped at -100
+
+
+# ---------------------------------------------------------------- degenerate arguments
+@pytest.mark.parametrize("op", ["sum", "mean", "amax", "var"])
+@pytest.mark.parametrize("dim", [(), []])
+def test_an_empty_dim_list_reduces_over_every_dimension(op, dim):
+    x = torch.tensor([[1.0, 2.0], [3.0, 5.0]], dtype=torch.float64)
+    assert getattr(x, op)(dim=dim).item() == pytest.approx(getattr(x, op)().item(), rel=1e-15)
+
+
+def test_mean_with_dtype_casts_before_reducing():
+    assert torch.tensor([1, 2, 4]).mean(dtype=torch.float64).dtype == torch.float64
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    m = x.mean(dtype=torch.float64)
+    m.backward()
+    assert m.dtype == torch.float64 and x.grad.dtype == torch.float32 and x.grad.tolist() == [0.5, 0.5]
+
+
+def test_uint8_and_bool_sums_are_int64():
+    assert torch.tensor([200, 100], dtype=torch.uint8).sum().item() == 300
+    assert torch.tensor([[200, 100]], dtype=torch.uint8).sum(dim=0).dtype == torch.int64
+    assert torch.tensor([True, True]).sum().dtype == torch.int64
+
+
+def test_numpy_float64_scalars_in_a_list_make_a_float64_tensor():
+    assert torch.tensor([np.float64(1.5)]).dtype == torch.float64
+    assert torch.tensor([[1.0, np.float64(2.0)]]).dtype == torch.float64
+    assert torch.tensor([1.5]).dtype == torch.float32 and torch.tensor([np.float32(1.5)]).dtype == torch.float32
+
+
+def test_linear_with_a_1d_weight():
+    x = torch.tensor([[1.0, 2.0, 3.0], [0.0, 1.0, -1.0]], requires_grad=True)
+    w = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    y = F.linear(x, w, torch.tensor(0.25))
+    y.sum().backward()
+    assert y.shape == (2,) and y.tolist() == [4.75, -2.75]
+    assert x.grad.tolist() == [[0.5, -1.0, 2.0]] * 2 and w.grad.tolist() == [1.0, 3.0, 2.0]

@@ -64,9 +64,18 @@ def _inferred(array: np.ndarray, data) -> np.ndarray:
     if array.dtype.kind not in "biuf":
         raise TypeError(f"can't convert {type(data).__name__} with elements of type {array.dtype} to a tensor: the "
                         "engine supports only bool, integer and floating data")
-    if array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
+    if array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)) and not _holds_float64(data):
         return array.astype(DEFAULT.float)
     return array
+
+
+def _holds_float64(data) -> bool:
+    """Whether a nested list holds a numpy float64 (or float64 array): PyTorch then infers float64."""
+    if isinstance(data, (np.float64, np.ndarray)):
+        return getattr(data, "dtype", None) == np.float64
+    if isinstance(data, (list, tuple)):
+        return any(_holds_float64(item) for item in data)
+    return False
 
 
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

@@ -206,6 +206,8 @@ def _make_input(spec, op, rng, dtype, attrs, first=None):
         values = np.abs(values) + 0.5
     elif op.domain == "nonzero":
         values = np.sign(values) * (np.abs(values) + 0.5)
+    elif op.domain == "unit":   # probabilities, away from 0 and 1
+        values = 0.2 + 0.6 / (1.0 + np.exp(-values))
     for kink in op.kinks(attrs):
         values = _away_from(values, kink)
     return Tensor(values.astype(dtype), requires_grad=True)

@@ -139,6 +139,8 @@ def reduce_axes(dim, ndim: int):
     if dim is None:
         return None
     if isinstance(dim, (list, tuple)):
+        if not dim:   # PyTorch: an empty dim list reduces over every dimension, as dim=None
+            return None
         axes = [wrap_dim(d, ndim) for d in dim]
         for d in axes:
             if axes.count(d) > 1:
@@ -872,6 +874,8 @@ class Sum(Op):
 
     @staticmethod
     def forward(xp, a, out=None, axis=None, keepdims=False):
+        if out is None and a.dtype.kind in "bu":   # PyTorch sums bool and unsigned (uint8) to int64
+            return xp.sum(astype(xp, a, np.int64), axis=axis, keepdims=keepdims)
         return xp.sum(a, axis=axis, keepdims=keepdims, out=out)
 
     @staticmethod
@@ -1220,6 +1224,8 @@ def _bind_float_reduce(name):
         if dtype is None and input.dtype.kind not in "fc":
             raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either a floating "
                                f"point or complex dtype. Got: {_torch_dtype_name(input.dtype)}")
+        if dtype is not None:   # PyTorch casts the input first, then reduces in that dtype
+            input = input.to(dtype)
         return (input,), {"axis": reduce_axes(dim, input.ndim), "keepdims": bool(keepdim)}
     return bind
 
@@ -1816,6 +1822,8 @@ class SoftmaxCrossEntropy(Op):
     def forward(xp, logits, target, axis=1, reduction="none"):
         shifted, exps = SoftmaxCrossEntropy.shifted_and_exp(xp, logits, axis)
         shifted -= xp.log(xp.sum(exps, axis=axis, keepdims=True))   # now log_softmax(logits)
+        if not xp.isfinite(shifted).all():   # a -inf logit where the target is 0 adds 0, not 0 * -inf = nan
+            shifted = xp.where(xp.equal(target, 0), 0, shifted)
         if reduction == "sum":
             return xp.asarray(-xp.vdot(target, shifted))
         shifted *= target
@@ -1848,6 +1856,45 @@ class SoftmaxCrossEntropy(Op):
         if reduction == "sum":
             return ()
         return tuple(n for i, n in enumerate(logits_shape) if i != axis % len(logits_shape))
+
+
+BCE_EPSILON = 1e-12   # PyTorch's floor under p * (1 - p) in the gradient, for every dtype
+
+
+@register
+class BinaryCrossEntropy(Op):
+    """-(y * log(p) + (1 - y) * log(1 - p)) elementwise, each log clamped to >= -100, as PyTorch.
+
+    The gradient is PyTorch's ``(p - y) / max(p * (1 - p), 1e-12)``, not the clamped logs' derivative: it
+    stays finite at p = 0 and p = 1 (0 where p == y) and, like PyTorch, flattens for p within 1e-12 of 0 or 1.
+    """
+    name = "binary_cross_entropy"
+    arity = 2
+    dtype_rule = "float"
+    quiet = True
+    domain = "unit"
+    cases = ((((3, 4), (3, 4)), {}), (((5,), (5,)), {}))
+
+    @staticmethod
+    def forward(xp, p, y, out=None):
+        log_p = xp.maximum(xp.log(p), -100.0)
+        log_q = xp.maximum(xp.log(1.0 - p), -100.0)
+        return xp.negative(y * log_p + (1.0 - y) * log_q, out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        p, y = ctx.inputs
+        need_p, need_y = ctx.needs_input_grad
+        gp = gy = None
+        if need_p:
+            spread = p * (1.0 - p)
+            gp = g * (p - y) / xp.where(xp.greater(spread, BCE_EPSILON), spread, BCE_EPSILON)
+        if need_y:
+            log_p = xp.where(xp.greater(p, 0), xp.log(p), -100.0)
+            log_q = xp.where(xp.less(p, 1), xp.log(1.0 - p), -100.0)
+            gy = g * (xp.where(xp.greater(log_q, -100.0), log_q, -100.0)
+                      - xp.where(xp.greater(log_p, -100.0), log_p, -100.0))
+        return gp, gy
 
 
 # ===================================================================== static-tf block
@@ -1888,7 +1935,11 @@ class OneHot(Op):
     dtype_rule = "attr"
 
     @staticmethod
-    def forward(xp, indices, depth, dtype, on_value=1, off_value=0):
+    def forward(xp, indices, depth, dtype, on_value=1, off_value=0, labels=False):
+        if labels and indices.size and (indices.min() < 0 or indices.max() >= depth):
+            # class labels (sparse cross-entropy): TF refuses an index outside [0, depth) at run time
+            bad = indices[(indices < 0) | (indices >= depth)].flat[0]
+            raise ValueError(f"Received a label value of {bad} which is outside the valid range of [0, {depth})")
         hits = xp.equal(xp.expand_dims(indices, -1), xp.arange(depth))
         return astype(xp, xp.where(hits, on_value, off_value), dtype)
 
@@ -1897,7 +1948,7 @@ class OneHot(Op):
         return (None,)
 
     @staticmethod
-    def shape(a_shape, depth, dtype, on_value=1, off_value=0):
+    def shape(a_shape, depth, dtype, on_value=1, off_value=0, labels=False):
         return tuple(a_shape) + (depth,)
 
 

@@ -32,6 +32,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         other = w.dtype if x.dtype != w.dtype else bias._data.dtype
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_torch_name(x.dtype)} and "
                            f"{_torch_name(other)}")
+    if w.ndim == 1 and x.ndim and x.shape[-1] == w.shape[0]:   # PyTorch: a 1-D weight gives (...,) outputs
+        out = input.matmul(weight)
+        return out if bias is None else out + bias
     if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
         rows = int(np.prod(x.shape[:-1])) if x.ndim > 1 else 1
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1] if x.ndim else 0}"
@@ -154,7 +157,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     data = input._data
     if data.size and (data.min() < 0 or data.max() > 1):
         raise RuntimeError("all elements of input should be between 0 and 1")
-    losses = -(target * input.log().clamp(min=-100) + (1 - target) * (1 - input).log().clamp(min=-100))
+    losses = apply_op(OPS["binary_cross_entropy"], (input, target))
     if weight is not None:
         losses = losses * weight
     return _reduce(losses, reduction)
@@ -260,10 +263,11 @@ def _target_matrix(input: Tensor, labels: np.ndarray, class_dim: int, weight, ig
         shape[class_dim] = classes
         spread = spread.reshape(shape).astype(data.dtype)
         matrix += spread if keep is None else np.expand_dims(keep, class_dim) * spread
-    if scale:
-        with np.errstate(invalid="ignore", divide="ignore"):   # everything ignored: 0/0 = nan, as PyTorch
-            matrix /= denominator
+    if scale and denominator:
+        matrix /= denominator
         denominator = 1
+    # a denominator of 0 (every label ignored, an empty batch) stays for the caller: the mean is nan, as
+    # PyTorch's, but its gradient is 0 (dividing T by 0 would make that nan too)
     return matrix, denominator
 
 
@@ -297,9 +301,16 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         return _cross_entropy_probs(input, target, w, class_dim, reduction, label_smoothing)
     labels = _check_targets(input, target, class_dim)
     # a mean is folded into the constant target (T / sum(w_i)): one fused node computes sum(w_i * l_i) / sum(w_i)
-    matrix, _ = _target_matrix(input, labels, class_dim, w, ignore_index, label_smoothing, reduction == "mean")
-    return apply_op(_SOFTMAX_CE, (input, Tensor._wrap(matrix)),
+    matrix, denominator = _target_matrix(input, labels, class_dim, w, ignore_index, label_smoothing,
+                                         reduction == "mean")
+    loss = apply_op(_SOFTMAX_CE, (input, Tensor._wrap(matrix)),
                     {"axis": class_dim, "reduction": "none" if reduction == "none" else "sum"})
+    return _nan_if_nothing_counted(loss) if reduction == "mean" and not denominator else loss
+
+
+def _nan_if_nothing_counted(total: Tensor) -> Tensor:
+    """A mean over no samples: nan, as PyTorch's 0/0, with the gradient 0 its backward gives."""
+    return total + float("nan")
 
 
 def _cross_entropy_probs(input, target, w, class_dim, reduction, smoothing):
@@ -325,7 +336,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     class_dim = _class_dim(_tensor(input, "nll_loss"))
     labels = _check_targets(input, target, class_dim)
     matrix, denominator = _target_matrix(input, labels, class_dim, _class_weights(input, weight), ignore_index, 0.0)
-    losses = -(input * Tensor._wrap(matrix)).sum(class_dim)
+    # picked, not multiplied: an -inf log-probability of another class adds 0, not 0 * -inf = nan
+    picked = apply_op(OPS["where"], (Tensor._wrap(matrix != 0), input, 0.0)) * Tensor._wrap(matrix)
+    losses = -picked.sum(class_dim)
     if reduction == "mean":
-        return losses.sum() / denominator
+        return losses.sum() / denominator if denominator else _nan_if_nothing_counted(losses.sum())
     return losses.sum() if reduction == "sum" else losses

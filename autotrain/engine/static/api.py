@@ -196,6 +196,12 @@ def where(condition, x, y, name=None) -> Node:
     condition = as_node(condition)
     if condition.dtype != np.bool_:
         raise TypeError(f"where: condition {condition!r} must be bool, not {condition.dtype.name}")
+    rows = as_node(x) if isinstance(x, Node) or not isinstance(y, Node) else as_node(y)
+    if condition.ndim == 1 and rows.ndim > 1:
+        # TF1's where: a vector condition picks whole rows (entries along the first dimension)
+        if condition.shape[0] is not None and rows.shape[0] is not None and condition.shape[0] != rows.shape[0]:
+            raise ValueError(f"where: a 1-D condition {condition!r} needs one entry per row of {rows!r}")
+        condition = apply("reshape", condition, shape=(-1,) + (1,) * (rows.ndim - 1))
     return tf_apply("where", condition, x, y, name=name)
 
 

@@ -110,8 +110,7 @@ def gradients(ys, xs, grad_ys=None) -> list:
     summed; each edge's gradient is unbroadcast to its input's shape once, as in the dynamic engine.
     """
     ys = list(ys) if isinstance(ys, (list, tuple)) else [ys]
-    single = not isinstance(xs, (list, tuple))
-    xs = [xs] if single else list(xs)
+    xs = list(xs) if isinstance(xs, (list, tuple)) else [xs]
     grad_ys = [None] * len(ys) if grad_ys is None else (list(grad_ys) if isinstance(grad_ys, (list, tuple)) else [grad_ys])
     _check_nodes("ys", ys)
     _check_nodes("xs", xs)
@@ -128,8 +127,7 @@ def gradients(ys, xs, grad_ys=None) -> list:
         if g is None or not node.inputs or node.op not in OPS:
             continue
         _backprop(node, g, live, grads)
-    result = [grads.get(x.id) for x in xs]
-    return result[0] if single else result
+    return [grads.get(x.id) for x in xs]   # a list even for a bare x, as TF1
 
 
 def _check_nodes(what: str, values) -> None:

@@ -398,19 +398,28 @@ def _unrolled_log_softmax(ins: Instr, w: _Writer) -> bool:
     return True
 
 
+def _check_label_rows(labels, hits, depth) -> None:
+    """Every label row of a one-hot made from class labels has its hit, else the one_hot op's error."""
+    if hits.shape[0] and not hits.any(axis=1).all():
+        OPS["one_hot"].forward(np, labels, depth=depth, dtype=np.float64, labels=True)
+
+
 def _unrolled_one_hot(ins: Instr, w: _Writer) -> bool:
     """``one_hot`` with TF's default on/off values (1, 0): the row hits written straight into a buffer bound
     once (``copyto`` of a bool is exactly 1/0, as the forward's ``where(hits, 1, 0)`` cast to the dtype)."""
     (a,) = ins.args
     attrs = ins.attrs
     if (not isinstance(a, Instr) or ins.dtype is None or len(ins.shape) != 2 or attrs.get("on_value", 1) != 1
-            or attrs.get("off_value", 0) != 0 or set(attrs) - {"depth", "dtype", "on_value", "off_value"}):
+            or attrs.get("off_value", 0) != 0 or set(attrs) - {"depth", "dtype", "on_value", "off_value", "labels"}):
         return False
     hits = _fixed_buffer(ins, w, "oh", ins.shape, np.bool_)
     result = _fixed_buffer(ins, w, "oo", ins.shape, ins.dtype)
     columns = w.bind("oc", np.arange(attrs["depth"]))
     w.ns.setdefault("u_equal", np.equal)
     w.lines += [f"u_equal({w.arg(a)}[:, None], {columns}, {hits})", f"copyto({result}, {hits})"]
+    if attrs.get("labels"):   # class labels: a row without a hit is an out-of-range label, which TF refuses
+        check = w.bind("ok", _check_label_rows)
+        w.lines.append(f"{check}({w.arg(a)}, {hits}, {attrs['depth']})")
     w.name[ins.id] = result
     w.fixed.add(ins.id)
     return True

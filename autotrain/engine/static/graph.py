@@ -86,6 +86,11 @@ class Node:
     def __matmul__(self, other): return tf_apply("matmul", self, other)
     def __rmatmul__(self, other): return tf_apply("matmul", other, self)
     def __neg__(self): return apply("neg", self)
+    # comparisons make bool nodes, as TF1's Tensor (== stays identity: nodes are dict keys)
+    def __lt__(self, other): return tf_apply("less", self, other)
+    def __le__(self, other): return tf_apply("less_equal", self, other)
+    def __gt__(self, other): return tf_apply("greater", self, other)
+    def __ge__(self, other): return tf_apply("greater_equal", self, other)
 
     @property
     def T(self) -> "Node":
@@ -419,6 +424,10 @@ def tf_apply(op: str, *inputs, name: str | None = None, **attrs) -> Node:
         if v.dtype != like.dtype:
             raise TypeError(f"{op}: input {v!r} has dtype {v.dtype.name} that does not match dtype "
                             f"{like.dtype.name} of {like!r} (TF1 does not convert tensors: use tf.cast)")
+    if op == "div" and like.dtype.kind in "iu":
+        # TF1's ``/`` (truediv) on integers: int8/16 and uint8/16 divide in float32, int32/64 in float64
+        wide = np.float64 if like.dtype.itemsize >= 4 else np.float32
+        converted = tuple(apply("cast", v, dtype=np.dtype(wide)) if isinstance(v, Node) else v for v in converted)
     return apply(op, *converted, name=name, **attrs)
 
 
@@ -467,8 +476,11 @@ def constant(value, dtype=None, shape=None, name=None, graph: Graph | None = Non
 def _assign_node(var: Variable, value, mode: str, name=None) -> Node:
     value = tf_input(value, var, var.graph, f"assign to {var.name}")
     shape = value.shape if isinstance(value, Node) else ()
-    if broadcast_dims([var.shape, shape]) != tuple(var.shape):
-        raise ValueError(f"assign: value of shape {_fmt_shape(shape)} does not fit {var!r}")
+    if len(shape) != len(var.shape) or any(a is not None and b is not None and a != b
+                                           for a, b in zip(shape, var.shape)):
+        # TF1 (validate_shape=True): the value must have the variable's shape; no broadcasting
+        raise ValueError(f"Shapes {_fmt_shape(var.shape)} and {_fmt_shape(shape)} are incompatible: "
+                         f"assign to {var!r} needs a value of its shape")
     if isinstance(value, Node) and value.dtype != var.dtype:
         raise TypeError(f"assign: value {value!r} has dtype {value.dtype.name}, {var!r} needs {var.dtype.name}")
     graph = var.graph

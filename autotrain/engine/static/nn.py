@@ -49,7 +49,7 @@ def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None
     depth = logits.shape[-1]
     if depth is None:
         raise ValueError(f"sparse_softmax_cross_entropy_with_logits: the class axis of {logits!r} must be known")
-    onehot = apply("one_hot", labels, depth=depth, dtype=logits.dtype)
+    onehot = apply("one_hot", labels, depth=depth, dtype=logits.dtype, labels=True)
     return softmax_cross_entropy_with_logits_v2(onehot, logits, -1, name)
 
 
