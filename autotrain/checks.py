@@ -5,6 +5,10 @@ What is checked (each a named *task*; ``only`` selects tasks by name):
 
 * ``op:<name>`` -- every case each differentiable op of ``OPS`` declares (broadcasting, scalar operands),
   the full Jacobian by backward passes vs finite differences (``engine.gradcheck``).
+* ``grad2:<name>`` -- the same cases' second derivatives: the Jacobian of the vector-Jacobian product
+  that ``backward(create_graph=True)`` records (``engine.gradcheck.vjp_function``), with respect to each
+  input and to the output weights ``v#<k>``, vs finite differences of that product; and
+  ``grad2:MyReLU`` the custom Function's (its backward is made of differentiable tensor ops).
 * ``function:MyReLU`` -- the custom-relu mode's ``autograd.Function`` vs finite differences, on inputs
   kept ``KINK_MARGIN`` away from 0 so no central difference straddles the kink; and
   ``function:MyReLU-kink`` -- its gradient *at* 0 (a convention, not a derivative: finite differences
@@ -153,6 +157,39 @@ def _op_task(case, s: Settings) -> Callable[[], Iterator[Check]]:
     return run
 
 
+def _second_order_rows(name: str, fn: Callable, inputs: tuple, s: Settings, shapes: str) -> Iterator[Check]:
+    """One row per (gradient, variable) pair: the recorded backward's Jacobian vs finite differences of it."""
+    from autotrain.engine.gradcheck import analytical_jacobian, numerical_jacobian, vjp_function
+    from autotrain.engine.tensor import Tensor
+
+    vjp, variables = vjp_function(fn, inputs, seed=s.seed)
+    wrt = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    labels = [f"#{i}" for i in range(len(inputs))] + [f"v#{k}" for k in range(len(variables) - len(inputs))]
+    for i, t in enumerate(variables):
+        if not (isinstance(t, Tensor) and t.requires_grad):
+            continue
+        anas, nums = analytical_jacobian(vjp, variables, i), numerical_jacobian(vjp, variables, i, s.eps)
+        for j, (ana, num) in enumerate(zip(anas, nums)):
+            yield _row(name, f"d grad#{wrt[j]} / d {labels[i]}", shapes, s, ana, num)
+
+
+def _op2_task(case, s: Settings) -> Callable[[], Iterator[Check]]:
+    def run():
+        inputs = case.make_inputs(np.random.default_rng(s.seed), np.dtype(s.dtype))
+        yield from _second_order_rows(f"grad2:{case.op_name}", case.fn, inputs, s, case.label)
+    return run
+
+
+def _my_relu_second_order_rows(s: Settings) -> Iterator[Check]:
+    import autotrain.engine as torch
+    from autotrain.modes.custom_relu import my_relu
+
+    values = _away_from_kink(np.random.default_rng(s.seed).standard_normal((3, 4)))
+    x = torch.tensor(values.astype(s.dtype), requires_grad=True)
+    relu = my_relu()
+    yield from _second_order_rows("grad2:MyReLU", lambda v: relu.apply(v) * v, (x,), s, "(3,4)")
+
+
 def _away_from_kink(values: np.ndarray) -> np.ndarray:
     # Same convention as the op sweep: no central difference may straddle ReLU's kink at 0.
     return np.sign(values) * (KINK_MARGIN + np.abs(values))
@@ -293,6 +330,8 @@ def tasks(s: Settings) -> list[tuple[str, Callable[[], Iterator[Check]]]]:
     from autotrain.engine.gradcheck import op_cases
 
     found = [(f"op:{c.op_name}", _op_task(c, s)) for c in op_cases()]
+    found += [(f"grad2:{c.op_name}", _op2_task(c, s)) for c in op_cases()]
+    found.append(("grad2:MyReLU", lambda: _my_relu_second_order_rows(s)))
     found += [("function:MyReLU", lambda: _my_relu_rows(s)), ("function:MyReLU-kink", lambda: _my_relu_kink_rows(s))]
     oracle = LossOracle(s)
     found += [(f"loss:{m}", lambda m=m: _loss_rows(m, oracle)) for m in MODE_ORDER]
@@ -335,8 +374,8 @@ def run_checks(cfg=None, dtype: str = "float64", eps: float | None = None, atol:
         report.warnings.append(FLOAT32_ADVICE)
     selected = [(name, run) for name, run in tasks(s) if matches(name, only)]
     if not selected:
-        raise NoMatch(f"--only {only!r} matches no check (names look like op:matmul, function:MyReLU, "
-                      "loss:static, static:passes)")
+        raise NoMatch(f"--only {only!r} matches no check (names look like op:matmul, grad2:matmul, "
+                      "function:MyReLU, loss:static, static:passes)")
     with np.errstate(all="ignore"):
         for name, run in selected:
             report.rows.extend(_safe(name, run, s))

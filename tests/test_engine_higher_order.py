@@ -368,3 +368,67 @@ def test_memory_stays_flat_over_1000_create_graph_steps():
     late, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert late - early < 200_000, (early, late)
+
+
+def test_third_derivative():
+    x = E.tensor([0.5, -1.0], dtype=E.float64, requires_grad=True)
+    g, = E.autograd.grad((x ** 4).sum(), x, create_graph=True)
+    h, = E.autograd.grad(g.sum(), x, create_graph=True)
+    k, = E.autograd.grad(h.sum(), x)
+    np.testing.assert_allclose(k.numpy(), 24 * np.array([0.5, -1.0]), rtol=1e-15)
+
+
+class _TwoOutputs(E.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x, x * 3
+
+    @staticmethod
+    def backward(ctx, ga, gb):
+        x, = ctx.saved_tensors
+        return ga * 2 * x + gb * 3
+
+
+def test_function_with_two_outputs_second_derivative_and_an_unused_output():
+    x = E.tensor([1.0, 2.0], dtype=E.float64, requires_grad=True)
+    a, b = _TwoOutputs.apply(x)
+    g, = E.autograd.grad((a * b).sum(), x, create_graph=True)  # d/dx 3x^3 = 9x^2
+    np.testing.assert_allclose(E.autograd.grad(g.sum(), x)[0].numpy(), [18.0, 36.0])
+    a, _ = _TwoOutputs.apply(x)
+    g, = E.autograd.grad(a.sum(), x, create_graph=True)  # the unused output's gradient is zeros
+    np.testing.assert_allclose(E.autograd.grad(g.sum(), x)[0].numpy(), [2.0, 2.0])
+
+
+def test_degenerate_inputs_under_create_graph():
+    x = E.tensor(1.5, requires_grad=True)  # 0-d float32
+    g, = E.autograd.grad(E.sin(x) * x, x, create_graph=True)
+    h, = E.autograd.grad(g, x)
+    assert g.dtype == h.dtype == E.float32 and h.shape == ()
+    np.testing.assert_allclose(h.item(), 2 * np.cos(1.5) - 1.5 * np.sin(1.5), rtol=1e-6)
+    empty = E.zeros(0, 3, dtype=E.float64, requires_grad=True)
+    g, = E.autograd.grad((empty * empty).sum(), empty, create_graph=True)
+    assert g.shape == (0, 3) and E.autograd.grad(g.sum(), empty)[0].shape == (0, 3)
+    a = E.tensor([1.0, 2.0], requires_grad=True)
+    b = E.tensor([3.0, 4.0], dtype=E.float64, requires_grad=True)
+    ga, gb = E.autograd.grad((a * b * a).sum(), [a, b], create_graph=True)  # promoted inside, own dtypes out
+    assert (ga.dtype, gb.dtype) == (E.float32, E.float64)
+    ha, hb = E.autograd.grad(ga.sum() + gb.sum(), [a, b])
+    np.testing.assert_allclose(ha.numpy(), [8.0, 12.0])
+    np.testing.assert_allclose(hb.numpy(), [2.0, 4.0])
+
+
+def test_function_gradient_of_a_wrong_shape_is_refused_under_create_graph():
+    class Bad(E.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return E.ones(5)
+
+    x = E.tensor([1.0, 2.0], requires_grad=True)
+    for create_graph in (False, True):
+        with pytest.raises(RuntimeError, match=r"invalid gradient at index 0 - got \[5\]"):
+            E.autograd.grad(Bad.apply(x).sum(), x, create_graph=create_graph)

@@ -57,7 +57,7 @@ def test_wrong_custom_function_and_a_wrong_mode_are_caught(monkeypatch):
 
 def test_only_selects_checks_and_no_match_fails():
     assert {r.name for r in run_checks(only="relu").rows} == {"op:relu", "function:MyReLU", "function:MyReLU-kink",
-                                                               "loss:custom-relu"}
+                                                               "loss:custom-relu", "grad2:relu", "grad2:MyReLU"}
     result = invoke("--only", "no-such-check")
     assert result.exit_code == 2 and "matches no check" in result.stderr
 
@@ -85,3 +85,23 @@ def test_each_mode_gradient_matches_finite_differences(mode):
     report = run_checks(only=f"loss:{mode}")
     assert report.passed and {r.input for r in report.rows} == {"w1", "w2"}
     assert np.isfinite([r.result.max_abs_err for r in report.rows]).all()
+
+
+def test_second_order_rows_cover_every_op_case_and_catch_a_wrong_second_derivative(monkeypatch):
+    from autotrain.engine.gradcheck import op_cases
+    from autotrain.engine.ops import OPS
+
+    report = run_checks(only="grad2:*")
+    assert report.passed
+    assert {r.name for r in report.rows} == {f"grad2:{c.op_name}" for c in op_cases()} | {"grad2:MyReLU"}
+    tanh = OPS["tanh"]
+
+    def first_order_only(ctx, xp, g):  # right values, but the saved output taken as a constant
+        y = ctx.output.detach() if hasattr(ctx.output, "detach") else ctx.output
+        return (g * (1.0 - y * y),)
+
+    monkeypatch.setattr(tanh, "backward", staticmethod(first_order_only))
+    assert run_checks(only="op:tanh").passed
+    broken = run_checks(only="grad2:tanh")
+    assert not broken.passed
+    assert {r.input for r in broken.rows if not r.passed} == {"d grad#0 / d #0"}

@@ -135,34 +135,41 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs=None, eps: float = 1e-6, at
     """Check second derivatives: :func:`gradcheck` of the vector-Jacobian product ``fn``'s backward makes.
 
     The backward runs with ``create_graph=True`` and its results are compared with central differences
-    with respect to the inputs and to ``grad_outputs`` (random float64 tensors when not given), as
-    PyTorch's ``gradgradcheck``.
+    with respect to the inputs and to ``grad_outputs`` (random tensors of the outputs' dtypes when not
+    given), as PyTorch's ``gradgradcheck``.
+    """
+    vjp, all_inputs = vjp_function(fn, inputs, grad_outputs, seed)
+    return gradcheck(vjp, all_inputs, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception)
+
+
+def vjp_function(fn: Callable, inputs, grad_outputs=None, seed: int = 0) -> tuple[Callable, tuple]:
+    """``(vjp, inputs + grad_outputs)``: ``vjp(*inputs, *grad_outputs)`` is ``fn``'s backward, recorded.
+
+    Its Jacobian holds ``fn``'s second derivatives (with respect to the inputs) and the first ones again
+    (with respect to ``grad_outputs``, in which the product is linear).
     """
     from . import autograd  # autograd imports this module
     from .graph import enable_grad
 
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     wrt = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
-    outs = _outputs(fn, inputs)
     if grad_outputs is None:
         rng = np.random.default_rng(seed)
         grad_outputs = tuple(Tensor(rng.standard_normal(o.shape).astype(o.dtype), requires_grad=o.dtype.kind == "f")
-                             for o in outs)
+                             for o in _outputs(fn, inputs))
     grad_outputs = tuple(grad_outputs) if isinstance(grad_outputs, (tuple, list)) else (grad_outputs,)
     n = len(inputs)
 
     def vector_jacobian_product(*args):
         with enable_grad():
             ins, seeds = args[:n], args[n:]
-            results = _outputs(fn, ins)
-            pairs = [(o, s) for o, s in zip(results, seeds) if o.requires_grad]
-            grads = autograd.grad([o for o, _ in pairs], [ins[i] for i in wrt], [s for _, s in pairs],
+            pairs = [(o, v) for o, v in zip(_outputs(fn, ins), seeds) if o.requires_grad]
+            grads = autograd.grad([o for o, _ in pairs], [ins[i] for i in wrt], [v for _, v in pairs],
                                   create_graph=True, allow_unused=True)
         return tuple(Tensor._wrap(np.zeros(ins[i].shape, ins[i].dtype)) if g is None else g
                      for i, g in zip(wrt, grads))
 
-    return gradcheck(vector_jacobian_product, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
-                     raise_exception=raise_exception)
+    return vector_jacobian_product, inputs + grad_outputs
 
 
 def _mismatch_message(i: int, j: int, ana, num, atol, rtol) -> str:

@@ -189,8 +189,21 @@ def _function_backward(ctx, g):
                                "but the corresponding forward input was not a Tensor")
         if gi is not None and not isinstance(gi, Tensor):
             gi = _new(np.asarray(gi, dtype=arg.dtype))
+        if gi is not None and tuple(gi.shape) != tuple(arg.shape):
+            gi = _summed_to(ctx, i, gi, tuple(arg.shape))
         grads.append(gi)
     return tuple(grads)
+
+
+def _summed_to(ctx, i, gi, shape):
+    """A Function's gradient of a broadcast shape summed to its input's; any other shape refused, as PyTorch."""
+    try:
+        if len(gi.shape) >= len(shape) and np.broadcast_shapes(tuple(gi.shape), shape) == tuple(gi.shape):
+            return unbroadcast(TensorXP, gi, shape)
+    except ValueError:
+        pass
+    raise RuntimeError(f"Function {ctx.name()} returned an invalid gradient at index {i} - got {list(gi.shape)} but "
+                       f"expected shape compatible with {list(shape)}")
 
 
 def _pending_add(pending, heap, node, index, g):
