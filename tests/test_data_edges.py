@@ -291,3 +291,27 @@ def test_deep_json_is_a_value_error():
     with pytest.raises(ValueError, match="nested deeper"):
         loads_json("[" * 10_000 + "]" * 10_000)
     assert loads_json('{"a": [[1]]}') == {"a": [[1]]}
+
+
+# ------------------------------------------------------------------ one path rule
+def test_one_path_rule_for_every_way_a_data_path_is_given(tmp_path, monkeypatch):
+    from autotrain.data import resolve_data_path
+    conf, work = tmp_path / "conf", tmp_path / "work"
+    conf.mkdir(), work.mkdir()
+    big_label_csv(conf), big_label_csv(work)
+    (conf / "c.yaml").write_text("data: big.csv\nloss: cross_entropy\nsteps: 1\nH: [3]\nval_fraction: 0\nN: 4\n")
+    monkeypatch.chdir(work)
+    assert load_config(conf / "c.yaml").data == str(conf / "big.csv")  # from the file: the file's folder
+    assert load_config(conf / "c.yaml", ["data=big.csv"]).data == str(work / "big.csv")  # --set: the cwd
+    assert resolve_data_path("big.csv", conf) == str(conf / "big.csv")
+    assert resolve_data_path("big.csv", None) == str(work / "big.csv")
+    assert resolve_data_path(["a.npy", "b.npy"], None) == [str(work / "a.npy"), str(work / "b.npy")]
+    assert resolve_data_path("synthetic", conf) == "synthetic"
+    assert resolve_data_path(str(conf / "big.csv"), work) == str(conf / "big.csv")
+    # fit --resume --set data=FILE names the cwd's file (and is refused: another data file is another run)
+    r = invoke("fit", conf / "c.yaml", "--runs-dir", work / "runs", "-q")
+    assert r.exit_code == 0, r.output
+    [run] = list((work / "runs").iterdir())
+    assert f'data: "{conf / "big.csv"}"' in (run / "config.yaml").read_text()
+    r = invoke("fit", "--resume", run, "--set", "data=big.csv")
+    assert r.exit_code == 2 and str(work / "big.csv") in r.output.replace("\n", "")
