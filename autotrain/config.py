@@ -561,15 +561,11 @@ def _allowed_keys_once(problems: list[Problem]) -> list[Problem]:
 
 def _data_path(value: Any, source: str, config_path) -> Any:
     """A data path from a file is relative to that file's folder, one from ``--set`` to the working
-    directory; both become absolute, so the run's own config.yaml still finds the data."""
-    if value == "synthetic" or not isinstance(value, (str, list)) or not value:
-        return value
-    base = Path(config_path).resolve().parent if source not in ("--set", "") and config_path else Path.cwd()
+    directory (the one rule: :func:`autotrain.data.resolve_data_path`)."""
+    from autotrain.data import resolve_data_path
 
-    def absolute(v):
-        return str((base / Path(v).expanduser()).resolve()) if isinstance(v, str) and v else v
-
-    return absolute(value) if isinstance(value, str) else [absolute(v) for v in value]
+    from_file = source not in ("--set", "") and config_path
+    return resolve_data_path(value, Path(config_path).resolve().parent if from_file else None)
 
 
 def cross_check(cfg: FitConfig, where: dict, raw: dict | None = None) -> list[Problem]:

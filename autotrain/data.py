@@ -453,6 +453,21 @@ def read_arrays(paths, classify: bool = False) -> Dataset:
     return Dataset(x.astype(np.float64), y, names, [f"y{i}" for i in range(y.shape[1])], None, str(paths))
 
 
+def resolve_data_path(value, relative_to: str | os.PathLike | None):
+    """THE rule for a ``data`` value, whichever way it was given: ``synthetic`` stays; a path (or each of an
+    [x.npy, y.npy] pair) is made absolute against ``relative_to`` -- the folder of the file that names it (a
+    config or sweep file), or None for the working directory (``--set data=FILE``, ``--sweep data=A,B``, a
+    command-line argument).  Absolute, so a run's own config.yaml finds the data from anywhere."""
+    if value == "synthetic" or not isinstance(value, (str, list)) or not value:
+        return value
+    base = Path.cwd() if relative_to is None else Path(relative_to)
+
+    def absolute(v):
+        return str((base / Path(v).expanduser()).resolve()) if isinstance(v, str) and v else v
+
+    return absolute(value) if isinstance(value, str) else [absolute(v) for v in value]
+
+
 def load_dataset(data, target=None, classify: bool = False) -> Dataset:
     """The data a config's ``data`` names (a .csv / .npz path or an [x.npy, y.npy] pair)."""
     if isinstance(data, str) and data.lower().endswith(".csv"):

@@ -274,13 +274,14 @@ class RunDir:
 
     # ------------------------------------------------------------ metrics
 
-    def open_metrics(self, keep_before: int = 0) -> MetricsWriter:
+    def open_metrics(self, keep_before: int = 0, logged=None) -> MetricsWriter:
         """Open metrics.csv for appending, first dropping rows of steps >= ``keep_before`` (and torn lines).
 
         On resume from a checkpoint at step k, rows k, k+1, ... were logged after that checkpoint and
-        will be logged again, so the continued table matches an uninterrupted run's.
+        will be logged again, so the continued table matches an uninterrupted run's.  ``logged(step)``:
+        whether the run's plan logs that step; other rows go too (an extended run's old last row).
         """
-        rows = [r for r in self.read_metric_rows() if r["step"] < keep_before]
+        rows = [r for r in self.read_metric_rows() if r["step"] < keep_before and (logged is None or logged(r["step"]))]
         text = METRICS_HEADER + "".join(
             metrics_line(r["step"], r["loss"], r["elapsed_s"] or 0.0, r["epoch"], r["val_loss"], r["val_accuracy"])
             for r in rows)

@@ -259,7 +259,12 @@ def export_run(path: str | os.PathLike, overwrite: bool = False) -> list[Path]:
                 for w in export_run(child, overwrite)]
     targets = [(p, p / "metrics.csv")] if kind == "run" else [
         (p / m, p / m / "metrics.csv") for m in catalog._MODE_DIRS if (p / m / "metrics.csv").is_file()]
-    config = catalog.read_yaml(p / "config.yaml") if (p / "config.yaml").is_file() else {}
+    try:
+        config = catalog.read_yaml(p / "config.yaml") if (p / "config.yaml").is_file() else {}
+        for _, metrics_path in targets:
+            catalog.read_metrics(metrics_path)
+    except catalog.UnreadableError as exc:
+        raise ValueError(f"{p}: {exc}; nothing was written") from None
     for folder, _ in targets:
         old = list(folder.glob(EVENTS_GLOB))
         if old and not overwrite:
@@ -267,7 +272,8 @@ def export_run(path: str | os.PathLike, overwrite: bool = False) -> list[Path]:
                              "use --overwrite to replace them")
     t0 = _start_epoch(p)
     for folder, metrics_path in targets:
-        _replace_events(folder, lambda logdir: _export_events(logdir, catalog.read_metrics(metrics_path), config, t0))
+        metrics = catalog.read_metrics(metrics_path)  # read before anything is written: a bad file changes nothing
+        _replace_events(folder, lambda logdir: _export_events(logdir, metrics, config, t0))
     return [folder for folder, _ in targets]
 
 

@@ -262,7 +262,9 @@ def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag, da
     ckpt = run.latest_checkpoint(cfg, spec=run_checkpoint_spec(cfg))
     notes += run.notes
     order = order_rng(cfg.seed)
+    logged = None
     if ckpt is not None:
+        ckpt, logged = _start_of_extension(run, cfg, plan, ckpt)
         mode.load_state(ckpt.weights, ckpt.optimizer_state)
         start, elapsed0 = ckpt.step, ckpt.elapsed_s
         _restore_order(order, ckpt.rng_state)
@@ -276,7 +278,7 @@ def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag, da
                       resumed_from=start if ckpt is not None else None, notes=notes, checkpoint=start,
                       epochs=cfg.epochs, batches_per_epoch=plan.per_epoch,
                       threads=blas_threads(cfg, plan.batch))
-    kept = [r for r in run.read_metric_rows() if r["step"] < start]
+    kept = [r for r in run.read_metric_rows() if r["step"] < start and (logged is None or logged(r["step"]))]
     best = _best_of(kept)
     summary.best_val_loss, summary.best_val_accuracy, summary.best_step = best
     run.write_summary(summary.to_dict())
@@ -289,7 +291,8 @@ def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag, da
     t0 = time.perf_counter()
     if stop.signum is not None and start < plan.steps:  # a signal during start-up: stop at the checkpoint just made
         status, summary.signal = "interrupted", _signal_name(stop.signum)
-    with limit_blas(summary.threads), run.open_metrics(keep_before=start) as metrics, np.errstate(all="ignore"):
+    with limit_blas(summary.threads), run.open_metrics(keep_before=start, logged=logged) as metrics, \
+            np.errstate(all="ignore"):
         for t in range(start, plan.steps if status == "completed" else start):
             x, y = batches.get(t)
             loss = mode.step(x, y)
@@ -328,6 +331,7 @@ def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag, da
                     run.save_checkpoint(step, state, config_hash, now, _rng_json(cfg, order, batches, step),
                                         mode.optimizer_state())
                     summary.checkpoint = step
+                    _drop_off_schedule(run, cfg, plan, step, summary.best_step)
                     run.prune_checkpoints(cfg.keep_checkpoints, protect=[summary.best_step] if summary.best_step
                                           is not None else [])
             if stopping and pruned:
@@ -346,6 +350,39 @@ def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag, da
     summary.wall_time_s, summary.steps_per_s = wall, (ran / wall if wall > 0 else 0.0)
     run.write_summary(summary.to_dict())
     return summary
+
+
+def _drop_off_schedule(run: RunDir, cfg: FitConfig, plan: "Plan", newest: int, best: int | None) -> None:
+    """Remove checkpoints older than ``newest`` that an uninterrupted run never writes: one a signal made
+    (the run has continued past it) or a shorter run's last step (the run was extended past it).  Then the
+    run's checkpoints, and what keep_checkpoints prunes, are an uninterrupted run's."""
+    for step, path in run.checkpoints():
+        if step < newest and step != best and step % cfg.checkpoint_every and step != plan.steps:
+            path.unlink(missing_ok=True)
+
+
+def _start_of_extension(run: RunDir, cfg: FitConfig, plan: "Plan", ckpt):
+    """(the checkpoint to continue from, the row filter) so an extended run ends as an uninterrupted one would.
+
+    The shorter run logged its last step, which the longer plan may not log: that row goes, and with it
+    maybe the best validation loss.  The best among the remaining rows needs its checkpoint, which the
+    shorter run may never have written (a later best replaced it before the next checkpoint); then the run
+    continues from the newest checkpoint at or before that best, and the replay, bit-identical, writes it.
+    """
+    rows = [r for r in run.read_metric_rows() if r["step"] < ckpt.step]
+    kept = [r for r in rows if plan.logged(r["step"])]
+    if len(kept) == len(rows):
+        return ckpt, None
+    best_step = _best_of(kept)[2]
+    if best_step is None or run.checkpoint_path(best_step).is_file():
+        return ckpt, plan.logged
+    for step, path in reversed(run.checkpoints()):
+        if step <= best_step:
+            try:
+                return load_checkpoint(path, cfg, run_checkpoint_spec(cfg)), plan.logged
+            except CheckpointError:
+                continue
+    return ckpt, None  # nothing to replay from: the old rows (and their best) stay as they are
 
 
 def total_steps(cfg: FitConfig, run: RunDir | None = None) -> int:

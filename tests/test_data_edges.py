@@ -291,3 +291,102 @@ def test_deep_json_is_a_value_error():
     with pytest.raises(ValueError, match="nested deeper"):
         loads_json("[" * 10_000 + "]" * 10_000)
     assert loads_json('{"a": [[1]]}') == {"a": [[1]]}
+
+
+# ------------------------------------------------------------------ one path rule
+def test_one_path_rule_for_every_way_a_data_path_is_given(tmp_path, monkeypatch):
+    from autotrain.data import resolve_data_path
+    conf, work = tmp_path / "conf", tmp_path / "work"
+    conf.mkdir(), work.mkdir()
+    big_label_csv(conf), big_label_csv(work)
+    (conf / "c.yaml").write_text("data: big.csv\nloss: cross_entropy\nsteps: 1\nH: [3]\nval_fraction: 0\nN: 4\n")
+    monkeypatch.chdir(work)
+    assert load_config(conf / "c.yaml").data == str(conf / "big.csv")  # from the file: the file's folder
+    assert load_config(conf / "c.yaml", ["data=big.csv"]).data == str(work / "big.csv")  # --set: the cwd
+    assert resolve_data_path("big.csv", conf) == str(conf / "big.csv")
+    assert resolve_data_path("big.csv", None) == str(work / "big.csv")
+    assert resolve_data_path(["a.npy", "b.npy"], None) == [str(work / "a.npy"), str(work / "b.npy")]
+    assert resolve_data_path("synthetic", conf) == "synthetic"
+    assert resolve_data_path(str(conf / "big.csv"), work) == str(conf / "big.csv")
+    # fit --resume --set data=FILE names the cwd's file (and is refused: another data file is another run)
+    r = invoke("fit", conf / "c.yaml", "--runs-dir", work / "runs", "-q")
+    assert r.exit_code == 0, r.output
+    [run] = list((work / "runs").iterdir())
+    assert f'data: "{conf / "big.csv"}"' in (run / "config.yaml").read_text()
+    r = invoke("fit", "--resume", run, "--set", "data=big.csv")
+    assert r.exit_code == 2 and str(work / "big.csv") in r.output.replace("\n", "")
+
+
+# ------------------------------------------------------------------ extended / interrupted == uninterrupted
+def val_run(tmp_path, root, steps, name="ext", **kw):
+    src = tmp_path / "v.csv"
+    if not src.exists():
+        rng = np.random.default_rng(3)
+        x = rng.standard_normal((40, 3))
+        lab = np.where(x[:, 0] + 0.3 * x[:, 1] > 0, "a", "b")
+        write(src, "f1,f2,f3,k\n" + "".join(f"{p!r},{q!r},{r!r},{k}\n" for (p, q, r), k in zip(x.tolist(), lab)))
+    base = dict(data=str(src), loss="cross_entropy", steps=steps, H="[5]", lr=0.5, optimizer="adam", bias="true",
+                init="default", val_fraction=0.25, dtype="float64", mode="manual", log_every=5,
+                checkpoint_every=10, keep_checkpoints=3, name=name, N="null")
+    base.update(kw)
+    cfg = resolve_data(load_config(None, [f"{k}={v}" for k, v in base.items()]))[0]
+    return cfg, create_run(cfg, tmp_path / root)
+
+
+def files_of(run):
+    """Every file a run writes, as an uninterrupted run would: metrics without times, checkpoints' weights."""
+    ckpts = {}
+    for step, path in run.checkpoints():
+        with np.load(path) as z:
+            ckpts[step] = {k: z[k].tolist() for k in z.files if k.startswith("state")}
+    metrics = [{k: v for k, v in r.items() if k != "elapsed_s"} for r in run.read_metric_rows()]
+    summary = {k: v for k, v in json.loads(run.summary_path.read_text()).items()
+               if k not in ("run_dir", "wall_time_s", "steps_per_s", "resumed_from", "notes")}
+    return metrics, ckpts, summary
+
+
+@pytest.mark.parametrize("short", [13, 17, 20])
+def test_an_extended_run_equals_an_uninterrupted_one(tmp_path, short):
+    from autotrain.train import resume_config
+    cfg, run = val_run(tmp_path, "ext", short)
+    fit(cfg, run)
+    for longer in (26, 41):
+        extended = fit(resume_config(run, None, [f"steps={longer}"]), run)
+        cfg2, straight = val_run(tmp_path, f"straight{longer}", longer)
+        fit(cfg2, straight)
+        assert extended.status == "completed"
+        assert files_of(run) == files_of(straight)
+
+
+def test_extension_replays_from_before_a_best_the_short_run_never_saved(tmp_path):
+    from autotrain.train import resume_config
+    cfg, run = val_run(tmp_path, "ext", 13, lr=0.05)
+    fit(cfg, run)
+    rows = run.read_metric_rows()
+    assert rows[-1]["step"] == 12 and min(r["val_loss"] for r in rows) == rows[-1]["val_loss"]  # best: the last
+    extended = fit(resume_config(run, None, ["steps=30"]), run)
+    cfg2, straight = val_run(tmp_path, "straight", 30, lr=0.05)
+    fit(cfg2, straight)
+    assert extended.resumed_from == 10  # the best of the longer plan's rows (step 11) needs a replay from 10
+    assert files_of(run) == files_of(straight)
+
+
+def test_an_interrupted_then_resumed_run_equals_an_uninterrupted_one(tmp_path):
+    import os
+    import signal
+
+    cfg, run = val_run(tmp_path, "int", 37)
+    sent = []
+
+    def interrupt(t, loss):
+        if t == 16 and not sent:
+            sent.append(t)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    first = fit(cfg, run, on_step=interrupt)
+    assert first.status == "interrupted" and first.step == 17 and run.checkpoint_path(17).is_file()
+    done = fit(run.read_config(), run)
+    cfg2, straight = val_run(tmp_path, "straight", 37)
+    fit(cfg2, straight)
+    assert done.status == "completed" and done.resumed_from == 17
+    assert files_of(run) == files_of(straight)  # the signal's checkpoint 17 is gone once the run passed it

@@ -220,3 +220,17 @@ def test_export_overwrite_keeps_the_old_events_until_the_new_ones_are_written(tm
     after = list(run.glob(tb.EVENTS_GLOB))
     assert len(after) == 1 and after[0].name not in before
     assert_matches_metrics(run)
+
+
+@pytest.mark.parametrize("name, content", [("metrics.csv", b"\xff\x00garbage"),
+                                           ("config.yaml", b"a: " + b"[" * 5000 + b"]" * 5000)])
+def test_export_of_a_damaged_run_is_refused_and_changes_nothing(tmp_path, config, name, content):
+    pytest.importorskip("tensorboardX")
+    assert invoke("fit", config, "--runs-dir", tmp_path / "runs", "-q", "--tensorboard").exit_code == 0
+    run = one_run(tmp_path / "runs")
+    before = {f.name: f.read_bytes() for f in run.glob(tb.EVENTS_GLOB)}
+    (run / name).write_bytes(content)
+    r = invoke("export-tensorboard", run, "--overwrite")
+    assert r.exit_code == 2 and "nothing was written" in r.stderr and r.exception is None or \
+        isinstance(r.exception, SystemExit), r.output
+    assert {f.name: f.read_bytes() for f in run.glob(tb.EVENTS_GLOB)} == before
