@@ -341,6 +341,9 @@ def read_run(path: Path, with_size: bool = True) -> Entry:
         e.status = "killed"  # summary.json says running, but no process holds the run's lock
         e.extra["hint"] = f"continue with: autotrain fit --resume {path}"
     e.step, e.final_loss = _int(summary.get("step")), _num(summary.get("final_loss"))
+    if e.status == "killed":  # its summary.json still holds the start step; the checkpoints say how far it got
+        steps = [c["step"] for c in _checkpoints(path / "checkpoints") if c["step"] is not None]
+        e.step = max(steps + ([e.step] if e.step is not None else []), default=None)
     e.steps = _int(summary.get("steps")) if _int(summary.get("steps")) is not None else e.steps
     e.steps_per_s = _num(summary.get("steps_per_s"))
     e.mode = summary.get("mode") if isinstance(summary.get("mode"), str) else e.mode

@@ -221,7 +221,7 @@ def _fit_command(config, overrides, print_config, runs_dir, resume, quiet, as_js
     elif config is None:
         raise BadInput("missing CONFIG: give a YAML config file, e.g. autotrain fit configs/two_layer.yaml")
     else:
-        cfg = load_config(config, overrides)
+        cfg = _named_after(load_config(config, overrides), config)
         cfg, data = train.resolve_data(cfg, str(config))  # a bad data file: exit 2 before any run exists
         check_resources(cfg, str(config))
     if stop.signum is not None:  # a signal while reading the config: nothing was written yet
@@ -234,6 +234,13 @@ def _fit_command(config, overrides, print_config, runs_dir, resume, quiet, as_js
     with display.progress(train.total_steps(cfg, run), quiet=quiet or as_json) as on_step, \
             _tensorboard(run, cfg, tensorboard):
         return train.fit(cfg, run, on_step=on_step, data=data, on_log=sweep_report.reporter_from_env())
+
+
+def _named_after(cfg, config: Path):
+    """A config that gives no ``name`` is named after its file (``my_data.yaml`` makes ``my_data`` runs)."""
+    if "name" in cfg.model_fields_set or not config.stem.strip():
+        return cfg
+    return cfg.model_copy(update={"name": config.stem})
 
 
 def _interrupted_fit(made: list) -> str:
@@ -386,7 +393,7 @@ def compare_modes(
             names = compare.mode_names(modes)
         except ValueError as exc:  # an unknown mode name
             raise BadInput(str(exc)) from None
-        cfg = load_config(config, list(set_ or []) + _threads_override(threads), check=False)
+        cfg = _named_after(load_config(config, list(set_ or []) + _threads_override(threads), check=False), config)
         check_resources(cfg, str(config), "compare-modes", runners=len(names) + len(set(against or [])))
         total_steps = (steps or cfg.steps) * (len(names) + len(set(against or [])))
         with display.mode_progress(total_steps, quiet=quiet or as_json) as on_step, \
@@ -475,6 +482,8 @@ def predict(
 
 
 # ----------------------------------------------------------------------------- runs, show, plot, TensorBoard
+RUN_STATUSES = ("completed", "running", "killed", "failed", "interrupted", "diverged", "agree", "DISAGREE",
+                "incomplete", "unknown", "no summary", "unreadable")  # what `runs` shows in its status column (and --status filters by)
 @app.command("runs")
 def runs_cmd(
     runs_dir: Annotated[Optional[Path], typer.Option(help="The folder of run directories.  [default: runs]",
@@ -494,6 +503,8 @@ def runs_cmd(
     from autotrain import catalog
 
     with exit_codes(kept="nothing was changed"):
+        if status is not None and status not in RUN_STATUSES:
+            raise BadInput(f"--status {status!r}: choose from {', '.join(RUN_STATUSES)}")
         if sort not in catalog.SORT_KEYS:
             raise BadInput(f"--sort {sort!r}: choose from {', '.join(catalog.SORT_KEYS)}")
         if runs_dir is not None and not runs_dir.is_dir():

@@ -165,8 +165,10 @@ def summary(s, rows: list) -> None:
         console().print(metrics_table(rows, title) if isinstance(rows[0], dict) else loss_table(rows, title))
     if getattr(s, "best_val_loss", None) is not None:
         acc = "" if s.best_val_accuracy is None else f", val accuracy {s.best_val_accuracy:.2%}"
-        console().print(f"best: val loss {s.best_val_loss:.10g}{acc} at step {s.best_step} "
-                        f"(checkpoints/step-{s.best_step:06d}.npz)", markup=False)
+        # A metrics row's step is the step's index; its validation figure is of the weights after that step,
+        # i.e. the checkpoint one higher (named by updates done).
+        console().print(f"best: val loss {s.best_val_loss:.10g}{acc} at step {s.best_step - 1} "
+                        f"(its weights: checkpoints/step-{s.best_step:06d}.npz)", markup=False, soft_wrap=True)
     for note in s.notes:
         hint(f"note: {note}")
     loss = "-" if s.final_loss is None else f"{s.final_loss:.10g}"
@@ -207,8 +209,16 @@ def resolved_config(resolved) -> None:
     table.add_column("value")
     table.add_column("from")
     for key, value in resolved.config.model_dump().items():
-        table.add_row(key, repr(value) if isinstance(value, float) else str(value), resolved.sources[key])
+        table.add_row(key, yaml_value(value), resolved.sources[key])
     console().print(table)
+
+
+def yaml_value(value) -> str:
+    """A config value as it is written in a config file (null, true, 1.0e-06, [16, 16]), never Python's repr."""
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=True, width=1 << 30).strip()
+    return text[:-3].strip() if text.endswith("\n...") or text.endswith("...") else text
 
 
 def resolved_config_json(resolved) -> None:
@@ -501,7 +511,7 @@ def show_run(d) -> None:
         table.add_column("key")
         table.add_column("value", overflow="fold")
         for k, v in d.config.items():
-            table.add_row(str(k), repr(v) if isinstance(v, float) else str(v))
+            table.add_row(str(k), yaml_value(v))
         out(table)
     if d.summary:
         table = Table(title="summary", title_justify="left")

@@ -173,7 +173,7 @@ def test_print_config_marks_sources(tmp_path):
     r = invoke("fit", p, "--set", "lr=1e-5", "--print-config", "--runs-dir", tmp_path / "runs")
     assert r.exit_code == 0
     rows = {line.split("│")[1].strip(): line for line in r.stdout.splitlines() if line.count("│") == 4}
-    assert "file" in rows["N"] and "--set" in rows["lr"] and "1e-05" in rows["lr"] and "default" in rows["H"]
+    assert "file" in rows["N"] and "--set" in rows["lr"] and "1.0e-05" in rows["lr"] and "default" in rows["H"]
     assert not (tmp_path / "runs").exists()
 
 
