@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from autotrain import catalog, sweep
+import autotrain.sweep.study  # noqa: F401  (sweep.study)
 from autotrain.cli import app
 
 optuna = pytest.importorskip("optuna")
@@ -253,3 +254,21 @@ def test_ctrl_c_stops_running_ray_trials_at_a_checkpoint(tmp_path):
     summary = json.loads(next(sweep_dir.glob("trial-000-*/summary.json")).read_text())
     assert summary["status"] == "interrupted" and 0 < summary["step"] < 2000000
     assert not list(sweep_dir.glob("trial-001-*/summary.json"))  # never started
+
+
+@pytest.mark.parametrize("prune", ["halving", "hyperband", "{halving: {min_resource: 2, reduction_factor: 2}}"])
+def test_every_pruner_runs_and_the_study_agrees_with_sweep_csv(tmp_path, prune):
+    text = PRUNING.replace("prune: {median: {n_startup_trials: 1, n_warmup_steps: 3}}", f"prune: {prune}")
+    result = sweep.run_sweep(sweep.load_sweep(files(tmp_path, text)), tmp_path / "runs", workers=1,
+                             tensorboard=False)
+    study = sweep.study.load_study(result.path)
+    states = {"completed": "COMPLETE", "pruned": "PRUNED"}
+    assert [states[r.status] for r in result.results] == [t.state.name for t in study.trials]
+
+
+def test_search_grid_visits_every_point_once(tmp_path):
+    text = "base: base.yaml\nsearch: grid\nspace:\n  H: {int: [2, 6], step: 2}\n  mode: [manual, static]\n"
+    result = sweep.run_sweep(sweep.load_sweep(files(tmp_path, text)), tmp_path / "runs", workers=1,
+                             tensorboard=False)
+    assert sorted((r.trial.values["H"], r.trial.values["mode"]) for r in result.results) == \
+        [(h, m) for h in (2, 4, 6) for m in ("manual", "static")]

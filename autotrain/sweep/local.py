@@ -228,12 +228,18 @@ class Scheduler:
             return
         self.study._storage.set_trial_user_attr(tid, "status", r.status)
         number = frozen.number
-        if r.status == "completed" and r.metric is not None:
-            self.study.tell(number, r.metric)
-        elif r.status == "pruned":
-            self.study.tell(number, state=TrialState.PRUNED)
-        else:
-            self.study.tell(number, state=TrialState.FAIL)
+        try:
+            if r.status == "completed" and r.metric is not None:
+                self.study.tell(number, r.metric)
+            elif r.status == "pruned":
+                self.study.tell(number, state=TrialState.PRUNED)
+            else:
+                self.study.tell(number, state=TrialState.FAIL)
+        except RuntimeError as exc:
+            # GridSampler asks to stop the study once its grid is visited (allowed only inside optimize);
+            # Optuna has stored the trial's end by then, and the sweep's budget already ends the loop.
+            if "Study.stop" not in str(exc):
+                raise
 
 
 def _plain(v):
