@@ -9,6 +9,7 @@ The rule for a page's fenced blocks (README.md and docs/*.md):
 - ``console`` blocks are the same, one ``$ command`` at a time, and the lines after a command are
   its output: each must match one line of what the command printed, in order and adjacent; ``...``
   in a line stands for any text, and a line that is only ``...`` for any number of lines.
+- ``python`` blocks run too, in the same folder and order (``python3 -``).
 - ``text`` blocks are synopses (``RUN_DIR``, ``[--json]``): not run, but every option they name must
   be one the command's ``--help`` lists.
 - An unlabelled block that starts a line with ``autotrain`` is an error: label it.
@@ -150,7 +151,7 @@ def output_matches(shown: list[str], printed: list[str]) -> str | None:
 def page_params(slow_pages=()):
     pages = {}
     for block in ALL_BLOCKS:
-        if runnable(block):
+        if runnable(block) or block.lang == "python":
             pages.setdefault(block.page, []).append(block)
     params = []
     for page, blocks in pages.items():
@@ -173,6 +174,9 @@ def test_every_command_a_page_shows_runs_and_prints_what_it_shows(blocks, tmp_pa
     for block in blocks:
         if block.lang == "console":
             check_console_block(block, cwd, bin_dir)
+        elif block.lang == "python":
+            done = run_bash(f'"{sys.executable}" - <<\'PYTHON_BLOCK\'\n{block.text}\nPYTHON_BLOCK', cwd, bin_dir)
+            assert done.returncode == 0, f"{block.where}: exit {done.returncode}\n{done.stdout[-3000:]}"
         else:
             script = "\n".join(without_pytest(line) for line in block.text.splitlines())
             done = run_bash(script, cwd, bin_dir)
