@@ -56,6 +56,7 @@ class _Tracer:
         self.writes: dict[int, object] = {}     # id(tensor) -> the node of its new value
         self.grad_owners: dict[int, Tensor] = {}
         self.after: list = []                   # eager calls replayed after the plan (optimizer steps)
+        self.grad_snapshot = None               # {id(leaf): its .grad} when the first step ran
         self.draws: list = []                   # engine RNG draws the plan's feeds repeat
         self.paused = 0
         self.reason = None
@@ -214,6 +215,8 @@ class _Patches:
         for cls in _subclasses(Optimizer):
             if "step" in cls.__dict__:
                 self._set(cls, "step", self._step(cls.__dict__["step"]))
+            if "zero_grad" in cls.__dict__:
+                self._set(cls, "zero_grad", self._zero_grad(cls.__dict__["zero_grad"]))
         from .nn import functional as F
         self._set(F, "dropout", self._dropout(F.__dict__["dropout"]))
         self._set(F, "cross_entropy", self._cross_entropy(F.__dict__["cross_entropy"]))
@@ -280,9 +283,21 @@ class _Patches:
         def step(opt, closure=None):
             if closure is not None:
                 tracer.reason = tracer.reason or "optimizer.step(closure) is not traced"
-            tracer.after.append((method, opt))
+            if not tracer.after:   # the .grad the step reads: what the plan must leave (a later zero_grad replays)
+                tracer.grad_snapshot = {k: t.grad for k, t in tracer.grad_owners.items()}
+            tracer.after.append((method, opt, (), {}))
             return patches._paused(method, opt, closure)
         return step
+
+    def _zero_grad(self, method):
+        tracer, patches = self.tracer, self
+
+        @functools.wraps(method)
+        def zero_grad(opt, *args, **kwargs):
+            if tracer.after:   # after a step: replayed eagerly after the plan, in order
+                tracer.after.append((method, opt, args, kwargs))
+            return patches._paused(method, opt, *args, **kwargs) if tracer.after else method(opt, *args, **kwargs)
+        return zero_grad
 
     def _dropout(self, fn):
         tracer, patches = self.tracer, self
@@ -616,8 +631,9 @@ class CompiledFunction:
             return ("out", len(out_nodes) - 1, value.requires_grad)
         build = _structure(result, leaf)
         grads = []
-        for t in tracer.grad_owners.values():
-            g = t.grad
+        snapshot = tracer.grad_snapshot
+        for key, t in tracer.grad_owners.items():
+            g = t.grad if snapshot is None else snapshot.get(key)
             if g is None:
                 grads.append((t, None))
             elif id(g) in tracer.variables:
@@ -669,8 +685,8 @@ class CompiledFunction:
         for t, k in trace.grads:
             t.grad = None if k is None else _new(_own(results[k]))
         value = trace.build(lambda leaf: _output(leaf, results))
-        for method, opt in tracer.after:
-            method(opt)
+        for method, opt, args, kwargs in tracer.after:
+            method(opt, *args, **kwargs)
         return value
 
     # ----------------------------------------------------------------- explain
