@@ -29,11 +29,50 @@ import numpy as np
 
 from . import creation, dtypes
 from .graph import GRAD_MODE
-from .ops import OPS
+from .ops import OPS, Op, register
 from .tensor import Tensor, _new, _promote
 
 _tensor_module = sys.modules[Tensor.__module__]   # engine.tensor is also the name of a creation function
 
+_SCE = OPS["softmax_cross_entropy"]
+
+
+@register
+class SoftmaxCrossEntropyGrad(Op):
+    """The logits' gradient of ``softmax_cross_entropy`` as one op: its backward rule run on arrays.
+
+    That rule uses ``max`` and ``vdot``, which a graph ``xp`` lacks; as one node of a compiled plan it
+    computes exactly what the dynamic engine's backward computes.  Only compiled plans build it.
+    """
+    name = "softmax_cross_entropy_grad"
+    arity = 3
+    differentiable = False
+    saves_inputs = False
+
+    @staticmethod
+    def forward(xp, logits, target, g, out=None, axis=1, reduction="none"):
+        ctx = types.SimpleNamespace(inputs=(logits, target), attrs={"axis": axis, "reduction": reduction},
+                                    needs_input_grad=(True, False))
+        grad, _ = _SCE.backward(ctx, xp, xp.asarray(g))
+        if out is None:
+            return grad
+        xp.copyto(out, grad)
+        return out
+
+    @staticmethod
+    def shape(logits_shape, target_shape, g_shape, axis=1, reduction="none"):
+        return tuple(logits_shape)
+
+
+def _graph_sce_backward(ctx, xp, g):
+    from .static.graph import Node, apply
+    if not isinstance(g, Node):
+        return _EAGER_SCE_BACKWARD(ctx, xp, g)
+    logits, target = ctx.inputs
+    return apply("softmax_cross_entropy_grad", logits, target, g, **ctx.attrs), None
+
+
+_EAGER_SCE_BACKWARD = _SCE.backward
 _MAX_TRACES = 8   # distinct guard sets before a function stays eager (a Python value that changes every call)
 
 
@@ -56,11 +95,13 @@ class _Tracer:
         self.writes: dict[int, object] = {}     # id(tensor) -> the node of its new value
         self.grad_owners: dict[int, Tensor] = {}
         self.after: list = []                   # eager calls replayed after the plan (optimizer steps)
+        self.stepped: list = []                 # optimizers whose step ran (their tensors may change unseen)
         self.grad_snapshot = None               # {id(leaf): its .grad} when the first step ran
         self.draws: list = []                   # engine RNG draws the plan's feeds repeat
         self.paused = 0
         self.reason = None
         self.arg_tensors: list = []
+        self.versions: dict[int, int] = {}      # id(state tensor) -> its version when the trace first read it
         self.watched: set[int] = set()          # ids of leaves whose .grad state the guard covers
         self.grad_sources: dict[int, Tensor] = {}   # id(a .grad that existed before) -> its parameter
 
@@ -98,6 +139,7 @@ class _Tracer:
         var.trainable = True
         self.graph.add(var)
         self.variables[id(value)] = (value, var)
+        self.versions[id(value)] = value._version
         self._map(value, var)
         return var
 
@@ -165,8 +207,14 @@ class _Tracer:
             if id(t) not in self.watched:
                 self.abort("a leaf that requires grad is reached neither from the arguments nor from the "
                            "function's globals, closure, modules or optimizers (its .grad state is unguarded)")
-        with self._numpy_rules():
-            grads = gradients(root, [var for _, var in owners])
+        _SCE.backward = staticmethod(_graph_sce_backward)   # the graph form of its rule, for this call only
+        try:
+            with self._numpy_rules():
+                grads = gradients(root, [var for _, var in owners])
+        except Exception as exc:  # noqa: BLE001 - a rule the graph cannot replay: stay eager
+            self.abort(f"the static autodiff cannot differentiate the trace: {type(exc).__name__}: {exc}")
+        finally:
+            _SCE.backward = staticmethod(_EAGER_SCE_BACKWARD)
         for (t, _), g in zip(owners, grads):
             if g is None:
                 continue
@@ -198,8 +246,8 @@ class _Patches:
 
     READS = ("item", "tolist", "numpy", "__array__", "__float__", "__int__", "__bool__", "__index__", "__repr__")
 
-    def __init__(self, tracer: _Tracer):
-        self.tracer, self.saved = tracer, []
+    def __init__(self, tracer: _Tracer, optimizers=()):
+        self.tracer, self.saved, self.optimizers = tracer, [], optimizers
 
     def _set(self, owner, name, value):
         self.saved.append((owner, name, owner.__dict__[name]))
@@ -217,6 +265,9 @@ class _Patches:
                 self._set(cls, "step", self._step(cls.__dict__["step"]))
             if "zero_grad" in cls.__dict__:
                 self._set(cls, "zero_grad", self._zero_grad(cls.__dict__["zero_grad"]))
+        for opt in self.optimizers:
+            if "step" in opt.__dict__:
+                self._set(opt, "step", self._instance_step(opt, opt.__dict__["step"]))
         from .nn import functional as F
         self._set(F, "dropout", self._dropout(F.__dict__["dropout"]))
         self._set(F, "cross_entropy", self._cross_entropy(F.__dict__["cross_entropy"]))
@@ -285,8 +336,23 @@ class _Patches:
                 tracer.reason = tracer.reason or "optimizer.step(closure) is not traced"
             if not tracer.after:   # the .grad the step reads: what the plan must leave (a later zero_grad replays)
                 tracer.grad_snapshot = {k: t.grad for k, t in tracer.grad_owners.items()}
-            tracer.after.append((method, opt, (), {}))
+            tracer.after.append((functools.partial(method, opt), (), {}))
+            tracer.stepped.append(opt)
             return patches._paused(method, opt, closure)
+        return step
+
+    def _instance_step(self, opt, bound):
+        """An instance's own ``step`` (a scheduler's wrapper around the class's): recorded the same way."""
+        tracer, patches = self.tracer, self
+
+        def step(closure=None):
+            if closure is not None:
+                tracer.reason = tracer.reason or "optimizer.step(closure) is not traced"
+            if not tracer.after:
+                tracer.grad_snapshot = {k: t.grad for k, t in tracer.grad_owners.items()}
+            tracer.after.append((bound, (), {}))
+            tracer.stepped.append(opt)
+            return patches._paused(bound)
         return step
 
     def _zero_grad(self, method):
@@ -295,7 +361,7 @@ class _Patches:
         @functools.wraps(method)
         def zero_grad(opt, *args, **kwargs):
             if tracer.after:   # after a step: replayed eagerly after the plan, in order
-                tracer.after.append((method, opt, args, kwargs))
+                tracer.after.append((functools.partial(method, opt), args, kwargs))
             return patches._paused(method, opt, *args, **kwargs) if tracer.after else method(opt, *args, **kwargs)
         return zero_grad
 
@@ -561,7 +627,7 @@ class CompiledFunction:
                tuple(sorted((k, _value_guard(v)) for k, v in captured.items())),
                tuple(_module_key(m) for m in mods), tuple(_optimizer_key(o) for o in opts),
                GRAD_MODE.enabled, dtypes.get_default_dtype(), tuple(p.grad is None for p in watched))
-        self._watched = watched
+        self._watched, self._opts = watched, opts
         return key, tensors
 
     # ----------------------------------------------------------------- tracing
@@ -577,9 +643,10 @@ class CompiledFunction:
             if id(t) in tracer.nodes:   # the same tensor passed twice: one placeholder
                 continue
             tracer.bind_arg(t, ("arg", k))
-        with _Patches(tracer), tracer.graph.as_default():
+        with _Patches(tracer, self._opts), tracer.graph.as_default():
             result = self.fn(*args, **kwargs)
-        reason = tracer.reason or self._rng_reason(py_state, np_state, engine_state, tracer)
+        reason = tracer.reason or self._rng_reason(py_state, np_state, engine_state, tracer) or \
+            _unseen_change(tracer)
         if reason is None:
             try:
                 trace = self._build(guard, tracer, result)
@@ -685,8 +752,8 @@ class CompiledFunction:
         for t, k in trace.grads:
             t.grad = None if k is None else _new(_own(results[k]))
         value = trace.build(lambda leaf: _output(leaf, results))
-        for method, opt, args, kwargs in tracer.after:
-            method(opt, *args, **kwargs)
+        for method, args, kwargs in tracer.after:
+            method(*args, **kwargs)
         return value
 
     # ----------------------------------------------------------------- explain
@@ -705,6 +772,18 @@ class CompiledFunction:
             lines.extend("  " + line for line in str(trace.report).splitlines())
         lines.extend(f"eager: {reason}" for reason in self.fallbacks)
         return "\n".join(lines)
+
+
+def _unseen_change(tracer):
+    """A reason when a state tensor the plan reads was changed by code the trace did not record (an optimizer
+    it could not see, array code on ``._data``...): the plan would miss that change."""
+    allowed = {id(p) for opt in tracer.stepped for g in opt.param_groups for p in g["params"]}
+    allowed |= {id(t) for opt in tracer.stepped for st in opt.state.values() for t in st.values()
+                if isinstance(t, Tensor)}
+    for key, (t, _) in tracer.variables.items():
+        if key not in tracer.writes and key not in allowed and t._version != tracer.versions[key]:
+            return f"a {tuple(t.shape)} tensor the trace reads was changed by code the tracer did not record"
+    return None
 
 
 def _source(t, tracer):
