@@ -477,26 +477,31 @@ def _alias_key(tensors):
     return tuple(key), shared
 
 
-def _captured(fn):
-    """The globals and closure cells ``fn`` (and a bound method's function) reads: name -> value."""
+def _readers(fn):
+    """Getters for the globals and closure cells ``fn`` reads (found once; read on every call)."""
     func = getattr(fn, "__func__", fn)
-    if isinstance(func, type) or not hasattr(func, "__code__"):
+    if not hasattr(func, "__code__"):
         forward = getattr(type(fn), "forward", None)
-        return _captured(forward) if forward is not None and hasattr(forward, "__code__") else {}
-    code, out = func.__code__, {}
+        if forward is None or not hasattr(forward, "__code__"):
+            return []
+        func = forward
+    code = func.__code__
     names = set(code.co_names)
     for const in code.co_consts:   # nested functions and comprehensions read globals too
         if isinstance(const, types.CodeType):
             names.update(const.co_names)
-    for name in names:
-        if name in func.__globals__:
-            out[("global", name)] = func.__globals__[name]
+    g = func.__globals__
+    readers = [(("global", n), functools.partial(g.get, n)) for n in sorted(names) if n in g]
     for name, cell in zip(code.co_freevars, func.__closure__ or ()):
-        try:
-            out[("closure", name)] = cell.cell_contents
-        except ValueError:
-            pass
-    return out
+        readers.append((("closure", name), functools.partial(_cell_value, cell)))
+    return readers
+
+
+def _cell_value(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return None
 
 
 def _value_guard(value):
@@ -511,8 +516,11 @@ def _value_guard(value):
 def _modules_in(values):
     from .nn.module import Module
     from .optim.optimizer import Optimizer
-    mods, opts = [], []
+    mods, opts, seen = [], [], set()
     for v in values:
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
         if isinstance(v, Module):
             mods.append(v)
         elif isinstance(v, Optimizer):
@@ -522,13 +530,20 @@ def _modules_in(values):
     return mods, opts
 
 
+_PLAIN = (bool, int, float, str)
+
+
 def _module_key(module):
-    """A module's structure: each submodule's identity and ``training`` flag, each parameter's and buffer's."""
-    key = []
-    for name, m in module.named_modules():
-        key.append((name, id(m), m.training, tuple((k, id(p)) for k, p in m._parameters.items()),
-                    tuple((k, id(b)) for k, b in m._buffers.items()),
-                    tuple((k, v) for k, v in m.__dict__.items() if isinstance(v, (bool, int, float, str)))))
+    """A module tree's structure: each submodule's identity and ``training`` flag, its parameters' and
+    buffers' identities, its plain Python attributes (``p`` of Dropout...) by value."""
+    key, stack = [], [module]
+    while stack:
+        m = stack.pop()
+        key += (id(m), m.training, len(m._parameters))
+        key += map(id, m._parameters.values())
+        key += map(id, m._buffers.values())
+        key += [v for v in m.__dict__.values() if type(v) in _PLAIN]
+        stack += [c for c in m._modules.values() if c is not None]
     return tuple(key)
 
 
@@ -576,6 +591,9 @@ class CompiledFunction:
         self.fallbacks: list[str] = []
         self.eager_reason = None
         self.calls = self.compiled_calls = 0
+        self._readers = None
+        func = getattr(fn, "__func__", None)
+        self._attr_names = tuple(func.__code__.co_names) if func is not None and hasattr(func, "__code__") else ()
         functools.update_wrapper(self, fn, updated=())
 
     def __get__(self, obj, objtype=None):   # as a decorator on a method
@@ -597,7 +615,7 @@ class CompiledFunction:
         except TypeError as exc:
             return self._eager(f"arguments cannot be guarded: {exc}", args, kwargs)
         for trace in self.traces:
-            if trace.guard == guard:
+            if trace.guard == guard and all([(p.grad is None) is none for p, none in trace.grads_none]):
                 self.compiled_calls += 1
                 return self._replay(trace, tensors)
         if len(self.traces) >= _MAX_TRACES:
@@ -611,23 +629,27 @@ class CompiledFunction:
         return self.fn(*args, **kwargs)
 
     def _guard_key(self, args, kwargs):
+        """Everything a trace assumed, as one tuple compared with each trace's (``.grad`` states apart, per trace)."""
         tensors, spec = [], []
         _flatten((args, kwargs), (), tensors, spec)
-        captured = _captured(self.fn)
-        values = list(captured.values()) + [a for a in args] + list(kwargs.values())
-        if getattr(self.fn, "__self__", None) is not None:
-            values.append(self.fn.__self__)
-            values.extend(v for v in vars(self.fn.__self__).values()) if hasattr(self.fn.__self__, "__dict__") else None
+        if self._readers is None:
+            self._readers = _readers(self.fn)
+        captured = [(k, get()) for k, get in self._readers]
+        owner = getattr(self.fn, "__self__", None)
+        if owner is not None and self._attr_names:   # the attributes a method reads from its object
+            d = getattr(owner, "__dict__", {})
+            captured += [(("attr", n), d[n]) for n in self._attr_names if n in d]
+        values = [v for _, v in captured]
+        values += list(args) + list(kwargs.values())
         from .nn.module import Module
         if isinstance(self.fn, Module):
             values.append(self.fn)
         mods, opts = _modules_in(values)
-        watched = _watched(values, mods, opts)
-        key = (tuple(spec), tuple(_tensor_key(t) for _, t in tensors), _alias_key(tensors),
-               tuple(sorted((k, _value_guard(v)) for k, v in captured.items())),
-               tuple(_module_key(m) for m in mods), tuple(_optimizer_key(o) for o in opts),
-               GRAD_MODE.enabled, dtypes.get_default_dtype(), tuple(p.grad is None for p in watched))
-        self._watched, self._opts = watched, opts
+        key = (tuple(spec), tuple([_tensor_key(t) for _, t in tensors]), _alias_key(tensors),
+               tuple([(k, _value_guard(v)) for k, v in captured]),
+               tuple([_module_key(m) for m in mods]), tuple([_optimizer_key(o) for o in opts]),
+               GRAD_MODE.enabled, dtypes.get_default_dtype())
+        self._values, self._mods, self._opts = values, mods, opts
         return key, tensors
 
     # ----------------------------------------------------------------- tracing
@@ -635,10 +657,12 @@ class CompiledFunction:
         from . import static
         py_state, np_state = _pyrandom.getstate(), np.random.get_state()[1].copy()
         engine_state = creation._RNG.bit_generator.state
-        pre = {id(o) for o in gc.get_objects() if isinstance(o, Tensor)}
+        pre = {id(o) for o in gc.get_objects() if issubclass(type(o), Tensor)}   # type(): no __class__ lookups
         tracer = _Tracer(static, pre)
         tracer.arg_tensors = [t for _, t in tensors]
-        tracer.watched = {id(t) for t in self._watched}
+        watched = _watched(self._values, self._mods, self._opts)
+        tracer.watched = {id(t) for t in watched}
+        grads_none = [(t, t.grad is None) for t in watched]
         for k, (path, t) in enumerate(tensors):
             if id(t) in tracer.nodes:   # the same tensor passed twice: one placeholder
                 continue
@@ -660,6 +684,7 @@ class CompiledFunction:
                 raise RuntimeError(f"compile(fullgraph=True): {reason}")
             self.eager_reason = reason
             return result
+        trace.grads_none = grads_none
         self.traces.append(trace)
         return result
 
