@@ -54,7 +54,7 @@ def validate(eps: float, atol: float, rtol: float) -> None:
     for name, value in (("--atol", atol), ("--rtol", rtol)):
         if not (math.isfinite(value) and value >= 0):
             raise ValueError(f"{name} {value!r}: expected a finite tolerance >= 0")
-MODE_ORDER = ("manual", "autograd", "custom-relu", "static")
+MODE_ORDER = ("manual", "autograd", "custom-relu", "static", "compiled")
 
 
 @dataclass(frozen=True)

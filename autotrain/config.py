@@ -26,7 +26,7 @@ from typing import Annotated, Any, Iterable, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-MODE_NAMES = ("manual", "autograd", "custom-relu", "static")
+MODE_NAMES = ("manual", "autograd", "custom-relu", "static", "compiled")
 MAX_LAYERS = 64
 DTYPE_NAMES = ("float32", "float64")
 DEVICE_RE = re.compile(r"cpu|cuda(:\d{1,4})?")  # used with fullmatch: "cpu\n" is not a device
@@ -54,7 +54,7 @@ class FitConfig(BaseModel):
     lr: float = Field(1e-6, gt=0, allow_inf_nan=False, description="learning rate")
     steps: int = Field(500, ge=0, description="optimizer steps; 0 writes the initial checkpoint only")
     device: str = Field("cpu", description="cpu, cuda or cuda:N")
-    mode: Literal["manual", "autograd", "custom-relu", "static"] = Field(
+    mode: Literal["manual", "autograd", "custom-relu", "static", "compiled"] = Field(
         "autograd", description="how the network is trained")
     dtype: Literal["float32", "float64"] = Field("float32", description="floating-point type")
     seed: int = Field(0, ge=0, description="seed of numpy.random.default_rng for data and weights")

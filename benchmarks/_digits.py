@@ -17,7 +17,7 @@ from _mlp import MLPProblem, jax_step, numpy_step, torch_step
 from _rows import REFERENCE, RowTable, Skip, Step
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "digits.yaml"
-MODES = ("manual", "autograd", "custom-relu", "static")
+MODES = ("manual", "autograd", "custom-relu", "static", "compiled")
 
 
 class DigitsProblem(NamedTuple):

@@ -147,7 +147,7 @@ def numpy_step(problem: MLPProblem, lr: float, threads=None) -> Step:
     return step
 
 
-def pytorch_program(torch, problem: MLPProblem, lr: float) -> Step:
+def pytorch_program(torch, problem: MLPProblem, lr: float, compiled: bool = False) -> Step:
     """The step as a PyTorch user writes it; ``torch`` is PyTorch or ``autotrain.engine``."""
     nn, optim = torch.nn, torch.optim
     # For the mlp workload: nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
@@ -162,14 +162,25 @@ def pytorch_program(torch, problem: MLPProblem, lr: float) -> Step:
     optimizer = optim.Adam(model.parameters(), lr=lr)
     next_batch = batch_source(problem, torch.from_numpy)
 
-    def step() -> float:
-        x, y = next_batch()
+    def train(x, y):
         optimizer.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
         optimizer.step()
-        return loss.item()
+        return loss
+
+    train_step = torch.compile(train) if compiled else train
+
+    def step() -> float:
+        return train_step(*next_batch()).item()
     return step
+
+
+def compiled_step(problem: MLPProblem, lr: float, threads=None) -> Step:
+    """``pytorch_program`` on autotrain's engine with its training step under ``torch.compile``."""
+    import autotrain.engine as engine
+
+    return pytorch_program(engine, problem, lr, compiled=True)
 
 
 def engine_step(problem: MLPProblem, lr: float, threads=None) -> Step:
@@ -270,7 +281,7 @@ def jax_step(problem: MLPProblem, lr: float, threads=None) -> Step:
 
 
 MLP = RowTable(
-    rows={REFERENCE: numpy_step, "engine": engine_step, "static": static_step, "torch eager": torch_step,
+    rows={REFERENCE: numpy_step, "engine": engine_step, "compiled": compiled_step, "static": static_step, "torch eager": torch_step,
           "jax jit": jax_step},
     reference=REFERENCE, floor=None,
     problem=mlp_problem, flops=mlp_flops,

@@ -18,7 +18,7 @@ import numpy as np
 from autotrain.data import Problem, make_problem
 
 Step = Callable[[], float]
-ENGINE_MODES = ("autograd", "custom-relu", "static")  # the modes that run on autotrain's engine
+ENGINE_MODES = ("autograd", "custom-relu", "static", "compiled")  # the modes that run on autotrain's engine
 REFERENCE = "numpy"  # the hand-written numpy step every ratio is taken against
 FLOOR = "5 matmuls"  # the five matmuls alone: the floor for these shapes
 
@@ -210,7 +210,7 @@ def step_flops(sizes) -> int:
 ROWS: dict[str, Callable[..., Step]] = {
     REFERENCE: reference_step,
     FLOOR: floor_step,
-    **{name: mode_step(name) for name in ("manual", "autograd", "custom-relu", "static")},
+    **{name: mode_step(name) for name in ("manual", "autograd", "custom-relu", "static", "compiled")},
     "static rewrites": static_rewrites_step,
     "torch eager": torch_step,
     "jax jit": jax_step,

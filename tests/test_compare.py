@@ -42,13 +42,14 @@ def test_all_modes_agree_and_the_table_comes_from_the_runs(config, tmp_path):
     assert path.name.endswith("-compare-tiny")
     with open(path / "comparison.csv") as f:
         table = {r["mode"]: r for r in csv.DictReader(f)}
-    assert list(table) == ["manual", "autograd", "custom-relu", "static"]
+    assert list(table) == ["manual", "autograd", "custom-relu", "static", "compiled"]
     for mode, row in table.items():
         metrics = read_metrics(path / mode / "metrics.csv")
         assert [s for s, _ in metrics] == list(range(20))
         assert float(row["final_loss"]) == metrics[-1][1]
         assert f"{metrics[-1][1]:.10g}" in result.output
     assert table["autograd"]["bit_identical"] == "True" and "bit-identical" in result.output
+    assert table["compiled"]["bit_identical"] == "True"
     assert "tolerance (float64)" in result.output and "all modes agree" in result.output
     assert (path / "config.yaml").exists() and (path / "data.npz").exists()
 

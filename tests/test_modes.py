@@ -43,7 +43,7 @@ def reference_losses(x, y, w1, w2, lr, steps, tie_passes=True):
 
 
 def test_modes_registry_names():
-    assert list(MODES) == ["manual", "autograd", "custom-relu", "static"]
+    assert list(MODES) == ["manual", "autograd", "custom-relu", "static", "compiled"]
     assert all(cls.name == name for name, cls in MODES.items())
 
 

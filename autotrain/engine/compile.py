@@ -29,11 +29,50 @@ import numpy as np
 
 from . import creation, dtypes
 from .graph import GRAD_MODE
-from .ops import OPS
+from .ops import OPS, Op, register
 from .tensor import Tensor, _new, _promote
 
 _tensor_module = sys.modules[Tensor.__module__]   # engine.tensor is also the name of a creation function
 
+_SCE = OPS["softmax_cross_entropy"]
+
+
+@register
+class SoftmaxCrossEntropyGrad(Op):
+    """The logits' gradient of ``softmax_cross_entropy`` as one op: its backward rule run on arrays.
+
+    That rule uses ``max`` and ``vdot``, which a graph ``xp`` lacks; as one node of a compiled plan it
+    computes exactly what the dynamic engine's backward computes.  Only compiled plans build it.
+    """
+    name = "softmax_cross_entropy_grad"
+    arity = 3
+    differentiable = False
+    saves_inputs = False
+
+    @staticmethod
+    def forward(xp, logits, target, g, out=None, axis=1, reduction="none"):
+        ctx = types.SimpleNamespace(inputs=(logits, target), attrs={"axis": axis, "reduction": reduction},
+                                    needs_input_grad=(True, False))
+        grad, _ = _SCE.backward(ctx, xp, xp.asarray(g))
+        if out is None:
+            return grad
+        xp.copyto(out, grad)
+        return out
+
+    @staticmethod
+    def shape(logits_shape, target_shape, g_shape, axis=1, reduction="none"):
+        return tuple(logits_shape)
+
+
+def _graph_sce_backward(ctx, xp, g):
+    from .static.graph import Node, apply
+    if not isinstance(g, Node):
+        return _EAGER_SCE_BACKWARD(ctx, xp, g)
+    logits, target = ctx.inputs
+    return apply("softmax_cross_entropy_grad", logits, target, g, **ctx.attrs), None
+
+
+_EAGER_SCE_BACKWARD = _SCE.backward
 _MAX_TRACES = 8   # distinct guard sets before a function stays eager (a Python value that changes every call)
 
 
@@ -56,10 +95,13 @@ class _Tracer:
         self.writes: dict[int, object] = {}     # id(tensor) -> the node of its new value
         self.grad_owners: dict[int, Tensor] = {}
         self.after: list = []                   # eager calls replayed after the plan (optimizer steps)
+        self.stepped: list = []                 # optimizers whose step ran (their tensors may change unseen)
+        self.grad_snapshot = None               # {id(leaf): its .grad} when the first step ran
         self.draws: list = []                   # engine RNG draws the plan's feeds repeat
         self.paused = 0
         self.reason = None
         self.arg_tensors: list = []
+        self.versions: dict[int, int] = {}      # id(state tensor) -> its version when the trace first read it
         self.watched: set[int] = set()          # ids of leaves whose .grad state the guard covers
         self.grad_sources: dict[int, Tensor] = {}   # id(a .grad that existed before) -> its parameter
 
@@ -97,6 +139,7 @@ class _Tracer:
         var.trainable = True
         self.graph.add(var)
         self.variables[id(value)] = (value, var)
+        self.versions[id(value)] = value._version
         self._map(value, var)
         return var
 
@@ -164,8 +207,14 @@ class _Tracer:
             if id(t) not in self.watched:
                 self.abort("a leaf that requires grad is reached neither from the arguments nor from the "
                            "function's globals, closure, modules or optimizers (its .grad state is unguarded)")
-        with self._numpy_rules():
-            grads = gradients(root, [var for _, var in owners])
+        _SCE.backward = staticmethod(_graph_sce_backward)   # the graph form of its rule, for this call only
+        try:
+            with self._numpy_rules():
+                grads = gradients(root, [var for _, var in owners])
+        except Exception as exc:  # noqa: BLE001 - a rule the graph cannot replay: stay eager
+            self.abort(f"the static autodiff cannot differentiate the trace: {type(exc).__name__}: {exc}")
+        finally:
+            _SCE.backward = staticmethod(_EAGER_SCE_BACKWARD)
         for (t, _), g in zip(owners, grads):
             if g is None:
                 continue
@@ -197,8 +246,8 @@ class _Patches:
 
     READS = ("item", "tolist", "numpy", "__array__", "__float__", "__int__", "__bool__", "__index__", "__repr__")
 
-    def __init__(self, tracer: _Tracer):
-        self.tracer, self.saved = tracer, []
+    def __init__(self, tracer: _Tracer, optimizers=()):
+        self.tracer, self.saved, self.optimizers = tracer, [], optimizers
 
     def _set(self, owner, name, value):
         self.saved.append((owner, name, owner.__dict__[name]))
@@ -214,6 +263,11 @@ class _Patches:
         for cls in _subclasses(Optimizer):
             if "step" in cls.__dict__:
                 self._set(cls, "step", self._step(cls.__dict__["step"]))
+            if "zero_grad" in cls.__dict__:
+                self._set(cls, "zero_grad", self._zero_grad(cls.__dict__["zero_grad"]))
+        for opt in self.optimizers:
+            if "step" in opt.__dict__:
+                self._set(opt, "step", self._instance_step(opt, opt.__dict__["step"]))
         from .nn import functional as F
         self._set(F, "dropout", self._dropout(F.__dict__["dropout"]))
         self._set(F, "cross_entropy", self._cross_entropy(F.__dict__["cross_entropy"]))
@@ -280,9 +334,36 @@ class _Patches:
         def step(opt, closure=None):
             if closure is not None:
                 tracer.reason = tracer.reason or "optimizer.step(closure) is not traced"
-            tracer.after.append((method, opt))
+            if not tracer.after:   # the .grad the step reads: what the plan must leave (a later zero_grad replays)
+                tracer.grad_snapshot = {k: t.grad for k, t in tracer.grad_owners.items()}
+            tracer.after.append((functools.partial(method, opt), (), {}))
+            tracer.stepped.append(opt)
             return patches._paused(method, opt, closure)
         return step
+
+    def _instance_step(self, opt, bound):
+        """An instance's own ``step`` (a scheduler's wrapper around the class's): recorded the same way."""
+        tracer, patches = self.tracer, self
+
+        def step(closure=None):
+            if closure is not None:
+                tracer.reason = tracer.reason or "optimizer.step(closure) is not traced"
+            if not tracer.after:
+                tracer.grad_snapshot = {k: t.grad for k, t in tracer.grad_owners.items()}
+            tracer.after.append((bound, (), {}))
+            tracer.stepped.append(opt)
+            return patches._paused(bound)
+        return step
+
+    def _zero_grad(self, method):
+        tracer, patches = self.tracer, self
+
+        @functools.wraps(method)
+        def zero_grad(opt, *args, **kwargs):
+            if tracer.after:   # after a step: replayed eagerly after the plan, in order
+                tracer.after.append((functools.partial(method, opt), args, kwargs))
+            return patches._paused(method, opt, *args, **kwargs) if tracer.after else method(opt, *args, **kwargs)
+        return zero_grad
 
     def _dropout(self, fn):
         tracer, patches = self.tracer, self
@@ -396,26 +477,31 @@ def _alias_key(tensors):
     return tuple(key), shared
 
 
-def _captured(fn):
-    """The globals and closure cells ``fn`` (and a bound method's function) reads: name -> value."""
+def _readers(fn):
+    """Getters for the globals and closure cells ``fn`` reads (found once; read on every call)."""
     func = getattr(fn, "__func__", fn)
-    if isinstance(func, type) or not hasattr(func, "__code__"):
+    if not hasattr(func, "__code__"):
         forward = getattr(type(fn), "forward", None)
-        return _captured(forward) if forward is not None and hasattr(forward, "__code__") else {}
-    code, out = func.__code__, {}
+        if forward is None or not hasattr(forward, "__code__"):
+            return []
+        func = forward
+    code = func.__code__
     names = set(code.co_names)
     for const in code.co_consts:   # nested functions and comprehensions read globals too
         if isinstance(const, types.CodeType):
             names.update(const.co_names)
-    for name in names:
-        if name in func.__globals__:
-            out[("global", name)] = func.__globals__[name]
+    g = func.__globals__
+    readers = [(("global", n), functools.partial(g.get, n)) for n in sorted(names) if n in g]
     for name, cell in zip(code.co_freevars, func.__closure__ or ()):
-        try:
-            out[("closure", name)] = cell.cell_contents
-        except ValueError:
-            pass
-    return out
+        readers.append((("closure", name), functools.partial(_cell_value, cell)))
+    return readers
+
+
+def _cell_value(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return None
 
 
 def _value_guard(value):
@@ -430,8 +516,11 @@ def _value_guard(value):
 def _modules_in(values):
     from .nn.module import Module
     from .optim.optimizer import Optimizer
-    mods, opts = [], []
+    mods, opts, seen = [], [], set()
     for v in values:
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
         if isinstance(v, Module):
             mods.append(v)
         elif isinstance(v, Optimizer):
@@ -441,13 +530,20 @@ def _modules_in(values):
     return mods, opts
 
 
+_PLAIN = (bool, int, float, str)
+
+
 def _module_key(module):
-    """A module's structure: each submodule's identity and ``training`` flag, each parameter's and buffer's."""
-    key = []
-    for name, m in module.named_modules():
-        key.append((name, id(m), m.training, tuple((k, id(p)) for k, p in m._parameters.items()),
-                    tuple((k, id(b)) for k, b in m._buffers.items()),
-                    tuple((k, v) for k, v in m.__dict__.items() if isinstance(v, (bool, int, float, str)))))
+    """A module tree's structure: each submodule's identity and ``training`` flag, its parameters' and
+    buffers' identities, its plain Python attributes (``p`` of Dropout...) by value."""
+    key, stack = [], [module]
+    while stack:
+        m = stack.pop()
+        key += (id(m), m.training, len(m._parameters))
+        key += map(id, m._parameters.values())
+        key += map(id, m._buffers.values())
+        key += [v for v in m.__dict__.values() if type(v) in _PLAIN]
+        stack += [c for c in m._modules.values() if c is not None]
     return tuple(key)
 
 
@@ -495,6 +591,9 @@ class CompiledFunction:
         self.fallbacks: list[str] = []
         self.eager_reason = None
         self.calls = self.compiled_calls = 0
+        self._readers = None
+        func = getattr(fn, "__func__", None)
+        self._attr_names = tuple(func.__code__.co_names) if func is not None and hasattr(func, "__code__") else ()
         functools.update_wrapper(self, fn, updated=())
 
     def __get__(self, obj, objtype=None):   # as a decorator on a method
@@ -516,7 +615,7 @@ class CompiledFunction:
         except TypeError as exc:
             return self._eager(f"arguments cannot be guarded: {exc}", args, kwargs)
         for trace in self.traces:
-            if trace.guard == guard:
+            if trace.guard == guard and all([(p.grad is None) is none for p, none in trace.grads_none]):
                 self.compiled_calls += 1
                 return self._replay(trace, tensors)
         if len(self.traces) >= _MAX_TRACES:
@@ -530,23 +629,27 @@ class CompiledFunction:
         return self.fn(*args, **kwargs)
 
     def _guard_key(self, args, kwargs):
+        """Everything a trace assumed, as one tuple compared with each trace's (``.grad`` states apart, per trace)."""
         tensors, spec = [], []
         _flatten((args, kwargs), (), tensors, spec)
-        captured = _captured(self.fn)
-        values = list(captured.values()) + [a for a in args] + list(kwargs.values())
-        if getattr(self.fn, "__self__", None) is not None:
-            values.append(self.fn.__self__)
-            values.extend(v for v in vars(self.fn.__self__).values()) if hasattr(self.fn.__self__, "__dict__") else None
+        if self._readers is None:
+            self._readers = _readers(self.fn)
+        captured = [(k, get()) for k, get in self._readers]
+        owner = getattr(self.fn, "__self__", None)
+        if owner is not None and self._attr_names:   # the attributes a method reads from its object
+            d = getattr(owner, "__dict__", {})
+            captured += [(("attr", n), d[n]) for n in self._attr_names if n in d]
+        values = [v for _, v in captured]
+        values += list(args) + list(kwargs.values())
         from .nn.module import Module
         if isinstance(self.fn, Module):
             values.append(self.fn)
         mods, opts = _modules_in(values)
-        watched = _watched(values, mods, opts)
-        key = (tuple(spec), tuple(_tensor_key(t) for _, t in tensors), _alias_key(tensors),
-               tuple(sorted((k, _value_guard(v)) for k, v in captured.items())),
-               tuple(_module_key(m) for m in mods), tuple(_optimizer_key(o) for o in opts),
-               GRAD_MODE.enabled, dtypes.get_default_dtype(), tuple(p.grad is None for p in watched))
-        self._watched = watched
+        key = (tuple(spec), tuple([_tensor_key(t) for _, t in tensors]), _alias_key(tensors),
+               tuple([(k, _value_guard(v)) for k, v in captured]),
+               tuple([_module_key(m) for m in mods]), tuple([_optimizer_key(o) for o in opts]),
+               GRAD_MODE.enabled, dtypes.get_default_dtype())
+        self._values, self._mods, self._opts = values, mods, opts
         return key, tensors
 
     # ----------------------------------------------------------------- tracing
@@ -554,17 +657,20 @@ class CompiledFunction:
         from . import static
         py_state, np_state = _pyrandom.getstate(), np.random.get_state()[1].copy()
         engine_state = creation._RNG.bit_generator.state
-        pre = {id(o) for o in gc.get_objects() if isinstance(o, Tensor)}
+        pre = {id(o) for o in gc.get_objects() if issubclass(type(o), Tensor)}   # type(): no __class__ lookups
         tracer = _Tracer(static, pre)
         tracer.arg_tensors = [t for _, t in tensors]
-        tracer.watched = {id(t) for t in self._watched}
+        watched = _watched(self._values, self._mods, self._opts)
+        tracer.watched = {id(t) for t in watched}
+        grads_none = [(t, t.grad is None) for t in watched]
         for k, (path, t) in enumerate(tensors):
             if id(t) in tracer.nodes:   # the same tensor passed twice: one placeholder
                 continue
             tracer.bind_arg(t, ("arg", k))
-        with _Patches(tracer), tracer.graph.as_default():
+        with _Patches(tracer, self._opts), tracer.graph.as_default():
             result = self.fn(*args, **kwargs)
-        reason = tracer.reason or self._rng_reason(py_state, np_state, engine_state, tracer)
+        reason = tracer.reason or self._rng_reason(py_state, np_state, engine_state, tracer) or \
+            _unseen_change(tracer)
         if reason is None:
             try:
                 trace = self._build(guard, tracer, result)
@@ -578,6 +684,7 @@ class CompiledFunction:
                 raise RuntimeError(f"compile(fullgraph=True): {reason}")
             self.eager_reason = reason
             return result
+        trace.grads_none = grads_none
         self.traces.append(trace)
         return result
 
@@ -616,8 +723,9 @@ class CompiledFunction:
             return ("out", len(out_nodes) - 1, value.requires_grad)
         build = _structure(result, leaf)
         grads = []
-        for t in tracer.grad_owners.values():
-            g = t.grad
+        snapshot = tracer.grad_snapshot
+        for key, t in tracer.grad_owners.items():
+            g = t.grad if snapshot is None else snapshot.get(key)
             if g is None:
                 grads.append((t, None))
             elif id(g) in tracer.variables:
@@ -669,8 +777,8 @@ class CompiledFunction:
         for t, k in trace.grads:
             t.grad = None if k is None else _new(_own(results[k]))
         value = trace.build(lambda leaf: _output(leaf, results))
-        for method, opt in tracer.after:
-            method(opt)
+        for method, args, kwargs in tracer.after:
+            method(*args, **kwargs)
         return value
 
     # ----------------------------------------------------------------- explain
@@ -689,6 +797,18 @@ class CompiledFunction:
             lines.extend("  " + line for line in str(trace.report).splitlines())
         lines.extend(f"eager: {reason}" for reason in self.fallbacks)
         return "\n".join(lines)
+
+
+def _unseen_change(tracer):
+    """A reason when a state tensor the plan reads was changed by code the trace did not record (an optimizer
+    it could not see, array code on ``._data``...): the plan would miss that change."""
+    allowed = {id(p) for opt in tracer.stepped for g in opt.param_groups for p in g["params"]}
+    allowed |= {id(t) for opt in tracer.stepped for st in opt.state.values() for t in st.values()
+                if isinstance(t, Tensor)}
+    for key, (t, _) in tracer.variables.items():
+        if key not in tracer.writes and key not in allowed and t._version != tracer.versions[key]:
+            return f"a {tuple(t.shape)} tensor the trace reads was changed by code the tracer did not record"
+    return None
 
 
 def _source(t, tracer):

@@ -1,4 +1,4 @@
-"""The four training modes, by the names a config uses.
+"""The training modes, by the names a config uses.
 
 >>> from autotrain.data import make_problem
 >>> problem = make_problem(8, 5, 4, 3, "float64", seed=0)
@@ -12,12 +12,14 @@ from __future__ import annotations
 from autotrain.data import Problem
 from autotrain.modes.autograd import AutogradMode
 from autotrain.modes.base import Mode, ModelSpec, OptimizerSpec, spec_from_config
+from autotrain.modes.compiled import CompiledMode
 from autotrain.modes.custom_relu import CustomReluMode
 from autotrain.modes.manual import ManualMode
 from autotrain.modes.static import StaticMode
 
 # Importing these classes is cheap: each mode imports its engine only when it is constructed.
-MODES: dict[str, type[Mode]] = {cls.name: cls for cls in (ManualMode, AutogradMode, CustomReluMode, StaticMode)}
+MODES: dict[str, type[Mode]] = {cls.name: cls for cls in (ManualMode, AutogradMode, CustomReluMode, StaticMode,
+                                                             CompiledMode)}
 
 
 def _mode_class(name: str) -> type:
@@ -52,4 +54,4 @@ def build_mode(name: str, spec: ModelSpec, params: dict, device: str = "cpu"):
     return _mode_class(name)(spec, params, device)
 
 
-__all__ = ["MODES", "Mode", "ModelSpec", "OptimizerSpec", "spec_from_config", "build_mode", "make_mode", "ManualMode", "AutogradMode", "CustomReluMode", "StaticMode"]
+__all__ = ["MODES", "Mode", "ModelSpec", "OptimizerSpec", "spec_from_config", "build_mode", "make_mode", "ManualMode", "AutogradMode", "CustomReluMode", "StaticMode", "CompiledMode"]
