@@ -186,6 +186,18 @@ def var(t, a): return a.var(dim=1)
 
 
 @case((3, 4))
+def std(t, a): return a.std(dim=1) * a.sum()
+
+
+@case((3, 4), (3, 4))
+def fmax(t, a, b): return t.fmax(a, b) * a
+
+
+@case((3, 4), (3, 4))
+def fmin(t, a, b): return t.fmin(a, b) * b
+
+
+@case((3, 4))
 def amax(t, a): return t.amax(a * a, dim=1)
 
 
@@ -293,3 +305,10 @@ def second_order(torch, name: str) -> dict[str, np.ndarray]:
         shape = tuple((inputs + [v])[i].shape)
         result[f"{name}::gg{i}"] = np.zeros(shape) if s is None else s.detach().numpy()
     return result
+
+
+@case((3, 4))
+def binary_cross_entropy(t, a):
+    """Probabilities from sigmoid (inside (0, 1) for any input), constant targets in (0, 1) the same way."""
+    target = t.sigmoid(a * 0.5 + 0.25).detach()
+    return t.nn.functional.binary_cross_entropy(t.sigmoid(a), target, reduction="none") * a

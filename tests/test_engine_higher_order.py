@@ -60,8 +60,10 @@ def test_second_derivatives_match_stored_pytorch(name):
 def test_second_derivatives_match_live_pytorch(name):
     reference = higher_cases.second_order(torch, name)
     mine = higher_cases.second_order(E, name)
+    # BCE's gradient is PyTorch's (p - y) / max(p (1 - p), eps), differentiated in another order of rounding
+    rtol = 1e-9 if name == "binary_cross_entropy" else 1e-12
     for key, value in reference.items():
-        _close(value, mine[key], rtol=1e-12)
+        _close(value, mine[key], rtol=rtol)
 
 
 def test_every_differentiable_op_has_a_second_order_case():

@@ -303,7 +303,7 @@ def test_compare_modes_on_a_data_file_config(tmp_path):
     from autotrain.compare import compare_modes
     cfg = config(tmp_path, steps=10)
     c = compare_modes(cfg, runs_dir=tmp_path / "cmp")
-    assert c.agree and [r.mode for r in c.results] == ["manual", "autograd", "custom-relu", "static"]
+    assert c.agree and [r.mode for r in c.results] == ["manual", "autograd", "custom-relu", "static", "compiled"]
     assert all(r.loss_dev < 1e-12 for r in c.results)
     with np.load(next((tmp_path / "cmp").iterdir()) / "data.npz") as z:
         assert z["classes"].tolist() == ["high", "low", "mid"]

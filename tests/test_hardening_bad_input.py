@@ -109,11 +109,10 @@ BAD_VALUES = {  # a value of the right type that validation refuses, for every f
     "N": [0, -1], "D_in": [0], "H": [-5], "D_out": [0], "lr": [0.0, -1e-3, ".inf", "-.inf", ".nan"],
     "steps": [-1], "device": ["gpu", "cuda:x", "CPU"], "mode": ["auto", "Static"], "dtype": ["float16", "int32"],
     "seed": [-1], "name": ["''"], "log_every": [0], "checkpoint_every": [0, -10],
-    # issue 11's keys
     "data": ["nope.txt", "''"], "target": ["y"], "activation": ["gelu"], "bias": [2], "init": ["xavier"],
     "loss": ["hinge"], "optimizer": ["lbfgs"], "momentum": [-0.5], "alpha": [1.5], "betas": ["[0.9, 1.0]"],
     "eps": [0.0, -0.5], "weight_decay": [-0.1], "epochs": [0], "val_fraction": [1.0, -0.1], "shuffle": [3],
-    "standardize": [3], "keep_checkpoints": [-1],
+    "standardize": [3], "keep_checkpoints": [-1], "threads": [0, 2000, "many"],
 }
 WRONG_TYPES = ["[1, 2]", "{a: 1}", "true", "~"]
 # (key, value) pairs of WRONG_TYPES that are right for issue 11's keys: H: [1, 2] (two hidden layers), an

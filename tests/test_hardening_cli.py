@@ -48,7 +48,7 @@ def test_each_command_has_its_own_estimate_and_refuses_accordingly(tmp_path, mon
     monkeypatch.setattr(config, "available_bytes", lambda: (fit_need + compare_need) // 2)
     assert invoke("fit", p, "--runs-dir", tmp_path / "runs", "--quiet").exit_code == 0
     r = invoke("compare-modes", p, "--runs-dir", tmp_path / "cmp")
-    assert r.exit_code == 2 and "for compare-modes (4 modes)" in r.stderr and not (tmp_path / "cmp").exists()
+    assert r.exit_code == 2 and "for compare-modes (5 modes)" in r.stderr and not (tmp_path / "cmp").exists()
     r = invoke("compare-modes", p, "--modes", "manual", "--runs-dir", tmp_path / "cmp")  # one mode fits
     assert r.exit_code == 0, r.output
     r = invoke("gradcheck", p, "--only", "loss:manual")
@@ -222,7 +222,7 @@ def test_compare_modes_json(tmp_path):
     r = invoke("compare-modes", write(tmp_path, TINY), "--json", "--runs-dir", tmp_path / "runs")
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
-    assert data["agree"] and [row["mode"] for row in data["rows"]] == ["manual", "autograd", "custom-relu", "static"]
+    assert data["agree"] and [row["mode"] for row in data["rows"]] == ["manual", "autograd", "custom-relu", "static", "compiled"]
     assert data["rows"][0]["bit_identical"] and data["run_dir"].startswith(str(tmp_path / "runs"))
 
 
