@@ -104,6 +104,8 @@ def _main(version: Annotated[bool, typer.Option("--version", callback=_version, 
 
 ConfigArg = Annotated[Optional[Path], typer.Argument(help="YAML config file (see configs/). Optional with --resume.",
                                                      show_default=False)]
+WideOpt = Annotated[bool, typer.Option("--wide", help="Show every table column, however wide (default: the "
+                                                     "columns that fit the terminal, 80 when piped).")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE",
                                                      help="Override one config key; repeatable.")]
 
@@ -311,6 +313,7 @@ def gradcheck(
     only: Annotated[Optional[str], typer.Option(help="Run only checks whose name matches: a glob ('op:*', "
                                                      "'loss:static') or a substring ('relu').",
                                                 metavar="PATTERN")] = None,
+    wide: WideOpt = False,
 ) -> None:
     """Check every gradient against finite differences.
 
@@ -340,6 +343,7 @@ def gradcheck(
             report = checks.run_checks(cfg, dtype=dtype, eps=eps, atol=atol, rtol=rtol, only=only)
         except checks.NoMatch as exc:
             raise BadInput(str(exc)) from None
+    display.use_wide(wide)
     display.gradcheck_report(report)
     if not report.passed:
         raise typer.Exit(EXIT_CHECK_FAILED)
@@ -369,6 +373,7 @@ def compare_modes(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON (implies --quiet).")] = False,
     threads: ThreadsOpt = None,
+    wide: WideOpt = False,
 ) -> None:
     """Train CONFIG in all four modes; compare them.
 
@@ -406,6 +411,7 @@ def compare_modes(
     if as_json:
         display.comparison_json(result)
     else:
+        display.use_wide(wide)
         display.comparison(result, show_graph=show_graph)
     if result.diverged:
         if as_json:
@@ -493,6 +499,7 @@ def runs_cmd(
                       ] = None,
     sort: Annotated[str, typer.Option(help="start, name, status, loss, val, steps_per_s, size or dir.")] = "start",
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+    wide: WideOpt = False,
 ) -> None:
     """List every run, comparison and sweep in --runs-dir (newest first).
 
@@ -514,6 +521,7 @@ def runs_cmd(
     if as_json:
         display.as_json({"runs_dir": str(runs_dir), "runs": [e.to_dict() for e in entries]})
     else:
+        display.use_wide(wide)
         display.runs_table(entries, str(runs_dir))
 
 
@@ -521,6 +529,7 @@ def runs_cmd(
 def show(
     run: Annotated[Path, typer.Argument(help="A run, compare-modes or sweep directory.", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print everything as JSON (metrics as columns).")] = False,
+    wide: WideOpt = False,
 ) -> None:
     """Show one run: resolved config, summary, checkpoints kept, and its loss curves in the terminal."""
     from autotrain import catalog
@@ -533,6 +542,7 @@ def show(
     if as_json:
         display.as_json(detail.to_dict())
     else:
+        display.use_wide(wide)
         display.show_run(detail)
 
 

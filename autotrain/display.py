@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from dataclasses import dataclass
 import sys
 import time
 from contextlib import contextmanager
@@ -227,17 +228,81 @@ def resolved_config_json(resolved) -> None:
 
 
 # ----------------------------------------------------------------------------- gradcheck and compare-modes
-def _print_wide(renderable, columns: int) -> None:
-    """Print a many-column table at the terminal's width, or at ``columns`` when stdout is a file or pipe."""
+NARROW = 80  # the width a table fits when stdout is not a terminal (stable columns for pipes and files)
+_WIDE = [False]
+
+
+def use_wide(wide: bool) -> None:
+    """``--wide``: every table shows all its columns, however wide (the command line sets it once)."""
+    _WIDE[0] = wide
+
+
+@dataclass(frozen=True)
+class Col:
+    """A table column: its header, alignment and priority (0: always shown; higher numbers go first when the
+    table must shrink to fit the width)."""
+
+    name: str
+    justify: str = "left"
+    priority: int = 0
+
+
+def fitted_table(title: str, cols: list[Col], rows: list[list[str]], *, width: int | None = None) -> "Table":
+    """A table that fits ``width`` (the terminal's; NARROW when stdout is a pipe or file): the columns of
+    highest priority number are left out until the rest fit, and cells are never cut short (a cell too long
+    even so folds onto the next line).  With ``use_wide(True)`` every column is kept.  Off a terminal the
+    table is drawn without borders, so the columns are plain text."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
     c = console()
-    if c.is_terminal or c.width >= columns:
-        c.print(renderable)
+    width = width or (c.width if c.is_terminal else NARROW)
+    natural = [max([Text.from_markup(col.name).cell_len] + [Text.from_markup(r[i]).cell_len for r in rows])
+               for i, col in enumerate(cols)]
+    keep = list(range(len(cols)))
+    framed = c.is_terminal
+    def total(idx):  # a framed column costs its padding and one border; a plain one its padding
+        return sum(natural[i] + (3 if framed else 2) for i in idx) + (1 if framed else 0)
+    if not _WIDE[0]:
+        for level in sorted({col.priority for col in cols if col.priority > 0}, reverse=True):
+            if total(keep) <= width:
+                break
+            keep = [i for i in keep if cols[i].priority < level]
+    table = Table(title=title, title_justify="left", box=box.SQUARE if framed else None,
+                  header_style="bold" if framed else "", show_edge=framed)
+    for i in keep:
+        table.add_column(cols[i].name, justify=cols[i].justify, overflow="fold")
+    for r in rows:
+        table.add_row(*(r[i] for i in keep))
+    dropped = [cols[i].name for i in range(len(cols)) if i not in keep]
+    if dropped:
+        table.caption = f"(left out to fit {width} columns: {', '.join(dropped)}; --wide shows them)"
+        table.caption_justify = "left"
+    return table
+
+
+def print_table(table) -> None:
+    """Print a table from ``fitted_table``: at its own full width with ``--wide``, else at the screen's."""
+    c = console()
+    if not _WIDE[0]:
+        c.print(table)
         return
-    saved, c.width = c.width, columns
+    saved = c.width
+    from rich.measure import Measurement
+
+    c.width = max(saved, Measurement.get(c, c.options.update_width(1 << 16), table).maximum)
     try:
-        c.print(renderable)
+        c.print(table, crop=False)
     finally:
         c.width = saved
+
+
+def _escape(text) -> str:
+    """User text (names, file contents) inside a table cell: shown as it is, never read as rich markup."""
+    from rich.markup import escape
+
+    return escape(str(text))
 
 
 def _num(value, fmt: str = ".3g") -> str:
@@ -252,33 +317,31 @@ def gradcheck_report(report) -> None:
 
     for warning in report.warnings:
         hint(f"warning: {warning}")
-    table = Table(title=f"gradcheck ({report.dtype}, eps={report.eps:g}, atol={report.atol:g}, "
-                        f"rtol={report.rtol:g})", title_justify="left")
-    for name, justify in (("check", "left"), ("input", "left"), ("shapes", "left"), ("dtype", "left"),
-                          ("against", "left"), ("entries", "right"), ("max abs err", "right"),
-                          ("max rel err", "right"), ("worst entry", "left"), ("analytical", "right"),
-                          ("reference", "right"), ("", "left")):
-        table.add_column(name, justify=justify)
-    for row in report.rows:
-        table.add_row(*_gradcheck_cells(row))
-    _print_wide(table, 170)
+    cols = [Col("check"), Col("input", priority=1), Col("shapes", priority=2), Col("dtype", priority=5),
+            Col("against", priority=1), Col("entries", "right", 4), Col("max abs err", "right", 1),
+            Col("max rel err", "right", 3), Col("worst entry", priority=5), Col("analytical", "right", 6),
+            Col("reference", "right", 6), Col("")]
+    title = (f"gradcheck ({report.dtype}, eps={report.eps:g}, atol={report.atol:g}, rtol={report.rtol:g})")
+    print_table(fitted_table(title, cols, [_gradcheck_cells(row) for row in report.rows]))
     failed = sum(not r.passed for r in report.rows)
     console().print(f"pass rule: {PASS_RULE} (entrywise; a large relative error on a near-zero entry can pass)",
-                    markup=False, soft_wrap=True)
+                    markup=False)
     for note in report.notes:
-        console().print(f"note: {note}", markup=False, soft_wrap=True)
+        console().print(f"note: {note}", markup=False)
     verdict = "all passed" if report.passed else f"{failed} of {len(report.rows)} FAILED"
     console().print(f"{len(report.rows)} checks: {verdict}", markup=False)
 
 
 def _gradcheck_cells(row) -> list[str]:
     mark = "[green]pass[/]" if row.passed else "[bold red]FAIL[/]"
+    e = _escape
     if row.error is not None:
-        return [row.name, row.input, row.shapes, row.dtype, row.against, "-", "-", "-", row.error, "-", "-", mark]
+        return [e(row.name), e(row.input), e(row.shapes), row.dtype, e(row.against), "-", "-", "-", e(row.error), "-",
+                "-", mark]
     r = row.result
     entries = str(row.compared) if row.compared == row.total else f"{row.compared} of {row.total}"
-    return [row.name, row.input, row.shapes, row.dtype, row.against, entries, _num(r.max_abs_err),
-            _num(r.max_rel_err), row.worst, _num(r.analytical, ".6g"), _num(r.numerical, ".6g"), mark]
+    return [e(row.name), e(row.input), e(row.shapes), row.dtype, e(row.against), entries, _num(r.max_abs_err),
+            _num(r.max_rel_err), e(row.worst), _num(r.analytical, ".6g"), _num(r.numerical, ".6g"), mark]
 
 
 @contextmanager
@@ -311,11 +374,10 @@ def comparison(c, *, show_graph: bool = False) -> None:
     """``autotrain compare-modes``: the table, the tolerance, notes, the curves, the run directory."""
     from rich.table import Table
 
-    table = Table(title=f"compare-modes: {c.cfg.name}, {c.steps} steps, {c.cfg.dtype}, N={c.cfg.N} "
-                        f"D_in={c.cfg.D_in} H={c.cfg.H} D_out={c.cfg.D_out}", title_justify="left")
-    for name in ("mode", "final loss", "max loss dev", "max weight dev", "first step out of tol", "ms/step",
-                 "vs manual", "peak step mem", ""):
-        table.add_column(name, justify="left" if name in ("mode", "first step out of tol", "") else "right")
+    cols = [Col("mode"), Col("final loss", "right", 1), Col("max loss dev", "right", 2),
+            Col("max weight dev", "right", 2), Col("first out of tol", priority=3), Col("ms/step", "right", 1),
+            Col("vs manual", "right", 1), Col("peak step mem", "right", 4), Col("")]
+    rows = []
     for r in c.results:
         first = "bit-identical" if r.bit_identical else ("within tol" if r.first_out is None else str(r.first_out))
         speed = "-" if r.speed is None else f"{r.speed:.2f}x"
@@ -323,14 +385,16 @@ def comparison(c, *, show_graph: bool = False) -> None:
             verdict = f"[bold yellow]diverged at {r.diverged_at}[/]"
         else:
             verdict = "[green]agrees[/]" if r.agrees else "[bold red]DISAGREES[/]"
-        table.add_row(r.mode, _num(r.final_loss, ".10g"), _num(r.loss_dev), _num(r.weight_dev), first,
-                      _num(r.median_ms, ".3f"), speed, _bytes(r.peak_bytes), verdict)
-    _print_wide(table, 130)
+        rows.append([r.mode, _num(r.final_loss, ".10g"), _num(r.loss_dev), _num(r.weight_dev), first,
+                     _num(r.median_ms, ".3f"), speed, _bytes(r.peak_bytes), verdict])
+    title = (f"compare-modes: {c.cfg.name}, {c.steps} steps, {c.cfg.dtype}, N={c.cfg.N} D_in={c.cfg.D_in} "
+             f"H={c.cfg.H} D_out={c.cfg.D_out}")
+    print_table(fitted_table(title, cols, rows))
     out = console().print
     out(f"tolerance ({c.cfg.dtype}): max relative deviation from manual <= {c.tolerance:g}, for the loss at "
         "every step and for the weights after the last one (relative to the largest manual weight); "
         "ms/step = median over the run, after warm-up, in this process; vs manual > 1 = faster; "
-        "peak step mem = tracemalloc peak during one step", markup=False, soft_wrap=True)
+        "peak step mem = tracemalloc peak during one step", markup=False)
     for note in c.notes:
         hint(f"note: {note}")
     if show_graph and c.graph is not None:
@@ -466,32 +530,31 @@ def runs_table(entries, root: str) -> None:
         console().print(f"no runs in {root} (autotrain fit CONFIG makes one)", markup=False)
         return
 
-    table = Table(title=f"runs in {root}", title_justify="left")
-    for name, justify in (("dir", "left"), ("name", "left"), ("mode", "left"), ("status", "left"),
-                          ("step", "right"), ("final loss", "right"), ("best validation", "left"),
-                          ("steps/s", "right"), ("start (UTC)", "left"), ("size", "right")):
-        table.add_column(name, justify=justify, overflow="fold", no_wrap=name in ("dir", "start (UTC)", "step"))
+    cols = [Col("dir"), Col("name", priority=4), Col("mode", priority=3), Col("status"), Col("step", "right", 1),
+            Col("final loss", "right", 1), Col("best validation", priority=2), Col("steps/s", "right", 3),
+            Col("start (UTC)", priority=5), Col("size", "right", 4)]
+    rows = []
 
     def add(e, indent: str = "") -> None:
         from pathlib import Path
 
         status = e.status or "-"
         if e.kind == "unreadable":
-            status = f"[red]unreadable[/]: {e.error}" if e.error else "[red]unreadable[/]"
+            status = f"[red]unreadable[/]: {_escape(e.error)}" if e.error else "[red]unreadable[/]"
         elif e.status in ("diverged", "DISAGREE", "failed"):
             status = f"[red]{e.status}[/]"
         elif e.error:
-            status += f" [yellow]({e.error})[/]"
+            status += f" [yellow]({_escape(e.error)})[/]"
         step = "-" if e.step is None and e.steps is None else f"{_fmt(e.step, 'd')}/{_fmt(e.steps, 'd')}"
         start = (e.start or "-").replace("+00:00", "")
-        table.add_row(indent + Path(e.dir).name, e.name or "-", e.mode or "-", status, step,
-                      _fmt(e.final_loss, ".6g"), e.best_val or "-", _fmt(e.steps_per_s, ",.0f"), start,
-                      _size(e.size_bytes))
+        rows.append([indent + _escape(Path(e.dir).name), _escape(e.name or "-"), e.mode or "-", status, step,
+                     _fmt(e.final_loss, ".6g"), e.best_val or "-", _fmt(e.steps_per_s, ",.0f"), start,
+                     _size(e.size_bytes)])
     for e in entries:
         add(e)
         for t in e.trials:
-            add(t, "  └ ")
-    _print_wide(table, 200)
+            add(t, "└ ")
+    print_table(fitted_table(f"runs in {root}", cols, rows))
     n_unreadable = sum(e.kind == "unreadable" for e in entries)
     console().print(f"{len(entries)} entries" + (f", {n_unreadable} unreadable" if n_unreadable else ""),
                     markup=False)
@@ -526,12 +589,10 @@ def show_run(d) -> None:
         kept = ", ".join(f"{c['file']} ({_bytes(c['bytes'])})" for c in d.checkpoints) or "none"
         out(f"checkpoints kept: {kept}", markup=False, soft_wrap=True)
     if d.table:
-        table = Table(title="sweep.csv" if e.kind == "sweep" else "comparison.csv", title_justify="left")
-        for col in d.table[0]:
-            table.add_column(col, no_wrap=True)
-        for row in d.table:
-            table.add_row(*(_cell(v) for v in row.values()))
-        _print_wide(table, 200)
+        header = list(d.table[0])
+        cols = [Col(name, priority=i) for i, name in enumerate(header)]  # the file's own order is its priority
+        rows = [[_escape(_cell(v)) for v in row.values()] for row in d.table]
+        print_table(fitted_table("sweep.csv" if e.kind == "sweep" else "comparison.csv", cols, rows))
     for text in run_charts(d):
         out(text, markup=False, soft_wrap=True, crop=False)
 
@@ -615,19 +676,15 @@ def sweep_result(r) -> None:
     from rich.table import Table
 
     spec = r.spec
-    table = Table(title=f"sweep {spec.name}: {len(r.results)} trials, {spec.metric} ({spec.goal}), best first",
-                  title_justify="left")
-    table.add_column("#", justify="right")
-    for key in spec.keys:
-        table.add_column(key, justify="right")
-    table.add_column("status")
-    table.add_column(spec.metric, justify="right")
-    table.add_column("run", overflow="fold")
+    cols = [Col("#", "right")] + [Col(key, "right") for key in spec.keys]
+    cols += [Col("status"), Col(spec.metric, "right"), Col("run", priority=1)]
+    rows = []
     for t in r.ranked():
         status = t.status if t.status == "completed" else f"[red]{t.status}[/]"
         vals = [repr(v) if isinstance(v, float) else str(v) for v in (t.trial.values.get(k, "") for k in spec.keys)]
-        table.add_row(str(t.trial.index), *vals, status, _fmt(t.metric, ".6g"), t.trial.dirname)
-    _print_wide(table, 120)
+        rows.append([str(t.trial.index), *map(_escape, vals), status, _fmt(t.metric, ".6g"), t.trial.dirname])
+    print_table(fitted_table(f"sweep {spec.name}: {len(r.results)} trials, {spec.metric} ({spec.goal}), best first",
+                             cols, rows))
     for t in r.results:
         if t.note:
             hint(f"note: trial {t.trial.index}: {t.note}")

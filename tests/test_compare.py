@@ -36,7 +36,7 @@ def read_metrics(path):
 
 
 def test_all_modes_agree_and_the_table_comes_from_the_runs(config, tmp_path):
-    result = invoke(config, tmp_path)
+    result = invoke(config, tmp_path, "--wide")  # every column: the losses are checked in the table
     assert result.exit_code == 0, result.output
     path = run_dir(tmp_path)
     assert path.name.endswith("-compare-tiny")

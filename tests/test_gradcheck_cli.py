@@ -70,7 +70,7 @@ def test_float32_warns_that_tolerances_must_be_looser():
 def test_config_sizes_sample_jacobian_entries(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("N: 8\nD_in: 30\nH: 10\nD_out: 2\n")
-    result = invoke(str(cfg), "--only", "loss:autograd")
+    result = invoke(str(cfg), "--only", "loss:autograd", "--wide")  # the entries column is one a narrow table drops
     assert result.exit_code == 0, result.output
     assert "128 of 300" in result.output and "(30,10)" in result.output  # w1 sampled; w2 (20 entries) full
     assert "sizes from the config" in result.output

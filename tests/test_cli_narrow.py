@@ -1,0 +1,73 @@
+"""Every table at 80 columns (stdout a pipe, COLUMNS=80): no line longer, no cell cut short, --wide for all."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = str(ROOT / "configs" / "two_layer.yaml")
+PATH_LINES = ("run: ", "sweep: ", "compare: ", "checkpoints kept: ", "DOT: ", "best: trial", "error: ", "note: ")  # a path is never broken
+
+
+def cli(*args, cwd):
+    env = dict(os.environ, COLUMNS="80")
+    r = subprocess.run([sys.executable, "-m", "autotrain", *map(str, args)], capture_output=True, text=True,
+                       cwd=cwd, env=env, timeout=300)
+    assert r.returncode in (0, 1), r.stderr
+    return r.stdout
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    root = tmp_path_factory.mktemp("narrow")
+    runs = root / "runs"
+    cli("fit", SEED, "--set", "steps=20", "--runs-dir", runs, "-q", "--no-tensorboard", cwd=root)
+    cli("compare-modes", SEED, "--steps", "5", "--runs-dir", runs, "-q", cwd=root)
+    cli("fit", SEED, "--set", "steps=5", "--sweep", "H=4,8", "--runs-dir", runs, "-q", "--no-tensorboard", cwd=root)
+    return root, runs
+
+
+def check_narrow(text: str) -> None:
+    assert "…" not in text and "..." not in text.replace(", ...", "")
+    for line in text.splitlines():
+        if not line.startswith(PATH_LINES):
+            assert len(line) <= 80, line
+
+
+def commands(runs: Path):
+    dirs = sorted(p for p in runs.iterdir() if p.is_dir())
+    yield ["runs", "--runs-dir", runs]
+    yield ["gradcheck"]
+    for d in dirs:
+        yield ["show", d]
+    yield ["compare-modes", SEED, "--steps", "5", "--runs-dir", runs / "again", "-q"]
+    yield ["fit", SEED, "--set", "steps=3", "--sweep", "H=4,8", "--runs-dir", runs / "again", "-q",
+           "--no-tensorboard"]
+
+
+def test_every_table_fits_80_columns(made):
+    root, runs = made
+    for args in commands(runs):
+        text = cli(*args, cwd=root)
+        assert text.strip(), args
+        check_narrow(text)
+
+
+def test_wide_shows_every_column(made):
+    root, runs = made
+    narrow, wide = cli("runs", "--runs-dir", runs, cwd=root), cli("runs", "--runs-dir", runs, "--wide", cwd=root)
+    for header in ("dir", "name", "mode", "status", "step", "final loss", "best validation", "steps/s",
+                   "start (UTC)", "size"):
+        assert header in wide.splitlines()[1]
+    assert "--wide shows them" in narrow and "--wide shows them" not in wide
+    g = cli("gradcheck", "--only", "relu", "--wide", cwd=root)
+    assert all(h in g for h in ("shapes", "dtype", "against", "entries", "worst entry", "analytical", "reference"))
+
+
+def test_a_piped_table_has_plain_stable_columns(made):
+    root, runs = made
+    text = cli("runs", "--runs-dir", runs, cwd=root)
+    assert not any(ch in text for ch in "│┃━┏┡┌")  # no borders: columns split on runs of spaces
+    assert text == cli("runs", "--runs-dir", runs, cwd=root)
