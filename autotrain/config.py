@@ -61,7 +61,7 @@ class FitConfig(BaseModel):
     name: str = Field("two_layer", min_length=1, description="run name (sanitised for the run directory)")
     log_every: int = Field(1, gt=0, description="log a metrics row every this many steps")
     checkpoint_every: int = Field(100, gt=0, description="write a checkpoint every this many steps")
-    # ---- issue 11: your own data and model. Every default reproduces the seed.
+    # ---- your own data and model. Every default reproduces the seed.
     data: str | Annotated[list[str], Field(min_length=2, max_length=2)] = Field(
         "synthetic", min_length=1, description="synthetic, or a .csv / .npz file, or [x.npy, y.npy]; paths are "
                                                "relative to the config file")
@@ -154,7 +154,7 @@ class FitConfig(BaseModel):
 
 
 FIELDS = tuple(FitConfig.model_fields)
-NEW_KEYS = FIELDS[FIELDS.index("data"):]  # issue 11's keys (see config_hash)
+NEW_KEYS = FIELDS[FIELDS.index("data"):]  # the keys for your own data and model (see config_hash)
 LENGTH_KEYS = ("steps", "epochs", "keep_checkpoints", "threads")  # may change on --resume
 LIST_KEYS = ("H", "betas", "target", "data")  # keys that take a YAML list (also in --set: H=[128,64])
 # Optimizer keys and the optimizers that use them; giving one to another optimizer is an error.

@@ -57,7 +57,7 @@ def load_problem(path) -> Problem:
         return Problem(*(np.array(z[k]) for k in Problem._fields))
 
 
-# =============================================================================== issue 11: your own data
+# =============================================================================== your own data
 # A data file becomes a Dataset (float64 features, float64 targets or int64 class indices), then a seeded
 # train/validation split, optional standardisation with the training split's statistics, and batches in
 # an order drawn from a generator whose state goes into every checkpoint.

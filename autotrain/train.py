@@ -393,7 +393,7 @@ def total_steps(cfg: FitConfig, run: RunDir | None = None) -> int:
     return Plan.of(cfg, data).steps
 
 
-# ------------------------------------------------------------------------------------ issue 11 helpers
+# ------------------------------------------------------------------------------------ plan, batches, validation
 @dataclass(frozen=True)
 class Plan:
     """How long a fit runs and what it logs: ``steps`` updates of ``batch`` rows, ``per_epoch`` per pass."""

@@ -44,7 +44,7 @@ def copied(array: np.ndarray) -> np.ndarray:
     return np.array(array, copy=True)
 
 
-# =============================================================================== issue 11: the model spec
+# =============================================================================== the model spec
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 LOSSES = ("sum_squares", "mse", "cross_entropy")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
