@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import functools
 import gc
+import operator
 import random as _pyrandom
 import sys
 import types
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -104,6 +106,7 @@ class _Tracer:
         self.versions: dict[int, int] = {}      # id(state tensor) -> its version when the trace first read it
         self.watched: set[int] = set()          # ids of leaves whose .grad state the guard covers
         self.grad_sources: dict[int, Tensor] = {}   # id(a .grad that existed before) -> its parameter
+        self.quiet: set[int] = set()            # ids of optimizer state the plan writes (eager bumps no version)
 
     # ----------------------------------------------------------------- values
     def abort(self, reason: str):
@@ -132,6 +135,19 @@ class _Tracer:
                        "cannot be replayed")
         if value._base is not None:
             self.abort("a view made before the call is read inside it")
+        return self._variable(value)
+
+    def state_variable(self, value):
+        """The node of an optimizer's state tensor, made by the step the trace just ran eagerly or before:
+        the plan reads and writes it as a Variable (the guard covers the state's identity)."""
+        node = self.nodes.get(id(value))
+        if node is not None:
+            return node
+        if value._base is not None:
+            self.abort("an optimizer's state tensor is a view")
+        return self._variable(value)
+
+    def _variable(self, value):
         var = object.__new__(self.tf.Variable)
         self.tf.Node.__init__(var, "variable", (), {}, tuple(value.shape), value.dtype,
                               self.graph.unique_name("state"), self.graph)
@@ -332,28 +348,43 @@ class _Patches:
 
         @functools.wraps(method)
         def step(opt, closure=None):
-            if closure is not None:
-                tracer.reason = tracer.reason or "optimizer.step(closure) is not traced"
-            if not tracer.after:   # the .grad the step reads: what the plan must leave (a later zero_grad replays)
-                tracer.grad_snapshot = {k: t.grad for k, t in tracer.grad_owners.items()}
-            tracer.after.append((functools.partial(method, opt), (), {}))
-            tracer.stepped.append(opt)
-            return patches._paused(method, opt, closure)
+            return patches._record_step(opt, functools.partial(method, opt), closure, True)
         return step
 
     def _instance_step(self, opt, bound):
-        """An instance's own ``step`` (a scheduler's wrapper around the class's): recorded the same way."""
-        tracer, patches = self.tracer, self
+        """An instance's own ``step`` (a scheduler's wrapper around the class's): recorded the same way, in the
+        plan when it is the scheduler's (its only effect, ``_opt_called = True``, is the same every call)."""
+        patches = self
 
         def step(closure=None):
-            if closure is not None:
-                tracer.reason = tracer.reason or "optimizer.step(closure) is not traced"
-            if not tracer.after:
-                tracer.grad_snapshot = {k: t.grad for k, t in tracer.grad_owners.items()}
-            tracer.after.append((bound, (), {}))
-            tracer.stepped.append(opt)
-            return patches._paused(bound)
+            return patches._record_step(opt, bound, closure, getattr(bound, "_wrapped_by_lr_sched", False))
         return step
+
+    def _record_step(self, opt, run, closure, plain: bool):
+        """Run ``opt.step()`` eagerly (paused) and put it in the graph (:class:`_StepGraph`), or, for an
+        optimizer the plan does not know or a step the graph cannot hold, replay it eagerly after the plan."""
+        tracer = self.tracer
+        if closure is not None:
+            tracer.reason = tracer.reason or "optimizer.step(closure) is not traced"
+        formula = _STEPPERS.get(type(opt)) if plain and closure is None and not tracer.after else None
+        snapshot = {k: t.grad for k, t in tracer.grad_owners.items()}
+        result = self._paused(run, closure) if closure is not None else self._paused(run)
+        tracer.stepped.append(opt)
+        if formula is not None and tracer.reason is None:
+            # built after the eager step: the state it made (Adam's moments...) is what later calls read;
+            # the parameters' and gradients' nodes are still their values before the step
+            graph = _StepGraph(tracer, opt)
+            try:
+                with tracer.graph.as_default():
+                    getattr(graph, formula)()
+                graph.commit()
+                return result
+            except TraceAbort:
+                tracer.reason = None   # only this step stays eager (the trace had no reason before it)
+        if not tracer.after:   # the .grad the step reads: what the plan must leave (a later zero_grad replays)
+            tracer.grad_snapshot = snapshot
+        tracer.after.append((run, (), {}))
+        return result
 
     def _zero_grad(self, method):
         tracer, patches = self.tracer, self
@@ -414,7 +445,7 @@ class _Patches:
 
             def matrix_of(tensors):
                 stand_in = _new(np.empty(shape, dtype))
-                labels_t = tensors[where][1]
+                labels_t = tensors[where]
                 labels = F._check_targets(stand_in, labels_t, F._class_dim(stand_in))
                 matrix, _ = F._target_matrix(stand_in, labels, F._class_dim(stand_in), None,
                                              kwargs.get("ignore_index", -100), kwargs.get("label_smoothing", 0.0),
@@ -439,6 +470,219 @@ def _subclasses(cls):
         out.append(c)
         todo.extend(c.__subclasses__())
     return out
+
+
+# --------------------------------------------------------------------------------------- optimizer steps in the plan
+class _GroupFeeds:
+    """The numbers one parameter group's update reads, computed each call as the eager step computes them
+    (from ``group["lr"]``... read then, so a scheduler's or a hand-made change needs no re-trace), each
+    fed to the plan as a 0-d array of the parameters' dtype (numpy rounds a Python float to that dtype
+    before the ufunc runs: the same numbers as the eager step's)."""
+
+    def __init__(self, compute, group, counter, dtype):
+        self.compute, self.group, self.counter, self.dtype = compute, group, counter, np.dtype(dtype)
+
+    def __call__(self):
+        step = None if self.counter is None else _next_count(self.counter._data)
+        return self.compute(self.group, step)
+
+
+def _next_count(counter) -> float:
+    """The step count after ``counter += 1`` (what ``next_step`` returns), without the 0-d array op while
+    the count is exact in every counter dtype."""
+    value = float(counter) + 1.0
+    if value > 16777216.0:   # 2 ** 24: past it a float32 counter stops counting; let numpy say what eager gets
+        value = float(counter + 1)
+    return value
+
+
+def _sgd_numbers(group, step):
+    return (group["lr"], group["weight_decay"], group["momentum"], 1 - group["dampening"])
+
+
+def _adam_numbers(group, step):
+    lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    decay = 1 - lr * wd if group.get("decoupled_weight_decay", False) else wd
+    return (decay, 1 - beta1, beta2, 1 - beta2, bias_correction2_sqrt, eps, -(lr / bias_correction1))
+
+
+def _rmsprop_numbers(group, step):
+    return (group["lr"], group["weight_decay"], group["alpha"], 1 - group["alpha"], group["eps"], group["momentum"])
+
+
+class _StepGraph:
+    """Builds one optimizer step as graph nodes: the engine's formula for each parameter, op for op in its
+    order (so the plan's numbers are eager's bit for bit); nothing is committed to the tracer until every
+    parameter is built (a refusal leaves the step eager)."""
+
+    def __init__(self, tracer, opt):
+        self.tracer, self.opt = tracer, opt
+        self.assigns: list = []    # (tensor, its Variable, the new value's node)
+        self.feeds: list = []      # (placeholder, ("opt", feeder, index))
+        self.feeders: list = []
+
+    def op(self, name, *args):
+        return self.tracer.apply(name, *args)
+
+    def numbers(self, compute, group, params, count_key, count):
+        """Placeholders for the group's numbers (``count`` of them) and the feeder computing them."""
+        dtypes = {p._data.dtype for p in params}
+        if len(dtypes) != 1 or next(iter(dtypes)).kind != "f":
+            self.tracer.abort("an optimizer group mixes parameter dtypes")
+        dtype = dtypes.pop()
+        counter = None
+        if count_key is not None:
+            counters = [self.opt.state[p][count_key] for p in params]
+            if len({float(c._data) for c in counters}) != 1:
+                self.tracer.abort("the group's parameters have taken different numbers of steps")
+            counter = counters[0]
+        feeder = _GroupFeeds(compute, group, counter, dtype)
+        values = compute(group, 1.0)
+        if not all(type(v) in (int, float) for v in values):
+            self.tracer.abort("an optimizer hyper-parameter is not a Python number")
+        self.feeders.append(feeder)
+        nodes = []
+        with self.tracer.graph.as_default():
+            for k in range(count):
+                ph = self.tracer.tf.placeholder(dtype, shape=(), name="optimizer_number")
+                self.feeds.append((ph, ("opt", feeder, k)))
+                nodes.append(ph)
+        return nodes
+
+    def param(self, p):
+        grad = p.grad
+        if grad is None or id(p) not in self.tracer.grad_owners or id(grad) not in self.tracer.nodes:
+            self.tracer.abort("optimizer.step() reads a .grad this call's backward did not compute")
+        return self.tracer.node_of(p), self.tracer.nodes[id(grad)]
+
+    def state(self, p, key):
+        t = self.opt.state[p].get(key)
+        if not isinstance(t, Tensor) or t._data.shape != p._data.shape and key != "step":
+            self.tracer.abort(f"the optimizer's {key} state is not a tensor the plan can hold")
+        return t, self.tracer.state_variable(t)
+
+    def assign(self, t, var, value):
+        self.assigns.append((t, var, value))
+        return value
+
+    def count(self, p, key="step"):
+        t, var = self.state(p, key)
+        self.assign(t, var, self.op("add", var, 1))
+
+    def stepped(self, group):
+        return [p for p in group["params"] if p.grad is not None]
+
+    # ----------------------------------------------------------------- the formulas (see optim/*.py)
+    def sgd(self):
+        for group in self.opt.param_groups:
+            params = self.stepped(group)
+            if not params:
+                continue
+            lr, wd, momentum, keep = self.numbers(_sgd_numbers, group, params, None, 4)
+            for p in params:
+                w, g = self.param(p)
+                if group["maximize"]:
+                    g = self.op("neg", g)
+                if group["weight_decay"] != 0:
+                    g = self.op("add", g, self.op("mul", wd, w))
+                if group["momentum"] != 0:
+                    t, buf = self.state(p, "momentum_buffer")
+                    b = self.op("add", self.op("mul", buf, momentum), self.op("mul", keep, g))
+                    b = self.assign(t, buf, b)
+                    g = self.op("add", g, self.op("mul", momentum, b)) if group["nesterov"] else b
+                self.assign(p, w, self.op("sub", w, self.op("mul", lr, g)))
+
+    def adam(self):
+        for group in self.opt.param_groups:
+            params = self.stepped(group)
+            if not params:
+                continue
+            decay, c1, beta2, c2, bc2, eps, step_size = self.numbers(_adam_numbers, group, params, "step", 7)
+            for p in params:
+                var, g = self.param(p)
+                w = var
+                self.count(p)
+                if group["maximize"]:
+                    g = self.op("neg", g)
+                if group["weight_decay"] != 0:
+                    if group.get("decoupled_weight_decay", False):
+                        w = self.op("mul", w, decay)
+                    else:
+                        g = self.op("add", g, self.op("mul", w, decay))
+                tm, m = self.state(p, "exp_avg")
+                tv, v = self.state(p, "exp_avg_sq")
+                m = self.assign(tm, m, self.op("add", m, self.op("mul", self.op("sub", g, m), c1)))
+                v = self.assign(tv, v, self.op("add", self.op("mul", v, beta2),
+                                               self.op("mul", self.op("mul", g, c2), g)))
+                if group["amsgrad"]:
+                    tx, x = self.state(p, "max_exp_avg_sq")
+                    v = self.assign(tx, x, self.op("maximum", x, v))
+                denom = self.op("add", self.op("div", self.op("sqrt", v), bc2), eps)
+                self.assign(p, var, self.op("add", w, self.op("mul", self.op("div", m, denom), step_size)))
+
+    def rmsprop(self):
+        for group in self.opt.param_groups:
+            params = self.stepped(group)
+            if not params:
+                continue
+            lr, wd, alpha, rest, eps, momentum = self.numbers(_rmsprop_numbers, group, params, "step", 6)
+            for p in params:
+                w, g = self.param(p)
+                self.count(p)
+                if group["maximize"]:
+                    g = self.op("neg", g)
+                if group["weight_decay"] != 0:
+                    g = self.op("add", g, self.op("mul", wd, w))
+                ts, sq = self.state(p, "square_avg")
+                sq = self.assign(ts, sq, self.op("add", self.op("mul", sq, alpha),
+                                                 self.op("mul", self.op("mul", rest, g), g)))
+                if group["centered"]:
+                    ta, ga = self.state(p, "grad_avg")
+                    ga = self.assign(ta, ga, self.op("add", ga, self.op("mul", rest, self.op("sub", g, ga))))
+                    avg = self.op("sqrt", self.op("sub", sq, self.op("mul", ga, ga)))
+                else:
+                    avg = self.op("sqrt", sq)
+                avg = self.op("add", avg, eps)
+                if group["momentum"] > 0:
+                    tb, buf = self.state(p, "momentum_buffer")
+                    buf = self.assign(tb, buf, self.op("add", self.op("mul", buf, momentum), self.op("div", g, avg)))
+                    self.assign(p, w, self.op("sub", w, self.op("mul", lr, buf)))
+                else:
+                    self.assign(p, w, self.op("sub", w, self.op("mul", lr, self.op("div", g, avg))))
+
+    def commit(self):
+        """Make the built step the trace's: each written tensor's node becomes its assign."""
+        tracer = self.tracer
+        params = {id(p) for g in self.opt.param_groups for p in g["params"]}
+        for t, var, value in self.assigns:
+            var = tracer.variables[id(t)][1]
+            if id(t) not in params:
+                tracer.quiet.add(id(t))
+            node = tracer.tf.assign(var, value) if value.op != "assign" else value
+            tracer.writes[id(t)] = node
+            tracer._map(t, node)
+        tracer.placeholders.extend(self.feeds)
+
+
+def _steppers():
+    from .optim.adam import Adam, AdamW
+    from .optim.rmsprop import RMSprop
+    from .optim.sgd import SGD
+    return {SGD: "sgd", Adam: "adam", AdamW: "adam", RMSprop: "rmsprop"}
+
+
+class _Steppers(dict):
+    """Optimizer class (exactly: a subclass may change the update) -> the :class:`_StepGraph` formula."""
+
+    def get(self, key, default=None):
+        if not self:
+            self.update(_steppers())
+        return super().get(key, default)
+
+
+_STEPPERS = _Steppers()
 
 
 # --------------------------------------------------------------------------------------- guards
@@ -567,7 +811,177 @@ def _watched(values, mods, opts) -> list:
 
 
 def _optimizer_key(opt):
-    return tuple(tuple(id(p) for p in g["params"]) for g in opt.param_groups)
+    """Each group's parameters; for an optimizer whose step a plan may hold, also each group's structural
+    hyper-parameters by value (the numbers are fed each call) and each parameter's state tensors by identity."""
+    groups = tuple(tuple(map(id, g["params"])) for g in opt.param_groups)
+    formula = _STEPPERS.get(type(opt))
+    if formula is None:
+        return groups
+    structure = tuple(tuple(_sign(g.get(k)) for k in _STRUCTURAL) for g in opt.param_groups)
+    state = opt.state
+    entries = tuple(_state_key(state.get(p)) for g in opt.param_groups for p in g["params"])
+    return groups, structure, id(state), entries
+
+
+# The hyper-parameters that choose the formula's shape (the rest are numbers the plan is fed): by value
+_STRUCTURAL = ("maximize", "weight_decay", "momentum", "nesterov", "amsgrad", "decoupled_weight_decay", "centered")
+
+
+def _sign(value):
+    """A structural hyper-parameter as the formulas test it: a flag as itself, a number by its sign."""
+    if value is None or type(value) is bool:
+        return value
+    try:
+        return (value > 0) - (value < 0)
+    except TypeError:
+        return ("id", id(value))
+
+
+def _state_key(entries):
+    if not entries:
+        return None
+    return tuple([(k, id(v)) for k, v in entries.items()])
+
+
+# --------------------------------------------------------------------------------------- the common case's guard
+# Numbers fed to a plan rather than guarded (read from each group every call)
+_NUMBER_TYPES = frozenset({int, float})
+_STALE = object()   # what a replay returns when a fed number is not one the plan can take
+_FED = frozenset({"lr", "betas", "eps", "alpha", "dampening", "initial_lr"})
+
+
+class _FastGuard:
+    """The guard of the trace the last call ran, in a form checked in a few C-level passes.
+
+    It holds every object the full guard's key is computed from (the captured values, each module's
+    attribute, parameter, buffer, submodule and hook dicts, the optimizers' groups, parameter lists,
+    structural hyper-parameters and state entries) and checks each is still the same object (``is``, so a
+    value rebound to an equal new object only sends the call to the full guard), then the arguments'
+    shapes, dtypes and flags as one tuple, the ``.grad`` states, grad mode and the default dtype.  Same
+    objects and same argument signatures make the full key what it was when this guard was built (it
+    matched this trace then); anything else returns ``None`` and the call takes the full guard.
+    """
+
+    def __init__(self, compiled, trace, args):
+        self.trace = trace
+        self.signature = tuple(map(_arg_signature, args))
+        self.grad_mode, self.dtype = GRAD_MODE.enabled, dtypes.get_default_dtype()
+        self.getters, self.views, self.lengths = _identity_sources(compiled)
+        self.objects = self._objects()
+        self.length_values = [len(c) for c in self.lengths]
+        self.watched = [t for t, _ in trace.grads_none]
+        self.nones = [none for _, none in trace.grads_none]
+
+    def _objects(self):
+        parts = [get() for get in self.getters]
+        parts += self.views
+        return tuple(chain.from_iterable(parts))
+
+    def check(self, args) -> bool:
+        """True when the trace's guards hold for this call (a named fast path: each precondition every call)."""
+        if tuple(map(_arg_signature, args)) != self.signature or None in self.signature:
+            return False
+        if len(args) > 1 and _args_alias(args):
+            return False
+        if GRAD_MODE.enabled != self.grad_mode or dtypes.get_default_dtype() != self.dtype:
+            return False
+        try:
+            objects = self._objects()
+        except (KeyError, ValueError):   # a global deleted, a closure cell emptied
+            return False
+        saved = self.objects
+        if len(objects) != len(saved) or not all(map(operator.is_, objects, saved)):
+            return False
+        if list(map(len, self.lengths)) != self.length_values:
+            return False
+        return list(map(operator.is_, map(_GRAD, self.watched), repeat(None))) == self.nones
+
+
+_GRAD = operator.attrgetter("grad")
+
+
+def _arg_signature(value):
+    """An argument as the full guard sees it, for the usual case only (a plain CPU tensor that is not a
+    view); ``None`` otherwise (the call then takes the full guard)."""
+    if type(value) is not Tensor or value._base is not None:
+        return None
+    data = value._data
+    if type(data) is not np.ndarray:
+        return None
+    return data.shape, data.dtype, value._requires_grad
+
+
+def _args_alias(args) -> bool:
+    """Whether two arguments are the same tensor or share memory (the fast guard's traces had neither)."""
+    arrays = [t._data for t in args]
+    if len(set(map(id, arrays))) != len(arrays):
+        return True
+    if all(a.base is None for a in arrays):   # arrays owning their memory share none
+        return False
+    return any(np.may_share_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1:])
+
+
+def _identity_sources(compiled):
+    """What :class:`_FastGuard` compares by identity: getters (called each check) and live views."""
+    getters, views, lengths = [], [], []
+    fn = compiled.fn
+    func = getattr(fn, "__func__", fn)
+    code = getattr(func, "__code__", None)
+    if code is not None:
+        names = [key[1] for key, _ in compiled._readers if key[0] == "global"]
+        if names:
+            getters.append(functools.partial(_items(names), func.__globals__))
+        cells = func.__closure__ or ()
+        if cells:
+            getters.append(functools.partial(map, _CELL, cells))
+    owner = getattr(fn, "__self__", None)
+    if owner is not None and compiled._attr_names:
+        d = getattr(owner, "__dict__", {})
+        present = [n for n in compiled._attr_names if n in d]
+        if present:
+            getters.append(functools.partial(_items(present), d))
+        lengths.append(d)   # an attribute the method reads appearing later changes what it captures
+    for m in compiled._mods:
+        for sub in _module_tree(m):
+            d = sub.__dict__
+            views.append(d.values())
+            lengths.append(d)
+            for name in ("_parameters", "_buffers", "_modules", "_forward_pre_hooks", "_forward_hooks"):
+                inner = d.get(name)
+                if isinstance(inner, dict):
+                    views.append(inner.values())
+    for opt in compiled._opts:
+        views.append(opt.__dict__.values())
+        views.append(opt.param_groups)
+        lengths.append(opt.state)
+        for group in opt.param_groups:
+            keys = [k for k in group if k not in _FED]
+            getters.append(functools.partial(_items(keys), group))
+            lengths.append(group)
+            views.append(group["params"])
+            state = opt.state
+            held = [p for p in group["params"] if p in state]
+            if held:
+                getters.append(functools.partial(_items(held), state))
+                views.extend(state[p].values() for p in held)
+    return getters, views, lengths
+
+
+_CELL = operator.attrgetter("cell_contents")
+
+
+def _items(keys):
+    """``itemgetter`` that always returns a tuple."""
+    return operator.itemgetter(*keys, keys[0]) if len(keys) == 1 else operator.itemgetter(*keys)
+
+
+def _module_tree(module):
+    out, stack = [], [module]
+    while stack:
+        m = stack.pop()
+        out.append(m)
+        stack += [c for c in m._modules.values() if c is not None]
+    return out
 
 
 # --------------------------------------------------------------------------------------- the compiled function
@@ -592,6 +1006,7 @@ class CompiledFunction:
         self.eager_reason = None
         self.calls = self.compiled_calls = 0
         self._readers = None
+        self._fast = None   # the last replayed trace's guard in its fast form (:class:`_FastGuard`)
         func = getattr(fn, "__func__", None)
         self._attr_names = tuple(func.__code__.co_names) if func is not None and hasattr(func, "__code__") else ()
         functools.update_wrapper(self, fn, updated=())
@@ -608,16 +1023,34 @@ class CompiledFunction:
     # ----------------------------------------------------------------- calling
     def __call__(self, *args, **kwargs):
         self.calls += 1
+        fast = self._fast
+        if fast is not None and not kwargs and fast.check(args):
+            value = self._replay(fast.trace, args)
+            if value is not _STALE:
+                self.compiled_calls += 1
+                return value
+            return self._eager("an optimizer hyper-parameter is not a Python number: this call ran eagerly",
+                               args, kwargs)
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
+        """The full guard: find the trace whose guards hold, or trace the call."""
         if self.eager_reason is not None:
             return self.fn(*args, **kwargs)
+        self._fast = None
         try:
             guard, tensors = self._guard_key(args, kwargs)
         except TypeError as exc:
             return self._eager(f"arguments cannot be guarded: {exc}", args, kwargs)
         for trace in self.traces:
             if trace.guard == guard and all([(p.grad is None) is none for p, none in trace.grads_none]):
+                value = self._replay(trace, [t for _, t in tensors])
+                if value is _STALE:
+                    return self._eager("an optimizer hyper-parameter is not a Python number: this call ran "
+                                       "eagerly", args, kwargs)
                 self.compiled_calls += 1
-                return self._replay(trace, tensors)
+                self._fast = _FastGuard(self, trace, args) if not kwargs else None
+                return value
         if len(self.traces) >= _MAX_TRACES:
             self.eager_reason = f"{_MAX_TRACES} traces with different guards: the function stays eager"
             self.fallbacks.append(self.eager_reason)
@@ -685,6 +1118,8 @@ class CompiledFunction:
             self.eager_reason = reason
             return result
         trace.grads_none = grads_none
+        # the optimizers' state as the traced call left it (a first step makes it): what a replay reads
+        trace.guard = guard[:5] + (tuple([_optimizer_key(o) for o in self._opts]),) + guard[6:]
         self.traces.append(trace)
         return result
 
@@ -705,9 +1140,13 @@ class CompiledFunction:
     def _build(self, guard, tracer: _Tracer, result):
         from .static.compiler import bind, optimize
         from .static.passes import pipeline
-        outputs, out_nodes = [], []
+        outputs, out_nodes, specs = [], [], []
 
         def leaf(value):
+            specs.append(_leaf(value))
+            return specs[-1]
+
+        def _leaf(value):
             if not isinstance(value, Tensor):
                 return ("const", value)
             if id(value) in tracer.variables and id(value) not in tracer.writes:
@@ -748,36 +1187,58 @@ class CompiledFunction:
         var_writes = [var_of[v.id] for v in plan.writes]
         sources = [_source(var_of[v.id], tracer) for v in plan.reads]
         var_writes = [_source(t, tracer) for t in var_writes]
-        return _Trace(guard, tracer, plan, sources, build, report, grads, var_writes)
+        trace = _Trace(guard, tracer, plan, sources, build, report, grads, var_writes)
+        trace.feed_plan = _feed_plan(tracer.placeholders)
+        trace.plain_io = not plan.distinct and all(p is None for _, p in sources + var_writes)
+        trace.read_tensors = [t for t, _ in sources]
+        trace.write_tensors = [t for t, _ in var_writes]
+        trace.bumped = [t for t, p in var_writes if p is None and id(t) not in tracer.quiet]
+        single = isinstance(result, Tensor) and specs[0][0] == "out"
+        trace.single_output = specs[0][1] if single else None
+        return trace
 
     # ----------------------------------------------------------------- replay
     def _replay(self, trace: _Trace, tensors):
-        plan, tracer = trace.plan, trace.tracer
+        """Run the trace's plan for a call whose guards hold (``tensors``: the call's tensor arguments in
+        flattened order) and leave every tensor, ``.grad`` and output as the eager call would."""
+        plan = trace.plan
         feeds = []
-        for ph, how in tracer.placeholders:
+        for how in trace.feed_plan:
             kind = how[0]
             if kind == "arg":
-                feeds.append(tensors[how[1]][1]._data)
+                feeds.append(tensors[how[1]]._data)
+            elif kind == "numbers":
+                values = how[1]()
+                if not all(map(_NUMBER_TYPES.__contains__, map(type, values))):
+                    return _STALE   # a hyper-parameter set to something else than a Python number
+                feeds += map(how[2], values)
             elif kind == "draw":
                 feeds.append(how[1]())
             else:
-                feeds.append(np.asarray(how[1](tensors), dtype=ph.dtype))
-        reads = [t._data if p is None else p.grad._data for t, p in trace.fetch_plan]
-        targets = [t if p is None else p.grad for t, p in trace.var_writes]
-        writes = []
-        for var, t in zip(plan.writes, targets):
-            writes.append(np.empty_like(t._data) if var in plan.distinct else t._data)
-        outs = [np.empty(shape, dtype) for shape, dtype in plan.outs]
-        values = plan.run(*feeds, *reads, *writes, *outs)
-        for t, w in zip(targets, writes):
-            if w is not t._data:
-                np.copyto(t._data, w)
+                feeds.append(np.asarray(how[1](tensors), dtype=how[2]))
+        if trace.plain_io:   # the usual case: every Variable updated in place, read from its tensor
+            reads = [t._data for t in trace.read_tensors]
+            writes = [t._data for t in trace.write_tensors]
+            targets = None
+        else:
+            reads = [t._data if p is None else p.grad._data for t, p in trace.fetch_plan]
+            targets = [t if p is None else p.grad for t, p in trace.var_writes]
+            writes = [np.empty_like(t._data) if var in plan.distinct else t._data
+                      for var, t in zip(plan.writes, targets)]
+        values = plan.run(*feeds, *reads, *writes, *[np.empty(shape, dtype) for shape, dtype in plan.outs])
+        if targets is not None:
+            for t, w, (_, p) in zip(targets, writes, trace.var_writes):
+                if w is not t._data:
+                    np.copyto(t._data, w)
+                if p is not None:
+                    t._bump()
+        for t in trace.bumped:   # what eager bumps: in-place tensor ops, stepped parameters (not optimizer state)
             t._bump()
-        results = values
         for t, k in trace.grads:
-            t.grad = None if k is None else _new(_own(results[k]))
-        value = trace.build(lambda leaf: _output(leaf, results))
-        for method, args, kwargs in tracer.after:
+            t.grad = None if k is None else _new(_own(values[k]))
+        single = trace.single_output
+        value = _new(_own(values[single])) if single is not None else trace.build(lambda leaf: _output(leaf, values))
+        for method, args, kwargs in trace.tracer.after:
             method(*args, **kwargs)
         return value
 
@@ -809,6 +1270,22 @@ def _unseen_change(tracer):
         if key not in tracer.writes and key not in allowed and t._version != tracer.versions[key]:
             return f"a {tuple(t.shape)} tensor the trace reads was changed by code the tracer did not record"
     return None
+
+
+def _feed_plan(placeholders) -> list:
+    """How each placeholder gets its value on a replay, in the plan's feed order: ``("arg", k)``, ``("draw", fn)``,
+    ``("derived", fn, dtype)``, and one ``("numbers", feeder, to_dtype)`` for each optimizer group's consecutive
+    numbers (the feeder computes them all at once)."""
+    plan = []
+    for ph, how in placeholders:
+        if how[0] == "opt":
+            if how[2] == 0:
+                plan.append(("numbers", how[1], ph.dtype.type))
+        elif how[0] == "derived":
+            plan.append(("derived", how[1], ph.dtype))
+        else:
+            plan.append(how[:2])
+    return plan
 
 
 def _source(t, tracer):
