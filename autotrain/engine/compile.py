@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import functools
 import gc
-import operator
 import random as _pyrandom
 import sys
 import types
-from itertools import chain, repeat
 
 import numpy as np
 
@@ -851,128 +849,150 @@ _FED = frozenset({"lr", "betas", "eps", "alpha", "dampening", "initial_lr"})
 
 
 class _FastGuard:
-    """The guard of the trace the last call ran, in a form checked in a few C-level passes.
+    """The guard of the trace the last call ran, written out as one generated function of ``is`` tests.
 
-    It holds every object the full guard's key is computed from (the captured values, each module's
-    attribute, parameter, buffer, submodule and hook dicts, the optimizers' groups, parameter lists,
-    structural hyper-parameters and state entries) and checks each is still the same object (``is``, so a
-    value rebound to an equal new object only sends the call to the full guard), then the arguments'
-    shapes, dtypes and flags as one tuple, the ``.grad`` states, grad mode and the default dtype.  Same
-    objects and same argument signatures make the full key what it was when this guard was built (it
-    matched this trace then); anything else returns ``None`` and the call takes the full guard.
+    It tests every object the full guard's key is computed from: the captured globals, closure cells and
+    method attributes, each module's attributes, parameters, buffers and submodules, the optimizers'
+    attributes, groups, parameter lists, structural hyper-parameters and state entries, each by identity
+    (``is``: a value rebound to an equal new object only sends the call to the full guard) with each
+    container's length; then the arguments (type, shape, dtype, ``requires_grad``, no view, no aliasing),
+    the ``.grad`` states, grad mode and the default dtype.  The same objects and arguments make the full key
+    what it was when this guard was built (it matched this trace then), so a passing check is one the full
+    guard would pass; anything else returns False and the call takes the full guard.  It holds what it
+    compares with (an id stays unique while the object lives).
     """
 
     def __init__(self, compiled, trace, args):
         self.trace = trace
-        self.signature = tuple(map(_arg_signature, args))
-        self.grad_mode, self.dtype = GRAD_MODE.enabled, dtypes.get_default_dtype()
-        self.getters, self.views, self.lengths = _identity_sources(compiled)
-        self.objects = self._objects()
-        self.length_values = [len(c) for c in self.lengths]
-        self.watched = [t for t, _ in trace.grads_none]
-        self.nones = [none for _, none in trace.grads_none]
-
-    def _objects(self):
-        parts = [get() for get in self.getters]
-        parts += self.views
-        return tuple(chain.from_iterable(parts))
-
-    def check(self, args) -> bool:
-        """True when the trace's guards hold for this call (a named fast path: each precondition every call)."""
-        if tuple(map(_arg_signature, args)) != self.signature or None in self.signature:
-            return False
-        if len(args) > 1 and _args_alias(args):
-            return False
-        if GRAD_MODE.enabled != self.grad_mode or dtypes.get_default_dtype() != self.dtype:
-            return False
-        try:
-            objects = self._objects()
-        except (KeyError, ValueError):   # a global deleted, a closure cell emptied
-            return False
-        saved = self.objects
-        if len(objects) != len(saved) or not all(map(operator.is_, objects, saved)):
-            return False
-        if list(map(len, self.lengths)) != self.length_values:
-            return False
-        return list(map(operator.is_, map(_GRAD, self.watched), repeat(None))) == self.nones
+        w = _GuardWriter()
+        w.arguments(args)
+        w.line(f"if GRAD_MODE.enabled is not {w.const(GRAD_MODE.enabled)} or "
+               f"default_dtype() != {w.const(dtypes.get_default_dtype())}: return False")
+        _write_identities(w, compiled)
+        for t, none in trace.grads_none:
+            w.line(f"if {w.const(t)}.grad is {'not ' if none else ''}None: return False")
+        w.ns.update(GRAD_MODE=GRAD_MODE, default_dtype=dtypes.get_default_dtype, Tensor=Tensor,
+                    ndarray=np.ndarray, may_share=np.may_share_memory)
+        self.source = "def check(args):\n    try:\n" + "".join(f"        {line}\n" for line in w.lines) + \
+            "    except (AttributeError, KeyError, ValueError, TypeError):   # not a tensor, a name gone...\n" \
+            "        return False\n    return True\n"
+        from .static.compiler import closure
+        self.check = closure(self.source, w.ns, "check")
 
 
-_GRAD = operator.attrgetter("grad")
+class _GuardWriter:
+    """Lines and bound objects of a :class:`_FastGuard`'s function."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self.ns: dict = {}
+        self.names: dict[int, str] = {}
+
+    def line(self, text: str) -> None:
+        self.lines.append(text)
+
+    def const(self, value) -> str:
+        name = self.names.get(id(value))
+        if name is None:
+            name = self.names[id(value)] = f"c{len(self.ns)}"
+            self.ns[name] = value
+        return name
+
+    def same(self, expr: str, value) -> None:
+        self.line(f"if {expr} is not {self.const(value)}: return False")
+
+    def items(self, container, values) -> None:
+        """``container``'s values (a dict's, a list's) are exactly ``values``, in order."""
+        name = self.const(container)
+        values = list(values)
+        self.line(f"if len({name}) != {len(values)}: return False")
+        if not values:
+            return
+        source = f"{name}.values()" if isinstance(container, dict) else name
+        locals_ = [f"v{len(self.lines)}_{k}" for k in range(len(values))]
+        self.line(f"{', '.join(locals_)}, = {source}")
+        self.line("if " + " or ".join(f"{v} is not {self.const(x)}" for v, x in zip(locals_, values))
+                  + ": return False")
+
+    def keys(self, mapping, keys) -> None:
+        """``mapping[k]`` is still the same object for each of ``keys`` (and no key came or went)."""
+        name = self.const(mapping)
+        self.line(f"if len({name}) != {len(mapping)}: return False")
+        if keys:
+            self.line("if " + " or ".join(f"{name}[{k!r}] is not {self.const(mapping[k])}" for k in keys)
+                      + ": return False")
+
+    def arguments(self, args) -> None:
+        n = len(args)
+        self.line(f"if len(args) != {n}: return False")
+        if not n:
+            return
+        names = [f"a{k}" for k in range(n)]
+        self.line(f"{', '.join(names)}, = args")
+        for a, t in zip(names, args):
+            data = t._data
+            self.line(f"if type({a}) is not Tensor or {a}._base is not None or {a}._requires_grad is not "
+                      f"{t._requires_grad}: return False")
+            self.line(f"d{a} = {a}._data")
+            self.line(f"if type(d{a}) is not ndarray or d{a}.shape != {tuple(data.shape)!r} or "
+                      f"d{a}.dtype is not {self.const(data.dtype)}: return False")
+        if n > 1:   # the traced call had no aliasing (else no fast guard): no two the same array or sharing memory
+            arrays = [f"d{a}" for a in names]
+            pairs = [(x, y) for i, x in enumerate(arrays) for y in arrays[i + 1:]]
+            self.line("if " + " or ".join(f"{x} is {y}" for x, y in pairs) + ": return False")
+            self.line("if (" + " or ".join(f"{x}.base is not None" for x in arrays) + ") and ("
+                      + " or ".join(f"may_share({x}, {y})" for x, y in pairs) + "): return False")
 
 
-def _arg_signature(value):
-    """An argument as the full guard sees it, for the usual case only (a plain CPU tensor that is not a
-    view); ``None`` otherwise (the call then takes the full guard)."""
-    if type(value) is not Tensor or value._base is not None:
-        return None
-    data = value._data
-    if type(data) is not np.ndarray:
-        return None
-    return data.shape, data.dtype, value._requires_grad
+_MODULE_SKIP = frozenset({"_forward_pre_hooks", "_forward_hooks", "_non_persistent_buffers_set"})
 
 
-def _args_alias(args) -> bool:
-    """Whether two arguments are the same tensor or share memory (the fast guard's traces had neither)."""
-    arrays = [t._data for t in args]
-    if len(set(map(id, arrays))) != len(arrays):
-        return True
-    if all(a.base is None for a in arrays):   # arrays owning their memory share none
-        return False
-    return any(np.may_share_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1:])
-
-
-def _identity_sources(compiled):
-    """What :class:`_FastGuard` compares by identity: getters (called each check) and live views."""
-    getters, views, lengths = [], [], []
+def _write_identities(w: _GuardWriter, compiled) -> None:
+    """The :class:`_FastGuard` lines testing what the full guard's key reads from objects, by identity."""
     fn = compiled.fn
     func = getattr(fn, "__func__", fn)
-    code = getattr(func, "__code__", None)
-    if code is not None:
-        names = [key[1] for key, _ in compiled._readers if key[0] == "global"]
-        if names:
-            getters.append(functools.partial(_items(names), func.__globals__))
-        cells = func.__closure__ or ()
-        if cells:
-            getters.append(functools.partial(map, _CELL, cells))
+    if getattr(func, "__code__", None) is not None:
+        g = func.__globals__
+        for key, _ in compiled._readers:
+            if key[0] == "global":
+                w.same(f"{w.const(g)}[{key[1]!r}]", g[key[1]])
+        for cell in func.__closure__ or ():
+            w.same(f"{w.const(cell)}.cell_contents", _cell_value(cell))
     owner = getattr(fn, "__self__", None)
     if owner is not None and compiled._attr_names:
-        d = getattr(owner, "__dict__", {})
-        present = [n for n in compiled._attr_names if n in d]
-        if present:
-            getters.append(functools.partial(_items(present), d))
-        lengths.append(d)   # an attribute the method reads appearing later changes what it captures
+        d = getattr(owner, "__dict__", None)
+        if d is not None:
+            w.same(f"{w.const(owner)}.__dict__", d)
+            w.keys(d, [n for n in compiled._attr_names if n in d])
     for m in compiled._mods:
         for sub in _module_tree(m):
             d = sub.__dict__
-            views.append(d.values())
-            lengths.append(d)
-            for name in ("_parameters", "_buffers", "_modules", "_forward_pre_hooks", "_forward_hooks"):
+            w.same(f"{w.const(sub)}.__dict__", d)
+            w.keys(d, [k for k in d if k not in _MODULE_SKIP])
+            for name in ("_parameters", "_buffers", "_modules"):   # what the full guard's module key reads
                 inner = d.get(name)
                 if isinstance(inner, dict):
-                    views.append(inner.values())
+                    w.items(inner, inner.values())
     for opt in compiled._opts:
-        views.append(opt.__dict__.values())
-        views.append(opt.param_groups)
-        lengths.append(opt.state)
+        d = opt.__dict__
+        w.same(f"{w.const(opt)}.__dict__", d)
+        w.keys(d, list(d))
+        w.items(opt.param_groups, opt.param_groups)
+        state = opt.state
+        w.line(f"if len({w.const(state)}) != {len(state)}: return False")
         for group in opt.param_groups:
-            keys = [k for k in group if k not in _FED]
-            getters.append(functools.partial(_items(keys), group))
-            lengths.append(group)
-            views.append(group["params"])
-            state = opt.state
-            held = [p for p in group["params"] if p in state]
-            if held:
-                getters.append(functools.partial(_items(held), state))
-                views.extend(state[p].values() for p in held)
-    return getters, views, lengths
+            w.keys(group, [k for k in group if k not in _FED])
+            w.items(group["params"], group["params"])
+            for p in group["params"]:
+                entry = state.get(p)
+                if entry is not None:
+                    w.same(f"{w.const(state)}.get({w.const(p)})", entry)
+                    w.items(entry, entry.values())
 
 
-_CELL = operator.attrgetter("cell_contents")
-
-
-def _items(keys):
-    """``itemgetter`` that always returns a tuple."""
-    return operator.itemgetter(*keys, keys[0]) if len(keys) == 1 else operator.itemgetter(*keys)
+def _usual_args(args, kwargs) -> bool:
+    """The calls the fast guard serves: positional plain CPU tensors only, none a view."""
+    return not kwargs and all(type(t) is Tensor and t._base is None and type(t._data) is np.ndarray for t in args)
 
 
 def _module_tree(module):
@@ -1025,7 +1045,8 @@ class CompiledFunction:
         self.calls += 1
         fast = self._fast
         if fast is not None and not kwargs and fast.check(args):
-            value = self._replay(fast.trace, args)
+            replay = fast.trace.fast_replay
+            value = replay(args) if replay is not None else self._replay(fast.trace, args)
             if value is not _STALE:
                 self.compiled_calls += 1
                 return value
@@ -1049,7 +1070,7 @@ class CompiledFunction:
                     return self._eager("an optimizer hyper-parameter is not a Python number: this call ran "
                                        "eagerly", args, kwargs)
                 self.compiled_calls += 1
-                self._fast = _FastGuard(self, trace, args) if not kwargs else None
+                self._fast = _FastGuard(self, trace, args) if _usual_args(args, kwargs) else None
                 return value
         if len(self.traces) >= _MAX_TRACES:
             self.eager_reason = f"{_MAX_TRACES} traces with different guards: the function stays eager"
@@ -1181,7 +1202,7 @@ class CompiledFunction:
         placeholders = [ph for ph, _ in tracer.placeholders]
         shapes = {ph: tuple(ph.shape) for ph in placeholders}
         program, report = optimize(tracer.graph, fetches, shapes, pipeline(self.options.get("rewrites", ())))
-        plan = bind(program, placeholders)
+        plan = bind(program, placeholders, returned=len(out_nodes))   # the assigns' values are not read
         report.code = plan.source
         var_of = {var.id: t for t, var in tracer.variables.values()}
         var_writes = [var_of[v.id] for v in plan.writes]
@@ -1195,6 +1216,7 @@ class CompiledFunction:
         trace.bumped = [t for t, p in var_writes if p is None and id(t) not in tracer.quiet]
         single = isinstance(result, Tensor) and specs[0][0] == "out"
         trace.single_output = specs[0][1] if single else None
+        trace.fast_replay = _write_replay(trace)
         return trace
 
     # ----------------------------------------------------------------- replay
@@ -1270,6 +1292,61 @@ def _unseen_change(tracer):
         if key not in tracer.writes and key not in allowed and t._version != tracer.versions[key]:
             return f"a {tuple(t.shape)} tensor the trace reads was changed by code the tracer did not record"
     return None
+
+
+def _write_replay(trace):
+    """The trace's replay as one generated function (a fast path of :meth:`CompiledFunction._replay`, which
+    stays the reference: tests run both): the feeds, buffers, version bumps, ``.grad`` updates and output
+    written out for this trace, so a call pays no loop over how each value is found.  ``None`` where the
+    trace needs the general replay (buffers chosen per call, optimizer steps replayed eagerly, a
+    structured result).
+
+    Generated code rather than a list of (function, argument slots, output slot) run by a loop: a
+    loop step costs a tuple unpack, an indexed load per argument and a call through ``*args`` (about
+    0.3 us), the generated line a direct call; the plan itself is generated for the same reason."""
+    plan = trace.plan
+    if not trace.plain_io or trace.tracer.after or trace.single_output is None:
+        return None
+    ns = {"run": plan.run, "new": _new, "own": _own, "empty": np.empty, "STALE": _STALE,
+          "NUMBER": _NUMBER_TYPES.__contains__}
+    lines, args = [], []
+    for k, how in enumerate(trace.feed_plan):
+        kind = how[0]
+        if kind == "arg":
+            args.append(f"tensors[{how[1]}]._data")
+        elif kind == "numbers":
+            ns[f"N{k}"], ns[f"T{k}"] = how[1], how[2]
+            lines += [f"n{k} = N{k}()", f"if not all(map(NUMBER, map(type, n{k}))):", "    return STALE"]
+            count = sum(1 for _, h in trace.tracer.placeholders if h[0] == "opt" and h[1] is how[1])
+            args += [f"T{k}(n{k}[{j}])" for j in range(count)]
+        elif kind == "draw":
+            ns[f"D{k}"] = how[1]
+            args.append(f"D{k}()")
+        else:
+            ns[f"D{k}"], ns[f"Y{k}"] = how[1], how[2]
+            args.append(f"asarray(D{k}(tensors), dtype=Y{k})")
+            ns["asarray"] = np.asarray
+    for k, t in enumerate(trace.read_tensors):
+        ns[f"R{k}"] = t
+        args.append(f"R{k}._data")
+    for k, t in enumerate(trace.write_tensors):
+        ns[f"W{k}"] = t
+        args.append(f"W{k}._data")
+    for k, (shape, dtype) in enumerate(plan.outs):
+        ns[f"S{k}"], ns[f"Y_out{k}"] = shape, dtype
+        args.append(f"empty(S{k}, Y_out{k})")
+    lines.append(f"values = run({', '.join(args)})")
+    for k, t in enumerate(trace.bumped):
+        ns[f"B{k}"] = t
+        lines.append(f"B{k}._bump()")
+    for k, (t, slot) in enumerate(trace.grads):
+        ns[f"G{k}"] = t
+        lines.append(f"G{k}.grad = None" if slot is None else f"G{k}.grad = new(own(values[{slot}]))")
+    lines.append(f"return new(own(values[{trace.single_output}]))")
+    from .static.compiler import closure
+    source = "def replay(tensors):\n" + "".join(f"    {line}\n" for line in lines)
+    trace.replay_source = source
+    return closure(source, ns, "replay")
 
 
 def _feed_plan(placeholders) -> list:
