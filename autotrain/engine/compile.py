@@ -449,6 +449,8 @@ class _Patches:
                                              kwargs.get("ignore_index", -100), kwargs.get("label_smoothing", 0.0),
                                              reduction == "mean")
                 return matrix
+            if len(shape) == 2 and kwargs.get("ignore_index", -100) < 0 and not kwargs.get("label_smoothing", 0.0):
+                matrix_of = _OneHotTargets(matrix_of, where, shape, dtype, reduction == "mean")
             try:
                 ph = tracer.tf.placeholder(dtype, shape=shape, name="target_matrix")
                 tracer.placeholders.append((ph, ("derived", matrix_of)))
@@ -459,6 +461,32 @@ class _Patches:
                 pass
             return out
         return cross_entropy
+
+
+class _OneHotTargets:
+    """The target matrix of ``cross_entropy`` with plain class labels (no weight, smoothing or ignored rows,
+    (N, C) logits): one-hot rows of ``1/N`` for the mean (else 1), written into one buffer each call, as
+    ``functional._one_hot`` writes a new one (the plan only reads its feeds while it runs).  A named fast path
+    of ``general`` (``functional._target_matrix``), which takes every call whose labels it does not
+    check here: a negative label, an empty batch, or one out of range (its error is the eager one)."""
+
+    def __init__(self, general, where, shape, dtype, mean: bool):
+        self.general, self.where = general, where
+        self.buffer = np.zeros(shape, dtype)
+        self.rows = np.arange(shape[0])
+        self.value = 1.0 / shape[0] if mean else 1.0
+
+    def __call__(self, tensors):
+        labels = tensors[self.where]._data
+        if type(labels) is not np.ndarray or not labels.size or labels.min() < 0:
+            return self.general(tensors)
+        buffer = self.buffer
+        buffer.fill(0)
+        try:
+            buffer[self.rows, labels] = self.value
+        except IndexError:
+            return self.general(tensors)
+        return buffer
 
 
 def _subclasses(cls):
@@ -562,8 +590,14 @@ class _StepGraph:
         return t, self.tracer.state_variable(t)
 
     def assign(self, t, var, value):
-        self.assigns.append((t, var, value))
-        return value
+        """The assign of ``t``'s new value; later formula lines read the assign (as eager reads the updated
+        array), which leaves the value one user and lets the memory plan compute it straight into ``t``."""
+        variable = self.tracer.variables.get(id(t), (None, None))[1]
+        if variable is None or self.tracer.writes.get(id(t)) is not None:
+            self.tracer.abort("the step updates a tensor the call already changed")
+        node = self.tracer.tf.assign(variable, value)
+        self.assigns.append((t, variable, node))
+        return node
 
     def count(self, p, key="step"):
         t, var = self.state(p, key)
@@ -654,11 +688,9 @@ class _StepGraph:
         """Make the built step the trace's: each written tensor's node becomes its assign."""
         tracer = self.tracer
         params = {id(p) for g in self.opt.param_groups for p in g["params"]}
-        for t, var, value in self.assigns:
-            var = tracer.variables[id(t)][1]
+        for t, _, node in self.assigns:
             if id(t) not in params:
                 tracer.quiet.add(id(t))
-            node = tracer.tf.assign(var, value) if value.op != "assign" else value
             tracer.writes[id(t)] = node
             tracer._map(t, node)
         tracer.placeholders.extend(self.feeds)
