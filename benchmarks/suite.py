@@ -43,6 +43,7 @@ from _measure import (CLOCKS, ThreadPinError, blas_threads, clock_for, machine, 
 from _report import (markdown_table, memory_targets, result_table, startup_target, targets_table,  # noqa: E402
                      time_targets)
 from _rows import TWO_LAYER, RowTable, Skip, try_build  # noqa: E402
+from _guards import guard_cost  # noqa: E402
 
 UNTRACED = {"torch eager", "jax jit"}  # their allocators bypass tracemalloc: only page faults are real
 THREAD_ENV = ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS",
@@ -149,6 +150,9 @@ def time_rows(w: Workload, names, threads, progress=None, clock: str = "auto") -
                       "gflops": flops / seconds / 1e9 if flops else None,
                       "floor_fraction": floor_s / seconds if floor_s else None, "samples": values}
     result.update(threads=label, rows=rows, skipped=skipped, twin=twin_check(table, rows))
+    if "compiled" in rows:
+        with blas_threads(threads):
+            result["guard"] = guard_cost(table.rows["compiled"], problem, w.lr, threads)
     return result
 
 
@@ -222,6 +226,10 @@ def run_suite(workloads, threads, names, startup_runs: int, console=None, clock:
             report["results"].append(result)
             report["targets"] += time_targets(result)
             say(result_table(result, found, report["targets"]))
+            if result.get("guard"):
+                g = result["guard"]
+                say(f"compiled: guards {g['fast_us']:.1f} us a call (the fast guard; the full guard "
+                    f"{g['full_us']:.1f} us)")
     if startup_runs:
         report["startup"] = startup_seconds(startup_runs)
         report["targets"].append(startup_target(report["startup"]))
