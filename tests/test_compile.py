@@ -557,3 +557,17 @@ def test_cross_entropy_with_an_out_of_range_label_raises_as_eager():
         f(x, torch.tensor(np.array([0, 1, 2, 3, 0])))
     with pytest.raises(IndexError, match="Target 7 is out of bounds"):
         f(x, torch.tensor(np.array([0, 1, 7, 3, 0])))
+
+
+def test_alternating_batch_shapes_keep_a_fast_guard_each():
+    xs, ys = _data(4, 5, 3, 12, np.float32)
+    short = _data(2, 5, 3, 12, np.float32, seed=1)
+    runs = []
+    for compiled in (False, True):
+        model, opt, step = _sgd_setup(OPTIMIZERS["adam"])
+        fn = torch.compile(step) if compiled else step
+        losses = [fn(*(pair if k % 3 else (short[0][k], short[1][k]))).item()
+                  for k, pair in enumerate(zip(xs, ys))]
+        runs.append((losses, [p.detach().numpy().tobytes() for p in model.parameters()], fn))
+    assert runs[0][:2] == runs[1][:2]
+    assert len(runs[1][2]._fast_guards) == 2 and runs[1][2].compiled_calls == 10

@@ -1059,6 +1059,7 @@ class CompiledFunction:
         self.calls = self.compiled_calls = 0
         self._readers = None
         self._fast = None   # the last replayed trace's guard in its fast form (:class:`_FastGuard`)
+        self._fast_guards: dict = {}   # id(trace) -> its newest fast guard
         func = getattr(fn, "__func__", None)
         self._attr_names = tuple(func.__code__.co_names) if func is not None and hasattr(func, "__code__") else ()
         functools.update_wrapper(self, fn, updated=())
@@ -1076,7 +1077,9 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         self.calls += 1
         fast = self._fast
-        if fast is not None and not kwargs and fast.check(args):
+        if fast is not None and not kwargs and self.eager_reason is None and (
+                fast.check(args) or self._other_fast_guard(args)):
+            fast = self._fast
             replay = fast.trace.fast_replay
             value = replay(args) if replay is not None else self._replay(fast.trace, args)
             if value is not _STALE:
@@ -1086,11 +1089,20 @@ class CompiledFunction:
                                args, kwargs)
         return self._call(args, kwargs)
 
+    def _other_fast_guard(self, args) -> bool:
+        """Another trace's fast guard that holds for this call (a training loop's short last batch and the
+        full ones take turns); it becomes the one tried first."""
+        for guard in self._fast_guards.values():
+            if guard is not self._fast and guard.check(args):
+                self._fast = guard
+                return True
+        return False
+
     def _call(self, args, kwargs):
         """The full guard: find the trace whose guards hold, or trace the call."""
         if self.eager_reason is not None:
+            self._fast, self._fast_guards = None, {}
             return self.fn(*args, **kwargs)
-        self._fast = None
         try:
             guard, tensors = self._guard_key(args, kwargs)
         except TypeError as exc:
@@ -1103,6 +1115,8 @@ class CompiledFunction:
                                        "eagerly", args, kwargs)
                 self.compiled_calls += 1
                 self._fast = _FastGuard(self, trace, args) if _usual_args(args, kwargs) else None
+                if self._fast is not None:
+                    self._fast_guards[id(trace)] = self._fast   # one a trace: the newest replaces its old one
                 return value
         if len(self.traces) >= _MAX_TRACES:
             self.eager_reason = f"{_MAX_TRACES} traces with different guards: the function stays eager"
