@@ -571,3 +571,28 @@ def test_alternating_batch_shapes_keep_a_fast_guard_each():
         runs.append((losses, [p.detach().numpy().tobytes() for p in model.parameters()], fn))
     assert runs[0][:2] == runs[1][:2]
     assert len(runs[1][2]._fast_guards) == 2 and runs[1][2].compiled_calls == 10
+
+
+@pytest.mark.parametrize("reduction", ["sum", "none"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_planned_softmax_cross_entropy_matches_the_op(reduction, dtype):
+    import types
+    from autotrain.engine.compile import (PlannedSoftmaxCrossEntropy, PlannedSoftmaxCrossEntropyGrad, _SCE,
+                                          _SoftmaxWork)
+    rng = np.random.default_rng(0)
+    for shape in ((6, 4), (3, 5, 2)):
+        logits = rng.standard_normal(shape).astype(dtype) * 5
+        logits.flat[3] = -np.inf
+        target = rng.random(shape).astype(dtype)
+        target.flat[3] = 0.0
+        work = _SoftmaxWork()
+        loss = PlannedSoftmaxCrossEntropy.forward(np, logits, target, axis=1, reduction=reduction, work=work)
+        expected = _SCE.forward(np, logits, target, axis=1, reduction=reduction)
+        assert np.asarray(loss).tobytes() == np.asarray(expected).tobytes()
+        g = rng.random(np.shape(expected)).astype(dtype)
+        out = np.empty(shape, dtype)
+        grad = PlannedSoftmaxCrossEntropyGrad.forward(np, logits, target, g, loss, out=out, axis=1,
+                                                      reduction=reduction, work=work)
+        ctx = types.SimpleNamespace(inputs=(logits, target), attrs={"axis": 1, "reduction": reduction},
+                                    needs_input_grad=(True, False))
+        assert grad is out and grad.tobytes() == _SCE.backward(ctx, np, g)[0].tobytes()

@@ -64,12 +64,96 @@ class SoftmaxCrossEntropyGrad(Op):
         return tuple(logits_shape)
 
 
+class _SoftmaxWork:
+    """What a planned ``softmax_cross_entropy`` leaves for its gradient in the same run: ``exp`` of the
+    shifted logits and their sum, the two arrays the backward rule would compute again from the same logits."""
+
+    __slots__ = ("shifted", "exps", "total")
+
+    def __init__(self):
+        self.shifted = self.exps = self.total = None
+
+    def __repr__(self) -> str:
+        return "<softmax work>"
+
+
+@register
+class PlannedSoftmaxCrossEntropy(Op):
+    """``softmax_cross_entropy``'s forward as a plan runs it: the same ufuncs in the same order (``max`` is
+    ``maximum.reduce``, ``sum`` is ``add.reduce``: the same numbers) without numpy's Python wrappers, into
+    buffers kept in ``work``, where :class:`PlannedSoftmaxCrossEntropyGrad` finds ``exp`` and its sum.
+    Only compiled plans build it, from a traced ``softmax_cross_entropy`` whose gradient the trace takes."""
+    name = "planned_softmax_cross_entropy"
+    arity = 2
+    differentiable = False
+    saves_inputs = False
+
+    @staticmethod
+    def forward(xp, logits, target, axis=1, reduction="none", work=None):
+        if xp is not np or type(logits) is not np.ndarray or work is None:
+            return _SCE.forward(xp, logits, target, axis=axis, reduction=reduction)
+        if work.shifted is None or work.shifted.shape != logits.shape or work.shifted.dtype != logits.dtype:
+            work.shifted, work.exps = np.empty_like(logits), np.empty_like(logits)
+        shifted, exps = work.shifted, work.exps
+        np.subtract(logits, np.maximum.reduce(logits, axis=axis, keepdims=True), out=shifted)
+        np.exp(shifted, out=exps)
+        work.total = total = np.add.reduce(exps, axis=axis, keepdims=True)
+        np.subtract(shifted, np.log(total), out=shifted)   # now log_softmax(logits)
+        if not np.logical_and.reduce(np.isfinite(shifted), axis=None):
+            shifted = np.where(np.equal(target, 0), 0, shifted)   # as the op: -inf where the target is 0 adds 0
+        if reduction == "sum":
+            return np.asarray(-np.vdot(target, shifted))
+        shifted = shifted * target
+        return np.negative(np.add.reduce(shifted, axis=axis))
+
+    @staticmethod
+    def shape(logits_shape, target_shape, axis=1, reduction="none", work=None):
+        return _SCE.shape(logits_shape, target_shape, axis=axis, reduction=reduction)
+
+
+@register
+class PlannedSoftmaxCrossEntropyGrad(Op):
+    """The logits' gradient of a :class:`PlannedSoftmaxCrossEntropy` (its node is the fourth input, so it
+    runs first in the plan): the backward rule's ``exps / total * sum(target) - target``, times ``g``, on the
+    forward's ``exp`` and sum of this run."""
+    name = "planned_softmax_cross_entropy_grad"
+    arity = 4
+    differentiable = False
+    saves_inputs = False
+
+    @staticmethod
+    def forward(xp, logits, target, g, loss, out=None, axis=1, reduction="none", work=None):
+        if xp is not np or work is None or work.total is None or work.exps.shape != logits.shape:
+            return SoftmaxCrossEntropyGrad.forward(xp, logits, target, g, out=out, axis=axis, reduction=reduction)
+        g = np.asarray(g)
+        if reduction == "none":
+            g = np.expand_dims(g, axis)
+        grad = np.divide(work.exps, work.total, out=out)
+        grad *= np.add.reduce(target, axis=axis, keepdims=True)
+        grad -= target
+        grad *= g
+        return grad
+
+    @staticmethod
+    def shape(logits_shape, target_shape, g_shape, loss_shape, axis=1, reduction="none", work=None):
+        return tuple(logits_shape)
+
+
 def _graph_sce_backward(ctx, xp, g):
+    """``softmax_cross_entropy``'s backward on graph nodes: the gradient node, with the forward node turned
+    into its planned form (numpy plans) so the two share ``exp`` and its sum."""
     from .static.graph import Node, apply
     if not isinstance(g, Node):
         return _EAGER_SCE_BACKWARD(ctx, xp, g)
     logits, target = ctx.inputs
-    return apply("softmax_cross_entropy_grad", logits, target, g, **ctx.attrs), None
+    node = ctx.output
+    attrs = {k: v for k, v in ctx.attrs.items() if k != "work"}
+    if node.op == _SCE.name and set(attrs) <= {"axis", "reduction"}:
+        node.op, node.attrs = PlannedSoftmaxCrossEntropy.name, dict(attrs, work=_SoftmaxWork())
+    if node.op == PlannedSoftmaxCrossEntropy.name:
+        return apply(PlannedSoftmaxCrossEntropyGrad.name, logits, target, g, node, work=node.attrs["work"],
+                     **attrs), None
+    return apply("softmax_cross_entropy_grad", logits, target, g, **attrs), None
 
 
 _EAGER_SCE_BACKWARD = _SCE.backward
