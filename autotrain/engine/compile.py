@@ -4,18 +4,25 @@ The first call of a compiled function runs eagerly, as it would without ``compil
 records what it does: every op ``apply_op`` runs becomes a node of a static graph (tensor arguments
 are placeholders, tensors that existed before the call are Variables read and written in place),
 ``loss.backward()`` becomes the static autodiff's gradient nodes (the same backward rules of
-``ops.py``), in-place updates under ``no_grad`` become assigns, and ``.grad`` ends up as it did
-eagerly.  The graph then goes through the Session's passes and ``bind`` into one plan function.
+``ops.py``), in-place updates under ``no_grad`` become assigns, ``optimizer.step()`` of SGD, Adam,
+AdamW and RMSprop becomes its formula's nodes (op for op in the engine's order; the state tensors are
+Variables updated by assigns, the numbers it reads from ``param_groups`` are fed each call, so a
+scheduler's or a hand-made change of ``lr``, ``betas``, ``momentum``... takes effect without a re-trace),
+and ``.grad`` ends up as it did eagerly.  The graph then goes through the Session's passes and ``bind``
+into one plan function.
 
 Later calls check the guards (argument shapes, dtypes, devices, ``requires_grad`` and aliasing;
 non-tensor arguments, globals and closure values by value; the modules' structure, ``training``
-flags and parameters; grad mode and the default dtype) and run the plan, then the optimizer steps
-the call made (``optimizer.step()`` stays eager code on the plan's gradients: it reads ``lr`` and its
-state each call, so a scheduler's change needs no re-trace).  A call whose guards fail is traced
-again; what a trace cannot replay makes the call eager, with a one-line reason in ``explain()``:
-reading a value (``.item()``, ``float(t)``, ``bool(t)``, ``.numpy()``, ``.tolist()``), Python's or
-numpy's global random state changing, engine random draws other than dropout masks, tensors made
-outside the op table, or ops after ``optimizer.step()``.
+flags and parameters; the optimizers' parameter lists, structural hyper-parameters (``nesterov``,
+``amsgrad``, whether ``momentum`` or ``weight_decay`` is 0...) and state tensors; grad mode and the
+default dtype) and run the plan.  The common case is checked by a generated function of identity
+tests (:class:`_FastGuard`, a few microseconds); anything it does not pass goes to the full guard.
+Another optimizer's step (a user's subclass, a ``closure``) stays eager code replayed after the plan.
+A call whose guards fail is traced again; what a trace cannot replay makes the call eager, with a
+one-line reason in ``explain()``: reading a value (``.item()``, ``float(t)``, ``bool(t)``,
+``.numpy()``, ``.tolist()``), Python's or numpy's global random state changing, engine random draws
+other than dropout masks, tensors made outside the op table, or ops after an eagerly replayed
+``optimizer.step()``.
 """
 from __future__ import annotations
 
