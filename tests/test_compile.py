@@ -596,3 +596,31 @@ def test_the_planned_softmax_cross_entropy_matches_the_op(reduction, dtype):
         ctx = types.SimpleNamespace(inputs=(logits, target), attrs={"axis": 1, "reduction": reduction},
                                     needs_input_grad=(True, False))
         assert grad is out and grad.tobytes() == _SCE.backward(ctx, np, g)[0].tobytes()
+
+
+def test_a_step_that_zeroes_first_needs_one_trace():
+    losses, params, fn = _trajectory((8, 16, 16, 4), "adam", np.float32, True, False, steps=10)
+    eager = _trajectory((8, 16, 16, 4), "adam", np.float32, False, False, steps=10)
+    assert losses.tobytes() == eager[0].tobytes()
+    assert len(fn.traces) == 1 and fn.compiled_calls == 9, fn.explain()
+
+
+def test_a_grad_read_before_zero_grad_stays_guarded():
+    torch.manual_seed(0)
+    w = torch.ones(3, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1)
+
+    def step(x):
+        carried = w.grad * 0.5 if w.grad is not None else None   # reads the .grad left by the last call
+        opt.zero_grad()
+        loss = (w * x).sum() if carried is None else (w * x).sum() + (carried * w).sum()
+        loss.backward()
+        opt.step()
+        return loss
+    f = torch.compile(step)
+    x = torch.full((3,), 2.0)
+    got = [f(x).item() for _ in range(4)]
+    torch.manual_seed(0)
+    w = torch.ones(3, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1)
+    assert got == [step(x).item() for _ in range(4)]

@@ -196,6 +196,9 @@ class _Tracer:
         self.watched: set[int] = set()          # ids of leaves whose .grad state the guard covers
         self.grad_sources: dict[int, Tensor] = {}   # id(a .grad that existed before) -> its parameter
         self.quiet: set[int] = set()            # ids of optimizer state the plan writes (eager bumps no version)
+        self.unread_grads: set[int] = set()     # ids of leaves whose .grad at the start is never read (reset_grads)
+        self.grad_reads: set[int] = set()       # ids of tensors whose .grad the call read
+        self.zeroing = 0                        # inside zero_grad (its reads of .grad are its own)
 
     # ----------------------------------------------------------------- values
     def abort(self, reason: str):
@@ -247,6 +250,17 @@ class _Tracer:
         self.versions[id(value)] = value._version
         self._map(value, var)
         return var
+
+    def reset_grads(self, opt) -> None:
+        """``opt.zero_grad()`` (to None) before any backward of the call: a parameter whose ``.grad`` the call
+        has not read (``Tensor.grad`` is watched while tracing) never sees its ``.grad`` at the start, so
+        whether it was None is no guard of this trace: a loop that zeroes first needs one trace, not two."""
+        if self.paused or self.grad_owners:
+            return
+        for group in opt.param_groups:
+            for p in group["params"]:
+                if id(p) not in self.grad_reads:
+                    self.unread_grads.add(id(p))
 
     # ----------------------------------------------------------------- hooks
     def record(self, op, inputs, attrs, result) -> None:
@@ -363,6 +377,7 @@ class _Patches:
         for name in self.READS:
             self._set(Tensor, name, self._value_read(Tensor.__dict__[name], name))
         self._set(Tensor, "_write", self._write(Tensor.__dict__["_write"]))
+        self._set(Tensor, "grad", self._grad_slot(Tensor.__dict__["grad"]))
         self._set(Tensor, "backward", self._backward(Tensor.__dict__["backward"]))
         from .optim.optimizer import Optimizer
         for cls in _subclasses(Optimizer):
@@ -400,6 +415,20 @@ class _Patches:
                 tracer.reason = f"Tensor.{name} reads a value during the trace (data-dependent Python)"
             return method(t, *args, **kwargs)
         return read
+
+    def _grad_slot(self, slot):
+        """``Tensor.grad`` noting which tensors' ``.grad`` the call reads (``if w.grad is None:`` included),
+        so that only an unread ``.grad`` loses its guard (:meth:`_Tracer.reset_grads`)."""
+        tracer = self.tracer
+
+        def get(t):
+            grad = slot.__get__(t, Tensor)
+            if not tracer.zeroing:
+                tracer.grad_reads.add(id(t))
+                if grad is not None and id(grad) in tracer.pre_existing:
+                    tracer.grad_sources.setdefault(id(grad), t)   # a replay reads t.grad then, not this tensor
+            return grad
+        return property(get, slot.__set__, slot.__delete__, "the gradient ``backward`` accumulated, or None")
 
     def _write(self, method):
         tracer, patches = self.tracer, self
@@ -482,7 +511,14 @@ class _Patches:
         def zero_grad(opt, *args, **kwargs):
             if tracer.after:   # after a step: replayed eagerly after the plan, in order
                 tracer.after.append((functools.partial(method, opt), args, kwargs))
-            return patches._paused(method, opt, *args, **kwargs) if tracer.after else method(opt, *args, **kwargs)
+                return patches._paused(method, opt, *args, **kwargs)
+            if args[0] if args else kwargs.get("set_to_none", True):
+                tracer.reset_grads(opt)
+            tracer.zeroing += 1   # its own reads of .grad are not the function's
+            try:
+                return method(opt, *args, **kwargs)
+            finally:
+                tracer.zeroing -= 1
         return zero_grad
 
     def _dropout(self, fn):
@@ -1275,7 +1311,7 @@ class CompiledFunction:
                 raise RuntimeError(f"compile(fullgraph=True): {reason}")
             self.eager_reason = reason
             return result
-        trace.grads_none = grads_none
+        trace.grads_none = [(t, none) for t, none in grads_none if id(t) not in tracer.unread_grads]
         # the optimizers' state as the traced call left it (a first step makes it): what a replay reads
         trace.guard = guard[:5] + (tuple([_optimizer_key(o) for o in self._opts]),) + guard[6:]
         self.traces.append(trace)
