@@ -1315,6 +1315,10 @@ class CompiledFunction:
         # the optimizers' state as the traced call left it (a first step makes it): what a replay reads
         trace.guard = guard[:5] + (tuple([_optimizer_key(o) for o in self._opts]),) + guard[6:]
         self.traces.append(trace)
+        # The trace made thousands of objects (graph, program, plan): collected here with its young garbage,
+        # its survivors moved out of the young generations, the collector's work lands in this slow call
+        # rather than in the first replays (a young collection there cost milliseconds).
+        gc.collect(1)
         return result
 
     @staticmethod
