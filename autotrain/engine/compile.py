@@ -1032,7 +1032,7 @@ class _FastGuard:
             w.line(f"if {w.const(t)}.grad is {'not ' if none else ''}None: return False")
         w.ns.update(GRAD_MODE=GRAD_MODE, default_dtype=dtypes.get_default_dtype, Tensor=Tensor,
                     ndarray=np.ndarray, may_share=np.may_share_memory)
-        self.source = "def check(args):\n    try:\n" + "".join(f"        {line}\n" for line in w.lines) + \
+        self.source = "def check(args):\n    try:\n" + "".join(f"        {line}\n" for line in _joined(w.lines)) + \
             "    except (AttributeError, KeyError, ValueError, TypeError):   # not a tensor, a name gone...\n" \
             "        return False\n    return True\n"
         from .static.compiler import closure
@@ -1064,9 +1064,10 @@ class _GuardWriter:
         """``container``'s values (a dict's, a list's) are exactly ``values``, in order."""
         name = self.const(container)
         values = list(values)
-        self.line(f"if len({name}) != {len(values)}: return False")
-        if not values:
+        if not values:   # the usual empty registry (no buffers, no submodules): its truth value, no len()
+            self.line(f"if {name}: return False")
             return
+        self.line(f"if len({name}) != {len(values)}: return False")
         source = f"{name}.values()" if isinstance(container, dict) else name
         locals_ = [f"v{len(self.lines)}_{k}" for k in range(len(values))]
         self.line(f"{', '.join(locals_)}, = {source}")
@@ -1101,6 +1102,24 @@ class _GuardWriter:
             self.line("if " + " or ".join(f"{x} is {y}" for x, y in pairs) + ": return False")
             self.line("if (" + " or ".join(f"{x}.base is not None" for x in arrays) + ") and ("
                       + " or ".join(f"may_share({x}, {y})" for x, y in pairs) + "): return False")
+
+
+def _joined(lines: list[str]) -> list[str]:
+    """Consecutive ``if <test>: return False`` lines as one ``if`` of their tests joined by ``or`` (the same
+    tests in the same order, one branch instead of many)."""
+    out, tests = [], []
+    head, tail = "if ", ": return False"
+    for line in lines:
+        if line.startswith(head) and line.endswith(tail):
+            tests.append(f"({line[len(head):-len(tail)]})")
+            continue
+        if tests:
+            out.append(head + " or ".join(tests) + tail)
+            tests = []
+        out.append(line)
+    if tests:
+        out.append(head + " or ".join(tests) + tail)
+    return out
 
 
 _MODULE_SKIP = frozenset({"_forward_pre_hooks", "_forward_hooks", "_non_persistent_buffers_set"})
@@ -1312,6 +1331,7 @@ class CompiledFunction:
             self.eager_reason = reason
             return result
         trace.grads_none = [(t, none) for t, none in grads_none if id(t) not in tracer.unread_grads]
+        trace.fast_replay = _write_replay(trace)
         # the optimizers' state as the traced call left it (a first step makes it): what a replay reads
         trace.guard = guard[:5] + (tuple([_optimizer_key(o) for o in self._opts]),) + guard[6:]
         self.traces.append(trace)
@@ -1379,6 +1399,10 @@ class CompiledFunction:
         placeholders = [ph for ph, _ in tracer.placeholders]
         shapes = {ph: tuple(ph.shape) for ph in placeholders}
         program, report = optimize(tracer.graph, fetches, shapes, pipeline(self.options.get("rewrites", ())))
+        used = {ins.node.id for ins in program.instrs if ins.op == "feed"}
+        # an optimizer number the formula does not read (SGD's momentum without momentum...) is not fed
+        tracer.placeholders = [(ph, how) for ph, how in tracer.placeholders if how[0] != "opt" or ph.id in used]
+        placeholders = [ph for ph, _ in tracer.placeholders]
         plan = bind(program, placeholders, returned=len(out_nodes))   # the assigns' values are not read
         report.code = plan.source
         var_of = {var.id: t for t, var in tracer.variables.values()}
@@ -1393,7 +1417,6 @@ class CompiledFunction:
         trace.bumped = [t for t, p in var_writes if p is None and id(t) not in tracer.quiet]
         single = isinstance(result, Tensor) and specs[0][0] == "out"
         trace.single_output = specs[0][1] if single else None
-        trace.fast_replay = _write_replay(trace)
         return trace
 
     # ----------------------------------------------------------------- replay
@@ -1408,6 +1431,7 @@ class CompiledFunction:
                 feeds.append(tensors[how[1]]._data)
             elif kind == "numbers":
                 values = how[1]()
+                values = [values[i] for i in how[3]]
                 if not all(map(_NUMBER_TYPES.__contains__, map(type, values))):
                     return _STALE   # a hyper-parameter set to something else than a Python number
                 feeds += map(how[2], values)
@@ -1493,9 +1517,10 @@ def _write_replay(trace):
             args.append(f"tensors[{how[1]}]._data")
         elif kind == "numbers":
             ns[f"N{k}"], ns[f"T{k}"] = how[1], how[2]
-            lines += [f"n{k} = N{k}()", f"if not all(map(NUMBER, map(type, n{k}))):", "    return STALE"]
-            count = sum(1 for _, h in trace.tracer.placeholders if h[0] == "opt" and h[1] is how[1])
-            args += [f"T{k}(n{k}[{j}])" for j in range(count)]
+            lines += [f"n{k} = N{k}()",
+                      "if not (" + " and ".join(f"NUMBER(type(n{k}[{j}]))" for j in how[3]) + "):",
+                      "    return STALE"]
+            args += [f"T{k}(n{k}[{j}])" for j in how[3]]
         elif kind == "draw":
             ns[f"D{k}"] = how[1]
             args.append(f"D{k}()")
@@ -1516,9 +1541,13 @@ def _write_replay(trace):
     for k, t in enumerate(trace.bumped):
         ns[f"B{k}"] = t
         lines.append(f"B{k}._bump()")
+    none_at_start = {id(t) for t, none in trace.grads_none if none}   # guarded: None when the call starts
     for k, (t, slot) in enumerate(trace.grads):
         ns[f"G{k}"] = t
-        lines.append(f"G{k}.grad = None" if slot is None else f"G{k}.grad = new(own(values[{slot}]))")
+        if slot is not None:
+            lines.append(f"G{k}.grad = new(own(values[{slot}]))")
+        elif id(t) not in none_at_start:
+            lines.append(f"G{k}.grad = None")
     lines.append(f"return new(own(values[{trace.single_output}]))")
     from .static.compiler import closure
     source = "def replay(tensors):\n" + "".join(f"    {line}\n" for line in lines)
@@ -1528,13 +1557,15 @@ def _write_replay(trace):
 
 def _feed_plan(placeholders) -> list:
     """How each placeholder gets its value on a replay, in the plan's feed order: ``("arg", k)``, ``("draw", fn)``,
-    ``("derived", fn, dtype)``, and one ``("numbers", feeder, to_dtype)`` for each optimizer group's consecutive
-    numbers (the feeder computes them all at once)."""
+    ``("derived", fn, dtype)``, and one ``("numbers", feeder, to_dtype, indices)`` for each optimizer group's
+    consecutive numbers (the feeder computes them all at once; the plan takes those at ``indices``)."""
     plan = []
     for ph, how in placeholders:
         if how[0] == "opt":
-            if how[2] == 0:
-                plan.append(("numbers", how[1], ph.dtype.type))
+            if plan and plan[-1][0] == "numbers" and plan[-1][1] is how[1]:
+                plan[-1][3].append(how[2])
+            else:
+                plan.append(("numbers", how[1], ph.dtype.type, [how[2]]))
         elif how[0] == "derived":
             plan.append(("derived", how[1], ph.dtype))
         else:
