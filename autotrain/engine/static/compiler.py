@@ -213,7 +213,13 @@ def bind(program: Program, feeds, xp=np, rng=None, returned=None) -> Plan:
     """Allocate the planned buffers and write the program as one Python function (see :class:`Plan`).
 
     ``returned``: how many of the program's outputs (the first ones) the function returns; the others
-    are run for their effect only (a compiled call's assigns, whose values it never reads).  All by default."""
+    are run for their effect only (a compiled call's assigns, whose values it never reads).  All by default.
+
+    Generated code, not a list of (function, argument slots, output slot) run by a small loop: the plan's
+    arguments change every run (feeds, Variables' buffers, output buffers), so such a loop looks each
+    argument up in a slot list and calls through ``*args``; on the tiny workload's 15 steps that loop took
+    13.9 us against 9.4 us for the same calls written out (a loop over pre-bound argument tuples, which a
+    plan cannot have, 9.5 us): the written-out function costs what its numpy calls cost."""
     plan = program.memory
     w = _Writer(xp, plan)
     w.ns["rng"] = rng if rng is not None else np.random.default_rng()
