@@ -131,8 +131,8 @@ def xp_for(dev: device):
 
 
 def xp_of(array):
-    """The array module an array belongs to (numpy unless it is a CuPy array)."""
-    if isinstance(array, np.ndarray) or np.isscalar(array):
+    """The array module an array belongs to (numpy unless it is a CuPy array): the one helper for this."""
+    if type(array) is np.ndarray or isinstance(array, np.ndarray) or np.isscalar(array):
         return NUMPY
     module = type(array).__module__
     if module.startswith("cupy"):

@@ -1,8 +1,9 @@
 """``Optimizer``: parameter groups, per-parameter state, ``zero_grad``, ``state_dict`` — PyTorch's structure.
 
-Each algorithm (``SGD``, ``RMSprop``, ``Adam``, ``AdamW``) is a short ``_update`` that follows
-PyTorch 2.x's single-tensor formula line by line on the parameters' arrays, in place: nothing
-is recorded in the graph and no Tensor objects are made, so a step costs what the numpy costs.
+Each algorithm (``SGD``, ``RMSprop``, ``Adam``, ``AdamW``) is a short ``_update_group`` that hands every
+parameter's arrays to its rule in :mod:`.formulas` (PyTorch 2.x's single-tensor formula) with
+:class:`~.formulas.ArrayOps`, which updates them in place: nothing is recorded in the graph and no
+Tensor objects are made, so a step costs what the numpy costs.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from .. import backend
 from ..graph import enable_grad
 from ..dtypes import get_default_dtype
 from ..tensor import Tensor
+from .formulas import ArrayOps
 
 #: a hyper-parameter a subclass must be given (PyTorch's ``optim.optimizer.required``)
 required = object()
@@ -24,11 +26,6 @@ required = object()
 
 def _typename(value) -> str:
     return f"torch.{type(value).__name__}" if isinstance(value, Tensor) else type(value).__name__
-
-
-def xp_of(array):
-    """numpy or cupy, whichever holds ``array``."""
-    return np if type(array) is np.ndarray else backend.xp_of(array)
 
 
 def mark_updated(param: Tensor) -> None:
@@ -113,6 +110,28 @@ class Optimizer:
 
     def _update_group(self, group: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    def _ops(self, param: Tensor) -> ArrayOps:
+        """In-place ops for ``param``'s update, kept between steps with their scratch arrays."""
+        cache = self.__dict__.setdefault("_array_ops", {})   # not pickled: __getstate__ leaves it out
+        p = param._data
+        ops = cache.get(id(param))
+        if ops is None or not ops.fits(p):
+            ops = cache[id(param)] = ArrayOps(backend.xp_of(p), p)
+        return ops
+
+    @staticmethod
+    def _arrays(state: dict) -> dict:
+        """The state's arrays by name, as a rule in :mod:`.formulas` takes them (the step counter apart)."""
+        return {k: t._data for k, t in state.items() if k != "step" and isinstance(t, Tensor)}
+
+    @staticmethod
+    def _write_state(state: dict, new: dict) -> None:
+        """Store the rule's new state arrays (in-place updates are already there; new entries get a Tensor)."""
+        for name, array in new.items():
+            held = state.get(name)
+            if held is None or held._data is not array:
+                state[name] = Tensor._wrap(array)
 
     # ----------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
@@ -209,8 +228,7 @@ def step_tensor() -> Tensor:
 
 def zeros_like_param(param: Tensor) -> Tensor:
     data = param._data
-    xp = xp_of(data)
-    return Tensor._wrap(xp.zeros_like(data))
+    return Tensor._wrap(backend.xp_of(data).zeros_like(data))
 
 
 def next_step(state: dict) -> float:
