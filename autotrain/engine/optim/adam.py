@@ -53,8 +53,7 @@ class Adam(Optimizer):
                 continue
             state = self._init_state(param, group["amsgrad"])
             step = next_step(state)
-            formulas.adam(param._data, param.grad._data, self._arrays(state), step=step, **hyper,
-                          ops=self._ops(param))
+            formulas.adam(param._data, param.grad._data, self._arrays(state), step, **hyper, ops=self._ops(param))
             mark_updated(param)
 
 

@@ -1,11 +1,12 @@
 """PyTorch's update rules (``torch.optim`` 2.x, single-tensor path), written once for every kind of array.
 
-Each rule is one function, ``rule(param, grad, state, *, hyper-parameters..., ops) -> (param, state)``,
+Each rule is one function, ``rule(param, grad, state, step, *, hyper-parameters..., ops) -> (param, state)``,
 that reads as ``torch/optim/<name>.py``'s ``_single_tensor_<name>``: the same tensor methods
 (``lerp_``, ``addcmul_``, ``addcdiv_``...) in the same order, so every spelling rounds alike.  ``state``
-maps PyTorch's state names (``exp_avg``, ``momentum_buffer``...) to arrays; the rule returns the new
-parameter and the new state (an entry the rule creates, such as SGD's first ``momentum_buffer``, appears
-there).  ``ops`` says what the methods do:
+maps PyTorch's state names (``exp_avg``, ``momentum_buffer``...) to arrays; ``step`` is the update's
+number, 1 for the first (only Adam's bias corrections use it).  The rule returns the new parameter and
+the new state (an entry the rule creates, such as SGD's first ``momentum_buffer``, appears there).
+``ops`` says what the methods do:
 
 * :class:`ArrayOps` -- numpy or cupy arrays, updated in place with ``out=`` forms and two scratch
   arrays: the engine's optimizers and the ``manual`` mode.
@@ -17,7 +18,7 @@ there).  ``ops`` says what the methods do:
       import autotrain.engine.static as tf
       from autotrain.engine.optim.formulas import FunctionalOps, adam
 
-      new_p, new_state = adam(var, grad, {"exp_avg": m, "exp_avg_sq": v}, step=t,   # t: a node, the step number
+      new_p, new_state = adam(var, grad, {"exp_avg": m, "exp_avg_sq": v}, t,   # t: a node, the step number
                               lr=1e-3, betas=(0.9, 0.999), eps=1e-8, ops=FunctionalOps(tf))
       train_op = tf.group(var.assign(new_p), *(slots[k].assign(x) for k, x in new_state.items()))
 
@@ -188,8 +189,8 @@ class FunctionalOps:
 
 
 # ===================================================================================== the rules
-def sgd(param, grad, state, *, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False,
-        ops):
+def sgd(param, grad, state, step=None, *, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False,
+        maximize=False, ops):
     r"""SGD with momentum, dampening, Nesterov and weight decay (``torch.optim.SGD``)::
 
         g = -g                                      if maximize
@@ -217,8 +218,8 @@ def sgd(param, grad, state, *, lr, momentum=0, dampening=0, weight_decay=0, nest
     return ops.sub_(param, grad, lr), state
 
 
-def rmsprop(param, grad, state, *, lr, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
-            maximize=False, ops):
+def rmsprop(param, grad, state, step=None, *, lr, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+            centered=False, maximize=False, ops):
     r"""RMSprop with centering, momentum and weight decay (``torch.optim.RMSprop``)::
 
         g = -g                                      if maximize
@@ -255,10 +256,9 @@ def rmsprop(param, grad, state, *, lr, alpha=0.99, eps=1e-8, weight_decay=0, mom
     return ops.addcdiv_(param, grad, avg, value=-lr), state
 
 
-def adam(param, grad, state, *, step, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
+def adam(param, grad, state, step, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
          maximize=False, decoupled_weight_decay=False, ops):
-    r"""Adam, and AdamW with ``decoupled_weight_decay`` (``torch.optim.Adam``/``AdamW``), at step ``step``
-    (1 for the first update)::
+    r"""Adam, and AdamW with ``decoupled_weight_decay`` (``torch.optim.Adam``/``AdamW``)::
 
         g = -g                                      if maximize
         p = p * (1 - lr * weight_decay)             if weight_decay != 0 and decoupled (AdamW)
@@ -292,9 +292,9 @@ def adam(param, grad, state, *, step, lr, betas=(0.9, 0.999), eps=1e-8, weight_d
     return ops.addcdiv_(param, exp_avg, denom, value=-step_size), state
 
 
-def adamw(param, grad, state, *, weight_decay=1e-2, **hyper):
+def adamw(param, grad, state, step, *, weight_decay=1e-2, **hyper):
     """AdamW: :func:`adam` with decoupled weight decay (``p = p * (1 - lr * weight_decay)`` first)."""
-    return adam(param, grad, state, weight_decay=weight_decay, decoupled_weight_decay=True, **hyper)
+    return adam(param, grad, state, step, weight_decay=weight_decay, decoupled_weight_decay=True, **hyper)
 
 
 #: the rules by the names a config uses (``momentum`` is SGD with momentum)
