@@ -10,10 +10,11 @@ the new state (an entry the rule creates, such as SGD's first ``momentum_buffer`
 
 * :class:`ArrayOps` -- numpy or cupy arrays, updated in place with ``out=`` forms and two scratch
   arrays: the engine's optimizers and the ``manual`` mode.
-* :class:`FunctionalOps` -- every method returns a new value built with operators and ``xp``
-  functions.  With ``xp`` a graph namespace (``autotrain.engine.static``, or
-  ``autotrain.engine.static.autodiff.GraphXP``) and Nodes/Variables as ``param``, ``grad``, the state
-  and ``step``, a rule builds the update as graph nodes; assign the results::
+* :class:`FunctionalOps` -- every method returns a new value built with operators and ``xp.sqrt`` /
+  ``xp.maximum``.  With ``xp`` the graph namespace ``autotrain.engine.static`` and Nodes/Variables as
+  ``param``, ``grad`` and the state (``step`` a node or a number), a rule builds the update as graph
+  nodes (numbers become constants of the parameter's dtype, as numpy treats Python scalars); assign
+  the results::
 
       import autotrain.engine.static as tf
       from autotrain.engine.optim.formulas import FunctionalOps, adam
