@@ -3,6 +3,8 @@ new arrays, graph nodes) round alike, and every mode that trains with them takes
 import numpy as np
 import pytest
 
+import autotrain.engine as torch
+from autotrain.engine import optim
 from autotrain.engine.optim import formulas
 from autotrain.engine.optim.formulas import ArrayOps, FunctionalOps
 from autotrain.modes import build_mode, ModelSpec, OptimizerSpec
@@ -158,3 +160,25 @@ def test_static_mode_runs_the_same_formula_in_its_graph(opt):
         assert _same_bits(got[0], want[0])
         assert all(_same_bits(got[1][k], want[1][k]) for k in want[1])
     assert got[2].keys() == want[2].keys()
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+    lambda ps: optim.RMSprop(ps, lr=0.01, centered=True, momentum=0.5),
+    lambda ps: optim.AdamW(ps, lr=0.01, amsgrad=True),
+], ids=["sgd", "rmsprop", "adamw"])
+def test_an_engine_optimizer_s_rule_and_hyper_replay_its_step(make):
+    """``opt.rule`` with ``opt.hyper(group)`` is what ``opt.step()`` runs: a caller replaying it elsewhere (new
+    arrays here; a graph in a compiled plan) gets the step's bits."""
+    p0, grads = _problem("float32", (4, 3), seed=2)
+    param = torch.tensor(p0.copy(), requires_grad=True)
+    opt = make([param])
+    group = opt.param_groups[0]
+    p, state = p0, None
+    for t, g in enumerate(grads, start=1):
+        param.grad = torch.tensor(g)
+        opt.step()
+        if state is None:   # what the optimizer starts from: zeros (SGD's buffer is made by the rule)
+            state = {} if isinstance(opt, optim.SGD) else {k: np.zeros_like(p0) for k in opt.state[param] if k != "step"}
+        p, state = opt.rule(p, g, state, t, **opt.hyper(group), ops=FunctionalOps(np))
+        assert _same_bits(param.detach().numpy(), p)

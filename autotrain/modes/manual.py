@@ -1,9 +1,11 @@
-"""``manual``: numpy, forward and hand-written backward, no engine -- the readable reference.
+"""``manual``: numpy forward and hand-written backward, no autograd -- the readable reference.
 
 For the seed's network (``ModelSpec.seed``) every array operation is the seed program's, in its order
 (``h = x.dot(w1)``, ``grad_h[h < 0] = 0``, ``w1 -= lr * grad_w1``), so its loss table is unchanged bit for bit;
-the same code handles any depth, activation, loss and optimizer.  This is also the hand-written numpy
-reference the benchmarks time the engine against.
+the same code handles any depth, activation, loss and optimizer.  The optimizer's update is PyTorch's
+formula from ``autotrain/engine/optim/formulas.py`` run on these arrays in place (the engine's
+``torch.optim`` runs the same function), so this mode and ``autograd`` take the same steps.  This is
+also the hand-written numpy reference the benchmarks time the engine against.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import formulas
-from .optimizer import Optimizer, check_flags, mark_updated, next_step, step_tensor, zeros_like_param
+from .optimizer import Optimizer, check_flags, step_tensor, zeros_like_param
 
 
 class Adam(Optimizer):
@@ -13,6 +13,9 @@ class Adam(Optimizer):
 
     State per parameter: ``step``, ``exp_avg``, ``exp_avg_sq``, and ``max_exp_avg_sq`` with amsgrad.
     """
+
+    rule = staticmethod(formulas.adam)
+    hyper_names = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize")
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False, *, foreach=None, maximize: bool = False,
@@ -34,27 +37,19 @@ class Adam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
-    def _init_state(self, param, amsgrad: bool) -> dict:
+    def hyper(self, group) -> dict:
+        return {**super().hyper(group), "decoupled_weight_decay": group.get("decoupled_weight_decay", False)}
+
+    def _init_state(self, param, group) -> dict:
         state = self.state[param]
         if not state:
             state["step"] = step_tensor()
             state["exp_avg"] = zeros_like_param(param)
             state["exp_avg_sq"] = zeros_like_param(param)
-            if amsgrad:
+            if group["amsgrad"]:
                 state["max_exp_avg_sq"] = zeros_like_param(param)
         _check_state_dtype(param, state)
         return state
-
-    def _update_group(self, group) -> None:
-        hyper = {k: group[k] for k in ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize")}
-        hyper["decoupled_weight_decay"] = group.get("decoupled_weight_decay", False)
-        for param in group["params"]:
-            if param.grad is None:
-                continue
-            state = self._init_state(param, group["amsgrad"])
-            step = next_step(state)
-            formulas.adam(param._data, param.grad._data, self._arrays(state), step, **hyper, ops=self._ops(param))
-            mark_updated(param)
 
 
 def _torch_dtype(dtype) -> str:

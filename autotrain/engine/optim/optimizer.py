@@ -108,7 +108,31 @@ class Optimizer:
             self._update_group(group)
         return loss
 
+    #: the update rule, a function of :mod:`.formulas` (set by each algorithm)
+    rule: Callable = None
+    #: the group's hyper-parameters the rule takes, by name
+    hyper_names: tuple[str, ...] = ()
+
+    def hyper(self, group: dict[str, Any]) -> dict[str, Any]:
+        """The keyword arguments of :attr:`rule` for ``group``: what a caller needs to run the same rule on
+        other arrays (or on graph nodes, with :class:`~.formulas.FunctionalOps`)."""
+        return {name: group[name] for name in self.hyper_names}
+
     def _update_group(self, group: dict[str, Any]) -> None:
+        """Each parameter with a gradient: its state made on first use, then :attr:`rule` on its arrays in place."""
+        hyper = self.hyper(group)
+        for param in group["params"]:
+            if param.grad is None:
+                continue
+            state = self._init_state(param, group)
+            step = next_step(state) if "step" in state else None
+            _, new = self.rule(param._data, param.grad._data, self._arrays(state), step, **hyper,
+                               ops=self._ops(param))
+            self._write_state(state, new)
+            mark_updated(param)
+
+    def _init_state(self, param: Tensor, group: dict[str, Any]) -> dict:
+        """``param``'s state dict, with the entries the rule starts from (``step``, zeros) on first use."""
         raise NotImplementedError
 
     def _ops(self, param: Tensor) -> ArrayOps:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import formulas
-from .optimizer import Optimizer, check_flags, mark_updated, next_step, step_tensor, zeros_like_param
+from .optimizer import Optimizer, check_flags, step_tensor, zeros_like_param
 
 
 class RMSprop(Optimizer):
@@ -12,6 +12,9 @@ class RMSprop(Optimizer):
 
     State per parameter: ``step``, ``square_avg``, and ``momentum_buffer`` / ``grad_avg`` when used.
     """
+
+    rule = staticmethod(formulas.rmsprop)
+    hyper_names = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize")
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0,
                  momentum: float = 0, centered: bool = False, capturable: bool = False, foreach=None,
@@ -42,14 +45,3 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = zeros_like_param(param)
         return state
-
-    def _update_group(self, group) -> None:
-        hyper = {k: group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize")}
-        for param in group["params"]:
-            if param.grad is None:
-                continue
-            state = self._init_state(param, group)
-            next_step(state)
-            current = self._arrays(state)
-            formulas.rmsprop(param._data, param.grad._data, current, **hyper, ops=self._ops(param))
-            mark_updated(param)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import formulas
-from .optimizer import Optimizer, check_flags, mark_updated
+from .optimizer import Optimizer, check_flags
 
 
 class SGD(Optimizer):
@@ -11,6 +11,9 @@ class SGD(Optimizer):
     PyTorch 2.x's single-tensor update, :func:`.formulas.sgd`.  State per parameter: ``momentum_buffer``
     (only when momentum != 0).
     """
+
+    rule = staticmethod(formulas.sgd)
+    hyper_names = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False, foreach=None,
@@ -29,13 +32,6 @@ class SGD(Optimizer):
                         fused=fused)
         super().__init__(params, defaults)
 
-    def _update_group(self, group) -> None:
-        hyper = {k: group[k] for k in ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")}
-        for param in group["params"]:
-            if param.grad is None:
-                continue
-            state = self.state[param] if hyper["momentum"] != 0 else {}
-            current = self._arrays(state)
-            _, new = formulas.sgd(param._data, param.grad._data, current, **hyper, ops=self._ops(param))
-            self._write_state(state, new)
-            mark_updated(param)
+    def _init_state(self, param, group) -> dict:
+        # no step counter; a state entry only with momentum, whose buffer the rule makes at the first step
+        return self.state[param] if group["momentum"] != 0 else {}
