@@ -506,7 +506,8 @@ class Fused(Kind):
             operands = [ins.args[r] if isinstance(r, int) and r != -1 else r for r in refs]
             peers = [ins.dtype if r == -1 else a.dtype for r, a in zip(refs, operands) if r == -1 or isinstance(a, Instr)]
             args = [out if r == -1 else w.operand(a, step_op, ins.dtype, peers) for r, a in zip(refs, operands)]
-            w.lines.append(w.call(step_op, args, attrs, out))
+            kinds = [np.dtype(ins.dtype) if r == -1 else w.input_kind(a) for r, a in zip(refs, operands)]
+            w.lines.append(w.call(step_op, args, attrs, out, kinds, ins.dtype))
         return out
 
     @staticmethod
