@@ -5,7 +5,7 @@ out as the source of one Python function whose every line calls an ``OPS`` forwa
 of it the op declares: one ufunc call, one method call, calls into scratch buffers) with its inputs and
 its preallocated ``out=`` buffer: planned scratch
 buffers are bound once, while Variables and fetched arrays come in as arguments (see :class:`Plan`).
-The compiler's own instructions are emitted by their ``INSTRS`` entries.  A run is a single call of
+The compiler's own instructions (``ir.INSTRS``) are written by their rules in ``EMIT``.  A run is a single call of
 that function: no graph walk, no dict lookups, no temporaries.
 """
 from __future__ import annotations
@@ -17,7 +17,8 @@ import numpy as np
 from autotrain.engine.ops import OPS
 
 from .dot import to_dot
-from .ir import INSTRS, VIEW_OPS, Instr, Program, Scalar, draw, lower
+from .ir import INSTRS, VIEW_OPS, Instr, Program, Scalar, draw
+from .lower import lower
 from .passes import PIPELINE, prune
 from .passes.memory import root_of
 
@@ -303,10 +304,9 @@ def _written_variables(program: Program) -> list:
 
 def _emit(ins: Instr, w: _Writer) -> None:
     """Append the lines computing ``ins`` and record the name holding its value."""
-    kind = INSTRS.get(ins.op)
     out = _out_name(ins, w)
-    if kind is not None:
-        w.name[ins.id] = kind.emit(ins, w, out)
+    if ins.op in INSTRS:
+        w.name[ins.id] = EMIT[ins.op](ins, w, out)
     elif out is None and _unrolled(ins, w):
         pass
     elif ins.op in VIEW_OPS and ins.args[0].id in w.fixed:   # a view of a fixed array: made once, here
@@ -321,6 +321,53 @@ def _emit(ins: Instr, w: _Writer) -> None:
         else:
             w.lines.append(call)
             w.name[ins.id] = out
+
+
+# --------------------------------------------------------------------- the compiler's own instructions
+# Each rule appends the lines computing ``ins`` and returns the name holding its value; ``out`` is the
+# buffer the memory plan chose (``None`` when it has none).
+def _emit_const(ins: Instr, w: _Writer, out):
+    name = w.bind("c", ins.attrs["value"])
+    w.fixed.add(ins.id)
+    return name
+
+
+def _emit_random(ins: Instr, w: _Writer, out):
+    a = ins.attrs
+    w.lines.append(f"draw(rng, {a['dist']!r}, {tuple(ins.shape)!r}, {w.literal(np.dtype(ins.dtype))}, "
+                   f"{w.literal(a['a'])}, {w.literal(a['b'])}, out={out})")
+    return out
+
+
+def _emit_assign(ins: Instr, w: _Writer, out):
+    var, value = ins.args
+    target = w.write_name[var.node.id]
+    if not (isinstance(value, Instr) and value.id in w.memory.into_var):   # else computed in place already
+        w.lines.append(f"copyto({target}, {w.arg(value)})")
+    w.initializes.append(var.node)
+    return target
+
+
+def _emit_fused(ins: Instr, w: _Writer, out):
+    for step_op, refs, attrs in ins.attrs["chain"]:
+        operands = [ins.args[r] if isinstance(r, int) and r != -1 else r for r in refs]
+        peers = [ins.dtype if r == -1 else a.dtype for r, a in zip(refs, operands) if r == -1 or isinstance(a, Instr)]
+        args = [out if r == -1 else w.operand(a, step_op, ins.dtype, peers) for r, a in zip(refs, operands)]
+        kinds = [np.dtype(ins.dtype) if r == -1 else w.input_kind(a) for r, a in zip(refs, operands)]
+        w.lines.append(w.call(step_op, args, attrs, out, kinds, ins.dtype))
+    return out
+
+
+#: instruction -> the rule writing it into the plan (ops of OPS are written by :func:`_emit` itself)
+EMIT = {
+    "feed": lambda ins, w, out: w.feed_name[ins.node.id],
+    "variable": lambda ins, w, out: w.read_name[ins.node.id],
+    "const": _emit_const,
+    "random": _emit_random,
+    "assign": _emit_assign,
+    "group": lambda ins, w, out: "None",
+    "fused": _emit_fused,
+}
 
 
 # Elementwise ops whose Python-number argument may be passed as a 0-d array of the result's dtype instead
