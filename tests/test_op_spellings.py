@@ -153,3 +153,29 @@ def test_one_hot_unrolled_refuses_an_out_of_range_class_label_as_the_forward():
     with pytest.raises(ValueError) as got:
         op.unrolled(np, indices, *op.scratch(np, (2, 3), np.float32, attrs), **attrs)
     assert str(got.value) == str(want.value)
+
+
+@pytest.mark.parametrize("spec, attrs, dtype", [
+    (Ufunc("maximum", lead=(0.0,), ignored=("min", "max")), {"min": 0.0, "max": None}, np.float32),
+    (Ufunc("maximum", extra=(0.0,), ignored=("min", "max")), {"min": 0.0, "max": None}, np.float32),
+    (Ufunc("minimum", lead=(1,), ignored=("min", "max")), {"min": None, "max": 1}, np.float64),
+    (Ufunc("copyto", ignored=("dtype",), keywords=(("casting", "unsafe"),), out_first=True), {"dtype": "int64"},
+     np.float64),
+])
+def test_the_plan_writes_a_spelling_as_the_call_it_declares(monkeypatch, spec, attrs, dtype):
+    """The static plan's text for a declared call (constants before and after the inputs, constant keywords,
+    the buffer first) computes what :meth:`Ufunc.call` does, signed zeros included."""
+    from autotrain.engine.static.compiler import _Writer
+
+    op = OPS["clamp"] if "min" in attrs else OPS["cast"]
+    monkeypatch.setattr(op, "ufunc_for", classmethod(lambda cls, inputs, attrs: spec))
+    a = np.array([-0.0, 0.0, -2.5, 0.5, 1.0, 3.0, np.nan, -np.inf], dtype=dtype)
+    out_dtype = np.dtype(attrs["dtype"]) if "dtype" in attrs else np.dtype(dtype)
+    w = _Writer(np, memory=None)
+    w.ns.update(a=a, o=np.empty(a.shape, out_dtype))
+    text = w.call(op.name, ["a"], attrs, "o", [a.dtype], np.dtype(dtype))
+    assert text.startswith("u_"), text
+    with np.errstate(all="ignore"):
+        got = eval(text, dict(w.ns))   # noqa: S307 - the plan's own generated line
+        want = spec.call(np, a, out=np.empty(a.shape, out_dtype), **attrs)
+    _same(w.ns["o"] if spec.out_first else got, want)

@@ -133,10 +133,12 @@ class Api:
 
 @dataclass(frozen=True)
 class Ufunc:
-    """An op's forward spelled as one call, ``xp.<path>(*inputs, *extra, **keywords, **passed, out=out)``.
+    """An op's forward spelled as one call, ``xp.<path>(*lead, *inputs, *extra, **keywords, **passed, out=out)``.
 
     A compiler may make that call itself (one Python call a step instead of two); :meth:`call` is the
-    spelling run as such.  ``passed``: the attributes handed on as keywords, with the forward's defaults
+    spelling run as such.  ``lead`` and ``extra``: constant positional arguments before and after the
+    inputs (a bound, relu's 0: on a tie ``maximum`` returns its second argument, so the order is part of
+    the value, -0.0 or 0.0); ``passed``: the attributes handed on as keywords, with the forward's defaults
     (always passed); ``ignored``: attributes the call does without (a tie rule only the backward reads, a
     bound already in ``extra``); ``keywords``: constant keyword arguments; ``out_first``: the call takes
     the buffer as its first argument and needs one (``copyto``); ``quiet``: the forward makes the call with
@@ -145,6 +147,7 @@ class Ufunc:
 
     path: str
     extra: tuple = ()
+    lead: tuple = ()
     passed: tuple = ()
     ignored: tuple = ()
     keywords: tuple = ()
@@ -163,9 +166,9 @@ class Ufunc:
             if self.out_first:
                 if out is None:
                     raise ValueError(f"{self.path} spells the forward only into a buffer (out=)")
-                fn(out, *inputs, *self.extra, **kwargs)
+                fn(out, *self.lead, *inputs, *self.extra, **kwargs)
                 return out
-            return fn(*inputs, *self.extra, out=out, **kwargs)
+            return fn(*self.lead, *inputs, *self.extra, out=out, **kwargs)
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,8 @@ class _Writer:
             self.ns[name] = functools.reduce(getattr, spec.path.split("."), self.ns["xp"])
         self.quiet = self.quiet or spec.quiet
         peers = [i for i in inputs if isinstance(i, np.dtype)]
-        parts = args + [self.operand(e, op, dtype, peers) for e in spec.extra]
+        parts = [self.operand(e, op, dtype, peers) for e in spec.lead] + args
+        parts += [self.operand(e, op, dtype, peers) for e in spec.extra]
         parts += [f"{k}={self.literal(v)}" for k, v in spec.keywords]
         parts += [f"{k}={self.literal(attrs.get(k, default))}" for k, default in spec.passed]
         if spec.out_first:
