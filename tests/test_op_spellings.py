@@ -18,9 +18,9 @@ def _declares(op) -> bool:
 
 def _values(shape, dtype, rng):
     if dtype == np.bool_:
-        return rng.random(shape) > 0.5
+        return np.asarray(rng.random(shape) > 0.5)   # a 0-d array, not a numpy scalar
     if np.dtype(dtype).kind in "iu":
-        return rng.integers(0 if np.dtype(dtype).kind == "u" else -4, 5, shape).astype(dtype)
+        return np.asarray(rng.integers(0 if np.dtype(dtype).kind == "u" else -4, 5, shape), dtype=dtype)
     a = (rng.standard_normal(shape) * 3).astype(dtype)
     flat = a.reshape(-1)
     flat[:len(SPECIALS)] = SPECIALS[:flat.size]
