@@ -5,7 +5,6 @@ import csv
 import json
 
 import numpy as np
-import pytest
 from typer.testing import CliRunner
 
 from autotrain import sweep

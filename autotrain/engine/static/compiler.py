@@ -3,10 +3,10 @@
 The passes turn the lowered program into an ordered, memory-planned one; :func:`bind` then writes it
 out as the source of one Python function whose every line calls an ``OPS`` forward rule (or a spelling
 of it the op declares: one ufunc call, one method call, calls into scratch buffers) with its inputs and
-its preallocated ``out=`` buffer: planned scratch
-buffers are bound once, while Variables and fetched arrays come in as arguments (see :class:`Plan`).
-The compiler's own instructions (``ir.INSTRS``) are written by their rules in ``EMIT``.  A run is a single call of
-that function: no graph walk, no dict lookups, no temporaries.
+its preallocated ``out=`` buffer: planned scratch buffers are bound once, while Variables and fetched
+arrays come in as arguments (see :class:`Plan`).  The compiler's own instructions (``ir.INSTRS``) are
+written by their rules in ``EMIT``.  A run is a single call of that function: no graph walk, no dict
+lookups, no temporaries.
 """
 from __future__ import annotations
 
