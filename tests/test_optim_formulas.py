@@ -25,7 +25,8 @@ CASES = [
     ("adam", dict(lr=0.01, betas=(0.8, 0.95), weight_decay=0.1, maximize=True), ("exp_avg", "exp_avg_sq")),
     ("adam", dict(lr=0.01, amsgrad=True), ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")),
     ("adamw", dict(lr=0.01, weight_decay=0.1), ("exp_avg", "exp_avg_sq")),
-    ("adamw", dict(lr=0.01, weight_decay=0.1, amsgrad=True, maximize=True), ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")),
+    ("adamw", dict(lr=0.01, weight_decay=0.1, amsgrad=True, maximize=True),
+     ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")),
 ]
 IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in hyper.items())}" for name, hyper, _ in CASES]
 STEPS = 5
@@ -179,6 +180,7 @@ def test_an_engine_optimizer_s_rule_and_hyper_replay_its_step(make):
         param.grad = torch.tensor(g)
         opt.step()
         if state is None:   # what the optimizer starts from: zeros (SGD's buffer is made by the rule)
-            state = {} if isinstance(opt, optim.SGD) else {k: np.zeros_like(p0) for k in opt.state[param] if k != "step"}
+            made = [k for k in opt.state[param] if k != "step"]
+            state = {} if isinstance(opt, optim.SGD) else {k: np.zeros_like(p0) for k in made}
         p, state = opt.rule(p, g, state, t, **opt.hyper(group), ops=FunctionalOps(np))
         assert _same_bits(param.detach().numpy(), p)
