@@ -6,6 +6,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
+from autotrain.modes.names import ACTIVATIONS, LOSSES, OPTIMIZER_SLOTS, OPTIMIZERS
 from autotrain.modes.problem import Problem
 
 
@@ -45,9 +46,7 @@ def copied(array: np.ndarray) -> np.ndarray:
 
 
 # =============================================================================== the model spec
-ACTIVATIONS = ("relu", "tanh", "sigmoid")
-LOSSES = ("sum_squares", "mse", "cross_entropy")
-OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
+# ACTIVATIONS, LOSSES and OPTIMIZERS (imported above) are defined in autotrain.modes.names.
 
 
 @dataclass(frozen=True)
@@ -64,8 +63,7 @@ class OptimizerSpec:
 
     def slots(self) -> tuple[str, ...]:
         """The per-parameter state arrays this rule keeps (names used in checkpoints)."""
-        return {"sgd": (), "momentum": ("momentum_buffer",), "rmsprop": ("square_avg",),
-                "adam": ("exp_avg", "exp_avg_sq"), "adamw": ("exp_avg", "exp_avg_sq")}[self.name]
+        return OPTIMIZER_SLOTS[self.name]
 
 
 @dataclass(frozen=True)

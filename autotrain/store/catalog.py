@@ -30,6 +30,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from autotrain.modes.names import MODE_NAMES, REFERENCE_FRAMEWORKS
+
 MAX_SMALL_FILE = 1 << 20  # config.yaml, summary.json, sweep.yaml, comparison.csv, sweep.csv
 MAX_METRICS_FILE = 256 << 20  # a 10M-row metrics.csv; larger ones are read up to here, noted as truncated
 MAX_WALK_ENTRIES = 100_000  # size on disk stops counting (and says so) after this many files
@@ -104,11 +106,11 @@ def read_json(path: Path) -> dict:
 
 def read_yaml(path: Path) -> dict:
     """A YAML mapping (config.yaml, sweep.yaml), through the config loader's safe, line-aware parser."""
-    from autotrain.training.config import ConfigError, _parse_yaml
+    from autotrain.training.config import ConfigError, parse_yaml
 
     text = read_text(path)
     try:
-        data, _ = _parse_yaml(text, path.name)
+        data, _ = parse_yaml(text, path.name)
     except ConfigError as exc:
         raise UnreadableError(str(exc).splitlines()[0]) from None
     if not isinstance(data, dict):
@@ -205,12 +207,13 @@ def kind_of(path: Path) -> str:
         return "compare"
     if has("config.yaml") and (has("summary.json") or has("metrics.csv") or has("checkpoints")):
         return "run"
-    if has("config.yaml") and any((path / m / "metrics.csv").is_file() for m in _MODE_DIRS):
+    if has("config.yaml") and any((path / m / "metrics.csv").is_file() for m in COMPARISON_DIRS):
         return "compare"  # a comparison killed before it wrote comparison.csv
     return "unreadable"
 
 
-_MODE_DIRS = ("manual", "autograd", "custom-relu", "static", "torch", "jax")
+#: The folders of a comparison that may hold a ``metrics.csv``: one per mode, one per real framework.
+COMPARISON_DIRS = MODE_NAMES + REFERENCE_FRAMEWORKS
 
 
 @dataclass
@@ -378,7 +381,7 @@ def read_compare(path: Path, with_size: bool = True) -> Entry:
         rows = []
         e.status = "incomplete"
         e.error = e.error or (None if "missing" in str(exc) else str(exc))
-    modes = [r.get("mode", "?") for r in rows] or [m for m in _MODE_DIRS if (path / m / "metrics.csv").is_file()]
+    modes = [r.get("mode", "?") for r in rows] or [m for m in COMPARISON_DIRS if (path / m / "metrics.csv").is_file()]
     e.mode = ",".join(modes)
     if rows:
         e.status = "agree" if all(r.get("agrees") == "True" for r in rows) else "DISAGREE"
@@ -560,7 +563,7 @@ def detail(path: str | os.PathLike) -> RunDetail:
         d.checkpoints = _checkpoints(p / "checkpoints")
         _add_metrics(d, "", p / "metrics.csv")
     elif kind_of(p) == "compare":
-        for m in _MODE_DIRS:
+        for m in COMPARISON_DIRS:
             if (p / m / "metrics.csv").is_file():
                 _add_metrics(d, m, p / m / "metrics.csv")
         d.table = _table(d, p / "comparison.csv")

@@ -258,7 +258,7 @@ def export_run(path: str | os.PathLike, overwrite: bool = False) -> list[Path]:
         return [w for child in sorted(catalog._children(p)) if catalog.kind_of(child) == "run"
                 for w in export_run(child, overwrite)]
     targets = [(p, p / "metrics.csv")] if kind == "run" else [
-        (p / m, p / m / "metrics.csv") for m in catalog._MODE_DIRS if (p / m / "metrics.csv").is_file()]
+        (p / m, p / m / "metrics.csv") for m in catalog.COMPARISON_DIRS if (p / m / "metrics.csv").is_file()]
     try:
         config = catalog.read_yaml(p / "config.yaml") if (p / "config.yaml").is_file() else {}
         for _, metrics_path in targets:

@@ -32,7 +32,8 @@ from typing import Any
 
 import yaml
 
-from autotrain.training.config import ConfigError, FitConfig, Problem, _parse_yaml, _problem_for, read_config_file
+from autotrain.training.config import (ConfigError, ConfigIssue, ConfigLoader, FitConfig, cross_check, issue_for,
+                                       parse_yaml, read_config_file)
 
 SPEC_KEYS = ("name", "base", "set", "grid", "random", "search", "space", "prune", "trials", "seed", "metric", "goal",
              "workers")
@@ -127,10 +128,8 @@ class Trial:
 
 def _positions(text: str) -> dict[tuple, tuple[int, int]]:
     """(line, column) of every mapping key by its path, e.g. ``("grid", "H")``."""
-    from autotrain.training.config import _Loader
-
     out: dict[tuple, tuple[int, int]] = {}
-    loader = _Loader(text)
+    loader = ConfigLoader(text)
     try:
         root = loader.get_single_node()
     except yaml.YAMLError:
@@ -149,14 +148,14 @@ def _positions(text: str) -> dict[tuple, tuple[int, int]]:
 
 
 class _Checker:
-    """Collects Problems for one sweep file, each with its line."""
+    """Collects ConfigIssues for one sweep file, each with its line."""
 
     def __init__(self, source: str, positions: dict):
         self.source, self.positions, self.problems = source, positions, []
 
     def add(self, path: tuple, message: str) -> None:
         line, col = self.positions.get(path, (None, None))
-        self.problems.append(Problem(self.source, message, key=".".join(map(str, path)), line=line, column=col))
+        self.problems.append(ConfigIssue(self.source, message, key=".".join(map(str, path)), line=line, column=col))
 
 
 def load_sweep(path: str | os.PathLike) -> SweepSpec:
@@ -527,22 +526,19 @@ def expand(spec: SweepSpec) -> list[Trial]:
 def check_trials(spec: SweepSpec, where: dict | None = None) -> None:
     """Validate every trial's config as ``fit`` would; ConfigError names the key, the value and its line."""
     if spec.total > MAX_TRIALS:  # counted before anything is enumerated
-        raise ConfigError([Problem("sweep", f"{spec.total} trials; at most {MAX_TRIALS} (narrow the grid)")])
+        raise ConfigError([ConfigIssue("sweep", f"{spec.total} trials; at most {MAX_TRIALS} (narrow the grid)")])
     values = trial_values(spec) if not spec.search else probe_values(spec)
-    from autotrain.training import config as config_module
-
-    cross_check = getattr(config_module, "cross_check", None)  # problems between keys, where config.py has them
-    problems: dict[str, Problem] = {}
+    problems: dict[str, ConfigIssue] = {}
     checked: set[str] = set()
     for v in values:
         try:
             cfg = FitConfig.model_validate({**spec.base, **v})
         except Exception as exc:  # pydantic's ValidationError
             for err in getattr(exc, "errors", lambda: [])():
-                p = _problem_for(err, where or {})
+                p = issue_for(err, where or {})
                 problems.setdefault(str(p), p)
             continue
-        found = list(cross_check(cfg, where or {})) if cross_check else []
+        found = cross_check(cfg, where or {})
         if not found and not getattr(cfg, "synthetic", True) and _data_key(cfg) not in checked:
             checked.add(_data_key(cfg))
             try:  # the data file itself (DataError propagates: exit 2 naming the file and position)
@@ -571,11 +567,11 @@ def quick_spec(config: str | os.PathLike, sweeps: list[str], overrides: list[str
         key, sep, raw = text.partition("=")
         key = key.strip()
         if not sep or not key or not raw.strip():
-            problems.append(Problem("--sweep", f"expected key=v1,v2,..., got {text!r}"))
+            problems.append(ConfigIssue("--sweep", f"expected key=v1,v2,..., got {text!r}"))
             continue
         vals = []
         for part in raw.split(","):
-            value, _ = _parse_yaml(part, f"--sweep {key}")
+            value, _ = parse_yaml(part, f"--sweep {key}")
             vals.append(value)
         grid[key] = vals
     if problems:

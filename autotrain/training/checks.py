@@ -28,6 +28,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from autotrain.modes.names import MODE_NAMES
 from autotrain.training.data import Problem, make_problem
 
 DEFAULT_SIZES = {"N": 4, "D_in": 5, "H": 4, "D_out": 3}  # small: full Jacobians in well under a second
@@ -54,7 +55,7 @@ def validate(eps: float, atol: float, rtol: float) -> None:
     for name, value in (("--atol", atol), ("--rtol", rtol)):
         if not (math.isfinite(value) and value >= 0):
             raise ValueError(f"{name} {value!r}: expected a finite tolerance >= 0")
-MODE_ORDER = ("manual", "autograd", "custom-relu", "static", "compiled")
+MODE_ORDER = MODE_NAMES
 
 
 @dataclass(frozen=True)

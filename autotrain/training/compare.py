@@ -26,6 +26,7 @@ from typing import Callable
 import numpy as np
 
 from autotrain.training.config import FitConfig
+from autotrain.modes.names import REFERENCE_FRAMEWORKS
 from autotrain.modes.problem import Problem
 
 REFERENCE = "manual"
@@ -35,7 +36,7 @@ REFERENCE = "manual"
 #: (Measured at the seed's sizes: real PyTorch and JAX stay within 7e-10 (float64) and 1.6e-2 (float32).)
 TOLERANCE = {"float64": 1e-8, "float32": 5e-2}
 WARMUP_STEPS = 3
-AGAINST = ("torch", "jax")
+AGAINST = REFERENCE_FRAMEWORKS
 OnModeStep = Callable[[str, int, float], None]
 
 

@@ -11,6 +11,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Iterable, Protocol
 
+from autotrain.modes.names import OPTIMIZER_SLOTS
 from autotrain.training.config import FitConfig
 
 
@@ -40,8 +41,7 @@ def checkpoint_spec(cfg: FitConfig) -> Spec:
         params[f"w{i}"] = ((a, b), cfg.dtype)
         if cfg.bias:
             params[f"b{i}"] = ((b,), cfg.dtype)
-    slots = {"sgd": (), "momentum": ("momentum_buffer",), "rmsprop": ("square_avg",),
-             "adam": ("exp_avg", "exp_avg_sq"), "adamw": ("exp_avg", "exp_avg_sq")}[cfg.optimizer]
+    slots = OPTIMIZER_SLOTS[cfg.optimizer]
     spec = dict(params)
     if slots:
         spec["optim.step"] = ((), "int64")

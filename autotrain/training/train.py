@@ -146,7 +146,7 @@ def resolve_data(cfg: FitConfig, source: str = "config") -> tuple[FitConfig, Fit
 
     A D_in/D_out the config gives that differs from the file's is a ConfigError naming both values.
     """
-    from autotrain.training.config import ConfigError, Problem as ConfigProblem
+    from autotrain.training.config import ConfigError, ConfigIssue
 
     data = prepare_fit_data(cfg)
     if cfg.synthetic:
@@ -155,7 +155,7 @@ def resolve_data(cfg: FitConfig, source: str = "config") -> tuple[FitConfig, Fit
     for key, got, what in (("D_in", data.D_in, "feature columns"), ("D_out", data.D_out,
                            "classes" if data.classes is not None else "target columns")):
         if key in cfg.model_fields_set and getattr(cfg, key) != got:
-            problems.append(ConfigProblem(source, f"the config says {getattr(cfg, key)}, but {cfg.data} has {got} "
+            problems.append(ConfigIssue(source, f"the config says {getattr(cfg, key)}, but {cfg.data} has {got} "
                                                   f"{what}; leave {key} out (it is read from the data) or fix it",
                                           key=key))
     if problems:
@@ -526,9 +526,9 @@ def resume_config(run: RunRecord, config: str | os.PathLike | None, overrides: I
         given = load_config(config or run.config_path, overrides, check=False)
         a, b = cfg.model_dump(), given.model_dump()
         if given.config_hash() != cfg.config_hash():
-            from autotrain.training.config import _shown
+            from autotrain.training.issues import shown
 
-            diff = ", ".join(f"{k}: run has {_shown(a[k])}, given {_shown(b[k])}" for k in a if a[k] != b[k]
+            diff = ", ".join(f"{k}: run has {shown(a[k])}, given {shown(b[k])}" for k in a if a[k] != b[k]
                              and k not in LENGTH_KEYS)
             raise RunError(f"refusing to resume {run.path}: it was made with another config ({diff}); "
                            "start a new run instead, or resume without CONFIG/--set (only a larger steps or "
