@@ -35,7 +35,7 @@ def write(tmp_path, text, name="c.yaml"):
 
 
 def table(run):
-    return [(s, x) for s, x, _ in run.read_metrics()]
+    return [(s, x) for s, x, _ in run.read_metrics().tuples("step", "loss", "elapsed_s")]
 
 
 # ------------------------------------------------------------------ memory

@@ -9,12 +9,10 @@ A runs folder holds three kinds of directory, all recognised by their files:
 Anything else (a damaged run, a foreign folder, a stray file) becomes an entry whose ``error`` says what
 is wrong; nothing here raises on bad files.  Every read is bounded (``MAX_SMALL_FILE`` for YAML/JSON,
 ``MAX_METRICS_FILE`` for a metrics table), opens only regular files, never follows a symbolic link
-(``O_NOFOLLOW``) and never leaves the directory it was given, so a link to ``/dev/zero`` or to a file
-elsewhere is reported, not read.
+(``O_NOFOLLOW``, :mod:`autotrain.store.files`) and never leaves the directory it was given, so a link to
+``/dev/zero`` or to a file elsewhere is reported, not read.
 
-``metrics.csv`` is read by column *name*: the first layout (``step,loss,elapsed_s``) and the later
-one (``step,epoch,loss,val_loss,val_accuracy,elapsed_s``, empty cells where a column does not apply)
-both work, and unknown columns are kept.
+``metrics.csv`` is read by :mod:`autotrain.store.metrics`, by column *name*.
 """
 from __future__ import annotations
 
@@ -31,63 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from autotrain.modes.names import MODE_NAMES, REFERENCE_FRAMEWORKS
+from autotrain.store import metrics as metrics_file
+from autotrain.store.files import MAX_SMALL_FILE, UnreadableError, read_bounded, read_text
+from autotrain.store.metrics import Metrics, parse_metrics, read_metrics
 
-MAX_SMALL_FILE = 1 << 20  # config.yaml, summary.json, sweep.yaml, comparison.csv, sweep.csv
-MAX_METRICS_FILE = 256 << 20  # a 10M-row metrics.csv; larger ones are read up to here, noted as truncated
 MAX_WALK_ENTRIES = 100_000  # size on disk stops counting (and says so) after this many files
 STAMP_RE = re.compile(r"^(\d{8}T\d{6}Z)-")
 KINDS = ("run", "compare", "sweep", "unreadable")
 SORT_KEYS = ("start", "name", "status", "loss", "val", "steps_per_s", "size", "dir")
-
-
-class UnreadableError(Exception):
-    """A file or directory that cannot be read safely; the message says why (no traceback reaches a user)."""
-
-
-# ----------------------------------------------------------------------------- bounded, link-free reads
-def read_bounded(path: Path, limit: int = MAX_SMALL_FILE) -> tuple[bytes, bool]:
-    """The bytes of the regular file ``path`` (at most ``limit``) and whether it was longer.
-
-    Refuses symbolic links, FIFOs, devices and directories *before* reading anything, so a planted
-    link to ``/dev/zero`` or a FIFO can neither hang nor exhaust memory.
-    """
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise UnreadableError(f"{path.name} is missing") from None
-    except OSError as exc:
-        if os.path.islink(path):
-            raise UnreadableError(f"{path.name} is a symbolic link (not followed)") from None
-        raise UnreadableError(f"{path.name}: {exc.strerror or exc}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UnreadableError(f"{path.name} is not a regular file")
-        chunks, size = [], 0
-        while size <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        data = b"".join(chunks)
-        return data[:limit], len(data) > limit
-    finally:
-        os.close(fd)
-
-
-def read_text(path: Path, limit: int = MAX_SMALL_FILE) -> str:
-    """A small text file, whole; UnreadableError if it is larger than ``limit``, binary or not UTF-8."""
-    data, truncated = read_bounded(path, limit)
-    if truncated:
-        raise UnreadableError(f"{path.name} is larger than {limit // 1024} KiB")
-    if b"\0" in data:
-        raise UnreadableError(f"{path.name} is a binary file")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UnreadableError(f"{path.name} is not UTF-8 text (byte {exc.start})") from None
 
 
 def read_json(path: Path) -> dict:
@@ -116,78 +65,6 @@ def read_yaml(path: Path) -> dict:
     if not isinstance(data, dict):
         raise UnreadableError(f"{path.name} is not a YAML mapping")
     return data
-
-
-# ----------------------------------------------------------------------------- metrics tables
-@dataclass
-class Metrics:
-    """A metrics.csv as columns: ``columns["loss"][i]`` is row i's loss (None in an empty cell)."""
-
-    columns: dict[str, list[float | None]] = field(default_factory=dict)
-    truncated: bool = False  # the file was larger than the read limit; the rows read are the first ones
-    skipped: int = 0  # unparsable rows (a torn last line, a foreign line)
-
-    def __len__(self) -> int:
-        return len(self.columns.get("step", []))
-
-    def series(self, name: str) -> tuple[list[float], list[float]]:
-        """(steps, values) of column ``name``, leaving out empty and non-finite cells."""
-        steps, values = self.columns.get("step", []), self.columns.get(name, [])
-        pairs = [(s, v) for s, v in zip(steps, values) if s is not None and v is not None and math.isfinite(v)]
-        return [p[0] for p in pairs], [p[1] for p in pairs]
-
-    def last(self, name: str) -> float | None:
-        """The last non-empty value of column ``name``."""
-        for v in reversed(self.columns.get(name, [])):
-            if v is not None:
-                return v
-        return None
-
-    def rows(self) -> list[dict[str, float | None]]:
-        names = list(self.columns)
-        return [dict(zip(names, values)) for values in zip(*self.columns.values())]
-
-
-def parse_metrics(text: str) -> Metrics:
-    """Parse a metrics.csv by header name; a torn last line (no newline) or a bad row is skipped and counted."""
-    lines = text.splitlines(keepends=True)
-    if not lines:
-        return Metrics()
-    header = [h.strip() for h in lines[0].strip().split(",")]
-    if "step" not in header or not all(header):
-        raise UnreadableError(f"metrics.csv has no 'step' column (header: {lines[0].strip()[:80]!r})")
-    out = Metrics({h: [] for h in header})
-    for line in lines[1:]:
-        cells = line.rstrip("\r\n").split(",")
-        if not line.endswith("\n") or len(cells) != len(header):
-            out.skipped += 1
-            continue
-        try:
-            values = [float(c) if c.strip() else None for c in cells]
-        except ValueError:
-            out.skipped += 1
-            continue
-        for name, v in zip(header, values):
-            out.columns[name].append(v)
-    return out
-
-
-def read_metrics(path: Path, limit: int | None = None) -> Metrics:
-    """metrics.csv of one run (or one mode of a comparison), at most ``MAX_METRICS_FILE`` bytes; empty when missing."""
-    limit = MAX_METRICS_FILE if limit is None else limit
-    try:
-        data, truncated = read_bounded(path, limit)
-    except UnreadableError as exc:
-        if "missing" in str(exc):
-            return Metrics()
-        raise
-    if b"\0" in data:
-        raise UnreadableError(f"{path.name} is a binary file")
-    if truncated:  # keep whole lines only; the cut one would count as torn
-        data = data[: data.rfind(b"\n") + 1]
-    metrics = parse_metrics(data.decode("utf-8", errors="replace"))
-    metrics.truncated = truncated
-    return metrics
 
 
 def read_csv_rows(path: Path) -> list[dict[str, str]]:
@@ -576,7 +453,7 @@ def _add_metrics(d: RunDetail, key: str, path: Path) -> None:
     try:
         d.metrics[key] = read_metrics(path)
         if d.metrics[key].truncated:
-            d.problems.append(f"{path.name} is larger than {MAX_METRICS_FILE >> 20} MiB; its first rows are shown")
+            d.problems.append(f"{path.name} is larger than {metrics_file.MAX_METRICS_FILE >> 20} MiB; its first rows are shown")
     except UnreadableError as exc:
         d.problems.append(str(exc))
 

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from autotrain.store.metrics import read_metrics
 from autotrain.training.config import ConfigError
 from autotrain.sweep.spec import SweepSpec, Trial, _is_real, load_sweep
 
@@ -93,7 +94,7 @@ def metric_value(run_path: Path, metric: str, last_row: bool = False) -> float |
 
     if last_row:
         try:
-            value = catalog.read_metrics(run_path / "metrics.csv").last(metric)
+            value = read_metrics(run_path / "metrics.csv").last(metric)
         except catalog.UnreadableError:
             return None
         return value if value is not None and math.isfinite(value) else None
@@ -106,7 +107,7 @@ def metric_value(run_path: Path, metric: str, last_row: bool = False) -> float |
         return 1e3 / rate if _is_real(rate) and rate > 0 else None
     if metric in ("wall_time_s", "elapsed_s"):  # the whole run's time, every resumed segment counted
         try:
-            value = catalog.read_metrics(run_path / "metrics.csv").last("elapsed_s")
+            value = read_metrics(run_path / "metrics.csv").last("elapsed_s")
         except catalog.UnreadableError:
             value = None
         if value is not None and math.isfinite(value) and (metric == "elapsed_s" or summary.get("resumed_from")):
@@ -116,7 +117,7 @@ def metric_value(run_path: Path, metric: str, last_row: bool = False) -> float |
     if _is_real(summary.get(metric)):
         return float(summary[metric])
     try:
-        value = catalog.read_metrics(run_path / "metrics.csv").last(metric.removeprefix("final_"))
+        value = read_metrics(run_path / "metrics.csv").last(metric.removeprefix("final_"))
     except catalog.UnreadableError:
         return None
     return value if value is not None and math.isfinite(value) else None

@@ -242,7 +242,7 @@ def _mark_stopped(cfg: FitConfig, run: RunRecord, status: str, **extra) -> Summa
         for key in ("steps", "epochs", "batches_per_epoch", "best_val_loss", "best_val_accuracy", "best_step"):
             if key in previous:  # an epochs run's length and its best so far, as the run had them
                 setattr(summary, key, previous[key])
-        summary.final_loss = next((loss for s, loss, _ in reversed(run.read_metrics()) if s < step), None)
+        summary.final_loss = next((loss for s, loss in reversed(run.read_metrics().tuples("step", "loss")) if s < step), None)
     except (OSError, ValueError, AttributeError):
         pass
     run.write_summary(summary.to_dict())
@@ -278,7 +278,7 @@ def _fit(cfg: FitConfig, run: RunRecord, on_step: OnStep | None, stop: StopFlag,
                       resumed_from=start if ckpt is not None else None, notes=notes, checkpoint=start,
                       epochs=cfg.epochs, batches_per_epoch=plan.per_epoch,
                       threads=blas_threads(cfg, plan.batch))
-    kept = [r for r in run.read_metric_rows() if r["step"] < start and (logged is None or logged(r["step"]))]
+    kept = [r for r in run.read_metrics().rows() if r["step"] < start and (logged is None or logged(r["step"]))]
     best = _best_of(kept)
     summary.best_val_loss, summary.best_val_accuracy, summary.best_step = best
     run.write_summary(summary.to_dict())
@@ -369,7 +369,7 @@ def _start_of_extension(run: RunRecord, cfg: FitConfig, plan: "Plan", ckpt):
     shorter run may never have written (a later best replaced it before the next checkpoint); then the run
     continues from the newest checkpoint at or before that best, and the replay, bit-identical, writes it.
     """
-    rows = [r for r in run.read_metric_rows() if r["step"] < ckpt.step]
+    rows = [r for r in run.read_metrics().rows() if r["step"] < ckpt.step]
     kept = [r for r in rows if plan.logged(r["step"])]
     if len(kept) == len(rows):
         return ckpt, None
