@@ -102,3 +102,35 @@ def test_the_names_agree_with_what_they_name():
         assert CHOICES[key] == names
     settings = set(FitConfig.model_fields)
     assert all(set(keys) <= settings for keys in OPTIMIZER_SETTINGS.values())
+
+
+# ------------------------------------------------------------------ one meaning per class name
+#: Class names defined twice on purpose: each copy mirrors the library it stands for.
+MIRRORED = {
+    "Linear": "engine/ops.py's op and engine/nn's module, as torch.nn.functional.linear / torch.nn.Linear",
+    "LogSoftmax": "op and module", "Sigmoid": "op and module", "Softmax": "op and module", "Tanh": "op and module",
+    "Optimizer": "torch.optim.Optimizer (engine/optim) and tf.compat.v1.train.Optimizer (engine/static)",
+    "Tensor": "the dynamic engine's torch.Tensor and the static API's tf.Tensor",
+    "Node": "torch.autograd.graph.Node (engine/graph.py) and a node of the static graph (engine/static)",
+}
+
+
+def _class_names() -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for path in sorted(ROOT.rglob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            names = [node.name] if isinstance(node, ast.ClassDef) else [
+                t.id for t in getattr(node, "targets", []) if isinstance(node, ast.Assign) and isinstance(t, ast.Name)
+                and t.id[:1].isupper() and not t.id.isupper()]
+            for name in names:
+                if not name.startswith("_"):
+                    found.setdefault(name, []).append(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_each_class_name_has_one_meaning():
+    """``Problem`` is the modes' data tuple, ``Plan`` the static compiler's, ``Report`` the compiler's report,
+    ``Comparison`` a compare-modes result, ``Evaluation`` a run's evaluation: a second class of the same
+    name elsewhere would make every import and every docstring ambiguous."""
+    twice = {name: where for name, where in _class_names().items() if len(where) > 1 and name not in MIRRORED}
+    assert twice == {}

@@ -291,7 +291,7 @@ def compare_modes(cfg: FitConfig, modes=None, steps: int | None = None, on_step:
     from autotrain.modes import MODES
 
     from autotrain.modes.base import spec_from_config
-    from autotrain.training.train import Plan, resolve_data
+    from autotrain.training.train import FitPlan, resolve_data
 
     names = _mode_list(modes, MODES)
     if "custom-relu" in names and cfg.activation != "relu":
@@ -301,7 +301,7 @@ def compare_modes(cfg: FitConfig, modes=None, steps: int | None = None, on_step:
         skipped = None
     cfg, data = resolve_data(cfg)
     spec = spec_from_config(cfg, data.D_in, data.D_out)
-    plan = Plan.of(cfg, data)
+    plan = FitPlan.of(cfg, data)
     steps = plan.steps if steps is None else steps
     problem = Problem(data.x_train, data.y_train, data.params.get("w1"), data.params.get("w2"))
     comparison = Comparison(cfg, steps, TOLERANCE[cfg.dtype], [])

@@ -258,7 +258,7 @@ def _fit(cfg: FitConfig, run: RunRecord, on_step: OnStep | None, stop: StopFlag,
     data = fit_data_for(cfg, run) if data is None or run.data_path.exists() else data
     spec = spec_from_config(cfg, data.D_in, data.D_out)
     mode = build_mode(cfg.mode, spec, data.params, cfg.device)
-    plan = Plan.of(cfg, data)
+    plan = FitPlan.of(cfg, data)
     ckpt = run.latest_checkpoint(cfg, spec=run_checkpoint_spec(cfg))
     notes += run.notes
     order = order_rng(cfg.seed)
@@ -352,7 +352,7 @@ def _fit(cfg: FitConfig, run: RunRecord, on_step: OnStep | None, stop: StopFlag,
     return summary
 
 
-def _drop_off_schedule(run: RunRecord, cfg: FitConfig, plan: "Plan", newest: int, best: int | None) -> None:
+def _drop_off_schedule(run: RunRecord, cfg: FitConfig, plan: "FitPlan", newest: int, best: int | None) -> None:
     """Remove checkpoints older than ``newest`` that an uninterrupted run never writes: one a signal made
     (the run has continued past it) or a shorter run's last step (the run was extended past it).  Then the
     run's checkpoints, and what keep_checkpoints prunes, are an uninterrupted run's."""
@@ -361,7 +361,7 @@ def _drop_off_schedule(run: RunRecord, cfg: FitConfig, plan: "Plan", newest: int
             path.unlink(missing_ok=True)
 
 
-def _start_of_extension(run: RunRecord, cfg: FitConfig, plan: "Plan", ckpt):
+def _start_of_extension(run: RunRecord, cfg: FitConfig, plan: "FitPlan", ckpt):
     """(the checkpoint to continue from, the row filter) so an extended run ends as an uninterrupted one would.
 
     The shorter run logged its last step, which the longer plan may not log: that row goes, and with it
@@ -390,12 +390,12 @@ def total_steps(cfg: FitConfig, run: RunRecord | None = None) -> int:
     if cfg.epochs is None:
         return cfg.steps
     data = fit_data_for(cfg, run)
-    return Plan.of(cfg, data).steps
+    return FitPlan.of(cfg, data).steps
 
 
 # ------------------------------------------------------------------------------------ plan, batches, validation
 @dataclass(frozen=True)
-class Plan:
+class FitPlan:
     """How long a fit runs and what it logs: ``steps`` updates of ``batch`` rows, ``per_epoch`` per pass."""
 
     steps: int
@@ -407,7 +407,7 @@ class Plan:
     by_epoch: bool
 
     @classmethod
-    def of(cls, cfg: FitConfig, data: FitData) -> "Plan":
+    def of(cls, cfg: FitConfig, data: FitData) -> "FitPlan":
         n = len(data.x_train)
         batch = n if cfg.synthetic or cfg.N is None else min(cfg.N, n)
         per_epoch = batches_per_epoch(n, batch)
@@ -432,7 +432,7 @@ class Batches:
     """The minibatch of each step: epoch e's order is a permutation drawn from ``order`` when e starts (or
     the rows in file order without shuffling); full batches are converted for the mode once."""
 
-    def __init__(self, data: FitData, plan: Plan, mode, order: np.random.Generator, start: int):
+    def __init__(self, data: FitData, plan: FitPlan, mode, order: np.random.Generator, start: int):
         self.data, self.plan, self.mode, self.order = data, plan, mode, order
         self.perm, self.epoch = None, None
         self.epoch_state = order.bit_generator.state
