@@ -152,7 +152,7 @@ def test_ray_copy_mode_sends_the_trial_back(tmp_path):
     spec = sweep.load_sweep(path)
     sweep_dir = sweep.create_sweep(spec, tmp_path / "runs")
     [trial] = sweep.expand(spec)
-    trial_dir = sweep._prepare_trial(sweep_dir, trial)
+    trial_dir = sweep.prepare_trial(sweep_dir, trial)
     out = sweep_ray.run_trial(str(trial_dir), sweep_ray._pack(trial_dir), False, force_copy=True)  # no TB
     assert out["returncode"] == 0 and not (trial_dir / "summary.json").exists()
     sweep_ray._unpack(out["files"], trial_dir)

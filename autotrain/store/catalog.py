@@ -293,7 +293,7 @@ def read_sweep(path: Path, with_size: bool = True) -> Entry:
         rows = read_csv_rows(path / "sweep.csv")
     except UnreadableError:
         rows = []
-    for child in sorted(_children(path)):
+    for child in sorted(children(path)):
         if kind_of(child) == "run":
             e.trials.append(read_run(child, with_size=False))
     counts: dict[str, int] = {}
@@ -318,7 +318,8 @@ def _is_number(text) -> bool:
         return False
 
 
-def _children(path: Path) -> list[Path]:
+def children(path: Path) -> list[Path]:
+    """The entries of the directory ``path``, hidden names left out; none when it cannot be listed."""
     try:
         return [Path(c.path) for c in os.scandir(path) if not c.name.startswith(".")]
     except OSError:
@@ -359,7 +360,7 @@ def list_runs(runs_dir: str | os.PathLike = "runs", status: str | None = None, s
         raise ValueError(f"--sort {sort!r}: choose from {', '.join(SORT_KEYS)}")
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a directory")
-    entries = [read_entry(p) for p in _children(root)]
+    entries = [read_entry(p) for p in children(root)]
     if status is not None:
         entries = [_filtered(e, status) for e in entries]
         entries = [e for e in entries if e is not None]
@@ -471,7 +472,7 @@ def _checkpoints(folder: Path) -> list[dict]:
     from autotrain.store.runs import CHECKPOINT_RE
 
     out = []
-    for p in _children(folder) if folder.is_dir() and not folder.is_symlink() else []:
+    for p in children(folder) if folder.is_dir() and not folder.is_symlink() else []:
         try:
             st = p.lstat()
         except OSError:

@@ -255,7 +255,7 @@ def export_run(path: str | os.PathLike, overwrite: bool = False) -> list[Path]:
     if kind == "unreadable":
         raise ValueError(f"{p} is not a run, comparison or sweep directory")
     if kind == "sweep":
-        return [w for child in sorted(catalog._children(p)) if catalog.kind_of(child) == "run"
+        return [w for child in sorted(catalog.children(p)) if catalog.kind_of(child) == "run"
                 for w in export_run(child, overwrite)]
     targets = [(p, p / "metrics.csv")] if kind == "run" else [
         (p / m, p / m / "metrics.csv") for m in catalog.COMPARISON_DIRS if (p / m / "metrics.csv").is_file()]

@@ -179,7 +179,7 @@ def spec_from_mapping(data: dict, source: str, positions: dict, folder: Path, de
     rand = _random(data.get("random"), c)
     search, space = _search(data, c)
     if search == "grid" and space and "trials" not in data:
-        data = {**data, "trials": math.prod(len(_grid_values(d)) for d in space.values())}
+        data = {**data, "trials": math.prod(len(grid_values(d)) for d in space.values())}
     trials = _int_field(data, "trials", c, 1, minimum=1)
     if search and search != "grid" and "trials" not in data:
         c.add(("search",), f"search: {search} needs trials: N (how many trials to run)")
@@ -306,7 +306,7 @@ def _random(rand, c: _Checker) -> dict[str, dict]:
             if kind == "choice":
                 ok = isinstance(arg, list) and len(arg) > 0
             else:
-                ok = (isinstance(arg, list) and len(arg) == 2 and all(_is_real(a) for a in arg) and arg[0] <= arg[1]
+                ok = (isinstance(arg, list) and len(arg) == 2 and all(is_real_number(a) for a in arg) and arg[0] <= arg[1]
                       and (kind != "loguniform" or arg[0] > 0) and math.isfinite(arg[1] - arg[0])
                       and (kind != "int" or all(isinstance(a, int) and abs(a) <= INT64 // 2 for a in arg)))
         if not ok:
@@ -371,7 +371,7 @@ def _space_problem(dist, search: str | None) -> str | None:
         if not all(v is None or isinstance(v, (bool, int, float, str)) for v in arg):
             return f"bad value {arg!r} (choices are numbers, strings, true/false or null)"
         return None
-    if not (isinstance(arg, list) and len(arg) == 2 and all(_is_real(a) for a in arg)):
+    if not (isinstance(arg, list) and len(arg) == 2 and all(is_real_number(a) for a in arg)):
         return f"bad value {dist!r}: {kind} takes [low, high], two finite numbers"
     low, high = arg
     if low > high:
@@ -386,7 +386,7 @@ def _space_problem(dist, search: str | None) -> str | None:
     if not isinstance(log, bool):
         return f"log: bad value {log!r} (allowed: true or false)"
     if step is not None:
-        if not _is_real(step) or step <= 0 or (kind == "int" and not isinstance(step, int)):
+        if not is_real_number(step) or step <= 0 or (kind == "int" and not isinstance(step, int)):
             return f"step: bad value {step!r} (allowed: a number > 0{', an integer' if kind == 'int' else ''})"
         if log:
             return "step and a log scale cannot be combined (Optuna samples either on a grid or on a log scale)"
@@ -399,7 +399,7 @@ def _space_problem(dist, search: str | None) -> str | None:
     return None
 
 
-def _grid_values(dist: dict) -> list:
+def grid_values(dist: dict) -> list:
     """Every point of a finite distribution (``search: grid``)."""
     kind, arg = next((k, v) for k, v in dist.items() if k in DISTRIBUTIONS)
     if kind == "choice":
@@ -441,10 +441,11 @@ def _validates(data: dict, base: dict) -> bool:
         entry = data.get(section, {}).get("val_fraction") if isinstance(data.get(section), dict) else None
         swept += entry if isinstance(entry, list) else list(entry.values())[0] if isinstance(entry, dict) else []
     values = [base.get("val_fraction", 0), *swept]
-    return any(_is_real(v) and v > 0 for v in values)
+    return any(is_real_number(v) and v > 0 for v in values)
 
 
-def _is_real(v) -> bool:
+def is_real_number(v) -> bool:
+    """A finite int or float (not a bool)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
@@ -467,7 +468,8 @@ def _draw(dist: dict, rng) -> Any:
     return float(rng.uniform(arg[0], arg[1]))
 
 
-def _label(value) -> str:
+def value_label(value) -> str:
+    """A swept value as it appears in a trial's directory name and table (floats to 4 significant digits)."""
     return format(value, ".4g") if isinstance(value, float) else str(value)
 
 
@@ -518,7 +520,7 @@ def expand(spec: SweepSpec) -> list[Trial]:
     out, cache = [], {}
     for i, values in enumerate(trial_values(spec)):
         cfg = with_data_shapes(FitConfig.model_validate({**spec.base, **values}), "sweep", cache)
-        label = "-".join(f"{k}_{_label(v)}" for k, v in values.items())
+        label = "-".join(f"{k}_{value_label(v)}" for k, v in values.items())
         out.append(Trial(i, values, cfg, sanitize_name(f"trial-{i:03d}-{label}")))
     return out
 

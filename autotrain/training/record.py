@@ -7,6 +7,7 @@ defined here and the store's loader checks files against it.
 """
 from __future__ import annotations
 
+import math
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Iterable, Protocol
@@ -48,6 +49,16 @@ def checkpoint_spec(cfg: FitConfig) -> Spec:
     for slot in slots:
         spec.update({f"optim.{slot}.{k}": v for k, v in params.items()})
     return spec
+
+
+def best_validation(rows: list[dict]) -> tuple:
+    """(best val_loss, its val_accuracy, the checkpoint step) over metrics rows; row t is validated after
+    update t, so its weights are checkpoint t + 1's."""
+    scored = [r for r in rows if r["val_loss"] is not None and math.isfinite(r["val_loss"])]
+    if not scored:
+        return None, None, None
+    best = min(scored, key=lambda r: r["val_loss"])
+    return best["val_loss"], best["val_accuracy"], best["step"] + 1
 
 
 class RunRecord(Protocol):

@@ -23,7 +23,8 @@ from autotrain.training.config import FitConfig
 from autotrain.training.data import (DataError, loads_json, FitData, Problem, batches_per_epoch, load_fit_data, make_problem, order_rng,
                             prepare_fit_data)
 from autotrain.modes.base import spec_from_config
-from autotrain.training.record import CheckpointError, RunError, RunRecord, checkpoint_spec as run_checkpoint_spec
+from autotrain.training.record import (CheckpointError, RunError, RunRecord, best_validation,
+                                       checkpoint_spec as run_checkpoint_spec)
 from autotrain.training.threads import blas_threads, limit_blas
 
 FIRST_ROWS = 3  # the first steps are always logged: that is where the loss moves most
@@ -279,7 +280,7 @@ def _fit(cfg: FitConfig, run: RunRecord, on_step: OnStep | None, stop: StopFlag,
                       epochs=cfg.epochs, batches_per_epoch=plan.per_epoch,
                       threads=blas_threads(cfg, plan.batch))
     kept = [r for r in run.read_metrics().rows() if r["step"] < start and (logged is None or logged(r["step"]))]
-    best = _best_of(kept)
+    best = best_validation(kept)
     summary.best_val_loss, summary.best_val_accuracy, summary.best_step = best
     run.write_summary(summary.to_dict())
 
@@ -373,7 +374,7 @@ def _start_of_extension(run: RunRecord, cfg: FitConfig, plan: "FitPlan", ckpt):
     kept = [r for r in rows if plan.logged(r["step"])]
     if len(kept) == len(rows):
         return ckpt, None
-    best_step = _best_of(kept)[2]
+    best_step = best_validation(kept)[2]
     if best_step is None or run.checkpoint_path(best_step).is_file():
         return ckpt, plan.logged
     for step, path in reversed(run.checkpoints()):
@@ -469,16 +470,6 @@ def _validator(mode, data: FitData):
         acc = float(np.mean(np.argmax(out, axis=1) == data.y_val)) if data.classes is not None else None
         return loss, acc
     return validate
-
-
-def _best_of(rows: list[dict]) -> tuple:
-    """(best val_loss, its val_accuracy, the checkpoint step) over metrics rows; row t is validated after
-    update t, so its weights are checkpoint t + 1's."""
-    scored = [r for r in rows if r["val_loss"] is not None and math.isfinite(r["val_loss"])]
-    if not scored:
-        return None, None, None
-    best = min(scored, key=lambda r: r["val_loss"])
-    return best["val_loss"], best["val_accuracy"], best["step"] + 1
 
 
 def fit_data_for(cfg: FitConfig, run: RunRecord | None = None) -> FitData:
