@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import re
@@ -484,4 +483,5 @@ def _checkpoints(folder: Path) -> list[dict]:
 
 
 __all__ = ["Entry", "Metrics", "RunDetail", "UnreadableError", "list_runs", "read_entry", "read_run", "detail",
-           "read_metrics", "parse_metrics", "read_bounded", "kind_of", "sort_entries", "SORT_KEYS", "KINDS"]
+           "read_metrics", "parse_metrics", "read_bounded", "read_text", "read_json", "read_yaml",
+           "read_csv_rows", "children", "COMPARISON_DIRS", "MAX_SMALL_FILE", "kind_of", "sort_entries", "SORT_KEYS", "KINDS"]

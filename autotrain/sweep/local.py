@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -26,7 +25,7 @@ from autotrain.training.config import ConfigError, FitConfig
 from autotrain.sweep import results as res
 from autotrain.sweep import report
 from autotrain.sweep.results import FINISHED, Progress, SweepResult, TrialResult
-from autotrain.sweep.spec import SweepSpec, Trial, value_label, expand, load_sweep, with_data_shapes
+from autotrain.sweep.spec import SweepSpec, Trial, expand, load_sweep, value_label, with_data_shapes
 
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
             "NUMEXPR_NUM_THREADS")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from autotrain.store.metrics import read_metrics
 from autotrain.training.config import ConfigError
-from autotrain.sweep.spec import SweepSpec, Trial, is_real_number, load_sweep
+from autotrain.sweep.spec import SweepSpec, Trial, is_real_number
 
 #: Trial states a resumed sweep keeps as they are.
 FINISHED = ("completed", "diverged", "pruned")
