@@ -175,6 +175,12 @@ def _num(value) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _text(mapping: dict, key: str) -> str | None:
+    """``mapping[key]`` when it is a string (a damaged file may hold anything there), else None."""
+    value = mapping.get(key)
+    return value if isinstance(value, str) else None
+
+
 def _int(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -205,8 +211,8 @@ def read_run(path: Path, with_size: bool = True) -> Entry:
         cfg = read_yaml(path / "config.yaml")
     except UnreadableError as exc:
         e.kind, e.error, cfg = "unreadable", str(exc), {}
-    e.name = cfg.get("name") if isinstance(cfg.get("name"), str) else None
-    e.mode = cfg.get("mode") if isinstance(cfg.get("mode"), str) else None
+    e.name = _text(cfg, "name")
+    e.mode = _text(cfg, "mode")
     e.steps = _int(cfg.get("steps"))
     summary: dict = {}
     try:
@@ -225,7 +231,7 @@ def read_run(path: Path, with_size: bool = True) -> Entry:
         e.step = max(steps + ([e.step] if e.step is not None else []), default=None)
     e.steps = _int(summary.get("steps")) if _int(summary.get("steps")) is not None else e.steps
     e.steps_per_s = _num(summary.get("steps_per_s"))
-    e.mode = summary.get("mode") if isinstance(summary.get("mode"), str) else e.mode
+    e.mode = mode if (mode := _text(summary, "mode")) is not None else e.mode
     metrics = None
     needs_metrics = e.final_loss is None or not any(k in summary for k in ("best_val_loss", "best_val_accuracy"))
     if needs_metrics:
@@ -248,7 +254,7 @@ def read_compare(path: Path, with_size: bool = True) -> Entry:
     e = Entry(str(path), "compare", start=start_time(path), size_bytes=disk_usage(path) if with_size else None)
     try:
         cfg = read_yaml(path / "config.yaml")
-        e.name = cfg.get("name") if isinstance(cfg.get("name"), str) else None
+        e.name = _text(cfg, "name")
     except UnreadableError as exc:
         e.error = str(exc)
     try:
@@ -284,7 +290,7 @@ def read_sweep(path: Path, with_size: bool = True) -> Entry:
     e = Entry(str(path), "sweep", start=start_time(path), size_bytes=disk_usage(path) if with_size else None)
     try:
         spec = read_yaml(path / "sweep.yaml")
-        e.name = spec.get("name") if isinstance(spec.get("name"), str) else None
+        e.name = _text(spec, "name")
         e.extra["metric"], e.extra["goal"] = spec.get("metric"), spec.get("goal")
     except UnreadableError as exc:
         e.kind, e.error = "unreadable", str(exc)
