@@ -20,7 +20,7 @@ def estimate_bytes(cfg: FitConfig, command: str = "fit", runners: int = 1) -> in
     keeps, per mode, a warm-up copy and a timed copy of its weights, gradients and buffers, and a copy
     of its final weights.  Measured (peak RSS above start-up, N=2000 D_in=3000 H=1500 D_out=500
     float64): fit 406 MiB (estimate 421), compare-modes with 4 modes 1055 MiB (estimate 1282) --
-    2.6x fit's peak, which fit's estimate used to be checked against.
+    2.6x fit's peak, so each command has its own estimate.
     """
     item = 4 if cfg.dtype == "float32" else 8
     sizes = [cfg.D_in, *cfg.hidden, cfg.D_out]

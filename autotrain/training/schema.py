@@ -106,8 +106,9 @@ class FitConfig(BaseModel):
         """sha256 of the canonical JSON of the fields that shape the training trajectory.
 
         A checkpoint belongs to exactly one trajectory.  ``steps``/``epochs`` (how long it runs) and
-        ``keep_checkpoints`` and ``threads`` (how it runs) are left out, so ``--resume RUN --set steps=N`` can extend a run; the
-        issue-11 keys are left out while at their defaults, so adding keys never changes old hashes.
+        ``keep_checkpoints`` and ``threads`` (how it runs) are left out, so ``--resume RUN --set steps=N`` can
+        extend a run; the data-and-model keys (``NEW_KEYS``) are left out while at their defaults, so a seed
+        config's hash does not depend on keys it never sets.
         """
         dump = {k: v for k, v in self.model_dump().items()
                 if k not in LENGTH_KEYS and not (k in NEW_KEYS and v == FitConfig.model_fields[k].default)}
@@ -116,8 +117,8 @@ class FitConfig(BaseModel):
 
     def hash_matches(self, stored: str) -> bool:
         """Whether a checkpoint's (or summary's) ``config_hash`` is this config's: today's hash, or -- for a
-        run made before the issue-11 keys, whose hash covered every seed field including ``steps`` --
-        that older hash."""
+        run whose config has only the seed's keys, whose hash covered every one of them including ``steps`` --
+        that seed-keys hash."""
         if stored == self.config_hash():
             return True
         dump = self.model_dump()
