@@ -35,8 +35,12 @@ def _absolute(node: ast.ImportFrom, module: str, is_package: bool) -> str:
 
 def crossings(path: Path) -> list[str]:
     """``line: what`` for each private name of another module that ``path`` uses."""
-    module = _module_name(path)
-    tree = ast.parse(path.read_text())
+    return crossings_in(path.read_text(), _module_name(path), path.name == "__init__.py")
+
+
+def crossings_in(source: str, module: str, is_package: bool = False) -> list[str]:
+    """:func:`crossings` of the text ``source`` of the module named ``module``."""
+    tree = ast.parse(source)
     aliases: dict[str, str] = {}  # local name -> the autotrain module it is bound to
     found = []
     for node in ast.walk(tree):
@@ -45,7 +49,7 @@ def crossings(path: Path) -> list[str]:
                 if a.name.startswith("autotrain"):
                     aliases[a.asname or a.name.split(".")[0]] = a.asname and a.name or a.name.split(".")[0]
         elif isinstance(node, ast.ImportFrom):
-            target = _absolute(node, module, path.name == "__init__.py")
+            target = _absolute(node, module, is_package)
             if not target.startswith("autotrain"):
                 continue
             for a in node.names:
@@ -78,13 +82,11 @@ def test_no_private_name_crosses_a_module(path):
     assert crossings(path) == [], f"{path.relative_to(ROOT.parent)} uses another module's private names"
 
 
-def test_the_check_sees_both_forms(tmp_path):
-    sample = ROOT / "store" / "_sample_for_test.py"
-    try:
-        sample.write_text("from autotrain.training.data import _columns_list\nfrom autotrain.store import catalog\n"
-                          "import autotrain.training.config as config\n"
-                          "x = catalog._children\ny = config.__name__\nz = self._own\n")
-        assert crossings(sample) == ["1: from autotrain.training.data import _columns_list",
-                                     "4: autotrain.store.catalog._children"]
-    finally:
-        sample.unlink()
+def test_the_check_sees_both_forms():
+    sample = ("from autotrain.training.data import _columns_list\nfrom autotrain.store import catalog\n"
+              "from . import runs\nimport autotrain.training.config as config\n"
+              "x = catalog._children\ny = config.__name__\nz = self._own\nw = runs._fsync_dir\n")
+    assert crossings_in(sample, "autotrain.store.sample") == [
+        "1: from autotrain.training.data import _columns_list", "5: autotrain.store.catalog._children",
+        "8: autotrain.store.runs._fsync_dir"]
+    assert crossings_in("from autotrain.store.sample import _own\n", "autotrain.store.sample") == []
