@@ -107,7 +107,8 @@ def test_nan_weights_are_a_damaged_checkpoint_not_a_divergence(tmp_path):
     res = CliRunner().invoke(app, ["fit", "--resume", str(r.path), "--quiet"])
     assert res.exit_code == 0, res.output
     assert "step-000015.npz: w1 holds NaN or inf" in res.stderr and "lower lr" not in res.stderr
-    assert r.read_summary()["resumed_from"] == 10 and [(s, x) for s, x, _ in r.read_metrics().tuples("step", "loss", "elapsed_s")] == straight
+    assert r.read_summary()["resumed_from"] == 10 and [
+        (s, x) for s, x, _ in r.read_metrics().tuples("step", "loss", "elapsed_s")] == straight
 
 
 def _npy_header(shape, descr="<f8"):

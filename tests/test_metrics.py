@@ -35,7 +35,8 @@ def test_a_table_reads_back_bit_for_bit(tmp_path_factory, rows):
     for got, (loss, val_loss, val_acc, epoch) in zip(m.rows(), rows):
         assert bits(got["loss"]) == bits(loss)
         assert got["epoch"] == epoch
-        assert (got["val_loss"] is None) == (val_loss is None) and (val_loss is None or bits(got["val_loss"]) == bits(val_loss))
+        assert (got["val_loss"] is None) == (val_loss is None)
+        assert val_loss is None or bits(got["val_loss"]) == bits(val_loss)
         assert (got["val_accuracy"] is None) == (val_acc is None)
     assert m.column("step") == list(range(len(rows))) and all(type(s) is int for s in m.column("step"))
 
@@ -49,7 +50,8 @@ def test_metrics_text_is_what_the_writer_appends(tmp_path):
         for r in rows:
             w.write_row(r)
     assert path.read_text() == metrics.metrics_text(rows) == (
-        "step,epoch,loss,val_loss,val_accuracy,elapsed_s\n0,,0.30000000000000004,,,0.333333\n1,0,2.5,1e-300,0.5,2.000000\n")
+        "step,epoch,loss,val_loss,val_accuracy,elapsed_s\n"
+        "0,,0.30000000000000004,,,0.333333\n1,0,2.5,1e-300,0.5,2.000000\n")
 
 
 def test_the_first_layout_torn_lines_and_foreign_rows():
@@ -84,8 +86,9 @@ def test_no_other_module_parses_or_formats_metrics_csv():
         if path.name == "metrics.py" and path.parent.name == "store":
             continue
         tree = ast.parse(path.read_text())
-        docs = {id(n.body[0].value) for n in ast.walk(tree) if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef))
-                and n.body and isinstance(n.body[0], ast.Expr)}  # a docstring may describe the file
+        scopes = (ast.Module, ast.FunctionDef, ast.ClassDef)
+        docs = {id(n.body[0].value) for n in ast.walk(tree)  # a docstring may describe the file
+                if isinstance(n, scopes) and n.body and isinstance(n.body[0], ast.Expr)}
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs and (
                     "step,loss" in node.value or "step,epoch" in node.value):

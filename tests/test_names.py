@@ -31,9 +31,15 @@ from autotrain.modes.names import ACTIVATIONS, LOSSES, MODE_NAMES, OPTIMIZER_SET
 ROOT = Path(__file__).resolve().parent.parent / "autotrain"
 DEFINING = Path(names_module.__file__).resolve()
 SETS = {"mode": set(MODE_NAMES), "optimizer": set(OPTIMIZERS), "loss": set(LOSSES), "activation": set(ACTIVATIONS)}
-#: Three or more names of one set written out as "a, b, c" in a string.
-SPELLED = {kind: re.compile(rf"(?<![\w-])(?:{alt})(?:, (?:{alt})){{2,}}(?![\w-])")
-           for kind, members in SETS.items() for alt in ["|".join(map(re.escape, sorted(members, key=len, reverse=True)))]}
+
+
+def _spelled(members: set[str]) -> re.Pattern:
+    """Three or more of ``members`` written out as "a, b, c" in a string."""
+    alt = "|".join(map(re.escape, sorted(members, key=len, reverse=True)))  # longest first: "adamw" before "adam"
+    return re.compile(rf"(?<![\w-])(?:{alt})(?:, (?:{alt})){{2,}}(?![\w-])")
+
+
+SPELLED = {kind: _spelled(members) for kind, members in SETS.items()}
 
 
 def _strings(nodes) -> set[str]:
@@ -68,7 +74,8 @@ def relistings(source: str) -> list[tuple[int, str, list[str]]]:
 
 
 def _modules() -> list[Path]:
-    return [p for p in sorted(ROOT.rglob("*.py")) if p.resolve() != DEFINING and "engine" not in p.relative_to(ROOT).parts]
+    return [p for p in sorted(ROOT.rglob("*.py"))
+            if p.resolve() != DEFINING and "engine" not in p.relative_to(ROOT).parts]
 
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))

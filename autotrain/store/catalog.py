@@ -459,7 +459,8 @@ def _add_metrics(d: RunDetail, key: str, path: Path) -> None:
     try:
         d.metrics[key] = read_metrics(path)
         if d.metrics[key].truncated:
-            d.problems.append(f"{path.name} is larger than {metrics_file.MAX_METRICS_FILE >> 20} MiB; its first rows are shown")
+            limit = metrics_file.MAX_METRICS_FILE >> 20
+            d.problems.append(f"{path.name} is larger than {limit} MiB; its first rows are shown")
     except UnreadableError as exc:
         d.problems.append(str(exc))
 

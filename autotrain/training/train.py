@@ -243,7 +243,8 @@ def _mark_stopped(cfg: FitConfig, run: RunRecord, status: str, **extra) -> Summa
         for key in ("steps", "epochs", "batches_per_epoch", "best_val_loss", "best_val_accuracy", "best_step"):
             if key in previous:  # an epochs run's length and its best so far, as the run had them
                 setattr(summary, key, previous[key])
-        summary.final_loss = next((loss for s, loss in reversed(run.read_metrics().tuples("step", "loss")) if s < step), None)
+        logged = run.read_metrics().tuples("step", "loss")
+        summary.final_loss = next((loss for s, loss in reversed(logged) if s < step), None)
     except (OSError, ValueError, AttributeError):
         pass
     run.write_summary(summary.to_dict())
