@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from autotrain.modes.names import ACTIVATIONS, LOSSES, OPTIMIZER_SETTINGS, OPTIMIZER_SLOTS, OPTIMIZERS  # noqa: F401 (offered here too)
+
 
 def copied(array: np.ndarray) -> np.ndarray:
     """A private copy, so a mode never writes into the shared initial arrays of a Problem."""
@@ -15,9 +17,7 @@ def copied(array: np.ndarray) -> np.ndarray:
 
 
 # =============================================================================== the model spec
-ACTIVATIONS = ("relu", "tanh", "sigmoid")
-LOSSES = ("sum_squares", "mse", "cross_entropy")
-OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
+# ACTIVATIONS, LOSSES and OPTIMIZERS (imported above) are defined in autotrain.modes.names.
 
 
 @dataclass(frozen=True)
@@ -34,20 +34,15 @@ class OptimizerSpec:
 
     def slots(self) -> tuple[str, ...]:
         """The per-parameter state arrays this rule keeps (names used in checkpoints)."""
-        return {"sgd": (), "momentum": ("momentum_buffer",), "rmsprop": ("square_avg",),
-                "adam": ("exp_avg", "exp_avg_sq"), "adamw": ("exp_avg", "exp_avg_sq")}[self.name]
+        return OPTIMIZER_SLOTS[self.name]
 
     def hyper(self) -> dict[str, Any]:
         """The settings this rule uses, by the keywords of ``torch.optim``'s constructors and of the rules in
         ``autotrain.engine.optim.formulas``."""
-        common = {"lr": self.lr, "weight_decay": self.weight_decay}
-        if self.name == "momentum":
-            return {**common, "momentum": self.momentum}
-        if self.name == "rmsprop":
-            return {**common, "alpha": self.alpha, "eps": self.eps}
-        if self.name in ("adam", "adamw"):
-            return {**common, "betas": tuple(self.betas), "eps": self.eps}
-        return common
+        own = {key: getattr(self, key) for key in OPTIMIZER_SETTINGS[self.name]}
+        if "betas" in own:
+            own["betas"] = tuple(own["betas"])
+        return {"lr": self.lr, "weight_decay": self.weight_decay, **own}
 
     def rule(self):
         """The update rule, ``autotrain.engine.optim.formulas.RULES[name]`` (imported on first use: the engine
