@@ -624,3 +624,27 @@ def test_a_grad_read_before_zero_grad_stays_guarded():
     w = torch.ones(3, requires_grad=True)
     opt = torch.optim.SGD([w], lr=0.1)
     assert got == [step(x).item() for _ in range(4)]
+
+
+def test_a_momentum_schedule_stays_on_the_fast_guard():
+    def cycle(model, opt):
+        opt.param_groups[0]["momentum"] = 0.8
+    import sys
+    built = []
+    compile_module = sys.modules["autotrain.engine.compile"]   # (the package's ``compile`` is the function)
+    original = compile_module._FastGuard.__init__
+
+    def counting(self, *args):
+        built.append(1)
+        original(self, *args)
+    compile_module._FastGuard.__init__ = counting
+    try:
+        f, _, _ = _side_by_side(OPTIMIZERS["momentum"], cycle)
+    finally:
+        compile_module._FastGuard.__init__ = original
+    assert len(f.traces) == 1 and len(built) == 1, f.explain()
+
+    def to_zero(model, opt):   # momentum 0 is another formula: the fast guard refuses, the full guard re-traces
+        opt.param_groups[0]["momentum"] = 0
+    f, _, _ = _side_by_side(OPTIMIZERS["momentum"], to_zero)
+    assert len(f.traces) == 2, f.explain()

@@ -1003,6 +1003,7 @@ def _state_key(entries):
 # --------------------------------------------------------------------------------------- the common case's guard
 # Numbers fed to a plan rather than guarded (read from each group every call)
 _NUMBER_TYPES = frozenset({int, float})
+_SIGNED = ("momentum", "weight_decay")   # fed, and guarded by sign (0 or not chooses the formula's shape)
 _STALE = object()   # what a replay returns when a fed number is not one the plan can take
 _FED = frozenset({"lr", "betas", "eps", "alpha", "dampening", "initial_lr"})
 
@@ -1082,6 +1083,14 @@ class _GuardWriter:
             self.line("if " + " or ".join(f"{name}[{k!r}] is not {self.const(mapping[k])}" for k in keys)
                       + ": return False")
 
+    def sign(self, expr: str, value) -> None:
+        """``expr`` is still a number of ``value``'s type with its sign (``_sign``'s test, written out)."""
+        if type(value) not in (int, float):
+            self.same(expr, value)
+            return
+        test = "> 0" if value > 0 else "< 0" if value < 0 else "== 0"
+        self.line(f"if type({expr}) is not {type(value).__name__} or not {expr} {test}: return False")
+
     def arguments(self, args) -> None:
         n = len(args)
         self.line(f"if len(args) != {n}: return False")
@@ -1159,7 +1168,10 @@ def _write_identities(w: _GuardWriter, compiled) -> None:
         state = opt.state
         w.line(f"if len({w.const(state)}) != {len(state)}: return False")
         for group in opt.param_groups:
-            w.keys(group, [k for k in group if k not in _FED])
+            w.keys(group, [k for k in group if k not in _FED and k not in _SIGNED])
+            for k in _SIGNED:   # fed numbers whose sign chooses the formula (a schedule may change them)
+                if k in group:
+                    w.sign(f"{w.const(group)}[{k!r}]", group[k])
             w.items(group["params"], group["params"])
             for p in group["params"]:
                 entry = state.get(p)
