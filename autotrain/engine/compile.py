@@ -590,6 +590,9 @@ class _Patches:
         return cross_entropy
 
 
+_minimum = np.minimum.reduce   # ndarray.min without its Python wrapper
+
+
 class _OneHotTargets:
     """The target matrix of ``cross_entropy`` with plain class labels (no weight, smoothing or ignored rows,
     (N, C) logits): one-hot rows of ``1/N`` for the mean (else 1), written into one buffer each call, as
@@ -605,7 +608,7 @@ class _OneHotTargets:
 
     def __call__(self, tensors):
         labels = tensors[self.where]._data
-        if type(labels) is not np.ndarray or not labels.size or labels.min() < 0:
+        if type(labels) is not np.ndarray or not labels.size or _minimum(labels, axis=None) < 0:
             return self.general(tensors)
         buffer = self.buffer
         buffer.fill(0)
@@ -1429,6 +1432,7 @@ class CompiledFunction:
         trace.bumped = [t for t, p in var_writes if p is None and id(t) not in tracer.quiet]
         single = isinstance(result, Tensor) and specs[0][0] == "out"
         trace.single_output = specs[0][1] if single else None
+        trace.scalar_outputs = {k for k, node in enumerate(out_nodes) if tuple(node.shape) == ()}
         return trace
 
     # ----------------------------------------------------------------- replay
@@ -1556,11 +1560,13 @@ def _write_replay(trace):
     none_at_start = {id(t) for t, none in trace.grads_none if none}   # guarded: None when the call starts
     for k, (t, slot) in enumerate(trace.grads):
         ns[f"G{k}"] = t
-        if slot is not None:
-            lines.append(f"G{k}.grad = new(own(values[{slot}]))")
+        if slot is not None:   # a 0-d value comes back as a numpy scalar: own() makes it an array
+            value = f"own(values[{slot}])" if slot in trace.scalar_outputs else f"values[{slot}]"
+            lines.append(f"G{k}.grad = new({value})")
         elif id(t) not in none_at_start:
             lines.append(f"G{k}.grad = None")
-    lines.append(f"return new(own(values[{trace.single_output}]))")
+    out = trace.single_output
+    lines.append(f"return new(own(values[{out}]))" if out in trace.scalar_outputs else f"return new(values[{out}])")
     from .static.compiler import closure
     source = "def replay(tensors):\n" + "".join(f"    {line}\n" for line in lines)
     trace.replay_source = source
