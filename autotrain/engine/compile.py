@@ -30,7 +30,7 @@ import numpy as np
 from . import creation, dtypes
 from .graph import GRAD_MODE
 from .ops import OPS, Op, register
-from .tensor import Tensor, _new, _promote
+from .tensor import Tensor, new_tensor as _new, promote as _promote
 
 _tensor_module = sys.modules[Tensor.__module__]   # engine.tensor is also the name of a creation function
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import backend
 from .dtypes import DEFAULT, as_dtype, bool_, int64
-from .tensor import Tensor, _new
+from .tensor import Tensor, new_tensor
 
 _RNG = np.random.default_rng()
 
@@ -42,7 +42,7 @@ def get_default_device() -> backend.device:
 
 def _place(array: np.ndarray, device, requires_grad: bool) -> Tensor:
     dev = backend.check_device(device) if device is not None else _DEFAULT_DEVICE[0]
-    t = _new(backend.to_device(array, dev) if dev.type != "cpu" else array)
+    t = new_tensor(backend.to_device(array, dev) if dev.type != "cpu" else array)
     if requires_grad:
         t.requires_grad = True
     return t
@@ -107,7 +107,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if array.dtype.kind not in "biuf":
         raise TypeError(f"can't convert np.ndarray of type {array.dtype}. The only supported types are: float64, "
                         "float32, float16, int64, int32, int16, int8, uint8, and bool.")
-    return _new(array)
+    return new_tensor(array)
 
 
 def _random(draw, size, dtype, device, requires_grad) -> Tensor:

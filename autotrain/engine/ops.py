@@ -218,6 +218,13 @@ def _scaled(other, alpha):
 def _bind_clamp(input, min, max):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    tensors = [b is not None and not isinstance(b, (int, float)) for b in (min, max)]
+    if any(tensors):   # tensor bounds are inputs (they take part in promotion and get a gradient)
+        if min is not None and max is not None and not all(tensors):
+            raise TypeError("clamp() received an invalid combination of arguments: min and max must both be "
+                            "Tensors or both be numbers")
+        bounds = "both" if all(tensors) else "min" if tensors[0] else "max"
+        return (input,) + tuple(b for b in (min, max) if b is not None), {"bounds": bounds}, OPS["clamp_tensor"]
     # The bounds take part in promotion as Python numbers do (an integer tensor clamped at 2.5 becomes the
     # default float dtype); they are attrs, not inputs, so the promotion has to happen here.
     kind = getattr(getattr(input, "dtype", None), "kind", "f")
@@ -632,6 +639,43 @@ class Clamp(Op):
         return (g,)
 
 
+@register
+class ClampTensor(Op):
+    """Clip a to tensor bounds: ``bounds`` says which follow a ("min", "max" or "both": a, min, max).
+
+    As torch.clamp with Tensor bounds: max(a, min) then min(., max), broadcasting all three.  a's
+    gradient passes where min <= a <= max; min's where a < min (and min < max), max's where a > max
+    or max < min (then max wins everywhere).
+    """
+    name = "clamp_tensor"
+    arity = None
+    cases = ((((3, 4), (3, 4)), {"bounds": "min"}), (((3, 4), (4,)), {"bounds": "max"}),
+             (((3, 4), (3, 4), (3, 4)), {"bounds": "both"}))
+    ties = True
+
+    @staticmethod
+    def forward(xp, a, *limits, out=None, bounds="both"):
+        if bounds == "both":   # min(max(a, min), max): where min > max the result is max, as PyTorch
+            return xp.minimum(xp.maximum(a, limits[0]), limits[1], out=out)
+        return (xp.maximum if bounds == "min" else xp.minimum)(a, limits[0], out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        which = ctx.attrs["bounds"]
+        a = ctx.inputs[0]
+        if which == "min":
+            low = ctx.inputs[1]
+            return g * xp.greater_equal(a, low), xp.where(xp.less(a, low), g, 0.0)
+        if which == "max":
+            high = ctx.inputs[1]
+            return g * xp.less_equal(a, high), xp.where(xp.greater(a, high), g, 0.0)
+        low, high = ctx.inputs[1:]
+        ga = g * xp.greater_equal(a, low) * xp.less_equal(a, high)
+        g_low = xp.where(xp.less(a, low), xp.where(xp.less(low, high), g, 0.0), 0.0)
+        g_high = xp.where(xp.greater(a, high), g, xp.where(xp.less(high, low), g, 0.0))
+        return ga, g_low, g_high
+
+
 def _tie_grads(xp, g, a, b, a_wins, b_wins, tie):
     """Route g to the winner of max/min; at a tie, ``split`` halves it (PyTorch) and ``first`` gives it to a (TF).
 
@@ -1036,7 +1080,7 @@ class Index(Op):
 
     @staticmethod
     def forward(xp, a, key):
-        if type(key) is int or type(key) is tuple and _basic_key(key) and not any(k is Ellipsis for k in key):
+        if type(key) is int or type(key) is tuple and basic_key(key) and not any(k is Ellipsis for k in key):
             # a trailing ... keeps x[0] of a 1-D array a 0-d view (numpy would return a scalar copy)
             return a[(key, Ellipsis) if type(key) is int else key + (Ellipsis,)]
         return a[key]
@@ -1602,7 +1646,7 @@ def _without_leading_ones(value):
     return value
 
 
-def _basic_key(key) -> bool:
+def basic_key(key) -> bool:
     keys = key if isinstance(key, tuple) else (key,)
     return all(k is None or k is Ellipsis or isinstance(k, slice) or
                (isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))) for k in keys)

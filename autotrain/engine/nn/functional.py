@@ -11,7 +11,7 @@ import numpy as np
 from .. import backend, creation
 from .. import functional as _engine
 from ..ops import OPS
-from ..tensor import Tensor, _torch_name, apply_op
+from ..tensor import Tensor, torch_name, apply_op
 
 _LINEAR = OPS["linear"]
 _SOFTMAX_CE = OPS["softmax_cross_entropy"]
@@ -30,8 +30,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     x, w = input._data, weight._data
     if x.dtype != w.dtype or (bias is not None and bias._data.dtype != w.dtype):
         other = w.dtype if x.dtype != w.dtype else bias._data.dtype
-        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_torch_name(x.dtype)} and "
-                           f"{_torch_name(other)}")
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {torch_name(x.dtype)} and "
+                           f"{torch_name(other)}")
     if w.ndim == 1 and x.ndim and x.shape[-1] == w.shape[0]:   # PyTorch: a 1-D weight gives (...,) outputs
         out = input.matmul(weight)
         return out if bias is None else out + bias

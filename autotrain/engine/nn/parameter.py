@@ -1,7 +1,7 @@
 """``nn.Parameter``: a tensor that a :class:`~.module.Module` registers as one of its parameters."""
 from __future__ import annotations
 
-from ..tensor import Tensor, _new
+from ..tensor import Tensor, new_tensor
 
 
 class Parameter(Tensor):
@@ -19,7 +19,7 @@ class Parameter(Tensor):
             data = empty(0)
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter(data): expected a Tensor, got {type(data).__name__}")
-        param = _new(data._data, cls=cls)
+        param = new_tensor(data._data, cls=cls)
         if requires_grad:
             param.requires_grad = True
         return param
