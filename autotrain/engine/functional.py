@@ -168,13 +168,14 @@ def _extreme(name, reduce_op, arg_op, pairwise_op):
             if input.numel() == 0:
                 raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                                    "Specify the reduction dim with the 'dim' argument.")
-            return apply_op(OPS[reduce_op], (input,), {"axis": None, "keepdims": False})
+            return apply_op(OPS[reduce_op], (input,), {"axis": None, "keepdims": False, "nan_shared": True})
         axis = wrap_dim(dim, input.ndim)
         if input.ndim == 0:
             return result_type(input, Tensor._wrap(np.zeros((), np.int64)))
         if input.shape[axis] == 0:
             raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
-        indices = apply_op(OPS[arg_op], (input,), {"axis": axis, "keepdims": bool(keepdim)})
+        ranked = input if input.dtype != np.bool_ else input.to(np.uint8)   # argmax refuses bool, max(dim) not
+        indices = apply_op(OPS[arg_op], (ranked,), {"axis": axis, "keepdims": bool(keepdim)})
         values = apply_op(OPS["pick"], (input, indices), {"axis": axis, "keepdims": bool(keepdim)})
         return result_type(values, indices)
     extreme.__name__ = extreme.__qualname__ = name

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import NUMPY as NP
-from .dtypes import DEFAULT, result_type
+from .dtypes import DEFAULT, fit_int, result_type
 from .graph import GRAD_MODE, Node
 from .ops import OPS, basic_key
 from .tensor import DTYPE_CATEGORY, SCALAR_TYPES, Tensor, apply_op, index_key, new_tensor, op_error, operand, \
@@ -72,6 +72,9 @@ def _write(self, op, others, attrs) -> "Tensor":
                 self._bump()
                 return self
     others = tuple([o if type(o) in SCALAR_TYPES else operand(o) for o in others])
+    if self._data.dtype.kind in "iu" and any(type(o) is int for o in others):
+        # PyTorch's conversion of the number: an assignment or fill checks its range, arithmetic wraps it
+        others = tuple([fit_int(o, self._data.dtype, op is _SETITEM) if type(o) is int else o for o in others])
     if not GRAD_MODE.enabled:  # optimizer steps and zero_(): straight into the storage
         self._check_castable(op, others)
         self._write_storage(op, others, attrs)

@@ -162,6 +162,22 @@ def promote(op, arrays):
                  for i, a in enumerate(arrays))
 
 
+def fit_ints(op, arrays) -> tuple:
+    """The Python ints among ``arrays`` as the integer dtype the op computes in holds them (``dtypes.fit_int``:
+    wrapped around, or refused for ``op.checks_ints``), as PyTorch converts them."""
+    tensors = [a for a in arrays[op.promote_from:] if type(a) not in SCALAR_TYPES]
+    if not tensors:
+        return arrays
+    target = tensors[0].dtype if len(tensors) == 1 else result_type(tensors)
+    if target.kind not in "iu":
+        return arrays
+    if op.int_exponent and type(arrays[-1]) is int and arrays[-1] < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    last = len(arrays) - 1   # pow's exponent is converted checked, its base wrapped (PyTorch)
+    return tuple(dtypes.fit_int(a, target, op.checks_ints or op.int_exponent and i == last) if type(a) is int else a
+                 for i, a in enumerate(arrays))
+
+
 def apply_op(op, inputs: tuple, attrs: dict = NO_ATTRS):
     """Run ``op`` forward on the inputs' arrays; record a graph node when a gradient will be needed.
 
@@ -193,6 +209,8 @@ def apply_op(op, inputs: tuple, attrs: dict = NO_ATTRS):
     if op.promotes and (mixed or op.promote_from or weak and DTYPE_CATEGORY[dt.kind] < weak
                         or dt.kind != "f" and op.dtype_rule == "float"):
         arrays = promote(op, arrays)
+    if weak == 1 and (mixed or dt is None or dt.kind != "f"):   # a Python int with integer tensors
+        arrays = fit_ints(op, arrays)
     try:
         if op.quiet:
             with np.errstate(all="ignore"):
@@ -252,6 +270,17 @@ def _mark_view(result, source, op, attrs, xp) -> None:
     result._view_grad = GRAD_MODE.enabled
     if source._base is not None and "_multi_output" in source.__dict__:   # a view of split()'s output
         result._multi_output = source._multi_output
+
+
+def _cast(tensor, dtype) -> "Tensor":
+    """``tensor`` as ``dtype``; an integer or bool result carries no gradient (PyTorch: requires_grad=False)."""
+    if dtype.kind == "f":
+        return apply_op(_CAST, (tensor,), {"dtype": dtype})
+    prev, GRAD_MODE.enabled = GRAD_MODE.enabled, False
+    try:
+        return apply_op(_CAST, (tensor,), {"dtype": dtype})
+    finally:
+        GRAD_MODE.enabled = prev
 
 
 ReturnTypes = namedtuple("ReturnTypes", ["values", "indices"])
@@ -491,7 +520,7 @@ class Tensor:
             out = new_tensor(backend.to_device(self._data, backend.check_device(device)))
             out._requires_grad = self._requires_grad and self.is_leaf
         if dtype is not None and as_dtype(dtype) != out._data.dtype:
-            out = apply_op(_CAST, (out,), {"dtype": as_dtype(dtype)})
+            out = _cast(out, as_dtype(dtype))
         if out is self and copy:
             out = self.clone()
         return out
