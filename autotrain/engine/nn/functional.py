@@ -10,8 +10,9 @@ import numpy as np
 
 from .. import backend, creation
 from .. import functional as _engine
+from ..graph import GRAD_MODE
 from ..ops import OPS
-from ..tensor import Tensor, torch_name, apply_op
+from ..tensor import Tensor, apply_op, torch_name
 
 _LINEAR = OPS["linear"]
 _SOFTMAX_CE = OPS["softmax_cross_entropy"]
@@ -144,6 +145,13 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduc
     return _reduce((input - target).abs(), reduction)
 
 
+def _not_differentiable(function: str, argument: str, value) -> None:
+    """PyTorch's refusal of an argument its kernel has no derivative for, when it requires grad."""
+    if isinstance(value, Tensor) and value.requires_grad and GRAD_MODE.enabled:
+        raise RuntimeError(f"The function '{function}' is not differentiable with respect to argument "
+                           f"'{argument}'. This input cannot have requires_grad True.")
+
+
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
                          reduce=None, reduction: str = "mean") -> Tensor:
     """-w * (y * log(p) + (1 - y) * log(1 - p)) for probabilities ``input``, each log clamped to >= -100
@@ -154,6 +162,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         raise ValueError(f"Using a target size (torch.Size({list(target.shape)})) that is different to the input "
                          f"size (torch.Size({list(input.shape)})) is deprecated. Please ensure they have the same "
                          "size.")
+    _not_differentiable("binary_cross_entropy", "weight", weight)
     data = input._data
     if data.size and (data.min() < 0 or data.max() > 1):
         raise RuntimeError("all elements of input should be between 0 and 1")
@@ -176,6 +185,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size (torch.Size({list(target.shape)})) must be the same as input size "
                          f"(torch.Size({list(input.shape)}))")
+    _not_differentiable("binary_cross_entropy_with_logits", "weight", weight)
+    _not_differentiable("binary_cross_entropy_with_logits", "pos_weight", pos_weight)
     positive = target if pos_weight is None else target * pos_weight
     weights = _engine.stack([1 - target, positive], dim=-1)
     if weight is not None:
@@ -298,7 +309,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     class_dim = _class_dim(input)
     w = _class_weights(input, weight)
     if target.dtype.kind == "f" and tuple(target.shape) == tuple(input.shape):
-        return _cross_entropy_probs(input, target, w, class_dim, reduction, label_smoothing)
+        # a composite in PyTorch: the class weights get a gradient as any factor does
+        return _cross_entropy_probs(input, target, weight if w is not None else None, class_dim, reduction,
+                                    label_smoothing)
+    _not_differentiable("nll_loss_forward", "weight", weight)
     labels = _check_targets(input, target, class_dim)
     # a mean is folded into the constant target (T / sum(w_i)): one fused node computes sum(w_i * l_i) / sum(w_i)
     matrix, denominator = _target_matrix(input, labels, class_dim, w, ignore_index, label_smoothing,
@@ -319,7 +333,7 @@ def _cross_entropy_probs(input, target, w, class_dim, reduction, smoothing):
     if w is not None:
         shape = [1] * input.ndim
         shape[class_dim] = classes
-        probs = probs * Tensor._wrap(w.reshape(shape).astype(input.dtype))
+        probs = probs * w.reshape(shape).to(input.dtype)
     losses = apply_op(_SOFTMAX_CE, (input, probs), {"axis": class_dim, "reduction": "none"})
     if reduction == "mean":
         return losses.sum() / (input.numel() / classes)
@@ -334,6 +348,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     """
     reduction = _reduction(reduction, size_average, reduce)
     class_dim = _class_dim(_tensor(input, "nll_loss"))
+    _not_differentiable("nll_loss_forward", "weight", weight)
     labels = _check_targets(input, target, class_dim)
     matrix, denominator = _target_matrix(input, labels, class_dim, _class_weights(input, weight), ignore_index, 0.0)
     # picked, not multiplied: an -inf log-probability of another class adds 0, not 0 * -inf = nan
