@@ -28,7 +28,9 @@ INF, NAN = math.inf, math.nan
 
 FLOAT_VALUES = (0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, INF, -INF, NAN, 1e300, -1e300, 1e-300, 2.0)
 INT_VALUES = (0, 1, -1, 2, -3, 7, 100, -128)
-VALUES = {"float32": FLOAT_VALUES, "float64": FLOAT_VALUES, "int64": INT_VALUES + (2 ** 62,),
+#: float32's own extremes in place of 1e+-300 (which it cannot hold): its largest and a subnormal
+FLOAT32_VALUES = tuple({1e300: 3e38, -1e300: -3e38, 1e-300: 1e-40}.get(v, v) for v in FLOAT_VALUES)
+VALUES = {"float32": FLOAT32_VALUES, "float64": FLOAT_VALUES, "int64": INT_VALUES + (2 ** 62,),
           "int32": INT_VALUES + (2 ** 31 - 1,), "uint8": (0, 1, 2, 7, 200, 255), "bool": (True, False)}
 DTYPES = tuple(VALUES)
 SHAPES = ((), (0,), (1,), (3,), (2, 3))
@@ -351,6 +353,15 @@ def stored_cases() -> list[dict]:
     return found_cases() + [c for c in random_cases(STORED_SEED, STORED_COUNT) if not known_difference(c)]
 
 
+@found(T([9.99994610111476e-41, 1.0], "float32"), doc="False / x at a float32 subnormal: reciprocal overflows, "
+       "inf * 0 is nan (engine: 0, as a division)")
+def bool_over_subnormal(t, x): return False / x
+
+
+@found(T([-2.5, 3e38, 0.0], "float32"), doc="std of float32 near 1e38: PyTorch accumulates in float64 (engine: inf)")
+def float32_std_near_overflow(t, x): return x.std()
+
+
 def _tensor_of(t, spec):
     dtype = getattr(t, "bool" if spec["dtype"] == "bool" else spec["dtype"])
     values = np.asarray(spec["values"], dtype=spec["dtype"]).reshape(spec["shape"])
@@ -418,8 +429,8 @@ def known_difference(case: dict) -> str | None:
     reduces = case["op"] in REDUCTIONS or len({tuple(o["shape"]) for o in tensors}) > 1 or \
         len(tensors) < len(operands) and tensors[0]["shape"] != []
     huge = [v for o in tensors if o["dtype"].startswith("float")
-            for v in np.ravel(np.asarray(o["values"], dtype=float)) if abs(v) == 1e300]
-    if reduces and len(set(huge)) == 2:
+            for v in np.ravel(np.asarray(o["values"], dtype=float)) if 1e38 <= abs(v) < INF]
+    if reduces and min(huge, default=0) < 0 < max(huge, default=0):
         return "a sum of 1e300 and -1e300 with small terms: the answer is the summation order's"
     if case["op"] in ("var", "std") and operands[0]["shape"] in ([], [1]):
         return "the variance of one element: PyTorch's gradient is inf or nan by the value"

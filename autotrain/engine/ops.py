@@ -412,7 +412,7 @@ class Div(Op):
 
     @staticmethod
     def forward(xp, a, b, out=None):
-        if type(a) in (int, float):   # PyTorch's number / t is t.reciprocal() * number (its __rtruediv__)
+        if type(a) in (int, float, bool):   # PyTorch's number / t is t.reciprocal() * number (its __rtruediv__)
             return xp.multiply(xp.true_divide(1.0, b), a, out=out)
         return xp.true_divide(a, b, out=out)
 
@@ -420,7 +420,7 @@ class Div(Op):
     def backward(ctx, xp, g):
         a, b = ctx.inputs
         need_a, need_b = ctx.needs_input_grad
-        if type(a) in (int, float):   # reciprocal's backward, -g * r * r, scaled by the number
+        if type(a) in (int, float, bool):   # reciprocal's backward, -g * r * r, scaled by the number
             r = 1.0 / b
             return None, (-(g * a) * (r * r) if need_b else None)
         # as PyTorch, -g*(a/b/b), not -g*a/(b*b): b*b under/overflows long before a/b does (b = 1e-300 or 1e300)
@@ -1390,6 +1390,17 @@ def _var_scale(n: int, correction) -> float:
     return 2.0 / dof if dof else float("inf")
 
 
+def _variance(xp, a, axis, keepdims, correction):
+    """The variance, accumulated in float64 as PyTorch's CPU kernel does (a float32 spread near 1e38
+    squares past float32's range); written out rather than xp.var: numpy warns when n - correction <= 0,
+    PyTorch returns nan/inf."""
+    if a.dtype.kind == "f" and a.dtype.itemsize < 8:
+        a = astype(xp, a, np.float64)
+    n = _count(a.shape, axis)
+    centred = a - xp.sum(a, axis=axis, keepdims=True) / n if n else a
+    return xp.sum(centred * centred, axis=axis, keepdims=keepdims) / builtins_max(n - correction, 0)
+
+
 @register
 class Var(Op):
     """The variance over ``axis`` with ``correction`` (1: unbiased, PyTorch's default)."""
@@ -1403,10 +1414,7 @@ class Var(Op):
 
     @staticmethod
     def forward(xp, a, axis=None, keepdims=False, correction=1):
-        # written out rather than xp.var: numpy warns when n - correction <= 0, PyTorch returns nan/inf
-        n = _count(a.shape, axis)
-        centred = a - xp.sum(a, axis=axis, keepdims=True) / n if n else a
-        return xp.sum(centred * centred, axis=axis, keepdims=keepdims) / builtins_max(n - correction, 0)
+        return astype(xp, _variance(xp, a, axis, keepdims, correction), a.dtype)
 
     @staticmethod
     def backward(ctx, xp, g):
@@ -1435,7 +1443,7 @@ class Std(Op):
 
     @staticmethod
     def forward(xp, a, axis=None, keepdims=False, correction=1):
-        return xp.sqrt(Var.forward(xp, a, axis=axis, keepdims=keepdims, correction=correction))
+        return astype(xp, xp.sqrt(_variance(xp, a, axis, keepdims, correction)), a.dtype)
 
     @staticmethod
     def backward(ctx, xp, g):
