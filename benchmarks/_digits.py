@@ -4,7 +4,7 @@ Adam, minibatches of N rows), in every mode and in hand-written numpy, PyTorch e
 
 A step is what ``autotrain fit`` does per step: gather the next minibatch of the first epoch's shuffled
 order, convert it for the row (``mode.prepare``, ``torch.from_numpy``...), one optimizer step.  All rows
-start from the config's data and initial weights (``autotrain.train.resolve_data``).
+start from the config's data and initial weights (``autotrain.training.train.resolve_data``).
 """
 from __future__ import annotations
 
@@ -32,10 +32,10 @@ def digits_problem(sizes=(), config: Path = CONFIG) -> DigitsProblem:
     """The config's split, standardised data, its initial weights and its first epoch's minibatches."""
     if not config.exists():
         raise Skip(f"{config.name} is not in this checkout (issue 11, branch fit-data)")
-    from autotrain.config import load_config
-    from autotrain.data import order_rng
+    from autotrain.training.config import load_config
+    from autotrain.training.data import order_rng
     from autotrain.modes import spec_from_config
-    from autotrain.train import resolve_data
+    from autotrain.training.train import resolve_data
 
     cfg, data = resolve_data(load_config(config))
     spec = spec_from_config(cfg, data.D_in, data.D_out)

@@ -1,7 +1,7 @@
 """The rows the suite times for the two-layer workloads (seed, tiny, wide): each factory returns a
 zero-argument ``step()`` that trains one SGD step and returns the loss.
 
-Every row starts from the same ``Problem`` (data and initial weights from ``autotrain.data``) and owns
+Every row starts from the same ``Problem`` (data and initial weights from ``autotrain.training.data``) and owns
 private copies of the weights, so rows can be interleaved and rebuilt without touching each other.
 Optional frameworks (PyTorch, JAX) raise ``Skip`` with a note when they are not installed.
 A ``RowTable`` bundles a workload family's rows with its reference, floor, problem and flop count, so
@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from autotrain.data import Problem, make_problem
+from autotrain.training.data import Problem, make_problem
 
 Step = Callable[[], float]
 ENGINE_MODES = ("autograd", "custom-relu", "static", "compiled")  # the modes that run on autotrain's engine

@@ -2,7 +2,7 @@
 
 CLI:     the whole `autotrain fit configs/two_layer.yaml --set steps=5000 --quiet` process, wall clock
          (interpreter start, imports, config, run directory, metrics, checkpoints, summary).
-Library: `autotrain.train.run_steps` for the same mode, data and steps, timed inside a fresh process
+Library: `autotrain.training.train.run_steps` for the same mode, data and steps, timed inside a fresh process
          (problem creation, engine import and mode construction included; no files written).
 
     python benchmarks/bench_cli_overhead.py [--steps 5000] [--mode autograd] [--repeat 5]
@@ -28,8 +28,8 @@ CLI = "import sys; from autotrain.cli import main; sys.exit(main())"
 LIBRARY = """
 import sys, time
 t0 = time.perf_counter()
-from autotrain.config import load_config
-from autotrain.train import problem_for, run_steps
+from autotrain.training.config import load_config
+from autotrain.training.train import problem_for, run_steps
 cfg = load_config(sys.argv[1], sys.argv[2:], check=False)
 run_steps(cfg.mode, problem_for(cfg), cfg.lr, cfg.steps, cfg.device)
 print(time.perf_counter() - t0)

@@ -25,14 +25,14 @@ LR = 1e-6
 
 def make_arrays(sizes, dtype="float32", seed=0):
     """x, y, w1, w2 exactly as every autotrain mode gets them."""
-    from autotrain.data import make_problem
+    from autotrain.training.data import make_problem
     return list(make_problem(*sizes, dtype=dtype, seed=seed))
 
 
 def numpy_step_fn(x, y, w1, w2):
     """The seed's hand-written numpy step (the suite's reference row)."""
     from _rows import reference_step
-    from autotrain.data import Problem
+    from autotrain.training.data import Problem
     return reference_step(Problem(x, y, w1, w2), LR)
 
 

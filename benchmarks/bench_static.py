@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 import autotrain.engine.static as tf
-from autotrain.data import make_problem
+from autotrain.training.data import make_problem
 
 WORKLOADS = {"seed": ((64, 1000, 100, 10), 500, 1e-6), "wide": ((1024, 4096, 2048, 256), 10, 1e-9),
              "tiny": ((8, 16, 16, 4), 2000, 1e-3)}

@@ -106,7 +106,7 @@ class StaticMLP:
 
 def seed_rows():
     """The seed's numpy step and its TF1 graph (default and with every opt-in rewrite)."""
-    from autotrain.data import make_problem
+    from autotrain.training.data import make_problem
     from bench_static import numpy_step
 
     p = make_problem(64, 1000, 100, 10, dtype="float32", seed=0)

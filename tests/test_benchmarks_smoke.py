@@ -128,7 +128,7 @@ def test_twin_check_flags_a_reference_that_disagrees_with_the_same_computation(s
 
 def test_placed_copy_is_equal_aligned_and_private(suite):
     from _measure import placed_copy
-    from autotrain.data import make_problem
+    from autotrain.training.data import make_problem
 
     problem = make_problem(4, 3, 5, 2, "float32", seed=0)
     placed = placed_copy(problem, random.Random(0))

@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from autotrain import catalog
+from autotrain.store import catalog
 from autotrain.cli import app
-from autotrain.compare import compare_modes
-from autotrain.config import load_config
-from autotrain.runs import create_run
-from autotrain.train import fit
+from autotrain.store.comparisons import write_comparison
+from autotrain.training.compare import compare_modes
+from autotrain.training.config import load_config
+from autotrain.store.runs import create_run
+from autotrain.training.train import fit
 
 runner = CliRunner()
 TINY = dict(N=6, D_in=5, H=4, D_out=2, lr=1e-3, steps=12, mode="manual", dtype="float64", checkpoint_every=5,
@@ -40,7 +41,7 @@ def by_dir(entries):
 def test_lists_fit_and_compare_runs_with_their_figures(tmp_path):
     run, s = make_run(tmp_path, name="a")
     run_b, _ = make_run(tmp_path, name="b", mode="static", steps=4)
-    compare_modes(cfg(), ["static"], runs_dir=tmp_path)
+    write_comparison(compare_modes(cfg(), ["static"]), tmp_path)
     entries = catalog.list_runs(tmp_path)
     assert {e.kind for e in entries} == {"run", "compare"}
     a = by_dir(entries)[run.path.name]
@@ -200,7 +201,8 @@ def test_show_run_and_comparison(tmp_path):
     assert data["summary"]["final_loss"] == s.final_loss and data["config"]["H"] == 4
     assert data["metrics"][""]["columns"]["loss"][-1] == s.final_loss
     assert [c["step"] for c in data["checkpoints"]] == [0, 5, 10, 12]
-    c = compare_modes(cfg(), ["autograd"], runs_dir=tmp_path)
+    c = compare_modes(cfg(), ["autograd"])
+    write_comparison(c, tmp_path)
     shown = invoke("show", c.run_dir)
     assert shown.exit_code == 0 and "manual loss" in shown.stdout and "autograd loss" in shown.stdout
     assert invoke("show", tmp_path / "nope").exit_code == 2
@@ -209,7 +211,7 @@ def test_show_run_and_comparison(tmp_path):
 def test_terminal_chart_has_no_gaps():
     """A falling curve drawn as a connected line: every column between its ends has a mark (the old grid
     left blank columns where a curve dropped steeply between two logged steps)."""
-    from autotrain.display import chart
+    from autotrain.cli.display import chart
 
     steps = [0, 1, 2, 3, 50, 100]
     text = chart({"loss": (steps, [1e4, 1e2, 1e1, 5.0, 1e-2, 1e-6])}, width=60, height=16, color=False)

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from autotrain.cli import app
-from autotrain.config import load_config
-from autotrain.runs import create_run, open_run
-from autotrain.train import fit
+from autotrain.training.config import load_config
+from autotrain.store.runs import create_run, open_run
+from autotrain.training.train import fit
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "configs" / "two_layer.yaml"

@@ -80,8 +80,8 @@ def test_each_config_says_how_to_run_itself():
 
 
 def test_config_comments_state_the_row_counts_of_the_data():
-    from autotrain import train
-    from autotrain.config import load_config
+    from autotrain.training import train
+    from autotrain.training.config import load_config
 
     for name in ("digits", "iris", "diabetes"):
         path = ROOT / "configs" / f"{name}.yaml"

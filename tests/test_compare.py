@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from autotrain.cli import app
-from autotrain.compare import compare_modes
-from autotrain.config import FitConfig
+from autotrain.training.compare import compare_modes
+from autotrain.training.config import FitConfig
 
 runner = CliRunner()
 SMALL = "N: 8\nD_in: 12\nH: 6\nD_out: 3\nlr: 1.0e-3\nsteps: 20\ndtype: float64\nname: tiny\n"
@@ -74,7 +74,7 @@ def test_a_perturbed_mode_disagrees_and_exits_1(config, tmp_path, monkeypatch):
 
 def test_library_steps_modes_and_manual_first():
     c = compare_modes(FitConfig(N=4, D_in=5, H=3, D_out=2, steps=50, dtype="float32", lr=1e-3),
-                      ["static,autograd"], steps=7, runs_dir=None)
+                      ["static,autograd"], steps=7)
     assert [r.mode for r in c.results] == ["manual", "static", "autograd"]
     assert all(len(r.losses) == 7 and len(r.step_ms) == 7 for r in c.results)
     assert c.tolerance == 1e-2 * 5 and c.agree and c.run_dir is None

@@ -83,7 +83,7 @@ def test_mlp_cross_entropy_trajectory_is_bit_identical(opt_name):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_seed_network_compiled_mode_matches_autograd_mode(dtype):
-    from autotrain.data import make_problem
+    from autotrain.training.data import make_problem
     from autotrain.modes import make_mode
     problem = make_problem(64, 1000, 100, 10, dtype, seed=0)
     runs = {}

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autotrain.config import (ConfigError, _Loader, FitConfig, check_resources, estimate_bytes, load_config,
+from autotrain.training.config import (ConfigError, _Loader, FitConfig, check_resources, estimate_bytes, load_config,
                               parse_override, resolve, to_yaml)
 
 SEED = Path(__file__).resolve().parents[1] / "configs" / "two_layer.yaml"

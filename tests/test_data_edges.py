@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from autotrain.cli import app
-from autotrain.config import load_config
-from autotrain.data import DataError, class_indices, encode_labels, integer_label, read_csv, read_table
-from autotrain.runs import create_run
-from autotrain.train import fit, resolve_data
+from autotrain.training.config import load_config
+from autotrain.training.data import DataError, class_indices, encode_labels, integer_label, read_csv, read_table
+from autotrain.store.runs import create_run
+from autotrain.training.train import fit, resolve_data
 
 runner = CliRunner()
 BIG = 2**53  # 2**53 + 1 is the first integer a float64 cannot hold
@@ -205,7 +205,7 @@ def test_a_refused_resume_while_the_run_is_in_use_writes_nothing(tmp_path):
 
 def test_an_extended_run_counts_the_time_of_every_segment(tmp_path):
     import time as _time
-    from autotrain.train import resume_config
+    from autotrain.training.train import resume_config
     run, first = small_run(tmp_path, on_step=lambda t, loss: _time.sleep(0.05))
     assert first.wall_time_s >= 0.15
     extended = fit(resume_config(run, None, ["steps=6"]), run)
@@ -251,14 +251,14 @@ GOOD_X, GOOD_Y = npy_bytes(np.ones((4, 2))), npy_bytes(np.arange(4.0))
     (dict(x=GOOD_X), "no array 'y'"),
 ])
 def test_bad_npz_members_are_refused_cleanly(tmp_path, members, needle):
-    from autotrain.data import read_arrays
+    from autotrain.training.data import read_arrays
     with pytest.raises(DataError) as err:
         read_arrays(npz(tmp_path / "d.npz", **members))
     assert needle in str(err.value)
 
 
 def test_truncated_and_foreign_archives_are_refused(tmp_path):
-    from autotrain.data import load_npy, read_arrays
+    from autotrain.training.data import load_npy, read_arrays
     whole = npz(tmp_path / "d.npz", x=GOOD_X, y=GOOD_Y).read_bytes()
     for cut in (10, len(whole) // 2, len(whole) - 5):
         (tmp_path / "t.npz").write_bytes(whole[:cut])
@@ -287,7 +287,7 @@ def test_a_damaged_run_data_npz_or_deep_summary_gives_a_clean_error(tmp_path):
 
 
 def test_deep_json_is_a_value_error():
-    from autotrain.data import loads_json
+    from autotrain.training.data import loads_json
     with pytest.raises(ValueError, match="nested deeper"):
         loads_json("[" * 10_000 + "]" * 10_000)
     assert loads_json('{"a": [[1]]}') == {"a": [[1]]}
@@ -295,7 +295,7 @@ def test_deep_json_is_a_value_error():
 
 # ------------------------------------------------------------------ one path rule
 def test_one_path_rule_for_every_way_a_data_path_is_given(tmp_path, monkeypatch):
-    from autotrain.data import resolve_data_path
+    from autotrain.training.data import resolve_data_path
     conf, work = tmp_path / "conf", tmp_path / "work"
     conf.mkdir(), work.mkdir()
     big_label_csv(conf), big_label_csv(work)
@@ -347,7 +347,7 @@ def files_of(run):
 
 @pytest.mark.parametrize("short", [13, 17, 20])
 def test_an_extended_run_equals_an_uninterrupted_one(tmp_path, short):
-    from autotrain.train import resume_config
+    from autotrain.training.train import resume_config
     cfg, run = val_run(tmp_path, "ext", short)
     fit(cfg, run)
     for longer in (26, 41):
@@ -359,7 +359,7 @@ def test_an_extended_run_equals_an_uninterrupted_one(tmp_path, short):
 
 
 def test_extension_replays_from_before_a_best_the_short_run_never_saved(tmp_path):
-    from autotrain.train import resume_config
+    from autotrain.training.train import resume_config
     cfg, run = val_run(tmp_path, "ext", 13, lr=0.05)
     fit(cfg, run)
     rows = run.read_metric_rows()

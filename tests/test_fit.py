@@ -6,9 +6,9 @@ import signal
 import numpy as np
 import pytest
 
-from autotrain.config import load_config
-from autotrain.runs import create_run, load_checkpoint, open_run
-from autotrain.train import fit, is_logged, run_steps, problem_for
+from autotrain.training.config import load_config
+from autotrain.store.runs import create_run, load_checkpoint, open_run
+from autotrain.training.train import fit, is_logged, run_steps, problem_for
 
 
 def cfg(**kw):

@@ -6,9 +6,9 @@ import pytest
 from typer.testing import CliRunner
 
 from autotrain.cli import app
-from autotrain.config import ConfigError, load_config, to_yaml
-from autotrain.data import DataError, load_dataset, make_problem, prepare_fit_data, read_csv
-from autotrain.train import resolve_data
+from autotrain.training.config import ConfigError, load_config, to_yaml
+from autotrain.training.data import DataError, load_dataset, make_problem, prepare_fit_data, read_csv
+from autotrain.training.train import resolve_data
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -147,7 +147,7 @@ def test_new_keys_round_trip_and_leave_seed_hash_alone():
                                                                   "keep_checkpoints=5", "steps=900"])
     assert explicit.config_hash() == seed.config_hash()  # defaults and the run length are not part of it
     cfg = load_config(None, ["H=[7, 5]", "optimizer=adamw", "betas=[0.8, 0.9]", "epochs=4", "bias=true"])
-    from autotrain.config import FitConfig, _Loader
+    from autotrain.training.config import FitConfig, _Loader
     import yaml
     again = FitConfig.model_validate(yaml.load(to_yaml(cfg), Loader=_Loader))
     assert again == cfg and "steps" not in to_yaml(cfg) and "momentum" not in to_yaml(cfg)
@@ -176,7 +176,7 @@ def test_split_and_standardize_use_the_training_split_only(tmp_path):
 
 
 def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path, monkeypatch):
-    import autotrain.data as data
+    import autotrain.training.data as data
     p = write(tmp_path, "d.csv", CSV)
     monkeypatch.setattr(data, "MAX_DATA_BYTES", 10)
     with pytest.raises(DataError, match=r"d.csv: \d+ bytes is over the limit of 10 bytes"):

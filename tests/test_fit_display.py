@@ -3,7 +3,7 @@ import io
 
 from rich.console import Console
 
-from autotrain import display
+from autotrain.cli import display
 
 
 def test_progress_reports_step_loss_and_rate(monkeypatch):

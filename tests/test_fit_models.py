@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autotrain.config import load_config
+from autotrain.training.config import load_config
 from autotrain.modes import MODES, ModelSpec, OptimizerSpec, build_mode, make_mode
-from autotrain.runs import create_run
-from autotrain.train import fit, is_logged, problem_for, run_steps
+from autotrain.store.runs import create_run
+from autotrain.training.train import fit, is_logged, problem_for, run_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p for p in (ROOT / "configs").glob("*.yaml") if not p.name.startswith("sweep_"))  # sweep_*: sweeps
@@ -192,7 +192,7 @@ def test_four_modes_agree_on_every_logged_metric_of_each_shipped_config(config, 
 @pytest.mark.parametrize("config", NETWORKS, ids=lambda p: p.stem)
 def test_four_modes_agree_on_whole_runs_of_each_shipped_config(config, tmp_path):
     cfg = load_config(config, check=False).model_copy(update={"dtype": "float64"})
-    from autotrain.train import resolve_data
+    from autotrain.training.train import resolve_data
     cfg, data = resolve_data(cfg)
     tables = {}
     for mode in MODES:
@@ -287,7 +287,7 @@ def test_seed_config_keeps_its_loss_table_bit_for_bit_through_fit(mode, steps, t
 @pytest.mark.parametrize("mode", list(MODES))
 def test_digits_config_reaches_95_percent_in_every_mode(mode, tmp_path):
     cfg = load_config(ROOT / "configs" / "digits.yaml", [f"mode={mode}"])
-    from autotrain.train import resolve_data
+    from autotrain.training.train import resolve_data
     cfg, data = resolve_data(cfg)
     s = fit(cfg, create_run(cfg, tmp_path), data=data)
     assert s.status == "completed" and s.best_val_accuracy >= 0.95
@@ -295,5 +295,5 @@ def test_digits_config_reaches_95_percent_in_every_mode(mode, tmp_path):
 
 
 def open_run_of(summary):
-    from autotrain.runs import open_run
+    from autotrain.store.runs import open_run
     return open_run(summary.run_dir)

@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from autotrain.cli import app
-from autotrain.config import load_config
+from autotrain.training.config import load_config
 from autotrain.modes import MODES
-from autotrain.runs import create_run, open_run
-from autotrain.train import fit, resolve_data
+from autotrain.store.runs import create_run, open_run
+from autotrain.training.train import fit, resolve_data
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -276,7 +276,7 @@ def test_a_run_made_before_the_issue_11_keys_still_resumes(tmp_path):
     for step, path in run.checkpoints():
         if step > 10:
             path.unlink()
-    from autotrain.runs import load_checkpoint
+    from autotrain.store.runs import load_checkpoint
     ck = load_checkpoint(run.checkpoint_path(10), cfg)
     run.save_checkpoint(10, ck.weights, legacy, ck.elapsed_s, ck.rng_state)
     summary = run.read_summary()
@@ -300,12 +300,14 @@ def test_fit_prints_validation_columns_and_the_best(tmp_path):
 
 
 def test_compare_modes_on_a_data_file_config(tmp_path):
-    from autotrain.compare import compare_modes
+    from autotrain.store.comparisons import write_comparison
+    from autotrain.training.compare import compare_modes
     cfg = config(tmp_path, steps=10)
-    c = compare_modes(cfg, runs_dir=tmp_path / "cmp")
+    c = compare_modes(cfg)
+    write_comparison(c, tmp_path / "cmp")
     assert c.agree and [r.mode for r in c.results] == ["manual", "autograd", "custom-relu", "static", "compiled"]
     assert all(r.loss_dev < 1e-12 for r in c.results)
     with np.load(next((tmp_path / "cmp").iterdir()) / "data.npz") as z:
         assert z["classes"].tolist() == ["high", "low", "mid"]
-    tanh = compare_modes(config(tmp_path, steps=5, activation="tanh"), runs_dir=None)
+    tanh = compare_modes(config(tmp_path, steps=5, activation="tanh"))
     assert "custom-relu skipped" in tanh.notes[0] and tanh.agree

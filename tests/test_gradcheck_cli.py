@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from autotrain.checks import run_checks
+from autotrain.training.checks import run_checks
 from autotrain.cli import app
 from autotrain.engine.ops import OPS
 

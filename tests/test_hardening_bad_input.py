@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from typer.testing import CliRunner
 
 from autotrain.cli import app
-from autotrain.config import ALLOWED, FIELDS, LIST_KEYS, ConfigError, FitConfig, load_config
-from autotrain.runs import create_run
-from autotrain.train import fit
+from autotrain.training.config import ALLOWED, FIELDS, LIST_KEYS, ConfigError, FitConfig, load_config
+from autotrain.store.runs import create_run
+from autotrain.training.train import fit
 
 pytestmark = pytest.mark.group("bad input")
 runner = CliRunner()

@@ -13,9 +13,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from autotrain import runs
-from autotrain.config import load_config
-from autotrain.runs import CheckpointError, checksum, create_run, load_checkpoint
+from autotrain.store import runs
+from autotrain.training.config import load_config
+from autotrain.store.runs import CheckpointError, checksum, create_run, load_checkpoint
 
 pytestmark = pytest.mark.group("checkpoint forgery")
 
@@ -95,7 +95,7 @@ def test_nan_weights_are_a_damaged_checkpoint_not_a_divergence(tmp_path):
     from typer.testing import CliRunner
 
     from autotrain.cli import app
-    from autotrain.train import fit
+    from autotrain.training.train import fit
 
     c = cfg(steps=20, checkpoint_every=5, lr=0.01)
     r = create_run(c, tmp_path / "a")

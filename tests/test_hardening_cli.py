@@ -11,11 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 import autotrain
-import autotrain.config as config
+import autotrain.training.config as config
 from autotrain.cli import app
-from autotrain.config import estimate_bytes, load_config
-from autotrain.runs import create_run, open_run
-from autotrain.train import fit
+from autotrain.training.config import estimate_bytes, load_config
+from autotrain.store.runs import create_run, open_run
+from autotrain.training.train import fit
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -249,7 +249,7 @@ def test_device_did_you_mean(tmp_path, value, suggestion):
 @pytest.mark.group("frictions")
 def test_the_console_script_entry_point_handles_sigterm_like_ctrl_c(tmp_path):
     """`python -m autotrain` (the console script's main) turns SIGTERM into exit 130 with a message."""
-    code = ("import os, signal, sys; import autotrain.checks as c; real = c._safe\n"
+    code = ("import os, signal, sys; import autotrain.training.checks as c; real = c._safe\n"
             "c._safe = lambda n, r, s: (os.kill(os.getpid(), signal.SIGTERM), real(n, r, s))[1]\n"
             "from autotrain.cli import main; sys.argv = ['autotrain', 'gradcheck', '--only', 'op:add']; main()")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,

@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from autotrain.cli import app
-from autotrain.config import MAX_CONFIG_BYTES, ConfigError, load_config
-from autotrain.runs import create_run
-from autotrain.train import fit
+from autotrain.training.config import MAX_CONFIG_BYTES, ConfigError, load_config
+from autotrain.store.runs import create_run
+from autotrain.training.train import fit
 
 pytestmark = pytest.mark.group("hangs and crashes")
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,7 +180,7 @@ def test_error_messages_bound_the_values_they_print(tmp_path):
 
 
 def test_sigint_while_the_config_is_read_ends_with_a_true_message(tmp_path, monkeypatch):
-    import autotrain.config as config
+    import autotrain.training.config as config
 
     real = config.resolve
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from autotrain import runs
+from autotrain.store import runs
 from autotrain.cli import app
-from autotrain.config import load_config
-from autotrain.runs import RunError, create_run, open_run
-from autotrain.train import fit
+from autotrain.training.config import load_config
+from autotrain.store.runs import RunError, create_run, open_run
+from autotrain.training.train import fit
 
 pytestmark = pytest.mark.group("paths")
 runner = CliRunner()

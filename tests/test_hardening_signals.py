@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from autotrain.config import load_config
-from autotrain.runs import create_run, open_run
-from autotrain.train import fit
+from autotrain.training.config import load_config
+from autotrain.store.runs import create_run, open_run
+from autotrain.training.train import fit
 
 pytestmark = pytest.mark.group("signals")
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +25,7 @@ CONFIG = "N: 4\nD_in: 5\nH: 3\nD_out: 2\nlr: 0.01\nsteps: 40\nmode: manual\ndtyp
 
 PRELUDE = """
 import os, signal, sys
-import autotrain.runs as runs, autotrain.modes as modes, autotrain.config as config, autotrain.compare as compare
+import autotrain.store.runs as runs, autotrain.modes as modes, autotrain.training.config as config, autotrain.training.compare as compare
 def kill(n=1, sig=signal.SIGTERM):
     for _ in range(n):
         os.kill(os.getpid(), sig)
@@ -219,7 +219,7 @@ compare.run_lockstep = run_lockstep
 
 def test_gradcheck_interrupted_says_nothing_is_lost(tmp_path):
     patch = """
-import autotrain.checks as checks
+import autotrain.training.checks as checks
 real = checks._safe
 def _safe(name, run, s):
     if name == "op:mul":

@@ -16,9 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from autotrain.cli import app
-from autotrain.config import load_config
-from autotrain.runs import RunDir, RunLocked, create_run, open_run
-from autotrain.train import fit
+from autotrain.training.config import load_config
+from autotrain.store.runs import RunDir, RunLocked, create_run, open_run
+from autotrain.training.train import fit
 
 pytestmark = pytest.mark.group("one writer")
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from autotrain.data import Problem, make_problem
+from autotrain.training.data import Problem, make_problem
 from autotrain.modes import MODES, make_mode
-from autotrain.train import run_steps
+from autotrain.training.train import run_steps
 
 
 def _engine_ready(mode: str) -> bool:

@@ -6,11 +6,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from autotrain import catalog, plots
+from autotrain.store import catalog
+
+from autotrain.cli import plots
 from autotrain.cli import app
-from autotrain.config import load_config
-from autotrain.runs import create_run
-from autotrain.train import fit
+from autotrain.training.config import load_config
+from autotrain.store.runs import create_run
+from autotrain.training.train import fit
 
 runner = CliRunner()
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autotrain import runs
-from autotrain.config import load_config
-from autotrain.runs import CheckpointError, RunError, create_run, load_checkpoint, open_run, sanitize_name
+from autotrain.store import runs
+from autotrain.training.config import load_config
+from autotrain.store.runs import CheckpointError, RunError, create_run, load_checkpoint, open_run, sanitize_name
 
 NOW = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import autotrain.engine.static as tf
-from autotrain.data import make_problem
+from autotrain.training.data import make_problem
 
 
 def _seed_graph(p, lr, dtype, relu=None, rewrites=()):

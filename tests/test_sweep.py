@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from autotrain import catalog, sweep
+from autotrain.store import catalog
+
+from autotrain import sweep
 from autotrain.cli import app
-from autotrain.config import ConfigError
+from autotrain.training.config import ConfigError
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]

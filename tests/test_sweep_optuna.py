@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from autotrain import catalog, sweep
+from autotrain.store import catalog
+
+from autotrain import sweep
 import autotrain.sweep.study  # noqa: F401  (sweep.study)
 from autotrain.cli import app
 

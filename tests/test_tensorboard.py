@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from autotrain import catalog
-from autotrain import tensorboard as tb
+from autotrain.store import catalog
+from autotrain.store import tensorboard as tb
 from autotrain.cli import app
 
 runner = CliRunner()
@@ -86,9 +86,9 @@ def test_validation_metrics_of_a_classification_run(tmp_path):
 
 def test_resumed_run_purges_the_steps_it_logs_again(tmp_path, config):
     pytest.importorskip("tensorboardX")
-    from autotrain.config import load_config
-    from autotrain.runs import create_run, open_run
-    from autotrain.train import fit
+    from autotrain.training.config import load_config
+    from autotrain.store.runs import create_run, open_run
+    from autotrain.training.train import fit
 
     cfg = load_config(config, check=False)
     run = create_run(cfg, tmp_path / "runs")
@@ -158,8 +158,8 @@ def test_after_sigkill_and_resume_every_row_reaches_tensorboard(tmp_path):
     import time
 
     pytest.importorskip("tensorboardX")
-    from autotrain.runs import create_run, open_run
-    from autotrain.train import fit
+    from autotrain.store.runs import create_run, open_run
+    from autotrain.training.train import fit
 
     p = tmp_path / "c.yaml"
     p.write_text(SMALL.replace("steps: 25", "steps: 400").replace("log_every: 3", "log_every: 1")
@@ -194,7 +194,7 @@ def test_a_refused_resume_writes_no_events(tmp_path, config):
     assert invoke("fit", config, "--runs-dir", tmp_path / "runs", "-q", "--tensorboard").exit_code == 0
     run = one_run(tmp_path / "runs")
     before = sorted(run.glob(tb.EVENTS_GLOB))
-    from autotrain.runs import open_run
+    from autotrain.store.runs import open_run
     with open_run(run).lock():
         r = invoke("fit", "--resume", run, "--set", "steps=40", "-q", "--tensorboard")
     assert r.exit_code != 0 and sorted(run.glob(tb.EVENTS_GLOB)) == before

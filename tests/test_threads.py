@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from autotrain.config import FitConfig
-from autotrain.threads import AUTO_MIN_WORK, blas_threads, limit_blas, parse_threads, work_per_step
+from autotrain.training.config import FitConfig
+from autotrain.training.threads import AUTO_MIN_WORK, blas_threads, limit_blas, parse_threads, work_per_step
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from autotrain.config import load_config  # noqa: E402
-from autotrain.train import is_logged  # noqa: E402
+from autotrain.training.config import load_config  # noqa: E402
+from autotrain.training.train import is_logged  # noqa: E402
 
 CONFIG = ROOT / "configs" / "two_layer.yaml"
 TABLE = ROOT / "tests" / "data" / "seed_loss_tables.json"

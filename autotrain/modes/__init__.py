@@ -1,6 +1,6 @@
 """The training modes, by the names a config uses.
 
->>> from autotrain.data import make_problem
+>>> from autotrain.modes.problem import make_problem
 >>> problem = make_problem(8, 5, 4, 3, "float64", seed=0)
 >>> mode = make_mode("manual", problem, lr=1e-3)
 >>> x, y = mode.prepare(problem.x, problem.y)
@@ -9,7 +9,7 @@ True
 """
 from __future__ import annotations
 
-from autotrain.data import Problem
+from autotrain.modes.problem import Problem
 from autotrain.modes.autograd import AutogradMode
 from autotrain.modes.base import Mode, ModelSpec, OptimizerSpec, spec_from_config
 from autotrain.modes.compiled import CompiledMode

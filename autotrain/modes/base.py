@@ -6,7 +6,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-from autotrain.data import Problem
+from autotrain.modes.problem import Problem
 
 
 @runtime_checkable

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from autotrain.data import Problem
+from autotrain.modes.problem import Problem
 from autotrain.modes.base import ModelSpec, copied
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from autotrain.config import ConfigError, FitConfig
+from autotrain.training.config import ConfigError, FitConfig
 from autotrain.sweep import results as res
 from autotrain.sweep import report
 from autotrain.sweep.results import FINISHED, Progress, SweepResult, TrialResult
@@ -86,7 +86,7 @@ def _forward_stop(stop: _Stop, children: Callable[[], list]):
 
 def open_sweep(path: str | os.PathLike) -> SweepSpec:
     """The spec stored in a sweep directory; RunError if ``path`` is not one."""
-    from autotrain.runs import RunError
+    from autotrain.store.runs import RunError
 
     p = Path(os.fspath(path))
     if not (p / "sweep.yaml").is_file() or p.is_symlink():
@@ -116,7 +116,7 @@ class sweep_lock:
         self.path = path / "sweep.lock"
 
     def __enter__(self):
-        from autotrain.runs import RunError
+        from autotrain.store.runs import RunError
 
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -179,7 +179,7 @@ class Scheduler:
         return trial
 
     def _trial(self, number: int, params: dict) -> Trial:
-        from autotrain.runs import sanitize_name
+        from autotrain.store.runs import sanitize_name
 
         values = {k: params[k] for k in self.spec.space if k in params}
         try:

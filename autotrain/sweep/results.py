@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from autotrain.config import ConfigError
+from autotrain.training.config import ConfigError
 from autotrain.sweep.spec import SweepSpec, Trial, _is_real, load_sweep
 
 #: Trial states a resumed sweep keeps as they are.
@@ -65,7 +65,7 @@ def write_csv(result: SweepResult) -> None:
     import csv
     import io
 
-    from autotrain.runs import atomic_write
+    from autotrain.store.runs import atomic_write
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -79,7 +79,7 @@ def write_csv(result: SweepResult) -> None:
 
 def create_sweep(spec: SweepSpec, runs_dir: str | os.PathLike = "runs") -> Path:
     """A new ``<runs_dir>/<UTC timestamp>-sweep-<name>/`` holding sweep.yaml."""
-    from autotrain.runs import atomic_write, create_unique_dir, sanitize_name
+    from autotrain.store.runs import atomic_write, create_unique_dir, sanitize_name
 
     path = create_unique_dir(runs_dir, f"sweep-{sanitize_name(spec.name)}")
     atomic_write(path / "sweep.yaml", lambda f: f.write(spec.to_yaml().encode()))
@@ -89,7 +89,7 @@ def create_sweep(spec: SweepSpec, runs_dir: str | os.PathLike = "runs") -> Path:
 def metric_value(run_path: Path, metric: str, last_row: bool = False) -> float | None:
     """``metric`` of a finished run: a summary.json field, or the last value of a metrics.csv column
     (``last_row``: always the column, e.g. for a pruned run)."""
-    from autotrain import catalog
+    from autotrain.store import catalog
 
     if last_row:
         try:
@@ -124,7 +124,7 @@ def metric_value(run_path: Path, metric: str, last_row: bool = False) -> float |
 
 def _trial_state(path: Path) -> str:
     """``missing``, ``completed``/``diverged``/``pruned`` (kept on resume), or ``unfinished`` (to resume)."""
-    from autotrain import catalog
+    from autotrain.store import catalog
 
     if not path.is_dir():
         return "missing"
@@ -137,7 +137,7 @@ def _trial_state(path: Path) -> str:
 
 def _prepare_trial(sweep_dir: Path, trial: Trial) -> Path:
     """The trial's run directory with its config.yaml (made now if missing; a foreign one is refused)."""
-    from autotrain.runs import RunDir, RunError
+    from autotrain.store.runs import RunDir, RunError
 
     path = sweep_dir / trial.dirname
     run = RunDir(path)
@@ -156,7 +156,7 @@ def _prepare_trial(sweep_dir: Path, trial: Trial) -> Path:
 
 
 def _finish(result: TrialResult, path: Path, metric: str, returncode: int | None) -> None:
-    from autotrain import catalog
+    from autotrain.store import catalog
 
     try:
         status = catalog.read_json(path / "summary.json").get("status")
@@ -180,8 +180,8 @@ def best_config(sweep_dir: str | os.PathLike) -> tuple[str, str]:
     trial it is; RunError when the directory is no sweep or no trial completed with a metric."""
     import csv
 
-    from autotrain.config import to_yaml
-    from autotrain.runs import RunDir, RunError
+    from autotrain.training.config import to_yaml
+    from autotrain.store.runs import RunDir, RunError
     from autotrain.sweep.local import open_sweep
 
     path = Path(os.fspath(sweep_dir))

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from autotrain.config import ConfigError, FitConfig, Problem, _parse_yaml, _problem_for, read_config_file
+from autotrain.training.config import ConfigError, FitConfig, Problem, _parse_yaml, _problem_for, read_config_file
 
 SPEC_KEYS = ("name", "base", "set", "grid", "random", "search", "space", "prune", "trials", "seed", "metric", "goal",
              "workers")
@@ -127,7 +127,7 @@ class Trial:
 
 def _positions(text: str) -> dict[tuple, tuple[int, int]]:
     """(line, column) of every mapping key by its path, e.g. ``("grid", "H")``."""
-    from autotrain.config import _Loader
+    from autotrain.training.config import _Loader
 
     out: dict[tuple, tuple[int, int]] = {}
     loader = _Loader(text)
@@ -502,7 +502,7 @@ def with_data_shapes(cfg: FitConfig, source: str, cache: dict) -> FitConfig:
     data cannot be used); one read per distinct data file, target and loss."""
     if getattr(cfg, "synthetic", True):
         return cfg
-    from autotrain.train import resolve_data
+    from autotrain.training.train import resolve_data
 
     key = _data_key(cfg)
     if key not in cache:
@@ -514,7 +514,7 @@ def with_data_shapes(cfg: FitConfig, source: str, cache: dict) -> FitConfig:
 
 def expand(spec: SweepSpec) -> list[Trial]:
     """The trials of ``spec`` with their validated configs (see :func:`check_trials` for the errors)."""
-    from autotrain.runs import sanitize_name
+    from autotrain.store.runs import sanitize_name
 
     out, cache = [], {}
     for i, values in enumerate(trial_values(spec)):
@@ -529,7 +529,7 @@ def check_trials(spec: SweepSpec, where: dict | None = None) -> None:
     if spec.total > MAX_TRIALS:  # counted before anything is enumerated
         raise ConfigError([Problem("sweep", f"{spec.total} trials; at most {MAX_TRIALS} (narrow the grid)")])
     values = trial_values(spec) if not spec.search else probe_values(spec)
-    from autotrain import config as config_module
+    from autotrain.training import config as config_module
 
     cross_check = getattr(config_module, "cross_check", None)  # problems between keys, where config.py has them
     problems: dict[str, Problem] = {}
@@ -558,7 +558,7 @@ def check_trials(spec: SweepSpec, where: dict | None = None) -> None:
 def quick_spec(config: str | os.PathLike, sweeps: list[str], overrides: list[str] = (), metric: str = "loss",
                goal: str | None = None) -> SweepSpec:
     """``autotrain fit CONFIG --sweep lr=1e-4,1e-3 --sweep mode=autograd,static``: a grid sweep over CONFIG."""
-    from autotrain.config import parse_override, resolve
+    from autotrain.training.config import parse_override, resolve
 
     base_cfg = resolve(config, overrides).config
     data, _ = read_config_file(config)

@@ -19,12 +19,12 @@ import numpy as np
 
 import zipfile
 
-from autotrain.config import FitConfig
-from autotrain.data import (DataError, loads_json, FitData, Problem, batches_per_epoch, load_fit_data, make_problem, order_rng,
+from autotrain.training.config import FitConfig
+from autotrain.training.data import (DataError, loads_json, FitData, Problem, batches_per_epoch, load_fit_data, make_problem, order_rng,
                             prepare_fit_data)
 from autotrain.modes.base import spec_from_config
-from autotrain.runs import CheckpointError, RunDir, RunError, checkpoint_spec as run_checkpoint_spec, load_checkpoint
-from autotrain.threads import blas_threads, limit_blas
+from autotrain.training.record import CheckpointError, RunError, RunRecord, checkpoint_spec as run_checkpoint_spec
+from autotrain.training.threads import blas_threads, limit_blas
 
 FIRST_ROWS = 3  # the first steps are always logged: that is where the loss moves most
 OnStep = Callable[[int, float], None]
@@ -55,7 +55,7 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     checkpoint: int | None = None  # step of the newest checkpoint written (None: none was)
     error: str | None = None  # why a ``failed`` run stopped (e.g. out of memory)
-    threads: int | None = None  # BLAS threads used (autotrain.threads.blas_threads)
+    threads: int | None = None  # BLAS threads used (autotrain.training.threads.blas_threads)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -76,7 +76,7 @@ def run_steps(mode: str, problem: Problem, lr: float, steps: int, device: str = 
 
     The plain library path, for benchmarks and ``compare-modes``:
 
-    >>> from autotrain.data import make_problem
+    >>> from autotrain.training.data import make_problem
     >>> losses = run_steps("manual", make_problem(8, 5, 4, 3, "float64"), lr=1e-3, steps=3)
     >>> len(losses), losses[0] > losses[-1]
     (3, True)
@@ -146,7 +146,7 @@ def resolve_data(cfg: FitConfig, source: str = "config") -> tuple[FitConfig, Fit
 
     A D_in/D_out the config gives that differs from the file's is a ConfigError naming both values.
     """
-    from autotrain.config import ConfigError, Problem as ConfigProblem
+    from autotrain.training.config import ConfigError, Problem as ConfigProblem
 
     data = prepare_fit_data(cfg)
     if cfg.synthetic:
@@ -163,7 +163,7 @@ def resolve_data(cfg: FitConfig, source: str = "config") -> tuple[FitConfig, Fit
     return cfg.model_copy(update={"D_in": data.D_in, "D_out": data.D_out}), data
 
 
-def fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None = None, data: FitData | None = None,
+def fit(cfg: FitConfig, run: RunRecord, on_step: OnStep | None = None, data: FitData | None = None,
         on_log: OnLog | None = None) -> Summary:
     """Train ``cfg`` into ``run``: from its newest good checkpoint if it has one, else from scratch.
 
@@ -199,7 +199,7 @@ def fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None = None, data: FitDat
         return _mark_stopped(cfg, run, "failed", error=error)
 
 
-def finished_summary(run: RunDir, cfg: FitConfig) -> Summary | None:
+def finished_summary(run: RunRecord, cfg: FitConfig) -> Summary | None:
     """The summary of ``run`` when it already completed ``cfg`` (resume leaves it untouched), else None.
 
     Extension hook: a resume that should train further (``--set steps=`` larger) gets None here when
@@ -217,7 +217,7 @@ def finished_summary(run: RunDir, cfg: FitConfig) -> Summary | None:
     if data.get("step") != total or not found or found[-1][0] != total:  # e.g. its last checkpoint was lost
         return None
     try:
-        load_checkpoint(found[-1][1], cfg)
+        run.load_checkpoint(found[-1][1], cfg)
     except CheckpointError:  # the final checkpoint was damaged since: resume repairs the run as usual
         return None
     known = {f.name for f in fields(Summary)}
@@ -230,7 +230,7 @@ def _signal_name(signum: int | None) -> str | None:
     return signal.Signals(signum).name if signum else None
 
 
-def _mark_stopped(cfg: FitConfig, run: RunDir, status: str, **extra) -> Summary:
+def _mark_stopped(cfg: FitConfig, run: RunRecord, status: str, **extra) -> Summary:
     """summary.json for a run stopped mid-way: its step is the newest complete checkpoint (None: none)."""
     found = run.checkpoints()
     step = found[-1][0] if found else 0
@@ -249,7 +249,7 @@ def _mark_stopped(cfg: FitConfig, run: RunDir, status: str, **extra) -> Summary:
     return summary
 
 
-def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag, data: FitData | None,
+def _fit(cfg: FitConfig, run: RunRecord, on_step: OnStep | None, stop: StopFlag, data: FitData | None,
          on_log: OnLog | None = None) -> Summary:
     from autotrain.modes import build_mode
 
@@ -352,7 +352,7 @@ def _fit(cfg: FitConfig, run: RunDir, on_step: OnStep | None, stop: StopFlag, da
     return summary
 
 
-def _drop_off_schedule(run: RunDir, cfg: FitConfig, plan: "Plan", newest: int, best: int | None) -> None:
+def _drop_off_schedule(run: RunRecord, cfg: FitConfig, plan: "Plan", newest: int, best: int | None) -> None:
     """Remove checkpoints older than ``newest`` that an uninterrupted run never writes: one a signal made
     (the run has continued past it) or a shorter run's last step (the run was extended past it).  Then the
     run's checkpoints, and what keep_checkpoints prunes, are an uninterrupted run's."""
@@ -361,7 +361,7 @@ def _drop_off_schedule(run: RunDir, cfg: FitConfig, plan: "Plan", newest: int, b
             path.unlink(missing_ok=True)
 
 
-def _start_of_extension(run: RunDir, cfg: FitConfig, plan: "Plan", ckpt):
+def _start_of_extension(run: RunRecord, cfg: FitConfig, plan: "Plan", ckpt):
     """(the checkpoint to continue from, the row filter) so an extended run ends as an uninterrupted one would.
 
     The shorter run logged its last step, which the longer plan may not log: that row goes, and with it
@@ -379,13 +379,13 @@ def _start_of_extension(run: RunDir, cfg: FitConfig, plan: "Plan", ckpt):
     for step, path in reversed(run.checkpoints()):
         if step <= best_step:
             try:
-                return load_checkpoint(path, cfg, run_checkpoint_spec(cfg)), plan.logged
+                return run.load_checkpoint(path, cfg, run_checkpoint_spec(cfg)), plan.logged
             except CheckpointError:
                 continue
     return ckpt, None  # nothing to replay from: the old rows (and their best) stay as they are
 
 
-def total_steps(cfg: FitConfig, run: RunDir | None = None) -> int:
+def total_steps(cfg: FitConfig, run: RunRecord | None = None) -> int:
     """How many updates ``cfg`` trains (``epochs`` x batches per epoch, or ``steps``), for progress bars."""
     if cfg.epochs is None:
         return cfg.steps
@@ -481,7 +481,7 @@ def _best_of(rows: list[dict]) -> tuple:
     return best["val_loss"], best["val_accuracy"], best["step"] + 1
 
 
-def fit_data_for(cfg: FitConfig, run: RunDir | None = None) -> FitData:
+def fit_data_for(cfg: FitConfig, run: RunRecord | None = None) -> FitData:
     """The run's own data.npz when it has one (a resumed run never re-reads a file that may have changed),
     else the data ``cfg`` names."""
     if run is not None and run.data_path.exists():
@@ -514,11 +514,11 @@ def _restore_order(order: np.random.Generator, text: str) -> None:
 
 
 
-def resume_config(run: RunDir, config: str | os.PathLike | None, overrides: Iterable[str] = ()) -> FitConfig:
+def resume_config(run: RunRecord, config: str | os.PathLike | None, overrides: Iterable[str] = ()) -> FitConfig:
     """The config to resume ``run`` with: its own; a CONFIG/--set given too must describe the same run,
     except a larger ``steps``/``epochs`` (extending the run, which then becomes its own config) or another
     ``keep_checkpoints``.  Anything else is refused with a RunError naming the differing keys."""
-    from autotrain.config import LENGTH_KEYS, load_config
+    from autotrain.training.config import LENGTH_KEYS, load_config
 
     cfg = run.read_config()
     overrides = list(overrides)
@@ -526,7 +526,7 @@ def resume_config(run: RunDir, config: str | os.PathLike | None, overrides: Iter
         given = load_config(config or run.config_path, overrides, check=False)
         a, b = cfg.model_dump(), given.model_dump()
         if given.config_hash() != cfg.config_hash():
-            from autotrain.config import _shown
+            from autotrain.training.config import _shown
 
             diff = ", ".join(f"{k}: run has {_shown(a[k])}, given {_shown(b[k])}" for k in a if a[k] != b[k]
                              and k not in LENGTH_KEYS)
@@ -545,7 +545,7 @@ def resume_config(run: RunDir, config: str | os.PathLike | None, overrides: Iter
     return cfg
 
 
-def adopt_length(run: RunDir, cfg: FitConfig) -> None:
+def adopt_length(run: RunRecord, cfg: FitConfig) -> None:
     """Make an extended length (or another keep_checkpoints) the run's own config.yaml; called with the
     run's lock held, so a resume refused for any reason (the run in use, a bad resource) changes no file."""
     try:

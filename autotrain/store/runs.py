@@ -37,7 +37,8 @@ import numpy as np
 import numpy.lib.format as npy_format
 
 import autotrain
-from autotrain.config import FitConfig, load_config, to_yaml
+from autotrain.training.config import FitConfig, load_config, to_yaml
+from autotrain.training.record import CheckpointError, RunError, Spec, checkpoint_spec
 
 CHECKPOINT_RE = re.compile(r"^step-(\d+)\.npz$")
 TEMP_MARK = ".tmp"
@@ -51,14 +52,6 @@ TEMP_RE = re.compile(r"^\.(?:config\.yaml|metrics\.csv|data\.npz|summary\.json|c
 RUN_ENTRIES = ("config.yaml", "metrics.csv", "summary.json", "data.npz", "checkpoints", LOCK_NAME)
 #: Bytes a checkpoint may hold beyond its arrays' data (zip and .npy headers, metadata, rng state).
 CHECKPOINT_SLACK = 1 << 20
-
-
-class RunError(Exception):
-    """A run directory that cannot be created, opened or resumed; the message says why."""
-
-
-class CheckpointError(Exception):
-    """One checkpoint file that cannot be used (damaged, foreign, or holding a pickle)."""
 
 
 class RunLocked(RunError):
@@ -253,7 +246,7 @@ class RunDir:
         return load_config(self.config_path, check=False)
 
     def save_data(self, problem) -> None:
-        """data.npz: x, y, w1, w2 (read it back with ``autotrain.data.load_problem``)."""
+        """data.npz: x, y, w1, w2 (read it back with ``autotrain.training.data.load_problem``)."""
         atomic_write(self.data_path, lambda f: np.savez(f, **problem._asdict()))
 
     def save_fit_data(self, data) -> None:
@@ -268,7 +261,7 @@ class RunDir:
         atomic_write(self.summary_path, lambda f: f.write(text.encode()))
 
     def read_summary(self) -> dict[str, Any]:
-        from autotrain.data import loads_json
+        from autotrain.training.data import loads_json
 
         return loads_json(self.summary_path.read_text())
 
@@ -421,6 +414,10 @@ class RunDir:
             os.close(fd)
         raise RunError(f"cannot lock {path}: it keeps being replaced")
 
+    def load_checkpoint(self, path: Path, cfg: FitConfig | None = None, spec: Spec | None = None) -> Checkpoint:
+        """:func:`load_checkpoint` of one of this run's checkpoint files."""
+        return load_checkpoint(path, cfg, spec)
+
     def latest_checkpoint(self, cfg: FitConfig, spec: dict | None = None) -> Checkpoint | None:
         """The newest checkpoint that verifies against ``cfg`` (and ``spec``, default :func:`checkpoint_spec`);
         damaged newer ones are skipped with a note.
@@ -465,36 +462,10 @@ def _read_pid(fd: int) -> int | None:
 
 # ---------------------------------------------------------------- reading a checkpoint
 
-#: What the caller expects of one array: (shape, dtype).  dtype "str" is any unicode string.
-Spec = dict[str, tuple[tuple[int, ...], Any]]
 #: The fields every checkpoint holds besides its ``state.*`` arrays.
 META_SPEC: Spec = {"step": ((), "int64"), "elapsed_s": ((), "float64"), "config_hash": ((), "str"),
                    "rng_state": ((), "str"), "checksum": ((), "str")}
 MAX_TEXT = 1 << 16  # characters in a metadata string (the rng state is the longest)
-
-
-def checkpoint_spec(cfg: FitConfig) -> Spec:
-    """The ``state`` arrays a checkpoint of ``cfg`` holds: {name: (shape, dtype)}.
-
-    The network's ``w1``, ``b1``, ``w2``... (``w_i`` of shape (in, out)) and the optimizer's state as
-    ``optim.step`` and ``optim.<slot>.<param>`` (none for plain sgd).  The loader accepts exactly these (plus
-    the metadata fields), so whoever changes what a checkpoint holds changes this function (or passes its
-    own spec to :func:`load_checkpoint`).  A data file's D_in/D_out are in the run's config.yaml.
-    """
-    sizes = [cfg.D_in, *cfg.hidden, cfg.D_out]
-    params: Spec = {}
-    for i, (a, b) in enumerate(zip(sizes, sizes[1:]), start=1):
-        params[f"w{i}"] = ((a, b), cfg.dtype)
-        if cfg.bias:
-            params[f"b{i}"] = ((b,), cfg.dtype)
-    slots = {"sgd": (), "momentum": ("momentum_buffer",), "rmsprop": ("square_avg",),
-             "adam": ("exp_avg", "exp_avg_sq"), "adamw": ("exp_avg", "exp_avg_sq")}[cfg.optimizer]
-    spec = dict(params)
-    if slots:
-        spec["optim.step"] = ((), "int64")
-    for slot in slots:
-        spec.update({f"optim.{slot}.{k}": v for k, v in params.items()})
-    return spec
 
 
 def _describe(dtype: np.dtype, shape: tuple) -> str:

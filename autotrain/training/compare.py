@@ -1,14 +1,8 @@
 """``compare-modes``: train one config in several modes from identical arrays and put them side by side.
 
 Nothing here prints.  :func:`compare_modes` returns a :class:`Comparison`; progress goes to an optional
-``on_step(mode, step, loss)`` callback.  With ``runs_dir`` it also writes
-``<runs_dir>/<UTC timestamp>-compare-<name>/``::
-
-    config.yaml  data.npz        the config and the arrays every mode started from
-    <mode>/metrics.csv           step,loss,elapsed_s for every step of that mode
-    comparison.csv               the table compare-modes prints
-    static-before.dot            (with graph=True) the static graph before / after the passes
-    static-after.dot
+``on_step(mode, step, loss)`` callback.  ``autotrain.store.comparisons`` writes a comparison to a run
+directory.
 
 How the numbers are made: every mode starts from the same arrays (``prepare_fit_data``).  Timings come from this
 process: each mode first runs ``WARMUP_STEPS`` steps on a throwaway copy (the static mode compiles
@@ -31,8 +25,8 @@ from typing import Callable
 
 import numpy as np
 
-from autotrain.config import FitConfig
-from autotrain.data import Problem
+from autotrain.training.config import FitConfig
+from autotrain.modes.problem import Problem
 
 REFERENCE = "manual"
 #: Max relative deviation from ``manual`` still called agreement.  float64 is tight; float32 is loose because
@@ -86,6 +80,7 @@ class Comparison:
     run_dir: Path | None = None
     graph: object | None = None  # the static compiler's Report (with graph=True)
     notes: list[str] = field(default_factory=list)
+    data: object | None = None  # the FitData every mode started from (what a saved comparison keeps)
 
     @property
     def agree(self) -> bool:
@@ -178,9 +173,9 @@ def jax_runner(problem: Problem, lr: float) -> Runner:
 
 def fit_runner(name: str, spec, data, plan, seed: int, device: str = "cpu") -> Runner:
     """Mode ``name`` training ``spec`` on ``data``'s minibatches in ``fit``'s order (the same for every mode)."""
-    from autotrain.data import order_rng
+    from autotrain.training.data import order_rng
     from autotrain.modes import build_mode
-    from autotrain.train import Batches
+    from autotrain.training.train import Batches
 
     m = build_mode(name, spec, data.params, device)
     batches = Batches(data, plan, m, order_rng(seed), 0)
@@ -279,23 +274,23 @@ def _assess(result: ModeResult, reference: ModeResult, tolerance: float) -> None
 
 # --------------------------------------------------------------------------- the whole comparison
 def compare_modes(cfg: FitConfig, modes=None, steps: int | None = None, on_step: OnModeStep | None = None, *,
-                  against=(), graph: bool = False, runs_dir: str | os.PathLike | None = "runs") -> Comparison:
+                  against=(), graph: bool = False) -> Comparison:
     """Train ``cfg`` in each of ``modes`` (default: all four) from identical data and weights, and compare.
 
     ``manual`` is always run: it is the reference every deviation is measured from.  ``against``
     adds rows for the seed in real ``"torch"`` / ``"jax"`` (a note instead when not installed).  ``graph`` keeps the static compiler's report (node counts per pass, fused groups,
-    DOT).  With ``runs_dir`` everything is written to a new run directory (see the module docstring).
+    DOT).  Nothing is written: ``autotrain.store.comparisons.write_comparison`` saves a comparison.
 
-    >>> from autotrain.config import FitConfig
+    >>> from autotrain.training.config import FitConfig
     >>> c = compare_modes(FitConfig(N=8, D_in=5, H=4, D_out=3, steps=5, dtype="float64", lr=1e-3),
-    ...                   ["autograd"], runs_dir=None)
+    ...                   ["autograd"])
     >>> [r.mode for r in c.results], c.agree
     (['manual', 'autograd'], True)
     """
     from autotrain.modes import MODES
 
     from autotrain.modes.base import spec_from_config
-    from autotrain.train import Plan, resolve_data
+    from autotrain.training.train import Plan, resolve_data
 
     names = _mode_list(modes, MODES)
     if "custom-relu" in names and cfg.activation != "relu":
@@ -336,8 +331,7 @@ def compare_modes(cfg: FitConfig, modes=None, steps: int | None = None, on_step:
         assess(r, reference, comparison.tolerance)
     if graph and "static" not in names:
         comparison.notes.append("--show-graph needs the static mode in --modes")
-    if runs_dir is not None:
-        comparison.run_dir = write_run(comparison, data, runs_dir)
+    comparison.data = data
     return comparison
 
 
@@ -363,14 +357,6 @@ def static_report(mode, problem: Problem):
     return mode.explain(*mode.prepare(problem.x, problem.y))
 
 
-# --------------------------------------------------------------------------- files
-def create_compare_dir(cfg: FitConfig, root: str | os.PathLike = "runs", now: datetime | None = None) -> Path:
-    """A new, empty ``<root>/<UTC timestamp>-compare-<name>/`` (``-2``, ``-3``... when the name is taken)."""
-    from autotrain.runs import create_unique_dir, sanitize_name
-
-    return create_unique_dir(root, f"compare-{sanitize_name(cfg.name)}", now)
-
-
 COLUMNS = ("mode", "final_loss", "max_loss_rel_dev", "max_weight_rel_dev", "first_step_out_of_tol",
            "bit_identical", "agrees", "median_ms_per_step", "speed_vs_manual", "peak_step_bytes", "diverged_at")
 
@@ -384,38 +370,6 @@ def rows(comparison: Comparison) -> list[dict]:
             for r in comparison.results]
 
 
-def write_run(comparison: Comparison, data, root) -> Path:
-    """Write config, data, per-mode metrics.csv, comparison.csv and (with a graph report) the DOT files."""
-    from autotrain.runs import RunDir
-
-    path = create_compare_dir(comparison.cfg, root)
-    run = RunDir(path)
-    run.write_config(comparison.cfg)
-    if isinstance(data, Problem):
-        run.save_data(data)
-    else:
-        run.save_fit_data(data)
-    for r in comparison.results:
-        _write_metrics(path / r.mode / "metrics.csv", r)
-    with open(path / "comparison.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, COLUMNS)
-        writer.writeheader()
-        for row in rows(comparison):
-            writer.writerow({k: ("" if v is None else repr(v) if isinstance(v, float) else v) for k, v in row.items()})
-    if comparison.graph is not None:
-        (path / "static-before.dot").write_text(comparison.graph.dot_before + "\n", encoding="utf-8")
-        (path / "static-after.dot").write_text(comparison.graph.dot_after + "\n", encoding="utf-8")
-    return path
-
-
-def _write_metrics(path: Path, result: ModeResult) -> None:
-    """``step,loss,elapsed_s`` for every step (losses as ``repr``: they read back bit for bit)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    elapsed = np.cumsum(result.step_ms) / 1e3
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("step,loss,elapsed_s\n")
-        f.writelines(f"{t},{loss!r},{e:.6f}\n" for t, (loss, e) in enumerate(zip(result.losses, elapsed)))
-
 
 __all__ = ["compare_modes", "Comparison", "ModeResult", "TOLERANCE", "REFERENCE", "AGAINST", "rows", "assess",
-           "Runner", "make_runner", "warm_up", "run_lockstep", "create_compare_dir", "static_report", "COLUMNS"]
+           "Runner", "make_runner", "warm_up", "run_lockstep", "static_report", "COLUMNS"]

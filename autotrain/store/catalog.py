@@ -91,7 +91,7 @@ def read_text(path: Path, limit: int = MAX_SMALL_FILE) -> str:
 def read_json(path: Path) -> dict:
     """A JSON object file (summary.json); UnreadableError for anything else."""
     text = read_text(path)
-    from autotrain.data import loads_json
+    from autotrain.training.data import loads_json
 
     try:
         data = loads_json(text)
@@ -104,7 +104,7 @@ def read_json(path: Path) -> dict:
 
 def read_yaml(path: Path) -> dict:
     """A YAML mapping (config.yaml, sweep.yaml), through the config loader's safe, line-aware parser."""
-    from autotrain.config import ConfigError, _parse_yaml
+    from autotrain.training.config import ConfigError, _parse_yaml
 
     text = read_text(path)
     try:
@@ -588,7 +588,7 @@ def _table(d: RunDetail, path: Path) -> list[dict]:
 
 def _checkpoints(folder: Path) -> list[dict]:
     """The checkpoint files kept (name, step, bytes), oldest first; read from the listing, not opened."""
-    from autotrain.runs import CHECKPOINT_RE
+    from autotrain.store.runs import CHECKPOINT_RE
 
     out = []
     for p in _children(folder) if folder.is_dir() and not folder.is_symlink() else []:

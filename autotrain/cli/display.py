@@ -427,7 +427,7 @@ def comparison_json(c) -> None:
     def plain(v):
         return v if not isinstance(v, float) or math.isfinite(v) else repr(v)  # JSON has no NaN/inf
 
-    from autotrain.compare import rows
+    from autotrain.training.compare import rows
 
     as_json({"config": c.cfg.model_dump(), "steps": c.steps, "tolerance": c.tolerance,
              "agree": c.agree and not c.diverged, "diverged": c.diverged, "diverged_at": c.diverged_at,
@@ -635,7 +635,7 @@ def sweep_chart(d) -> str:
     """A sweep's metric against its numeric swept key, one line per mode (as ``autotrain plot`` draws it)."""
     import math
 
-    from autotrain.plots import sweep_lines
+    from autotrain.cli.plots import sweep_lines
 
     try:
         x, lines = sweep_lines(d)

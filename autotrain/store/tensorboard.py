@@ -131,7 +131,7 @@ class _Tail:
         self.stale = _inode(path) if skip_current else None  # a file about to be replaced: not read at all
 
     def new_rows(self) -> list[dict]:
-        from autotrain.catalog import parse_metrics
+        from autotrain.store.catalog import parse_metrics
 
         try:
             fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -227,7 +227,7 @@ def _metric_tags(config: dict) -> list[str]:
 
 def resume_step(run_path: Path) -> int | None:
     """The step a ``fit --resume`` of ``run_path`` will start from: its newest checkpoint's (None: from scratch)."""
-    from autotrain.runs import RunDir
+    from autotrain.store.runs import RunDir
 
     found = RunDir(Path(run_path)).checkpoints()
     return found[-1][0] if found and found[-1][0] > 0 else None
@@ -235,7 +235,7 @@ def resume_step(run_path: Path) -> int | None:
 
 # ----------------------------------------------------------------------------- export after the fact
 def _start_epoch(path: Path) -> float:
-    from autotrain.catalog import start_time
+    from autotrain.store.catalog import start_time
 
     text = start_time(path)
     return datetime.fromisoformat(text).timestamp() if text else time.time()
@@ -247,7 +247,7 @@ def export_run(path: str | os.PathLike, overwrite: bool = False) -> list[Path]:
     Returns the folders written.  Refuses (ValueError) a folder that already has event files unless
     ``overwrite``, which replaces only those ``events.out.tfevents.*`` files, after the new ones are written.
     """
-    from autotrain import catalog
+    from autotrain.store import catalog
 
     require()
     p = Path(os.fspath(path))

@@ -561,8 +561,8 @@ def _allowed_keys_once(problems: list[Problem]) -> list[Problem]:
 
 def _data_path(value: Any, source: str, config_path) -> Any:
     """A data path from a file is relative to that file's folder, one from ``--set`` to the working
-    directory (the one rule: :func:`autotrain.data.resolve_data_path`)."""
-    from autotrain.data import resolve_data_path
+    directory (the one rule: :func:`autotrain.training.data.resolve_data_path`)."""
+    from autotrain.training.data import resolve_data_path
 
     from_file = source not in ("--set", "") and config_path
     return resolve_data_path(value, Path(config_path).resolve().parent if from_file else None)

@@ -14,10 +14,10 @@ from typing import Annotated, Callable, Iterator, Optional
 
 import typer
 
-from autotrain import display
+from autotrain.cli import display
 
 
-# NOTE: autotrain.config (pydantic, numpy) is imported inside the commands, so `autotrain --help`
+# NOTE: autotrain.training.config (pydantic, numpy) is imported inside the commands, so `autotrain --help`
 # starts in a fraction of the time; the commands themselves need it anyway.
 
 EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_OS_ERROR, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
@@ -43,9 +43,9 @@ def exit_codes(interrupted: Callable[[], str] | str = "interrupted; nothing was 
     after an OS error (disk full, read-only): both must be true for the command and the moment (a
     callable is asked when it happens).
     """
-    from autotrain.config import ConfigError
-    from autotrain.data import DataError
-    from autotrain.runs import RunError
+    from autotrain.training.config import ConfigError
+    from autotrain.training.data import DataError
+    from autotrain.store.runs import RunError
 
     try:
         yield
@@ -117,7 +117,7 @@ ThreadsOpt = Annotated[Optional[str], typer.Option(
 
 def _threads_override(threads: str | None) -> list[str]:
     """``--threads`` as a ``--set threads=...`` override (empty when not given); BadInput for a bad value."""
-    from autotrain.threads import parse_threads
+    from autotrain.training.threads import parse_threads
 
     if threads is None:
         return []
@@ -136,7 +136,7 @@ WorkersOpt = Annotated[Optional[int], typer.Option(min=1, help="Trials run at on
 
 def _check_tensorboard(wanted: bool | None) -> None:
     """--tensorboard without the extra: refused before anything is written."""
-    from autotrain import tensorboard as tb
+    from autotrain.store import tensorboard as tb
 
     if wanted and not tb.available():
         raise BadInput(tb.HINT + " (or leave out --tensorboard)")
@@ -146,7 +146,7 @@ def _tensorboard(run, cfg, wanted: bool | None):
     """The live TensorBoard writer for ``fit``: on when installed (or asked), off with --no-tensorboard."""
     from contextlib import nullcontext
 
-    from autotrain import tensorboard as tb
+    from autotrain.store import tensorboard as tb
 
     if wanted is False or not tb.available():
         return nullcontext()
@@ -176,7 +176,7 @@ def fit(
 
     The run directory (under --runs-dir) gets config.yaml, metrics.csv, data.npz, checkpoints/ and summary.json.
     """
-    from autotrain import train
+    from autotrain.training import train
 
     with exit_codes():
         overrides = list(set_ or []) + _threads_override(threads)
@@ -204,8 +204,9 @@ def fit(
 
 
 def _fit_command(config, overrides, print_config, runs_dir, resume, quiet, as_json, stop, made, tensorboard=None):
-    from autotrain import runs, train
-    from autotrain.config import check_resources, load_config, resolve
+    from autotrain.store import runs
+    from autotrain.training import train
+    from autotrain.training.config import check_resources, load_config, resolve
 
     _check_tensorboard(tensorboard)
     run = runs.open_run(resume) if resume is not None else None
@@ -292,7 +293,7 @@ def lower_lr(summary_or_cfg) -> str:
     """A learning rate worth trying after a divergence: a tenth of the one that diverged, as a plain number."""
     lr = getattr(summary_or_cfg, "lr", None)
     if lr is None:  # a Summary: the lr is in the run's config
-        from autotrain.runs import open_run
+        from autotrain.store.runs import open_run
 
         lr = open_run(summary_or_cfg.run_dir).read_config().lr
     return f"{lr / 10:.3g}"
@@ -320,8 +321,8 @@ def gradcheck(
     Every op, the custom ReLU Function, and the two-layer loss in each mode, against finite differences and
     against each other; exit 1 on a failure, 2 for bad input (including --only matching nothing).
     """
-    from autotrain import checks
-    from autotrain.config import check_resources, load_config
+    from autotrain.training import checks
+    from autotrain.training.config import check_resources, load_config
 
     with exit_codes("interrupted; gradcheck writes nothing, so nothing is lost", "gradcheck writes nothing"):
         if dtype not in checks.DEFAULTS:
@@ -382,9 +383,10 @@ def compare_modes(
     """
     import importlib.util
 
-    from autotrain import compare
-    from autotrain.config import check_resources, load_config
-    from autotrain.threads import blas_threads, limit_blas
+    from autotrain.store.comparisons import write_comparison
+    from autotrain.training import compare
+    from autotrain.training.config import check_resources, load_config
+    from autotrain.training.threads import blas_threads, limit_blas
 
     with exit_codes("interrupted before the comparison was complete; compare-modes keeps no checkpoint, so there "
                     "is nothing to resume: run it again",
@@ -403,8 +405,8 @@ def compare_modes(
         total_steps = (steps or cfg.steps) * (len(names) + len(set(against or [])))
         with display.mode_progress(total_steps, quiet=quiet or as_json) as on_step, \
                 limit_blas(blas_threads(cfg)):
-            result = compare.compare_modes(cfg, names, steps, on_step, against=against or (),
-                                           graph=show_graph, runs_dir=runs_dir)
+            result = compare.compare_modes(cfg, names, steps, on_step, against=against or (), graph=show_graph)
+            write_comparison(result, runs_dir)
         if plot is not None:
             for path in dict.fromkeys([plot, result.run_dir / plot.name]):
                 display.plot_losses(result, path)
@@ -439,8 +441,8 @@ def evaluate(
 
     On the run's validation split, or on FILE (the saved standardisation and class names are applied).
     """
-    from autotrain.evaluate import evaluate_run
-    from autotrain.threads import limit_blas
+    from autotrain.store.evaluate import evaluate_run
+    from autotrain.training.threads import limit_blas
 
     with exit_codes():
         with limit_blas(_evaluate_threads(run, threads)):
@@ -454,7 +456,7 @@ def evaluate(
 def _evaluate_threads(run: Path, threads: str | None) -> int:
     """The BLAS threads for evaluating ``run``: --threads, else the rule applied to the run's own config (a run
     that cannot be read gets 1; evaluate_run then says what is wrong with it)."""
-    from autotrain.threads import blas_threads, parse_threads
+    from autotrain.training.threads import blas_threads, parse_threads
 
     given = _threads_override(threads)
     if given:
@@ -462,7 +464,7 @@ def _evaluate_threads(run: Path, threads: str | None) -> int:
         if n != "auto":
             return n
     try:
-        from autotrain.runs import open_run
+        from autotrain.store.runs import open_run
 
         return blas_threads(open_run(run).read_config())
     except Exception:  # noqa: BLE001 -- any unreadable run: evaluate_run reports it properly
@@ -479,7 +481,7 @@ def predict(
     checkpoint: CheckpointOpt = "last",
 ) -> None:
     """Predict rows of FILE with a run's checkpoint; class names for classification."""
-    from autotrain.evaluate import predict_run
+    from autotrain.store.evaluate import predict_run
 
     with exit_codes():
         result = predict_run(run, input_, output, checkpoint)
@@ -507,7 +509,7 @@ def runs_cmd(
     start time, size on disk; a sweep's trials under it. A damaged or foreign folder is a row marked
     unreadable.
     """
-    from autotrain import catalog
+    from autotrain.store import catalog
 
     with exit_codes(kept="nothing was changed"):
         if status is not None and status not in RUN_STATUSES:
@@ -532,7 +534,7 @@ def show(
     wide: WideOpt = False,
 ) -> None:
     """Show one run: resolved config, summary, checkpoints kept, and its loss curves in the terminal."""
-    from autotrain import catalog
+    from autotrain.store import catalog
 
     with exit_codes(kept="nothing was changed"):
         try:
@@ -555,7 +557,8 @@ def plot(
                                          show_default=False)],
 ) -> None:
     """Draw runs' loss curves on one chart, or a sweep's metric against its swept key (needs autotrain[plot])."""
-    from autotrain import catalog, plots
+    from autotrain.store import catalog
+    from autotrain.cli import plots
 
     with exit_codes(kept="nothing was changed"):
         if not plots.available():
@@ -594,7 +597,7 @@ def export_tensorboard(
     overwrite: Annotated[bool, typer.Option(help="Replace event files a directory already has.")] = False,
 ) -> None:
     """Write TensorBoard event files for runs made without them, from their metrics.csv."""
-    from autotrain import tensorboard as tb
+    from autotrain.store import tensorboard as tb
 
     with exit_codes(kept="nothing was changed"):
         if not tb.available():
@@ -646,7 +649,7 @@ def sweep(
             if output is None:
                 typer.echo(text, nl=False)
             else:
-                from autotrain.runs import atomic_write
+                from autotrain.store.runs import atomic_write
 
                 if output.exists() and output.is_dir():
                     raise BadInput(f"--output {output}: is a directory; give a file name, e.g. best.yaml")
@@ -723,7 +726,7 @@ def _fit_sweep(config, overrides, sweeps, runs_dir, workers, metric, tensorboard
 @config_app.command("schema")
 def config_schema() -> None:
     """Print the JSON schema of a fit config (for editors and validators)."""
-    from autotrain.config import FitConfig
+    from autotrain.training.config import FitConfig
 
     display.plain(json.dumps(FitConfig.model_json_schema(), indent=2))
 

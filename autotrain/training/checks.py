@@ -28,7 +28,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from autotrain.data import Problem, make_problem
+from autotrain.training.data import Problem, make_problem
 
 DEFAULT_SIZES = {"N": 4, "D_in": 5, "H": 4, "D_out": 3}  # small: full Jacobians in well under a second
 MAX_ENTRIES = 128  # with a CONFIG, at most this many finite-difference entries per weight (seeded sample)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from autotrain.data import (DataError, FitData, Table, _columns_list, class_indices, load_fit_data, loads_json,
+from autotrain.training.data import (DataError, FitData, Table, _columns_list, class_indices, load_fit_data, loads_json,
                             read_arrays, read_table, table_labels, table_numbers)
-from autotrain.runs import CheckpointError, RunDir, RunError, atomic_write, checkpoint_spec, load_checkpoint, open_run
+from autotrain.store.runs import CheckpointError, RunDir, RunError, atomic_write, checkpoint_spec, load_checkpoint, open_run
 
 
 @dataclass
@@ -89,7 +89,7 @@ def best_step(run: RunDir) -> int | None:
             return step
     except (OSError, ValueError, AttributeError):
         pass
-    from autotrain.train import _best_of
+    from autotrain.training.train import _best_of
     return _best_of(run.read_metric_rows())[2]
 
 
@@ -173,7 +173,7 @@ def read_inputs(path, data: FitData) -> np.ndarray:
 
 
 def _npy_features(path: Path) -> np.ndarray:
-    from autotrain.data import _check_size, _load_array
+    from autotrain.training.data import _check_size, _load_array
     _check_size(path)
     x = _load_array(path, "x")
     if x.ndim == 1:
@@ -237,7 +237,7 @@ def _csv_text(columns: list[str], table: list[list[str]]) -> str:
 
 def _label_array(labels: list[str], classes: list[str]) -> np.ndarray:
     """Predicted labels for a .npy: int64 when every class is an integer that fits, else text (exact)."""
-    from autotrain.data import integer_label
+    from autotrain.training.data import integer_label
 
     values = [integer_label(c) for c in classes]
     if all(v is not None and -2**63 <= v < 2**63 for v in values):
