@@ -17,11 +17,20 @@ import numpy as np
 from .backend import NUMPY as NP
 from .dtypes import DEFAULT, fit_int, result_type
 from .graph import GRAD_MODE, Node
-from .ops import OPS, basic_key
+from .ops import OPS, basic_key, refuse_bool
 from .tensor import DTYPE_CATEGORY, SCALAR_TYPES, Tensor, apply_op, index_key, new_tensor, op_error, operand, \
     torch_name, xp_of_array
 
 _SETITEM, _COPY_SLICES = OPS["setitem"], OPS["copy_slices"]
+
+
+def adoptable_gradient(g, dtype, borrowed: bool) -> bool:
+    """The fast path of a first gradient: it becomes ``.grad`` itself, not a copy, when nothing else can
+    hold or change it.  Its preconditions, checked on every call: no rule handed the array to another
+    input too (``borrowed``), it is no view of another array (``g.base is None``), it has the leaf's
+    dtype and it is writeable (later gradients are added into it).  The plain path copies; the values
+    are the same (``tests/test_engine_fast_paths.py``)."""
+    return not borrowed and g.base is None and g.dtype == dtype and getattr(g.flags, "writeable", True)
 
 
 def _accumulate_grad(self, g, borrowed: bool) -> None:
@@ -35,8 +44,8 @@ def _accumulate_grad(self, g, borrowed: bool) -> None:
         g, borrowed = np.asarray(g), False
     current = self._grad
     if current is None:
-        fresh = not borrowed and g.base is None and g.dtype == self._data.dtype and getattr(g.flags, "writeable", True)
-        self._grad = new_tensor(g if fresh else g.astype(self._data.dtype, copy=True))
+        adopt = adoptable_gradient(g, self._data.dtype, borrowed)
+        self._grad = new_tensor(g if adopt else g.astype(self._data.dtype, copy=True))
         return
     target = current._data
     if target.shape != g.shape:
@@ -56,21 +65,39 @@ def setitem(self, key, value) -> None:
                            "operation.")
     self._write(_SETITEM, (value,), {"key": key})
 
+def write_unrecorded_fast(tensor, op, others, attrs) -> bool:
+    """The fast path of an unrecorded in-place op (an optimizer's ``w -= lr * g``, ``zero_()``): the op
+    writes the numpy storage directly, skipping operand normalisation, promotion and castability checks.
+
+    Its preconditions, checked on every call: grad mode off; a float numpy tensor; one operand, a Python
+    int or float (not a bool, which some ops refuse) or an array of the same dtype; an op that needs no
+    silenced floating-point warnings (not ``quiet``).  Then the plain path would compute exactly this.
+    Returns False, having written nothing, when a precondition fails or the op raises (the plain
+    path then raises the full message).  ``tests/test_engine_fast_paths.py`` checks it against the plain path.
+    """
+    data = tensor._data
+    if GRAD_MODE.enabled or len(others) != 1 or op.quiet or type(data) is not np.ndarray or data.dtype.kind != "f":
+        return False
+    arg = others[0]
+    kind = type(arg)
+    if kind is Tensor:
+        arg = arg._data
+        if arg.dtype != data.dtype:
+            return False
+    elif kind is not int and kind is not float:
+        return False
+    try:
+        op.forward(NP, data, arg, out=data, **attrs)
+    except (ValueError, TypeError):
+        return False
+    tensor._bump()
+    return True
+
+
 def _write(self, op, others, attrs) -> "Tensor":
     """Apply ``op`` to this tensor in place: unrecorded into the storage, or recorded as PyTorch does."""
-    if not GRAD_MODE.enabled and len(others) == 1 and not op.quiet and self._data.dtype.kind == "f":
-        # the optimizer's step (w -= lr * g) in a few lines: a float tensor and a number or same-dtype tensor
-        arg = others[0]
-        arg = arg._data if isinstance(arg, Tensor) else arg if type(arg) in SCALAR_TYPES else None
-        data = self._data
-        if arg is not None and (type(arg) in SCALAR_TYPES or arg.dtype == data.dtype) and type(data) is np.ndarray:
-            try:
-                op.forward(NP, data, arg, out=data, **attrs)
-            except (ValueError, TypeError):
-                pass  # the general path below raises the full message
-            else:
-                self._bump()
-                return self
+    if not GRAD_MODE.enabled and write_unrecorded_fast(self, op, others, attrs):
+        return self
     others = tuple([o if type(o) in SCALAR_TYPES else operand(o) for o in others])
     if self._data.dtype.kind in "iu" and any(type(o) is int for o in others):
         # PyTorch's conversion of the number: an assignment or fill checks its range, arithmetic wraps it
@@ -125,6 +152,8 @@ def _write_storage(self, op, others, attrs) -> None:
     """The unrecorded in-place path: the op writes this tensor's array through ``out=``."""
     data = self._data
     args = [o._data if isinstance(o, Tensor) else o for o in others]
+    if op.bool_error is not None:
+        refuse_bool(op, [data] + args)
     try:
         if op.quiet:
             with np.errstate(all="ignore"):

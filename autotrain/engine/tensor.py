@@ -235,11 +235,8 @@ def _record(op, out, inputs, arrays, attrs):
     for t in inputs:
         if type(t) in SCALAR_TYPES:
             edge = None
-        elif t._base is None:   # the common case inline: a leaf or a plain result
-            fn = t.grad_fn
-            edge = None if not t._requires_grad else t if fn is None else (fn, t._output_nr) if t._output_nr else fn
         else:
-            edge = t._edge() if t._base._requires_grad or t._requires_grad else None
+            edge = t._edge() if t._requires_grad or t._base is not None and t._base._requires_grad else None
         edges.append(edge)
         needs.append(edge is not None)
     needs = tuple(needs)
