@@ -337,7 +337,7 @@ def compare_modes(cfg: FitConfig, modes=None, steps: int | None = None, on_step:
 
 def mode_names(modes=None) -> list[str]:
     """The modes a comparison runs: ``modes`` (names, or comma-separated lists) in order, unknown names
-    refused with ValueError, ``manual`` first (it is the reference); all four when ``modes`` is empty."""
+    refused with ValueError, ``manual`` first (it is the reference); every mode when ``modes`` is empty."""
     from autotrain.modes import MODES
 
     return _mode_list(modes, MODES)
