@@ -488,6 +488,11 @@ class Div(Op):
     name = "div"
     ufunc = Ufunc("true_divide")
     cases = BINARY_CASES
+
+    @classmethod
+    def ufunc_for(cls, inputs, attrs):
+        """``true_divide``, except for a Python number divided by a tensor (reciprocal, then the product)."""
+        return None if type(inputs[0]) in (int, float, bool) else super().ufunc_for(inputs, attrs)
     reads = staticmethod(lambda needs: (needs[1], True))  # as PyTorch: a only for b's gradient, never a / b
     domain = "nonzero"
     operator = "truediv"
@@ -569,11 +574,13 @@ class Pow(Op):
 
     @classmethod
     def ufunc_for(cls, inputs, attrs):
-        """``power`` itself, quietly, where the forward takes neither its square nor its bool path."""
-        exponent = inputs[1]
+        """``power`` itself, quietly, where the forward takes none of its own paths (square, bool, integer
+        power, rsqrt)."""
+        base, exponent = inputs
         plain = exponent != np.bool_ if isinstance(exponent, np.dtype) else \
-            type(exponent) in (int, float) and exponent != 2
-        return Ufunc("power", quiet=True) if plain and not attrs else None
+            type(exponent) in (int, float) and exponent not in (2, -0.5)
+        integer = all(getattr(v, "kind", "i" if type(v) is int else "f") in "iub" for v in (base, exponent))
+        return Ufunc("power", quiet=True) if plain and not integer and not attrs else None
 
     @staticmethod
     def backward(ctx, xp, g):
@@ -604,6 +611,11 @@ class Square(Op):
     ufunc = Ufunc("square")
     arity = 1
     cases = UNARY_CASES
+
+    @classmethod
+    def ufunc_for(cls, inputs, attrs):
+        """``square``, except for bool (the forward squares it as int64)."""
+        return None if inputs[0] == np.bool_ else super().ufunc_for(inputs, attrs)
     api = (Api("square", inplace=True),)
 
     @staticmethod
@@ -740,7 +752,7 @@ class Sigmoid(Op):
 class Relu(Op):
     """max(a, 0); the gradient at a == 0 is 0, as in PyTorch's relu."""
     name = "relu"
-    ufunc = Ufunc("maximum", extra=(0,))
+    ufunc = Ufunc("maximum", lead=(0,))
     arity = 1
     saves_inputs = False
     saves_output = True   # as PyTorch's threshold_backward(grad, result, 0): changing the input later is fine
@@ -793,8 +805,8 @@ class Clamp(Op):
         if (low is None) == (high is None) or set(attrs) - {"min", "max"}:
             return None
         if high is None:
-            return Ufunc("maximum", extra=(low,), ignored=("min", "max"))
-        return Ufunc("minimum", extra=(high,), ignored=("min", "max"))
+            return Ufunc("maximum", lead=(low,), ignored=("min", "max"))
+        return Ufunc("minimum", lead=(high,), ignored=("min", "max"))
 
     @staticmethod
     def backward(ctx, xp, g):
