@@ -23,7 +23,8 @@ from autotrain.training.config import FitConfig
 from autotrain.training.data import (DataError, loads_json, FitData, Problem, batches_per_epoch, load_fit_data, make_problem, order_rng,
                             prepare_fit_data)
 from autotrain.modes.base import spec_from_config
-from autotrain.training.record import CheckpointError, RunError, RunRecord, checkpoint_spec as run_checkpoint_spec
+from autotrain.training.record import (CheckpointError, RunError, RunRecord, best_validation,
+                                       checkpoint_spec as run_checkpoint_spec)
 from autotrain.training.threads import blas_threads, limit_blas
 
 FIRST_ROWS = 3  # the first steps are always logged: that is where the loss moves most
@@ -146,7 +147,7 @@ def resolve_data(cfg: FitConfig, source: str = "config") -> tuple[FitConfig, Fit
 
     A D_in/D_out the config gives that differs from the file's is a ConfigError naming both values.
     """
-    from autotrain.training.config import ConfigError, Problem as ConfigProblem
+    from autotrain.training.config import ConfigError, ConfigIssue
 
     data = prepare_fit_data(cfg)
     if cfg.synthetic:
@@ -155,7 +156,7 @@ def resolve_data(cfg: FitConfig, source: str = "config") -> tuple[FitConfig, Fit
     for key, got, what in (("D_in", data.D_in, "feature columns"), ("D_out", data.D_out,
                            "classes" if data.classes is not None else "target columns")):
         if key in cfg.model_fields_set and getattr(cfg, key) != got:
-            problems.append(ConfigProblem(source, f"the config says {getattr(cfg, key)}, but {cfg.data} has {got} "
+            problems.append(ConfigIssue(source, f"the config says {getattr(cfg, key)}, but {cfg.data} has {got} "
                                                   f"{what}; leave {key} out (it is read from the data) or fix it",
                                           key=key))
     if problems:
@@ -242,7 +243,8 @@ def _mark_stopped(cfg: FitConfig, run: RunRecord, status: str, **extra) -> Summa
         for key in ("steps", "epochs", "batches_per_epoch", "best_val_loss", "best_val_accuracy", "best_step"):
             if key in previous:  # an epochs run's length and its best so far, as the run had them
                 setattr(summary, key, previous[key])
-        summary.final_loss = next((loss for s, loss, _ in reversed(run.read_metrics()) if s < step), None)
+        logged = run.read_metrics().tuples("step", "loss")
+        summary.final_loss = next((loss for s, loss in reversed(logged) if s < step), None)
     except (OSError, ValueError, AttributeError):
         pass
     run.write_summary(summary.to_dict())
@@ -258,7 +260,7 @@ def _fit(cfg: FitConfig, run: RunRecord, on_step: OnStep | None, stop: StopFlag,
     data = fit_data_for(cfg, run) if data is None or run.data_path.exists() else data
     spec = spec_from_config(cfg, data.D_in, data.D_out)
     mode = build_mode(cfg.mode, spec, data.params, cfg.device)
-    plan = Plan.of(cfg, data)
+    plan = FitPlan.of(cfg, data)
     ckpt = run.latest_checkpoint(cfg, spec=run_checkpoint_spec(cfg))
     notes += run.notes
     order = order_rng(cfg.seed)
@@ -278,8 +280,8 @@ def _fit(cfg: FitConfig, run: RunRecord, on_step: OnStep | None, stop: StopFlag,
                       resumed_from=start if ckpt is not None else None, notes=notes, checkpoint=start,
                       epochs=cfg.epochs, batches_per_epoch=plan.per_epoch,
                       threads=blas_threads(cfg, plan.batch))
-    kept = [r for r in run.read_metric_rows() if r["step"] < start and (logged is None or logged(r["step"]))]
-    best = _best_of(kept)
+    kept = [r for r in run.read_metrics().rows() if r["step"] < start and (logged is None or logged(r["step"]))]
+    best = best_validation(kept)
     summary.best_val_loss, summary.best_val_accuracy, summary.best_step = best
     run.write_summary(summary.to_dict())
 
@@ -352,7 +354,7 @@ def _fit(cfg: FitConfig, run: RunRecord, on_step: OnStep | None, stop: StopFlag,
     return summary
 
 
-def _drop_off_schedule(run: RunRecord, cfg: FitConfig, plan: "Plan", newest: int, best: int | None) -> None:
+def _drop_off_schedule(run: RunRecord, cfg: FitConfig, plan: "FitPlan", newest: int, best: int | None) -> None:
     """Remove checkpoints older than ``newest`` that an uninterrupted run never writes: one a signal made
     (the run has continued past it) or a shorter run's last step (the run was extended past it).  Then the
     run's checkpoints, and what keep_checkpoints prunes, are an uninterrupted run's."""
@@ -361,7 +363,7 @@ def _drop_off_schedule(run: RunRecord, cfg: FitConfig, plan: "Plan", newest: int
             path.unlink(missing_ok=True)
 
 
-def _start_of_extension(run: RunRecord, cfg: FitConfig, plan: "Plan", ckpt):
+def _start_of_extension(run: RunRecord, cfg: FitConfig, plan: "FitPlan", ckpt):
     """(the checkpoint to continue from, the row filter) so an extended run ends as an uninterrupted one would.
 
     The shorter run logged its last step, which the longer plan may not log: that row goes, and with it
@@ -369,11 +371,11 @@ def _start_of_extension(run: RunRecord, cfg: FitConfig, plan: "Plan", ckpt):
     shorter run may never have written (a later best replaced it before the next checkpoint); then the run
     continues from the newest checkpoint at or before that best, and the replay, bit-identical, writes it.
     """
-    rows = [r for r in run.read_metric_rows() if r["step"] < ckpt.step]
+    rows = [r for r in run.read_metrics().rows() if r["step"] < ckpt.step]
     kept = [r for r in rows if plan.logged(r["step"])]
     if len(kept) == len(rows):
         return ckpt, None
-    best_step = _best_of(kept)[2]
+    best_step = best_validation(kept)[2]
     if best_step is None or run.checkpoint_path(best_step).is_file():
         return ckpt, plan.logged
     for step, path in reversed(run.checkpoints()):
@@ -390,12 +392,12 @@ def total_steps(cfg: FitConfig, run: RunRecord | None = None) -> int:
     if cfg.epochs is None:
         return cfg.steps
     data = fit_data_for(cfg, run)
-    return Plan.of(cfg, data).steps
+    return FitPlan.of(cfg, data).steps
 
 
 # ------------------------------------------------------------------------------------ plan, batches, validation
 @dataclass(frozen=True)
-class Plan:
+class FitPlan:
     """How long a fit runs and what it logs: ``steps`` updates of ``batch`` rows, ``per_epoch`` per pass."""
 
     steps: int
@@ -407,7 +409,7 @@ class Plan:
     by_epoch: bool
 
     @classmethod
-    def of(cls, cfg: FitConfig, data: FitData) -> "Plan":
+    def of(cls, cfg: FitConfig, data: FitData) -> "FitPlan":
         n = len(data.x_train)
         batch = n if cfg.synthetic or cfg.N is None else min(cfg.N, n)
         per_epoch = batches_per_epoch(n, batch)
@@ -432,7 +434,7 @@ class Batches:
     """The minibatch of each step: epoch e's order is a permutation drawn from ``order`` when e starts (or
     the rows in file order without shuffling); full batches are converted for the mode once."""
 
-    def __init__(self, data: FitData, plan: Plan, mode, order: np.random.Generator, start: int):
+    def __init__(self, data: FitData, plan: FitPlan, mode, order: np.random.Generator, start: int):
         self.data, self.plan, self.mode, self.order = data, plan, mode, order
         self.perm, self.epoch = None, None
         self.epoch_state = order.bit_generator.state
@@ -469,16 +471,6 @@ def _validator(mode, data: FitData):
         acc = float(np.mean(np.argmax(out, axis=1) == data.y_val)) if data.classes is not None else None
         return loss, acc
     return validate
-
-
-def _best_of(rows: list[dict]) -> tuple:
-    """(best val_loss, its val_accuracy, the checkpoint step) over metrics rows; row t is validated after
-    update t, so its weights are checkpoint t + 1's."""
-    scored = [r for r in rows if r["val_loss"] is not None and math.isfinite(r["val_loss"])]
-    if not scored:
-        return None, None, None
-    best = min(scored, key=lambda r: r["val_loss"])
-    return best["val_loss"], best["val_accuracy"], best["step"] + 1
 
 
 def fit_data_for(cfg: FitConfig, run: RunRecord | None = None) -> FitData:
@@ -526,9 +518,9 @@ def resume_config(run: RunRecord, config: str | os.PathLike | None, overrides: I
         given = load_config(config or run.config_path, overrides, check=False)
         a, b = cfg.model_dump(), given.model_dump()
         if given.config_hash() != cfg.config_hash():
-            from autotrain.training.config import _shown
+            from autotrain.training.issues import shown
 
-            diff = ", ".join(f"{k}: run has {_shown(a[k])}, given {_shown(b[k])}" for k in a if a[k] != b[k]
+            diff = ", ".join(f"{k}: run has {shown(a[k])}, given {shown(b[k])}" for k in a if a[k] != b[k]
                              and k not in LENGTH_KEYS)
             raise RunError(f"refusing to resume {run.path}: it was made with another config ({diff}); "
                            "start a new run instead, or resume without CONFIG/--set (only a larger steps or "
