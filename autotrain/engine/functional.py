@@ -15,7 +15,7 @@ from collections import namedtuple
 import numpy as np
 
 from .ops import OPS, wrap_dim
-from .tensor import NO_ATTRS, Tensor, operand, apply_op
+from .tensor import NO_ATTRS, Tensor, apply_op, new_tensor, operand
 
 __all__: list[str] = []
 _SIGNATURE_ERROR = re.compile(r"^([\w.<>]+)\(\) (.*argument.*)$")
@@ -171,7 +171,7 @@ def _extreme(name, reduce_op, arg_op, pairwise_op):
             return apply_op(OPS[reduce_op], (input,), {"axis": None, "keepdims": False, "nan_shared": True})
         axis = wrap_dim(dim, input.ndim)
         if input.ndim == 0:
-            return result_type(input, Tensor._wrap(np.zeros((), np.int64)))
+            return result_type(input, new_tensor(np.zeros((), np.int64)))
         if input.shape[axis] == 0:
             raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
         ranked = input if input.dtype != np.bool_ else input.to(np.uint8)   # argmax refuses bool, max(dim) not

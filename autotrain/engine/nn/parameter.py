@@ -31,12 +31,12 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce_ex__(self, protocol):
-        return (Parameter, (Tensor._wrap(self._data), self.requires_grad))
+        return (Parameter, (new_tensor(self._data), self.requires_grad))
 
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
-        copy = Parameter(Tensor._wrap(self._data.copy()), self.requires_grad)
+        copy = Parameter(new_tensor(self._data.copy()), self.requires_grad)
         memo[id(self)] = copy
         return copy
 
