@@ -537,8 +537,8 @@ def test_one_hot_targets_match_the_general_target_matrix():
 
     def general(tensors):
         stand_in = torch.tensor(np.empty((6, 4), np.float32))
-        labels = F._check_targets(stand_in, tensors[0], 1)
-        return F._target_matrix(stand_in, labels, 1, None, -100, 0.0, True)[0]
+        labels = F.check_targets(stand_in, tensors[0], 1)
+        return F.target_matrix(stand_in, labels, 1, None, -100, 0.0, True)[0]
     fast = _OneHotTargets(general, 0, (6, 4), np.float32, True)
     for _ in range(5):
         labels = [torch.tensor(rng.integers(0, 4, 6))]
