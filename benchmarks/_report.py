@@ -18,6 +18,11 @@ TIME_TARGETS = [
     ("mlp", "static", REFERENCE, 1.00),
     ("digits", "autograd", "torch eager", 0.50),  # issue 11
     ("digits", "static", REFERENCE, 1.00),
+    # torch.compile's speed (the compiled mode): the plan's speed with the optimizer step in it
+    ("tiny", "compiled", REFERENCE, 2.00),
+    ("seed", "compiled", REFERENCE, 0.90),
+    ("mlp", "compiled", REFERENCE, 0.85),
+    ("digits", "compiled", REFERENCE, 1.00),
 ]
 ZERO_ALLOC_WORKLOADS = {"seed", "tiny", "wide"}  # issue 6's target; mlp/digits gather minibatches, feed labels
 FLAT_MIN_STEPS = 1000  # fewer steps (wide, --quick) cannot tell a leak from one-off caches: no flatness verdict

@@ -648,3 +648,13 @@ def test_a_momentum_schedule_stays_on_the_fast_guard():
         opt.param_groups[0]["momentum"] = 0
     f, _, _ = _side_by_side(OPTIMIZERS["momentum"], to_zero)
     assert len(f.traces) == 2, f.explain()
+
+
+def test_an_aliased_trace_never_serves_distinct_arguments():
+    f = torch.compile(lambda a, b: a * 2 + b)
+    a, b = torch.ones(2), torch.zeros(2)
+    for _ in range(3):   # the aliased trace replayed by the full guard, more than once
+        assert f(a, a).tolist() == [3.0, 3.0]
+    assert f(a, b).tolist() == [2.0, 2.0]
+    assert f(a, a).tolist() == [3.0, 3.0]
+    assert f(b, a).tolist() == [1.0, 1.0]

@@ -1184,8 +1184,12 @@ def _write_identities(w: _GuardWriter, compiled) -> None:
 
 
 def _usual_args(args, kwargs) -> bool:
-    """The calls the fast guard serves: positional plain CPU tensors only, none a view."""
-    return not kwargs and all(type(t) is Tensor and t._base is None and type(t._data) is np.ndarray for t in args)
+    """The calls the fast guard serves: positional plain CPU tensors only, none a view, no two sharing memory
+    (its function tests for exactly that: an aliased call always takes the full guard)."""
+    if kwargs or not all(type(t) is Tensor and t._base is None and type(t._data) is np.ndarray for t in args):
+        return False
+    arrays = [t._data for t in args]
+    return not any(np.may_share_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1:])
 
 
 def _module_tree(module):
@@ -1350,11 +1354,24 @@ class CompiledFunction:
         # the optimizers' state as the traced call left it (a first step makes it): what a replay reads
         trace.guard = guard[:5] + (tuple([_optimizer_key(o) for o in self._opts]),) + guard[6:]
         self.traces.append(trace)
+        self._fast_after_trace(trace, args, kwargs)
         # The trace made thousands of objects (graph, program, plan): collected here with its young garbage,
         # its survivors moved out of the young generations, the collector's work lands in this slow call
         # rather than in the first replays (a young collection there cost milliseconds).
         gc.collect(1)
         return result
+
+    def _fast_after_trace(self, trace, args, kwargs) -> None:
+        """The new trace's fast guard, built now when the full guard, computed again after the call, matches
+        it (the call changed nothing the guards read): the next call then replays at once."""
+        if not _usual_args(args, kwargs):
+            return
+        try:
+            key, _ = self._guard_key(args, kwargs)
+        except TypeError:
+            return
+        if key == trace.guard and all((p.grad is None) is none for p, none in trace.grads_none):
+            self._fast = self._fast_guards[id(trace)] = _FastGuard(self, trace, args)
 
     @staticmethod
     def _rng_reason(py_state, np_state, engine_state, tracer):
