@@ -658,3 +658,79 @@ def test_an_aliased_trace_never_serves_distinct_arguments():
     assert f(a, b).tolist() == [2.0, 2.0]
     assert f(a, a).tolist() == [3.0, 3.0]
     assert f(b, a).tolist() == [1.0, 1.0]
+
+
+class _StraightThroughSign(torch.autograd.Function):
+    """sign() forward, identity backward clipped to |x| <= 1: not the forward's derivative (which is 0)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.sign()
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * (x.abs() <= 1).to(g.dtype)
+
+
+def test_a_custom_functions_own_backward_gives_the_gradients():
+    def run(compiled):
+        torch.manual_seed(0)
+        w = torch.randn(4, 3, requires_grad=True)
+        x = torch.randn(5, 4)
+
+        def step(x):
+            nonlocal w
+            loss = (_StraightThroughSign.apply(x @ w) * 2).sum()
+            loss.backward()
+            with torch.no_grad():
+                w -= 0.1 * w.grad
+                w.grad = None
+            return loss
+        fn = torch.compile(step) if compiled else step
+        start = w.detach().numpy().copy()
+        for _ in range(4):
+            fn(x)
+        return w.detach().numpy().copy(), start, fn
+    (eager, start, _), (compiled, _, fn) = run(False), run(True)
+    assert not np.array_equal(eager, start)   # sign's own derivative (0) would leave w where it started
+    assert compiled.tobytes() == eager.tobytes()
+    assert fn.compiled_calls == 0 and "autograd.Function _StraightThroughSign" in fn.explain(), fn.explain()
+
+
+def test_a_custom_function_under_no_grad_still_compiles():
+    w = torch.ones(3)
+    fn = torch.compile(lambda x: _StraightThroughSign.apply(x * w) + 1)
+    for _ in range(3):
+        out = fn(torch.tensor([-2.0, 0.5, 3.0]))
+    assert out.tolist() == [0.0, 2.0, 2.0] and fn.compiled_calls == 2, fn.explain()
+
+
+def test_several_writes_to_one_tensor_in_one_call_leave_eagers_last_value():
+    def run(compiled):
+        torch.manual_seed(0)
+        w = torch.randn(3, 2, requires_grad=True)
+        b = torch.zeros(2)
+
+        def step(x):
+            nonlocal w
+            loss = (x @ w).pow(2).sum()
+            loss.backward()              # w.grad set (accumulated into the one from the call before)
+            with torch.no_grad():
+                w.mul_(0.9)              # three in-place changes chained on the parameter
+                w.sub_(0.01 * w.grad)
+                w.add_(b)
+                b.add_(1.0).mul_(0.5)    # and on a plain state tensor
+                w.grad.zero_()           # written again after backward ...
+                w.grad.add_(w * 0.5)     # ... and again
+            return loss
+        fn = torch.compile(step) if compiled else step
+        x = torch.randn(4, 3)
+        losses = [fn(x).detach().numpy().copy() for _ in range(6)]
+        return losses, w.detach().numpy().copy(), w.grad.numpy().copy(), b.numpy().copy(), fn
+    eager, compiled = run(False), run(True)
+    for want, got in zip(eager[:4], compiled[:4]):
+        assert np.asarray(got).tobytes() == np.asarray(want).tobytes()
+    fn = compiled[4]
+    assert fn.eager_reason is None and not fn.fallbacks and fn.compiled_calls >= 4, fn.explain()

@@ -183,7 +183,8 @@ class _Tracer:
         self.keep: list = []                    # tensors whose ids are keys (kept alive: ids stay unique)
         self.variables: dict[int, tuple] = {}   # id(tensor) -> (tensor, Variable node)
         self.placeholders: list = []            # (placeholder node, how to get its value from a call)
-        self.writes: dict[int, object] = {}     # id(tensor) -> the node of its new value
+        self.writes: dict[int, object] = {}     # id(tensor) -> the node of its new value (an assign when built)
+        self.pending: set[int] = set()          # ids in writes whose value gets its assign at the end (write)
         self.grad_owners: dict[int, Tensor] = {}
         self.after: list = []                   # eager calls replayed after the plan (optimizer steps)
         self.stepped: list = []                 # optimizers whose step ran (their tensors may change unseen)
@@ -308,11 +309,27 @@ class _Tracer:
             self.abort(f"in-place {op.name} changes the shape of a tensor")
         if value.dtype != t.dtype:
             value = self.apply("cast", value, dtype=t.dtype)
-        if old.op == "variable" or id(t) in self.writes and self.writes[id(t)].op == "assign":
-            var = self.variables[id(t)][1]
-            value = self.tf.assign(var, value)
-            self.writes[id(t)] = value
+        if id(t) in self.variables:
+            self.write(t, value)
         self._map(t, value)
+
+    def write(self, t: Tensor, value) -> None:
+        """``value`` is the state tensor ``t``'s new value: its one assign is made when the trace ends
+        (:meth:`assigns`), so a later write in the same call (``w.grad`` accumulated, then zeroed) computes
+        from this value and replaces it, and the plan leaves the last value, as the eager call does."""
+        pending = self.writes.get(id(t))
+        if pending is not None and id(t) not in self.pending:
+            self.abort("a tensor optimizer.step() updated in the plan is changed again in the same call")
+        self.writes[id(t)] = value
+        self.pending.add(id(t))
+
+    def assigns(self) -> list:
+        """Every written Variable's assign node (a write still pending gets its assign now, once)."""
+        with self.graph.as_default():
+            for key in self.pending:
+                self.writes[key] = self.tf.assign(self.variables[key][1], self.writes[key])
+        self.pending.clear()
+        return list(self.writes.values())
 
     def backward(self, loss: Tensor, leaves_before: dict) -> None:
         """The gradient of ``loss`` for every leaf that requires grad, added to ``.grad`` as eager adds it."""
@@ -345,9 +362,8 @@ class _Tracer:
                     self.grad_sources[id(before)] = t
                 g_old = self.node_of(before)
                 total = self.apply("add", g_old, g)
-                if g_old.op == "variable" or g_old.op == "assign":
-                    total = self.tf.assign(self.variables[id(before)][1], total)
-                    self.writes[id(before)] = total
+                if id(before) in self.variables:
+                    self.write(before, total)
                 self._map(before, total)
             else:
                 self._map(t.grad, g)
@@ -388,6 +404,8 @@ class _Patches:
         for opt in self.optimizers:
             if "step" in opt.__dict__:
                 self._set(opt, "step", self._instance_step(opt, opt.__dict__["step"]))
+        from .function import Function
+        self._set(Function, "apply", self._function_apply(Function.__dict__["apply"]))
         from .nn import functional as F
         self._set(F, "dropout", self._dropout(F.__dict__["dropout"]))
         self._set(F, "cross_entropy", self._cross_entropy(F.__dict__["cross_entropy"]))
@@ -415,6 +433,21 @@ class _Patches:
                 tracer.reason = f"Tensor.{name} reads a value during the trace (data-dependent Python)"
             return method(t, *args, **kwargs)
         return read
+
+    def _function_apply(self, method):
+        """``Function.apply`` making the call eager when it records the Function in the graph: the trace sees
+        only its forward's ops, and a plan would differentiate those with the op table's rules, not run the
+        Function's own ``backward`` (a straight-through estimator's is not its forward's derivative)."""
+        tracer, run = self.tracer, method.__func__
+
+        @functools.wraps(run)
+        def apply(cls, *args, **kwargs):
+            if not tracer.paused and tracer.reason is None and GRAD_MODE.enabled and any(
+                    isinstance(a, Tensor) and a.requires_grad for a in args):
+                tracer.reason = (f"autograd.Function {cls.__name__}.apply records a custom backward, which the "
+                                 "plan cannot run (it would differentiate the forward's ops instead)")
+            return run(cls, *args, **kwargs)
+        return classmethod(apply)
 
     def _grad_slot(self, slot):
         """``Tensor.grad`` noting which tensors' ``.grad`` the call reads (``if w.grad is None:`` included),
@@ -1425,7 +1458,7 @@ class CompiledFunction:
                     raise TraceAbort(".grad was set to a tensor made outside the op table")
                 out_nodes.append(node)
                 grads.append((t, len(out_nodes) - 1))
-        fetches = out_nodes + list(tracer.writes.values())
+        fetches = out_nodes + tracer.assigns()
         if not fetches:
             raise TraceAbort("the call computes nothing a plan could hold")
         placeholders = [ph for ph, _ in tracer.placeholders]
