@@ -28,8 +28,6 @@ FALLS_BACK = {
     "poly_tensors": "Tensor.item",
     "old_dynamic_net": "random",           # DynamicNet draws its depth with Python's random each step
     "poly_dynamic_net": "random",
-    "poly_legendre": "autograd.Function",   # a custom backward: the plan would differentiate its forward instead
-    "old_custom_function": "autograd.Function",
 }
 
 

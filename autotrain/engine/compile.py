@@ -35,6 +35,7 @@ import types
 import numpy as np
 
 from . import creation, dtypes
+from .function import Function, FunctionCtx
 from .graph import GRAD_MODE
 from .ops import OPS, Op, register
 from .tensor import Tensor, new_tensor as _new, promote as _promote
@@ -200,6 +201,8 @@ class _Tracer:
         self.unread_grads: set[int] = set()     # ids of leaves whose .grad at the start is never read (reset_grads)
         self.grad_reads: set[int] = set()       # ids of tensors whose .grad the call read
         self.zeroing = 0                        # inside zero_grad (its reads of .grad are its own)
+        self.functions: dict[int, object] = {}  # node id of a custom Function's output -> its ctx
+        self.function_grads: dict[int, object] = {}   # id(ctx) -> the gradient eager's backward gave it
 
     # ----------------------------------------------------------------- values
     def abort(self, reason: str):
@@ -277,6 +280,7 @@ class _Tracer:
     def _record(self, op, inputs, attrs, result) -> None:
         if self.after:
             self.abort(f"op {op.name} runs after optimizer.step() in the same call")
+        self.no_arrays_in(op, attrs)
         args = [self.node_of(v) for v in inputs]
         if op.promotes:   # PyTorch's promotion made explicit: the graph computes in the dtypes eager did
             promoted = _promote(op, tuple(v._data if isinstance(v, Tensor) else v for v in inputs))
@@ -289,7 +293,79 @@ class _Tracer:
         if tuple(node.shape) != tuple(result.shape) or node.dtype != result.dtype:
             self.abort(f"op {op.name} gives {result.dtype} {tuple(result.shape)} eagerly but {node.dtype} "
                        f"{tuple(node.shape)} in the graph")
+        if op.differentiable and not result.requires_grad and any(
+                isinstance(v, Tensor) and v.requires_grad for v in inputs):
+            node = self.apply("stop_gradient", node)   # run without gradient (no_grad, a Function's forward)
         self._map(result, node)
+
+    def function_output(self, out) -> None:
+        """A custom Function's output (see ``_Patches._function_apply``): its node's gradient rule is its
+        ``backward``."""
+        if isinstance(out, tuple):
+            self.abort("a custom autograd.Function with several outputs is not traced")
+        node = self.nodes.get(id(out))
+        if node is None or node.op in ("variable", "placeholder") or node.id in self.functions:
+            self.abort(f"autograd.Function {out.grad_fn.fn.__name__} returns a tensor its forward's ops did not "
+                       "make (an input, a view of one, or a tensor made outside the op table)")
+        self.functions[node.id] = out.grad_fn
+        self.function_grads[id(out.grad_fn)] = None
+        self.keep.append(out.grad_fn)
+
+    def function_rule(self, ctx):
+        """The gradient rule of a custom Function's output node: its ``backward`` run again on the gradient
+        eager's backward gave it, the ops traced, the tensor holding that gradient standing for the node."""
+        def rule(g):
+            ran = self.function_grads.get(id(ctx))
+            if ran is None or ctx.n_outputs != 1:
+                self.abort(f"autograd.Function {ctx.fn.__name__}'s backward did not run eagerly")
+            grad, parents, saved = ran
+            g_tensor = _new(grad)
+            self._map(g_tensor, g)
+            # run right after eager's backward, which ran it on these tensors: nothing changed them since
+            prev, GRAD_MODE.enabled = GRAD_MODE.enabled, False
+            freed, (ctx.parents, ctx._saved) = (ctx.parents, ctx._saved), (parents, saved)
+            try:
+                result = ctx.fn.backward(ctx, g_tensor)
+            finally:
+                GRAD_MODE.enabled = prev
+                ctx.parents, ctx._saved = freed
+            if self.reason is not None:
+                raise TraceAbort(self.reason)
+            result = result if type(result) is tuple else (result,)
+            if len(result) != len(parents):
+                self.abort(f"autograd.Function {ctx.fn.__name__}'s backward returns {len(result)} gradients for "
+                           f"{len(parents)} inputs")
+            pairs = []
+            for parent, gi, need in zip(parents, result, ctx.needs_input_grad):
+                if gi is None or not need:
+                    continue
+                if not isinstance(gi, Tensor) or gi.dtype != parent.dtype:
+                    self.abort(f"autograd.Function {ctx.fn.__name__}'s backward returns a gradient that is not "
+                               "a tensor of its input's dtype")
+                pairs.append((self.node_of(parent), self.node_of(gi)))
+            return pairs
+        return rule
+
+    def traced_mask(self, t: Tensor, op, others, attrs):
+        """The node of ``mask`` in ``t[mask] = number`` (a bool tensor of t's shape the trace computed, a Python
+        number or a 0-d tensor), or None for any other write."""
+        key = attrs.get("key")
+        if op.name != "setitem" or type(key) is not np.ndarray or key.dtype != bool or key.shape != tuple(t.shape):
+            return None
+        value = others[0]
+        if not (type(value) in (int, float) or isinstance(value, Tensor) and value.ndim == 0):
+            return None
+        owner = next((m for m in reversed(self.keep) if isinstance(m, Tensor) and m._data is key), None)
+        return None if owner is None else self.nodes.get(id(owner))
+
+    def no_arrays_in(self, op, attrs) -> None:
+        """An index tensor (``x[idx]``, ``t[mask] = v``) is an array in the op's attributes, which a node
+        would hold as a constant: the plan would index every later call with this call's indices."""
+        for value in attrs.values():
+            for part in value if isinstance(value, tuple) else (value,):
+                if isinstance(part, np.ndarray) or hasattr(part, "__cuda_array_interface__"):
+                    self.abort(f"op {op.name} indexes with a tensor (a mask or indices), which the plan would "
+                               "bake in")
 
     def apply(self, op, *args, **attrs):
         from .static.graph import apply, numpy_rules
@@ -301,10 +377,16 @@ class _Tracer:
 
     def inplace(self, t: Tensor, op, others, attrs) -> None:
         """``t.op_(others)`` (also ``t[key] = v``, ``zero_()``): the new value is an assign to t's Variable."""
+        mask = self.traced_mask(t, op, others, attrs)
+        if mask is None:
+            self.no_arrays_in(op, attrs)
         old = self.node_of(t)
         if old.op == "placeholder":
             self.abort(f"in-place {op.name} changes an argument of the call")
-        value = self.apply(op.name, old, *(self.node_of(o) for o in others), **attrs)
+        if mask is not None:   # t[mask] = number writes the number where mask is True: where() computes that
+            value = self.apply("where", mask, self.node_of(others[0]), old)
+        else:
+            value = self.apply(op.name, old, *(self.node_of(o) for o in others), **attrs)
         if tuple(value.shape) != tuple(t.shape):
             self.abort(f"in-place {op.name} changes the shape of a tensor")
         if value.dtype != t.dtype:
@@ -346,7 +428,8 @@ class _Tracer:
         _SCE.backward = staticmethod(_graph_sce_backward)   # the graph form of its rule, for this call only
         try:
             with self._numpy_rules():
-                grads = gradients(root, [var for _, var in owners])
+                rules = {key: self.function_rule(ctx) for key, ctx in self.functions.items()}
+                grads = gradients(root, [var for _, var in owners], rules=rules)
         except Exception as exc:  # noqa: BLE001 - a rule the graph cannot replay: stay eager
             self.abort(f"the static autodiff cannot differentiate the trace: {type(exc).__name__}: {exc}")
         finally:
@@ -404,8 +487,9 @@ class _Patches:
         for opt in self.optimizers:
             if "step" in opt.__dict__:
                 self._set(opt, "step", self._instance_step(opt, opt.__dict__["step"]))
-        from .function import Function
+        self._set(Tensor, "clone", self._clone(Tensor.__dict__["clone"]))
         self._set(Function, "apply", self._function_apply(Function.__dict__["apply"]))
+        self._set(FunctionCtx, "run_backward", self._function_backward(FunctionCtx.__dict__["run_backward"]))
         from .nn import functional as F
         self._set(F, "dropout", self._dropout(F.__dict__["dropout"]))
         self._set(F, "cross_entropy", self._cross_entropy(F.__dict__["cross_entropy"]))
@@ -434,20 +518,55 @@ class _Patches:
             return method(t, *args, **kwargs)
         return read
 
+    def _clone(self, method):
+        """``Tensor.clone``: a copy made outside the op table where no gradient is recorded (a custom
+        backward's ``grad_output.clone()``) is the same value as its source's node, passing no gradient."""
+        tracer = self.tracer
+
+        @functools.wraps(method)
+        def clone(t):
+            out = method(t)
+            if not tracer.paused and tracer.reason is None and id(out) not in tracer.nodes:
+                try:
+                    node = tracer.node_of(t)
+                    with tracer.graph.as_default():
+                        tracer._map(out, tracer.apply("stop_gradient", node) if t.requires_grad else node)
+                except TraceAbort:
+                    pass
+            return out
+        return clone
+
     def _function_apply(self, method):
-        """``Function.apply`` making the call eager when it records the Function in the graph: the trace sees
-        only its forward's ops, and a plan would differentiate those with the op table's rules, not run the
-        Function's own ``backward`` (a straight-through estimator's is not its forward's derivative)."""
+        """``Function.apply`` telling the tracer which node is the Function's output: its forward's ops are
+        traced as they run (without gradient, as eager runs them), and the static autodiff takes that node's
+        gradient with the Function's own ``backward`` (:meth:`_Tracer.function_rule`), not the op table's
+        rules of the forward (a straight-through estimator's backward is not its forward's derivative)."""
         tracer, run = self.tracer, method.__func__
 
         @functools.wraps(run)
         def apply(cls, *args, **kwargs):
-            if not tracer.paused and tracer.reason is None and GRAD_MODE.enabled and any(
-                    isinstance(a, Tensor) and a.requires_grad for a in args):
-                tracer.reason = (f"autograd.Function {cls.__name__}.apply records a custom backward, which the "
-                                 "plan cannot run (it would differentiate the forward's ops instead)")
-            return run(cls, *args, **kwargs)
+            out = run(cls, *args, **kwargs)
+            if not tracer.paused and tracer.reason is None and isinstance(out, (Tensor, tuple)) and any(
+                    isinstance(t, Tensor) and isinstance(t.grad_fn, FunctionCtx) for t in
+                    (out if isinstance(out, tuple) else (out,))):
+                try:
+                    tracer.function_output(out)
+                except TraceAbort:
+                    pass
+            return out
         return classmethod(apply)
+
+    def _function_backward(self, method):
+        """``FunctionCtx.run_backward`` keeping the gradient the eager backward gives a traced Function's
+        output: the trace runs the Function's ``backward`` again on that value, its ops becoming graph nodes."""
+        tracer = self.tracer
+
+        @functools.wraps(method)
+        def run_backward(ctx, g, xp):
+            if id(ctx) in tracer.function_grads:   # with what its release frees, for the trace's run
+                tracer.function_grads[id(ctx)] = (np.array(g, copy=True), ctx.parents, ctx._saved)
+            return method(ctx, g, xp)
+        return run_backward
 
     def _grad_slot(self, slot):
         """``Tensor.grad`` noting which tensors' ``.grad`` the call reads (``if w.grad is None:`` included),
