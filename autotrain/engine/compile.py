@@ -1727,11 +1727,19 @@ def _write_replay(trace):
         ns[f"B{k}"] = t
         lines.append(f"B{k}._bump()")
     none_at_start = {id(t) for t, none in trace.grads_none if none}   # guarded: None when the call starts
+    ns["ARRAY"] = np.ndarray
     for k, (t, slot) in enumerate(trace.grads):
         ns[f"G{k}"] = t
         if slot is not None:   # a 0-d value comes back as a numpy scalar: own() makes it an array
             value = f"own(values[{slot}])" if slot in trace.scalar_outputs else f"values[{slot}]"
-            lines.append(f"G{k}.grad = new({value})")
+            # the plan's array has the traced shape and dtype on the CPU: while the parameter's array still
+            # has them (checked here), the .grad setter's checks hold and the slot is written directly
+            ns[f"GS{k}"], ns[f"GY{k}"] = t._data.shape, t._data.dtype
+            lines += [f"d = G{k}._data",
+                      f"if type(d) is ARRAY and d.shape == GS{k} and d.dtype is GY{k}:",
+                      f"    G{k}._grad = new({value})",
+                      "else:",
+                      f"    G{k}.grad = new({value})"]
         elif id(t) not in none_at_start:
             lines.append(f"G{k}.grad = None")
     out = trace.single_output
