@@ -812,3 +812,30 @@ def test_basic_indexing_and_a_traced_mask_write_run_the_plan():
         x = torch.arange(5.0) + k
         assert f(x).numpy().tobytes() == g(x).numpy().tobytes()
     assert f.compiled_calls == 3, f.explain()
+
+
+@pytest.mark.parametrize("opt_name", ["sgd", "adam"])
+def test_weights_clamped_after_the_planned_step_as_eager(opt_name):
+    def run(compiled):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(4, 3)
+        opt = OPTIMIZERS[opt_name](model.parameters())
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.clamp_(-0.3, 0.3)        # written again after the step wrote it
+                model.weight.mul_(0.99)
+            return loss
+        fn = torch.compile(step) if compiled else step
+        xs, ys = _data(8, 4, 3, 12, np.float32)
+        losses = [fn(x, y).detach().numpy().copy() for x, y in zip(xs, ys)]
+        return losses, [p.detach().numpy().copy() for p in model.parameters()], fn
+    eager, compiled = run(False), run(True)
+    assert [a.tobytes() for a in compiled[0]] == [a.tobytes() for a in eager[0]]
+    assert [a.tobytes() for a in compiled[1]] == [a.tobytes() for a in eager[1]]
+    assert compiled[2].compiled_calls >= 10 and not compiled[2].fallbacks, compiled[2].explain()

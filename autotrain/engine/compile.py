@@ -401,7 +401,11 @@ class _Tracer:
         from this value and replaces it, and the plan leaves the last value, as the eager call does."""
         pending = self.writes.get(id(t))
         if pending is not None and id(t) not in self.pending:
-            self.abort("a tensor optimizer.step() updated in the plan is changed again in the same call")
+            # the planned optimizer step's assign (its formula's later lines read it): it becomes an alias of
+            # its value, which this write computes from and replaces (a clamp of the weights after the step)
+            if pending.op != "assign" or pending.inputs[0] is not self.variables[id(t)][1]:
+                self.abort("a tensor the plan updates is changed again in the same call")
+            pending.op, pending.inputs, pending.attrs = "stop_gradient", (pending.inputs[1],), {}
         self.writes[id(t)] = value
         self.pending.add(id(t))
 
