@@ -89,8 +89,8 @@ def best_step(run: RunDir) -> int | None:
             return step
     except (OSError, ValueError, AttributeError):
         pass
-    from autotrain.training.train import _best_of
-    return _best_of(run.read_metric_rows())[2]
+    from autotrain.training.train import best_of
+    return best_of(run.read_metric_rows())[2]
 
 
 def evaluate_run(path, data_file: str | None = None, checkpoint: str | int | None = "last") -> Evaluation:
