@@ -1,4 +1,4 @@
-"""Everything autotrain shows on a terminal: progress bars, tables, errors (rich lives only here and in cli.py).
+"""Everything autotrain shows on a terminal: progress bars, tables, errors (rich lives only in the cli package).
 
 Results go to stdout; progress, hints and errors go to stderr, so ``--json`` output stays parseable.
 """
@@ -13,6 +13,8 @@ import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
 
+from autotrain.cli.exits import ExitCode
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
@@ -21,7 +23,7 @@ MAX_TABLE_ROWS = 40  # the full table is in metrics.csv; the screen shows a read
 REFRESH_S = 0.1  # progress fields are updated at most this often, so drawing never slows training
 
 
-EXIT_PIPE_CLOSED = 141  # the reader went away (`autotrain runs | head -1`): what a shell reports for SIGPIPE
+EXIT_PIPE_CLOSED = ExitCode.PIPE_CLOSED  # the reader went away (`autotrain runs | head -1`)
 
 
 class _ClosedPipeGuard:
@@ -176,6 +178,28 @@ def summary(s, rows: list) -> None:
     console().print(f"{s.status}: step {s.step}/{s.steps}, final loss {loss}, {s.steps_per_s:,.0f} steps/s, "
                   f"{s.wall_time_s:.2f} s", markup=False)
     console().print(f"run: {s.run_dir}", markup=False, soft_wrap=True)
+
+
+def fit_outcome(o, *, json_out: bool = False, quiet: bool = False) -> None:
+    """The end of ``fit``: the summary (table and lines, or JSON), then what to do about a run that did not
+    complete (a ``failed`` run's line is an error)."""
+    s = o.summary
+    if json_out:
+        as_json(o.to_dict())
+    elif not quiet:
+        summary(s, o.rows)
+    if json_out or quiet:  # a skipped damaged checkpoint is news even to a script: stderr, like the hints
+        for note in s.notes:
+            hint(f"note: {note}")
+    if o.message is not None:
+        error(o.message) if s.status == "failed" else hint(o.message)
+
+
+def prediction(p) -> None:
+    """``autotrain predict``: one line on stderr saying what was written where."""
+    more = ", ..." if len(p.columns) > 6 else ""
+    hint(f"{p.rows} rows predicted with checkpoint step {p.checkpoint_step}: {p.output} "
+         f"({', '.join(p.columns[:6])}{more})")
 
 
 def evaluation(e) -> None:
@@ -415,24 +439,40 @@ def comparison(c, *, show_graph: bool = False) -> None:
 
 def diverged_line(c) -> str:
     """One line for a comparison where every mode diverged, with a learning rate worth trying."""
-    steps = sorted({r.diverged_at for r in c.results})
-    where = f"at step {steps[0]}" if len(steps) == 1 else f"at steps {steps[0]}..{steps[-1]}"
-    return f"diverged {where} in every mode: lower lr (try --set lr={c.cfg.lr / 10:.3g})"
+    from autotrain.training.compare import lower_lr_line
+
+    return lower_lr_line(c)
 
 
 def comparison_json(c) -> None:
     """``compare-modes --json``: the table's rows, the verdict and where the files went, as one JSON document."""
-    import math
+    from autotrain.training.compare import to_dict
 
-    def plain(v):
-        return v if not isinstance(v, float) or math.isfinite(v) else repr(v)  # JSON has no NaN/inf
+    as_json(to_dict(c))
 
-    from autotrain.training.compare import rows
 
-    as_json({"config": c.cfg.model_dump(), "steps": c.steps, "tolerance": c.tolerance,
-             "agree": c.agree and not c.diverged, "diverged": c.diverged, "diverged_at": c.diverged_at,
-             "rows": [{k: plain(v) for k, v in row.items()} for row in rows(c)], "notes": c.notes,
-             "run_dir": None if c.run_dir is None else str(c.run_dir)})
+def require_plot_file(path) -> None:
+    """Refuse ``--plot FILE`` before anything runs when matplotlib is missing."""
+    import importlib.util
+
+    from autotrain.training.usage import UsageError
+
+    if path is not None and importlib.util.find_spec("matplotlib") is None:
+        raise UsageError("--plot needs matplotlib: pip install 'autotrain[plot]' (or leave out --plot)")
+
+
+def comparison_outcome(c, *, json_out: bool = False, show_graph: bool = False, plot=None) -> None:
+    """The end of ``compare-modes``: the loss-curve files (``plot`` and its copy in the run directory), then
+    the table (or JSON) and, for JSON, the divergence line on stderr."""
+    if plot is not None:
+        for path in dict.fromkeys([plot, c.run_dir / plot.name]):
+            plot_losses(c, path)
+    if json_out:
+        comparison_json(c)
+        if c.diverged:
+            hint(diverged_line(c))
+    else:
+        comparison(c, show_graph=show_graph)
 
 
 def loss_curves(c, width: int = 72, height: int = 14) -> str:
@@ -692,3 +732,37 @@ def sweep_result(r) -> None:
         console().print(f"best: trial {r.best.trial.index} ({r.best.trial.dirname}), {spec.metric} "
                         f"{r.best.metric:.6g}", markup=False, soft_wrap=True)
     console().print(f"sweep: {r.path}  (sweep.csv, one run directory per trial)", markup=False, soft_wrap=True)
+    sweep_interrupted(r)
+
+
+def sweep_interrupted(r) -> None:
+    """How to finish a sweep that was interrupted (nothing when it was not)."""
+    if r.interrupted:
+        hint(f"sweep interrupted; finish it with: autotrain sweep --resume {r.path}")
+
+
+def best_config(best) -> None:
+    """``sweep best``: the config on stdout, or the line saying where it was written."""
+    if best.output is None:
+        _ClosedPipeGuard(False).write(best.text)
+        _ClosedPipeGuard(False).flush()
+    else:
+        hint(f"{best.note}; wrote {best.output}: train it with autotrain fit {best.output}")
+
+
+def wrote_events(folder) -> None:
+    hint(f"wrote events to {folder}")
+
+
+def exported(export) -> None:
+    """``export-tensorboard``: how to look at what was written."""
+    hint(f"view them with: tensorboard --logdir {export.logdir}")
+
+
+def drawn(d) -> None:
+    """``plot``: every file written, and what could not be drawn."""
+    for chart_path in d.charts:
+        hint(f"wrote {chart_path}")
+    for why in d.skipped:
+        hint(f"not drawn: {why}")
+    hint(f"wrote {d.output}")

@@ -8,10 +8,48 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HINT = "autotrain plot needs matplotlib: pip install 'autotrain[plot]'"
 SUFFIXES = (".png", ".svg", ".pdf")
+
+
+@dataclass
+class Drawn:
+    """What ``draw`` wrote: ``output``, a sweep's Optuna charts beside it, and the charts it could not draw."""
+
+    output: Path
+    charts: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def draw(paths: list, output: str | os.PathLike) -> Drawn:
+    """``autotrain plot``: the loss curves of run/compare directories, or one sweep's metric against its swept
+    key (and its study's charts), into ``output``; UsageError for what cannot be drawn (nothing is written)."""
+    from autotrain.store import catalog
+    from autotrain.training.usage import UsageError
+
+    output = Path(os.fspath(output))
+    if not available():
+        raise UsageError(HINT)
+    if output.suffix.lower() not in SUFFIXES:
+        raise UsageError(f"--output {output}: the suffix must be one of {', '.join(SUFFIXES)}")
+    if not output.parent.is_dir():
+        raise UsageError(f"--output {output}: the folder {output.parent} does not exist")
+    details = [catalog.detail(path) for path in paths]
+    sweeps = [d for d in details if d.entry.kind == "sweep"]
+    if sweeps and len(details) > 1:
+        raise UsageError("give one sweep directory, or only run/compare directories")
+    try:
+        if not sweeps:
+            plot_runs(details, output)
+            return Drawn(output)
+        plot_sweep(sweeps[0], output)
+        charts, skipped = plot_study(sweeps[0].entry.dir, output)
+        return Drawn(output, list(charts), list(skipped))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def available() -> bool:
