@@ -71,3 +71,23 @@ def test_a_piped_table_has_plain_stable_columns(made):
     text = cli("runs", "--runs-dir", runs, cwd=root)
     assert not any(ch in text for ch in "│┃━┏┡┌")  # no borders: columns split on runs of spaces
     assert text == cli("runs", "--runs-dir", runs, cwd=root)
+
+
+BORDERS = "│┃━┏┡┌┐└┘├┤┬┴┼"
+
+
+def test_show_fit_and_print_config_tables_are_plain_when_piped(made):
+    root, runs = made
+    run = next(d for d in sorted(runs.iterdir()) if d.is_dir() and "-compare-" not in d.name
+               and "-sweep-" not in d.name)
+    shown = cli("show", run, cwd=root)
+    tables = shown.split("checkpoints kept:")[0]  # the charts after it draw their own axes
+    assert "config" in tables and "summary" in tables and not any(ch in tables for ch in BORDERS)
+    assert shown == cli("show", run, cwd=root)
+    printed = cli("fit", SEED, "--print-config", cwd=root)
+    assert printed.splitlines()[0] == f"config ({SEED})" and not any(ch in printed for ch in BORDERS)
+    assert printed == cli("fit", SEED, "--print-config", cwd=root)
+    fitted = cli("fit", SEED, "--set", "steps=3", "--runs-dir", runs / "plain", "--no-tensorboard", cwd=root)
+    assert "elapsed_s" in fitted and not any(ch in fitted for ch in BORDERS)
+    for text in (tables, printed.split("\n", 1)[1], fitted):  # the title line names a path: never broken
+        check_narrow(text)

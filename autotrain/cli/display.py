@@ -131,31 +131,19 @@ def _sample(rows: list, limit: int = MAX_TABLE_ROWS) -> list:
 
 def loss_table(rows: list[tuple[int, float, float]], title: str = "loss") -> Table:
     """The logged steps as a table (a sample of them when there are many)."""
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    table.add_column("step", justify="right")
-    table.add_column("loss", justify="right")
-    table.add_column("elapsed_s", justify="right")
-    for step, loss, elapsed in _sample(rows):
-        table.add_row(str(step), f"{loss:.10g}", f"{elapsed:.3f}")
-    return table
+    cols = [Col("step", "right"), Col("loss", "right"), Col("elapsed_s", "right")]
+    return fitted_table(title, cols, [[str(step), f"{loss:.10g}", f"{elapsed:.3f}"]
+                                      for step, loss, elapsed in _sample(rows)])
 
 
 def metrics_table(rows: list[dict], title: str = "metrics") -> Table:
     """metrics.csv rows (dicts) as a table: epoch and validation columns only where the run has them."""
-    from rich.table import Table
-
     cols = ["step"] + [c for c in ("epoch",) if any(r["epoch"] is not None for r in rows)] + ["loss"]
     cols += [c for c in ("val_loss", "val_accuracy") if any(r[c] is not None for r in rows)] + ["elapsed_s"]
-    table = Table(title=title, title_justify="left")
-    for c in cols:
-        table.add_column(c, justify="right")
     fmt = {"step": str, "epoch": str, "loss": lambda v: f"{v:.10g}", "val_loss": lambda v: f"{v:.10g}",
            "val_accuracy": lambda v: f"{v:.2%}", "elapsed_s": lambda v: f"{v:.3f}"}
-    for r in _sample(rows):
-        table.add_row(*("" if r[c] is None else fmt[c](r[c]) for c in cols))
-    return table
+    cells = [["" if r[c] is None else fmt[c](r[c]) for c in cols] for r in _sample(rows)]
+    return fitted_table(title, [Col(c, "right") for c in cols], cells)
 
 
 def summary(s, rows: list) -> None:
@@ -165,7 +153,7 @@ def summary(s, rows: list) -> None:
     if rows:
         shown = len(_sample(rows))
         title = "loss" + (f" ({shown} of {len(rows)} logged rows; all in metrics.csv)" if shown < len(rows) else "")
-        console().print(metrics_table(rows, title) if isinstance(rows[0], dict) else loss_table(rows, title))
+        print_table(metrics_table(rows, title) if isinstance(rows[0], dict) else loss_table(rows, title))
     if getattr(s, "best_val_loss", None) is not None:
         acc = "" if s.best_val_accuracy is None else f", val accuracy {s.best_val_accuracy:.2%}"
         # A metrics row's step is the step's index; its validation figure is of the weights after that step,
@@ -227,15 +215,11 @@ def plain(text: str) -> None:
 
 def resolved_config(resolved) -> None:
     """``--print-config``: every key, its value and where the value came from."""
-    from rich.table import Table
-
-    table = Table(title=f"config ({resolved.path or 'no file'})", title_justify="left")
-    table.add_column("key")
-    table.add_column("value")
-    table.add_column("from")
-    for key, value in resolved.config.model_dump().items():
-        table.add_row(key, yaml_value(value), resolved.sources[key])
-    console().print(table)
+    rows = [[_escape(key), _escape(yaml_value(value)), resolved.sources[key]]
+            for key, value in resolved.config.model_dump().items()]
+    # the title names a file: a line of its own, so a long path is never folded inside the table's width
+    console().print(f"config ({resolved.path or 'no file'})", markup=False, soft_wrap=True)
+    print_table(fitted_table(None, [Col("key"), Col("value"), Col("from")], rows))
 
 
 def yaml_value(value) -> str:
@@ -271,7 +255,7 @@ class Col:
     priority: int = 0
 
 
-def fitted_table(title: str, cols: list[Col], rows: list[list[str]], *, width: int | None = None) -> "Table":
+def fitted_table(title: str | None, cols: list[Col], rows: list[list[str]], *, width: int | None = None) -> "Table":
     """A table that fits ``width`` (the terminal's; NARROW when stdout is a pipe or file): the columns of
     highest priority number are left out until the rest fit, and cells are never cut short (a cell too long
     even so folds onto the next line).  With ``use_wide(True)`` every column is kept.  Off a terminal the
@@ -610,21 +594,12 @@ def show_run(d) -> None:
     for problem in d.problems:
         hint(f"note: {problem}")
     if d.config:
-        table = Table(title="sweep" if e.kind == "sweep" else "config", title_justify="left")
-        table.add_column("key")
-        table.add_column("value", overflow="fold")
-        for k, v in d.config.items():
-            table.add_row(str(k), yaml_value(v))
-        out(table)
+        rows = [[_escape(k), _escape(yaml_value(v))] for k, v in d.config.items()]
+        print_table(fitted_table("sweep" if e.kind == "sweep" else "config", [Col("key"), Col("value")], rows))
     if d.summary:
-        table = Table(title="summary", title_justify="left")
-        table.add_column("field")
-        table.add_column("value", overflow="fold")
-        for k, v in d.summary.items():
-            if k in ("notes", "versions") and not v:
-                continue
-            table.add_row(str(k), repr(v) if isinstance(v, float) else str(v))
-        out(table)
+        rows = [[_escape(k), _escape(repr(v) if isinstance(v, float) else str(v))] for k, v in d.summary.items()
+                if not (k in ("notes", "versions") and not v)]
+        print_table(fitted_table("summary", [Col("field"), Col("value")], rows))
     if e.kind == "run":
         kept = ", ".join(f"{c['file']} ({_bytes(c['bytes'])})" for c in d.checkpoints) or "none"
         out(f"checkpoints kept: {kept}", markup=False, soft_wrap=True)
