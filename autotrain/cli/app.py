@@ -63,6 +63,7 @@ def main() -> None:
     import signal
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    display.guard_stdout()
     app()
 
 

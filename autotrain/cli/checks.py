@@ -39,8 +39,8 @@ def gradcheck(
 
     with exit_codes(checks.INTERRUPTED, checks.KEPT):
         report = checks.gradcheck(config, value(dtype), eps, atol, rtol, only)
-    display.use_wide(wide)
-    display.gradcheck_report(report)
+        display.use_wide(wide)
+        display.gradcheck_report(report)
     exit_with(ExitCode.OK if report.passed else ExitCode.CHECK_FAILED)
 
 

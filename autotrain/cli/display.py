@@ -30,10 +30,12 @@ class _ClosedPipeGuard:
     """sys.stdout/sys.stderr (looked up at each write, so test runners' swaps are seen) that ends the process
     quietly with EXIT_PIPE_CLOSED when the reader has closed the pipe, instead of an "OS error"."""
 
-    def __init__(self, stderr: bool):
-        self._stderr = stderr
+    def __init__(self, stderr: bool, stream=None):
+        self._stderr, self._fixed = stderr, stream
 
     def _stream(self):
+        if self._fixed is not None:
+            return self._fixed
         return sys.stderr if self._stderr else sys.stdout
 
     def write(self, text: str) -> int:
@@ -59,6 +61,13 @@ class _ClosedPipeGuard:
 
     def __getattr__(self, name):
         return getattr(self._stream(), name)
+
+
+def guard_stdout() -> None:
+    """Make every write to sys.stdout, typer's help and usage text included, end quietly with
+    EXIT_PIPE_CLOSED when the reader is gone (click would exit 1 for it, "a check failed")."""
+    if not isinstance(sys.stdout, _ClosedPipeGuard):
+        sys.stdout = _ClosedPipeGuard(False, sys.stdout)
 
 
 def pipe_closed() -> None:
@@ -319,7 +328,6 @@ def _num(value, fmt: str = ".3g") -> str:
 
 def gradcheck_report(report) -> None:
     """``autotrain gradcheck``: one row per check and input, the pass rule once under the table, warnings."""
-    from rich.table import Table
 
     from autotrain.engine.gradcheck import PASS_RULE
 
@@ -380,7 +388,6 @@ def _bytes(n) -> str:
 
 def comparison(c, *, show_graph: bool = False) -> None:
     """``autotrain compare-modes``: the table, the tolerance, notes, the curves, the run directory."""
-    from rich.table import Table
 
     cols = [Col("mode"), Col("final loss", "right", 1), Col("max loss dev", "right", 2),
             Col("max weight dev", "right", 2), Col("first out of tol", priority=3), Col("ms/step", "right", 1),
@@ -436,13 +443,15 @@ def comparison_json(c) -> None:
 
 
 def require_plot_file(path) -> None:
-    """Refuse ``--plot FILE`` before anything runs when matplotlib is missing."""
-    import importlib.util
-
+    """Refuse ``--plot FILE`` before anything runs: matplotlib missing, or a file it cannot write."""
+    from autotrain.cli import plots
     from autotrain.training.usage import UsageError
 
-    if path is not None and importlib.util.find_spec("matplotlib") is None:
+    if path is None:
+        return
+    if not plots.available():
         raise UsageError("--plot needs matplotlib: pip install 'autotrain[plot]' (or leave out --plot)")
+    plots.check_output(path, "--plot")
 
 
 def comparison_outcome(c, *, json_out: bool = False, show_graph: bool = False, plot=None) -> None:
@@ -548,7 +557,6 @@ def _size(n) -> str:
 
 def runs_table(entries, root: str) -> None:
     """``autotrain runs``: one row per run, comparison and sweep (its trials indented under it)."""
-    from rich.table import Table
 
     if not entries:
         console().print(f"no runs in {root} (autotrain fit CONFIG makes one)", markup=False)
@@ -586,7 +594,6 @@ def runs_table(entries, root: str) -> None:
 
 def show_run(d) -> None:
     """``autotrain show``: config, summary, checkpoints, the table of a comparison/sweep, the curves."""
-    from rich.table import Table
 
     e = d.entry
     out = console().print
@@ -688,7 +695,6 @@ def sweep_progress(total: int, *, quiet: bool = False) -> Iterator:
 
 def sweep_result(r) -> None:
     """The end of a sweep: every trial sorted by the metric (best first), the best, the directory."""
-    from rich.table import Table
 
     spec = r.spec
     cols = [Col("#", "right")] + [Col(key, "right") for key in spec.keys]

@@ -1,7 +1,10 @@
 """The one place that turns library exceptions into a message and an exit code (never a traceback)."""
 from __future__ import annotations
 
+import os
+import re
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable, Iterator
 
 import typer
@@ -50,8 +53,18 @@ def exit_codes(interrupted: Message = "interrupted; nothing was written",
     except BrokenPipeError:  # the reader of stdout went away (| head): nothing failed
         display.pipe_closed()
     except OSError as exc:  # disk full, read-only runs dir...: the previous checkpoint is intact
-        _fail(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}; {_say(kept)}",
-              ExitCode.OS_ERROR)
+        where = f": {written_file(exc.filename)}" if exc.filename else ""
+        _fail(f"{exc.strerror or exc}{where}; {_say(kept)}", ExitCode.OS_ERROR)
+
+
+TEMP_FILE = re.compile(r"^\.(?P<name>.+)\.\d+\.tmp$")  # store.runs.atomic_write's .NAME.PID.tmp
+
+
+def written_file(filename) -> str:
+    """The file an OS error is about, as the user knows it: the file being written, not its temporary twin."""
+    path = Path(os.fsdecode(filename))
+    found = TEMP_FILE.match(path.name)
+    return str(path.with_name(found["name"]) if found else path)
 
 
 def _fail(message: str, code: ExitCode):
@@ -76,4 +89,4 @@ def config_problems(error) -> str:
     return head + "\n".join([("  " if n > 1 else "") + line for line in shown] + error.footer())
 
 
-__all__ = ["exit_codes", "exit_with", "BadInput", "config_problems", "MAX_PROBLEMS"]
+__all__ = ["exit_codes", "exit_with", "written_file", "BadInput", "config_problems", "MAX_PROBLEMS"]

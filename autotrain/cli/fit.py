@@ -10,6 +10,8 @@ import typer
 from autotrain.cli import display
 from autotrain.cli.errors import BadInput, exit_codes, exit_with
 from autotrain.cli.exits import ExitCode, for_status
+
+NOTHING_WRITTEN = "nothing was written"
 from autotrain.cli.options import ConfigArg, SetOpt, TensorBoardOpt, ThreadsOpt, WideOpt, WorkersOpt
 
 
@@ -45,10 +47,10 @@ def fit(
                               ("--resume", resume), ("--print-config", print_config)) if given])
     job = FitJob(config, set_ or [], runs_dir=runs_dir, resume=resume, threads=threads, tensorboard=tensorboard)
     if print_config:
-        with exit_codes():
+        with exit_codes(kept=NOTHING_WRITTEN):
             resolved = job.resolved()
-        display.use_wide(wide)
-        return display.resolved_config_json(resolved) if as_json else display.resolved_config(resolved)
+            display.use_wide(wide)
+            return display.resolved_config_json(resolved) if as_json else display.resolved_config(resolved)
     from autotrain.sweep.launch import run_fit
 
     # Signal handlers before the first write: a Ctrl-C/SIGTERM from here on ends with exit 130 and a true message.
@@ -72,6 +74,6 @@ def _fit_sweep(config, overrides, sweeps, runs_dir, workers, metric, tensorboard
         result = quick_sweep(config, sweeps, overrides + threads_override(threads), metric=metric,
                              runs_dir=runs_dir, workers=workers, tensorboard=tensorboard,
                              progress=partial(display.sweep_progress, quiet=quiet))
-    display.use_wide(wide)
-    display.sweep_result(result)
+        display.use_wide(wide)
+        display.sweep_result(result)
     exit_with(ExitCode.INTERRUPTED if result.interrupted else ExitCode.OK)

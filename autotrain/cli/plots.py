@@ -33,10 +33,7 @@ def draw(paths: list, output: str | os.PathLike) -> Drawn:
     output = Path(os.fspath(output))
     if not available():
         raise UsageError(HINT)
-    if output.suffix.lower() not in SUFFIXES:
-        raise UsageError(f"--output {output}: the suffix must be one of {', '.join(SUFFIXES)}")
-    if not output.parent.is_dir():
-        raise UsageError(f"--output {output}: the folder {output.parent} does not exist")
+    check_output(output, "--output")
     details = [catalog.detail(path) for path in paths]
     sweeps = [d for d in details if d.entry.kind == "sweep"]
     if sweeps and len(details) > 1:
@@ -50,6 +47,19 @@ def draw(paths: list, output: str | os.PathLike) -> Drawn:
         return Drawn(output, list(charts), list(skipped))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def check_output(output: Path, flag: str) -> None:
+    """Refuse (UsageError) an image file that cannot be written, before anything is computed: a suffix
+    matplotlib is not asked to write here, a directory, a folder that does not exist."""
+    from autotrain.training.usage import UsageError
+
+    if output.suffix.lower() not in SUFFIXES:
+        raise UsageError(f"{flag} {output}: the suffix must be one of {', '.join(SUFFIXES)}")
+    if output.is_dir():
+        raise UsageError(f"{flag} {output}: is a directory; give a file name, e.g. loss.png")
+    if not output.parent.is_dir():
+        raise UsageError(f"{flag} {output}: the folder {output.parent} does not exist")
 
 
 def available() -> bool:

@@ -11,6 +11,7 @@ from autotrain.cli.errors import exit_codes
 from autotrain.cli.options import CheckpointOpt, RunArg, RunStatus, SortKey, ThreadsOpt, WideOpt, choice, value
 
 UNCHANGED = "nothing was changed"
+NOTHING_WRITTEN = "nothing was written"
 
 
 def evaluate(
@@ -27,9 +28,9 @@ def evaluate(
     """
     from autotrain.store.evaluate import evaluate_run
 
-    with exit_codes():
+    with exit_codes(kept=NOTHING_WRITTEN):
         result = evaluate_run(run, data, checkpoint, threads=threads or "auto")
-    display.as_json(result.to_dict()) if as_json else display.evaluation(result)
+        display.as_json(result.to_dict()) if as_json else display.evaluation(result)
 
 
 def predict(
@@ -43,9 +44,9 @@ def predict(
     """Predict rows of FILE with a run's checkpoint; class names for classification."""
     from autotrain.store.evaluate import predict_run
 
-    with exit_codes():
+    with exit_codes(kept=f"{output} is written whole or not at all: nothing was written"):
         result = predict_run(run, input_, output, checkpoint)
-    display.prediction(result)
+        display.prediction(result)
 
 
 def runs(
@@ -67,10 +68,10 @@ def runs(
 
     with exit_codes(kept=UNCHANGED):
         listing = catalog.runs_in(runs_dir, status=value(status), sort=value(sort))
-    if as_json:
-        return display.as_json(listing.to_dict())
-    display.use_wide(wide)
-    display.runs_table(listing.entries, str(listing.runs_dir))
+        if as_json:
+            return display.as_json(listing.to_dict())
+        display.use_wide(wide)
+        display.runs_table(listing.entries, str(listing.runs_dir))
 
 
 def show(
@@ -83,10 +84,10 @@ def show(
 
     with exit_codes(kept=UNCHANGED):
         detail = catalog.detail(run)
-    if as_json:
-        return display.as_json(detail.to_dict())
-    display.use_wide(wide)
-    display.show_run(detail)
+        if as_json:
+            return display.as_json(detail.to_dict())
+        display.use_wide(wide)
+        display.show_run(detail)
 
 
 def plot(
@@ -101,7 +102,7 @@ def plot(
 
     with exit_codes(kept=UNCHANGED):
         drawn = plots.draw(runs, output)
-    display.drawn(drawn)
+        display.drawn(drawn)
 
 
 def export_tensorboard(
@@ -111,6 +112,6 @@ def export_tensorboard(
     """Write TensorBoard event files for runs made without them, from their metrics.csv."""
     from autotrain.store import tensorboard as tb
 
-    with exit_codes(kept=UNCHANGED):
+    with exit_codes(kept="the event files already written are kept; the others were not started"):
         export = tb.export_runs(runs, overwrite=overwrite, on_written=display.wrote_events)
-    display.exported(export)
+        display.exported(export)

@@ -43,19 +43,19 @@ def sweep(
     from autotrain.sweep import launch
 
     if spec is not None and str(spec) == "best" and not spec.exists():
-        with exit_codes():
+        with exit_codes(kept="the config is written whole or not at all: nothing was written"):
             best = launch.write_best(sweep_dir, output)
-        return display.best_config(best)
+            return display.best_config(best)
     with exit_codes(kept=launch.KEPT):
         if sweep_dir is not None or output is not None:
             raise BadInput("a second argument and --output belong to: autotrain sweep best SWEEP_DIR")
         result = launch.sweep(spec, resume=resume, runs_dir=runs_dir, workers=workers, backend=value(backend),
                               address=address, tensorboard=tensorboard,
                               progress=partial(display.sweep_progress, quiet=quiet or as_json))
-    if as_json:
-        display.as_json(launch.result_dict(result))
-        display.sweep_interrupted(result)
-    else:
-        display.use_wide(wide)
-        display.sweep_result(result)
+        if as_json:
+            display.as_json(launch.result_dict(result))
+            display.sweep_interrupted(result)
+        else:
+            display.use_wide(wide)
+            display.sweep_result(result)
     exit_with(ExitCode.INTERRUPTED if result.interrupted else ExitCode.OK)

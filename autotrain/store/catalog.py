@@ -496,7 +496,8 @@ def runs_in(runs_dir: str | os.PathLike | None = None, status: str | None = None
     if sort not in SORT_KEYS:
         raise UsageError(f"--sort {sort!r}: choose from {', '.join(SORT_KEYS)}")
     if runs_dir is not None and not Path(os.fspath(runs_dir)).is_dir():
-        raise UsageError(f"--runs-dir {runs_dir}: no such directory (runs are created by autotrain fit)")
+        what = "not a directory" if Path(os.fspath(runs_dir)).exists() else "no such directory"
+        raise UsageError(f"--runs-dir {runs_dir}: {what} (runs are created by autotrain fit)")
     root = DEFAULT_RUNS_DIR if runs_dir is None else Path(os.fspath(runs_dir))
     return RunList(root, list_runs(root, status=status, sort=sort) if root.is_dir() else [])
 

@@ -231,6 +231,8 @@ def predict_run(path, input_file, output_file, checkpoint: str | int | None = "l
         raise DataError(f"{output}: expected a .csv or .npy output file")
     if output.exists() and output.is_dir():
         raise DataError(f"{output}: is a directory, expected an output file")
+    if not output.parent.is_dir():
+        raise DataError(f"{output}: the folder {output.parent} does not exist")
     cfg, data, mode, step = _mode_for(run, checkpoint)
     x = data.transform(read_inputs(input_file, data), data.x_train.dtype)
     with np.errstate(all="ignore"):

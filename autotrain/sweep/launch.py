@@ -111,6 +111,8 @@ def write_best(sweep_dir: str | os.PathLike | None, output: str | os.PathLike | 
     out = Path(output)
     if out.is_dir():
         raise UsageError(f"--output {out}: is a directory; give a file name, e.g. best.yaml")
+    if not out.parent.is_dir():
+        raise UsageError(f"--output {out}: the folder {out.parent} does not exist")
     atomic_write(out, lambda f: f.write(text.encode()))
     return Best(text, note, out)
 
