@@ -6,7 +6,8 @@ import pytest
 
 import autotrain.engine.static as tf
 from autotrain.engine.static.compiler import bind, optimize
-from autotrain.engine.static.ir import evaluate, lower
+from autotrain.engine.static.interpret import evaluate
+from autotrain.engine.static.lower import lower
 from autotrain.engine.static.passes import (PIPELINE, REWRITES, pipeline as with_rewrites, eliminate_common, fold_constants,
                                             fuse_elementwise, plan_memory, prune, simplify)
 from autotrain.engine.static.passes.rewrites import rules_for

@@ -454,28 +454,6 @@ def test_compat_v1_names():
     assert tf.compat.v1.placeholder(tf.float32, [None, 2]).shape == (None, 2)
 
 
-@pytest.mark.parametrize("op", sorted(__import__("autotrain.engine.ops", fromlist=["UFUNC_FORWARD"]).UFUNC_FORWARD))
-def test_ops_declared_as_one_ufunc_compute_exactly_their_forward(op):
-    """The static plan calls these ufuncs directly: each must be bit-identical to the op's own forward."""
-    from autotrain.engine.ops import OPS, UFUNC_FORWARD
-
-    import functools
-
-    path, extra, ignored, passed = UFUNC_FORWARD[op]
-    rng = np.random.default_rng(7)
-    for dtype in (np.float32, np.float64):
-        inputs = [(np.abs(rng.standard_normal((4, 4))) + 0.1).astype(dtype) for _ in range(OPS[op].arity)]
-        inputs[0][0, 0] = inputs[-1][0, 0]            # a tie, for the comparisons and max/min
-        for attrs in ({}, {"axis": (0,), "keepdims": True}, {"axis": 1, "keepdims": False}) if passed else ({},):
-            attrs = {**attrs, **{name: "first" for name in ignored}}
-            want = np.asarray(OPS[op].forward(np, *inputs, **attrs))
-            out = np.empty_like(want)
-            kwargs = {k: attrs.get(k, default) for k, default in passed}
-            got = functools.reduce(getattr, path.split("."), np)(*inputs, *extra, out=out, **kwargs)
-            assert got is out and got.dtype == want.dtype
-            np.testing.assert_array_equal(got, want)
-
-
 def test_default_session_eval_run_and_more_tf_names():
     x = tf.placeholder(tf.float32, shape=(None, 3), name="x")
     w = tf.Variable(tf.truncated_normal((3, 2), stddev=0.1, seed=1), name="w")
@@ -537,18 +515,6 @@ def test_the_mlp_workload_trains_as_its_numpy_reference():
     for got, want in zip(static.weights(), ref.params):
         assert got.dtype == np.float32
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
-
-
-@pytest.mark.parametrize("axes", [None, (1, 0, 2), (2, 0, 1)])
-def test_ops_declared_as_one_method_call_compute_exactly_their_forward(axes):
-    from autotrain.engine.ops import METHOD_FORWARD, OPS
-
-    method, params = METHOD_FORWARD["transpose"]
-    a = np.arange(24.0).reshape(2, 3, 4)
-    want = OPS["transpose"].forward(np, a, axes=axes)
-    got = getattr(a, method)(*[{"axes": axes}.get(k, d) for k, d in params])
-    assert got.shape == want.shape and np.shares_memory(got, a)
-    np.testing.assert_array_equal(got, want)
 
 
 def test_zeros_like_and_ones_like_of_a_batch_with_inf():

@@ -47,9 +47,16 @@ Declarations beside the rules
     The forward may produce inf/nan from finite inputs (log 0, 0/0); the
     engine silences numpy's floating-point warnings for it, as PyTorch never
     warns.
+``ufunc`` / ``ufunc_for``, ``method``, ``unrolled`` with ``scratch``
+    Other spellings of the forward, for a compiler to write instead of calling
+    it: the one ufunc call it is (:class:`Ufunc`), the one method call on its
+    input (:class:`Method`), the calls it is into buffers made once.  Each
+    computes exactly the forward's values (tests/test_op_spellings.py).
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -124,6 +131,62 @@ class Api:
     inplace: bool = False
 
 
+@dataclass(frozen=True)
+class Ufunc:
+    """An op's forward spelled as one call, ``xp.<path>(*lead, *inputs, *extra, **keywords, **passed, out=out)``.
+
+    A compiler may make that call itself (one Python call a step instead of two); :meth:`call` is the
+    spelling run as such.  ``lead`` and ``extra``: constant positional arguments before and after the
+    inputs (a bound, relu's 0: on a tie ``maximum`` returns its second argument, so the order is part of
+    the value, -0.0 or 0.0); ``passed``: the attributes handed on as keywords, with the forward's defaults
+    (always passed); ``ignored``: attributes the call does without (a tie rule only the backward reads, a
+    bound already in ``extra``); ``keywords``: constant keyword arguments; ``out_first``: the call takes
+    the buffer as its first argument and needs one (``copyto``); ``quiet``: the forward makes the call with
+    numpy's floating-point warnings off.
+    """
+
+    path: str
+    extra: tuple = ()
+    lead: tuple = ()
+    passed: tuple = ()
+    ignored: tuple = ()
+    keywords: tuple = ()
+    out_first: bool = False
+    quiet: bool = False
+
+    def takes(self, attrs) -> bool:
+        """Does the call account for every one of these attributes?"""
+        return set(attrs) <= set(self.ignored) | {k for k, _ in self.passed}
+
+    def call(self, xp, *inputs, out=None, **attrs):
+        """The spelling run: the forward's value (into ``out`` when given)."""
+        fn = functools.reduce(getattr, self.path.split("."), xp)
+        kwargs = {**dict(self.keywords), **{k: attrs.get(k, default) for k, default in self.passed}}
+        with np.errstate(all="ignore") if self.quiet else contextlib.nullcontext():
+            if self.out_first:
+                if out is None:
+                    raise ValueError(f"{self.path} spells the forward only into a buffer (out=)")
+                fn(out, *self.lead, *inputs, *self.extra, **kwargs)
+                return out
+            return fn(*self.lead, *inputs, *self.extra, out=out, **kwargs)
+
+
+@dataclass(frozen=True)
+class Method:
+    """An op's forward (without ``out``) spelled as one method call on its first input,
+    ``a.<name>(*attrs in order)``: ``xp.transpose(a, axes)`` goes through numpy's Python wrapper,
+    ``a.transpose(axes)`` does not.  ``params``: (attribute, forward's default), passed positionally."""
+
+    name: str
+    params: tuple = ()
+
+    def takes(self, attrs) -> bool:
+        return set(attrs) <= {k for k, _ in self.params}
+
+    def call(self, a, **attrs):
+        return getattr(a, self.name)(*(attrs.get(k, default) for k, default in self.params))
+
+
 def wrap_dim(dim, ndim: int) -> int:
     """``dim`` as a non-negative axis of an ``ndim``-D tensor; PyTorch's IndexError when out of range."""
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
@@ -180,6 +243,11 @@ class Op:
     #: (input shapes or scalars, {attrs}) cases for gradcheck; "pos" = positive inputs only
     cases: tuple = ()
     domain = "any"
+    #: Spellings of ``forward`` a compiler may write instead of calling it, each computing exactly the
+    #: forward's values (tests/test_op_spellings.py checks every op's against its forward).
+    ufunc: Ufunc | None = None    # the forward is this one call (for the inputs and attrs ``ufunc_for`` allows)
+    method: Method | None = None  # the forward, without ``out``, is this one method call on input 0
+    unrolled = None               # staticmethod(xp, a, *scratch, **attrs): the forward as calls into ``scratch``
 
     @staticmethod
     def forward(xp, *inputs, out=None, **attrs):
@@ -192,6 +260,19 @@ class Op:
     @staticmethod
     def shape(*shapes, **attrs):
         return broadcast_shapes(*shapes)
+
+    @classmethod
+    def ufunc_for(cls, inputs, attrs) -> Ufunc | None:
+        """The one call computing the forward for these ``inputs`` (each a dtype, or the Python number
+        itself) and ``attrs``; ``None``: only the forward does."""
+        spec = cls.ufunc
+        return spec if spec is not None and spec.takes(attrs) else None
+
+    @staticmethod
+    def scratch(xp, shape, dtype, attrs):
+        """The arrays ``unrolled`` computes in, made once for a result of this shape and dtype (its value
+        lands in the first); ``None`` where ``unrolled`` does not apply."""
+        return None
 
     @staticmethod
     def kinks(attrs) -> tuple:
@@ -329,6 +410,7 @@ UNARY_CASES = ((((3, 4),), {}), (((5,),), {}))
 class Add(Op):
     """a + b."""
     name = "add"
+    ufunc = Ufunc("add")
     saves_inputs = False
     cases = BINARY_CASES
     operator = "add"
@@ -347,6 +429,7 @@ class Add(Op):
 class Sub(Op):
     """a - b."""
     name = "sub"
+    ufunc = Ufunc("subtract")
     saves_inputs = False
     cases = BINARY_CASES
     bool_error = (RuntimeError, "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
@@ -368,6 +451,7 @@ class Sub(Op):
 class Mul(Op):
     """a * b."""
     name = "mul"
+    ufunc = Ufunc("multiply")
     cases = BINARY_CASES
     reads = staticmethod(lambda needs: (needs[1], needs[0]))
     operator = "mul"
@@ -388,6 +472,7 @@ class Mul(Op):
 class Div(Op):
     """a / b."""
     name = "div"
+    ufunc = Ufunc("true_divide")
     cases = BINARY_CASES
     reads = staticmethod(lambda needs: (needs[1], True))  # as PyTorch: a only for b's gradient, never a / b
     domain = "nonzero"
@@ -429,6 +514,14 @@ class Pow(Op):
         with np.errstate(all="ignore"):  # 0 ** -1 is inf, as PyTorch, without numpy's warning
             return xp.power(a, b, out=out)
 
+    @classmethod
+    def ufunc_for(cls, inputs, attrs):
+        """``power`` itself, quietly, where the forward takes neither its square nor its bool path."""
+        exponent = inputs[1]
+        plain = exponent != np.bool_ if isinstance(exponent, np.dtype) else \
+            type(exponent) in (int, float) and exponent != 2
+        return Ufunc("power", quiet=True) if plain and not attrs else None
+
     @staticmethod
     def backward(ctx, xp, g):
         a, b = ctx.inputs
@@ -452,6 +545,7 @@ class Pow(Op):
 class Square(Op):
     """a * a; the static simplifier rewrites ``a ** 2`` to it."""
     name = "square"
+    ufunc = Ufunc("square")
     arity = 1
     cases = UNARY_CASES
     api = (Api("square", inplace=True),)
@@ -469,6 +563,7 @@ class Square(Op):
 class Neg(Op):
     """-a."""
     name = "neg"
+    ufunc = Ufunc("negative")
     arity = 1
     saves_inputs = False
     cases = UNARY_CASES
@@ -489,6 +584,7 @@ class Neg(Op):
 class Exp(Op):
     """e ** a."""
     name = "exp"
+    ufunc = Ufunc("exp")
     arity = 1
     api = (Api("exp", inplace=True),)
     dtype_rule = "float"
@@ -510,6 +606,7 @@ class Exp(Op):
 class Log(Op):
     """Natural logarithm."""
     name = "log"
+    ufunc = Ufunc("log")
     arity = 1
     api = (Api("log", inplace=True),)
     dtype_rule = "float"
@@ -530,6 +627,7 @@ class Log(Op):
 class Tanh(Op):
     """Hyperbolic tangent."""
     name = "tanh"
+    ufunc = Ufunc("tanh")
     arity = 1
     api = (Api("tanh", inplace=True),)
     dtype_rule = "float"
@@ -579,6 +677,7 @@ class Sigmoid(Op):
 class Relu(Op):
     """max(a, 0); the gradient at a == 0 is 0, as in PyTorch's relu."""
     name = "relu"
+    ufunc = Ufunc("maximum", extra=(0,))
     arity = 1
     saves_inputs = False
     saves_output = True   # as PyTorch's threshold_backward(grad, result, 0): changing the input later is fine
@@ -621,6 +720,16 @@ class Clamp(Op):
             return xp.minimum(a, max, out=out)
         return xp.clip(a, min, max, out=out)
 
+    @classmethod
+    def ufunc_for(cls, inputs, attrs):
+        """With one bound, the forward's ``maximum``/``minimum`` of it."""
+        low, high = attrs.get("min"), attrs.get("max")
+        if (low is None) == (high is None) or set(attrs) - {"min", "max"}:
+            return None
+        if high is None:
+            return Ufunc("maximum", extra=(low,), ignored=("min", "max"))
+        return Ufunc("minimum", extra=(high,), ignored=("min", "max"))
+
     @staticmethod
     def backward(ctx, xp, g):
         a = ctx.inputs[0]
@@ -661,6 +770,7 @@ class _Extremum(Op):
 class Maximum(_Extremum):
     """Elementwise max; ``tie="split"`` (PyTorch, default) or ``"first"`` (TensorFlow)."""
     name = "maximum"
+    ufunc = Ufunc("maximum", ignored=("tie",))
     api = (Api("maximum"),)
 
     @staticmethod
@@ -680,6 +790,7 @@ class Maximum(_Extremum):
 class Minimum(_Extremum):
     """Elementwise min; ties as :class:`Maximum`."""
     name = "minimum"
+    ufunc = Ufunc("minimum", ignored=("tie",))
     api = (Api("minimum"),)
 
     @staticmethod
@@ -779,7 +890,7 @@ def _comparison(op_name: str, ufunc: str, short: str, doc: str) -> type[Op]:
 
     cls = type(op_name.title().replace("_", ""), (Op,), {
         "__doc__": doc, "name": op_name, "differentiable": False, "saves_inputs": False,
-        "result_dtype": np.bool_, "dtype_rule": "bool", "forward": staticmethod(forward),
+        "result_dtype": np.bool_, "dtype_rule": "bool", "forward": staticmethod(forward), "ufunc": Ufunc(ufunc),
         "backward": staticmethod(lambda ctx, xp, g: (None, None)), "operator": short,
         "api": (Api(short), Api(op_name)),
     })
@@ -804,6 +915,7 @@ def _as_matrix_shapes(a_shape, b_shape):
 class MatMul(Op):
     """a @ b with numpy's matmul semantics (1-D operands, batch broadcasting)."""
     name = "matmul"
+    ufunc = Ufunc("matmul")  # the forward only adds a message for shapes a plan has checked
     reads = staticmethod(lambda needs: (needs[1], needs[0]))
     operator = "matmul"
     dtype_rule = "same"
@@ -865,6 +977,7 @@ def _norm_axes(axis, ndim):
 class Sum(Op):
     """Sum over ``axis`` (None: all), keeping reduced axes as 1 when ``keepdims``."""
     name = "sum"
+    ufunc = Ufunc("add.reduce", passed=(("axis", None), ("keepdims", False)))
     arity = 1
     saves_inputs = False
     dtype_rule = "keep"   # numpy sums bool and int to int64, as PyTorch
@@ -877,6 +990,12 @@ class Sum(Op):
         if out is None and a.dtype.kind in "bu":   # PyTorch sums bool and unsigned (uint8) to int64
             return xp.sum(astype(xp, a, np.int64), axis=axis, keepdims=keepdims)
         return xp.sum(a, axis=axis, keepdims=keepdims, out=out)
+
+    @classmethod
+    def ufunc_for(cls, inputs, attrs):
+        """``add.reduce`` but for bool and unsigned inputs (the forward sums those in int64)."""
+        kind = inputs[0].kind if isinstance(inputs[0], np.dtype) else "f"
+        return None if kind in "bu" else super().ufunc_for(inputs, attrs)
 
     @staticmethod
     def backward(ctx, xp, g):
@@ -973,6 +1092,7 @@ class Reshape(Op):
 class Transpose(Op):
     """Permute axes (``axes=None`` reverses them, as numpy)."""
     name = "transpose"
+    method = Method("transpose", (("axes", None),))
     arity = 1
     saves_inputs = False
     dtype_rule = "keep"
@@ -1004,6 +1124,7 @@ class Transpose(Op):
 class Cast(Op):
     """a converted to ``dtype``; the gradient is converted back."""
     name = "cast"
+    ufunc = Ufunc("copyto", ignored=("dtype",), keywords=(("casting", "unsafe"),), out_first=True)
     arity = 1
     saves_inputs = False
     cases = ((((3, 4),), {"dtype": "float64"}),)  # a float32 round trip would defeat finite differences
@@ -1097,6 +1218,7 @@ class Cos(Op):
 class Sqrt(Op):
     """Square root (nan below 0, as PyTorch); the gradient at 0 is inf."""
     name = "sqrt"
+    ufunc = Ufunc("sqrt")
     arity = 1
     saves_inputs = False
     saves_output = True
@@ -1512,6 +1634,27 @@ class LogSoftmax(Op):
         shifted = a - xp.amax(a, axis=axis, keepdims=True)
         total = xp.sum(xp.exp(shifted), axis=axis, keepdims=True)
         return xp.subtract(shifted, xp.log(total), out=shifted if shifted.ndim else None)
+
+    @staticmethod
+    def scratch(xp, shape, dtype, attrs):
+        """The shifted values (the result), their exps and a row's max then log-sum, for a non-empty ``a``
+        of at least one axis."""
+        if not shape or 0 in shape:
+            return None
+        kept = list(shape)
+        kept[attrs["axis"]] = 1
+        return xp.empty(shape, dtype), xp.empty(shape, dtype), xp.empty(tuple(kept), dtype)
+
+    @staticmethod
+    def unrolled(xp, a, shifted, exps, top, axis):
+        """The forward without temporaries or numpy's Python-level ``amax``/``sum`` wrappers (``amax`` is
+        ``maximum.reduce``, ``sum`` is ``add.reduce``: the same numbers)."""
+        xp.maximum.reduce(a, axis=axis, keepdims=True, out=top)
+        xp.subtract(a, top, shifted)
+        xp.exp(shifted, exps)
+        xp.add.reduce(exps, axis=axis, keepdims=True, out=top)
+        xp.log(top, top)
+        return xp.subtract(shifted, top, shifted)
 
     @staticmethod
     def backward(ctx, xp, g):
@@ -1944,33 +2087,28 @@ class OneHot(Op):
         return astype(xp, xp.where(hits, on_value, off_value), dtype)
 
     @staticmethod
+    def scratch(xp, shape, dtype, attrs):
+        """The rows (the result), their hits and the column numbers, for a batch of indices with TF's
+        default on/off values (1, 0)."""
+        if (len(shape) != 2 or attrs.get("on_value", 1) != 1 or attrs.get("off_value", 0) != 0
+                or set(attrs) - {"depth", "dtype", "on_value", "off_value", "labels"}):
+            return None
+        return xp.empty(shape, dtype), xp.empty(shape, np.bool_), xp.arange(attrs["depth"])
+
+    @staticmethod
+    def unrolled(xp, indices, rows, hits, columns, depth, dtype, on_value=1, off_value=0, labels=False):
+        """The hits written straight into the rows (``copyto`` of a bool is exactly 1/0, as the forward's
+        ``where(hits, 1, 0)`` cast to the dtype)."""
+        xp.equal(indices[:, None], columns, hits)
+        if labels and hits.shape[0] and not hits.any(axis=1).all():   # an out-of-range class label
+            OneHot.forward(xp, indices, depth, dtype, labels=True)     # raises TF's error
+        xp.copyto(rows, hits)
+        return rows
+
+    @staticmethod
     def backward(ctx, xp, g):
         return (None,)
 
     @staticmethod
     def shape(a_shape, depth, dtype, on_value=1, off_value=0, labels=False):
         return tuple(a_shape) + (depth,)
-
-
-#: Ops whose forward is exactly one ufunc call, ``xp.<ufunc>(*inputs, *extra, out=out, **passed attrs)``,
-#: with the ``ignored`` attributes ignored: a compiler may call the ufunc itself (the static plan does: one
-#: Python call per step instead of two).  Entries: op -> (ufunc path under xp, extra, ignored, passed),
-#: ``passed`` being the attributes handed on as keywords with the forward's defaults (always passed).
-#: matmul's forward only adds an error message for mismatched shapes, which a compiled plan has checked.
-#: tests/test_static_tf.py checks every entry bit for bit against the op's own forward.
-UFUNC_FORWARD: dict[str, tuple[str, tuple, tuple, tuple]] = {
-    "add": ("add", (), (), ()), "sub": ("subtract", (), (), ()), "mul": ("multiply", (), (), ()),
-    "div": ("true_divide", (), (), ()), "neg": ("negative", (), (), ()), "exp": ("exp", (), (), ()),
-    "log": ("log", (), (), ()), "tanh": ("tanh", (), (), ()), "square": ("square", (), (), ()),
-    "sqrt": ("sqrt", (), (), ()), "relu": ("maximum", (0,), (), ()),
-    "maximum": ("maximum", (), ("tie",), ()), "minimum": ("minimum", (), ("tie",), ()),
-    "greater": ("greater", (), (), ()), "greater_equal": ("greater_equal", (), (), ()),
-    "less": ("less", (), (), ()), "less_equal": ("less_equal", (), (), ()), "equal": ("equal", (), (), ()),
-    "not_equal": ("not_equal", (), (), ()), "matmul": ("matmul", (), (), ()),
-    "sum": ("add.reduce", (), (), (("axis", None), ("keepdims", False))),
-}
-
-#: Ops whose forward is exactly one method call on their first input, ``a.<method>(*attrs in order)``:
-#: ``xp.transpose(a, axes)`` goes through numpy's Python wrapper, ``a.transpose(axes)`` does not.
-#: Checked by tests/test_static_tf.py, as UFUNC_FORWARD.
-METHOD_FORWARD: dict[str, tuple[str, tuple]] = {"transpose": ("transpose", (("axes", None),))}

@@ -304,7 +304,8 @@ def _static_pass_rows(s: Settings) -> Iterator[Check]:
 def static_gradients(problem: Problem) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """({w: gradient} evaluated as built, {w: gradient} after the optimisation passes) for ``problem``."""
     import autotrain.engine.static as tf
-    from autotrain.engine.static import ir
+    from autotrain.engine.static.interpret import evaluate
+    from autotrain.engine.static.lower import lower
 
     graph = tf.Graph()
     with graph.as_default():
@@ -315,8 +316,8 @@ def static_gradients(problem: Problem) -> tuple[dict[str, np.ndarray], dict[str,
         grads = tf.gradients(loss, [w1, w2])
         init = tf.global_variables_initializer()
     feeds = {x: problem.x, y: problem.y}
-    program = ir.lower(graph, grads, {k: v.shape for k, v in feeds.items()})
-    raw = ir.evaluate(program, feeds, {w1: problem.w1.copy(), w2: problem.w2.copy()})
+    program = lower(graph, grads, {k: v.shape for k, v in feeds.items()})
+    raw = evaluate(program, feeds, {w1: problem.w1.copy(), w2: problem.w2.copy()})
     with tf.Session(graph=graph) as sess:
         sess.run(init)
         optimised = sess.run(grads, feed_dict=feeds)

@@ -1,11 +1,12 @@
 """compile(graph, fetches) -> a Plan (one flat Python function of prebound steps) and a Report.
 
 The passes turn the lowered program into an ordered, memory-planned one; :func:`bind` then writes it
-out as the source of one Python function whose every line calls an ``OPS`` forward rule (or the ufunc
-an op declares its forward to be) with its inputs and its preallocated ``out=`` buffer: planned scratch
-buffers are bound once, while Variables and fetched arrays come in as arguments (see :class:`Plan`).
-The compiler's own instructions are emitted by their ``INSTRS`` entries.  A run is a single call of
-that function: no graph walk, no dict lookups, no temporaries.
+out as the source of one Python function whose every line calls an ``OPS`` forward rule (or a spelling
+of it the op declares: one ufunc call, one method call, calls into scratch buffers) with its inputs and
+its preallocated ``out=`` buffer: planned scratch buffers are bound once, while Variables and fetched
+arrays come in as arguments (see :class:`Plan`).  The compiler's own instructions (``ir.INSTRS``) are
+written by their rules in ``EMIT``.  A run is a single call of that function: no graph walk, no dict
+lookups, no temporaries.
 """
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ import functools
 
 import numpy as np
 
-from autotrain.engine.ops import METHOD_FORWARD, OPS, UFUNC_FORWARD
+from autotrain.engine.ops import OPS
 
 from .dot import to_dot
-from .ir import INSTRS, VIEW_OPS, Instr, Program, Scalar, draw, lower
+from .ir import INSTRS, VIEW_OPS, Instr, Program, Scalar, draw
+from .lower import lower
 from .passes import PIPELINE, prune
 from .passes.memory import root_of
 
@@ -126,33 +128,49 @@ class _Writer:
         self.ns[name] = value
         return name
 
-    def kernel(self, op: str) -> str:
-        name = f"k_{op}"
-        self.ns.setdefault(name, OPS[op].forward)
+    def kernel(self, op: str, rule: str = "forward") -> str:
+        name = f"k_{op}" if rule == "forward" else f"k_{op}_{rule}"
+        self.ns.setdefault(name, getattr(OPS[op], rule))
         return name
 
-    def call(self, op: str, args: list[str], attrs: dict, out: str | None) -> str:
-        """Source text calling ``OPS[op]``'s forward on ``args``: the ufunc itself when the op declares its
-        forward to be one (``UFUNC_FORWARD``), which saves a Python call per step."""
-        spec = UFUNC_FORWARD.get(op)
-        if spec is not None and set(attrs) <= set(spec[2]) | {k for k, _ in spec[3]}:
-            path, extra, _, passed = spec
-            name = "u_" + path.replace(".", "_")
-            if name not in self.ns:
-                self.ns[name] = functools.reduce(getattr, path.split("."), self.ns["xp"])
-            parts = args + [self.literal(e) for e in extra] + [f"{k}={self.literal(attrs.get(k, default))}"
-                                                               for k, default in passed]
-            if out is not None:   # positional where numpy takes it so (a keyword costs ~20 ns a call)
-                ufunc = self.ns[name]
-                positional = (isinstance(ufunc, np.ufunc) and len(parts) == ufunc.nin and ufunc.nout == 1
-                              and ufunc.__name__ not in ("maximum", "minimum"))   # deprecated for these two
-                parts.append(out if positional else f"out={out}")
-            return f"{name}({', '.join(parts)})"
-        method = METHOD_FORWARD.get(op)
-        if method is not None and out is None and set(attrs) <= {k for k, _ in method[1]}:
-            passed = ", ".join(self.literal(attrs.get(k, default)) for k, default in method[1])
-            return f"{args[0]}.{method[0]}({passed})"
+    def call(self, op: str, args: list[str], attrs: dict, out: str | None, inputs=(), dtype=None) -> str:
+        """Source text calling ``OPS[op]``'s forward on ``args``, or the one call the op declares its forward
+        to be for these ``inputs`` (:meth:`Op.ufunc_for`; each a dtype or the Python number), which saves a
+        Python call per step.  ``dtype``: the result's, for the numbers a spelling adds (:meth:`operand`)."""
+        spec = OPS[op].ufunc_for(tuple(inputs), attrs) if len(inputs) == len(args) else None
+        if spec is not None and not (spec.out_first and out is None):
+            return self._ufunc_call(op, spec, args, attrs, out, inputs, dtype)
+        method = OPS[op].method
+        if method is not None and out is None and method.takes(attrs):
+            passed = ", ".join(self.literal(attrs.get(k, default)) for k, default in method.params)
+            return f"{args[0]}.{method.name}({passed})"
         return f"{self.kernel(op)}(xp, {', '.join(args)}{self.kwargs(attrs, out)})"
+
+    def _ufunc_call(self, op, spec, args, attrs, out, inputs, dtype) -> str:
+        name = "u_" + spec.path.replace(".", "_")
+        if name not in self.ns:
+            self.ns[name] = functools.reduce(getattr, spec.path.split("."), self.ns["xp"])
+        self.quiet = self.quiet or spec.quiet
+        peers = [i for i in inputs if isinstance(i, np.dtype)]
+        parts = [self.operand(e, op, dtype, peers) for e in spec.lead] + args
+        parts += [self.operand(e, op, dtype, peers) for e in spec.extra]
+        parts += [f"{k}={self.literal(v)}" for k, v in spec.keywords]
+        parts += [f"{k}={self.literal(attrs.get(k, default))}" for k, default in spec.passed]
+        if spec.out_first:
+            return f"{name}({', '.join([out, *parts])})"
+        if out is not None:   # positional where numpy takes it so (a keyword costs ~20 ns a call)
+            ufunc = self.ns[name]
+            positional = (isinstance(ufunc, np.ufunc) and len(parts) == ufunc.nin and ufunc.nout == 1
+                          and ufunc.__name__ not in ("maximum", "minimum"))   # deprecated for these two
+            parts.append(out if positional else f"out={out}")
+        return f"{name}({', '.join(parts)})"
+
+    @staticmethod
+    def input_kind(a):
+        """What :meth:`Op.ufunc_for` is told of an argument: an instr's dtype, or the Python number itself."""
+        if isinstance(a, Instr):
+            return None if a.dtype is None else np.dtype(a.dtype)
+        return a.value if isinstance(a, Scalar) else a
 
     def operand(self, a, op: str, dtype, peers) -> str:
         """``a``'s source text; a Python float or int beside arrays (``peers``: their dtypes) all of the result's
@@ -287,29 +305,17 @@ def _written_variables(program: Program) -> list:
 
 def _emit(ins: Instr, w: _Writer) -> None:
     """Append the lines computing ``ins`` and record the name holding its value."""
-    kind = INSTRS.get(ins.op)
     out = _out_name(ins, w)
-    if kind is not None:
-        w.name[ins.id] = kind.emit(ins, w, out)
-    elif out is None and ins.op in _UNROLLED and w.ns["xp"] is np and _UNROLLED[ins.op](ins, w):
+    if ins.op in INSTRS:
+        w.name[ins.id] = EMIT[ins.op](ins, w, out)
+    elif out is None and _unrolled(ins, w):
         pass
-    elif out is not None and ins.op in _WRITTEN_OUT and w.ns["xp"] is np and _WRITTEN_OUT[ins.op](ins, w, out):
-        w.name[ins.id] = out
-    elif out is not None and ins.op == "pow" and w.ns["xp"] is np and _plain_power(ins):
-        # pow's forward is ``power`` under its own errstate (0 ** -1 is inf, quietly): in a plan that turns
-        # warnings off once for the whole run, the ufunc itself (2.5 us -> 0.5 us; ``bias correction`` twice
-        # a step in Adam)
-        w.ns.setdefault("u_power", np.power)
-        w.quiet = True
-        peers = [a.dtype for a in ins.args if isinstance(a, Instr)]
-        base, exponent = (w.operand(a, "pow", ins.dtype, peers) for a in ins.args)
-        w.lines.append(f"u_power({base}, {exponent}, {out})")
-        w.name[ins.id] = out
     elif ins.op in VIEW_OPS and ins.args[0].id in w.fixed:   # a view of a fixed array: made once, here
         w.name[ins.id] = w.bind("v", OPS[ins.op].forward(w.ns["xp"], w.ns[w.name[ins.args[0].id]], **ins.attrs))
         w.fixed.add(ins.id)
     else:
-        call = w.call(ins.op, [_scalar_arg(a, ins, w) for a in ins.args], ins.attrs, out)
+        call = w.call(ins.op, [_scalar_arg(a, ins, w) for a in ins.args], ins.attrs, out,
+                      [w.input_kind(a) for a in ins.args], ins.dtype)
         if out is None:
             w.name[ins.id] = f"t{ins.id}"
             w.lines.append(f"t{ins.id} = {call}")
@@ -318,45 +324,56 @@ def _emit(ins: Instr, w: _Writer) -> None:
             w.name[ins.id] = out
 
 
+# --------------------------------------------------------------------- the compiler's own instructions
+# Each rule appends the lines computing ``ins`` and returns the name holding its value; ``out`` is the
+# buffer the memory plan chose (``None`` when it has none).
+def _emit_const(ins: Instr, w: _Writer, out):
+    name = w.bind("c", ins.attrs["value"])
+    w.fixed.add(ins.id)
+    return name
+
+
+def _emit_random(ins: Instr, w: _Writer, out):
+    a = ins.attrs
+    w.lines.append(f"draw(rng, {a['dist']!r}, {tuple(ins.shape)!r}, {w.literal(np.dtype(ins.dtype))}, "
+                   f"{w.literal(a['a'])}, {w.literal(a['b'])}, out={out})")
+    return out
+
+
+def _emit_assign(ins: Instr, w: _Writer, out):
+    var, value = ins.args
+    target = w.write_name[var.node.id]
+    if not (isinstance(value, Instr) and value.id in w.memory.into_var):   # else computed in place already
+        w.lines.append(f"copyto({target}, {w.arg(value)})")
+    w.initializes.append(var.node)
+    return target
+
+
+def _emit_fused(ins: Instr, w: _Writer, out):
+    for step_op, refs, attrs in ins.attrs["chain"]:
+        operands = [ins.args[r] if isinstance(r, int) and r != -1 else r for r in refs]
+        peers = [ins.dtype if r == -1 else a.dtype for r, a in zip(refs, operands) if r == -1 or isinstance(a, Instr)]
+        args = [out if r == -1 else w.operand(a, step_op, ins.dtype, peers) for r, a in zip(refs, operands)]
+        kinds = [np.dtype(ins.dtype) if r == -1 else w.input_kind(a) for r, a in zip(refs, operands)]
+        w.lines.append(w.call(step_op, args, attrs, out, kinds, ins.dtype))
+    return out
+
+
+#: instruction -> the rule writing it into the plan (ops of OPS are written by :func:`_emit` itself)
+EMIT = {
+    "feed": lambda ins, w, out: w.feed_name[ins.node.id],
+    "variable": lambda ins, w, out: w.read_name[ins.node.id],
+    "const": _emit_const,
+    "random": _emit_random,
+    "assign": _emit_assign,
+    "group": lambda ins, w, out: "None",
+    "fused": _emit_fused,
+}
+
+
 # Elementwise ops whose Python-number argument may be passed as a 0-d array of the result's dtype instead
 # (``pow`` only where the plan calls ``power`` itself: its forward treats a Python 2 specially).
-_SCALAR_AS_ARRAY = frozenset({"add", "sub", "mul", "div", "maximum", "minimum", "pow"})
-
-
-def _clamp_into(ins: Instr, w: _Writer, out: str) -> bool:
-    """``clamp`` with one bound: its forward is ``maximum(a, min)`` (or ``minimum(a, max)``), called here."""
-    low, high = ins.attrs.get("min"), ins.attrs.get("max")
-    if (low is None) == (high is None) or set(ins.attrs) - {"min", "max"} or not isinstance(ins.args[0], Instr):
-        return False
-    op, bound = ("maximum", low) if high is None else ("minimum", high)
-    name = f"u_{op}"
-    w.ns.setdefault(name, getattr(np, op))
-    a = ins.args[0]
-    w.lines.append(f"{name}({w.arg(a)}, {w.operand(bound, op, ins.dtype, [a.dtype])}, out={out})")
-    return True
-
-
-def _cast_into(ins: Instr, w: _Writer, out: str) -> bool:
-    """``cast`` into a buffer: its forward's ``copyto(out, a, casting="unsafe")``, without the call around it."""
-    if set(ins.attrs) != {"dtype"} or not isinstance(ins.args[0], Instr):
-        return False
-    w.lines.append(f"copyto({out}, {w.arg(ins.args[0])}, casting='unsafe')")
-    return True
-
-
-# Ops whose forward, given a buffer, is one numpy call: the plan makes that call itself (numpy only).
-_WRITTEN_OUT = {"clamp": _clamp_into, "cast": _cast_into}
-
-
-def _plain_power(ins: Instr) -> bool:
-    """Is ``pow``'s forward just ``power(a, b, out=out)`` here (not its square or bool paths)?"""
-    if len(ins.args) != 2 or ins.attrs:
-        return False
-    exponent = ins.args[1]
-    exponent = exponent.value if isinstance(exponent, Scalar) else exponent
-    if isinstance(exponent, Instr):
-        return exponent.dtype is not None and np.dtype(exponent.dtype) != np.bool_
-    return type(exponent) in (int, float) and exponent != 2
+_SCALAR_AS_ARRAY = frozenset({"add", "sub", "mul", "div", "maximum", "minimum", "pow", "clamp"})
 
 
 def _scalar_arg(a, ins: Instr, w: _Writer) -> str:
@@ -365,69 +382,23 @@ def _scalar_arg(a, ins: Instr, w: _Writer) -> str:
     return w.operand(a, ins.op, ins.dtype, peers)
 
 
-def _fixed_buffer(ins: Instr, w: _Writer, prefix: str, shape, dtype) -> str:
-    """A buffer bound once in the plan for a value no planned slot holds (the planner never writes over it:
-    only slots are reused); fetching it returns a copy (``_result`` copies fixed values)."""
-    return w.bind(prefix, np.empty(tuple(shape), dtype=dtype))
-
-
-def _unrolled_log_softmax(ins: Instr, w: _Writer) -> bool:
-    """``log_softmax`` as the ufunc calls its forward makes (``amax`` is ``maximum.reduce``, ``sum`` is
-    ``add.reduce``: the same numbers), into buffers bound once: its forward allocates four temporaries
-    and goes through numpy's Python-level ``amax``/``sum`` wrappers (about 20 us of a 100 us digits step)."""
-    (a,) = ins.args
-    if not isinstance(a, Instr) or ins.dtype is None or tuple(a.shape) != tuple(ins.shape) or not ins.shape:
+def _unrolled(ins: Instr, w: _Writer) -> bool:
+    """``ins`` as its op's ``unrolled`` spelling into scratch arrays bound once (numpy only), where the op
+    declares one for this case and the value has no planned slot: the forward's temporaries and numpy's
+    Python-level wrappers cost more than the call (``log_softmax``: some 20 us of a 100 us digits step).
+    The value lands in the first scratch array; fetching it returns a copy (``_result`` copies fixed values)."""
+    op = OPS.get(ins.op)
+    if (op is None or op.unrolled is None or w.ns["xp"] is not np or len(ins.args) != 1
+            or not isinstance(ins.args[0], Instr) or ins.dtype is None):
         return False
-    axis = ins.attrs["axis"]
-    reduced = list(ins.shape)
-    reduced[axis] = 1
-    shifted, exps = (_fixed_buffer(ins, w, p, ins.shape, ins.dtype) for p in ("ls", "le"))
-    top = _fixed_buffer(ins, w, "lm", reduced, ins.dtype)
-    for name, ufunc in (("u_maximum", np.maximum), ("u_subtract", np.subtract), ("u_exp", np.exp),
-                        ("u_add", np.add), ("u_log", np.log)):
-        w.ns.setdefault(name, ufunc)
-    x = w.arg(a)
-    w.lines += [f"u_maximum.reduce({x}, axis={axis!r}, keepdims=True, out={top})",
-                f"u_subtract({x}, {top}, {shifted})",
-                f"u_exp({shifted}, {exps})",
-                f"u_add.reduce({exps}, axis={axis!r}, keepdims=True, out={top})",
-                f"u_log({top}, {top})",
-                f"u_subtract({shifted}, {top}, {shifted})"]
-    w.name[ins.id] = shifted
+    scratch = op.scratch(np, tuple(ins.shape), ins.dtype, ins.attrs)
+    if scratch is None:
+        return False
+    names = [w.bind("s", array) for array in scratch]
+    w.lines.append(f"{w.kernel(ins.op, 'unrolled')}(xp, {w.arg(ins.args[0])}, {', '.join(names)}{w.kwargs(ins.attrs)})")
+    w.name[ins.id] = names[0]
     w.fixed.add(ins.id)
     return True
-
-
-def _check_label_rows(labels, hits, depth) -> None:
-    """Every label row of a one-hot made from class labels has its hit, else the one_hot op's error."""
-    if hits.shape[0] and not hits.any(axis=1).all():
-        OPS["one_hot"].forward(np, labels, depth=depth, dtype=np.float64, labels=True)
-
-
-def _unrolled_one_hot(ins: Instr, w: _Writer) -> bool:
-    """``one_hot`` with TF's default on/off values (1, 0): the row hits written straight into a buffer bound
-    once (``copyto`` of a bool is exactly 1/0, as the forward's ``where(hits, 1, 0)`` cast to the dtype)."""
-    (a,) = ins.args
-    attrs = ins.attrs
-    if (not isinstance(a, Instr) or ins.dtype is None or len(ins.shape) != 2 or attrs.get("on_value", 1) != 1
-            or attrs.get("off_value", 0) != 0 or set(attrs) - {"depth", "dtype", "on_value", "off_value", "labels"}):
-        return False
-    hits = _fixed_buffer(ins, w, "oh", ins.shape, np.bool_)
-    result = _fixed_buffer(ins, w, "oo", ins.shape, ins.dtype)
-    columns = w.bind("oc", np.arange(attrs["depth"]))
-    w.ns.setdefault("u_equal", np.equal)
-    w.lines += [f"u_equal({w.arg(a)}[:, None], {columns}, {hits})", f"copyto({result}, {hits})"]
-    if attrs.get("labels"):   # class labels: a row without a hit is an out-of-range label, which TF refuses
-        check = w.bind("ok", _check_label_rows)
-        w.lines.append(f"{check}({w.arg(a)}, {hits}, {attrs['depth']})")
-    w.name[ins.id] = result
-    w.fixed.add(ins.id)
-    return True
-
-
-# Ops whose forward the plan writes out as ufunc calls into buffers bound once (numpy only), when the
-# op's value has no planned slot; each returns False to leave an unusual case to the forward.
-_UNROLLED = {"log_softmax": _unrolled_log_softmax, "one_hot": _unrolled_one_hot}
 
 
 def _out_name(ins: Instr, w: _Writer) -> str | None:

@@ -2,22 +2,23 @@
 
 A :class:`Program` is a topologically ordered tuple of :class:`Instr` plus the outputs.  Passes are
 pure functions ``Program -> Program``: they never mutate an ``Instr``, they build new ones and call
-:func:`rebuild`.  :func:`evaluate` is the reference interpreter the tests compare every pass against.
+:func:`rebuild`.  ``lower.py`` makes one from a graph; ``interpret.evaluate`` is the reference
+interpreter the tests compare every pass against.
 """
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 
 from autotrain.engine.ops import OPS, Op
 
-from .graph import Node, NodeShape, post_order, run_dependencies
+from .graph import post_order
 
 _ids = itertools.count()
 #: Ops whose result shares its input's memory (stop_gradient returns its input itself).
 VIEW_OPS = ("reshape", "transpose", "broadcast_to", "stop_gradient")
-BY_VALUE = object()   # a Kind.key answer: merge like an op of OPS (same args, attrs, dtype)
 
 
 class Instr:
@@ -104,37 +105,9 @@ def consumers(program: Program) -> dict[int, list[Instr]]:
     return users
 
 
-# --------------------------------------------------------------------- lowering
-def _concrete(value, lowered):
-    if isinstance(value, NodeShape) and None in value:
-        return tuple(lowered[value.node.id].shape)
-    return tuple(value) if isinstance(value, NodeShape) else value
-
-
-def _out_shape(op, args, attrs):
+def out_shape(op, args, attrs):
     shapes = [tuple(a.shape) if isinstance(a, Instr) else None for a in args]
     return tuple(OPS[op].shape(*shapes, **attrs))
-
-
-def lower(graph, fetches, feed_shapes: dict) -> Program:
-    """Every node of ``graph`` that can run with these feeds, at concrete shapes; outputs = ``fetches``.
-
-    Nothing is dropped here: pruning to what the fetches need is the first pass's job.
-    """
-    needed = {n.id for n in post_order(list(fetches), run_dependencies)}
-    lowered: dict[int, Instr] = {}
-    for node in graph.nodes:   # creation order is a topological order
-        if node.op == "placeholder" and node not in feed_shapes:
-            continue
-        if any(d.id not in lowered for d in run_dependencies(node)):
-            continue
-        try:
-            lowered[node.id] = _lower_node(node, lowered, feed_shapes)
-        except (ValueError, KeyError):   # e.g. a shape attr naming a node that cannot run with these feeds
-            if node.id in needed:
-                raise
-    outputs = [lowered[f.id] for f in fetches]
-    return Program([lowered[n.id] for n in graph.nodes if n.id in lowered], outputs)
 
 
 def result_dtype(op, args, attrs):
@@ -150,53 +123,7 @@ def result_dtype(op, args, attrs):
 def new_instr(op, args, attrs=None, name="") -> Instr:
     """An instr of ``OPS[op]`` with its shape and dtype worked out from ``args``."""
     attrs = attrs or {}
-    return Instr(op, args, attrs, _out_shape(op, args, attrs), result_dtype(op, args, attrs), name)
-
-
-def _hashable(value):
-    if isinstance(value, np.ndarray):
-        return ("array", value.dtype.str, value.shape, value.tobytes()) if value.size <= 64 else ("id", id(value))
-    if isinstance(value, (list, tuple)):
-        return tuple(_hashable(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
-    if isinstance(value, float):
-        return ("float", value)
-    return value
-
-
-def instr_key(ins: Instr):
-    """A key equal for instrs that compute the same value (``None``: never merge, e.g. a random draw)."""
-    kind = INSTRS.get(ins.op)
-    if kind is not None:
-        key = kind.key(ins)
-        if key is not BY_VALUE:
-            return key
-    args = tuple(("i", a.id) if isinstance(a, Instr) else (type(a).__name__, a) for a in ins.args)
-    return (ins.op, args, _hashable(ins.attrs), ins.dtype)
-
-
-def _lower_node(node: Node, lowered, feed_shapes) -> Instr:
-    args = tuple(lowered[a.id] if isinstance(a, Node) else a for a in node.inputs)
-    kind = LOWERED_FROM.get(node.op)
-    if kind is not None:
-        return kind.lower(node, args, lowered, feed_shapes)
-    attrs = {k: _concrete(v, lowered) for k, v in node.attrs.items()}
-    try:
-        shape = _out_shape(node.op, args, attrs)
-    except ValueError as exc:
-        raise ValueError(f"{node!r} cannot run with the shapes fed: {exc}") from None
-    return Instr(node.op, args, attrs, shape, node.dtype, node.name)
-
-
-# --------------------------------------------------------------------- reference interpreter
-def run_chain(xp, chain, args, out=None):
-    """Run a fused chain: each step is ``(op, arg_refs, attrs)``; ref ``-1`` is the previous step's value."""
-    value = None
-    for op, refs, attrs in chain:
-        inputs = [value if r == -1 else (args[r] if isinstance(r, int) else r.value) for r in refs]
-        value = OPS[op].forward(xp, *inputs, out=out, **attrs)
-    return value
+    return Instr(op, args, attrs, out_shape(op, args, attrs), result_dtype(op, args, attrs), name)
 
 
 class Scalar:
@@ -236,80 +163,37 @@ def draw(rng, dist, shape, dtype, a, b, out=None):
     return out
 
 
-def evaluate(program: Program, feeds: dict, variables: dict, rng=None) -> list:
-    """Run ``program`` naively (fresh arrays everywhere): the oracle the passes are tested against.
-
-    ``feeds`` maps placeholder nodes to arrays; ``variables`` maps Variable nodes to arrays and is
-    updated by assigns (reads in the same run see the values from before the run).
-    """
-    state = Evaluation(feeds, variables, rng if rng is not None else np.random.default_rng())
-    env: dict[int, object] = {}
-    for ins in program.instrs:
-        args = [env[a.id] if isinstance(a, Instr) else a for a in ins.args]
-        kind = INSTRS.get(ins.op)
-        env[ins.id] = kind.evaluate(ins, args, state) if kind is not None else \
-            OPS[ins.op].forward(np, *args, **ins.attrs)
-    return [env[o.id] for o in program.outputs]
-
-
-class Evaluation:
-    """What the reference interpreter's instructions read and write besides their arguments."""
-
-    __slots__ = ("feeds", "variables", "rng")
-
-    def __init__(self, feeds, variables, rng):
-        self.feeds, self.variables, self.rng = feeds, variables, rng
-
-
 # --------------------------------------------------------------------- the compiler's own instructions
-class Kind:
-    """An instruction of the compiler that is not an op of ``OPS``, described as an op is: one table entry
-    says how it is lowered from a graph node, merged, evaluated by the reference interpreter, written into
-    a plan (``emit``) and drawn.  The passes ask the table (``external``, ``takes_out``, ``key``) instead of
-    testing names.
+@dataclass(frozen=True)
+class Instruction:
+    """An instruction of the compiler that is not an op of ``OPS``: what every pass may ask of it.
 
-    ``emit(ins, w, out)`` appends lines to the plan writer ``w`` (see ``compiler._Writer``) and returns the
-    name that holds the value; ``out`` is the buffer the memory plan chose (``None`` when it has none).
+    How each is made from a graph node is in ``lower.py``, merged in ``passes/cse.py``, run by the
+    reference interpreter in ``interpret.py``, written into a plan in ``compiler.py`` and drawn in
+    ``dot.py``: each beside the code that uses it, each table checked to cover these (tests/test_static_ir.py).
     """
 
-    name = ""
-    graph_op: str | None = None   # the graph node op it is lowered from (None: made by a pass)
-    external = False    # the value lives outside the planned memory (fed, a Variable's, a constant)
-    takes_out = False   # computes into a planned buffer given as ``out``
-    style = "shape=ellipse"
-
-    @staticmethod
-    def lower(node, args, lowered, feed_shapes) -> Instr:
-        return Instr(node.op, args, dict(node.attrs), node.shape, node.dtype, node.name, node)
-
-    @staticmethod
-    def key(ins: Instr):
-        """What CSE merges on: ``None`` never merges (state, randomness), ``BY_VALUE`` as an op does."""
-        return None
-
-    @staticmethod
-    def evaluate(ins: Instr, args, state: Evaluation):
-        raise NotImplementedError
-
-    @staticmethod
-    def emit(ins: Instr, w, out):
-        raise NotImplementedError
-
-    @staticmethod
-    def label(ins: Instr) -> str:
-        return ins.op
+    name: str
+    doc: str
+    external: bool = False    # the value lives outside the planned memory (fed, a Variable's, a constant)
+    takes_out: bool = False   # computes into a planned buffer given as ``out``
 
 
-INSTRS: dict[str, type[Kind]] = {}
-LOWERED_FROM: dict[str, type[Kind]] = {}
-
-
-def instruction(cls: type[Kind]) -> type[Kind]:
-    """Add a kind of instruction to ``INSTRS`` (and to ``LOWERED_FROM`` under its graph op)."""
-    INSTRS[cls.name] = cls
-    if cls.graph_op is not None:
-        LOWERED_FROM[cls.graph_op] = cls
-    return cls
+INSTRS: dict[str, Instruction] = {i.name: i for i in (
+    Instruction("feed", "A placeholder's value, a parameter of the plan.", external=True),
+    Instruction("variable", "A Variable's value from before the run (its current buffer, a parameter of the "
+                            "plan).", external=True),
+    Instruction("const", "A fixed array (read-only), bound into the plan once.", external=True),
+    Instruction("random", "A random draw (``dist``: normal, truncated_normal, uniform; parameters ``a``, ``b``) "
+                          "from the Session's generator into its buffer, on every run (see :func:`draw`).",
+                takes_out=True),
+    Instruction("assign", "Set a Variable to a value (``assign_add``/``assign_sub`` are lowered to an add/sub "
+                          "first); the instr's value is the new value."),
+    Instruction("group", "Run all inputs, yield nothing (an initializer, a train op)."),
+    Instruction("fused", "A chain of elementwise ``OPS`` steps run one after the other into one buffer (made "
+                         "by the fuse pass); ``attrs['chain']`` lists ``(op, arg_refs, attrs)``, see "
+                         ":func:`interpret.run_chain`.", takes_out=True),
+)}
 
 
 def _check_names() -> None:
@@ -317,202 +201,6 @@ def _check_names() -> None:
     shared = set(INSTRS) & set(OPS)
     if shared:
         raise RuntimeError(f"compiler instructions {sorted(shared)} have the names of ops in OPS; rename them")
-
-
-@instruction
-class Feed(Kind):
-    """A placeholder's value, a parameter of the plan."""
-    name, graph_op, external = "feed", "placeholder", True
-    style = "shape=box,style=filled,fillcolor=lightblue"
-
-    @staticmethod
-    def lower(node, args, lowered, feed_shapes):
-        return Instr("feed", (), {}, tuple(feed_shapes[node]), node.dtype, node.name, node)
-
-    @staticmethod
-    def key(ins):
-        return ("feed", ins.node.id)
-
-    @staticmethod
-    def evaluate(ins, args, state):
-        return np.asarray(state.feeds[ins.node], dtype=ins.dtype)
-
-    @staticmethod
-    def emit(ins, w, out):
-        return w.feed_name[ins.node.id]
-
-    @staticmethod
-    def label(ins):
-        return f"feed {ins.node.name}"
-
-
-@instruction
-class VariableRead(Kind):
-    """A Variable's value from before the run (its current buffer, a parameter of the plan)."""
-    name, graph_op, external = "variable", "variable", True
-    style = "shape=box,style=filled,fillcolor=khaki"
-
-    @staticmethod
-    def lower(node, args, lowered, feed_shapes):
-        return Instr("variable", (), {}, node.shape, node.dtype, node.name, node)
-
-    @staticmethod
-    def key(ins):
-        return ("variable", ins.node.id)
-
-    @staticmethod
-    def evaluate(ins, args, state):
-        return state.variables[ins.node]
-
-    @staticmethod
-    def emit(ins, w, out):
-        return w.read_name[ins.node.id]
-
-    @staticmethod
-    def label(ins):
-        return f"variable {ins.node.name}"
-
-
-@instruction
-class Const(Kind):
-    """A fixed array (read-only), bound into the plan once."""
-    name, graph_op, external = "const", "const", True
-    style = "shape=plaintext"
-
-    @staticmethod
-    def key(ins):
-        return BY_VALUE
-
-    @staticmethod
-    def evaluate(ins, args, state):
-        return ins.attrs["value"]
-
-    @staticmethod
-    def emit(ins, w, out):
-        name = w.bind("c", ins.attrs["value"])
-        w.fixed.add(ins.id)
-        return name
-
-    @staticmethod
-    def label(ins):
-        value = ins.attrs["value"]
-        return f"const {value.item():g}" if value.size == 1 else "const"
-
-
-
-@instruction
-class Count(Kind):
-    """How many elements a reduction sums (``reduce_mean`` over a batch of unknown size): lowered straight
-    to a constant once the fed shapes are known, so no plan ever sees it."""
-    name, graph_op = "count", "count"
-
-    @staticmethod
-    def lower(node, args, lowered, feed_shapes):
-        shape = lowered[node.attrs["of"].node.id].shape
-        value = np.array(np.prod([shape[a] for a in node.attrs["axes"]]), dtype=node.dtype)
-        value.flags.writeable = False
-        return Instr("const", (), {"value": value}, (), node.dtype, node.name)
-
-
-@instruction
-class Random(Kind):
-    """A random draw (``dist``: normal, truncated_normal, uniform; parameters ``a``, ``b``) from the
-    Session's generator into its buffer, on every run."""
-    name, graph_op, takes_out = "random", "random", True
-
-    @staticmethod
-    def evaluate(ins, args, state):
-        a = ins.attrs
-        return draw(state.rng, a["dist"], ins.shape, ins.dtype, a["a"], a["b"])
-
-    @staticmethod
-    def emit(ins, w, out):
-        a = ins.attrs
-        w.lines.append(f"draw(rng, {a['dist']!r}, {tuple(ins.shape)!r}, {w.literal(np.dtype(ins.dtype))}, "
-                       f"{w.literal(a['a'])}, {w.literal(a['b'])}, out={out})")
-        return out
-
-    @staticmethod
-    def label(ins):
-        return ins.attrs["dist"]
-
-
-@instruction
-class Assign(Kind):
-    """Set a Variable to a value (``assign_add``/``assign_sub`` are lowered to an add/sub first); the
-    instr's value is the new value."""
-    name, graph_op = "assign", "assign"
-    style = "shape=box,style=filled,fillcolor=orange"
-
-    @staticmethod
-    def lower(node, args, lowered, feed_shapes):
-        var, value = args
-        mode = node.attrs["mode"]
-        if mode != "set":
-            value = Instr("add" if mode == "add" else "sub", (var, value), {}, var.shape, var.dtype, node.name)
-        return Instr("assign", (var, value), {}, var.shape, var.dtype, node.name, node)
-
-    @staticmethod
-    def evaluate(ins, args, state):
-        new = np.array(np.broadcast_to(args[1], ins.shape), dtype=ins.dtype)
-        state.variables[ins.args[0].node] = new
-        return new
-
-    @staticmethod
-    def emit(ins, w, out):
-        var, value = ins.args
-        target = w.write_name[var.node.id]
-        if not (isinstance(value, Instr) and value.id in w.memory.into_var):   # else computed in place already
-            w.lines.append(f"copyto({target}, {w.arg(value)})")
-        w.initializes.append(var.node)
-        return target
-
-
-@instruction
-class Group(Kind):
-    """Run all inputs, yield nothing (an initializer, a train op)."""
-    name, graph_op = "group", "group"
-
-    @staticmethod
-    def lower(node, args, lowered, feed_shapes):
-        return Instr("group", args, {}, (), None, node.name, node)
-
-    @staticmethod
-    def evaluate(ins, args, state):
-        return None
-
-    @staticmethod
-    def emit(ins, w, out):
-        return "None"
-
-
-@instruction
-class Fused(Kind):
-    """A chain of elementwise ``OPS`` steps run one after the other into one buffer (made by the fuse pass)."""
-    name, takes_out = "fused", True
-    style = "shape=box,style=filled,fillcolor=palegreen"
-
-    @staticmethod
-    def key(ins):
-        return BY_VALUE
-
-    @staticmethod
-    def evaluate(ins, args, state):
-        return run_chain(np, ins.attrs["chain"], args)
-
-    @staticmethod
-    def emit(ins, w, out):
-        for step_op, refs, attrs in ins.attrs["chain"]:
-            operands = [ins.args[r] if isinstance(r, int) and r != -1 else r for r in refs]
-            peers = [ins.dtype if r == -1 else a.dtype for r, a in zip(refs, operands) if r == -1 or isinstance(a, Instr)]
-            args = [out if r == -1 else w.operand(a, step_op, ins.dtype, peers) for r, a in zip(refs, operands)]
-            w.lines.append(w.call(step_op, args, attrs, out))
-        return out
-
-    @staticmethod
-    def label(ins):
-        return "fused[" + " → ".join(op for op, _, _ in ins.attrs["chain"]) + "]"
-
 
 
 _check_names()
