@@ -409,11 +409,7 @@ def _fit(cfg: FitConfig, run: RunRecord, on_step: OnStep | None, stop: StopFlag,
     mode, plan, start = s.mode, s.plan, s.step
     kept = [r for r in run.read_metric_rows() if r["step"] < start and (s.keep_row is None or s.keep_row(r["step"]))]
     best = Best(*best_of(kept))
-    summary = Summary(status="running", run_dir=str(run.path), mode=cfg.mode, steps=plan.steps, step=start,
-                      final_loss=None, wall_time_s=0.0, steps_per_s=0.0, config_hash=cfg.config_hash(),
-                      resumed_from=start if s.resumed else None, notes=s.notes, checkpoint=start,
-                      epochs=cfg.epochs, batches_per_epoch=plan.per_epoch, threads=blas_threads(cfg, plan.batch),
-                      best_val_loss=best.val_loss, best_val_accuracy=best.val_accuracy, best_step=best.step)
+    summary = _running_summary(cfg, run, s, best)
     run.write_summary(summary.to_dict())
 
     batches = Batches(s.data, plan, mode, s.order, start)
@@ -451,14 +447,23 @@ def _fit(cfg: FitConfig, run: RunRecord, on_step: OnStep | None, stop: StopFlag,
                 break
     keeper.flush_best()
     stop.deferred = True  # from here on a signal no longer cuts anything short
-    wall = clock.elapsed()  # every segment's training time, as an uninterrupted run counts it
-    ran = step + (1 if status == "diverged" else 0)
     summary.status, summary.step, summary.final_loss, summary.checkpoint = status, step, last_finite, keeper.checkpoint
     summary.best_val_loss, summary.best_val_accuracy, summary.best_step = (keeper.best.val_loss,
                                                                            keeper.best.val_accuracy, keeper.best.step)
+    wall = clock.elapsed()  # every segment's training time, as an uninterrupted run counts it
+    ran = step + (1 if status == "diverged" else 0)
     summary.wall_time_s, summary.steps_per_s = wall, (ran / wall if wall > 0 else 0.0)
     run.write_summary(summary.to_dict())
     return summary
+
+
+def _running_summary(cfg: FitConfig, run: RunRecord, s: Start, best: Best) -> Summary:
+    """summary.json while the fit runs: where it started, and the best of the rows a resume keeps."""
+    return Summary(status="running", run_dir=str(run.path), mode=cfg.mode, steps=s.plan.steps, step=s.step,
+                   final_loss=None, wall_time_s=0.0, steps_per_s=0.0, config_hash=cfg.config_hash(),
+                   resumed_from=s.step if s.resumed else None, notes=s.notes, checkpoint=s.step,
+                   epochs=cfg.epochs, batches_per_epoch=s.plan.per_epoch, threads=blas_threads(cfg, s.plan.batch),
+                   best_val_loss=best.val_loss, best_val_accuracy=best.val_accuracy, best_step=best.step)
 
 
 def _drop_off_schedule(run: RunRecord, cfg: FitConfig, plan: "Plan", newest: int, best: int | None) -> None:
