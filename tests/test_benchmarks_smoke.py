@@ -56,7 +56,7 @@ def test_suite_runs_tiny_and_writes_json(small, tmp_path):
 
 @pytest.mark.parametrize("rows", ["manual,autograd,static", "autograd", "5 matmuls", "numpy"])
 def test_any_row_subset_runs(small, tmp_path, rows):
-    """Issue 12: the report crashed (TypeError) when the floor row was not selected."""
+    """The report needs no particular row: the floor row may be left out."""
     report = run(small, tmp_path, "--workloads", "tiny", "--threads", "1", "--rows", rows)
     (result,) = report["results"]
     assert set(result["rows"]) == {"numpy", *rows.split(",")}
@@ -185,7 +185,7 @@ def test_mlp_rows_agree_with_the_numpy_reference(suite):
 
 
 def test_digits_rows_train_the_shipped_config_alike(suite):
-    """Issue 11's workload: every mode and reference takes the same minibatches of configs/digits.yaml
+    """The digits workload: every mode and reference takes the same minibatches of configs/digits.yaml
     from the same weights, so their losses agree step by step."""
     from _digits import DIGITS, digits_problem
     from _rows import Skip

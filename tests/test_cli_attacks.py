@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from autotrain.cli import app, display
 from autotrain.cli.errors import written_file
@@ -18,14 +17,10 @@ from autotrain.cli.exits import ExitCode
 from autotrain.store.catalog import SORT_KEYS, STATUSES
 from autotrain.training.compare import AGAINST
 from autotrain.training.config import DTYPE_NAMES
+from helpers import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "configs" / "two_layer.yaml"
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")

@@ -9,29 +9,18 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from autotrain.cli import app
 from autotrain.training.config import load_config
 from autotrain.store.runs import create_run, open_run
 from autotrain.training.train import fit
+from helpers import invoke, write
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "configs" / "two_layer.yaml"
-runner = CliRunner()
 
 SMALL = "N: 8\nD_in: 12\nH: 6\nD_out: 3\nlr: 1.0e-3\nsteps: 30\nmode: manual\ndtype: float64\n" \
         "log_every: 1\ncheckpoint_every: 10\nname: small\n"
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def write(tmp_path, text, name="c.yaml"):
-    p = tmp_path / name
-    p.write_text(text)
-    return p
 
 
 def bad(result, *needles):
