@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from autotrain.store import catalog
+from autotrain.store import metrics as metrics_file
+from autotrain.cli import app
 from autotrain.store.comparisons import write_comparison
 from autotrain.training.compare import compare_modes
 from autotrain.training.config import load_config
@@ -161,7 +163,7 @@ def test_symlinked_run_is_not_followed_by_show(tmp_path):
 
 def test_huge_metrics_file_is_read_up_to_the_limit(tmp_path, monkeypatch):
     run, _ = make_run(tmp_path)
-    monkeypatch.setattr(catalog, "MAX_METRICS_FILE", 200)
+    monkeypatch.setattr(metrics_file, "MAX_METRICS_FILE", 200)
     d = catalog.detail(run.path)
     assert d.metrics[""].truncated and 0 < len(d.metrics[""]) < 12
     assert any("larger than" in p for p in d.problems)

@@ -170,7 +170,7 @@ def small_run(tmp_path, stop_at=None, **kw):
 
 
 def table(run):
-    return [(s, loss) for s, loss, _ in run.read_metrics()]
+    return [(s, loss) for s, loss, _ in run.read_metrics().tuples("step", "loss", "elapsed_s")]
 
 
 def test_resume_of_a_file_and_of_a_run_with_a_garbled_config(tmp_path):

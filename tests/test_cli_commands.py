@@ -11,6 +11,8 @@ import pytest
 
 import autotrain
 import autotrain.training.config as config
+import autotrain.training.resources as resources
+from autotrain.cli import app
 from autotrain.training.config import estimate_bytes, load_config
 from autotrain.store.runs import create_run, open_run
 from autotrain.training.train import fit
@@ -22,7 +24,7 @@ TINY = "N: 4\nD_in: 5\nH: 3\nD_out: 2\nlr: 0.01\nsteps: 30\nmode: manual\ndtype:
 
 
 def table(run):
-    return [(s, x) for s, x, _ in run.read_metrics()]
+    return [(s, x) for s, x, _ in run.read_metrics().tuples("step", "loss", "elapsed_s")]
 
 
 # ------------------------------------------------------------------ memory
@@ -33,7 +35,7 @@ def test_each_command_has_its_own_estimate_and_refuses_accordingly(tmp_path, mon
     cfg = load_config(p, check=False)
     fit_need, compare_need = estimate_bytes(cfg), estimate_bytes(cfg, "compare-modes", runners=4)
     assert compare_need > 2.6 * fit_need  # compare-modes peaked at 2.6x fit's estimate before it had its own
-    monkeypatch.setattr(config, "available_bytes", lambda: (fit_need + compare_need) // 2)
+    monkeypatch.setattr(resources, "available_bytes", lambda: (fit_need + compare_need) // 2)
     assert invoke("fit", p, "--runs-dir", tmp_path / "runs", "--quiet").exit_code == 0
     r = invoke("compare-modes", p, "--runs-dir", tmp_path / "cmp")
     assert r.exit_code == 2 and "for compare-modes (5 modes)" in r.stderr and not (tmp_path / "cmp").exists()
@@ -46,10 +48,10 @@ def test_each_command_has_its_own_estimate_and_refuses_accordingly(tmp_path, mon
 @pytest.mark.group("memory")
 def test_the_process_limits_are_honoured(monkeypatch):
     real = resource.getrlimit
-    vm = config._vm_bytes("VmSize")
+    vm = resources.vm_bytes("VmSize")
     monkeypatch.setattr(resource, "getrlimit", lambda which: (vm + (100 << 20), resource.RLIM_INFINITY)
                         if which == resource.RLIMIT_AS else real(which))
-    room = config.available_bytes()
+    room = resources.available_bytes()
     assert room is not None and room <= (100 << 20)
     big = load_config(None, ["N=2000", "D_in=2000", "H=2000", "dtype=float64"], check=False)
     with pytest.raises(config.ConfigError, match="need about .* only .* is available"):
@@ -62,7 +64,7 @@ def test_a_real_ulimit_v_is_honoured_up_front(tmp_path):
     """A child under RLIMIT_AS: a config that fits the machine but not the limit is refused before it starts."""
     p = write(tmp_path, "N: 6000\nD_in: 6000\nH: 6000\nD_out: 10\ndtype: float64\nsteps: 2\n")
     need = estimate_bytes(load_config(p, check=False))
-    if (config._machine_available() or 0) < 2 * need:
+    if (resources.machine_available() or 0) < 2 * need:
         pytest.skip("this machine has too little memory for the comparison")
 
     def limit():

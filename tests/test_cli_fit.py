@@ -231,7 +231,7 @@ def straight_table(tmp_path, text):
     c = load_config(write(tmp_path, text, "straight.yaml"))
     run = create_run(c, tmp_path / "straight")
     fit(c, run)
-    return [(s, loss) for s, loss, _ in run.read_metrics()]
+    return [(s, loss) for s, loss, _ in run.read_metrics().tuples("step", "loss", "elapsed_s")]
 
 
 @pytest.mark.slow
@@ -247,7 +247,7 @@ def test_resume_after_sigkill_matches_a_straight_run_bit_for_bit(tmp_path):
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["status"] == "completed" and 0 < summary["resumed_from"] < 5000
-    got = [(s, loss) for s, loss, _ in run.read_metrics()]
+    got = [(s, loss) for s, loss, _ in run.read_metrics().tuples("step", "loss", "elapsed_s")]
     assert got == straight_table(tmp_path, LONG)
 
 
@@ -265,7 +265,7 @@ def test_sigint_exit_130_interrupted_and_resumable(tmp_path):
     assert run.checkpoints()[-1][0] == summary["step"]
     r = invoke("fit", "--resume", run.path, "--quiet")
     assert r.exit_code == 0 and run.read_summary()["status"] == "completed"
-    assert [(s, loss) for s, loss, _ in run.read_metrics()] == straight_table(tmp_path, LONG)
+    assert [(s, loss) for s, loss, _ in run.read_metrics().tuples("step", "loss", "elapsed_s")] == straight_table(tmp_path, LONG)
 
 
 def test_bad_config_in_a_real_process_has_no_traceback(tmp_path):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autotrain.training.config import (ConfigError, _Loader, FitConfig, check_resources, estimate_bytes, load_config,
+from autotrain.training.config import (ConfigError, ConfigLoader, FitConfig, check_resources, estimate_bytes, load_config,
                               parse_override, resolve, to_yaml)
 from helpers import write
 
@@ -139,7 +139,7 @@ def test_cuda_without_a_gpu_is_a_config_error(tmp_path):
 
 def test_yaml_round_trip_and_hash():
     cfg = load_config(SEED, ["lr=1.234567890123e-7"])
-    again = FitConfig.model_validate(yaml.load(to_yaml(cfg), Loader=_Loader))
+    again = FitConfig.model_validate(yaml.load(to_yaml(cfg), Loader=ConfigLoader))
     assert again == cfg and again.config_hash() == cfg.config_hash()
     assert cfg.config_hash() != load_config(SEED).config_hash()
 

@@ -18,7 +18,7 @@ def cfg(**kw):
 
 
 def table(run):
-    return [(s, loss) for s, loss, _ in run.read_metrics()]
+    return [(s, loss) for s, loss, _ in run.read_metrics().tuples("step", "loss", "elapsed_s")]
 
 
 def test_fit_writes_a_complete_run(tmp_path):

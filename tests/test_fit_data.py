@@ -141,9 +141,9 @@ def test_new_keys_round_trip_and_leave_seed_hash_alone():
                                                                   "keep_checkpoints=5", "steps=900"])
     assert explicit.config_hash() == seed.config_hash()  # defaults and the run length are not part of it
     cfg = load_config(None, ["H=[7, 5]", "optimizer=adamw", "betas=[0.8, 0.9]", "epochs=4", "bias=true"])
-    from autotrain.training.config import FitConfig, _Loader
+    from autotrain.training.config import ConfigLoader, FitConfig
     import yaml
-    again = FitConfig.model_validate(yaml.load(to_yaml(cfg), Loader=_Loader))
+    again = FitConfig.model_validate(yaml.load(to_yaml(cfg), Loader=ConfigLoader))
     assert again == cfg and "steps" not in to_yaml(cfg) and "momentum" not in to_yaml(cfg)
     assert cfg.resolved_weight_decay == 0.01 and cfg.hidden == [7, 5]
 

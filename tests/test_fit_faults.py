@@ -51,7 +51,7 @@ def straight_table(tmp_path, path):
 
 
 def table(run):
-    return [(s, loss) for s, loss, _ in run.read_metrics()]
+    return [(s, loss) for s, loss, _ in run.read_metrics().tuples("step", "loss", "elapsed_s")]
 
 
 def assert_intact(run: RunDir, cfg):

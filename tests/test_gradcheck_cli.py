@@ -42,9 +42,10 @@ def test_wrong_custom_function_and_a_wrong_mode_are_caught(monkeypatch):
     original = manual.ManualMode.step
 
     def off_by_a_bit(self, x, y):  # a "hand-written backward" that drifts: the update is 1% too large
-        before = self.w1.copy()
+        w1 = self.params["w1"]
+        before = w1.copy()
         loss = original(self, x, y)
-        self.w1 += (self.w1 - before) * 0.01
+        w1 += (w1 - before) * 0.01
         return loss
 
     monkeypatch.setattr(manual.ManualMode, "step", off_by_a_bit)

@@ -47,6 +47,19 @@ def test_modes_registry_names():
     assert all(cls.name == name for name, cls in MODES.items())
 
 
+def test_every_mode_implements_the_one_interface():
+    """Each mode is a Mode with nothing left abstract, built as Mode(spec, params, device)."""
+    from autotrain.modes.base import Mode, ModelSpec
+
+    spec = ModelSpec.seed(3, 4, 2, lr=1e-3)
+    params = {"w1": np.ones((3, 4)), "w2": np.ones((4, 2))}
+    for cls in MODES.values():
+        assert issubclass(cls, Mode) and not cls.__abstractmethods__
+        mode = cls(spec, params, "cpu")
+        assert mode.spec is spec and mode.optimizer_state() == {}   # plain sgd keeps no state
+        assert mode.state().keys() == params.keys()
+
+
 @pytest.mark.parametrize("mode", ALL_MODES)
 def test_mode_matches_independent_numpy_float64(mode):
     p = make_problem(16, 40, 24, 5, "float64", seed=3)

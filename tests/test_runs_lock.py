@@ -53,7 +53,7 @@ def start(*args, script=THROTTLED):
 
 
 def table(run):
-    return [(s, loss) for s, loss, _ in run.read_metrics()]
+    return [(s, loss) for s, loss, _ in run.read_metrics().tuples("step", "loss", "elapsed_s")]
 
 
 def interrupted_run(tmp_path, stop_at=14, extra=()):

@@ -105,9 +105,9 @@ def test_plan_is_compiled_once_per_fetch_set_and_shape():
 
 def _autograd_run(p, lr, steps):
     """The same steps on the dynamic engine (the autograd mode's program)."""
-    from autotrain.modes.autograd import AutogradMode
+    from autotrain.modes import make_mode
 
-    mode = AutogradMode(p, lr)
+    mode = make_mode("autograd", p, lr)
     losses = [mode.step(p.x, p.y) for _ in range(steps)]
     return np.array(losses, np.float32), mode.state()
 

@@ -1,43 +1,24 @@
 """Sweeps: strict sweep files, ordinary run directories per trial, sweep.csv, diverged trials as rows,
 the --sweep quick form, resume after SIGKILL (same sweep.csv as an uninterrupted sweep), and Ray."""
-import csv
 import json
-import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from autotrain.store import catalog
 
 from autotrain import sweep
-from autotrain.cli import app
 from autotrain.training.config import ConfigError
+from sweeplib import ROOT, invoke, kill_mid_trial, local_and_ray, read_csv, write_files
 
-runner = CliRunner()
-ROOT = Path(__file__).resolve().parents[1]
 BASE = "N: 6\nD_in: 5\nH: 4\nD_out: 2\nlr: 1.0e-3\nsteps: 8\nmode: manual\ndtype: float64\ncheckpoint_every: 4\n" \
        "name: tiny\n"
 
 
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
 def files(tmp_path, sweep_text, base=BASE):
-    (tmp_path / "base.yaml").write_text(base)
-    (tmp_path / "s.yaml").write_text(sweep_text)
-    return tmp_path / "s.yaml"
-
-
-def read_csv(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    return write_files(tmp_path, sweep_text, base)
 
 
 # ------------------------------------------------------------------ the sweep file
@@ -152,7 +133,7 @@ def test_ray_copy_mode_sends_the_trial_back(tmp_path):
     spec = sweep.load_sweep(path)
     sweep_dir = sweep.create_sweep(spec, tmp_path / "runs")
     [trial] = sweep.expand(spec)
-    trial_dir = sweep._prepare_trial(sweep_dir, trial)
+    trial_dir = sweep.prepare_trial(sweep_dir, trial)
     out = sweep_ray.run_trial(str(trial_dir), sweep_ray._pack(trial_dir), False, force_copy=True)  # no TB
     assert out["returncode"] == 0 and not (trial_dir / "summary.json").exists()
     sweep_ray._unpack(out["files"], trial_dir)
@@ -164,20 +145,7 @@ def test_sigkilled_sweep_resumes_to_the_same_sweep_csv(tmp_path):
     base = BASE.replace("steps: 8", "steps: 1500").replace("checkpoint_every: 4", "checkpoint_every: 100")
     path = files(tmp_path, "name: k\nbase: base.yaml\nset: {log_every: 100}\ngrid:\n  H: [3, 4, 5]\nworkers: 1\n",
                  base)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "autotrain", "sweep", str(path), "--runs-dir",
-                             str(tmp_path / "runs"), "-q", "--no-tensorboard"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # kill once the second trial has a checkpoint past step 0
-        ckpts = list((tmp_path / "runs").glob("*/trial-001-*/checkpoints/step-*.npz"))
-        if any(not p.name.endswith("000000.npz") for p in ckpts):
-            break
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    [sweep_dir] = (tmp_path / "runs").iterdir()
-    time.sleep(0.5)  # the trial process dies with the sweep (PR_SET_PDEATHSIG); give it a moment
+    sweep_dir = kill_mid_trial(path, tmp_path / "runs", trial=1)  # the second trial, past its first checkpoint
     summary = json.loads((sweep_dir / "trial-001-H_4" / "summary.json").read_text())
     assert summary["status"] == "running"  # killed mid-trial, not finished
     assert not (sweep_dir / "trial-002-H_5" / "summary.json").exists()  # prepared, never started
@@ -196,16 +164,8 @@ def test_sigkilled_sweep_resumes_to_the_same_sweep_csv(tmp_path):
 @pytest.mark.slow
 def test_ray_backend_gives_the_same_results_as_local(tmp_path):
     pytest.importorskip("ray")
-    import ray
-
     path = files(tmp_path, "base: base.yaml\ngrid:\n  mode: [manual, static]\n  H: [3, 4]\n")
-    spec = sweep.load_sweep(path)
-    local = sweep.run_sweep(spec, tmp_path / "local", workers=2, tensorboard=False)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        result = sweep.run_sweep(spec, tmp_path / "ray", workers=2, backend="ray", tensorboard=False)
-    finally:
-        ray.shutdown()
+    local, result = local_and_ray(sweep.load_sweep(path), tmp_path, workers=2)
     assert (result.path / "sweep.csv").read_text() == (local.path / "sweep.csv").read_text()
     assert all(r.status == "completed" for r in result.results)
 

@@ -1,6 +1,5 @@
 """Sweeps on Optuna: samplers over space:, pruning from the logged rows, the study in study.journal,
 `sweep best`, one driver per sweep, and sweep files refused before anything runs."""
-import csv
 import json
 import os
 import shutil
@@ -11,17 +10,14 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from autotrain.store import catalog
 
 from autotrain import sweep
 import autotrain.sweep.study  # noqa: F401  (sweep.study)
-from autotrain.cli import app
+from sweeplib import ROOT, invoke, kill_mid_trial, local_and_ray, read_csv, write_files
 
 optuna = pytest.importorskip("optuna")
-runner = CliRunner()
-ROOT = Path(__file__).resolve().parents[1]
 # loss is logged at every step, so the pruner sees each one
 BASE = "N: 6\nD_in: 5\nH: 4\nD_out: 2\nlr: 1.0e-3\nsteps: 12\nmode: manual\ndtype: float64\ncheckpoint_every: 4\n" \
        "log_every: 1\nname: tiny\n"
@@ -30,19 +26,8 @@ PRUNING = "name: p\nbase: base.yaml\ngrid:\n  lr: [5.0e-3, 1.0e-7, 1.0e-2]\nmetr
           "prune: {median: {n_startup_trials: 1, n_warmup_steps: 3}}\nworkers: 1\n"
 
 
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
 def files(tmp_path, sweep_text, base=BASE):
-    (tmp_path / "base.yaml").write_text(base)
-    (tmp_path / "s.yaml").write_text(sweep_text)
-    return tmp_path / "s.yaml"
-
-
-def read_csv(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    return write_files(tmp_path, sweep_text, base)
 
 
 @pytest.mark.group("bad input")
@@ -179,20 +164,7 @@ def test_sigkilled_pruning_sweep_resumes_to_the_same_trials(tmp_path):
     text = ("name: k\nbase: base.yaml\nsearch: tpe\nspace:\n  lr: {loguniform: [1.0e-6, 1.0e-1]}\ntrials: 6\n"
             "seed: 1\nmetric: loss\nprune: {median: {n_startup_trials: 1}}\nworkers: 1\n")
     path = files(tmp_path, text, base)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "autotrain", "sweep", str(path), "--runs-dir",
-                             str(tmp_path / "runs"), "-q", "--no-tensorboard"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # kill once the third trial has a checkpoint past step 0
-        ckpts = list((tmp_path / "runs").glob("*/trial-002-*/checkpoints/step-*.npz"))
-        if any(not p.name.endswith("000000.npz") for p in ckpts):
-            break
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    [sweep_dir] = (tmp_path / "runs").iterdir()
-    time.sleep(0.5)
+    sweep_dir = kill_mid_trial(path, tmp_path / "runs", trial=2)  # the third trial, past its first checkpoint
     result = invoke("sweep", "--resume", sweep_dir, "--no-tensorboard", "-q")
     assert result.exit_code == 0, result.output
     straight = sweep.run_sweep(sweep.load_sweep(path), tmp_path / "straight", workers=1, tensorboard=False)
@@ -203,15 +175,7 @@ def test_sigkilled_pruning_sweep_resumes_to_the_same_trials(tmp_path):
 @pytest.mark.slow
 def test_local_ray_gives_the_same_table_as_local_processes_with_pruning(tmp_path):
     pytest.importorskip("ray")
-    import ray
-
-    spec = sweep.load_sweep(files(tmp_path, PRUNING))
-    local = sweep.run_sweep(spec, tmp_path / "local", workers=1, tensorboard=False)
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
-    try:
-        result = sweep.run_sweep(spec, tmp_path / "ray", workers=1, backend="ray", tensorboard=False)
-    finally:
-        ray.shutdown()
+    local, result = local_and_ray(sweep.load_sweep(files(tmp_path, PRUNING)), tmp_path, workers=1)
     assert (result.path / "sweep.csv").read_text() == (local.path / "sweep.csv").read_text()
     assert [r.status for r in result.results] == ["completed", "pruned", "completed"]
 

@@ -8,7 +8,8 @@ import pytest
 
 from autotrain.training.config import load_config
 from autotrain.store.runs import create_run
-from autotrain.training.train import Best, CheckpointKeeper, Clock, Plan, Summary, Validator, fit, fit_data_for
+from autotrain.training.train import (BestValidation, CheckpointKeeper, Clock, FitPlan, Summary, Validator, fit,
+                                      fit_data_for)
 
 
 def cfg(**kw):
@@ -119,14 +120,14 @@ class _Mode:
 
 def test_keeper_writes_a_pending_best_with_the_next_checkpoint_and_protects_it():
     c = cfg(checkpoint_every=10, steps=30)
-    plan = Plan.of(c, fit_data_for(c))
+    plan = FitPlan.of(c, fit_data_for(c))
     record = _Record()
-    keeper = CheckpointKeeper(record, c, plan, Best(), checkpoint=0)
+    keeper = CheckpointKeeper(record, c, plan, BestValidation(), checkpoint=0)
     clock = Clock()
     clock.start(0.0)
     keeper.consider(4, (0.5, None), _Mode(), 0.1, lambda: "")
     keeper.consider(6, (0.7, None), _Mode(), 0.1, lambda: "")  # worse: not the best
-    assert record.saved == [] and keeper.best == Best(0.5, None, 4)
+    assert record.saved == [] and keeper.best == BestValidation(0.5, None, 4)
     assert [s for s in range(1, 31) if keeper.due(s, stopping=False)] == [10, 20, 30]
     assert keeper.due(7, stopping=True)
     keeper.save(10, _Mode(), clock, lambda: "")

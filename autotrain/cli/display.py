@@ -158,7 +158,7 @@ def metrics_table(rows: list[dict], title: str = "metrics") -> Table:
 def summary(s, rows: list) -> None:
     """The end of a fit: the metrics table, the best validation figure, the status line and the run directory.
 
-    ``rows``: ``RunDir.read_metric_rows()`` dicts (or the older ``(step, loss, elapsed_s)`` tuples)."""
+    ``rows``: ``RunDir.read_metrics().rows()`` dicts (or the older ``(step, loss, elapsed_s)`` tuples)."""
     if rows:
         shown = len(_sample(rows))
         title = "loss" + (f" ({shown} of {len(rows)} logged rows; all in metrics.csv)" if shown < len(rows) else "")

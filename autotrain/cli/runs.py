@@ -52,8 +52,8 @@ def predict(
 def runs(
     runs_dir: Annotated[Optional[Path], typer.Option(help="The folder of run directories.  [default: runs]",
                                                      show_default=False)] = None,
-    status: Annotated[Optional[RunStatus], choice(RunStatus, "--status", help="Only runs with this status.", metavar="STATUS")
-                      ] = None,
+    status: Annotated[Optional[RunStatus], choice(RunStatus, "--status", help="Only runs with this status.",
+                                                   metavar="STATUS")] = None,
     sort: Annotated[SortKey, choice(SortKey, "--sort", help="The order of the list.", metavar="KEY")] = SortKey.start,
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
     wide: WideOpt = False,

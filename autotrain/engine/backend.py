@@ -131,8 +131,11 @@ def xp_for(dev: device):
 
 
 def xp_of(array):
-    """The array module an array belongs to (numpy unless it is a CuPy array)."""
-    if isinstance(array, np.ndarray) or np.isscalar(array):
+    """The array module an array belongs to: numpy (as :data:`NUMPY`) unless it is a CuPy array.
+
+    The one place that answers this; the engine, its optimizers and the modes all ask it.
+    """
+    if type(array) is np.ndarray or isinstance(array, np.ndarray) or np.isscalar(array):   # the first test: speed
         return NUMPY
     module = type(array).__module__
     if module.startswith("cupy"):

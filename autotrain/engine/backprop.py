@@ -10,14 +10,9 @@ import heapq
 
 import numpy as np
 
-from . import backend
-from .backend import NUMPY as NP
+from .backend import NUMPY as NP, xp_of
 from .graph import GRAD_MODE
 from .ops import unbroadcast
-
-
-def _xp(array):
-    return NP if type(array) is np.ndarray else backend.xp_of(array)
 
 
 def _pending_add(pending: dict, heap: list, node, index: int, g) -> None:
@@ -64,7 +59,7 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> None:
                 elif node.retained is not None:
                     _retain(node, g)
                 first = g if node.n_outputs == 1 else next(x for x in g if x is not None)
-                grads = node.run_backward(g, NP if type(first) is np.ndarray else _xp(first))
+                grads = node.run_backward(g, NP if type(first) is np.ndarray else xp_of(first))
                 _send_to_inputs(node, g, grads, pending, heap, capture)
                 if not retain_graph:
                     node.release()
@@ -83,7 +78,7 @@ def _send_to_inputs(node, g, grads, pending, heap, capture) -> None:
         previous = gi
         data = parent._data
         if gi.shape != data.shape:
-            gi = unbroadcast(NP if type(gi) is np.ndarray else _xp(gi), gi, data.shape)
+            gi = unbroadcast(NP if type(gi) is np.ndarray else xp_of(gi), gi, data.shape)
         if gi.dtype != data.dtype:   # an input promoted inside the op gets its gradient in its own dtype
             gi = gi.astype(data.dtype)
         if edge is parent:  # a leaf is its own edge (PyTorch's AccumulateGrad)

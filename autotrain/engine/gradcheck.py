@@ -24,7 +24,7 @@ class GradcheckError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Comparison:
+class GradientComparison:
     """How one analytical gradient (or Jacobian) compares with its finite-difference estimate."""
 
     max_abs_err: float
@@ -36,18 +36,18 @@ class Comparison:
     entries: int
 
 
-def compare(analytical: np.ndarray, numerical: np.ndarray, atol: float, rtol: float) -> Comparison:
+def compare(analytical: np.ndarray, numerical: np.ndarray, atol: float, rtol: float) -> GradientComparison:
     """Apply the pass rule entrywise and describe the worst entry (largest excess over its tolerance)."""
     analytical, numerical = np.asarray(analytical, np.float64), np.asarray(numerical, np.float64)
     abs_err = np.abs(analytical - numerical)
     allowed = atol + rtol * np.abs(numerical)
     if abs_err.size == 0:
-        return Comparison(0.0, 0.0, (), 0.0, 0.0, True, 0)
+        return GradientComparison(0.0, 0.0, (), 0.0, 0.0, True, 0)
     passed = bool(np.all(abs_err <= allowed))
     # the entry to show: the one furthest past its tolerance, or (all passing) the largest error
     worst = np.unravel_index(int(np.argmax(abs_err if passed else abs_err - allowed)), abs_err.shape)
     rel = abs_err / np.maximum(np.abs(numerical), np.finfo(np.float64).tiny)
-    return Comparison(float(abs_err.max()), float(rel.max()), tuple(int(i) for i in worst),
+    return GradientComparison(float(abs_err.max()), float(rel.max()), tuple(int(i) for i in worst),
                       float(analytical[worst]), float(numerical[worst]), passed,
                       int(abs_err.size))
 

@@ -41,9 +41,7 @@ _FLOAT = builtins.float
 TRACE_HOOK = None
 
 
-def xp_of_array(array):
-    """numpy or cupy, whichever holds ``array``."""
-    return NP if type(array) is np.ndarray else backend.xp_of(array)
+xp_of_array = backend.xp_of   # the array module of an array: numpy or cupy
 
 
 def as_array(value, like=None):

@@ -10,11 +10,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from autotrain.modes.problem import Problem
-from autotrain.modes.base import ModelSpec, copied
+from autotrain.modes.base import Mode, ModelSpec, copied
 
 
-class AutogradMode:
+class AutogradMode(Mode):
     """An ``nn.Sequential`` of layers, an ``nn`` loss and a ``torch.optim`` optimizer, as a PyTorch user writes
     them; ``loss.backward()`` fills the parameters' ``.grad``.
 
@@ -27,14 +26,11 @@ class AutogradMode:
 
     name: ClassVar[str] = "autograd"
 
-    def __init__(self, spec: ModelSpec | Problem, params: dict | float, device: str = "cpu") -> None:
+    def __init__(self, spec: ModelSpec, params: dict, device: str = "cpu") -> None:
         import autotrain.engine as torch  # lazy: `autotrain --help` must not load the engine
 
-        if isinstance(spec, Problem):  # the seed's (problem, lr) form
-            spec, params = ModelSpec.seed(*spec.w1.shape, spec.w2.shape[1], params), {"w1": spec.w1, "w2": spec.w2}
+        super().__init__(spec, params, device)
         self.torch = torch
-        self.spec = spec
-        self.lr = spec.optimizer.lr
         self.device = torch.device(device)
         self.model = self.build_model(params)
         self.loss_fn = self.build_loss()
@@ -65,15 +61,9 @@ class AutogradMode:
 
     def build_optimizer(self):
         optim, o = self.torch.optim, self.spec.optimizer
-        params = self.model.parameters()
-        if o.name == "sgd":
-            return optim.SGD(params, lr=o.lr, weight_decay=o.weight_decay)
-        if o.name == "momentum":
-            return optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
-        if o.name == "rmsprop":
-            return optim.RMSprop(params, lr=o.lr, alpha=o.alpha, eps=o.eps, weight_decay=o.weight_decay)
-        cls = optim.Adam if o.name == "adam" else optim.AdamW
-        return cls(params, lr=o.lr, betas=tuple(o.betas), eps=o.eps, weight_decay=o.weight_decay)
+        cls = {"sgd": optim.SGD, "momentum": optim.SGD, "rmsprop": optim.RMSprop, "adam": optim.Adam,
+               "adamw": optim.AdamW}[o.name]
+        return cls(self.model.parameters(), **o.hyper())
 
     def _named(self) -> dict:
         """{"w1": the first layer's weight Parameter, "b1": its bias, ...} in the optimizer's order."""
@@ -83,14 +73,6 @@ class AutogradMode:
             if layer.bias is not None:
                 out[f"b{i}"] = layer.bias
         return out
-
-    def __getattr__(self, name: str):
-        """``mode.w1``, ``mode.b2``...: the parameters by name (as the seed's modes had them)."""
-        if "model" in self.__dict__ and len(name) > 1 and name[0] in "wb" and name[1:].isdigit():
-            named = self._named()
-            if name in named:
-                return named[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ------------------------------------------------------------ data and state
     def prepare(self, x, y):
@@ -104,20 +86,18 @@ class AutogradMode:
     def state(self) -> dict[str, np.ndarray]:
         return {k: copied(p.detach().cpu().numpy()) for k, p in self._named().items()}
 
-    def optimizer_state(self) -> dict[str, np.ndarray]:
-        """The optimizer's ``state_dict()`` as flat arrays: ``step`` and ``<slot>.<param>`` (zeros before step 1)."""
-        slots = self.spec.optimizer.slots()
-        if not slots:
-            return {}
+    def _optimizer_arrays(self):
+        """The optimizer's ``state_dict()`` as flat arrays (zeros before the first step); the step is counted
+        here, as SGD with momentum keeps none of its own."""
         saved = self.optimizer.state_dict()["state"]
-        out = {"step": np.array(self.t, dtype=np.int64)}  # SGD with momentum keeps no step of its own
+        out = {}
         for index, (name, p) in enumerate(self._named().items()):
             entry = saved.get(index, {})
-            for slot in slots:
+            for slot in self.spec.optimizer.slots():
                 value = entry.get(slot)
                 out[f"{slot}.{name}"] = (np.zeros(tuple(p.shape), dtype=_array(p).dtype) if value is None
                                          else copied(_array(value)))
-        return out
+        return self.t, out
 
     def load_state(self, state: dict[str, np.ndarray], optimizer_state: dict[str, np.ndarray] | None = None) -> None:
         self.model.load_state_dict({f"{i}.{attr}": self._tensor(state[f"{attr[0]}{n}"])

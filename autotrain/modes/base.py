@@ -1,42 +1,14 @@
-"""The small interface every training mode implements; the loop, logging and checkpoints live in train.py."""
+"""The small interface every training mode implements (:class:`Mode`) and the network it trains (:class:`ModelSpec`);
+the loop, logging and checkpoints live in ``autotrain.training``."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar
 
 import numpy as np
 
-from autotrain.modes.problem import Problem
-
-
-@runtime_checkable
-class Mode(Protocol):
-    """One way of training the seed's ``y_pred = relu(x @ w1) @ w2``, ``loss = sum((y_pred - y)**2)``, SGD
-    (``make_mode``).  Every mode also implements :class:`TrainMode` for any :class:`ModelSpec` (``build_mode``).
-
-    A mode owns its weights (copied from the ``Problem``, which it never modifies) and keeps them on
-    its device in its own form.  Typical use::
-
-        mode = make_mode("autograd", problem, lr=1e-6)
-        x, y = mode.prepare(problem.x, problem.y)    # converted once, not every step
-        losses = [mode.step(x, y) for _ in range(500)]
-    """
-
-    name: ClassVar[str]
-
-    def __init__(self, problem: Problem, lr: float, device: str = "cpu") -> None: ...
-
-    def prepare(self, x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
-        """x and y in the form ``step`` takes without conversion (numpy, engine tensors, feeds)."""
-
-    def step(self, x: Any, y: Any) -> float:
-        """One SGD step; returns the loss computed *before* the update, as a Python float."""
-
-    def state(self) -> dict[str, np.ndarray]:
-        """The weights ``{"w1": ..., "w2": ...}`` as numpy arrays (copies), for checkpoints."""
-
-    def load_state(self, state: dict[str, np.ndarray]) -> None:
-        """Replace the weights with ``state`` (as written by ``state()``)."""
+from autotrain.modes.names import ACTIVATIONS, LOSSES, OPTIMIZER_SETTINGS, OPTIMIZER_SLOTS, OPTIMIZERS  # noqa: F401 (offered here too)
 
 
 def copied(array: np.ndarray) -> np.ndarray:
@@ -45,9 +17,7 @@ def copied(array: np.ndarray) -> np.ndarray:
 
 
 # =============================================================================== the model spec
-ACTIVATIONS = ("relu", "tanh", "sigmoid")
-LOSSES = ("sum_squares", "mse", "cross_entropy")
-OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
+# ACTIVATIONS, LOSSES and OPTIMIZERS (imported above) are defined in autotrain.modes.names.
 
 
 @dataclass(frozen=True)
@@ -64,8 +34,22 @@ class OptimizerSpec:
 
     def slots(self) -> tuple[str, ...]:
         """The per-parameter state arrays this rule keeps (names used in checkpoints)."""
-        return {"sgd": (), "momentum": ("momentum_buffer",), "rmsprop": ("square_avg",),
-                "adam": ("exp_avg", "exp_avg_sq"), "adamw": ("exp_avg", "exp_avg_sq")}[self.name]
+        return OPTIMIZER_SLOTS[self.name]
+
+    def hyper(self) -> dict[str, Any]:
+        """The settings this rule uses, by the keywords of ``torch.optim``'s constructors and of the rules in
+        ``autotrain.engine.optim.formulas``."""
+        own = {key: getattr(self, key) for key in OPTIMIZER_SETTINGS[self.name]}
+        if "betas" in own:
+            own["betas"] = tuple(own["betas"])
+        return {"lr": self.lr, "weight_decay": self.weight_decay, **own}
+
+    def rule(self):
+        """The update rule, ``autotrain.engine.optim.formulas.RULES[name]`` (imported on first use: the engine
+        loads lazily)."""
+        from autotrain.engine.optim.formulas import RULES
+
+        return RULES[self.name]
 
 
 @dataclass(frozen=True)
@@ -111,27 +95,59 @@ def spec_from_config(cfg, D_in: int | None = None, D_out: int | None = None) -> 
     return ModelSpec(sizes, cfg.activation, cfg.bias, cfg.loss, opt)
 
 
-class TrainMode(Protocol):
-    """The interface every mode implements for any ModelSpec (the seed's Mode is the special case).
+class Mode(ABC):
+    """One way of training a :class:`ModelSpec`: the interface every mode implements.
 
-    ``step(x, y)`` is one optimizer step on a batch and returns its loss before the update; ``evaluate``
-    computes the loss and the network's outputs without updating; ``state``/``optimizer_state`` are plain
-    numpy arrays by parameter name (``w1``, ``b1``...; optimizer slots as ``<slot>.<param>`` and ``step``).
+    ``Mode(spec, params, device)`` starts from the initial ``params`` (``{"w1": ..., "b1": ...}``; copied,
+    never modified) and keeps the weights on ``device`` in its own form (numpy arrays, engine tensors,
+    graph Variables).  ``make_mode`` builds the seed's network from a Problem, ``build_mode`` any spec::
+
+        mode = make_mode("autograd", problem, lr=1e-6)
+        x, y = mode.prepare(problem.x, problem.y)    # converted once, not every step
+        losses = [mode.step(x, y) for _ in range(500)]
+
+    ``state``/``optimizer_state`` are plain numpy arrays by parameter name (``w1``, ``b1``...; optimizer
+    slots as ``<slot>.<param>``, PyTorch's state names, and ``step``), what checkpoints store.
     """
 
     name: ClassVar[str]
 
-    def prepare(self, x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]: ...
+    def __init__(self, spec: ModelSpec, params: dict[str, np.ndarray], device: str = "cpu") -> None:
+        """Each mode builds its network from ``params`` after this."""
+        self.spec = spec
+        self.lr = spec.optimizer.lr
 
-    def step(self, x: Any, y: Any) -> float: ...
+    @abstractmethod
+    def prepare(self, x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+        """x and y in the form ``step`` takes without conversion (numpy, engine tensors, feeds)."""
 
-    def evaluate(self, x: Any, y: Any) -> tuple[float, np.ndarray]: ...
+    @abstractmethod
+    def step(self, x: Any, y: Any) -> float:
+        """One optimizer step on a batch; returns the loss computed *before* the update, as a Python float."""
 
-    def predict(self, x: np.ndarray) -> np.ndarray: ...
+    @abstractmethod
+    def evaluate(self, x: Any, y: Any) -> tuple[float, np.ndarray]:
+        """The loss and the network's outputs (numpy), without updating."""
 
-    def state(self) -> dict[str, np.ndarray]: ...
+    @abstractmethod
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The network's outputs for numpy inputs."""
 
-    def optimizer_state(self) -> dict[str, np.ndarray]: ...
+    @abstractmethod
+    def state(self) -> dict[str, np.ndarray]:
+        """The weights ``{"w1": ..., "b1": ...}`` as numpy arrays (copies)."""
 
+    @abstractmethod
     def load_state(self, state: dict[str, np.ndarray], optimizer_state: dict[str, np.ndarray] | None = None) -> None:
-        ...
+        """Replace the weights with ``state`` and, when given with a ``step``, the optimizer's state."""
+
+    def optimizer_state(self) -> dict[str, np.ndarray]:
+        """``{"step": ..., "<slot>.<param>": ...}`` (zeros before the first step); empty for plain SGD."""
+        if not self.spec.optimizer.slots():
+            return {}
+        step, slots = self._optimizer_arrays()
+        return {"step": np.array(int(step), dtype=np.int64), **slots}
+
+    @abstractmethod
+    def _optimizer_arrays(self) -> tuple[int, dict[str, np.ndarray]]:
+        """(steps taken, ``{"<slot>.<param>": numpy copy}``) for :meth:`optimizer_state`."""

@@ -1,9 +1,11 @@
-"""``manual``: numpy, forward and hand-written backward, no engine -- the readable reference.
+"""``manual``: numpy forward and hand-written backward, no autograd -- the readable reference.
 
 For the seed's network (``ModelSpec.seed``) every array operation is the seed program's, in its order
 (``h = x.dot(w1)``, ``grad_h[h < 0] = 0``, ``w1 -= lr * grad_w1``), so its loss table is unchanged bit for bit;
-the same code handles any depth, activation, loss and optimizer.  This is also the hand-written numpy
-reference the benchmarks time the engine against.
+the same code handles any depth, activation, loss and optimizer.  The optimizer's update is PyTorch's
+formula from ``autotrain/engine/optim/formulas.py`` run on these arrays in place (the engine's
+``torch.optim`` runs the same function), so this mode and ``autograd`` take the same steps.  This is
+also the hand-written numpy reference the benchmarks time the engine against.
 """
 from __future__ import annotations
 
@@ -11,60 +13,48 @@ from typing import ClassVar
 
 import numpy as np
 
-from autotrain.modes.problem import Problem
-from autotrain.modes.base import ModelSpec, copied
+from autotrain.modes.base import Mode, ModelSpec, copied
 
 
-class ManualMode:
+class ManualMode(Mode):
     """An MLP with numpy arrays (CuPy arrays on a CUDA device), explicit gradients and optimizer updates."""
 
     name: ClassVar[str] = "manual"
 
-    def __init__(self, spec: ModelSpec | Problem, params: dict | float, device: str = "cpu") -> None:
-        if isinstance(spec, Problem):  # the seed's (problem, lr) form
-            spec, params = ModelSpec.seed(*spec.w1.shape, spec.w2.shape[1], params), {"w1": spec.w1, "w2": spec.w2}
-        self.spec, self.opt = spec, spec.optimizer
-        self.lr = self.opt.lr
-        self.xp = np
-        if device != "cpu":  # the same code runs on CuPy arrays; only the backend knows how to get it
-            from autotrain.engine.backend import check_device, xp_for
-            self.xp = xp_for(check_device(device))
-        self.load_state(params)
+    def __init__(self, spec: ModelSpec, params: dict, device: str = "cpu") -> None:
+        # lazy: `autotrain --help` must not load the engine; its backend picks numpy or CuPy (the same code runs
+        # on both) and its optim.formulas hold the optimizer's formula
+        from autotrain.engine import backend
+        from autotrain.engine.optim.formulas import ArrayOps
 
-    def __getattr__(self, name: str):
-        """``mode.w1``, ``mode.b2``...: the parameter arrays by name (as the seed's modes had them)."""
-        params = self.__dict__.get("params")
-        if params is not None and name in params:
-            return params[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        super().__init__(spec, params, device)
+        self.xp = backend.xp_for(backend.check_device(device))
+        self.to_numpy, self.array_ops = backend.to_numpy, ArrayOps
+        self.rule, self.hyper = spec.optimizer.rule(), spec.optimizer.hyper()
+        self.load_state(params)
 
     # ------------------------------------------------------------ data and state
     def prepare(self, x, y):
         return self.xp.asarray(x), self.xp.asarray(y)
 
     def state(self) -> dict[str, np.ndarray]:
-        return {k: copied(self._host(v)) for k, v in self.params.items()}
+        return {k: copied(self.to_numpy(v)) for k, v in self.params.items()}
 
-    def optimizer_state(self) -> dict[str, np.ndarray]:
-        if not self.slots:
-            return {}  # plain sgd keeps no state
-        out = {"step": np.array(self.t, dtype=np.int64)}
-        for slot, arrays in self.slots.items():
-            out.update({f"{slot}.{k}": copied(self._host(v)) for k, v in arrays.items()})
-        return out
+    def _optimizer_arrays(self):
+        return self.t, {f"{slot}.{k}": copied(self.to_numpy(v)) for slot, arrays in self.slots.items()
+                        for k, v in arrays.items()}
 
     def load_state(self, state: dict[str, np.ndarray], optimizer_state: dict[str, np.ndarray] | None = None) -> None:
         self.params = {k: self.xp.array(state[k], copy=True) for k in self.spec.param_shapes()}
         self.t = 0
-        self.slots = {slot: {k: self.xp.zeros_like(p) for k, p in self.params.items()} for slot in self.opt.slots()}
+        self.slots = {slot: {k: self.xp.zeros_like(p) for k, p in self.params.items()}
+                      for slot in self.spec.optimizer.slots()}
         if optimizer_state and "step" in optimizer_state:
             self.t = int(optimizer_state["step"])
             for slot, arrays in self.slots.items():
                 for k in arrays:
                     arrays[k] = self.xp.array(optimizer_state[f"{slot}.{k}"], copy=True)
-
-    def _host(self, a):
-        return np.asarray(a) if self.xp is np else self.xp.asnumpy(a)
+        self.ops = {k: self.array_ops(self.xp, p) for k, p in self.params.items()}
 
     # ------------------------------------------------------------ forward, loss, backward
     def _forward(self, x):
@@ -142,43 +132,19 @@ class ManualMode:
     def evaluate(self, x, y) -> tuple[float, np.ndarray]:
         out, _ = self._forward(x)
         loss, _ = self._loss(out, y)
-        return float(loss), self._host(out)
+        return float(loss), self.to_numpy(out)
 
     def predict(self, x) -> np.ndarray:
-        return self._host(self._forward(self.xp.asarray(x))[0])
+        return self.to_numpy(self._forward(self.xp.asarray(x))[0])
 
     def _update(self, grads: dict) -> None:
-        """One step of the optimizer, with PyTorch's formulas (torch/optim/*.py, single-tensor path)."""
-        o, xp = self.opt, self.xp
+        """One optimizer step: PyTorch's formula (``autotrain/engine/optim/formulas.py``, the one the engine's
+        ``torch.optim`` runs), on these arrays in place."""
         self.t += 1
-        t, lr, wd = self.t, o.lr, o.weight_decay
         for k, w in self.params.items():
-            g = grads[k]
-            if wd and o.name != "adamw":
-                g = g + wd * w
-            if o.name == "sgd":
-                w -= lr * g  # the seed's update, in place
-            elif o.name == "momentum":
-                buf = self.slots["momentum_buffer"][k]
-                if t == 1:
-                    buf[...] = g  # PyTorch: the first buffer is a copy of the gradient
-                else:
-                    buf *= o.momentum
-                    buf += g
-                w -= lr * buf
-            elif o.name == "rmsprop":
-                sq = self.slots["square_avg"][k]
-                sq *= o.alpha
-                sq += (1 - o.alpha) * g * g
-                w -= lr * g / (xp.sqrt(sq) + o.eps)
-            else:  # adam, adamw
-                if o.name == "adamw":
-                    w *= 1 - lr * wd
-                m, v = self.slots["exp_avg"][k], self.slots["exp_avg_sq"][k]
-                b1, b2 = o.betas
-                m += (1 - b1) * (g - m)  # lerp(m, g, 1 - b1)
-                v *= b2
-                v += (1 - b2) * g * g
-                step_size = lr / (1 - b1 ** t)
-                denom = xp.sqrt(v) / (1 - b2 ** t) ** 0.5 + o.eps
-                w -= step_size * m / denom
+            state = {slot: arrays[k] for slot, arrays in self.slots.items()}
+            if self.t == 1:
+                state.pop("momentum_buffer", None)  # PyTorch: the first buffer is a copy of the gradient
+            self.params[k], state = self.rule(w, grads[k], state, self.t, **self.hyper, ops=self.ops[k])
+            for slot, arrays in self.slots.items():
+                arrays[k] = state[slot]

@@ -11,24 +11,21 @@ from typing import ClassVar
 
 import numpy as np
 
-from autotrain.modes.problem import Problem
-from autotrain.modes.base import ModelSpec, copied
+from autotrain.modes.base import Mode, ModelSpec, copied
 
 
-class StaticMode:
+class StaticMode(Mode):
     """Placeholders, Variables, ``tf.gradients`` and ``assign`` in one private Graph, run by a Session."""
 
     name: ClassVar[str] = "static"
 
-    def __init__(self, spec: ModelSpec | Problem, params: dict | float, device: str = "cpu") -> None:
+    def __init__(self, spec: ModelSpec, params: dict, device: str = "cpu") -> None:
         import autotrain.engine.static as tf  # lazy: only this mode needs the static engine
 
-        if isinstance(spec, Problem):  # the seed's (problem, lr) form
-            spec, params = ModelSpec.seed(*spec.w1.shape, spec.w2.shape[1], params), {"w1": spec.w1, "w2": spec.w2}
         if device != "cpu":
             raise ValueError(f"mode 'static' runs on the cpu only, not on {device!r}")
-        self.spec, self.tf = spec, tf
-        self.lr = spec.optimizer.lr
+        super().__init__(spec, params, device)
+        self.tf = tf
         shapes = spec.param_shapes()
         self.np_dtype = np.asarray(params["w1"]).dtype
         dtype = getattr(tf, self.np_dtype.name)
@@ -101,13 +98,10 @@ class StaticMode:
         names = list(self.vars)
         return {k: copied(v) for k, v in zip(names, self.sess.run([self.vars[k] for k in names]))}
 
-    def optimizer_state(self) -> dict[str, np.ndarray]:
-        if not self.spec.optimizer.slots():
-            return {}  # plain sgd keeps no state
+    def _optimizer_arrays(self):
         names = [k for k in self.state_vars if k not in self.vars]
         out = {k: copied(v) for k, v in zip(names, self.sess.run([self.state_vars[k] for k in names]))}
-        out["step"] = np.array(int(out["step"]), dtype=np.int64)
-        return out
+        return out.pop("step"), out
 
     def load_state(self, state: dict[str, np.ndarray], optimizer_state: dict[str, np.ndarray] | None = None) -> None:
         feed = {self.inputs[k]: state[k] for k in self.vars}
@@ -135,8 +129,9 @@ def torch_rule_optimizer(tf):
 
         TF1's own classes differ: ``tf.train`` converts every hyper-parameter to float32 first (a float64
         model trains with lr = float32(lr)), its Adam puts epsilon inside the bias correction ("epsilon hat")
-        and its RMSProp starts the mean square at 1 -- none would agree with the other modes to 1e-9.  For
-        sgd the update is the seed's ``w.assign(w - lr * grad)``.
+        and its RMSProp starts the mean square at 1 -- none would agree with the other modes to 1e-9.  The
+        step number is a float Variable of the model's dtype, so Adam's bias corrections are computed in
+        the graph in that dtype.
         """
 
         def __init__(self, spec, name: str = "TorchRule"):
@@ -162,31 +157,30 @@ def torch_rule_optimizer(tf):
                 self._t1 = self._step + 1.0  # this step's number, read before the run's assigns
 
         def _apply_dense(self, grad, var):
-            o = self.spec
-            lr, wd = o.lr, o.weight_decay
-            g = grad + wd * var if wd and o.name != "adamw" else grad
-            if o.name == "sgd":
-                return var.assign(var - lr * g)
-            if o.name == "momentum":
-                buf = self.get_slot(var, "momentum_buffer")
-                first = tf.minimum(self._step, 1.0)  # PyTorch: the first buffer is the gradient itself
-                buf_t = buf.assign(buf * (o.momentum * first) + g)
-                return var.assign(var - lr * buf_t)
-            if o.name == "rmsprop":
-                sq = self.get_slot(var, "square_avg")
-                sq_t = sq.assign(sq * o.alpha + (1 - o.alpha) * g * g)
-                return var.assign(var - lr * g / (tf.sqrt(sq_t) + o.eps))
-            m, v = self.get_slot(var, "exp_avg"), self.get_slot(var, "exp_avg_sq")
-            b1, b2 = o.betas
-            w0 = var * (1 - lr * wd) if o.name == "adamw" else var
-            m_t = m.assign(m + (1 - b1) * (g - m))
-            v_t = v.assign(v * b2 + (1 - b2) * g * g)
-            step_size = lr / (1.0 - tf.pow(b1, self._t1))
-            denom = tf.sqrt(v_t) / tf.sqrt(1.0 - tf.pow(b2, self._t1)) + o.eps
-            return var.assign(w0 - step_size * m_t / denom)
+            """PyTorch's formula (``autotrain/engine/optim/formulas.py``, the engine's ``torch.optim`` runs it
+            on arrays) built as graph nodes; the new parameter and slots are assigned."""
+            slots = {name: self.get_slot(var, name) for name in self.spec.slots()}
+            state = dict(slots)
+            if "momentum_buffer" in state:
+                # A graph has no first-step branch: the buffer, scaled by min(step, 1), is 0 at the first step,
+                # so momentum * b + g is g there, PyTorch's first buffer.
+                state["momentum_buffer"] = state["momentum_buffer"] * tf.minimum(self._step, 1.0)
+            step = self._t1 if slots else None
+            new_var, new_state = self.spec.rule()(var, grad, state, step, **self.spec.hyper(), ops=tf_ops(tf))
+            if not slots:
+                return var.assign(new_var)   # sgd: the seed's ``w.assign(w - lr * grad)``
+            return tf.group(var.assign(new_var), *(slots[name].assign(new_state[name]) for name in slots))
 
         def _finish(self, update_ops, name_scope):
             extra = [self._step.assign(self._t1)] if self.spec.slots() else []
             return super()._finish(list(update_ops) + extra, name_scope)
 
     return TorchRuleOptimizer
+
+
+@functools.cache
+def tf_ops(tf):
+    """The formulas' functional ops on graph nodes (``tf.sqrt``, ``tf.maximum`` and operators)."""
+    from autotrain.engine.optim.formulas import FunctionalOps
+
+    return FunctionalOps(tf)

@@ -9,18 +9,15 @@ A runs folder holds three kinds of directory, all recognised by their files:
 Anything else (a damaged run, a foreign folder, a stray file) becomes an entry whose ``error`` says what
 is wrong; nothing here raises on bad files.  Every read is bounded (``MAX_SMALL_FILE`` for YAML/JSON,
 ``MAX_METRICS_FILE`` for a metrics table), opens only regular files, never follows a symbolic link
-(``O_NOFOLLOW``) and never leaves the directory it was given, so a link to ``/dev/zero`` or to a file
-elsewhere is reported, not read.
+(``O_NOFOLLOW``, :mod:`autotrain.store.files`) and never leaves the directory it was given, so a link to
+``/dev/zero`` or to a file elsewhere is reported, not read.
 
-``metrics.csv`` is read by column *name*: the first layout (``step,loss,elapsed_s``) and the later
-one (``step,epoch,loss,val_loss,val_accuracy,elapsed_s``, empty cells where a column does not apply)
-both work, and unknown columns are kept.
+``metrics.csv`` is read by :mod:`autotrain.store.metrics`, by column *name*.
 """
 from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import re
@@ -30,62 +27,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-MAX_SMALL_FILE = 1 << 20  # config.yaml, summary.json, sweep.yaml, comparison.csv, sweep.csv
-MAX_METRICS_FILE = 256 << 20  # a 10M-row metrics.csv; larger ones are read up to here, noted as truncated
+from autotrain.modes.names import MODE_NAMES, REFERENCE_FRAMEWORKS
+from autotrain.store import metrics as metrics_file
+from autotrain.store.files import MAX_SMALL_FILE, UnreadableError, read_bounded, read_text
+from autotrain.store.metrics import Metrics, parse_metrics, read_metrics
+
 MAX_WALK_ENTRIES = 100_000  # size on disk stops counting (and says so) after this many files
 STAMP_RE = re.compile(r"^(\d{8}T\d{6}Z)-")
 KINDS = ("run", "compare", "sweep", "unreadable")
 SORT_KEYS = ("start", "name", "status", "loss", "val", "steps_per_s", "size", "dir")
-
-
-class UnreadableError(Exception):
-    """A file or directory that cannot be read safely; the message says why (no traceback reaches a user)."""
-
-
-# ----------------------------------------------------------------------------- bounded, link-free reads
-def read_bounded(path: Path, limit: int = MAX_SMALL_FILE) -> tuple[bytes, bool]:
-    """The bytes of the regular file ``path`` (at most ``limit``) and whether it was longer.
-
-    Refuses symbolic links, FIFOs, devices and directories *before* reading anything, so a planted
-    link to ``/dev/zero`` or a FIFO can neither hang nor exhaust memory.
-    """
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise UnreadableError(f"{path.name} is missing") from None
-    except OSError as exc:
-        if os.path.islink(path):
-            raise UnreadableError(f"{path.name} is a symbolic link (not followed)") from None
-        raise UnreadableError(f"{path.name}: {exc.strerror or exc}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UnreadableError(f"{path.name} is not a regular file")
-        chunks, size = [], 0
-        while size <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        data = b"".join(chunks)
-        return data[:limit], len(data) > limit
-    finally:
-        os.close(fd)
-
-
-def read_text(path: Path, limit: int = MAX_SMALL_FILE) -> str:
-    """A small text file, whole; UnreadableError if it is larger than ``limit``, binary or not UTF-8."""
-    data, truncated = read_bounded(path, limit)
-    if truncated:
-        raise UnreadableError(f"{path.name} is larger than {limit // 1024} KiB")
-    if b"\0" in data:
-        raise UnreadableError(f"{path.name} is a binary file")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UnreadableError(f"{path.name} is not UTF-8 text (byte {exc.start})") from None
 
 
 def read_json(path: Path) -> dict:
@@ -104,88 +54,16 @@ def read_json(path: Path) -> dict:
 
 def read_yaml(path: Path) -> dict:
     """A YAML mapping (config.yaml, sweep.yaml), through the config loader's safe, line-aware parser."""
-    from autotrain.training.config import ConfigError, _parse_yaml
+    from autotrain.training.config import ConfigError, parse_yaml
 
     text = read_text(path)
     try:
-        data, _ = _parse_yaml(text, path.name)
+        data, _ = parse_yaml(text, path.name)
     except ConfigError as exc:
         raise UnreadableError(str(exc).splitlines()[0]) from None
     if not isinstance(data, dict):
         raise UnreadableError(f"{path.name} is not a YAML mapping")
     return data
-
-
-# ----------------------------------------------------------------------------- metrics tables
-@dataclass
-class Metrics:
-    """A metrics.csv as columns: ``columns["loss"][i]`` is row i's loss (None in an empty cell)."""
-
-    columns: dict[str, list[float | None]] = field(default_factory=dict)
-    truncated: bool = False  # the file was larger than the read limit; the rows read are the first ones
-    skipped: int = 0  # unparsable rows (a torn last line, a foreign line)
-
-    def __len__(self) -> int:
-        return len(self.columns.get("step", []))
-
-    def series(self, name: str) -> tuple[list[float], list[float]]:
-        """(steps, values) of column ``name``, leaving out empty and non-finite cells."""
-        steps, values = self.columns.get("step", []), self.columns.get(name, [])
-        pairs = [(s, v) for s, v in zip(steps, values) if s is not None and v is not None and math.isfinite(v)]
-        return [p[0] for p in pairs], [p[1] for p in pairs]
-
-    def last(self, name: str) -> float | None:
-        """The last non-empty value of column ``name``."""
-        for v in reversed(self.columns.get(name, [])):
-            if v is not None:
-                return v
-        return None
-
-    def rows(self) -> list[dict[str, float | None]]:
-        names = list(self.columns)
-        return [dict(zip(names, values)) for values in zip(*self.columns.values())]
-
-
-def parse_metrics(text: str) -> Metrics:
-    """Parse a metrics.csv by header name; a torn last line (no newline) or a bad row is skipped and counted."""
-    lines = text.splitlines(keepends=True)
-    if not lines:
-        return Metrics()
-    header = [h.strip() for h in lines[0].strip().split(",")]
-    if "step" not in header or not all(header):
-        raise UnreadableError(f"metrics.csv has no 'step' column (header: {lines[0].strip()[:80]!r})")
-    out = Metrics({h: [] for h in header})
-    for line in lines[1:]:
-        cells = line.rstrip("\r\n").split(",")
-        if not line.endswith("\n") or len(cells) != len(header):
-            out.skipped += 1
-            continue
-        try:
-            values = [float(c) if c.strip() else None for c in cells]
-        except ValueError:
-            out.skipped += 1
-            continue
-        for name, v in zip(header, values):
-            out.columns[name].append(v)
-    return out
-
-
-def read_metrics(path: Path, limit: int | None = None) -> Metrics:
-    """metrics.csv of one run (or one mode of a comparison), at most ``MAX_METRICS_FILE`` bytes; empty when missing."""
-    limit = MAX_METRICS_FILE if limit is None else limit
-    try:
-        data, truncated = read_bounded(path, limit)
-    except UnreadableError as exc:
-        if "missing" in str(exc):
-            return Metrics()
-        raise
-    if b"\0" in data:
-        raise UnreadableError(f"{path.name} is a binary file")
-    if truncated:  # keep whole lines only; the cut one would count as torn
-        data = data[: data.rfind(b"\n") + 1]
-    metrics = parse_metrics(data.decode("utf-8", errors="replace"))
-    metrics.truncated = truncated
-    return metrics
 
 
 def read_csv_rows(path: Path) -> list[dict[str, str]]:
@@ -205,12 +83,13 @@ def kind_of(path: Path) -> str:
         return "compare"
     if has("config.yaml") and (has("summary.json") or has("metrics.csv") or has("checkpoints")):
         return "run"
-    if has("config.yaml") and any((path / m / "metrics.csv").is_file() for m in _MODE_DIRS):
+    if has("config.yaml") and any((path / m / "metrics.csv").is_file() for m in COMPARISON_DIRS):
         return "compare"  # a comparison killed before it wrote comparison.csv
     return "unreadable"
 
 
-_MODE_DIRS = ("manual", "autograd", "custom-relu", "static", "torch", "jax")
+#: The folders of a comparison that may hold a ``metrics.csv``: one per mode, one per real framework.
+COMPARISON_DIRS = MODE_NAMES + REFERENCE_FRAMEWORKS
 
 
 @dataclass
@@ -296,6 +175,12 @@ def _num(value) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _text(mapping: dict, key: str) -> str | None:
+    """``mapping[key]`` when it is a string (a damaged file may hold anything there), else None."""
+    value = mapping.get(key)
+    return value if isinstance(value, str) else None
+
+
 def _int(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -326,8 +211,8 @@ def read_run(path: Path, with_size: bool = True) -> Entry:
         cfg = read_yaml(path / "config.yaml")
     except UnreadableError as exc:
         e.kind, e.error, cfg = "unreadable", str(exc), {}
-    e.name = cfg.get("name") if isinstance(cfg.get("name"), str) else None
-    e.mode = cfg.get("mode") if isinstance(cfg.get("mode"), str) else None
+    e.name = _text(cfg, "name")
+    e.mode = _text(cfg, "mode")
     e.steps = _int(cfg.get("steps"))
     summary: dict = {}
     try:
@@ -346,7 +231,7 @@ def read_run(path: Path, with_size: bool = True) -> Entry:
         e.step = max(steps + ([e.step] if e.step is not None else []), default=None)
     e.steps = _int(summary.get("steps")) if _int(summary.get("steps")) is not None else e.steps
     e.steps_per_s = _num(summary.get("steps_per_s"))
-    e.mode = summary.get("mode") if isinstance(summary.get("mode"), str) else e.mode
+    e.mode = mode if (mode := _text(summary, "mode")) is not None else e.mode
     metrics = None
     needs_metrics = e.final_loss is None or not any(k in summary for k in ("best_val_loss", "best_val_accuracy"))
     if needs_metrics:
@@ -369,7 +254,7 @@ def read_compare(path: Path, with_size: bool = True) -> Entry:
     e = Entry(str(path), "compare", start=start_time(path), size_bytes=disk_usage(path) if with_size else None)
     try:
         cfg = read_yaml(path / "config.yaml")
-        e.name = cfg.get("name") if isinstance(cfg.get("name"), str) else None
+        e.name = _text(cfg, "name")
     except UnreadableError as exc:
         e.error = str(exc)
     try:
@@ -378,7 +263,7 @@ def read_compare(path: Path, with_size: bool = True) -> Entry:
         rows = []
         e.status = "incomplete"
         e.error = e.error or (None if "missing" in str(exc) else str(exc))
-    modes = [r.get("mode", "?") for r in rows] or [m for m in _MODE_DIRS if (path / m / "metrics.csv").is_file()]
+    modes = [r.get("mode", "?") for r in rows] or [m for m in COMPARISON_DIRS if (path / m / "metrics.csv").is_file()]
     e.mode = ",".join(modes)
     if rows:
         e.status = "agree" if all(r.get("agrees") == "True" for r in rows) else "DISAGREE"
@@ -405,7 +290,7 @@ def read_sweep(path: Path, with_size: bool = True) -> Entry:
     e = Entry(str(path), "sweep", start=start_time(path), size_bytes=disk_usage(path) if with_size else None)
     try:
         spec = read_yaml(path / "sweep.yaml")
-        e.name = spec.get("name") if isinstance(spec.get("name"), str) else None
+        e.name = _text(spec, "name")
         e.extra["metric"], e.extra["goal"] = spec.get("metric"), spec.get("goal")
     except UnreadableError as exc:
         e.kind, e.error = "unreadable", str(exc)
@@ -413,7 +298,7 @@ def read_sweep(path: Path, with_size: bool = True) -> Entry:
         rows = read_csv_rows(path / "sweep.csv")
     except UnreadableError:
         rows = []
-    for child in sorted(_children(path)):
+    for child in sorted(children(path)):
         if kind_of(child) == "run":
             e.trials.append(read_run(child, with_size=False))
     counts: dict[str, int] = {}
@@ -438,7 +323,8 @@ def _is_number(text) -> bool:
         return False
 
 
-def _children(path: Path) -> list[Path]:
+def children(path: Path) -> list[Path]:
+    """The entries of the directory ``path``, hidden names left out; none when it cannot be listed."""
     try:
         return [Path(c.path) for c in os.scandir(path) if not c.name.startswith(".")]
     except OSError:
@@ -513,7 +399,7 @@ def list_runs(runs_dir: str | os.PathLike = "runs", status: str | None = None, s
         raise ValueError(f"--sort {sort!r}: choose from {', '.join(SORT_KEYS)}")
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a directory")
-    entries = [read_entry(p) for p in _children(root)]
+    entries = [read_entry(p) for p in children(root)]
     if status is not None:
         entries = [_filtered(e, status) for e in entries]
         entries = [e for e in entries if e is not None]
@@ -594,7 +480,7 @@ def detail(path: str | os.PathLike) -> RunDetail:
         d.checkpoints = _checkpoints(p / "checkpoints")
         _add_metrics(d, "", p / "metrics.csv")
     elif kind_of(p) == "compare":
-        for m in _MODE_DIRS:
+        for m in COMPARISON_DIRS:
             if (p / m / "metrics.csv").is_file():
                 _add_metrics(d, m, p / m / "metrics.csv")
         d.table = _table(d, p / "comparison.csv")
@@ -607,7 +493,8 @@ def _add_metrics(d: RunDetail, key: str, path: Path) -> None:
     try:
         d.metrics[key] = read_metrics(path)
         if d.metrics[key].truncated:
-            d.problems.append(f"{path.name} is larger than {MAX_METRICS_FILE >> 20} MiB; its first rows are shown")
+            limit = metrics_file.MAX_METRICS_FILE >> 20
+            d.problems.append(f"{path.name} is larger than {limit} MiB; its first rows are shown")
     except UnreadableError as exc:
         d.problems.append(str(exc))
 
@@ -625,7 +512,7 @@ def _checkpoints(folder: Path) -> list[dict]:
     from autotrain.store.runs import CHECKPOINT_RE
 
     out = []
-    for p in _children(folder) if folder.is_dir() and not folder.is_symlink() else []:
+    for p in children(folder) if folder.is_dir() and not folder.is_symlink() else []:
         try:
             st = p.lstat()
         except OSError:
@@ -637,4 +524,5 @@ def _checkpoints(folder: Path) -> list[dict]:
 
 
 __all__ = ["Entry", "Metrics", "RunDetail", "UnreadableError", "list_runs", "read_entry", "read_run", "detail",
-           "read_metrics", "parse_metrics", "read_bounded", "kind_of", "sort_entries", "SORT_KEYS", "KINDS"]
+           "read_metrics", "parse_metrics", "read_bounded", "read_text", "read_json", "read_yaml",
+           "read_csv_rows", "children", "COMPARISON_DIRS", "MAX_SMALL_FILE", "kind_of", "sort_entries", "SORT_KEYS", "KINDS"]

@@ -3,7 +3,7 @@
 ``write_comparison`` makes ``<root>/<UTC timestamp>-compare-<name>/``::
 
     config.yaml  data.npz        the config and the arrays every mode started from
-    <mode>/metrics.csv           step,loss,elapsed_s for every step of that mode
+    <mode>/metrics.csv           a metrics table (autotrain.store.metrics) with a row for every step of that mode
     comparison.csv               the table compare-modes prints
     static-before.dot            (with a graph report) the static graph before / after the passes
     static-after.dot
@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from autotrain.modes.problem import Problem
-from autotrain.store.runs import RunDir, create_unique_dir, sanitize_name
+from autotrain.store.metrics import metrics_text
+from autotrain.store.runs import RunDir, atomic_write, create_unique_dir, sanitize_name
 from autotrain.training.compare import COLUMNS, Comparison, ModeResult, rows
 from autotrain.training.config import FitConfig
 
@@ -53,12 +54,12 @@ def write_comparison(comparison: Comparison, root: str | os.PathLike = "runs") -
 
 
 def _write_metrics(path: Path, result: ModeResult) -> None:
-    """``step,loss,elapsed_s`` for every step (losses as ``repr``: they read back bit for bit)."""
+    """A row for every step: its loss (read back bit for bit) and the time since the first step began."""
     path.parent.mkdir(parents=True, exist_ok=True)
     elapsed = np.cumsum(result.step_ms) / 1e3
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("step,loss,elapsed_s\n")
-        f.writelines(f"{t},{loss!r},{e:.6f}\n" for t, (loss, e) in enumerate(zip(result.losses, elapsed)))
+    rows = ({"step": t, "loss": loss, "elapsed_s": e} for t, (loss, e) in enumerate(zip(result.losses, elapsed)))
+    text = metrics_text(rows)
+    atomic_write(path, lambda f: f.write(text.encode()))
 
 
 def compare_and_write(config, overrides=(), *, modes=None, steps: int | None = None, against=(),

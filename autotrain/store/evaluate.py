@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autotrain.training.data import (DataError, FitData, Table, _columns_list, class_indices, load_fit_data, loads_json,
+from autotrain.training.data import (DataError, FitData, Table, columns_list, class_indices, load_fit_data, loads_json,
                             read_arrays, read_table, table_labels, table_numbers)
 from autotrain.store.runs import CheckpointError, RunDir, RunError, atomic_write, checkpoint_spec, load_checkpoint, open_run
 
@@ -89,8 +89,8 @@ def best_step(run: RunDir) -> int | None:
             return step
     except (OSError, ValueError, AttributeError):
         pass
-    from autotrain.training.train import best_of
-    return best_of(run.read_metric_rows())[2]
+    from autotrain.training.record import best_validation
+    return best_validation(run.read_metrics().rows())[2]
 
 
 def evaluation_threads(path, threads: str | int | None) -> int:
@@ -172,7 +172,7 @@ def _require_columns(table: Table, names: list[str], what: str) -> None:
     missing = [n for n in names if n not in table.header]
     if missing:
         raise DataError(f"{table.path}:1: the header lacks the {what} {missing[0]!r} the run was trained on "
-                        f"(expected columns: {_columns_list(names)})")
+                        f"(expected columns: {columns_list(names)})")
 
 
 # ------------------------------------------------------------------------------------------ predict
@@ -201,9 +201,9 @@ def read_inputs(path, data: FitData) -> np.ndarray:
 
 
 def _npy_features(path: Path) -> np.ndarray:
-    from autotrain.training.data import _check_size, _load_array
-    _check_size(path)
-    x = _load_array(path, "x")
+    from autotrain.training.data import check_size, load_array
+    check_size(path)
+    x = load_array(path, "x")
     if x.ndim == 1:
         x = x.reshape(1, -1)
     if x.ndim != 2 or x.dtype.kind not in "iuf" or not np.isfinite(x.astype(np.float64)).all():

@@ -23,7 +23,7 @@ from autotrain.store import runs
 from autotrain.training import train
 from autotrain.training.usage import UsageError
 
-Progress = Callable[[int], ContextManager]  # progress(total steps) -> context yielding on_step (or None)
+StepDisplay = Callable[[int], ContextManager]  # progress(total steps) -> context yielding on_step (or None)
 
 
 def lower_lr(lr: float) -> str:
@@ -136,7 +136,7 @@ class FitJob:
             raise UsageError("--print-config needs a CONFIG file (or --resume RUN_DIR)")
         return resolve(path, overrides)
 
-    def run_fit(self, *, progress: Progress | None = None, stop: train.StopFlag | None = None,
+    def run_fit(self, *, progress: StepDisplay | None = None, stop: train.StopFlag | None = None,
                 on_log: train.OnLog | None = None) -> FitOutcome:
         """Train: check everything that can be checked before the first write, then fit the run."""
         from autotrain.training.config import check_resources, load_config
@@ -164,7 +164,7 @@ class FitJob:
             summary = train.fit(cfg, run, on_step=on_step, data=data, on_log=on_log)
         if stop is not None:
             stop.deferred = True  # the run is over; a signal now must not cut the report short
-        return FitOutcome(summary=summary, rows=run.read_metric_rows(), message=outcome_message(summary, cfg.lr))
+        return FitOutcome(summary=summary, rows=run.read_metrics().rows(), message=outcome_message(summary, cfg.lr))
 
     def interrupted_message(self) -> str:
         """What a hard interrupt leaves, read from the disk."""

@@ -3,7 +3,8 @@
 Layout of one run (``runs/<UTC timestamp>-<name>-<mode>/``)::
 
     config.yaml                 the resolved config (autotrain/numpy versions in its header comment)
-    metrics.csv                 step,loss,elapsed_s  -- one row per logged step, flushed as written
+    metrics.csv                 step,epoch,loss,val_loss,val_accuracy,elapsed_s  -- one row per logged step,
+                                flushed as written (autotrain.store.metrics)
     data.npz                    x, y, w1, w2: the data and initial weights
     checkpoints/step-NNNNNN.npz state.w1, state.w2 after NNNNNN updates, step, elapsed_s, config_hash,
                                 rng_state, checksum
@@ -37,6 +38,8 @@ import numpy as np
 import numpy.lib.format as npy_format
 
 import autotrain
+from autotrain.store.files import UnreadableError
+from autotrain.store.metrics import WHOLE_FILE, Metrics, MetricsWriter, metrics_text, read_metrics
 from autotrain.training.config import FitConfig, load_config, to_yaml
 from autotrain.training.record import CheckpointError, RunError, Spec, checkpoint_spec
 
@@ -147,78 +150,6 @@ def checksum(arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-METRICS_COLUMNS = ("step", "epoch", "loss", "val_loss", "val_accuracy", "elapsed_s")
-METRICS_HEADER = ",".join(METRICS_COLUMNS) + "\n"
-
-
-def _cell(value) -> str:
-    # repr(float) round-trips exactly, so tables compare bit for bit; None is an empty cell.
-    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
-
-
-def metrics_line(step: int, loss: float, elapsed_s: float, epoch: int | None = None, val_loss: float | None = None,
-                 val_accuracy: float | None = None) -> str:
-    return f"{step},{_cell(epoch)},{loss!r},{_cell(val_loss)},{_cell(val_accuracy)},{elapsed_s:.6f}\n"
-
-
-class MetricsWriter:
-    """Appends ``step,epoch,loss,val_loss,val_accuracy,elapsed_s`` rows, flushing each so a crash keeps every row."""
-
-    def __init__(self, path: Path):
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        self._file = open(fd, "a", encoding="utf-8")
-        self.path = path
-
-    def write(self, step: int, loss: float, elapsed_s: float, epoch: int | None = None,
-              val_loss: float | None = None, val_accuracy: float | None = None) -> None:
-        try:
-            self._file.write(metrics_line(step, loss, elapsed_s, epoch, val_loss, val_accuracy))
-            self._file.flush()
-        except OSError as exc:
-            if exc.filename is None:  # the disk-full message names the file, as docs/errors.md promises
-                exc.filename = str(self.path)
-            raise
-
-    def close(self) -> None:
-        self._file.close()
-
-    def __enter__(self) -> "MetricsWriter":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def _parse_metric_rows(text: str) -> list[dict]:
-    """Rows of a metrics.csv as dicts, by header name (old runs have ``step,loss,elapsed_s``); a torn last
-    line (no newline) or any unparsable line is skipped; empty cells are None."""
-    lines = text.splitlines(keepends=True)
-    if not lines:
-        return []
-    header = lines[0].strip().split(",")
-    rows = []
-    for line in lines[1:]:
-        if not line.endswith("\n"):
-            continue
-        cells = line.rstrip("\n").split(",")
-        if len(cells) != len(header):
-            continue
-        try:
-            row = {k: (None if v == "" else int(v) if k in ("step", "epoch") else float(v))
-                   for k, v in zip(header, cells)}
-        except ValueError:
-            continue
-        if row.get("step") is None or row.get("loss") is None:
-            continue
-        rows.append({k: row.get(k) for k in METRICS_COLUMNS})
-    return rows
-
-
-def _parse_rows(text: str) -> list[tuple[int, float, float]]:
-    """``(step, loss, elapsed_s)`` of every row (see :func:`_parse_metric_rows`)."""
-    return [(r["step"], r["loss"], r["elapsed_s"] or 0.0) for r in _parse_metric_rows(text)]
-
-
 @dataclass
 class RunDir:
     """One run directory and the files in it."""
@@ -274,23 +205,23 @@ class RunDir:
         will be logged again, so the continued table matches an uninterrupted run's.  ``logged(step)``:
         whether the run's plan logs that step; other rows go too (an extended run's old last row).
         """
-        rows = [r for r in self.read_metric_rows() if r["step"] < keep_before and (logged is None or logged(r["step"]))]
-        text = METRICS_HEADER + "".join(
-            metrics_line(r["step"], r["loss"], r["elapsed_s"] or 0.0, r["epoch"], r["val_loss"], r["val_accuracy"])
-            for r in rows)
+        rows = [r for r in self.read_metrics().rows()
+                if r["step"] < keep_before and (logged is None or logged(r["step"]))]
+        text = metrics_text(rows)
         atomic_write(self.metrics_path, lambda f: f.write(text.encode()))
         return MetricsWriter(self.metrics_path)
 
-    def read_metrics(self) -> list[tuple[int, float, float]]:
-        """``(step, loss, elapsed_s)`` rows; empty when there is no metrics.csv yet."""
-        return [(r["step"], r["loss"], r["elapsed_s"] or 0.0) for r in self.read_metric_rows()]
+    def read_metrics(self) -> Metrics:
+        """metrics.csv, every row (:func:`autotrain.store.metrics.read_metrics`); no rows when there is none
+        yet or when it cannot be read (a resume then writes it anew)."""
+        try:
+            return read_metrics(self.metrics_path, limit=WHOLE_FILE)
+        except UnreadableError:
+            return Metrics()
 
     def read_metric_rows(self) -> list[dict]:
-        """Every column of metrics.csv by name (``METRICS_COLUMNS``; None where a cell is empty)."""
-        try:
-            return _parse_metric_rows(self.metrics_path.read_text(encoding="utf-8", errors="replace"))
-        except FileNotFoundError:
-            return []
+        """``read_metrics().rows()``: every row as a dict by column name."""
+        return self.read_metrics().rows()
 
     # ------------------------------------------------------------ checkpoints
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from autotrain.store.metrics import parse_metrics, read_metrics
+
 HINT = "TensorBoard output needs tensorboardX: pip install 'autotrain[tensorboard]'"
 EVENTS_GLOB = "events.out.tfevents.*"
 SKIP_COLUMNS = ("step", "elapsed_s")
@@ -132,8 +134,6 @@ class _Tail:
         self.stale = _inode(path) if skip_current else None  # a file about to be replaced: not read at all
 
     def new_rows(self) -> list[dict]:
-        from autotrain.store.catalog import parse_metrics
-
         try:
             fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except OSError:
@@ -256,14 +256,14 @@ def export_run(path: str | os.PathLike, overwrite: bool = False) -> list[Path]:
     if kind == "unreadable":
         raise ValueError(f"{p} is not a run, comparison or sweep directory")
     if kind == "sweep":
-        return [w for child in sorted(catalog._children(p)) if catalog.kind_of(child) == "run"
+        return [w for child in sorted(catalog.children(p)) if catalog.kind_of(child) == "run"
                 for w in export_run(child, overwrite)]
     targets = [(p, p / "metrics.csv")] if kind == "run" else [
-        (p / m, p / m / "metrics.csv") for m in catalog._MODE_DIRS if (p / m / "metrics.csv").is_file()]
+        (p / m, p / m / "metrics.csv") for m in catalog.COMPARISON_DIRS if (p / m / "metrics.csv").is_file()]
     try:
         config = catalog.read_yaml(p / "config.yaml") if (p / "config.yaml").is_file() else {}
         for _, metrics_path in targets:
-            catalog.read_metrics(metrics_path)
+            read_metrics(metrics_path)
     except catalog.UnreadableError as exc:
         raise ValueError(f"{p}: {exc}; nothing was written") from None
     for folder, _ in targets:
@@ -273,7 +273,7 @@ def export_run(path: str | os.PathLike, overwrite: bool = False) -> list[Path]:
                              "use --overwrite to replace them")
     t0 = _start_epoch(p)
     for folder, metrics_path in targets:
-        metrics = catalog.read_metrics(metrics_path)  # read before anything is written: a bad file changes nothing
+        metrics = read_metrics(metrics_path)  # read before anything is written: a bad file changes nothing
         _replace_events(folder, lambda logdir: _export_events(logdir, metrics, config, t0))
     return [folder for folder, _ in targets]
 

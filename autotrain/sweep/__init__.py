@@ -17,7 +17,7 @@ See docs/sweeps.md for the sweep file.
 """
 from autotrain.sweep.local import (BLAS_ENV, Progress, Scheduler, default_workers, fit_command, open_sweep,
                                    resume_sweep, run_sweep, sweep_lock, worker_env)
-from autotrain.sweep.results import (FINISHED, SweepResult, TrialResult, _finish, _prepare_trial, _trial_state,
+from autotrain.sweep.results import (FINISHED, SweepResult, TrialResult, finish_trial, prepare_trial, trial_state,
                                      best_config, create_sweep, csv_columns, metric_value, write_csv)
 from autotrain.sweep.spec import (DISTRIBUTIONS, MAX_TRIALS, METRICS, PRUNERS, REPORTED, SEARCHES, SweepSpec, Trial,
                                   check_trials, expand, load_sweep, quick_spec, spec_from_mapping, trial_values)

@@ -22,7 +22,7 @@ from autotrain.training.usage import UsageError
 BACKENDS = ("local", "ray")
 #: What a sweep stopped by an OS error or a hard interrupt leaves.
 KEPT = "finished trials and every checkpoint are kept (autotrain sweep --resume SWEEP_DIR)"
-Progress = Callable[[int], ContextManager]
+TrialDisplay = Callable[[int], ContextManager]  # display(total trials) -> context yielding on_progress
 
 
 def run_fit(job: FitJob, *, progress=None, stop=None) -> FitOutcome:
@@ -50,7 +50,7 @@ def check_backend(spec: SweepSpec, backend: str, address: str | None, tensorboar
 def sweep(spec_file: str | os.PathLike | None = None, *, resume: str | os.PathLike | None = None,
           runs_dir: str | os.PathLike = "runs", workers: int | None = None, backend: str = "local",
           address: str | None = None, tensorboard: bool | None = None,
-          progress: Progress | None = None) -> SweepResult:
+          progress: TrialDisplay | None = None) -> SweepResult:
     """Run the sweep file ``spec_file`` into a new sweep directory under ``runs_dir``, or finish the sweep
     in ``resume`` (exactly one of them)."""
     if (spec_file is None) == (resume is None):
@@ -64,7 +64,7 @@ def sweep(spec_file: str | os.PathLike | None = None, *, resume: str | os.PathLi
 
 def quick_sweep(config: str | os.PathLike | None, sweeps: list[str], overrides: Iterable[str] = (), *,
                 metric: str = "loss", runs_dir: str | os.PathLike = "runs", workers: int | None = None,
-                tensorboard: bool | None = None, progress: Progress | None = None) -> SweepResult:
+                tensorboard: bool | None = None, progress: TrialDisplay | None = None) -> SweepResult:
     """``fit CONFIG --sweep KEY=V1,V2 ...``: a grid sweep over CONFIG, the same as a sweep file."""
     if config is None:
         raise UsageError("--sweep needs a CONFIG file")
@@ -90,7 +90,7 @@ def result_dict(result: SweepResult) -> dict:
 
 
 @dataclass
-class Best:
+class BestTrialConfig:
     """The best completed trial's full config as YAML, the line saying which trial it is, and the file it was
     written to (None: not written)."""
 
@@ -99,7 +99,7 @@ class Best:
     output: Path | None = None
 
 
-def write_best(sweep_dir: str | os.PathLike | None, output: str | os.PathLike | None = None) -> Best:
+def write_best(sweep_dir: str | os.PathLike | None, output: str | os.PathLike | None = None) -> BestTrialConfig:
     """The best trial's config of the sweep in ``sweep_dir``, written atomically to ``output`` when given."""
     from autotrain.store.runs import atomic_write
 
@@ -107,15 +107,15 @@ def write_best(sweep_dir: str | os.PathLike | None, output: str | os.PathLike | 
         raise UsageError("sweep best needs a SWEEP_DIR, e.g. autotrain sweep best runs/<...>-sweep-lr")
     text, note = best_config(sweep_dir)
     if output is None:
-        return Best(text, note)
+        return BestTrialConfig(text, note)
     out = Path(output)
     if out.is_dir():
         raise UsageError(f"--output {out}: is a directory; give a file name, e.g. best.yaml")
     if not out.parent.is_dir():
         raise UsageError(f"--output {out}: the folder {out.parent} does not exist")
     atomic_write(out, lambda f: f.write(text.encode()))
-    return Best(text, note, out)
+    return BestTrialConfig(text, note, out)
 
 
-__all__ = ["run_fit", "sweep", "quick_sweep", "check_backend", "result_dict", "write_best", "Best", "BACKENDS",
-           "KEPT"]
+__all__ = ["run_fit", "sweep", "quick_sweep", "check_backend", "result_dict", "write_best", "BestTrialConfig",
+           "BACKENDS", "KEPT"]

@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -26,7 +25,7 @@ from autotrain.training.config import ConfigError, FitConfig
 from autotrain.sweep import results as res
 from autotrain.sweep import report
 from autotrain.sweep.results import FINISHED, Progress, SweepResult, TrialResult
-from autotrain.sweep.spec import SweepSpec, Trial, _label, expand, load_sweep, with_data_shapes
+from autotrain.sweep.spec import SweepSpec, Trial, expand, load_sweep, value_label, with_data_shapes
 
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
             "NUMEXPR_NUM_THREADS")
@@ -186,7 +185,7 @@ class Scheduler:
             cfg = with_data_shapes(FitConfig.model_validate({**self.spec.base, **values}), "sweep", {})
         except (ConfigError, ValueError):
             cfg = None  # a proposal the config rejects: the trial is a failed row
-        label = "-".join(f"{k}_{_label(v)}" for k, v in values.items())
+        label = "-".join(f"{k}_{value_label(v)}" for k, v in values.items())
         return Trial(number, values, cfg, sanitize_name(f"trial-{number:03d}-{label}"))
 
     def started(self, trial: Trial) -> None:
@@ -271,8 +270,8 @@ def _drive(path, spec, workers, backend, address, tensorboard, on_progress) -> S
     jobs = []
     for r in result.results:
         run_path = path / r.trial.dirname
-        if res._trial_state(run_path) in FINISHED:
-            res._finish(r, run_path, spec.metric, 0)
+        if res.trial_state(run_path) in FINISHED:
+            res.finish_trial(r, run_path, spec.metric, 0)
             sched.tell(r)  # e.g. killed after the trial ended but before the study heard of it
         elif r.trial.config is None:
             r.status, r.note = "failed", "the sampler proposed values the config rejects"
@@ -301,14 +300,14 @@ def _drive(path, spec, workers, backend, address, tensorboard, on_progress) -> S
                     finished(r, None, None)
                     continue
             sched.started(r.trial)
-            res._prepare_trial(path, r.trial)
+            res.prepare_trial(path, r.trial)
             r.status = "running"
             return r
         return None
 
     def finished(r: TrialResult, run_path: Path | None, code) -> None:
         if run_path is not None:
-            res._finish(r, run_path, spec.metric, code)
+            res.finish_trial(r, run_path, spec.metric, code)
         sched.tell(r)
         progress.done += 1
         progress.failed += r.status in ("failed", "diverged")

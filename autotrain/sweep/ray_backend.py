@@ -24,7 +24,6 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-import sys
 import tarfile
 import tempfile
 import signal

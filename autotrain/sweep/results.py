@@ -6,8 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from autotrain.store.metrics import read_metrics
 from autotrain.training.config import ConfigError
-from autotrain.sweep.spec import SweepSpec, Trial, _is_real, load_sweep
+from autotrain.sweep.spec import SweepSpec, Trial, is_real_number
 
 #: Trial states a resumed sweep keeps as they are.
 FINISHED = ("completed", "diverged", "pruned")
@@ -93,7 +94,7 @@ def metric_value(run_path: Path, metric: str, last_row: bool = False) -> float |
 
     if last_row:
         try:
-            value = catalog.read_metrics(run_path / "metrics.csv").last(metric)
+            value = read_metrics(run_path / "metrics.csv").last(metric)
         except catalog.UnreadableError:
             return None
         return value if value is not None and math.isfinite(value) else None
@@ -103,26 +104,26 @@ def metric_value(run_path: Path, metric: str, last_row: bool = False) -> float |
         summary = {}
     if metric == "ms_per_step":
         rate = summary.get("steps_per_s")
-        return 1e3 / rate if _is_real(rate) and rate > 0 else None
+        return 1e3 / rate if is_real_number(rate) and rate > 0 else None
     if metric in ("wall_time_s", "elapsed_s"):  # the whole run's time, every resumed segment counted
         try:
-            value = catalog.read_metrics(run_path / "metrics.csv").last("elapsed_s")
+            value = read_metrics(run_path / "metrics.csv").last("elapsed_s")
         except catalog.UnreadableError:
             value = None
         if value is not None and math.isfinite(value) and (metric == "elapsed_s" or summary.get("resumed_from")):
             return float(value)
-    if metric == "loss" and _is_real(summary.get("final_loss")):
+    if metric == "loss" and is_real_number(summary.get("final_loss")):
         return float(summary["final_loss"])
-    if _is_real(summary.get(metric)):
+    if is_real_number(summary.get(metric)):
         return float(summary[metric])
     try:
-        value = catalog.read_metrics(run_path / "metrics.csv").last(metric.removeprefix("final_"))
+        value = read_metrics(run_path / "metrics.csv").last(metric.removeprefix("final_"))
     except catalog.UnreadableError:
         return None
     return value if value is not None and math.isfinite(value) else None
 
 
-def _trial_state(path: Path) -> str:
+def trial_state(path: Path) -> str:
     """``missing``, ``completed``/``diverged``/``pruned`` (kept on resume), or ``unfinished`` (to resume)."""
     from autotrain.store import catalog
 
@@ -135,7 +136,7 @@ def _trial_state(path: Path) -> str:
     return status if status in FINISHED else "unfinished"
 
 
-def _prepare_trial(sweep_dir: Path, trial: Trial) -> Path:
+def prepare_trial(sweep_dir: Path, trial: Trial) -> Path:
     """The trial's run directory with its config.yaml (made now if missing; a foreign one is refused)."""
     from autotrain.store.runs import RunDir, RunError
 
@@ -155,7 +156,8 @@ def _prepare_trial(sweep_dir: Path, trial: Trial) -> Path:
     return path
 
 
-def _finish(result: TrialResult, path: Path, metric: str, returncode: int | None) -> None:
+def finish_trial(result: TrialResult, path: Path, metric: str, returncode: int | None) -> None:
+    """Set a finished trial's status and metric from its run directory (``failed`` when fit left no status)."""
     from autotrain.store import catalog
 
     try:
@@ -188,7 +190,7 @@ def best_config(sweep_dir: str | os.PathLike) -> tuple[str, str]:
     spec = open_sweep(path)
     try:
         with open(path / "sweep.csv", newline="", encoding="utf-8") as f:
-            rows = [r for r in csv.DictReader(f) if r.get("status") == "completed" and _is_real(_float(r.get("value")))]
+            rows = [r for r in csv.DictReader(f) if r.get("status") == "completed" and is_real_number(_float(r.get("value")))]
     except (OSError, csv.Error) as exc:
         raise RunError(f"{path / 'sweep.csv'}: cannot be read ({exc})") from None
     if not rows:

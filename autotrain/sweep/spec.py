@@ -32,7 +32,8 @@ from typing import Any
 
 import yaml
 
-from autotrain.training.config import ConfigError, FitConfig, Problem, _parse_yaml, _problem_for, read_config_file
+from autotrain.training.config import (ConfigError, ConfigIssue, ConfigLoader, FitConfig, cross_check, issue_for,
+                                       parse_yaml, read_config_file)
 
 SPEC_KEYS = ("name", "base", "set", "grid", "random", "search", "space", "prune", "trials", "seed", "metric", "goal",
              "workers")
@@ -127,10 +128,8 @@ class Trial:
 
 def _positions(text: str) -> dict[tuple, tuple[int, int]]:
     """(line, column) of every mapping key by its path, e.g. ``("grid", "H")``."""
-    from autotrain.training.config import _Loader
-
     out: dict[tuple, tuple[int, int]] = {}
-    loader = _Loader(text)
+    loader = ConfigLoader(text)
     try:
         root = loader.get_single_node()
     except yaml.YAMLError:
@@ -149,14 +148,14 @@ def _positions(text: str) -> dict[tuple, tuple[int, int]]:
 
 
 class _Checker:
-    """Collects Problems for one sweep file, each with its line."""
+    """Collects ConfigIssues for one sweep file, each with its line."""
 
     def __init__(self, source: str, positions: dict):
         self.source, self.positions, self.problems = source, positions, []
 
     def add(self, path: tuple, message: str) -> None:
         line, col = self.positions.get(path, (None, None))
-        self.problems.append(Problem(self.source, message, key=".".join(map(str, path)), line=line, column=col))
+        self.problems.append(ConfigIssue(self.source, message, key=".".join(map(str, path)), line=line, column=col))
 
 
 def load_sweep(path: str | os.PathLike) -> SweepSpec:
@@ -180,7 +179,7 @@ def spec_from_mapping(data: dict, source: str, positions: dict, folder: Path, de
     rand = _random(data.get("random"), c)
     search, space = _search(data, c)
     if search == "grid" and space and "trials" not in data:
-        data = {**data, "trials": math.prod(len(_grid_values(d)) for d in space.values())}
+        data = {**data, "trials": math.prod(len(grid_values(d)) for d in space.values())}
     trials = _int_field(data, "trials", c, 1, minimum=1)
     if search and search != "grid" and "trials" not in data:
         c.add(("search",), f"search: {search} needs trials: N (how many trials to run)")
@@ -307,7 +306,7 @@ def _random(rand, c: _Checker) -> dict[str, dict]:
             if kind == "choice":
                 ok = isinstance(arg, list) and len(arg) > 0
             else:
-                ok = (isinstance(arg, list) and len(arg) == 2 and all(_is_real(a) for a in arg) and arg[0] <= arg[1]
+                ok = (isinstance(arg, list) and len(arg) == 2 and all(is_real_number(a) for a in arg) and arg[0] <= arg[1]
                       and (kind != "loguniform" or arg[0] > 0) and math.isfinite(arg[1] - arg[0])
                       and (kind != "int" or all(isinstance(a, int) and abs(a) <= INT64 // 2 for a in arg)))
         if not ok:
@@ -372,7 +371,7 @@ def _space_problem(dist, search: str | None) -> str | None:
         if not all(v is None or isinstance(v, (bool, int, float, str)) for v in arg):
             return f"bad value {arg!r} (choices are numbers, strings, true/false or null)"
         return None
-    if not (isinstance(arg, list) and len(arg) == 2 and all(_is_real(a) for a in arg)):
+    if not (isinstance(arg, list) and len(arg) == 2 and all(is_real_number(a) for a in arg)):
         return f"bad value {dist!r}: {kind} takes [low, high], two finite numbers"
     low, high = arg
     if low > high:
@@ -387,7 +386,7 @@ def _space_problem(dist, search: str | None) -> str | None:
     if not isinstance(log, bool):
         return f"log: bad value {log!r} (allowed: true or false)"
     if step is not None:
-        if not _is_real(step) or step <= 0 or (kind == "int" and not isinstance(step, int)):
+        if not is_real_number(step) or step <= 0 or (kind == "int" and not isinstance(step, int)):
             return f"step: bad value {step!r} (allowed: a number > 0{', an integer' if kind == 'int' else ''})"
         if log:
             return "step and a log scale cannot be combined (Optuna samples either on a grid or on a log scale)"
@@ -400,7 +399,7 @@ def _space_problem(dist, search: str | None) -> str | None:
     return None
 
 
-def _grid_values(dist: dict) -> list:
+def grid_values(dist: dict) -> list:
     """Every point of a finite distribution (``search: grid``)."""
     kind, arg = next((k, v) for k, v in dist.items() if k in DISTRIBUTIONS)
     if kind == "choice":
@@ -442,10 +441,11 @@ def _validates(data: dict, base: dict) -> bool:
         entry = data.get(section, {}).get("val_fraction") if isinstance(data.get(section), dict) else None
         swept += entry if isinstance(entry, list) else list(entry.values())[0] if isinstance(entry, dict) else []
     values = [base.get("val_fraction", 0), *swept]
-    return any(_is_real(v) and v > 0 for v in values)
+    return any(is_real_number(v) and v > 0 for v in values)
 
 
-def _is_real(v) -> bool:
+def is_real_number(v) -> bool:
+    """A finite int or float (not a bool)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
@@ -468,7 +468,8 @@ def _draw(dist: dict, rng) -> Any:
     return float(rng.uniform(arg[0], arg[1]))
 
 
-def _label(value) -> str:
+def value_label(value) -> str:
+    """A swept value as it appears in a trial's directory name and table (floats to 4 significant digits)."""
     return format(value, ".4g") if isinstance(value, float) else str(value)
 
 
@@ -519,7 +520,7 @@ def expand(spec: SweepSpec) -> list[Trial]:
     out, cache = [], {}
     for i, values in enumerate(trial_values(spec)):
         cfg = with_data_shapes(FitConfig.model_validate({**spec.base, **values}), "sweep", cache)
-        label = "-".join(f"{k}_{_label(v)}" for k, v in values.items())
+        label = "-".join(f"{k}_{value_label(v)}" for k, v in values.items())
         out.append(Trial(i, values, cfg, sanitize_name(f"trial-{i:03d}-{label}")))
     return out
 
@@ -527,22 +528,19 @@ def expand(spec: SweepSpec) -> list[Trial]:
 def check_trials(spec: SweepSpec, where: dict | None = None) -> None:
     """Validate every trial's config as ``fit`` would; ConfigError names the key, the value and its line."""
     if spec.total > MAX_TRIALS:  # counted before anything is enumerated
-        raise ConfigError([Problem("sweep", f"{spec.total} trials; at most {MAX_TRIALS} (narrow the grid)")])
+        raise ConfigError([ConfigIssue("sweep", f"{spec.total} trials; at most {MAX_TRIALS} (narrow the grid)")])
     values = trial_values(spec) if not spec.search else probe_values(spec)
-    from autotrain.training import config as config_module
-
-    cross_check = getattr(config_module, "cross_check", None)  # problems between keys, where config.py has them
-    problems: dict[str, Problem] = {}
+    problems: dict[str, ConfigIssue] = {}
     checked: set[str] = set()
     for v in values:
         try:
             cfg = FitConfig.model_validate({**spec.base, **v})
         except Exception as exc:  # pydantic's ValidationError
             for err in getattr(exc, "errors", lambda: [])():
-                p = _problem_for(err, where or {})
+                p = issue_for(err, where or {})
                 problems.setdefault(str(p), p)
             continue
-        found = list(cross_check(cfg, where or {})) if cross_check else []
+        found = cross_check(cfg, where or {})
         if not found and not getattr(cfg, "synthetic", True) and _data_key(cfg) not in checked:
             checked.add(_data_key(cfg))
             try:  # the data file itself (DataError propagates: exit 2 naming the file and position)
@@ -571,11 +569,11 @@ def quick_spec(config: str | os.PathLike, sweeps: list[str], overrides: list[str
         key, sep, raw = text.partition("=")
         key = key.strip()
         if not sep or not key or not raw.strip():
-            problems.append(Problem("--sweep", f"expected key=v1,v2,..., got {text!r}"))
+            problems.append(ConfigIssue("--sweep", f"expected key=v1,v2,..., got {text!r}"))
             continue
         vals = []
         for part in raw.split(","):
-            value, _ = _parse_yaml(part, f"--sweep {key}")
+            value, _ = parse_yaml(part, f"--sweep {key}")
             vals.append(value)
         grid[key] = vals
     if problems:

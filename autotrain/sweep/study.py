@@ -19,7 +19,7 @@ import os
 import warnings
 from pathlib import Path
 
-from autotrain.sweep.spec import DISTRIBUTIONS, SweepSpec, _grid_values
+from autotrain.sweep.spec import DISTRIBUTIONS, SweepSpec, grid_values
 
 STUDY_FILE = "study.journal"
 STUDY_NAME = "sweep"
@@ -74,7 +74,7 @@ def sampler(spec: SweepSpec, number: int):
     if spec.search == "cmaes":
         return optuna.samplers.CmaEsSampler(seed=seed)
     if spec.search == "grid":
-        return optuna.samplers.GridSampler({k: _grid_values(d) for k, d in spec.space.items()}, seed=spec.seed)
+        return optuna.samplers.GridSampler({k: grid_values(d) for k, d in spec.space.items()}, seed=spec.seed)
     return optuna.samplers.RandomSampler(seed=seed)
 
 

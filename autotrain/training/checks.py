@@ -1,5 +1,5 @@
 """The checks behind ``autotrain gradcheck``: every gradient autotrain computes, against central finite
-differences and against each other.  Nothing here prints: :func:`run_checks` returns a :class:`Report`.
+differences and against each other.  Nothing here prints: :func:`run_checks` returns a :class:`GradcheckReport`.
 
 What is checked (each a named *task*; ``only`` selects tasks by name):
 
@@ -28,6 +28,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from autotrain.modes.names import MODE_NAMES
 from autotrain.training.data import Problem, make_problem
 
 DEFAULT_SIZES = {"N": 4, "D_in": 5, "H": 4, "D_out": 3}  # small: full Jacobians in well under a second
@@ -54,7 +55,7 @@ def validate(eps: float, atol: float, rtol: float) -> None:
     for name, value in (("--atol", atol), ("--rtol", rtol)):
         if not (math.isfinite(value) and value >= 0):
             raise ValueError(f"{name} {value!r}: expected a finite tolerance >= 0")
-MODE_ORDER = ("manual", "autograd", "custom-relu", "static", "compiled")
+MODE_ORDER = MODE_NAMES
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Check:
     input: str
     shapes: str
     dtype: str
-    result: object | None  # engine.gradcheck.Comparison
+    result: object | None  # engine.gradcheck.GradientComparison
     worst: str = ""  # the worst entry, in the input's (and output's) coordinates
     compared: int = 0  # entries compared
     total: int = 0  # entries there are
@@ -78,7 +79,7 @@ class Check:
 
 
 @dataclass
-class Report:
+class GradcheckReport:
     """Every row of a gradcheck run, and the settings that produced them."""
 
     rows: list[Check]
@@ -350,7 +351,7 @@ def matches(name: str, pattern: str | None) -> bool:
 
 
 def run_checks(cfg=None, dtype: str = "float64", eps: float | None = None, atol: float | None = None,
-               rtol: float | None = None, only: str | None = None, max_entries: int = MAX_ENTRIES) -> Report:
+               rtol: float | None = None, only: str | None = None, max_entries: int = MAX_ENTRIES) -> GradcheckReport:
     """Run every check (those matching ``only``) and return their rows.
 
     ``eps``/``atol``/``rtol`` default to ``DEFAULTS[dtype]``; a non-finite or non-positive ``eps`` or a
@@ -370,7 +371,7 @@ def run_checks(cfg=None, dtype: str = "float64", eps: float | None = None, atol:
     seed = 0 if cfg is None else cfg.seed
     s = Settings(dtype, eps, atol, rtol, make_problem(**sizes, dtype=dtype, seed=seed),
                  None if cfg is None else max_entries, seed)
-    report = Report([], dtype, eps, atol, rtol, sizes)
+    report = GradcheckReport([], dtype, eps, atol, rtol, sizes)
     if dtype != "float64":
         report.warnings.append(FLOAT32_ADVICE)
     selected = [(name, run) for name, run in tasks(s) if matches(name, only)]
@@ -415,7 +416,7 @@ def is_seed_network(cfg) -> bool:
 
 
 def gradcheck(config=None, dtype: str = "float64", eps: float | None = None, atol: float | None = None,
-              rtol: float | None = None, only: str | None = None) -> Report:
+              rtol: float | None = None, only: str | None = None) -> GradcheckReport:
     """``autotrain gradcheck``: :func:`run_checks` at the sizes and seed of the config file ``config`` (or the
     default sizes), after refusing (UsageError) a dtype, tolerance, config or pattern it cannot check."""
     from autotrain.training.config import check_resources, load_config
@@ -442,5 +443,6 @@ def gradcheck(config=None, dtype: str = "float64", eps: float | None = None, ato
         raise UsageError(str(exc)) from None
 
 
-__all__ = ["gradcheck", "is_seed_network", "INTERRUPTED", "KEPT", "Check", "Report", "run_checks", "tasks", "matches", "static_gradients", "LossOracle",
-           "DEFAULT_SIZES", "MAX_ENTRIES", "FLOAT32_ADVICE", "DEFAULTS", "NoMatch", "validate"]
+__all__ = ["gradcheck", "is_seed_network", "INTERRUPTED", "KEPT", "Check", "GradcheckReport", "run_checks",
+           "tasks", "matches", "static_gradients", "LossOracle", "DEFAULT_SIZES", "MAX_ENTRIES", "FLOAT32_ADVICE",
+           "DEFAULTS", "NoMatch", "validate"]

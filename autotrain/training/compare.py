@@ -26,6 +26,7 @@ from typing import Callable
 import numpy as np
 
 from autotrain.training.config import FitConfig
+from autotrain.modes.names import REFERENCE_FRAMEWORKS
 from autotrain.modes.problem import Problem
 
 REFERENCE = "manual"
@@ -35,7 +36,7 @@ REFERENCE = "manual"
 #: (Measured at the seed's sizes: real PyTorch and JAX stay within 7e-10 (float64) and 1.6e-2 (float32).)
 TOLERANCE = {"float64": 1e-8, "float32": 5e-2}
 WARMUP_STEPS = 3
-AGAINST = ("torch", "jax")
+AGAINST = REFERENCE_FRAMEWORKS
 OnModeStep = Callable[[str, int, float], None]
 
 
@@ -290,7 +291,7 @@ def compare_modes(cfg: FitConfig, modes=None, steps: int | None = None, on_step:
     from autotrain.modes import MODES
 
     from autotrain.modes.base import spec_from_config
-    from autotrain.training.train import Plan, resolve_data
+    from autotrain.training.train import FitPlan, resolve_data
 
     names = _mode_list(modes, MODES)
     if "custom-relu" in names and cfg.activation != "relu":
@@ -300,7 +301,7 @@ def compare_modes(cfg: FitConfig, modes=None, steps: int | None = None, on_step:
         skipped = None
     cfg, data = resolve_data(cfg)
     spec = spec_from_config(cfg, data.D_in, data.D_out)
-    plan = Plan.of(cfg, data)
+    plan = FitPlan.of(cfg, data)
     steps = plan.steps if steps is None else steps
     problem = Problem(data.x_train, data.y_train, data.params.get("w1"), data.params.get("w2"))
     comparison = Comparison(cfg, steps, TOLERANCE[cfg.dtype], [])
@@ -403,5 +404,6 @@ def check_against(against) -> list[str]:
     return list(against or ())
 
 
-__all__ = ["compare_modes", "Comparison", "to_dict", "lower_lr_line", "check_against", "INTERRUPTED", "KEPT", "ModeResult", "TOLERANCE", "REFERENCE", "AGAINST", "rows", "assess",
-           "Runner", "make_runner", "warm_up", "run_lockstep", "static_report", "COLUMNS"]
+__all__ = ["compare_modes", "Comparison", "to_dict", "lower_lr_line", "check_against", "INTERRUPTED", "KEPT",
+           "ModeResult", "TOLERANCE", "REFERENCE", "AGAINST", "rows", "assess", "Runner", "make_runner", "warm_up",
+           "run_lockstep", "static_report", "COLUMNS"]

@@ -50,7 +50,8 @@ class Dataset:
         return len(self.x)
 
 
-def _check_size(path: Path) -> None:
+def check_size(path: Path) -> None:
+    """DataError unless ``path`` is a regular, non-empty file of at most ``MAX_DATA_BYTES`` (checked before reading)."""
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -93,7 +94,7 @@ def read_table(path: str | os.PathLike) -> Table:
     of missing values.  Duplicate or empty column names are refused.
     """
     path = Path(path)
-    _check_size(path)
+    check_size(path)
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -142,7 +143,8 @@ def _check_names(path: Path, line: int, header: list[str]) -> None:
         seen.add(name)
 
 
-def _columns_list(header: list[str], limit: int = 20) -> str:
+def columns_list(header: list[str], limit: int = 20) -> str:
+    """The first ``limit`` column names, comma-separated (``...`` when there are more), for a message."""
     return ", ".join(header[:limit]) + (", ..." if len(header) > limit else "")
 
 
@@ -161,7 +163,7 @@ def read_csv(path: str | os.PathLike, target: str | list[str] | None = None, cla
     for name in targets:
         if name not in header:
             raise DataError(f"{path}:1: target column {name!r} is not in the header "
-                            f"(columns: {_columns_list(header)})")
+                            f"(columns: {columns_list(header)})")
     if classify and len(targets) != 1:
         raise DataError(f"{path}: cross_entropy needs one target column of class labels, got {targets}")
     t_set = set(targets)
@@ -274,7 +276,7 @@ def class_indices(classes: list[str], labels, source) -> np.ndarray:
         if k is None and numeric:
             k = by_int.get(integer_label(key))
         if k is None:
-            raise DataError(f"{source}: label {key!r} is not one of the run's classes ({_columns_list(classes)})")
+            raise DataError(f"{source}: label {key!r} is not one of the run's classes ({columns_list(classes)})")
         out[i] = k
     return out
 
@@ -335,7 +337,7 @@ def _read_npy(fp, what: str, available: int) -> np.ndarray:
 
 def load_npy(path: Path) -> np.ndarray:
     """One array from an .npy file, limits checked before allocation, never unpickled."""
-    _check_size(path)
+    check_size(path)
     try:
         with open(path, "rb") as fp:
             return _read_npy(fp, str(path), path.stat().st_size)
@@ -366,7 +368,8 @@ def load_npz(path: Path, limit: int = MAX_DATA_BYTES) -> dict[str, np.ndarray]:
         raise DataError(f"{path}: not a readable .npz archive ({type(exc).__name__}: {str(exc)[:200]})") from None
 
 
-def _load_array(path: Path, name: str, z=None) -> np.ndarray:
+def load_array(path: Path, name: str, z=None) -> np.ndarray:
+    """Array ``name`` of the open .npz ``z``, else the single array of the .npy at ``path`` (DataError for an .npz)."""
     if z is not None:
         return z[name]
     if zipfile.is_zipfile(path):
@@ -378,7 +381,7 @@ def read_arrays(paths, classify: bool = False) -> Dataset:
     """``x.npz`` with arrays ``x`` and ``y``, or ``[x.npy, y.npy]``; never unpickles (allow_pickle=False)."""
     if isinstance(paths, (str, os.PathLike)):
         path = Path(paths)
-        _check_size(path)
+        check_size(path)
         z = load_npz(path)
         missing = [k for k in ("x", "y") if k not in z]
         if missing:
@@ -389,8 +392,8 @@ def read_arrays(paths, classify: bool = False) -> Dataset:
     else:
         px, py = (Path(p) for p in paths)
         for p in (px, py):
-            _check_size(p)
-        x, y = _load_array(px, "x"), _load_array(py, "y")
+            check_size(p)
+        x, y = load_array(px, "x"), load_array(py, "y")
         where = (f"{px}", f"{py}")
     if x.ndim != 2:
         raise DataError(f"{where[0]}: shape {x.shape}, expected a 2-D array (rows, features)")

@@ -7,10 +7,12 @@ defined here and the store's loader checks files against it.
 """
 from __future__ import annotations
 
+import math
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Iterable, Protocol
 
+from autotrain.modes.names import OPTIMIZER_SLOTS
 from autotrain.training.config import FitConfig
 
 
@@ -40,14 +42,23 @@ def checkpoint_spec(cfg: FitConfig) -> Spec:
         params[f"w{i}"] = ((a, b), cfg.dtype)
         if cfg.bias:
             params[f"b{i}"] = ((b,), cfg.dtype)
-    slots = {"sgd": (), "momentum": ("momentum_buffer",), "rmsprop": ("square_avg",),
-             "adam": ("exp_avg", "exp_avg_sq"), "adamw": ("exp_avg", "exp_avg_sq")}[cfg.optimizer]
+    slots = OPTIMIZER_SLOTS[cfg.optimizer]
     spec = dict(params)
     if slots:
         spec["optim.step"] = ((), "int64")
     for slot in slots:
         spec.update({f"optim.{slot}.{k}": v for k, v in params.items()})
     return spec
+
+
+def best_validation(rows: list[dict]) -> tuple:
+    """(best val_loss, its val_accuracy, the checkpoint step) over metrics rows; row t is validated after
+    update t, so its weights are checkpoint t + 1's."""
+    scored = [r for r in rows if r["val_loss"] is not None and math.isfinite(r["val_loss"])]
+    if not scored:
+        return None, None, None
+    best = min(scored, key=lambda r: r["val_loss"])
+    return best["val_loss"], best["val_accuracy"], best["step"] + 1
 
 
 class RunRecord(Protocol):
@@ -68,8 +79,7 @@ class RunRecord(Protocol):
     def read_summary(self) -> dict[str, Any]: ...
     def write_summary(self, summary: dict[str, Any]) -> None: ...
     def open_metrics(self, keep_before: int = 0, logged=None) -> Any: ...
-    def read_metrics(self) -> list[tuple[int, float, float]]: ...
-    def read_metric_rows(self) -> list[dict]: ...
+    def read_metrics(self) -> Any: ...  # the table's rows(), tuples("step", "loss"...) (autotrain.store.metrics)
     def checkpoint_path(self, step: int) -> Path: ...
     def checkpoints(self) -> list[tuple[int, Path]]: ...
     def save_checkpoint(self, step: int, state: dict, config_hash: str, elapsed_s: float, rng_state: str = "",

@@ -24,7 +24,8 @@ from autotrain.training.config import FitConfig
 from autotrain.training.data import (DataError, loads_json, FitData, Problem, batches_per_epoch, load_fit_data, make_problem, order_rng,
                             prepare_fit_data)
 from autotrain.modes.base import spec_from_config
-from autotrain.training.record import CheckpointError, RunError, RunRecord, checkpoint_spec as run_checkpoint_spec
+from autotrain.training.record import (CheckpointError, RunError, RunRecord, best_validation,
+                                       checkpoint_spec as run_checkpoint_spec)
 from autotrain.training.threads import blas_threads, limit_blas
 
 FIRST_ROWS = 3  # the first steps are always logged: that is where the loss moves most
@@ -144,7 +145,7 @@ def resolve_data(cfg: FitConfig, source: str = "config") -> tuple[FitConfig, Fit
 
     A D_in/D_out the config gives that differs from the file's is a ConfigError naming both values.
     """
-    from autotrain.training.config import ConfigError, Problem as ConfigProblem
+    from autotrain.training.config import ConfigError, ConfigIssue
 
     data = prepare_fit_data(cfg)
     if cfg.synthetic:
@@ -153,7 +154,7 @@ def resolve_data(cfg: FitConfig, source: str = "config") -> tuple[FitConfig, Fit
     for key, got, what in (("D_in", data.D_in, "feature columns"), ("D_out", data.D_out,
                            "classes" if data.classes is not None else "target columns")):
         if key in cfg.model_fields_set and getattr(cfg, key) != got:
-            problems.append(ConfigProblem(source, f"the config says {getattr(cfg, key)}, but {cfg.data} has {got} "
+            problems.append(ConfigIssue(source, f"the config says {getattr(cfg, key)}, but {cfg.data} has {got} "
                                                   f"{what}; leave {key} out (it is read from the data) or fix it",
                                           key=key))
     if problems:
@@ -244,7 +245,8 @@ def _mark_stopped(cfg: FitConfig, run: RunRecord, status: str, wall_time_s: floa
         for key in ("steps", "epochs", "batches_per_epoch", "best_val_loss", "best_val_accuracy", "best_step"):
             if key in previous:  # an epochs run's length and its best so far, as the run had them
                 setattr(summary, key, previous[key])
-        summary.final_loss = next((loss for s, loss, _ in reversed(run.read_metrics()) if s < step), None)
+        logged = run.read_metrics().tuples("step", "loss")
+        summary.final_loss = next((loss for s, loss in reversed(logged) if s < step), None)
     except (OSError, ValueError, AttributeError):
         pass
     run.write_summary(summary.to_dict())
@@ -271,7 +273,7 @@ class Start:
 
     mode: object
     data: FitData
-    plan: "Plan"
+    plan: "FitPlan"
     order: np.random.Generator
     step: int  # updates already done (0: a new run)
     elapsed_s: float  # training time of those updates
@@ -289,7 +291,7 @@ def begin(cfg: FitConfig, run: RunRecord, data: FitData | None) -> Start:
     data = fit_data_for(cfg, run) if data is None or run.data_path.exists() else data
     spec = spec_from_config(cfg, data.D_in, data.D_out)
     mode = build_mode(cfg.mode, spec, data.params, cfg.device)
-    plan = Plan.of(cfg, data)
+    plan = FitPlan.of(cfg, data)
     ckpt = run.latest_checkpoint(cfg, spec=run_checkpoint_spec(cfg))
     notes += run.notes
     order = order_rng(cfg.seed)
@@ -332,7 +334,7 @@ class Validator:
 class RowLogger:
     """Writes a logged step's metrics row, then asks the ``on_log`` hook (a sweep's pruner) whether to stop."""
 
-    def __init__(self, metrics, plan: "Plan", on_log: OnLog | None):
+    def __init__(self, metrics, plan: "FitPlan", on_log: OnLog | None):
         self.metrics, self.plan, self.on_log = metrics, plan, on_log
 
     def write(self, t: int, loss: float, elapsed: float, val: tuple) -> bool:
@@ -345,7 +347,7 @@ class RowLogger:
 
 
 @dataclass
-class Best:
+class BestValidation:
     """The lowest finite validation loss so far, its accuracy and the checkpoint (updates done) of its weights."""
 
     val_loss: float | None = None
@@ -364,7 +366,7 @@ class CheckpointKeeper:
     weights that are not finite are never checkpointed.
     """
 
-    def __init__(self, run: RunRecord, cfg: FitConfig, plan: "Plan", best: Best, checkpoint: int):
+    def __init__(self, run: RunRecord, cfg: FitConfig, plan: "FitPlan", best: BestValidation, checkpoint: int):
         self.run, self.cfg, self.plan, self.best = run, cfg, plan, best
         self.config_hash = cfg.config_hash()
         self.checkpoint = checkpoint  # the newest checkpoint written
@@ -373,7 +375,7 @@ class CheckpointKeeper:
     def consider(self, step: int, val: tuple, mode, elapsed: float, rng: Callable[[], str]) -> None:
         """Remember the weights after ``step`` updates when ``val`` is a new best."""
         if self.best.improved_by(val):
-            self.best = Best(val[0], val[1], step)
+            self.best = BestValidation(val[0], val[1], step)
             self._pending = (step, mode.state(), mode.optimizer_state(), elapsed, rng())
 
     def due(self, step: int, stopping: bool) -> bool:
@@ -407,8 +409,8 @@ def _fit(cfg: FitConfig, run: RunRecord, on_step: OnStep | None, stop: StopFlag,
     clock = clock or Clock()
     s = begin(cfg, run, data)
     mode, plan, start = s.mode, s.plan, s.step
-    kept = [r for r in run.read_metric_rows() if r["step"] < start and (s.keep_row is None or s.keep_row(r["step"]))]
-    best = Best(*best_of(kept))
+    kept = [r for r in run.read_metrics().rows() if r["step"] < start and (s.keep_row is None or s.keep_row(r["step"]))]
+    best = BestValidation(*best_validation(kept))
     summary = _running_summary(cfg, run, s, best)
     run.write_summary(summary.to_dict())
 
@@ -457,7 +459,7 @@ def _fit(cfg: FitConfig, run: RunRecord, on_step: OnStep | None, stop: StopFlag,
     return summary
 
 
-def _running_summary(cfg: FitConfig, run: RunRecord, s: Start, best: Best) -> Summary:
+def _running_summary(cfg: FitConfig, run: RunRecord, s: Start, best: BestValidation) -> Summary:
     """summary.json while the fit runs: where it started, and the best of the rows a resume keeps."""
     return Summary(status="running", run_dir=str(run.path), mode=cfg.mode, steps=s.plan.steps, step=s.step,
                    final_loss=None, wall_time_s=0.0, steps_per_s=0.0, config_hash=cfg.config_hash(),
@@ -466,7 +468,7 @@ def _running_summary(cfg: FitConfig, run: RunRecord, s: Start, best: Best) -> Su
                    best_val_loss=best.val_loss, best_val_accuracy=best.val_accuracy, best_step=best.step)
 
 
-def _drop_off_schedule(run: RunRecord, cfg: FitConfig, plan: "Plan", newest: int, best: int | None) -> None:
+def _drop_off_schedule(run: RunRecord, cfg: FitConfig, plan: "FitPlan", newest: int, best: int | None) -> None:
     """Remove checkpoints older than ``newest`` that an uninterrupted run never writes: one a signal made
     (the run has continued past it) or a shorter run's last step (the run was extended past it).  Then the
     run's checkpoints, and what keep_checkpoints prunes, are an uninterrupted run's."""
@@ -475,7 +477,7 @@ def _drop_off_schedule(run: RunRecord, cfg: FitConfig, plan: "Plan", newest: int
             path.unlink(missing_ok=True)
 
 
-def _start_of_extension(run: RunRecord, cfg: FitConfig, plan: "Plan", ckpt):
+def _start_of_extension(run: RunRecord, cfg: FitConfig, plan: "FitPlan", ckpt):
     """(the checkpoint to continue from, the row filter) so an extended run ends as an uninterrupted one would.
 
     The shorter run logged its last step, which the longer plan may not log: that row goes, and with it
@@ -483,11 +485,11 @@ def _start_of_extension(run: RunRecord, cfg: FitConfig, plan: "Plan", ckpt):
     shorter run may never have written (a later best replaced it before the next checkpoint); then the run
     continues from the newest checkpoint at or before that best, and the replay, bit-identical, writes it.
     """
-    rows = [r for r in run.read_metric_rows() if r["step"] < ckpt.step]
+    rows = [r for r in run.read_metrics().rows() if r["step"] < ckpt.step]
     kept = [r for r in rows if plan.logged(r["step"])]
     if len(kept) == len(rows):
         return ckpt, None
-    best_step = best_of(kept)[2]
+    best_step = best_validation(kept)[2]
     if best_step is None or run.checkpoint_path(best_step).is_file():
         return ckpt, plan.logged
     for step, path in reversed(run.checkpoints()):
@@ -504,12 +506,12 @@ def total_steps(cfg: FitConfig, run: RunRecord | None = None) -> int:
     if cfg.epochs is None:
         return cfg.steps
     data = fit_data_for(cfg, run)
-    return Plan.of(cfg, data).steps
+    return FitPlan.of(cfg, data).steps
 
 
 # ------------------------------------------------------------------------------------ plan, batches, validation
 @dataclass(frozen=True)
-class Plan:
+class FitPlan:
     """How long a fit runs and what it logs: ``steps`` updates of ``batch`` rows, ``per_epoch`` per pass."""
 
     steps: int
@@ -521,7 +523,7 @@ class Plan:
     by_epoch: bool
 
     @classmethod
-    def of(cls, cfg: FitConfig, data: FitData) -> "Plan":
+    def of(cls, cfg: FitConfig, data: FitData) -> "FitPlan":
         n = len(data.x_train)
         batch = n if cfg.synthetic or cfg.N is None else min(cfg.N, n)
         per_epoch = batches_per_epoch(n, batch)
@@ -546,7 +548,7 @@ class Batches:
     """The minibatch of each step: epoch e's order is a permutation drawn from ``order`` when e starts (or
     the rows in file order without shuffling); full batches are converted for the mode once."""
 
-    def __init__(self, data: FitData, plan: Plan, mode, order: np.random.Generator, start: int):
+    def __init__(self, data: FitData, plan: FitPlan, mode, order: np.random.Generator, start: int):
         self.data, self.plan, self.mode, self.order = data, plan, mode, order
         self.perm, self.epoch = None, None
         self.epoch_state = order.bit_generator.state
@@ -570,16 +572,6 @@ class Batches:
         """The generator state a resume at ``next_step`` needs: the one before that step's epoch was drawn."""
         epoch = next_step // self.plan.per_epoch
         return self.epoch_state if epoch == self.epoch else self.order.bit_generator.state
-
-
-def best_of(rows: list[dict]) -> tuple:
-    """(best val_loss, its val_accuracy, the checkpoint step) over metrics rows; row t is validated after
-    update t, so its weights are checkpoint t + 1's."""
-    scored = [r for r in rows if r["val_loss"] is not None and math.isfinite(r["val_loss"])]
-    if not scored:
-        return None, None, None
-    best = min(scored, key=lambda r: r["val_loss"])
-    return best["val_loss"], best["val_accuracy"], best["step"] + 1
 
 
 def fit_data_for(cfg: FitConfig, run: RunRecord | None = None) -> FitData:
@@ -627,9 +619,9 @@ def resume_config(run: RunRecord, config: str | os.PathLike | None, overrides: I
         given = load_config(config or run.config_path, overrides, check=False)
         a, b = cfg.model_dump(), given.model_dump()
         if given.config_hash() != cfg.config_hash():
-            from autotrain.training.config import _shown
+            from autotrain.training.issues import shown
 
-            diff = ", ".join(f"{k}: run has {_shown(a[k])}, given {_shown(b[k])}" for k in a if a[k] != b[k]
+            diff = ", ".join(f"{k}: run has {shown(a[k])}, given {shown(b[k])}" for k in a if a[k] != b[k]
                              and k not in LENGTH_KEYS)
             raise RunError(f"refusing to resume {run.path}: it was made with another config ({diff}); "
                            "start a new run instead, or resume without CONFIG/--set (only a larger steps or "
@@ -658,5 +650,5 @@ def adopt_length(run: RunRecord, cfg: FitConfig) -> None:
 
 
 __all__ = ["fit", "run_steps", "Summary", "is_logged", "problem_for", "FIRST_ROWS", "stop_on_signals", "StopFlag",
-           "finished_summary", "resume_config", "Clock", "Validator", "CheckpointKeeper", "RowLogger", "Best",
-           "begin", "best_of"]
+           "finished_summary", "resume_config", "Clock", "Validator", "CheckpointKeeper", "RowLogger", "BestValidation",
+           "begin"]

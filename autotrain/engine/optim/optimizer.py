@@ -1,8 +1,9 @@
 """``Optimizer``: parameter groups, per-parameter state, ``zero_grad``, ``state_dict`` — PyTorch's structure.
 
-Each algorithm (``SGD``, ``RMSprop``, ``Adam``, ``AdamW``) is a short ``_update`` that follows
-PyTorch 2.x's single-tensor formula line by line on the parameters' arrays, in place: nothing
-is recorded in the graph and no Tensor objects are made, so a step costs what the numpy costs.
+Each algorithm (``SGD``, ``RMSprop``, ``Adam``, ``AdamW``) is a short ``_update_group`` that hands every
+parameter's arrays to its rule in :mod:`.formulas` (PyTorch 2.x's single-tensor formula) with
+:class:`~.formulas.ArrayOps`, which updates them in place: nothing is recorded in the graph and no
+Tensor objects are made, so a step costs what the numpy costs.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from .. import backend
 from ..graph import enable_grad
 from ..dtypes import get_default_dtype
 from ..tensor import Tensor
+from .formulas import ArrayOps
 
 #: a hyper-parameter a subclass must be given (PyTorch's ``optim.optimizer.required``)
 required = object()
@@ -24,11 +26,6 @@ required = object()
 
 def _typename(value) -> str:
     return f"torch.{type(value).__name__}" if isinstance(value, Tensor) else type(value).__name__
-
-
-def xp_of(array):
-    """numpy or cupy, whichever holds ``array``."""
-    return np if type(array) is np.ndarray else backend.xp_of(array)
 
 
 def mark_updated(param: Tensor) -> None:
@@ -111,8 +108,54 @@ class Optimizer:
             self._update_group(group)
         return loss
 
+    #: the update rule, a function of :mod:`.formulas` (set by each algorithm)
+    rule: Callable = None
+    #: the group's hyper-parameters the rule takes, by name
+    hyper_names: tuple[str, ...] = ()
+
+    def hyper(self, group: dict[str, Any]) -> dict[str, Any]:
+        """The keyword arguments of :attr:`rule` for ``group``: what a caller needs to run the same rule on
+        other arrays (or on graph nodes, with :class:`~.formulas.FunctionalOps`)."""
+        return {name: group[name] for name in self.hyper_names}
+
     def _update_group(self, group: dict[str, Any]) -> None:
+        """Each parameter with a gradient: its state made on first use, then :attr:`rule` on its arrays in place."""
+        hyper = self.hyper(group)
+        for param in group["params"]:
+            if param.grad is None:
+                continue
+            state = self._init_state(param, group)
+            step = next_step(state) if "step" in state else None
+            _, new = self.rule(param._data, param.grad._data, self._arrays(state), step, **hyper,
+                               ops=self._ops(param))
+            self._write_state(state, new)
+            mark_updated(param)
+
+    def _init_state(self, param: Tensor, group: dict[str, Any]) -> dict:
+        """``param``'s state dict, with the entries the rule starts from (``step``, zeros) on first use."""
         raise NotImplementedError
+
+    def _ops(self, param: Tensor) -> ArrayOps:
+        """In-place ops for ``param``'s update, kept between steps with their scratch arrays."""
+        cache = self.__dict__.setdefault("_array_ops", {})   # not pickled: __getstate__ leaves it out
+        p = param._data
+        ops = cache.get(id(param))
+        if ops is None or not ops.fits(p):
+            ops = cache[id(param)] = ArrayOps(backend.xp_of(p), p)
+        return ops
+
+    @staticmethod
+    def _arrays(state: dict) -> dict:
+        """The state's arrays by name, as a rule in :mod:`.formulas` takes them (the step counter apart)."""
+        return {k: t._data for k, t in state.items() if k != "step" and isinstance(t, Tensor)}
+
+    @staticmethod
+    def _write_state(state: dict, new: dict) -> None:
+        """Store the rule's new state arrays (in-place updates are already there; new entries get a Tensor)."""
+        for name, array in new.items():
+            held = state.get(name)
+            if held is None or held._data is not array:
+                state[name] = Tensor._wrap(array)
 
     # ----------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
@@ -209,8 +252,7 @@ def step_tensor() -> Tensor:
 
 def zeros_like_param(param: Tensor) -> Tensor:
     data = param._data
-    xp = xp_of(data)
-    return Tensor._wrap(xp.zeros_like(data))
+    return Tensor._wrap(backend.xp_of(data).zeros_like(data))
 
 
 def next_step(state: dict) -> float:

@@ -1,25 +1,19 @@
 """Stochastic gradient descent, with PyTorch's momentum, dampening, Nesterov and weight decay."""
 from __future__ import annotations
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, check_flags, mark_updated, xp_of
+from . import formulas
+from .optimizer import Optimizer, check_flags
 
 
 class SGD(Optimizer):
     r"""``SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False)``.
 
-    PyTorch 2.x's single-tensor update, for each parameter p with gradient g::
-
-        g = -g                                   if maximize
-        g = g + weight_decay * p                 if weight_decay != 0
-        if momentum != 0:
-            b = g (a copy)                       at the first step
-            b = momentum * b + (1 - dampening) * g   afterwards
-            g = g + momentum * b                 if nesterov, else g = b
-        p = p - lr * g
-
-    State per parameter: ``momentum_buffer`` (only when momentum != 0).
+    PyTorch 2.x's single-tensor update, :func:`.formulas.sgd`.  State per parameter: ``momentum_buffer``
+    (only when momentum != 0).
     """
+
+    rule = staticmethod(formulas.sgd)
+    hyper_names = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False, foreach=None,
@@ -38,29 +32,6 @@ class SGD(Optimizer):
                         fused=fused)
         super().__init__(params, defaults)
 
-    def _update_group(self, group) -> None:
-        lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
-        for param in group["params"]:
-            if param.grad is None:
-                continue
-            p, g = param._data, param.grad._data
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                g = g + weight_decay * p
-            if momentum != 0:
-                state = self.state[param]
-                buf = state.get("momentum_buffer")
-                if buf is None:   # the first step: the buffer starts as a copy of the gradient
-                    # xp.array, not g.copy(): for a 0-d parameter g may be a numpy scalar (numpy hands one
-                    # back from -g or g + wd * p), whose copy cannot be updated in place later
-                    b = xp_of(p).array(g)
-                    state["momentum_buffer"] = Tensor._wrap(b)
-                else:
-                    b = buf._data
-                    b *= momentum
-                    b += (1 - dampening) * g
-                g = g + momentum * b if nesterov else b
-            p -= lr * g
-            mark_updated(param)
+    def _init_state(self, param, group) -> dict:
+        # no step counter; a state entry only with momentum, whose buffer the rule makes at the first step
+        return self.state[param] if group["momentum"] != 0 else {}

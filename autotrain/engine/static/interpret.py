@@ -26,7 +26,7 @@ def evaluate(program: Program, feeds: dict, variables: dict, rng=None) -> list:
     ``feeds`` maps placeholder nodes to arrays; ``variables`` maps Variable nodes to arrays and is
     updated by assigns (reads in the same run see the values from before the run).
     """
-    state = Evaluation(feeds, variables, rng if rng is not None else np.random.default_rng())
+    state = InterpreterState(feeds, variables, rng if rng is not None else np.random.default_rng())
     env: dict[int, object] = {}
     for ins in program.instrs:
         args = [env[a.id] if isinstance(a, Instr) else a for a in ins.args]
@@ -35,7 +35,7 @@ def evaluate(program: Program, feeds: dict, variables: dict, rng=None) -> list:
     return [env[o.id] for o in program.outputs]
 
 
-class Evaluation:
+class InterpreterState:
     """What the reference interpreter's instructions read and write besides their arguments."""
 
     __slots__ = ("feeds", "variables", "rng")
