@@ -10,7 +10,7 @@ import typer
 from autotrain.cli import display
 from autotrain.cli.errors import exit_codes, exit_with
 from autotrain.cli.exits import ExitCode
-from autotrain.cli.options import Against, DType, QuietOpt, SetOpt, ThreadsOpt, WideOpt, choice, value
+from autotrain.cli.options import MODES_HELP, Against, DType, QuietOpt, SetOpt, ThreadsOpt, WideOpt, choice, value
 
 
 def gradcheck(
@@ -48,8 +48,8 @@ def compare_modes(
     config: Annotated[Path, typer.Argument(help="YAML config file (see configs/).", show_default=False)],
     set_: SetOpt = None,
     modes: Annotated[Optional[list[str]], typer.Option("--modes", help="Modes to run, comma-separated or repeated "
-                                                       "(default: every mode; manual always runs, as the "
-                                                       "reference).")] = None,
+                                                       f"(default: every mode: {MODES_HELP}; manual always "
+                                                       "runs, as the reference).")] = None,
     steps: Annotated[Optional[int], typer.Option(min=1, help="Steps per mode (default: the config's).")] = None,
     show_graph: Annotated[bool, typer.Option("--show-graph", help="Print the static graph's node counts per "
                                              "compiler pass and fused groups; write DOT files to the run.")] = False,

@@ -10,6 +10,7 @@ import typer
 
 from autotrain.store.catalog import SORT_KEYS, STATUSES
 from autotrain.sweep.launch import BACKENDS
+from autotrain.modes.names import MODE_NAMES
 from autotrain.training.compare import AGAINST
 from autotrain.training.config import DTYPE_NAMES
 
@@ -39,6 +40,9 @@ def choice(enum: type[Enum], *decls: str, help: str, metavar: str | None = None,
     names = ", ".join(m.value for m in enum)
     return typer.Option(*decls, parser=parse, metavar=metavar or enum.__name__.upper(),
                         help=f"{help} One of: {names}.", **kwargs)
+
+
+MODES_HELP = ", ".join(MODE_NAMES)
 
 
 def value(choice_or_none):
