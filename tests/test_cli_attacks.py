@@ -2,6 +2,7 @@
 closed pipes, Ctrl-C while a result is shown, OS errors on an atomic write.  Each case exits with a code of
 the one table and says what is kept, never with a traceback."""
 import errno
+import json
 import os
 import re
 import subprocess
@@ -145,3 +146,11 @@ def test_every_exit_code_is_in_the_docs_table_and_one_is_never_an_os_error():
     assert sorted(map(int, rows)) == sorted(c.value for c in ExitCode)
     assert "check failed" in rows["1"] and "OS error" in rows["4"]
     assert "exit `1`: No space" not in text
+
+
+def test_fit_sweep_with_json_prints_the_sweeps_json_not_a_table(tmp_path):
+    r = invoke("fit", SEED, "--set", "steps=2", "--sweep", "H=4,8", "--runs-dir", tmp_path / "runs", "--json",
+               "--no-tensorboard", "--workers", "1")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert [t["values"] for t in data["trials"]] == [{"H": 4}, {"H": 8}] and data["metric"] == "loss"

@@ -43,7 +43,7 @@ def fit(
 
     if sweep_:
         return _fit_sweep(config, list(set_ or []), sweep_, runs_dir, workers, metric, tensorboard,
-                          quiet or as_json, threads, wide, conflicting=[name for name, given in (
+                          quiet, as_json, threads, wide, conflicting=[name for name, given in (
                               ("--resume", resume), ("--print-config", print_config)) if given])
     job = FitJob(config, set_ or [], runs_dir=runs_dir, resume=resume, threads=threads, tensorboard=tensorboard)
     if print_config:
@@ -61,11 +61,11 @@ def fit(
     exit_with(for_status(outcome.status))
 
 
-def _fit_sweep(config, overrides, sweeps, runs_dir, workers, metric, tensorboard, quiet, threads, wide,
+def _fit_sweep(config, overrides, sweeps, runs_dir, workers, metric, tensorboard, quiet, as_json, threads, wide,
                conflicting=()) -> None:
     """``fit CONFIG --sweep KEY=V1,V2``: a grid sweep over CONFIG, the same as a sweep file."""
     from autotrain.store.fitting import threads_override
-    from autotrain.sweep.launch import KEPT, quick_sweep
+    from autotrain.sweep.launch import KEPT, quick_sweep, result_dict
 
     with exit_codes(kept=KEPT):
         if conflicting:
@@ -73,7 +73,11 @@ def _fit_sweep(config, overrides, sweeps, runs_dir, workers, metric, tensorboard
                            "autotrain sweep --resume SWEEP_DIR)")
         result = quick_sweep(config, sweeps, overrides + threads_override(threads), metric=metric,
                              runs_dir=runs_dir, workers=workers, tensorboard=tensorboard,
-                             progress=partial(display.sweep_progress, quiet=quiet))
-        display.use_wide(wide)
-        display.sweep_result(result)
+                             progress=partial(display.sweep_progress, quiet=quiet or as_json))
+        if as_json:  # the same document as `autotrain sweep --json`
+            display.as_json(result_dict(result))
+            display.sweep_interrupted(result)
+        else:
+            display.use_wide(wide)
+            display.sweep_result(result)
     exit_with(ExitCode.INTERRUPTED if result.interrupted else ExitCode.OK)
