@@ -154,3 +154,19 @@ def test_fit_sweep_with_json_prints_the_sweeps_json_not_a_table(tmp_path):
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
     assert [t["values"] for t in data["trials"]] == [{"H": 4}, {"H": 8}] and data["metric"] == "loss"
+
+
+@pytest.mark.parametrize("how", ["reader gone", "no stderr (2>&-)"])
+def test_a_closed_stderr_silences_messages_but_keeps_the_exit_code(tmp_path, how):
+    args = [sys.executable, "-m", "autotrain", "runs", "--runs-dir", str(tmp_path / "missing")]
+    if how == "reader gone":
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+        proc.stderr.close()
+        out = proc.stdout.read()
+        proc.wait(timeout=60)
+        code = proc.returncode
+    else:
+        done = subprocess.run(["bash", "-c", 'exec "$@" 2>&-', "bash", *args], capture_output=True, cwd=tmp_path,
+                              timeout=60)
+        code, out = done.returncode, done.stdout
+    assert code == ExitCode.BAD_INPUT and out == b""  # not 141 (stdout was fine), not 1 (a traceback)

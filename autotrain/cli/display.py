@@ -4,6 +4,7 @@ Results go to stdout; progress, hints and errors go to stderr, so ``--json`` out
 """
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -27,46 +28,58 @@ EXIT_PIPE_CLOSED = ExitCode.PIPE_CLOSED  # the reader went away (`autotrain runs
 
 
 class _ClosedPipeGuard:
-    """sys.stdout/sys.stderr (looked up at each write, so test runners' swaps are seen) that ends the process
-    quietly with EXIT_PIPE_CLOSED when the reader has closed the pipe, instead of an "OS error"."""
+    """sys.stdout/sys.stderr (looked up at each write, so test runners' swaps are seen) for a reader that may
+    go away.  Stdout's closed pipe ends the process quietly with EXIT_PIPE_CLOSED (the results cannot be
+    delivered), instead of an "OS error"; stderr's (or no stderr at all, ``2>&-``) only silences the messages:
+    the command goes on and its exit code still says what happened."""
 
     def __init__(self, stderr: bool, stream=None):
         self._stderr, self._fixed = stderr, stream
 
     def _stream(self):
-        if self._fixed is not None:
-            return self._fixed
-        return sys.stderr if self._stderr else sys.stdout
+        stream = self._fixed if self._fixed is not None else sys.stderr if self._stderr else sys.stdout
+        return stream if stream is not None else _devnull()
 
     def write(self, text: str) -> int:
         try:
             return self._stream().write(text)
-        except BrokenPipeError:
-            self._closed()
+        except OSError as exc:
+            self._closed(exc)
+            return len(text)
 
     def flush(self) -> None:
         try:
             self._stream().flush()
-        except BrokenPipeError:
-            self._closed()
+        except OSError as exc:
+            self._closed(exc)
 
-    def _closed(self) -> None:
+    def _closed(self, exc: OSError | None = None) -> None:
+        """The reader is gone (EPIPE), or there never was a stream (EBADF: ``>&-``); another OSError is raised."""
+        if exc is not None and exc.errno not in (errno.EPIPE, errno.EBADF):
+            raise exc
         # Later writes (and the interpreter's last flush) go to /dev/null, so nothing complains at exit.
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, self._stream().fileno())
         except (OSError, ValueError, AttributeError):
             pass
-        raise SystemExit(EXIT_PIPE_CLOSED)
+        if not self._stderr:
+            raise SystemExit(EXIT_PIPE_CLOSED)
 
     def __getattr__(self, name):
         return getattr(self._stream(), name)
 
 
+@functools.cache
+def _devnull():
+    """Where output goes when the process has no such stream (started with ``2>&-``)."""
+    return open(os.devnull, "w", encoding="utf-8")
+
+
 def guard_stdout() -> None:
     """Make every write to sys.stdout, typer's help and usage text included, end quietly with
     EXIT_PIPE_CLOSED when the reader is gone (click would exit 1 for it, "a check failed")."""
-    if not isinstance(sys.stdout, _ClosedPipeGuard):
+    if sys.stdout is not None and not isinstance(sys.stdout, _ClosedPipeGuard):  # None: started with >&-
         sys.stdout = _ClosedPipeGuard(False, sys.stdout)
 
 
