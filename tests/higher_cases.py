@@ -101,6 +101,10 @@ def relu(t, a): return t.relu(a) * a
 def clamp(t, a): return t.clamp(a * a, min=0.3, max=1.5) * a
 
 
+@case((3, 4), (3, 4), (3, 4))
+def clamp_tensor(t, a, low, high): return t.clamp(a * a, min=low * 0.5, max=high * 0.5 + 1.0) * a * low
+
+
 @case((3, 4), (3, 4))
 def maximum(t, a, b): return t.maximum(a, b) * a
 

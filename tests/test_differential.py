@@ -414,6 +414,8 @@ CATALOGUE = {
     "sigmoid": [unary("sigmoid", lambda t, x: x.sigmoid())],
     "relu": [unary("relu", lambda t, x: x.relu(), kink=lambda v: v)],
     "clamp": [unary("clamp", lambda t, x: x.clamp(min=-0.5, max=1.0), kink=lambda v: np.minimum(abs(v + 0.5), abs(v - 1)))],
+    "clamp_tensor": [binary("clamp_tensor", lambda t, a, c: a.clamp(min=c), kink=np.subtract, scalars=()),
+                     binary("clamp_tensor", lambda t, a, c: t.clip(a, max=c), kink=np.subtract, scalars=())],
     "maximum": [binary("maximum", lambda t, a, c: t.maximum(a, c), kink=np.subtract, scalars=())],
     "fmax": [binary("fmax", lambda t, a, c: t.fmax(a, c), kink=np.subtract, scalars=())],
     "fmin": [binary("fmin", lambda t, a, c: t.fmin(a, c), kink=np.subtract, scalars=())],

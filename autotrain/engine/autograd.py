@@ -7,7 +7,7 @@ from . import backprop, higher
 from .function import Function, FunctionCtx
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .tensor import Tensor, _new, root_grads
+from .tensor import Tensor, new_tensor, root_grads
 
 __all__ = ["Function", "FunctionCtx", "backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "functional",
            "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
@@ -101,10 +101,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise RuntimeError(f"One of the differentiated Tensors (input {i}) appears to not have been used in "
                                "the graph. Set allow_unused=True if this is the desired behavior.")
         if value is None:
-            results.append(_new(np.zeros(t.shape, t.dtype)) if materialize_grads else None)
+            results.append(new_tensor(np.zeros(t.shape, t.dtype)) if materialize_grads else None)
         elif create_graph:
             results.append(value if value.dtype == t.dtype else higher.TensorXP.astype(value, t.dtype))
         else:  # a 0-d product may come back as a numpy scalar: the result is an array, as any Tensor's
-            results.append(_new(np.array(value, dtype=t._data.dtype) if isinstance(value, np.generic)
+            results.append(new_tensor(np.array(value, dtype=t._data.dtype) if isinstance(value, np.generic)
                                 else value.astype(t._data.dtype, copy=True)))
     return tuple(results)

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import autograd
 from .graph import enable_grad
-from .tensor import Tensor, _new
+from .tensor import Tensor, new_tensor
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
 
@@ -43,7 +43,7 @@ def _finish(values, create_graph: bool):
 
 
 def _zeros_if_none(values, like):
-    return tuple(_new(np.zeros(t.shape, t.dtype)) if v is None else v for v, t in zip(values, like))
+    return tuple(new_tensor(np.zeros(t.shape, t.dtype)) if v is None else v for v, t in zip(values, like))
 
 
 def _grad(outputs, inputs, grad_outputs, create_graph: bool, strict: bool, what: str):
@@ -72,7 +72,7 @@ def _vectors(v, like, fn_name: str, what: str):
         if not all(t.numel() == 1 for t in like):
             raise RuntimeError(f"The vector v can only be None if the {what} to {fn_name} is a single element "
                                "Tensor.")
-        return tuple(_new(np.ones(t.shape, t.dtype)) for t in like)
+        return tuple(new_tensor(np.ones(t.shape, t.dtype)) for t in like)
     _, vs = _as_tuple(v, "v", fn_name)
     if len(vs) != len(like):
         raise RuntimeError(f"v has {len(vs)} tensors but the {what} of {fn_name} has {len(like)}.")
@@ -102,7 +102,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
         inputs = _prepare(inputs, create_graph)
         vs = _vectors(v, inputs, "jvp", "input")
         single_out, outputs = _call(func, inputs, "jvp")
-        dummies = tuple(_new(np.zeros(o.shape, o.dtype), requires_grad=True) for o in outputs)
+        dummies = tuple(new_tensor(np.zeros(o.shape, o.dtype), requires_grad=True) for o in outputs)
         grads = _grad(outputs, inputs, dummies, True, strict, "")
         linked = [(g, v) for g, v in zip(grads, vs) if g.requires_grad]
         if linked:
@@ -133,7 +133,7 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
             for k in range(out.numel()):
                 seed = np.zeros(out.numel(), out.dtype)
                 seed[k] = 1
-                seeds = tuple(_new(seed.reshape(o.shape)) if o is out else _new(np.zeros(o.shape, o.dtype))
+                seeds = tuple(new_tensor(seed.reshape(o.shape)) if o is out else new_tensor(np.zeros(o.shape, o.dtype))
                               for o in outputs)
                 grads = _grad(outputs, inputs, seeds, create_graph, strict, "")
                 for j, g in enumerate(grads):
@@ -148,7 +148,7 @@ def _stack_rows(parts, out, inp):
     from .functional import stack
     shape = tuple(out.shape) + tuple(inp.shape)
     if not parts:
-        return _new(np.zeros(shape, inp.dtype))
+        return new_tensor(np.zeros(shape, inp.dtype))
     return stack(parts).reshape(shape)
 
 
@@ -161,7 +161,7 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, out
         if len(outs) != 1 or outs[0].numel() != 1:
             raise RuntimeError("The function given to hessian should return a single Tensor with a single "
                                "element")
-        grads = _grad(outs, xs, (_new(np.ones(outs[0].shape, outs[0].dtype)),), True, strict, "")
+        grads = _grad(outs, xs, (new_tensor(np.ones(outs[0].shape, outs[0].dtype)),), True, strict, "")
         return grads[0] if single_in else grads
 
     return jacobian(gradient, inputs, create_graph=create_graph, strict=strict, strategy=outer_jacobian_strategy)
@@ -176,7 +176,7 @@ def _hessian_product(func, inputs, v, create_graph, strict, fn_name):
         if len(outputs) != 1 or outputs[0].numel() != 1:
             raise RuntimeError(f"The function given to {fn_name} should return a single Tensor with a single "
                                "element")
-        grads = _grad(outputs, inputs, (_new(np.ones(outputs[0].shape, outputs[0].dtype)),), True, strict, "")
+        grads = _grad(outputs, inputs, (new_tensor(np.ones(outputs[0].shape, outputs[0].dtype)),), True, strict, "")
         linked = [(g, v) for g, v in zip(grads, vs) if g.requires_grad]
         if linked:
             hv = autograd.grad([g for g, _ in linked], inputs, [v for _, v in linked], create_graph=create_graph,

@@ -85,11 +85,8 @@ def _send_to_inputs(node, g, grads, pending, heap, capture) -> None:
             _deliver(edge, gi, borrowed, capture)
         elif type(edge) is tuple:
             _pending_add(pending, heap, edge[0], edge[1], gi)
-        elif edge in pending or edge.n_outputs != 1:
-            _pending_add(pending, heap, edge, 0, gi)
         else:
-            pending[edge] = gi
-            heapq.heappush(heap, (-edge.seq, edge))
+            _pending_add(pending, heap, edge, 0, gi)
 
 
 def _retain(node, g) -> None:

@@ -30,7 +30,7 @@ import numpy as np
 from . import creation, dtypes
 from .graph import GRAD_MODE
 from .ops import OPS, Op, register
-from .tensor import Tensor, _new, _promote
+from .tensor import Tensor, new_tensor as _new, promote as _promote
 
 _tensor_module = sys.modules[Tensor.__module__]   # engine.tensor is also the name of a creation function
 
@@ -372,7 +372,7 @@ class _Patches:
         def dropout(input, p=0.5, training=True, inplace=False):
             if tracer.paused or not training or p in (0.0, 1.0) or inplace or tracer.reason is not None:
                 return fn(input, p, training, inplace)
-            state = creation._RNG.bit_generator.state
+            state = creation.RNG.bit_generator.state
             out = patches._paused(fn, input, p, training, inplace)
             # the mask is a feed drawn before the plan runs, from the engine RNG, as eager draws it
             shape, dtype = tuple(input.shape), input.dtype
@@ -380,7 +380,7 @@ class _Patches:
             scale_value = 1.0 / (1.0 - p)
 
             def draw():
-                return (creation._RNG.random(shape) < keep) * scale_value
+                return (creation.RNG.random(shape) < keep) * scale_value
             try:
                 mask = tracer.tf.placeholder(np.float64, shape=shape, name="dropout_mask")
                 tracer.placeholders.append((mask, ("draw", draw, dtype)))
@@ -410,20 +410,20 @@ class _Patches:
             from .nn import functional as F
             shape, dtype, where = tuple(input.shape), input.dtype, found[0][1]
             reduction = kwargs.get("reduction", "mean")
-            reduction = F._reduction(reduction, None, None)
+            reduction = F.reduction_of(reduction, None, None)
 
             def matrix_of(tensors):
                 stand_in = _new(np.empty(shape, dtype))
                 labels_t = tensors[where][1]
-                labels = F._check_targets(stand_in, labels_t, F._class_dim(stand_in))
-                matrix, _ = F._target_matrix(stand_in, labels, F._class_dim(stand_in), None,
+                labels = F.check_targets(stand_in, labels_t, F.class_dim_of(stand_in))
+                matrix, _ = F.target_matrix(stand_in, labels, F.class_dim_of(stand_in), None,
                                              kwargs.get("ignore_index", -100), kwargs.get("label_smoothing", 0.0),
                                              reduction == "mean")
                 return matrix
             try:
                 ph = tracer.tf.placeholder(dtype, shape=shape, name="target_matrix")
                 tracer.placeholders.append((ph, ("derived", matrix_of)))
-                node = tracer.apply(F._SOFTMAX_CE.name, tracer.node_of(input), ph, axis=F._class_dim(input),
+                node = tracer.apply("softmax_cross_entropy", tracer.node_of(input), ph, axis=F.class_dim_of(input),
                                     reduction="none" if reduction == "none" else "sum")
                 tracer._map(out, node)
             except TraceAbort:
@@ -656,7 +656,7 @@ class CompiledFunction:
     def _trace(self, guard, tensors, args, kwargs):
         from . import static
         py_state, np_state = _pyrandom.getstate(), np.random.get_state()[1].copy()
-        engine_state = creation._RNG.bit_generator.state
+        engine_state = creation.RNG.bit_generator.state
         pre = {id(o) for o in gc.get_objects() if issubclass(type(o), Tensor)}   # type(): no __class__ lookups
         tracer = _Tracer(static, pre)
         tracer.arg_tensors = [t for _, t in tensors]
@@ -698,7 +698,7 @@ class CompiledFunction:
         expected.bit_generator.state = engine_state
         for _, shape in tracer.draws:
             expected.random(shape)
-        if expected.bit_generator.state != creation._RNG.bit_generator.state:
+        if expected.bit_generator.state != creation.RNG.bit_generator.state:
             return "the engine's random generator drew values outside dropout during the trace"
         return None
 

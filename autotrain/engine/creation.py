@@ -1,7 +1,7 @@
 """Tensor factories with PyTorch's names, dtypes and argument forms, and a reproducible global RNG.
 
 Random draws follow the project's shared contract: every draw is made in float64 (or int64) from
-``_RNG`` (re-bound by :func:`manual_seed`) and then cast to the dtype.
+``RNG`` (re-bound by :func:`manual_seed`) and then cast to the dtype.
 """
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ import numpy as np
 
 from . import backend
 from .dtypes import DEFAULT, as_dtype, bool_, int64
-from .tensor import Tensor, _new
+from .tensor import Tensor, new_tensor
 
-_RNG = np.random.default_rng()
+RNG = np.random.default_rng()
 
 
 def manual_seed(seed: int) -> np.random.Generator:
     """Seed the generator behind randn/rand/randint, so programs are reproducible."""
-    global _RNG
-    _RNG = np.random.default_rng(int(seed))
-    return _RNG
+    global RNG
+    RNG = np.random.default_rng(int(seed))
+    return RNG
 
 
 _DEFAULT_DEVICE = [backend.CPU]  # where factory functions put tensors when no device is named
@@ -42,7 +42,7 @@ def get_default_device() -> backend.device:
 
 def _place(array: np.ndarray, device, requires_grad: bool) -> Tensor:
     dev = backend.check_device(device) if device is not None else _DEFAULT_DEVICE[0]
-    t = _new(backend.to_device(array, dev) if dev.type != "cpu" else array)
+    t = new_tensor(backend.to_device(array, dev) if dev.type != "cpu" else array)
     if requires_grad:
         t.requires_grad = True
     return t
@@ -107,7 +107,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if array.dtype.kind not in "biuf":
         raise TypeError(f"can't convert np.ndarray of type {array.dtype}. The only supported types are: float64, "
                         "float32, float16, int64, int32, int16, int8, uint8, and bool.")
-    return _new(array)
+    return new_tensor(array)
 
 
 def _random(draw, size, dtype, device, requires_grad) -> Tensor:
@@ -117,12 +117,12 @@ def _random(draw, size, dtype, device, requires_grad) -> Tensor:
 
 def randn(*size, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Standard normal samples (``standard_normal`` in float64, then cast)."""
-    return _random((generator or _RNG).standard_normal, size, dtype, device, requires_grad)
+    return _random((generator or RNG).standard_normal, size, dtype, device, requires_grad)
 
 
 def rand(*size, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Uniform samples in [0, 1) (``random`` in float64, then cast)."""
-    return _random((generator or _RNG).random, size, dtype, device, requires_grad)
+    return _random((generator or RNG).random, size, dtype, device, requires_grad)
 
 
 def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad: bool = False,
@@ -134,7 +134,7 @@ def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad
         raise TypeError("randint() missing 1 required positional argument: 'size'")
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    values = (generator or _RNG).integers(low, high, _size((size,) if isinstance(size, int) else (size,)))
+    values = (generator or RNG).integers(low, high, _size((size,) if isinstance(size, int) else (size,)))
     return _place(values.astype(as_dtype(dtype) or int64, copy=False), device, requires_grad)
 
 

@@ -135,3 +135,25 @@ def result_type(operands) -> np.dtype:
         else:
             zero = dtype if zero is None else promote_types(zero, dtype)
     return _combine(dims, _combine(zero, wrapped))
+
+
+#: C++ spellings PyTorch uses in its overflow message
+_CPP_TYPE = {"int64": "long", "int32": "int", "int16": "short", "int8": "signed char", "uint8": "uint8_t"}
+
+
+def fit_int(value: int, dtype: np.dtype, checked: bool = False) -> int:
+    """A Python int as an integer ``dtype`` holds it, as PyTorch converts it.
+
+    Arithmetic and comparisons wrap it around (``uint8 * -1`` multiplies by 255, ``int32 + 2**40`` adds 0);
+    ``checked`` conversions (fill, assignment, ``clamp``'s and ``where``'s numbers) refuse a value out of
+    range, except a negative one for an unsigned dtype, which wraps (``uint8.fill_(-1)`` is 255).
+    """
+    info = np.iinfo(dtype)
+    if info.min <= value <= info.max:
+        return value
+    if checked and not (info.min == 0 and -(info.max + 1) <= value < 0):
+        raise RuntimeError(f"value cannot be converted to type {_CPP_TYPE.get(dtype.name, dtype.name)} without "
+                           "overflow")
+    if not -2 ** 63 <= value < 2 ** 64:
+        raise OverflowError("int too big to convert")
+    return (value - info.min) % 2 ** info.bits + info.min

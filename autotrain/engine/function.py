@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .graph import FREED_MESSAGE, GRAD_MODE, next_sequence_number, version_error
 from .ops import unbroadcast
-from .tensor import Tensor, _new, as_array, xp_of_array
+from .tensor import Tensor, new_tensor, as_array, xp_of_array
 
 __all__ = ["Function", "FunctionCtx"]
 
@@ -62,9 +62,9 @@ class FunctionCtx:
         if self.parents is None:
             raise RuntimeError(FREED_MESSAGE)
         if self.n_outputs == 1:
-            result = self.fn.backward(self, _new(g))
+            result = self.fn.backward(self, new_tensor(g))
         else:  # outputs that got no gradient receive zeros, as PyTorch's materialize_grads
-            result = self.fn.backward(self, *(_new(x if x is not None else xp.zeros(shape, dtype))
+            result = self.fn.backward(self, *(new_tensor(x if x is not None else xp.zeros(shape, dtype))
                                               for x, (shape, dtype) in zip(g, self._out_meta)))
         if type(result) is not tuple:
             result = (result,)
@@ -157,7 +157,7 @@ def _link_output(ctx, out, index, args):
     if not isinstance(out, Tensor):
         return out
     if out._base is not None or any([out is a for a in args]):  # an input (or a view) returned: its own identity
-        out = _new(out._data)
+        out = new_tensor(out._data)
     out.grad_fn = ctx
     out._requires_grad = True
     out._output_nr = index

@@ -15,7 +15,7 @@ from collections import namedtuple
 import numpy as np
 
 from .ops import OPS, wrap_dim
-from .tensor import _NO_ATTRS, Tensor, _operand, apply_op
+from .tensor import NO_ATTRS, Tensor, apply_op, new_tensor, operand
 
 __all__: list[str] = []
 _SIGNATURE_ERROR = re.compile(r"^([\w.<>]+)\(\) (.*argument.*)$")
@@ -25,7 +25,7 @@ def _lift(value) -> Tensor:
     """A function's first argument as a Tensor (numbers and arrays become constants)."""
     if isinstance(value, Tensor):
         return value
-    value = _operand(value)
+    value = operand(value)
     if isinstance(value, Tensor):
         return value
     from .creation import tensor  # a Python number or list as the first argument is rare
@@ -45,7 +45,13 @@ def _no_bind(op, args, kwargs, label: str, offset: int):
     if kwargs or (op.arity is not None and len(args) != op.arity):
         given = len(args) - offset + len(kwargs)
         raise TypeError(f"{label}() takes {op.arity - offset} argument(s) but {given} were given")
-    return args, _NO_ATTRS
+    return args, NO_ATTRS
+
+
+def _bound(op, bound):
+    """``(op, inputs, attrs)`` from a binder's answer: ``(inputs, attrs)``, or ``(inputs, attrs, other_op)``
+    when one PyTorch name covers two ops (``clamp`` with number bounds, or with Tensor bounds)."""
+    return (op,) + bound if len(bound) == 2 else (bound[2], bound[0], bound[1])
 
 
 def _function(op, api):
@@ -57,10 +63,10 @@ def _function(op, api):
         if bind is None:
             return apply_op(op, _no_bind(op, args, kwargs, api.name, 0)[0])
         try:
-            inputs, attrs = bind(*args, **kwargs)
+            target, inputs, attrs = _bound(op, bind(*args, **kwargs))
         except TypeError as exc:
             raise _call_error(api, bind, exc, api.name) from None
-        return apply_op(op, tuple(inputs), attrs)
+        return apply_op(target, tuple(inputs), attrs)
     function.__name__ = function.__qualname__ = api.name
     function.__doc__ = op.__doc__
     return function
@@ -74,10 +80,10 @@ def _method(op, api):
             return apply_op(op, args if not kwargs and len(args) == op.arity else
                             _no_bind(op, args, kwargs, api.name, 1)[0])
         try:
-            inputs, attrs = bind(*args, **kwargs)
+            target, inputs, attrs = _bound(op, bind(*args, **kwargs))
         except TypeError as exc:
             raise _call_error(api, bind, exc, api.name) from None
-        return apply_op(op, inputs, attrs)
+        return apply_op(target, inputs, attrs)
     method.__name__ = method.__qualname__ = api.name
     method.__doc__ = op.__doc__
     return method
@@ -87,14 +93,15 @@ def _inplace_method(op, api):
     bind = api.bind
 
     def method(self, *args, **kwargs):
+        target = op
         if bind is None:
             inputs, attrs = _no_bind(op, (self,) + args, kwargs, api.name + "_", 1)
         else:
             try:
-                inputs, attrs = bind(self, *args, **kwargs)
+                target, inputs, attrs = _bound(op, bind(self, *args, **kwargs))
             except TypeError as exc:
                 raise _call_error(api, bind, exc, api.name + "_") from None
-        return self._write(op, inputs[1:], attrs)
+        return self._write(target, inputs[1:], attrs)
     method.__name__ = method.__qualname__ = api.name + "_"
     method.__doc__ = f"In-place {api.name}: {op.__doc__}"
     return method
@@ -116,7 +123,7 @@ def _operators(op):
         return apply_op(op, (other, self))
 
     def inplace(self, other):
-        return self._write(op, (other,), _NO_ATTRS)
+        return self._write(op, (other,), NO_ATTRS)
     if op.result_dtype is np.bool_:
         return {f"__{name}__": forward}
     return {f"__{name}__": forward, f"__r{name}__": reflected, f"__i{name}__": inplace}
@@ -155,19 +162,20 @@ def _extreme(name, reduce_op, arg_op, pairwise_op):
 
     def extreme(input, dim=None, keepdim=False, *, out=None):
         if isinstance(dim, Tensor) or (dim is not None and not isinstance(dim, (int, np.integer))):
-            return apply_op(OPS[pairwise_op], (input, _operand(dim)))   # the elementwise form, max(a, b)
+            return apply_op(OPS[pairwise_op], (input, operand(dim)))   # the elementwise form, max(a, b)
         input = _lift(input)
         if dim is None:
             if input.numel() == 0:
                 raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                                    "Specify the reduction dim with the 'dim' argument.")
-            return apply_op(OPS[reduce_op], (input,), {"axis": None, "keepdims": False})
+            return apply_op(OPS[reduce_op], (input,), {"axis": None, "keepdims": False, "nan_shared": True})
         axis = wrap_dim(dim, input.ndim)
         if input.ndim == 0:
-            return result_type(input, Tensor._wrap(np.zeros((), np.int64)))
+            return result_type(input, new_tensor(np.zeros((), np.int64)))
         if input.shape[axis] == 0:
             raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
-        indices = apply_op(OPS[arg_op], (input,), {"axis": axis, "keepdims": bool(keepdim)})
+        ranked = input if input.dtype != np.bool_ else input.to(np.uint8)   # argmax refuses bool, max(dim) not
+        indices = apply_op(OPS[arg_op], (ranked,), {"axis": axis, "keepdims": bool(keepdim)})
         values = apply_op(OPS["pick"], (input, indices), {"axis": axis, "keepdims": bool(keepdim)})
         return result_type(values, indices)
     extreme.__name__ = extreme.__qualname__ = name
@@ -206,8 +214,12 @@ def split(input, split_size_or_sections, dim: int = 0):
         raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {length} (input tensor's size "
                            f"at dimension {dim}), but got split_sizes={list(sizes)}")
     pieces, start = [], 0
-    for n in sizes:
-        pieces.append(input[(slice(None),) * axis + (slice(start, start + n),)])
+    name = "Split" if isinstance(split_size_or_sections, int) else "SplitWithSizes"
+    for i, n in enumerate(sizes):
+        piece = input[(slice(None),) * axis + (slice(start, start + n),)]
+        if piece._base is not None:   # PyTorch refuses in-place changes of a multi-output view (inplace.py)
+            piece._multi_output = (name, i)
+        pieces.append(piece)
         start += n
     return tuple(pieces)
 

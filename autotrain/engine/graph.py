@@ -166,11 +166,18 @@ class Node:
         if counter is not None and counter.n != self.out_version:
             raise version_error(self.output.shape, self.output.dtype, counter.n, self.out_version)
 
+    def versions_unchanged(self) -> bool:
+        """The fast path of the version check: True when no tensor anywhere was changed in place since this
+        node was recorded (the global mutation count is the one it was made with), so none of its saved
+        tensors can have a new version and :meth:`check_versions` would pass.  Checked on every backward;
+        ``tests/test_engine_fast_paths.py`` checks it against running the check."""
+        return self.epoch == GRAD_MODE.mutations
+
     def run_backward(self, g, xp):
         """Gradients for each input, from the op's backward rule."""
         if self.parents is None:
             raise RuntimeError(FREED_MESSAGE)
-        if self.epoch != GRAD_MODE.mutations:
+        if not self.versions_unchanged():
             self.check_versions()
         return self.op.backward(self, xp, g)
 

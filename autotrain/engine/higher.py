@@ -14,9 +14,9 @@ import numpy as np
 
 from .graph import FREED_MESSAGE, GRAD_MODE, Node, no_grad
 from .ops import OPS, unbroadcast
-from .tensor import Tensor, _new, apply_op
+from .tensor import Tensor, new_tensor, apply_op
 
-_SCALARS = (int, float, bool)
+SCALAR_TYPES = (int, float, bool)
 
 
 def _op(name: str, *inputs, **attrs):
@@ -77,7 +77,7 @@ class TensorXP:
 
     @staticmethod
     def zeros(shape, dtype=None):
-        return _new(np.zeros(shape, dtype))
+        return new_tensor(np.zeros(shape, dtype))
 
     @staticmethod
     def expand_dims(a, axis):
@@ -87,7 +87,7 @@ class TensorXP:
 
     @staticmethod
     def constant_max(a, axis):
-        return _new(np.max(a._data, axis=axis, keepdims=True))
+        return new_tensor(np.max(a._data, axis=axis, keepdims=True))
 
     @staticmethod
     def floor_divide(a, b):
@@ -118,7 +118,7 @@ class _ScatterAddBase:
         ctx.key = key
         out = np.zeros(shape, g._data.dtype)
         np.add.at(out, key, g._data)
-        return _new(out)
+        return new_tensor(out)
 
     @staticmethod
     def backward(ctx, grad):
@@ -150,7 +150,7 @@ class _TensorCtx:
         if arrays is None:
             arrays = parents
         # the rule saw the promoted inputs: the tensors are cast the same way (a recorded, differentiable cast)
-        self.inputs = tuple(p if type(p) in _SCALARS or not hasattr(a, "dtype") or p.dtype == a.dtype
+        self.inputs = tuple(p if type(p) in SCALAR_TYPES or not hasattr(a, "dtype") or p.dtype == a.dtype
                             else TensorXP.astype(p, a.dtype) for p, a in zip(parents, arrays))
         self.attrs = node.attrs
         self.needs_input_grad = node.needs_input_grad
@@ -175,7 +175,7 @@ def _function_backward(ctx, g):
     if ctx.n_outputs == 1:
         result = ctx.fn.backward(ctx, g)
     else:
-        result = ctx.fn.backward(ctx, *(x if x is not None else _new(np.zeros(shape, dtype))
+        result = ctx.fn.backward(ctx, *(x if x is not None else new_tensor(np.zeros(shape, dtype))
                                         for x, (shape, dtype) in zip(g, ctx._out_meta)))
     if type(result) is not tuple:
         result = (result,)
@@ -188,7 +188,7 @@ def _function_backward(ctx, g):
             raise RuntimeError(f"function {ctx.name()} returned a gradient different than None at position {i}, "
                                "but the corresponding forward input was not a Tensor")
         if gi is not None and not isinstance(gi, Tensor):
-            gi = _new(np.asarray(gi, dtype=arg.dtype))
+            gi = new_tensor(np.asarray(gi, dtype=arg.dtype))
         if gi is not None and tuple(gi.shape) != tuple(arg.shape):
             gi = _summed_to(ctx, i, gi, tuple(arg.shape))
         grads.append(gi)
@@ -305,5 +305,5 @@ def graph_root_grads(outputs, grad_outputs) -> list:
                 root_grads((out,), (None,))  # raises the same errors as the plain path
             grads.append(given)
         else:
-            grads.append(_new(root_grads((out,), (given,))[0]))
+            grads.append(new_tensor(root_grads((out,), (given,))[0]))
     return grads

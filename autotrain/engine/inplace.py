@@ -15,13 +15,22 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import NUMPY as NP
-from .dtypes import DEFAULT, result_type
+from .dtypes import DEFAULT, fit_int, result_type
 from .graph import GRAD_MODE, Node
-from .ops import OPS, _basic_key
-from .tensor import _CATEGORY, _SCALARS, Tensor, _index_key, _new, _op_error, _operand, _torch_name, apply_op, \
-    xp_of_array
+from .ops import OPS, basic_key, refuse_bool
+from .tensor import DTYPE_CATEGORY, SCALAR_TYPES, Tensor, apply_op, index_key, new_tensor, op_error, operand, \
+    torch_name, xp_of_array
 
 _SETITEM, _COPY_SLICES = OPS["setitem"], OPS["copy_slices"]
+
+
+def adoptable_gradient(g, dtype, borrowed: bool) -> bool:
+    """The fast path of a first gradient: it becomes ``.grad`` itself, not a copy, when nothing else can
+    hold or change it.  Its preconditions, checked on every call: no rule handed the array to another
+    input too (``borrowed``), it is no view of another array (``g.base is None``), it has the leaf's
+    dtype and it is writeable (later gradients are added into it).  The plain path copies; the values
+    are the same (``tests/test_engine_fast_paths.py``)."""
+    return not borrowed and g.base is None and g.dtype == dtype and getattr(g.flags, "writeable", True)
 
 
 def _accumulate_grad(self, g, borrowed: bool) -> None:
@@ -33,10 +42,10 @@ def _accumulate_grad(self, g, borrowed: bool) -> None:
     """
     if isinstance(g, np.generic):  # numpy turns 0-d results into scalars; .grad holds an array
         g, borrowed = np.asarray(g), False
-    current = self.grad
+    current = self._grad
     if current is None:
-        fresh = not borrowed and g.base is None and g.dtype == self._data.dtype and getattr(g.flags, "writeable", True)
-        self.grad = _new(g if fresh else g.astype(self._data.dtype, copy=True))
+        adopt = adoptable_gradient(g, self._data.dtype, borrowed)
+        self._grad = new_tensor(g if adopt else g.astype(self._data.dtype, copy=True))
         return
     target = current._data
     if target.shape != g.shape:
@@ -46,35 +55,65 @@ def _accumulate_grad(self, g, borrowed: bool) -> None:
 
 
 def setitem(self, key, value) -> None:
-    key = _index_key(key, self._data)
+    if isinstance(key, Tensor) and key.dtype == np.uint8 and (not isinstance(value, Tensor) or value.ndim == 0):
+        # PyTorch's x[uint8_mask] = number goes to masked_fill_, which takes bool masks only
+        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype unsigned char")
+    key = index_key(key, self._data)
     if GRAD_MODE.enabled and self._requires_grad and self.grad_fn is None and key is not Ellipsis \
-            and _basic_key(key):  # PyTorch writes a basic index through a view of the leaf
+            and basic_key(key):  # PyTorch writes a basic index through a view of the leaf
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
     self._write(_SETITEM, (value,), {"key": key})
 
+def write_unrecorded_fast(tensor, op, others, attrs) -> bool:
+    """The fast path of an unrecorded in-place op (an optimizer's ``w -= lr * g``, ``zero_()``): the op
+    writes the numpy storage directly, skipping operand normalisation, promotion and castability checks.
+
+    Its preconditions, checked on every call: grad mode off; a float numpy tensor; one operand, a Python
+    int or float (not a bool, which some ops refuse) or an array of the same dtype; an op that needs no
+    silenced floating-point warnings (not ``quiet``).  Then the plain path would compute exactly this.
+    Returns False, having written nothing, when a precondition fails or the op raises (the plain
+    path then raises the full message).  ``tests/test_engine_fast_paths.py`` checks it against the plain path.
+    """
+    data = tensor._data
+    if GRAD_MODE.enabled or len(others) != 1 or op.quiet or type(data) is not np.ndarray or data.dtype.kind != "f":
+        return False
+    arg = others[0]
+    kind = type(arg)
+    if kind is Tensor:
+        arg = arg._data
+        if arg.dtype != data.dtype:
+            return False
+    elif kind is not int and kind is not float:
+        return False
+    try:
+        op.forward(NP, data, arg, out=data, **attrs)
+    except (ValueError, TypeError):
+        return False
+    tensor._bump()
+    return True
+
+
 def _write(self, op, others, attrs) -> "Tensor":
     """Apply ``op`` to this tensor in place: unrecorded into the storage, or recorded as PyTorch does."""
-    if not GRAD_MODE.enabled and len(others) == 1 and not op.quiet and self._data.dtype.kind == "f":
-        # the optimizer's step (w -= lr * g) in a few lines: a float tensor and a number or same-dtype tensor
-        arg = others[0]
-        arg = arg._data if isinstance(arg, Tensor) else arg if type(arg) in _SCALARS else None
-        data = self._data
-        if arg is not None and (type(arg) in _SCALARS or arg.dtype == data.dtype) and type(data) is np.ndarray:
-            try:
-                op.forward(NP, data, arg, out=data, **attrs)
-            except (ValueError, TypeError):
-                pass  # the general path below raises the full message
-            else:
-                self._bump()
-                return self
-    others = tuple([o if type(o) in _SCALARS else _operand(o) for o in others])
+    if not GRAD_MODE.enabled and write_unrecorded_fast(self, op, others, attrs):
+        return self
+    others = tuple([o if type(o) in SCALAR_TYPES else operand(o) for o in others])
+    if self._data.dtype.kind in "iu" and any(type(o) is int for o in others):
+        # PyTorch's conversion of the number: an assignment or fill checks its range, arithmetic wraps it
+        others = tuple([fit_int(o, self._data.dtype, op is _SETITEM) if type(o) is int else o for o in others])
     if not GRAD_MODE.enabled:  # optimizer steps and zero_(): straight into the storage
         self._check_castable(op, others)
         self._write_storage(op, others, attrs)
         return self
     base = self._base
     other_grad = any(isinstance(o, Tensor) and o.requires_grad for o in others)
+    if base is not None and (other_grad or base._requires_grad) and "_multi_output" in self.__dict__:
+        name, index = self.__dict__["_multi_output"]
+        raise RuntimeError(f"Output {index} of {name} is a view and is being modified inplace. This view is the "
+                           "output of a function that returns multiple views. Such functions do not allow the "
+                           "output views to be modified inplace. You should replace the inplace operation by an "
+                           "out-of-place one.")
     if base is None and self._requires_grad and self.grad_fn is None:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
     if base is not None and base._requires_grad and base.grad_fn is None:
@@ -100,19 +139,21 @@ def _write(self, op, others, attrs) -> "Tensor":
 def _check_castable(self, op, others) -> None:
     mine = self._data.dtype
     if op.dtype_rule not in ("promote", "float") or mine.kind == "f" and all(
-            type(o) in _SCALARS or o._data.dtype == mine for o in others):
+            type(o) in SCALAR_TYPES or o._data.dtype == mine for o in others):
         return
     dt = result_type((self._data,) + tuple(o._data if isinstance(o, Tensor) else o for o in others))
     if op.dtype_rule == "float" and dt.kind != "f":
         dt = DEFAULT.float
-    if _CATEGORY[dt.kind] > _CATEGORY[self._data.dtype.kind]:
-        raise RuntimeError(f"result type {_torch_name(dt)} can't be cast to the desired output type "
-                           f"{_torch_name(self._data.dtype)}")
+    if DTYPE_CATEGORY[dt.kind] > DTYPE_CATEGORY[self._data.dtype.kind]:
+        raise RuntimeError(f"result type {torch_name(dt)} can't be cast to the desired output type "
+                           f"{torch_name(self._data.dtype)}")
 
 def _write_storage(self, op, others, attrs) -> None:
     """The unrecorded in-place path: the op writes this tensor's array through ``out=``."""
     data = self._data
     args = [o._data if isinstance(o, Tensor) else o for o in others]
+    if op.bool_error is not None:
+        refuse_bool(op, [data] + args)
     try:
         if op.quiet:
             with np.errstate(all="ignore"):
@@ -124,7 +165,7 @@ def _write_storage(self, op, others, attrs) -> None:
             raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to "
                                "a single memory location. Please clone() the tensor before performing the "
                                "operation.") from None
-        raise _op_error(op, (self,) + others, attrs, exc) from None
+        raise op_error(op, (self,) + others, attrs, exc) from None
     self._bump()
 
 def _snapshot(self, op=None) -> "Tensor":
@@ -133,7 +174,7 @@ def _snapshot(self, op=None) -> "Tensor":
     When ``op``'s backward reads its inputs the value is copied (PyTorch saves the original).
     """
     copy = op is not None and op.saves_inputs
-    old = _new(self._data.copy() if copy else self._data, requires_grad=self.requires_grad)
+    old = new_tensor(self._data.copy() if copy else self._data, requires_grad=self.requires_grad)
     edge = self._edge() if old._requires_grad else None
     if type(edge) is tuple:
         old.grad_fn, old._output_nr = edge

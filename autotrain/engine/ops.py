@@ -236,6 +236,8 @@ class Op:
     promotes = True         # dtype_rule is one that casts inputs (set for every op by register)
     records = True          # recorded in the graph: differentiable or no_derivative (set by register)
     promote_from = 0        # inputs before this index take no part in dtype promotion (where's condition)
+    checks_ints = False     # a Python int out of an integer dtype's range is refused (where), not wrapped
+    int_exponent = False    # the last input is an exponent: a negative Python int one is refused, never wrapped
     bool_error = None       # PyTorch's error when an operand is bool (sub) or the op would compute in bool
     saves_inputs = True     # backward reads ctx.inputs (the engine then checks their versions)
     saves_output = False    # backward reads ctx.output
@@ -299,9 +301,21 @@ def _scaled(other, alpha):
 def _bind_clamp(input, min, max):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    tensors = [b is not None and not isinstance(b, (int, float)) for b in (min, max)]
+    if any(tensors):   # tensor bounds are inputs (they take part in promotion and get a gradient)
+        if min is not None and max is not None and not all(tensors):
+            raise TypeError("clamp() received an invalid combination of arguments: min and max must both be "
+                            "Tensors or both be numbers")
+        bounds = "both" if all(tensors) else "min" if tensors[0] else "max"
+        return (input,) + tuple(b for b in (min, max) if b is not None), {"bounds": bounds}, OPS["clamp_tensor"]
     # The bounds take part in promotion as Python numbers do (an integer tensor clamped at 2.5 becomes the
     # default float dtype); they are attrs, not inputs, so the promotion has to happen here.
     kind = getattr(getattr(input, "dtype", None), "kind", "f")
+    if kind == "b" and type(min) is bool and max is None:
+        raise NotImplementedError('"clamp_min_scalar_cpu" not implemented for \'Bool\'')
+    if kind in "iu":   # an int bound is converted to the input's dtype as PyTorch does (checked)
+        from .dtypes import fit_int  # noqa: PLC0415 - ops.py imports nothing of the engine at load
+        min, max = (fit_int(b, input.dtype, True) if type(b) is int else b for b in (min, max))
     if kind != "f" and any(isinstance(b, float) for b in (min, max)):
         from .dtypes import get_default_dtype  # noqa: PLC0415 - ops.py imports nothing of the engine at load
         input = input.to(get_default_dtype())
@@ -474,6 +488,11 @@ class Div(Op):
     name = "div"
     ufunc = Ufunc("true_divide")
     cases = BINARY_CASES
+
+    @classmethod
+    def ufunc_for(cls, inputs, attrs):
+        """``true_divide``, except for a Python number divided by a tensor (reciprocal, then the product)."""
+        return None if type(inputs[0]) in (int, float, bool) else super().ufunc_for(inputs, attrs)
     reads = staticmethod(lambda needs: (needs[1], True))  # as PyTorch: a only for b's gradient, never a / b
     domain = "nonzero"
     operator = "truediv"
@@ -483,14 +502,48 @@ class Div(Op):
 
     @staticmethod
     def forward(xp, a, b, out=None):
+        if type(a) in (int, float, bool):   # PyTorch's number / t is t.reciprocal() * number (its __rtruediv__)
+            return xp.multiply(xp.true_divide(1.0, b), a, out=out)
         return xp.true_divide(a, b, out=out)
 
     @staticmethod
     def backward(ctx, xp, g):
         a, b = ctx.inputs
         need_a, need_b = ctx.needs_input_grad
+        if type(a) in (int, float, bool):   # reciprocal's backward, -g * r * r, scaled by the number
+            r = 1.0 / b
+            return None, (-(g * a) * (r * r) if need_b else None)
         # as PyTorch, -g*(a/b/b), not -g*a/(b*b): b*b under/overflows long before a/b does (b = 1e-300 or 1e300)
         return (g / b if need_a else None), (-g * (a / b / b) if need_b else None)
+
+
+_BOOL_SUB_ERROR = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+                   "invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+def _integer(value) -> bool:
+    """A Python int or an integer/bool array (not a Python bool: ``x ** True`` keeps its own rules)."""
+    return type(value) is int or getattr(getattr(value, "dtype", None), "kind", "f") in "iub"
+
+
+def _integer_power(xp, a, b, out=None):
+    """PyTorch's integer power: a negative Python exponent is refused; a negative exponent in a tensor
+    gives 0, or 1 / -1 for a base of 1 / -1 (numpy refuses both)."""
+    if type(b) is int:
+        if b < 0:
+            raise ValueError("Integers to negative integer powers are not allowed.")
+        return xp.power(a, b, out=out)
+    negative = xp.less(b, 0)
+    if not xp.any(negative):
+        return xp.power(a, b, out=out)
+    result = xp.power(a, xp.where(negative, 0, b))
+    odd = xp.equal(xp.remainder(b, 2), 1)
+    small = xp.where(xp.equal(a, 1), 1, xp.where(xp.equal(a, -1), xp.where(odd, -1, 1), 0))
+    result = xp.where(negative, small, result).astype(result.dtype, copy=False)
+    if out is None:
+        return result
+    xp.copyto(out, result, casting="unsafe")
+    return out
 
 
 @register
@@ -501,6 +554,7 @@ class Pow(Op):
              (((3, 4), (4,)), {}), ((2.0, (3, 4)), {}))
     domain = "pos"
     operator = "pow"
+    int_exponent = True
     api = (Api("pow", inplace=True),)
     # bool ** True stays bool in PyTorch (a Python exponent); a bool tensor exponent has no kernel
     bool_error = (NotImplementedError, '"pow" not implemented for \'Bool\'', "all, tensor exponent")
@@ -508,19 +562,25 @@ class Pow(Op):
     @staticmethod
     def forward(xp, a, b, out=None):
         if type(b) in (int, float) and b == 2:
-            return xp.square(a, out=out)  # the ufunc power has no fast path for 2 (2x slower)
+            return _square(xp, a, out)  # the ufunc power has no fast path for 2 (2x slower)
         if type(b) is bool and getattr(a, "dtype", None) == np.bool_:
             return xp.logical_or(a, not b, out=out)  # bool ** True is a, ** False is all True (numpy: int8)
+        if _integer(a) and _integer(b):
+            return _integer_power(xp, a, b, out)
         with np.errstate(all="ignore"):  # 0 ** -1 is inf, as PyTorch, without numpy's warning
+            if type(b) is float and b == -0.5:   # PyTorch's rsqrt: -0.0 ** -0.5 is -inf, -inf ** -0.5 NaN
+                return xp.divide(1.0, xp.sqrt(a), out=out)
             return xp.power(a, b, out=out)
 
     @classmethod
     def ufunc_for(cls, inputs, attrs):
-        """``power`` itself, quietly, where the forward takes neither its square nor its bool path."""
-        exponent = inputs[1]
+        """``power`` itself, quietly, where the forward takes none of its own paths (square, bool, integer
+        power, rsqrt)."""
+        base, exponent = inputs
         plain = exponent != np.bool_ if isinstance(exponent, np.dtype) else \
-            type(exponent) in (int, float) and exponent != 2
-        return Ufunc("power", quiet=True) if plain and not attrs else None
+            type(exponent) in (int, float) and exponent not in (2, -0.5)
+        integer = all(getattr(v, "kind", "i" if type(v) is int else "f") in "iub" for v in (base, exponent))
+        return Ufunc("power", quiet=True) if plain and not integer and not attrs else None
 
     @staticmethod
     def backward(ctx, xp, g):
@@ -528,10 +588,13 @@ class Pow(Op):
         need_a, need_b = ctx.needs_input_grad
         ga = gb = None
         scalar_b = isinstance(b, (int, float))
+        if need_a and (type(b) is bool or getattr(ctx, "input_dtypes", (None, None))[1] == np.bool_):
+            raise RuntimeError(_BOOL_SUB_ERROR)   # PyTorch's backward computes b - 1 and fails the same way
         if need_a:
             # NOTE: b == 2 is the common case (squared error): 2*a*g, no a**1 pass.
-            if scalar_b:
-                ga = g * (2.0 * a) if b == 2 else (g * 0.0 if b == 0 else g * (b * a ** (b - 1)))
+            if scalar_b:   # a ** (b - 1) as the forward computes it (b - 1 = -0.5: rsqrt, as PyTorch)
+                power = 1.0 / a ** 0.5 if b - 1 == -0.5 else a ** (b - 1)
+                ga = g * (2.0 * a) if b == 2 else (g * 0.0 if b == 0 else g * (b * power))
             else:  # PyTorch: the gradient is 0 where the exponent is 0 (0 * 0**-1 would be nan)
                 ga = xp.where(xp.equal(b, 0), 0.0, g * (b * a ** (b - 1)))
         if need_b:  # rare (a tensor exponent): recompute a ** b rather than keep every output alive
@@ -548,15 +611,27 @@ class Square(Op):
     ufunc = Ufunc("square")
     arity = 1
     cases = UNARY_CASES
+
+    @classmethod
+    def ufunc_for(cls, inputs, attrs):
+        """``square``, except for bool (the forward squares it as int64)."""
+        return None if inputs[0] == np.bool_ else super().ufunc_for(inputs, attrs)
     api = (Api("square", inplace=True),)
 
     @staticmethod
     def forward(xp, a, out=None):
-        return xp.square(a, out=out)
+        return _square(xp, a, out)
 
     @staticmethod
     def backward(ctx, xp, g):
         return (g * (2.0 * ctx.inputs[0]),)
+
+
+def _square(xp, a, out=None):
+    """a * a; a bool squares to int64, as PyTorch (numpy: int8)."""
+    if getattr(a, "dtype", None) == np.bool_ and out is None:
+        a = a.astype(np.int64)
+    return xp.square(a, out=out)
 
 
 @register
@@ -677,13 +752,14 @@ class Sigmoid(Op):
 class Relu(Op):
     """max(a, 0); the gradient at a == 0 is 0, as in PyTorch's relu."""
     name = "relu"
-    ufunc = Ufunc("maximum", extra=(0,))
+    ufunc = Ufunc("maximum", lead=(0,))
     arity = 1
     saves_inputs = False
     saves_output = True   # as PyTorch's threshold_backward(grad, result, 0): changing the input later is fine
     cases = UNARY_CASES
     api = (Api("relu", inplace=True),)
     dtype_rule = "keep"
+    bool_error = (RuntimeError, "Boolean inputs not supported for relu", "all")
 
     @staticmethod
     def kinks(attrs):
@@ -691,7 +767,8 @@ class Relu(Op):
 
     @staticmethod
     def forward(xp, a, out=None):
-        return xp.maximum(a, 0, out=out)
+        # max(0, a), not max(a, 0): on a tie numpy returns the second argument, so relu(-0.0) is -0.0 (PyTorch)
+        return xp.maximum(0, a, out=out)
 
     @staticmethod
     def backward(ctx, xp, g):
@@ -714,10 +791,11 @@ class Clamp(Op):
 
     @staticmethod
     def forward(xp, a, out=None, min=None, max=None):
+        # the bound first: on a tie numpy returns the second argument, so clamp(-0.0, min=0) is -0.0 (PyTorch)
         if max is None:
-            return xp.maximum(a, min, out=out)
+            return xp.maximum(min, a, out=out)
         if min is None:
-            return xp.minimum(a, max, out=out)
+            return xp.minimum(max, a, out=out)
         return xp.clip(a, min, max, out=out)
 
     @classmethod
@@ -727,8 +805,8 @@ class Clamp(Op):
         if (low is None) == (high is None) or set(attrs) - {"min", "max"}:
             return None
         if high is None:
-            return Ufunc("maximum", extra=(low,), ignored=("min", "max"))
-        return Ufunc("minimum", extra=(high,), ignored=("min", "max"))
+            return Ufunc("maximum", lead=(low,), ignored=("min", "max"))
+        return Ufunc("minimum", lead=(high,), ignored=("min", "max"))
 
     @staticmethod
     def backward(ctx, xp, g):
@@ -739,6 +817,43 @@ class Clamp(Op):
         if high is not None:
             g = g * xp.less_equal(a, high)
         return (g,)
+
+
+@register
+class ClampTensor(Op):
+    """Clip a to tensor bounds: ``bounds`` says which follow a ("min", "max" or "both": a, min, max).
+
+    As torch.clamp with Tensor bounds: max(a, min) then min(., max), broadcasting all three.  a's
+    gradient passes where min <= a <= max; min's where a < min (and min < max), max's where a > max
+    or max < min (then max wins everywhere).
+    """
+    name = "clamp_tensor"
+    arity = None
+    cases = ((((3, 4), (3, 4)), {"bounds": "min"}), (((3, 4), (4,)), {"bounds": "max"}),
+             (((3, 4), (3, 4), (3, 4)), {"bounds": "both"}))
+    ties = True
+
+    @staticmethod
+    def forward(xp, a, *limits, out=None, bounds="both"):
+        if bounds == "both":   # min(max(a, min), max): where min > max the result is max, as PyTorch
+            return xp.minimum(xp.maximum(a, limits[0]), limits[1], out=out)
+        return (xp.maximum if bounds == "min" else xp.minimum)(a, limits[0], out=out)
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        which = ctx.attrs["bounds"]
+        a = ctx.inputs[0]
+        if which == "min":
+            low = ctx.inputs[1]
+            return g * xp.greater_equal(a, low), xp.where(xp.less(a, low), g, 0.0)
+        if which == "max":
+            high = ctx.inputs[1]
+            return g * xp.less_equal(a, high), xp.where(xp.greater(a, high), g, 0.0)
+        low, high = ctx.inputs[1:]
+        ga = g * xp.greater_equal(a, low) * xp.less_equal(a, high)
+        g_low = xp.where(xp.less(a, low), xp.where(xp.less(low, high), g, 0.0), 0.0)
+        g_high = xp.where(xp.greater(a, high), g, xp.where(xp.less(high, low), g, 0.0))
+        return ga, g_low, g_high
 
 
 def _tie_grads(xp, g, a, b, a_wins, b_wins, tie):
@@ -855,6 +970,7 @@ class Where(Op):
     name = "where"
     arity = 3
     promote_from = 1
+    checks_ints = True
     reads = staticmethod(lambda needs: (True, False, False))  # only the condition, as PyTorch
     api = (Api("where", lambda condition, input, other: ((condition, input, other), {}), method=False),
            Api("where", lambda input, condition, other: ((condition, input, other), {}), function=False))
@@ -1157,7 +1273,7 @@ class Index(Op):
 
     @staticmethod
     def forward(xp, a, key):
-        if type(key) is int or type(key) is tuple and _basic_key(key) and not any(k is Ellipsis for k in key):
+        if type(key) is int or type(key) is tuple and basic_key(key) and not any(k is Ellipsis for k in key):
             # a trailing ... keeps x[0] of a 1-D array a 0-d view (numpy would return a scalar copy)
             return a[(key, Ellipsis) if type(key) is int else key + (Ellipsis,)]
         return a[key]
@@ -1245,6 +1361,7 @@ class Abs(Op):
     cases = UNARY_CASES
     api = (Api("abs", inplace=True), Api("absolute", inplace=True))
     dtype_rule = "keep"
+    bool_error = (NotImplementedError, '"abs_cpu" not implemented for \'Bool\'', "all")
 
     @staticmethod
     def kinks(attrs):
@@ -1285,6 +1402,8 @@ class FloorDivide(Op):
 def _check_integer_divisor(xp, a, b):
     """Integer division by zero raises in PyTorch (numpy would return 0 with a warning)."""
     kind = getattr(getattr(b, "dtype", None), "kind", "i" if isinstance(b, int) else "f")
+    if getattr(a, "size", 1) == 0 or getattr(b, "size", 1) == 0:   # nothing is divided: PyTorch raises nothing
+        return
     if kind in "iub" and getattr(getattr(a, "dtype", None), "kind", "i") in "iub" and not xp.all(b != 0):
         raise RuntimeError("ZeroDivisionError")
 
@@ -1303,7 +1422,13 @@ class Remainder(Op):
     @staticmethod
     def forward(xp, a, b, out=None):
         _check_integer_divisor(xp, a, b)
-        return xp.remainder(a, b, out=out)
+        if getattr(a, "dtype", getattr(b, "dtype", None)).kind != "f":
+            return xp.remainder(a, b, out=out)
+        # PyTorch: r = fmod(a, b), plus b where r is non-zero and its sign differs from b's (numpy's
+        # remainder gives a zero the divisor's sign; PyTorch's keeps the dividend's)
+        r = xp.asarray(xp.fmod(a, b, out=out))
+        shift = xp.logical_and(xp.not_equal(r, 0), xp.not_equal(xp.less(r, 0), xp.less(b, 0)))
+        return xp.add(r, b, out=r, where=shift)
 
     @staticmethod
     def backward(ctx, xp, g):
@@ -1399,6 +1524,17 @@ def _var_scale(n: int, correction) -> float:
     return 2.0 / dof if dof else float("inf")
 
 
+def _variance(xp, a, axis, keepdims, correction):
+    """The variance, accumulated in float64 as PyTorch's CPU kernel does (a float32 spread near 1e38
+    squares past float32's range); written out rather than xp.var: numpy warns when n - correction <= 0,
+    PyTorch returns nan/inf."""
+    if a.dtype.kind == "f" and a.dtype.itemsize < 8:
+        a = astype(xp, a, np.float64)
+    n = _count(a.shape, axis)
+    centred = a - xp.sum(a, axis=axis, keepdims=True) / n if n else a
+    return xp.sum(centred * centred, axis=axis, keepdims=keepdims) / builtins_max(n - correction, 0)
+
+
 @register
 class Var(Op):
     """The variance over ``axis`` with ``correction`` (1: unbiased, PyTorch's default)."""
@@ -1412,10 +1548,7 @@ class Var(Op):
 
     @staticmethod
     def forward(xp, a, axis=None, keepdims=False, correction=1):
-        # written out rather than xp.var: numpy warns when n - correction <= 0, PyTorch returns nan/inf
-        n = _count(a.shape, axis)
-        centred = a - xp.sum(a, axis=axis, keepdims=True) / n if n else a
-        return xp.sum(centred * centred, axis=axis, keepdims=keepdims) / builtins_max(n - correction, 0)
+        return astype(xp, _variance(xp, a, axis, keepdims, correction), a.dtype)
 
     @staticmethod
     def backward(ctx, xp, g):
@@ -1444,7 +1577,7 @@ class Std(Op):
 
     @staticmethod
     def forward(xp, a, axis=None, keepdims=False, correction=1):
-        return xp.sqrt(Var.forward(xp, a, axis=axis, keepdims=keepdims, correction=correction))
+        return astype(xp, xp.sqrt(_variance(xp, a, axis, keepdims, correction)), a.dtype)
 
     @staticmethod
     def backward(ctx, xp, g):
@@ -1453,7 +1586,8 @@ class Std(Op):
 
 
 class _Extreme(Op):
-    """amax/amin: the gradient is shared evenly among tied extremes, as PyTorch's amax/amin and max()."""
+    """amax/amin: the gradient is shared evenly among tied extremes, as PyTorch's amax/amin and max()
+    (``nan_shared``: max()/min(), whose NaN result shares its gradient among the NaNs)."""
     arity = 1
     saves_output = True
     ties = True
@@ -1464,7 +1598,14 @@ class _Extreme(Op):
     def backward(ctx, xp, g):
         a, shape = ctx.inputs[0], ctx.input_shapes[0]
         axis, keepdims = ctx.attrs.get("axis"), ctx.attrs.get("keepdims", False)
-        hit = astype(xp, xp.equal(a, _kept(ctx.output, shape, axis, keepdims, xp)), g.dtype)
+        peak = _kept(ctx.output, shape, axis, keepdims, xp)
+        if ctx.attrs.get("nan_shared"):
+            # max()/min() of everything: a NaN result is shared among the NaNs (PyTorch's
+            # evenly_distribute_backward); amax/amin find no element equal to NaN and give NaN, as PyTorch
+            nan_tie = xp.where(xp.equal(a, a), 0.0, xp.where(xp.equal(peak, peak), 0.0, 1.0))  # x != x: NaN
+            hit = astype(xp, xp.where(xp.equal(a, peak), 1.0, nan_tie), g.dtype)
+        else:
+            hit = astype(xp, xp.equal(a, peak), g.dtype)
         count = xp.sum(hit, axis=axis, keepdims=True)
         return (_kept(g, shape, axis, keepdims, xp) * hit / count,)
 
@@ -1486,7 +1627,7 @@ class Amax(_Extreme):
     api = (Api("amax", _bind_amax),)
 
     @staticmethod
-    def forward(xp, a, axis=None, keepdims=False):
+    def forward(xp, a, axis=None, keepdims=False, nan_shared=False):
         return xp.amax(a, axis=axis, keepdims=keepdims)
 
 
@@ -1497,7 +1638,7 @@ class Amin(_Extreme):
     api = (Api("amin", _bind_amax),)
 
     @staticmethod
-    def forward(xp, a, axis=None, keepdims=False):
+    def forward(xp, a, axis=None, keepdims=False, nan_shared=False):
         return xp.amin(a, axis=axis, keepdims=keepdims)
 
 
@@ -1527,6 +1668,7 @@ class _ArgExtreme(Op):
 class Argmax(_ArgExtreme):
     """The index of the largest value along ``axis`` (None: of the flattened array); the first of ties."""
     name = "argmax"
+    bool_error = (RuntimeError, "argmax(): does not support bool input", "all")
     api = (Api("argmax", _bind_arg),)
 
     @staticmethod
@@ -1538,6 +1680,7 @@ class Argmax(_ArgExtreme):
 class Argmin(_ArgExtreme):
     """The index of the smallest value along ``axis``; the first of ties."""
     name = "argmin"
+    bool_error = (RuntimeError, "argmin(): does not support bool input", "all")
     api = (Api("argmin", _bind_arg),)
 
     @staticmethod
@@ -1577,12 +1720,19 @@ class Pick(Op):
 
 
 # --------------------------------------------------------------------- softmax
-def _bind_softmax(input, dim, dtype=None):
-    # a 0-d tensor takes dim 0 or -1 and is its own one-element slice: axis None reduces it to itself
-    (input,), attrs = (input,), {"axis": wrap_dim(dim, input.ndim) if input.ndim else None}
-    if dtype is not None:
-        input = input.to(dtype)
-    return (input,), attrs
+def _bind_softmax_named(name):
+    def bind(input, dim, dtype=None):
+        # a 0-d tensor takes dim 0 or -1 and is its own one-element slice: axis None reduces it to itself
+        (input,), attrs = (input,), {"axis": wrap_dim(dim, input.ndim) if input.ndim else None}
+        if dtype is not None:
+            input = input.to(dtype)
+        elif input.dtype.kind != "f":   # PyTorch has no integer kernel; an empty input is returned as it is
+            if input.numel() == 0:
+                return (input,), {"dtype": input.dtype}, OPS["cast"]
+            kernel = f"{name}_lastdim_kernel_impl" if attrs["axis"] in (None, input.ndim - 1) else f"{name}_kernel_impl"
+            raise NotImplementedError(f'"{kernel}" not implemented for \'{_torch_dtype_name(input.dtype)}\'')
+        return (input,), attrs
+    return bind
 
 
 def _softmax_shape(a_shape, axis):
@@ -1597,7 +1747,7 @@ class Softmax(Op):
     saves_inputs = False
     saves_output = True
     cases = ((((3, 4),), {"axis": 1}), (((2, 3, 4),), {"axis": 0}))
-    api = (Api("softmax", _bind_softmax),)
+    api = (Api("softmax", _bind_softmax_named("softmax")),)
     dtype_rule = "float"
 
     @staticmethod
@@ -1623,7 +1773,7 @@ class LogSoftmax(Op):
     saves_inputs = False
     saves_output = True
     cases = ((((3, 4),), {"axis": 1}), (((2, 3, 4),), {"axis": -1}))
-    api = (Api("log_softmax", _bind_softmax),)
+    api = (Api("log_softmax", _bind_softmax_named("log_softmax")),)
     dtype_rule = "float"
     quiet = True
 
@@ -1745,7 +1895,7 @@ def _without_leading_ones(value):
     return value
 
 
-def _basic_key(key) -> bool:
+def basic_key(key) -> bool:
     keys = key if isinstance(key, tuple) else (key,)
     return all(k is None or k is Ellipsis or isinstance(k, slice) or
                (isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))) for k in keys)
@@ -1880,23 +2030,46 @@ IsInf = _logic("isinf", "isinf", None, 1, "Where a is +-inf, a bool array.")
 IsFinite = _logic("isfinite", "isfinite", None, 1, "Where a is neither nan nor +-inf, a bool array.")
 
 
-def _zero_gradient(op_name: str, ufunc: str, doc: str) -> type[Op]:
+def _zero_gradient(op_name: str, forward, doc: str, bool_error=None) -> type[Op]:
     """Piecewise-constant elementwise ops: PyTorch defines their gradient as 0 everywhere."""
-    def forward(xp, a, out=None):
-        return getattr(xp, ufunc)(a, out=out)
-
     return register(type(op_name.title(), (Op,), {
         "__doc__": doc, "name": op_name, "arity": 1, "saves_inputs": False, "dtype_rule": "keep",
         "cases": UNARY_CASES, "api": (Api(op_name, inplace=True),), "forward": staticmethod(forward),
-        "backward": staticmethod(lambda ctx, xp, g: (g * 0.0,)),
+        "backward": staticmethod(lambda ctx, xp, g: (g * 0.0,)), "bool_error": bool_error,
     }))
 
 
-Sign = _zero_gradient("sign", "sign", "-1, 0 or 1 by the sign of a; gradient 0.")
-Floor = _zero_gradient("floor", "floor", "The largest integer <= a; gradient 0.")
-Ceil = _zero_gradient("ceil", "ceil", "The smallest integer >= a; gradient 0.")
-Round = _zero_gradient("round", "round", "a rounded half to even (as PyTorch); gradient 0.")
-Trunc = _zero_gradient("trunc", "trunc", "a rounded toward 0; gradient 0.")
+def _ufunc_forward(ufunc: str):
+    def forward(xp, a, out=None):
+        return getattr(xp, ufunc)(a, out=out)
+    return forward
+
+
+def _sign_forward(xp, a, out=None):
+    """sign(a), with PyTorch's answers where numpy's differ: a bool stays itself, NaN gives 0."""
+    if a.dtype == np.bool_:
+        return a.copy() if out is None else xp.copyto(out, a) or out
+    result = xp.sign(a, out=out)
+    if a.dtype.kind != "f":
+        return result
+    result = xp.where(xp.isnan(a), a.dtype.type(0), result)
+    if out is None:
+        return result
+    xp.copyto(out, result)
+    return out
+
+
+def _no_bool_kernel(name: str):
+    return (NotImplementedError, f'"{name}_vml_cpu" not implemented for \'Bool\'', "all")
+
+
+Sign = _zero_gradient("sign", _sign_forward, "-1, 0 or 1 by the sign of a (0 for NaN, as PyTorch); gradient 0.")
+Floor = _zero_gradient("floor", _ufunc_forward("floor"), "The largest integer <= a; gradient 0.",
+                       _no_bool_kernel("floor"))
+Ceil = _zero_gradient("ceil", _ufunc_forward("ceil"), "The smallest integer >= a; gradient 0.", _no_bool_kernel("ceil"))
+Round = _zero_gradient("round", _ufunc_forward("round"), "a rounded half to even (as PyTorch); gradient 0.",
+                       _no_bool_kernel("round"))
+Trunc = _zero_gradient("trunc", _ufunc_forward("trunc"), "a rounded toward 0; gradient 0.", _no_bool_kernel("trunc"))
 
 
 # ===================================================================== nn: fused primitives

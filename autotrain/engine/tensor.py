@@ -31,10 +31,10 @@ from .ops import OPS, Op, refuse_bool, wrap_dim
 
 long, double, half = int64, float64, float16
 as_dtype = dtypes.as_dtype
-_NO_ATTRS: dict = {}
-_SCALARS = (int, builtins.float, bool)
+NO_ATTRS: dict = {}
+SCALAR_TYPES = (int, builtins.float, bool)
 _SETITEM, _COPY_SLICES, _INDEX, _CAST = OPS["setitem"], OPS["copy_slices"], OPS["index"], OPS["cast"]
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+DTYPE_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 _READS_ALL = Op.reads
 _FLOAT = builtins.float
 #: Set by ``compile`` while it traces a call: told of every op ``apply_op`` ran, with its result.
@@ -53,16 +53,16 @@ def as_array(value, like=None):
     return np.asarray(value)
 
 
-def _operand(value):
+def operand(value):
     """Normalise an operand: Tensors and Python numbers pass, numpy scalars become numbers, arrays constants."""
-    if isinstance(value, Tensor) or type(value) in _SCALARS:
+    if isinstance(value, Tensor) or type(value) in SCALAR_TYPES:
         return value
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, numbers.Number):
         return value
     if isinstance(value, np.ndarray) or hasattr(value, "__cuda_array_interface__"):
-        return _new(value) if value.dtype.kind in "biuf" else _refuse_array(value)
+        return new_tensor(value) if value.dtype.kind in "biuf" else _refuse_array(value)
     raise TypeError(f"unsupported operand type for a Tensor operation: {type(value).__name__}")
 
 
@@ -71,10 +71,10 @@ def _refuse_array(value):
                     "floating dtypes")
 
 
-def _new(data, grad_fn=None, requires_grad=False, cls=None) -> "Tensor":
+def new_tensor(data, grad_fn=None, requires_grad=False, cls=None) -> "Tensor":
     """The one place a Tensor's fields are set."""
     t = object.__new__(cls or Tensor)
-    t._data, t._requires_grad, t.grad, t.grad_fn = data, requires_grad, None, grad_fn
+    t._data, t._requires_grad, t._grad, t.grad_fn = data, requires_grad, None, grad_fn
     t._output_nr, t._vc, t._base = 0, None, None
     return t
 
@@ -85,7 +85,7 @@ def _describe(value) -> str:
     return f"scalar {value!r}"
 
 
-def _op_error(op, inputs, attrs, exc) -> RuntimeError:
+def op_error(op, inputs, attrs, exc) -> RuntimeError:
     """A shape/dtype error that names the op and every operand's shape (PyTorch's words for broadcasting)."""
     operands = " and ".join(_describe(t) for t in inputs)
     extra = f" with {attrs}" if attrs else ""
@@ -124,12 +124,12 @@ def _check_same_device(inputs) -> None:
                            f"{' and '.join(devices)}!")
 
 
-def _torch_name(dtype) -> str:
+def torch_name(dtype) -> str:
     return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
             "float32": "Float", "float64": "Double", "float16": "Half"}.get(str(dtype), str(dtype))
 
 
-def _promote(op, arrays):
+def promote(op, arrays):
     """The arrays cast to the dtype PyTorch computes ``op`` in (``dtypes.result_type``); usually unchanged."""
     start, dt, same, scalar = op.promote_from, None, True, 0
     for a in arrays[start:] if start else arrays:
@@ -145,22 +145,38 @@ def _promote(op, arrays):
                 same = False
     rule = op.dtype_rule
     if rule == "same" and not same:
-        kinds = [a.dtype for a in arrays if type(a) not in _SCALARS]
+        kinds = [a.dtype for a in arrays if type(a) not in SCALAR_TYPES]
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {kinds[0]} != {kinds[1]}")
     if dt is None:  # only Python scalars take part (where(mask, 1.0, 0.0)): they become 0-d arrays
         target = result_type(arrays[start:])
         target = DEFAULT.float if rule == "float" and target.kind != "f" else target
         return tuple(a if i < start else np.asarray(a, target) for i, a in enumerate(arrays))
-    target = dt if same and _CATEGORY[dt.kind] >= scalar else result_type(arrays[start:])
+    target = dt if same and DTYPE_CATEGORY[dt.kind] >= scalar else result_type(arrays[start:])
     if rule == "float" and target.kind != "f":
         target = DEFAULT.float
     if same and target == dt:
         return arrays
-    return tuple(a if type(a) in _SCALARS or i < start or a.dtype == target else a.astype(target)
+    return tuple(a if type(a) in SCALAR_TYPES or i < start or a.dtype == target else a.astype(target)
                  for i, a in enumerate(arrays))
 
 
-def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
+def fit_ints(op, arrays) -> tuple:
+    """The Python ints among ``arrays`` as the integer dtype the op computes in holds them (``dtypes.fit_int``:
+    wrapped around, or refused for ``op.checks_ints``), as PyTorch converts them."""
+    tensors = [a for a in arrays[op.promote_from:] if type(a) not in SCALAR_TYPES]
+    if not tensors:
+        return arrays
+    target = tensors[0].dtype if len(tensors) == 1 else result_type(tensors)
+    if target.kind not in "iu":
+        return arrays
+    if op.int_exponent and type(arrays[-1]) is int and arrays[-1] < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    last = len(arrays) - 1   # pow's exponent is converted checked, its base wrapped (PyTorch)
+    return tuple(dtypes.fit_int(a, target, op.checks_ints or op.int_exponent and i == last) if type(a) is int else a
+                 for i, a in enumerate(arrays))
+
+
+def apply_op(op, inputs: tuple, attrs: dict = NO_ATTRS):
     """Run ``op`` forward on the inputs' arrays; record a graph node when a gradient will be needed.
 
     Inputs are Tensors or Python numbers; anything else (numpy scalars, arrays) is normalised first.
@@ -178,19 +194,21 @@ def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
             if t._requires_grad or t._base is not None and t._base._requires_grad:
                 grad = True
             arrays.append(a)
-        elif type(t) in _SCALARS:
+        elif type(t) in SCALAR_TYPES:
             weak = 2 if type(t) is _FLOAT else weak or type(t) is int
             python_bool = python_bool or type(t) is bool
             arrays.append(t)
         else:
-            return apply_op(op, tuple([_operand(v) for v in inputs]), attrs)
+            return apply_op(op, tuple([operand(v) for v in inputs]), attrs)
     # a bool operand is only possible when the tensors' one dtype is bool, dtypes mix, or a Python bool came
     if op.bool_error is not None and (dt is None or mixed or python_bool or dt.kind == "b"):
         refuse_bool(op, arrays)
     # promotion is skipped in the common case: one dtype, and no Python number of a higher category
-    if op.promotes and (mixed or op.promote_from or weak and _CATEGORY[dt.kind] < weak
+    if op.promotes and (mixed or op.promote_from or weak and DTYPE_CATEGORY[dt.kind] < weak
                         or dt.kind != "f" and op.dtype_rule == "float"):
-        arrays = _promote(op, arrays)
+        arrays = promote(op, arrays)
+    if weak == 1 and (mixed or dt is None or dt.kind != "f"):   # a Python int with integer tensors
+        arrays = fit_ints(op, arrays)
     try:
         if op.quiet:
             with np.errstate(all="ignore"):
@@ -198,10 +216,10 @@ def apply_op(op, inputs: tuple, attrs: dict = _NO_ATTRS):
         else:
             out = op.forward(xp, *arrays, **attrs)
     except (ValueError, TypeError) as exc:
-        raise _shape_error(op, inputs, attrs) or _op_error(op, inputs, attrs, exc) from None
+        raise _shape_error(op, inputs, attrs) or op_error(op, inputs, attrs, exc) from None
     if type(out) is not np.ndarray and xp is NP:
         out = np.asarray(out)
-    result = _record(op, out, inputs, arrays, attrs) if grad and op.records and GRAD_MODE.enabled else _new(out)
+    result = _record(op, out, inputs, arrays, attrs) if grad and op.records and GRAD_MODE.enabled else new_tensor(out)
     if op.view:
         _mark_view(result, inputs[0], op, attrs, xp)
     if TRACE_HOOK is not None:   # torch.compile is recording this call (engine/compile.py)
@@ -213,25 +231,22 @@ def _record(op, out, inputs, arrays, attrs):
     """A Node for ``op`` with each input's edge taken now, the saved values and their versions."""
     edges, needs = [], []
     for t in inputs:
-        if type(t) in _SCALARS:
+        if type(t) in SCALAR_TYPES:
             edge = None
-        elif t._base is None:   # the common case inline: a leaf or a plain result
-            fn = t.grad_fn
-            edge = None if not t._requires_grad else t if fn is None else (fn, t._output_nr) if t._output_nr else fn
         else:
-            edge = t._edge() if t._base._requires_grad or t._requires_grad else None
+            edge = t._edge() if t._requires_grad or t._base is not None and t._base._requires_grad else None
         edges.append(edge)
         needs.append(edge is not None)
     needs = tuple(needs)
     node = Node(op, inputs, tuple(edges), attrs, needs)
-    result = _new(out, node, True)
+    result = new_tensor(out, node, True)
     if op.saves_inputs:
         node.inputs = arrays
         if op.reads is _READS_ALL:  # every tensor input is read: all are version-checked
-            node.versions = tuple([(t, 0 if t._vc is None else t._vc.n) for t in inputs if type(t) not in _SCALARS])
+            node.versions = tuple([(t, 0 if t._vc is None else t._vc.n) for t in inputs if type(t) not in SCALAR_TYPES])
         else:
             node.versions = tuple([(t, 0 if t._vc is None else t._vc.n) for t, read in zip(inputs, op.reads(needs))
-                                   if read and type(t) not in _SCALARS])
+                                   if read and type(t) not in SCALAR_TYPES])
     if op.saves_output:
         node.output = out
         node.out_counter = result._counter()
@@ -248,6 +263,19 @@ def _mark_view(result, source, op, attrs, xp) -> None:
     result._view = (source._view if source._base is not None else ()) + ((op, attrs),)
     result._view_at = result._vc.n
     result._view_grad = GRAD_MODE.enabled
+    if source._base is not None and "_multi_output" in source.__dict__:   # a view of split()'s output
+        result._multi_output = source._multi_output
+
+
+def _cast(tensor, dtype) -> "Tensor":
+    """``tensor`` as ``dtype``; an integer or bool result carries no gradient (PyTorch: requires_grad=False)."""
+    if dtype.kind == "f":
+        return apply_op(_CAST, (tensor,), {"dtype": dtype})
+    prev, GRAD_MODE.enabled = GRAD_MODE.enabled, False
+    try:
+        return apply_op(_CAST, (tensor,), {"dtype": dtype})
+    finally:
+        GRAD_MODE.enabled = prev
 
 
 ReturnTypes = namedtuple("ReturnTypes", ["values", "indices"])
@@ -260,7 +288,7 @@ class Tensor:
     calling this class; ``Tensor(data, requires_grad=...)`` wraps an array as is.
     """
 
-    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vc", "_base", "_view", "_view_at",
+    __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_vc", "_base", "_view", "_view_at",
                  "_view_grad", "__weakref__", "__dict__")
     __array_priority__ = 1000  # numpy scalars/arrays on the left defer to our reflected operators
 
@@ -268,7 +296,7 @@ class Tensor:
         data = data if isinstance(data, np.ndarray) else as_array(data)
         if data.dtype.kind not in "biuf":
             _refuse_array(data)
-        self._data, self._requires_grad, self.grad, self.grad_fn = data, False, None, None
+        self._data, self._requires_grad, self._grad, self.grad_fn = data, False, None, None
         self._output_nr, self._vc, self._base = 0, None, None
         if requires_grad:
             self.requires_grad = True
@@ -276,7 +304,7 @@ class Tensor:
     @classmethod
     def _wrap(cls, data) -> "Tensor":
         """A constant tensor around ``data`` (no copy, no grad)."""
-        return _new(data)
+        return new_tensor(data)
 
     # ----------------------------------------------------------------- graph bookkeeping
     def _counter(self) -> VersionCounter:
@@ -318,6 +346,18 @@ class Tensor:
 
     # ----------------------------------------------------------------- attributes
     @property
+    def grad(self):
+        """The gradient accumulated by ``backward()`` (None until then)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        """Assign a gradient, checked as PyTorch checks it: a Tensor (or None) of this tensor's shape, dtype, device."""
+        if value is not None:
+            check_grad_assignment(self, value)
+        self._grad = value
+
+    @property
     def requires_grad(self) -> bool:
         return self._requires_grad or (self._base is not None and self._base._requires_grad and self._view_grad)
 
@@ -338,7 +378,7 @@ class Tensor:
     @property
     def data(self) -> "Tensor":
         """A tensor sharing this one's storage, detached from the graph (in-place changes go unnoticed)."""
-        return _new(self._data)
+        return new_tensor(self._data)
 
     @data.setter
     def data(self, value) -> None:
@@ -446,15 +486,18 @@ class Tensor:
         """A copy that stays in the graph (its gradient flows back to this tensor)."""
         if self.requires_grad and GRAD_MODE.enabled:
             return apply_op(OPS["mul"], (self, 1))  # x * 1, not x + 0: -0.0 stays -0.0
-        return _new(self._data.copy())
+        return new_tensor(self._data.copy())
 
     def detach(self) -> "Tensor":
         """The same storage (and version counter), cut off from the graph."""
-        t = _new(self._data)
+        t = new_tensor(self._data)
         t._vc = self._counter()
         return t
 
     def detach_(self) -> "Tensor":
+        """Cut this tensor off from the graph in place; a view cannot be (PyTorch's error)."""
+        if self._base is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self.grad_fn, self._requires_grad = None, False
         return self
 
@@ -469,10 +512,10 @@ class Tensor:
                 dtype = arg
         out = self
         if device is not None and backend.device(device) != self.device:
-            out = _new(backend.to_device(self._data, backend.check_device(device)))
+            out = new_tensor(backend.to_device(self._data, backend.check_device(device)))
             out._requires_grad = self._requires_grad and self.is_leaf
         if dtype is not None and as_dtype(dtype) != out._data.dtype:
-            out = apply_op(_CAST, (out,), {"dtype": as_dtype(dtype)})
+            out = _cast(out, as_dtype(dtype))
         if out is self and copy:
             out = self.clone()
         return out
@@ -509,7 +552,7 @@ class Tensor:
         if self.grad_fn is not None:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
                                "protocol at the moment.")
-        t = _new(self._data.copy(), requires_grad=self._requires_grad, cls=type(self))
+        t = new_tensor(self._data.copy(), requires_grad=self._requires_grad, cls=type(self))
         memo[id(self)] = t
         if self.grad is not None:
             t.grad = copy.deepcopy(self.grad, memo)
@@ -553,7 +596,7 @@ class Tensor:
 
     # ----------------------------------------------------------------- indexing
     def __getitem__(self, key):
-        return apply_op(_INDEX, (self,), {"key": _index_key(key, self._data)})
+        return apply_op(_INDEX, (self,), {"key": index_key(key, self._data)})
 
 
 def root_grads(outputs, grad_outputs) -> list:
@@ -581,19 +624,52 @@ def root_grads(outputs, grad_outputs) -> list:
     return grads
 
 
-def _index_key(key, data):
-    """Tensors inside an index (a bool mask, int indices) as arrays; index dtypes checked as PyTorch does."""
+#: the index dtypes PyTorch accepts (long, int, byte = a mask, bool); int8 and int16 it refuses
+_INDEX_DTYPES = ("int64", "int32", "uint8", "bool")
+
+
+def index_key(key, data):
+    """An index as numpy reads it, with PyTorch's meaning: Tensors inside it as arrays (a bool mask, int
+    indices), a uint8 tensor as a mask (as PyTorch), an empty list as no indices; other dtypes refused."""
     parts = key if isinstance(key, tuple) else (key,)
     converted = []
     for k in parts:
         if isinstance(k, Tensor):
             k = k._data
         elif isinstance(k, list):
-            k = np.asarray(k)
-        if isinstance(k, np.ndarray) and k.dtype.kind not in "biu":
-            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            k = np.asarray(k) if k else np.zeros(0, np.int64)   # x[[]]: no rows, as PyTorch
+        if hasattr(k, "dtype") and hasattr(k, "shape"):
+            if k.dtype.name not in _INDEX_DTYPES:
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            if k.dtype.kind == "u":
+                k = k.astype(bool)
         converted.append(k)
     return tuple(converted) if isinstance(key, tuple) else converted[0]
+
+
+#: PyTorch's names for dtypes in .grad assignment errors (C++ spellings)
+_CPP_NAMES = {"float64": "double", "float32": "float", "float16": "c10::Half", "int64": "long int", "int32": "int",
+              "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+
+
+def check_grad_assignment(tensor, grad) -> None:
+    """Raise PyTorch's error unless ``grad`` may become ``tensor.grad`` (same shape, dtype and device)."""
+    if not isinstance(grad, Tensor):
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(grad).__name__}")
+    if grad is tensor:
+        raise RuntimeError("can't assign Variable as its own grad")
+    if grad._data.dtype != tensor._data.dtype:
+        raise RuntimeError(f"attempting to assign a gradient with dtype '{_CPP_NAMES.get(grad.dtype.name)}' to a "
+                           f"tensor with grad_dtype '{torch_name(tensor.dtype)}'. The gradient must match the "
+                           "tensor's grad_dtype (defaults to the tensor's dtype).")
+    if grad.device != tensor.device:
+        raise RuntimeError(f"attempting to assign a gradient located on device with type '{grad.device.type}' to a "
+                           f"tensor located on device with type '{tensor.device.type}'. Please ensure that the "
+                           "gradient and the tensor are on the same device")
+    if grad._data.shape != tensor._data.shape:
+        raise RuntimeError(f"attempting to assign a gradient of size '{list(grad.shape)}' to a tensor of size "
+                           f"'{list(tensor.shape)}'. Please ensure that the gradient and the tensor are the same "
+                           "size")
 
 
 

@@ -10,8 +10,9 @@ import numpy as np
 
 from .. import backend, creation
 from .. import functional as _engine
+from ..graph import GRAD_MODE
 from ..ops import OPS
-from ..tensor import Tensor, _torch_name, apply_op
+from ..tensor import Tensor, apply_op, new_tensor, torch_name
 
 _LINEAR = OPS["linear"]
 _SOFTMAX_CE = OPS["softmax_cross_entropy"]
@@ -30,8 +31,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     x, w = input._data, weight._data
     if x.dtype != w.dtype or (bias is not None and bias._data.dtype != w.dtype):
         other = w.dtype if x.dtype != w.dtype else bias._data.dtype
-        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_torch_name(x.dtype)} and "
-                           f"{_torch_name(other)}")
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {torch_name(x.dtype)} and "
+                           f"{torch_name(other)}")
     if w.ndim == 1 and x.ndim and x.shape[-1] == w.shape[0]:   # PyTorch: a 1-D weight gives (...,) outputs
         out = input.matmul(weight)
         return out if bias is None else out + bias
@@ -66,7 +67,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (identity unless ``training``).
 
-    The mask follows the engine's RNG rule: ``keep = _RNG.random(input.shape) < 1 - p`` (float64 draws).
+    The mask follows the engine's RNG rule: ``keep = RNG.random(input.shape) < 1 - p`` (float64 draws).
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -75,9 +76,9 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     if p == 1.0:
         return input * 0.0
-    keep = creation._RNG.random(tuple(input.shape)) < 1.0 - p
+    keep = creation.RNG.random(tuple(input.shape)) < 1.0 - p
     scale = (keep * (1.0 / (1.0 - p))).astype(input.dtype)
-    return input * Tensor._wrap(backend.to_device(scale, input.device))
+    return input * new_tensor(backend.to_device(scale, input.device))
 
 
 def _softmax_dim(name: str, ndim: int, dim):
@@ -101,7 +102,7 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
 
 
 # --------------------------------------------------------------------- losses
-def _reduction(reduction: str, size_average=None, reduce=None) -> str:
+def reduction_of(reduction: str, size_average=None, reduce=None) -> str:
     if size_average is not None or reduce is not None:  # the pre-1.0 arguments, still accepted by PyTorch
         warnings.warn("size_average and reduce args will be deprecated, please use reduction='"
                       f"{_legacy_reduction(size_average, reduce)}' instead.", UserWarning, stacklevel=3)
@@ -132,28 +133,36 @@ def _warn_shape(name: str, input: Tensor, target: Tensor) -> None:
 
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Squared error (input - target)**2, averaged (``mean``), summed (``sum``) or per element (``none``)."""
-    reduction = _reduction(reduction, size_average, reduce)
+    reduction = reduction_of(reduction, size_average, reduce)
     _warn_shape("mse_loss", input, target)
     return _reduce((input - target) ** 2, reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Absolute error |input - target| (gradient 0 where they are equal, as PyTorch)."""
-    reduction = _reduction(reduction, size_average, reduce)
+    reduction = reduction_of(reduction, size_average, reduce)
     _warn_shape("l1_loss", input, target)
     return _reduce((input - target).abs(), reduction)
+
+
+def _not_differentiable(function: str, argument: str, value) -> None:
+    """PyTorch's refusal of an argument its kernel has no derivative for, when it requires grad."""
+    if isinstance(value, Tensor) and value.requires_grad and GRAD_MODE.enabled:
+        raise RuntimeError(f"The function '{function}' is not differentiable with respect to argument "
+                           f"'{argument}'. This input cannot have requires_grad True.")
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
                          reduce=None, reduction: str = "mean") -> Tensor:
     """-w * (y * log(p) + (1 - y) * log(1 - p)) for probabilities ``input``, each log clamped to >= -100
     (PyTorch's guard against log(0))."""
-    reduction = _reduction(reduction, size_average, reduce)
+    reduction = reduction_of(reduction, size_average, reduce)
     input = _tensor(input, "binary_cross_entropy")
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Using a target size (torch.Size({list(target.shape)})) that is different to the input "
                          f"size (torch.Size({list(input.shape)})) is deprecated. Please ensure they have the same "
                          "size.")
+    _not_differentiable("binary_cross_entropy", "weight", weight)
     data = input._data
     if data.size and (data.min() < 0 or data.max() > 1):
         raise RuntimeError("all elements of input should be between 0 and 1")
@@ -171,11 +180,13 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     It is the softmax cross-entropy of the two logits (0, x) against the weights (1 - y, pos_weight * y),
     so it shares that fused op (gradient sigmoid(x) * (1 - y + pos_weight * y) - pos_weight * y).
     """
-    reduction = _reduction(reduction, size_average, reduce)
+    reduction = reduction_of(reduction, size_average, reduce)
     input = _tensor(input, "binary_cross_entropy_with_logits")
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size (torch.Size({list(target.shape)})) must be the same as input size "
                          f"(torch.Size({list(input.shape)}))")
+    _not_differentiable("binary_cross_entropy_with_logits", "weight", weight)
+    _not_differentiable("binary_cross_entropy_with_logits", "pos_weight", pos_weight)
     positive = target if pos_weight is None else target * pos_weight
     weights = _engine.stack([1 - target, positive], dim=-1)
     if weight is not None:
@@ -185,13 +196,13 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     return _reduce(losses, reduction)
 
 
-def _class_dim(input: Tensor) -> int:
+def class_dim_of(input: Tensor) -> int:
     if input.ndim == 0:
         raise ValueError("Expected input to have at least 1 dimension (got a 0-d tensor)")
     return 1 if input.ndim >= 2 else 0
 
 
-def _check_targets(input: Tensor, target: Tensor, class_dim: int) -> np.ndarray:
+def check_targets(input: Tensor, target: Tensor, class_dim: int) -> np.ndarray:
     labels = target._data
     if labels.dtype.kind not in "iu":
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_torch_dtype_name(labels.dtype)}")
@@ -212,7 +223,7 @@ def _torch_dtype_name(dtype) -> str:
 def _class_weights(input: Tensor, weight: Tensor | None):
     if weight is None:
         return None
-    classes = input.shape[_class_dim(input)]
+    classes = input.shape[class_dim_of(input)]
     w = weight._data
     if w.shape != (classes,):
         raise RuntimeError(f"weight tensor should be defined either for all {classes} classes or no classes but "
@@ -220,7 +231,7 @@ def _class_weights(input: Tensor, weight: Tensor | None):
     return w
 
 
-def _target_matrix(input: Tensor, labels: np.ndarray, class_dim: int, weight, ignore_index: int,
+def target_matrix(input: Tensor, labels: np.ndarray, class_dim: int, weight, ignore_index: int,
                    smoothing: float, scale: bool = False):
     """A constant (..., C) array T with loss = -sum(T * log_probs, class_dim), and the mean's denominator.
 
@@ -291,19 +302,22 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     Probabilities (a float ``target`` shaped like ``input``): loss_i = -sum_c w_c t_ic log_softmax(input)_ic,
     ``mean`` divides by the number of samples.
     """
-    reduction = _reduction(reduction, size_average, reduce)
+    reduction = reduction_of(reduction, size_average, reduce)
     _tensor(input, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    class_dim = _class_dim(input)
+    class_dim = class_dim_of(input)
     w = _class_weights(input, weight)
     if target.dtype.kind == "f" and tuple(target.shape) == tuple(input.shape):
-        return _cross_entropy_probs(input, target, w, class_dim, reduction, label_smoothing)
-    labels = _check_targets(input, target, class_dim)
+        # a composite in PyTorch: the class weights get a gradient as any factor does
+        return _cross_entropy_probs(input, target, weight if w is not None else None, class_dim, reduction,
+                                    label_smoothing)
+    _not_differentiable("nll_loss_forward", "weight", weight)
+    labels = check_targets(input, target, class_dim)
     # a mean is folded into the constant target (T / sum(w_i)): one fused node computes sum(w_i * l_i) / sum(w_i)
-    matrix, denominator = _target_matrix(input, labels, class_dim, w, ignore_index, label_smoothing,
+    matrix, denominator = target_matrix(input, labels, class_dim, w, ignore_index, label_smoothing,
                                          reduction == "mean")
-    loss = apply_op(_SOFTMAX_CE, (input, Tensor._wrap(matrix)),
+    loss = apply_op(_SOFTMAX_CE, (input, new_tensor(matrix)),
                     {"axis": class_dim, "reduction": "none" if reduction == "none" else "sum"})
     return _nan_if_nothing_counted(loss) if reduction == "mean" and not denominator else loss
 
@@ -319,7 +333,7 @@ def _cross_entropy_probs(input, target, w, class_dim, reduction, smoothing):
     if w is not None:
         shape = [1] * input.ndim
         shape[class_dim] = classes
-        probs = probs * Tensor._wrap(w.reshape(shape).astype(input.dtype))
+        probs = probs * w.reshape(shape).to(input.dtype)
     losses = apply_op(_SOFTMAX_CE, (input, probs), {"axis": class_dim, "reduction": "none"})
     if reduction == "mean":
         return losses.sum() / (input.numel() / classes)
@@ -332,12 +346,13 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
 
     loss_i = -w[y_i] * input[i, y_i]; ``mean`` divides by sum_i w[y_i] over samples not ``ignore_index``.
     """
-    reduction = _reduction(reduction, size_average, reduce)
-    class_dim = _class_dim(_tensor(input, "nll_loss"))
-    labels = _check_targets(input, target, class_dim)
-    matrix, denominator = _target_matrix(input, labels, class_dim, _class_weights(input, weight), ignore_index, 0.0)
+    reduction = reduction_of(reduction, size_average, reduce)
+    class_dim = class_dim_of(_tensor(input, "nll_loss"))
+    _not_differentiable("nll_loss_forward", "weight", weight)
+    labels = check_targets(input, target, class_dim)
+    matrix, denominator = target_matrix(input, labels, class_dim, _class_weights(input, weight), ignore_index, 0.0)
     # picked, not multiplied: an -inf log-probability of another class adds 0, not 0 * -inf = nan
-    picked = apply_op(OPS["where"], (Tensor._wrap(matrix != 0), input, 0.0)) * Tensor._wrap(matrix)
+    picked = apply_op(OPS["where"], (new_tensor(matrix != 0), input, 0.0)) * new_tensor(matrix)
     losses = -picked.sum(class_dim)
     if reduction == "mean":
         return losses.sum() / denominator if denominator else _nan_if_nothing_counted(losses.sum())

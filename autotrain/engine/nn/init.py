@@ -1,7 +1,7 @@
 """``torch.nn.init``: fill a tensor in place from a distribution, with PyTorch's formulas.
 
 Every draw follows the engine's RNG contract: it is made in float64 from the global generator
-(``creation._RNG``, re-seeded by ``manual_seed``) and then cast to the tensor's dtype, so a
+(``creation.RNG``, re-seeded by ``manual_seed``) and then cast to the tensor's dtype, so a
 program seeded the same way in PyTorch (by replaying these draws) gets the same numbers.
 """
 from __future__ import annotations
@@ -51,12 +51,12 @@ def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
-    """Fill with U(a, b): ``_RNG.uniform(a, b, size)``."""
+    """Fill with U(a, b): ``RNG.uniform(a, b, size)``."""
     return _fill(tensor, _rng(generator).uniform(a, b, tuple(tensor.shape)))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
-    """Fill with N(mean, std**2): ``_RNG.normal(mean, std, size)``."""
+    """Fill with N(mean, std**2): ``RNG.normal(mean, std, size)``."""
     return _fill(tensor, _rng(generator).normal(mean, std, tuple(tensor.shape)))
 
 
@@ -130,5 +130,5 @@ def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinea
 
 
 def _rng(generator) -> np.random.Generator:
-    # read at call time: manual_seed re-binds creation._RNG
-    return creation._RNG if generator is None else generator
+    # read at call time: manual_seed re-binds creation.RNG
+    return creation.RNG if generator is None else generator

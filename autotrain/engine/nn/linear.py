@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import backend
 from ..dtypes import get_default_dtype
-from ..tensor import Tensor, as_dtype
+from ..tensor import Tensor, as_dtype, new_tensor
 from . import functional as F
 from .module import Module
 from .parameter import Parameter
@@ -17,7 +17,7 @@ class Linear(Module):
     """y = x @ weight.T + bias, with weight (out_features, in_features) and bias (out_features,).
 
     Initialisation (PyTorch's default distribution): weight, then bias, each drawn from
-    U(-1/sqrt(in_features), 1/sqrt(in_features)) as ``_RNG.uniform(-k, k, size)`` in float64 and cast.
+    U(-1/sqrt(in_features), 1/sqrt(in_features)) as ``RNG.uniform(-k, k, size)`` in float64 and cast.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
@@ -50,7 +50,7 @@ class Linear(Module):
 
 def _empty(shape, dtype, device) -> Tensor:
     array = np.empty(shape, dtype)
-    return Tensor._wrap(array if device is None else backend.to_device(array, backend.check_device(device)))
+    return new_tensor(array if device is None else backend.to_device(array, backend.check_device(device)))
 
 
 class Identity(Module):

@@ -10,7 +10,7 @@ from .module import Module
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
         super().__init__()
-        self.reduction = F._reduction(reduction, size_average, reduce)
+        self.reduction = F.reduction_of(reduction, size_average, reduce)
 
 
 class _WeightedLoss(_Loss):

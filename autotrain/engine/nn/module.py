@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import backend
 from ..graph import no_grad
-from ..tensor import Tensor, as_dtype
+from ..tensor import Tensor, as_dtype, new_tensor
 from .parameter import Parameter, is_parameter
 
 
@@ -350,10 +350,10 @@ class Module:
                 param._data = convert(param._data)
                 param._bump()
                 if param.grad is not None:
-                    param.grad = Tensor._wrap(convert(param.grad._data))
+                    param.grad = new_tensor(convert(param.grad._data))
             for name, buf in module._buffers.items():
                 if buf is not None:
-                    module._buffers[name] = Tensor._wrap(convert(buf._data))
+                    module._buffers[name] = new_tensor(convert(buf._data))
         return self
 
     def double(self) -> "Module":
@@ -433,9 +433,9 @@ class Module:
         module_path, _, name = key.rpartition(".")
         module = self.get_submodule(module_path)
         if name in module._parameters:
-            module._parameters[name] = Parameter(Tensor._wrap(source), target.requires_grad)
+            module._parameters[name] = Parameter(new_tensor(source), target.requires_grad)
         else:
-            module._buffers[name] = Tensor._wrap(source)
+            module._buffers[name] = new_tensor(source)
 
     # ----------------------------------------------------------------- printing
     def _get_name(self) -> str:

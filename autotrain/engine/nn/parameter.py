@@ -1,7 +1,7 @@
 """``nn.Parameter``: a tensor that a :class:`~.module.Module` registers as one of its parameters."""
 from __future__ import annotations
 
-from ..tensor import Tensor, _new
+from ..tensor import Tensor, new_tensor
 
 
 class Parameter(Tensor):
@@ -19,7 +19,7 @@ class Parameter(Tensor):
             data = empty(0)
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter(data): expected a Tensor, got {type(data).__name__}")
-        param = _new(data._data, cls=cls)
+        param = new_tensor(data._data, cls=cls)
         if requires_grad:
             param.requires_grad = True
         return param
@@ -31,12 +31,12 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce_ex__(self, protocol):
-        return (Parameter, (Tensor._wrap(self._data), self.requires_grad))
+        return (Parameter, (new_tensor(self._data), self.requires_grad))
 
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
-        copy = Parameter(Tensor._wrap(self._data.copy()), self.requires_grad)
+        copy = Parameter(new_tensor(self._data.copy()), self.requires_grad)
         memo[id(self)] = copy
         return copy
 

@@ -17,7 +17,7 @@ import numpy as np
 from .. import backend
 from ..graph import enable_grad
 from ..dtypes import get_default_dtype
-from ..tensor import Tensor
+from ..tensor import Tensor, new_tensor
 from .formulas import ArrayOps
 
 #: a hyper-parameter a subclass must be given (PyTorch's ``optim.optimizer.required``)
@@ -155,7 +155,7 @@ class Optimizer:
         for name, array in new.items():
             held = state.get(name)
             if held is None or held._data is not array:
-                state[name] = Tensor._wrap(array)
+                state[name] = new_tensor(array)
 
     # ----------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
@@ -217,7 +217,7 @@ def _deepcopy(state_dict):
     """A copy of ``state_dict`` whose tensors own their arrays (the caller's dict stays untouched)."""
     def copy_value(value):
         if isinstance(value, Tensor):
-            return Tensor._wrap(value._data.copy())
+            return new_tensor(value._data.copy())
         if isinstance(value, dict):
             return {k: copy_value(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -235,24 +235,24 @@ def _cast_state(param: Tensor, name: str, value):
         counter._data[...] = value
         return counter
     if isinstance(value, np.ndarray):
-        value = Tensor._wrap(value)
+        value = new_tensor(value)
     if not isinstance(value, Tensor):
         return value
     data = value._data
     if data.dtype.kind == "f" and data.dtype != param.dtype:
         data = data.astype(param.dtype)
-    return Tensor._wrap(backend.to_device(data, param.device))
+    return new_tensor(backend.to_device(data, param.device))
 
 
 def step_tensor() -> Tensor:
     """A new step counter: a 0-d tensor of the default float dtype (float32 unless changed), as PyTorch."""
     dtype = np.float64 if get_default_dtype() == np.float64 else np.float32
-    return Tensor._wrap(np.zeros((), dtype=dtype))
+    return new_tensor(np.zeros((), dtype=dtype))
 
 
 def zeros_like_param(param: Tensor) -> Tensor:
     data = param._data
-    return Tensor._wrap(backend.xp_of(data).zeros_like(data))
+    return new_tensor(backend.xp_of(data).zeros_like(data))
 
 
 def next_step(state: dict) -> float:

@@ -10,7 +10,7 @@ import numpy as np
 
 from autotrain.engine.ops import BACKWARD_XP, OPS, unbroadcast
 
-from .graph import Node, NodeShape, _graph_of, apply, constant, numpy_rules, post_order
+from .graph import Node, NodeShape, graph_of, apply, constant, numpy_rules, post_order
 
 
 def _node_maker(op: str):
@@ -116,7 +116,7 @@ def gradients(ys, xs, grad_ys=None) -> list:
     _check_nodes("xs", xs)
     if len(grad_ys) != len(ys):
         raise ValueError(f"gradients: {len(grad_ys)} grad_ys for {len(ys)} ys")
-    _graph_of(ys + xs)  # ys and xs must share one graph, as in TF1 (raises ValueError naming them)
+    graph_of(ys + xs)  # ys and xs must share one graph, as in TF1 (raises ValueError naming them)
     order = _topo(ys)
     live = _on_path(order, xs)
     grads: dict[int, Node] = {}

@@ -54,7 +54,7 @@ class Node:
         self.id = next(_ids)
 
     def __repr__(self) -> str:
-        return f"<{self.op} '{self.name}' shape={_fmt_shape(self.shape)} dtype={_fmt_dtype(self.dtype)}>"
+        return f"<{self.op} '{self.name}' shape={format_shape(self.shape)} dtype={_fmt_dtype(self.dtype)}>"
 
     def get_shape(self):
         """The static shape (``None`` for dimensions fixed only when fed)."""
@@ -62,7 +62,7 @@ class Node:
 
     def eval(self, feed_dict=None, session=None):
         """The node's value, run in ``session`` or the default Session (``with tf.Session() as sess:``)."""
-        return _evaluate(self, feed_dict, session)
+        return evaluate_node(self, feed_dict, session)
 
     def run(self, feed_dict=None, session=None) -> None:
         """Run the node (a train op, an initializer) in ``session`` or the default Session."""
@@ -110,7 +110,7 @@ class Variable(Node):
             init = apply("cast", init, dtype=dtype)
         checked_dtype(init.dtype, "Variable")
         if any(d is None for d in init.shape):
-            raise ValueError(f"Variable needs a fully defined initial shape, got {_fmt_shape(init.shape)} from {init!r}")
+            raise ValueError(f"Variable needs a fully defined initial shape, got {format_shape(init.shape)} from {init!r}")
         graph = init.graph
         super().__init__("variable", (), {}, tuple(init.shape), init.dtype, graph.unique_name(name or "Variable"), graph)
         self.initial_value = init
@@ -196,7 +196,7 @@ def _no_sessions(node, feed_dict, session):
 
 
 #: How ``Node.eval`` runs a node; session.py installs its own when imported (a graph knows no Session).
-_evaluate = _no_sessions
+evaluate_node = _no_sessions
 
 
 def get_default_graph() -> Graph:
@@ -238,7 +238,7 @@ def run_dependencies(node: "Node") -> list:
 
 
 # --------------------------------------------------------------------- building nodes
-def _fmt_shape(shape) -> str:
+def format_shape(shape) -> str:
     return "()" if shape is None else str(tuple(shape))
 
 
@@ -246,7 +246,7 @@ def _fmt_dtype(dtype) -> str:
     return "None" if dtype is None else np.dtype(dtype).name
 
 
-def _graph_of(values) -> Graph:
+def graph_of(values) -> Graph:
     graphs = {id(v.graph): v.graph for v in values if isinstance(v, Node)}
     if len(graphs) > 1:
         named = ", ".join(repr(v) for v in values if isinstance(v, Node))
@@ -363,7 +363,7 @@ def broadcast_dims(shapes) -> tuple:
     for dims in zip(*(((1,) * (ndim - len(s))) + s for s in shapes)):
         known = {d for d in dims if d is not None and d != 1}
         if len(known) > 1:
-            raise ValueError(f"shapes {' and '.join(_fmt_shape(s) for s in shapes)} do not broadcast")
+            raise ValueError(f"shapes {' and '.join(format_shape(s) for s in shapes)} do not broadcast")
         out.append(known.pop() if known else (None if None in dims else 1))
     return tuple(out)
 
@@ -389,7 +389,7 @@ def infer_dtype(op: str, inputs, attrs):
 
 def apply(op: str, *inputs, name: str | None = None, **attrs) -> Node:
     """Add a node computing ``OPS[op]`` of ``inputs``; the shape is checked now, not at run time."""
-    graph = _graph_of(inputs)
+    graph = graph_of(inputs)
     like = next((v for v in inputs if isinstance(v, Node)), None)
     inputs = tuple(_as_input(v, like, graph) for v in inputs)
     shapes = [v.shape if isinstance(v, Node) else None for v in inputs]
@@ -414,7 +414,7 @@ def tf_apply(op: str, *inputs, name: str | None = None, **attrs) -> Node:
         return apply(op, *inputs, name=name, **attrs)
     nodes = [v for v in inputs[1 if op == "where" else 0:] if isinstance(v, Node)]
     like = nodes[0] if nodes else None
-    graph = _graph_of(inputs)
+    graph = graph_of(inputs)
     converted = tuple(v if isinstance(v, Node) or (op == "where" and k == 0)
                       else tf_input(v, like, graph, f"{op}: input {k}") for k, v in enumerate(inputs))
     if like is None:   # only numbers: the first becomes a constant, the others follow its dtype
@@ -479,7 +479,7 @@ def _assign_node(var: Variable, value, mode: str, name=None) -> Node:
     if len(shape) != len(var.shape) or any(a is not None and b is not None and a != b
                                            for a, b in zip(shape, var.shape)):
         # TF1 (validate_shape=True): the value must have the variable's shape; no broadcasting
-        raise ValueError(f"Shapes {_fmt_shape(var.shape)} and {_fmt_shape(shape)} are incompatible: "
+        raise ValueError(f"Shapes {format_shape(var.shape)} and {format_shape(shape)} are incompatible: "
                          f"assign to {var!r} needs a value of its shape")
     if isinstance(value, Node) and value.dtype != var.dtype:
         raise TypeError(f"assign: value {value!r} has dtype {value.dtype.name}, {var!r} needs {var.dtype.name}")
@@ -490,7 +490,7 @@ def _assign_node(var: Variable, value, mode: str, name=None) -> Node:
 
 def group(inputs, name=None) -> Node:
     """A node that runs all ``inputs`` and yields ``None`` (used by the initializer)."""
-    graph = _graph_of(inputs) if inputs else get_default_graph()
+    graph = graph_of(inputs) if inputs else get_default_graph()
     return graph.add(Node("group", tuple(inputs), {}, (), None, graph.unique_name(name or "group"), graph))
 
 

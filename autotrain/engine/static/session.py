@@ -17,7 +17,7 @@ import numpy as np
 from .compiler import bind, closure, optimize
 from .passes import pipeline
 from . import graph as graph_module
-from .graph import Graph, Node, _fmt_shape, get_default_graph, post_order, run_dependencies, warn_growth
+from .graph import Graph, Node, format_shape, get_default_graph, post_order, run_dependencies, warn_growth
 
 _GROWTH_RUNS = 10   # runs in a row with a growing graph before the graph-growth warning
 
@@ -227,7 +227,7 @@ class Session:
             value = feed_dict.get(ph, _MISSING)
             if value is _MISSING:
                 raise KeyError(f"You must feed a value for placeholder '{ph.name}' "
-                               f"(shape {_fmt_shape(ph.shape)}, {ph.dtype.name})")
+                               f"(shape {format_shape(ph.shape)}, {ph.dtype.name})")
             if type(value) is not np.ndarray or value.dtype != ph.dtype:
                 value = _convert(ph, value)
             values.append(value)
@@ -315,7 +315,7 @@ def evaluate(node, feed_dict=None, session=None):
     return session.run(node, feed_dict)
 
 
-graph_module._evaluate = evaluate   # Node.eval() runs through here (graph.py does not import sessions)
+graph_module.evaluate_node = evaluate   # Node.eval() runs through here (graph.py does not import sessions)
 
 
 class _Buffers:
@@ -403,14 +403,14 @@ def _convert(ph: Node, value) -> np.ndarray:
         array = np.asarray(value)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"Cannot feed {type(value).__name__} value for placeholder '{ph.name}' (shape "
-                         f"{_fmt_shape(ph.shape)}, {ph.dtype.name}): {exc}") from None
+                         f"{format_shape(ph.shape)}, {ph.dtype.name}): {exc}") from None
     if not np.can_cast(array.dtype, ph.dtype, "same_kind"):
         raise TypeError(f"Cannot feed value of dtype {array.dtype.name} and shape {array.shape} for placeholder "
-                        f"'{ph.name}' of dtype {ph.dtype.name} and shape {_fmt_shape(ph.shape)}")
+                        f"'{ph.name}' of dtype {ph.dtype.name} and shape {format_shape(ph.shape)}")
     return array.astype(ph.dtype)
 
 
 def _check_shape(ph: Node, shape) -> None:
     if len(shape) != len(ph.shape) or any(p is not None and p != s for p, s in zip(ph.shape, shape)):
         raise ValueError(f"Cannot feed value of shape {tuple(shape)} for placeholder '{ph.name}', "
-                         f"which has shape {_fmt_shape(ph.shape)}")
+                         f"which has shape {format_shape(ph.shape)}")
