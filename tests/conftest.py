@@ -2,9 +2,10 @@
 
 The hardening files (``test_cli_bad_input.py``, ``test_config_hostile_inputs.py``, ``test_fit_faults.py``,
 ``test_runs_checkpoints.py``, ``test_runs_lock.py``, ``test_runs_paths.py``, ``test_cli_signals.py``,
-``test_cli_commands.py``, ``test_engine_misuse.py``, ``test_static_misuse.py``) mark their own tests.  Cases that older test files
-already cover are mapped to a group here, by file and test function, so those files stay untouched;
-a mapped name that no longer exists is reported in the summary instead of silently shrinking a group.
+``test_cli_commands.py``, ``test_engine_misuse.py``, ``test_static_misuse.py``) mark their own tests.
+Cases that other test files already cover are mapped to a group here, by file and test function, so
+those files stay untouched; a mapped name that no longer exists is reported in the summary instead of
+silently shrinking a group.
 
 It also pins BLAS to one thread for the whole test run (below, before numpy is imported).
 """
