@@ -1,4 +1,4 @@
-"""Issue 7, static-graph misuse: the errors TF1 users know, in the seed's own training program.
+"""Static-graph misuse: the errors TF1 users know, in the seed's own training program.
 
 test_static_graph.py checks each error on a one-node graph (counted in this group by tests/conftest.py);
 here the same mistakes are made inside a real training loop: placeholders x and y, a Variable, gradients
