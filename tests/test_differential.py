@@ -212,6 +212,13 @@ def reduction(op, call_all, call_dim, kink=None):
     return step
 
 
+def spread(v, dim):
+    """How far the entries along dim are from all equal: std's kink (its gradient jumps where they are)."""
+    if v.size < 2:
+        return np.array([np.inf])
+    return np.std(v) if dim is None else np.std(v, axis=dim)
+
+
 def top2_gap(v, dim):
     """Distance between the two largest (or smallest) entries along dim: a tie is max/min's kink."""
     if v.size < 2:
@@ -428,7 +435,7 @@ CATALOGUE = {
     "transpose": [transpose_step],
     "cast": [cast_step],
     "index": [index_step],
-    # planned ops (issue 10 §2), used as soon as the op table has them
+    # more ops, each used as soon as the op table has it
     "sin": [unary("sin", lambda t, x: x.sin())],
     "cos": [unary("cos", lambda t, x: t.cos(x))],
     "sqrt": [unary("sqrt", lambda t, x: x.sqrt(), "pos")],
@@ -440,7 +447,7 @@ CATALOGUE = {
     "amax": [reduction("amax", lambda t, x: x.max(), lambda t, x, d, k: x.max(dim=d, keepdim=k)[0], kink=top2_gap)],
     "amin": [reduction("amin", lambda t, x: x.min(), lambda t, x, d, k: x.min(dim=d, keepdim=k)[0], kink=top2_gap)],
     "std": [reduction("std", lambda t, x: x.reshape(-1).std() if x.numel() > 1 else x * 1,
-                      lambda t, x, d, k: x.std(dim=d, keepdim=k) if x.shape[d] > 1 else x * 1)],
+                      lambda t, x, d, k: x.std(dim=d, keepdim=k) if x.shape[d] > 1 else x * 1, kink=spread)],
     "var": [reduction("var", lambda t, x: x.reshape(-1).var() if x.numel() > 1 else x * 1,
                       lambda t, x, d, k: x.var(dim=d, keepdim=k) if x.shape[d] > 1 else x * 1)],
     "unsqueeze": [unary("unsqueeze", lambda t, x: x.unsqueeze(0))],
