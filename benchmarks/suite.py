@@ -67,7 +67,7 @@ class Workload:
     block: int  # timed steps per row per round
     rewarm: int  # untimed steps per row per round, after the row before it ran
     warmup: int  # untimed steps per row once, first (compilers, caches)
-    memory_steps: int  # steady steps for the memory growth (issue 6: flat over 10,000) and page faults
+    memory_steps: int  # steady steps for the memory growth (flat over 10,000) and page faults
 
 
 def _workloads() -> dict[str, Workload]:
@@ -82,10 +82,10 @@ def _workloads() -> dict[str, Workload]:
         # BLAS-bound, ~0.4 s a step.  lr 1e-6 diverges here within 3 steps.
         "wide": Workload("wide", TWO_LAYER, (1024, 4096, 2048, 256), 1e-10, rounds=8, block=1, rewarm=1, warmup=2,
                          memory_steps=2),
-        # issue 10: Linear(64,128) ReLU Linear(128,128) ReLU Linear(128,10), CrossEntropyLoss, Adam, batch 32.
+        # Linear(64,128) ReLU Linear(128,128) ReLU Linear(128,10), CrossEntropyLoss, Adam, batch 32.
         "mlp": Workload("mlp", MLP, (32, 64, 128, 128, 10), 1e-3, rounds=40, block=10, rewarm=3, warmup=50,
                         memory_steps=2000),
-        # issue 11: the shipped classification config's training step (digits), every mode.
+        # the shipped classification config's training step (digits), every mode.
         "digits": Workload("digits", DIGITS, (), 0.0, rounds=30, block=10, rewarm=3, warmup=30, memory_steps=500),
     }
 

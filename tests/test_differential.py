@@ -1,4 +1,4 @@
-"""Random programs over the op table, checked against finite differences and live PyTorch (issue 10).
+"""Random programs over the op table, checked against finite differences and live PyTorch.
 
 Hypothesis builds a short program: leaves (float64, random shapes), then steps drawn from a catalogue
 that has one entry per op of ``autotrain.engine.ops.OPS`` (called through the public, PyTorch-named
@@ -468,7 +468,7 @@ CATALOGUE = {
     "softmax_cross_entropy": [cross_entropy_step],
 }
 
-#: steps that are not one op of the table: assignment and in-place, the heart of issue 10 §1
+#: steps that are not one op of the table: assignment and in-place, where silent wrong answers hide
 SPECIAL_STEPS = [setitem_step, inplace_step, view_inplace_step, inplace_after_use_step]
 
 #: ops of the table with no step of their own, and why

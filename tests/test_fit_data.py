@@ -1,4 +1,4 @@
-"""Issue 11: data files (CSV, .npz, .npy pair), their errors, the new config keys and their cross-checks."""
+"""Data files (CSV, .npz, .npy pair), their errors, the new config keys and their cross-checks."""
 from pathlib import Path
 
 import numpy as np

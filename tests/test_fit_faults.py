@@ -270,7 +270,7 @@ def test_disk_full_or_read_only_is_exit_4_and_keeps_the_previous_checkpoint(tmp_
     else:
         real_write = runs.MetricsWriter.write
 
-        def write(self, step, loss, elapsed_s, *columns):  # columns: epoch, val_loss, val_accuracy (issue 11)
+        def write(self, step, loss, elapsed_s, *columns):  # columns: epoch, val_loss, val_accuracy
             if step == 25:
                 raise OSError(errno.ENOSPC, "No space left on device")
             return real_write(self, step, loss, elapsed_s, *columns)

@@ -1,4 +1,4 @@
-"""Issue 11 runs: minibatches, epochs and validation in metrics.csv, the best checkpoint, keep_checkpoints,
+"""Runs: minibatches, epochs and validation in metrics.csv, the best checkpoint, keep_checkpoints,
 bit-identical resume with shuffling (SIGINT and SIGKILL), extending a finished run, evaluate and predict."""
 import json
 import os

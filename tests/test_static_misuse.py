@@ -127,7 +127,7 @@ def test_a_loop_that_reuses_its_nodes_does_not_warn(program):
             sess.run([loss, step], feed)
 
 
-# --------------------------------------------------------------------- issue 12: misuse that gave raw Python errors
+# --------------------------------------------------------------------- misuse that gave raw Python errors
 def test_gradients_of_something_that_is_not_a_node(program):
     sess, x, y, w, loss, step, feed = program
     for xs, needle in (([5], r"xs\[0\] is 5 \(int\)"), ([w, "w"], r"xs\[1\] is 'w' \(str\)"),
