@@ -1,4 +1,4 @@
-"""The corpus: each program written ONCE, run on real PyTorch and on ``autotrain.engine``.
+"""The corpus of issue 10: each program written ONCE, run on real PyTorch and on ``autotrain.engine``.
 
 A program is ``def prog(torch): ... return {name: value}``; ``torch`` is whichever module runs it.
 Inputs are numpy arrays from fixed seeds passed through ``torch.tensor``; random draws inside a program
@@ -6,8 +6,8 @@ Inputs are numpy arrays from fixed seeds passed through ``torch.tensor``; random
 TensorFlow"), which ``vectorlib.contract_rng`` replays inside real PyTorch.  Values, gradients, dtypes,
 shapes and errors are all outputs.
 
-Areas: ``ops`` (the tensor ops), ``dtypes`` (promotion), ``broadcast`` (every binary op
-on random broadcasting shapes), ``inplace`` (assignment, in-place ops, ``.grad`` aliasing),
+Areas: ``ops`` (the tensor ops of issue 10 §2), ``dtypes`` (promotion), ``broadcast`` (every binary op
+on random broadcasting shapes), ``inplace`` (assignment, in-place ops, ``.grad`` aliasing: issue 10 §1),
 ``autograd`` (Function, autograd.grad, backward arguments, errors), ``nn``, ``optim`` (every optimizer,
 100 steps), ``static`` (TF1 programs: ``def prog(tf)``).
 """
@@ -494,7 +494,7 @@ for _key, (_sym, _fn, _vals, _tensors) in PROMOTED.items():
 
 @case("dtypes")
 def issue_examples(torch):
-    """The dtype cases: int/2, arange*0.5, float32+int64, 0-d float64 * float32."""
+    """Issue 10 §1's dtype list: int/2, arange*0.5, float32+int64, 0-d float64 * float32."""
     i = torch.tensor([1, 2, 3])
     f32 = torch.tensor([1.0, 2.0, 3.0])
     return {"int_tensor / 2": i / 2, "arange(3) * 0.5": torch.arange(3) * 0.5, "float32 + int64": f32 + i,
