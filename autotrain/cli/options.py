@@ -8,11 +8,10 @@ from typing import Annotated, Iterable, Optional
 
 import typer
 
-from autotrain.store.catalog import SORT_KEYS, STATUSES
-from autotrain.sweep.launch import BACKENDS
-from autotrain.modes.names import MODE_NAMES
-from autotrain.training.compare import AGAINST
-from autotrain.training.config import DTYPE_NAMES
+# Only the light name modules: the CLI starts without the library (each command imports what it runs).
+from autotrain.modes.names import DTYPE_NAMES, MODE_NAMES, REFERENCE_FRAMEWORKS as AGAINST
+from autotrain.store.names import SORT_KEYS, STATUSES
+from autotrain.sweep.names import BACKENDS
 
 
 def names_enum(name: str, names: Iterable[str]) -> type[Enum]:

@@ -31,11 +31,11 @@ from autotrain.modes.names import MODE_NAMES, REFERENCE_FRAMEWORKS
 from autotrain.store import metrics as metrics_file
 from autotrain.store.files import MAX_SMALL_FILE, UnreadableError, read_bounded, read_text
 from autotrain.store.metrics import Metrics, parse_metrics, read_metrics
+from autotrain.store.names import SORT_KEYS, STATUSES
 
 MAX_WALK_ENTRIES = 100_000  # size on disk stops counting (and says so) after this many files
 STAMP_RE = re.compile(r"^(\d{8}T\d{6}Z)-")
 KINDS = ("run", "compare", "sweep", "unreadable")
-SORT_KEYS = ("start", "name", "status", "loss", "val", "steps_per_s", "size", "dir")
 
 
 def read_json(path: Path) -> dict:
@@ -354,9 +354,6 @@ def read_entry(path: Path, with_size: bool = True) -> Entry:
                  else path.lstat().st_size)
 
 
-#: What ``runs`` shows in its status column, and what ``status=`` filters by.
-STATUSES = ("completed", "running", "killed", "failed", "interrupted", "diverged", "agree", "DISAGREE",
-            "incomplete", "unknown", "no summary", "unreadable")
 DEFAULT_RUNS_DIR = Path("runs")
 
 

@@ -15,11 +15,11 @@ from typing import Callable, ContextManager, Iterable
 from autotrain.store.fitting import FitJob, FitOutcome, check_tensorboard
 from autotrain.sweep import report
 from autotrain.sweep.local import open_sweep, resume_sweep, run_sweep
+from autotrain.sweep.names import BACKENDS
 from autotrain.sweep.results import SweepResult, best_config
 from autotrain.sweep.spec import SweepSpec, load_sweep, quick_spec
 from autotrain.training.usage import UsageError
 
-BACKENDS = ("local", "ray")
 #: What a sweep stopped by an OS error or a hard interrupt leaves.
 KEPT = "finished trials and every checkpoint are kept (autotrain sweep --resume SWEEP_DIR)"
 TrialDisplay = Callable[[int], ContextManager]  # display(total trials) -> context yielding on_progress
