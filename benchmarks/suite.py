@@ -68,7 +68,7 @@ class Workload:
     block: int  # timed steps per row per round
     rewarm: int  # untimed steps per row per round, after its rebuild and the row before it ran (SETTLE)
     warmup: int  # untimed steps per row once, first (compilers, caches)
-    memory_steps: int  # steady steps for the memory growth (issue 6: flat over 10,000) and page faults
+    memory_steps: int  # steady steps for the memory growth (flat over 10,000) and page faults
 
 
 #: untimed steps each row takes after its rebuild before a round times it: every row's step keeps getting
@@ -90,10 +90,10 @@ def _workloads() -> dict[str, Workload]:
         # BLAS-bound, ~0.4 s a step.  lr 1e-6 diverges here within 3 steps.
         "wide": Workload("wide", TWO_LAYER, (1024, 4096, 2048, 256), 1e-10, rounds=8, block=1, rewarm=1, warmup=2,
                          memory_steps=2),
-        # issue 10: Linear(64,128) ReLU Linear(128,128) ReLU Linear(128,10), CrossEntropyLoss, Adam, batch 32.
+        # Linear(64,128) ReLU Linear(128,128) ReLU Linear(128,10), CrossEntropyLoss, Adam, batch 32.
         "mlp": Workload("mlp", MLP, (32, 64, 128, 128, 10), 1e-3, rounds=40, block=10, rewarm=SETTLE, warmup=50,
                         memory_steps=2000),
-        # issue 11: the shipped classification config's training step (digits), every mode.
+        # the shipped classification config's training step (digits), every mode.
         "digits": Workload("digits", DIGITS, (), 0.0, rounds=30, block=10, rewarm=SETTLE, warmup=30, memory_steps=500),
     }
 
@@ -199,18 +199,6 @@ def memory_rows(w: Workload, names) -> dict:
     return found
 
 
-def estimate_seconds(workloads, threads, names, memory: bool = True) -> float:
-    """A rough up-front figure: rows x steps x a per-workload guess of ms/step on a 2-core machine."""
-    guess_ms = {"seed": 0.6, "tiny": 0.06, "wide": 600, "mlp": 0.8, "digits": 1.5}
-    total = 0.0
-    for w in workloads:
-        rows = len(selected_rows(w, names))
-        steps = w.warmup + w.rounds * (w.block + w.rewarm)
-        total += rows * guess_ms.get(w.name, 1.0) / 1e3 * (steps * len(threads) + 20 * w.memory_steps * memory)
-        total += rows * (2.0 if w.name != "wide" else 5.0)  # building rows each round, imports
-    return total
-
-
 def run_suite(workloads, threads, names, startup_runs: int, console=None, clock: str = "auto",
               memory: bool = True) -> dict:
     """Everything the suite measures, as one JSON-ready dict; tables go to ``console`` as they finish."""
@@ -218,8 +206,9 @@ def run_suite(workloads, threads, names, startup_runs: int, console=None, clock:
               "results": [], "memory": {}, "startup": None, "targets": [], "notes": []}
     started = time.perf_counter()
     say = console.print if console else (lambda *a, **k: None)
-    say(f"[dim]estimate on a quiet 2-core machine: about {estimate_seconds(workloads, threads, names, memory) / 60:.1f} min "
-        f"(load average {fmt_load(os.getloadavg())})[/]")
+    # No up-front time estimate: a row's cost varies 10x with the machine and its load; each stage says the
+    # time so far instead.
+    say(f"[dim]load average {fmt_load(os.getloadavg())}[/]")
     for w in workloads:
         found = {}
         if memory:
@@ -287,6 +276,9 @@ def print_footer(report: dict, console) -> None:
         console.print(f"[dim]note: {note}[/]")
 
 
+RESULTS = Path(__file__).resolve().parent / "results"  # git-ignored; `autotrain runs` lists only runs/
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -295,7 +287,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--rows", default=None,
                         help="rows besides each workload's reference (default: all); a row a workload does not "
                              "have is left out of that workload: %s" % ",".join(all_row_names()))
-    parser.add_argument("--json", type=Path, default=None, help="where to write results (default: runs/bench/)")
+    parser.add_argument("--json", type=Path, default=None, help="where to write results (default: benchmarks/results/, git-ignored; "
+                        "never runs/, whose folders are runs)")
     parser.add_argument("--quick", action="store_true", help="fewer steps: a look, not a measurement")
     parser.add_argument("--clock", choices=["auto", *CLOCKS], default="auto",
                         help="auto (default): process CPU time at 1 thread (robust to other processes on a shared "
@@ -367,7 +360,7 @@ def main(argv=None) -> dict:
     print_footer(report, console)
     if args.markdown:
         print(markdown_table(report["results"]))
-    path = args.json or Path("runs/bench") / time.strftime("suite-%Y%m%d-%H%M%S.json")
+    path = args.json or RESULTS / time.strftime("suite-%Y%m%d-%H%M%S.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str))
     console.print(f"results: {path}")
