@@ -4,7 +4,9 @@ The first call of a compiled function runs eagerly, as it would without ``compil
 records what it does: every op ``apply_op`` runs becomes a node of a static graph (tensor arguments
 are placeholders, tensors that existed before the call are Variables read and written in place),
 ``loss.backward()`` becomes the static autodiff's gradient nodes (the same backward rules of
-``ops.py``), in-place updates under ``no_grad`` become assigns, ``optimizer.step()`` of SGD, Adam,
+``ops.py``; ops eager ran without gradient pass none; a custom ``autograd.Function``'s output takes its
+gradient from the Function's own ``backward``, traced), in-place updates under ``no_grad`` become one
+assign per tensor (a later write computes from the earlier one), ``optimizer.step()`` of SGD, Adam,
 AdamW and RMSprop becomes its formula's nodes (op for op in the engine's order; the state tensors are
 Variables updated by assigns, the numbers it reads from ``param_groups`` are fed each call, so a
 scheduler's or a hand-made change of ``lr``, ``betas``, ``momentum``... takes effect without a re-trace),
@@ -21,8 +23,8 @@ Another optimizer's step (a user's subclass, a ``closure``) stays eager code rep
 A call whose guards fail is traced again; what a trace cannot replay makes the call eager, with a
 one-line reason in ``explain()``: reading a value (``.item()``, ``float(t)``, ``bool(t)``,
 ``.numpy()``, ``.tolist()``), Python's or numpy's global random state changing, engine random draws
-other than dropout masks, tensors made outside the op table, or ops after an eagerly replayed
-``optimizer.step()``.
+other than dropout masks, tensors made outside the op table, indexing with a tensor (the index would
+be baked in), or ops after an eagerly replayed ``optimizer.step()``.
 """
 from __future__ import annotations
 
