@@ -569,8 +569,8 @@ class _Patches:
 
         @functools.wraps(method)
         def run_backward(ctx, g, xp):
-            if id(ctx) in tracer.function_grads:   # with what its release frees, for the trace's run
-                tracer.function_grads[id(ctx)] = (np.array(g, copy=True), ctx.parents, ctx._saved)
+            if id(ctx) in tracer.function_grads and ctx.n_outputs == 1:   # with what its release frees
+                tracer.function_grads[id(ctx)] = (g.copy(), ctx.parents, ctx._saved)
             return method(ctx, g, xp)
         return run_backward
 
