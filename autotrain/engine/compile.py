@@ -170,6 +170,11 @@ _EAGER_SCE_BACKWARD = _SCE.backward
 _MAX_TRACES = 8   # distinct guard sets before a function stays eager (a Python value that changes every call)
 
 
+def _no_gradient(g) -> tuple:
+    """The gradient rule of a node eager computed without gradient: it passes none to its inputs."""
+    return ()
+
+
 class TraceAbort(Exception):
     """The traced call did something a plan cannot replay; the message is the one-line reason."""
 
@@ -204,6 +209,7 @@ class _Tracer:
         self.grad_reads: set[int] = set()       # ids of tensors whose .grad the call read
         self.zeroing = 0                        # inside zero_grad (its reads of .grad are its own)
         self.functions: dict[int, object] = {}  # node id of a custom Function's output -> its ctx
+        self.no_grad_nodes: set[int] = set()    # ids of nodes eager computed without recording a gradient
         self.function_grads: dict[int, object] = {}   # id(ctx) -> the gradient eager's backward gave it
 
     # ----------------------------------------------------------------- values
@@ -297,7 +303,7 @@ class _Tracer:
                        f"{tuple(node.shape)} in the graph")
         if op.differentiable and not result.requires_grad and any(
                 isinstance(v, Tensor) and v.requires_grad for v in inputs):
-            node = self.apply("stop_gradient", node)   # run without gradient (no_grad, a Function's forward)
+            self.no_grad_nodes.add(node.id)   # run without gradient (no_grad, a Function's forward)
         self._map(result, node)
 
     def function_output(self, out) -> None:
@@ -434,7 +440,8 @@ class _Tracer:
         _SCE.backward = staticmethod(_graph_sce_backward)   # the graph form of its rule, for this call only
         try:
             with self._numpy_rules():
-                rules = {key: self.function_rule(ctx) for key, ctx in self.functions.items()}
+                rules = dict.fromkeys(self.no_grad_nodes, _no_gradient)   # the graph stays as traced
+                rules.update({key: self.function_rule(ctx) for key, ctx in self.functions.items()})
                 grads = gradients(root, [var for _, var in owners], rules=rules)
         except Exception as exc:  # noqa: BLE001 - a rule the graph cannot replay: stay eager
             self.abort(f"the static autodiff cannot differentiate the trace: {type(exc).__name__}: {exc}")
