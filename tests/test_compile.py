@@ -839,3 +839,43 @@ def test_weights_clamped_after_the_planned_step_as_eager(opt_name):
     assert [a.tobytes() for a in compiled[0]] == [a.tobytes() for a in eager[0]]
     assert [a.tobytes() for a in compiled[1]] == [a.tobytes() for a in eager[1]]
     assert compiled[2].compiled_calls >= 10 and not compiled[2].fallbacks, compiled[2].explain()
+
+
+def test_a_custom_function_output_made_without_function_apply_runs_eagerly():
+    from autotrain.engine.function import FunctionCtx
+
+    def own_apply(x):   # Function.apply's work done by hand: the trace never sees the Function's output made
+        ctx = FunctionCtx(_StraightThroughSign, (x,))
+        with torch.no_grad():
+            out = _StraightThroughSign.forward(ctx, x)
+        out.grad_fn, out._requires_grad = ctx, True
+        return out
+
+    w = torch.ones(3, requires_grad=True)
+
+    def step(x):
+        (own_apply(x * w) * 2).sum().backward()
+    fn = torch.compile(step)
+    for _ in range(3):
+        fn(torch.tensor([0.5, -2.0, 0.25]))
+    assert w.grad.tolist() == [3.0, 0.0, 1.5] and fn.compiled_calls == 0, fn.explain()   # 3 x (2 x [1, 0, 1] x x)
+    assert "not made by Function.apply" in fn.explain()
+
+
+def test_a_custom_function_subclass_calling_super_apply_runs_the_plan():
+    class Scaled(_StraightThroughSign):
+        @classmethod
+        def apply(cls, x):
+            return super().apply(x * 3)
+
+    def run(compiled):
+        w = torch.ones(3, requires_grad=True)
+
+        def step(x):
+            (Scaled.apply(x * w) * 2).sum().backward()
+        fn = torch.compile(step) if compiled else step
+        for _ in range(3):
+            fn(torch.tensor([0.2, -2.0, 0.25]))
+        return w.grad.tolist(), fn
+    (eager, _), (compiled, fn) = run(False), run(True)
+    assert compiled == eager and eager != [0.0, 0.0, 0.0] and fn.compiled_calls == 1, fn.explain()

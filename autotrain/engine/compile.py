@@ -290,6 +290,10 @@ class _Tracer:
             self.abort(f"op {op.name} runs after optimizer.step() in the same call")
         self.no_arrays_in(op, attrs)
         args = [self.node_of(v) for v in inputs]
+        for v, node in zip(inputs, args):
+            if isinstance(v, Tensor) and type(v.grad_fn) is FunctionCtx and node.id not in self.functions:
+                self.abort(f"autograd.Function {v.grad_fn.fn.__name__}'s output was not made by Function.apply "
+                           "during the trace (its backward would not be the plan's)")
         if op.promotes:   # PyTorch's promotion made explicit: the graph computes in the dtypes eager did
             promoted = _promote(op, tuple(v._data if isinstance(v, Tensor) else v for v in inputs))
             for k, (v, p) in enumerate(zip(inputs, promoted)):
