@@ -1,4 +1,4 @@
-"""autotrain's benchmark suite (issues 6, 10, 11): every mode against hand-written numpy, one command.
+"""autotrain's benchmark suite: every mode against hand-written numpy, one command.
 
     python benchmarks/suite.py                         # seed tiny wide mlp digits; 1 BLAS thread and default
     python benchmarks/suite.py --quick                 # fewer steps, for a look
@@ -13,7 +13,7 @@ and then a timed block.  Ratios are medians of the per-round ratios to the workl
 (hand-written numpy).  Also: matmul GFLOP/s and the
 fraction of the matmuls timed alone (the floor, two-layer workloads), peak traced memory, growth over
 steady steps, arrays allocated per steady step (tracemalloc), minor page faults per step, then
-``autotrain --help`` start-up against ``import numpy``, and the issues' targets with pass/miss
+``autotrain --help`` start-up against ``import numpy``, and the project's targets with pass/miss
 (judged at 1 thread, where the figures are reproducible).  Results go to rich tables and a JSON file.
 
 BLAS threads are pinned with threadpoolctl (a benchmark-only tool, not a dependency of autotrain);

@@ -879,3 +879,39 @@ def test_a_custom_function_subclass_calling_super_apply_runs_the_plan():
         return w.grad.tolist(), fn
     (eager, _), (compiled, fn) = run(False), run(True)
     assert compiled == eager and eager != [0.0, 0.0, 0.0] and fn.compiled_calls == 1, fn.explain()
+
+
+# ------------------------------------------------------------------ a parameter's array replaced by another layout
+def _linear_step_losses(compiled: bool, change) -> list:
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).sum()
+        loss.backward()
+        opt.step()
+        return loss
+    step = torch.compile(step) if compiled else step
+    x, y = torch.ones(4, 3), torch.zeros(4, 2)
+    out = [step(x, y).item() for _ in range(3)]
+    change(model)
+    try:
+        out += [step(x, y).item() for _ in range(2)] + [model.bias.detach().numpy().tolist()]
+    except RuntimeError as exc:   # what eager refuses, the compiled call refuses the same way
+        out.append(str(exc))
+    return out
+
+
+@pytest.mark.parametrize("change", [
+    lambda m: setattr(m.bias, "data", torch.tensor([0.5])),           # another shape (broadcasts)
+    lambda m: setattr(m.weight, "data", m.weight.data.double()),     # another dtype (eager refuses the matmul)
+    lambda m: setattr(m.bias, "data", m.bias.data.double()),
+    lambda m: setattr(m.weight, "data", torch.ones(3, 2).t()),        # same layout, a non-contiguous array
+    lambda m: m.double(),                                             # every parameter converted
+], ids=["bias-shape", "weight-dtype", "bias-dtype", "transposed", "module-double"])
+def test_replacing_a_parameters_array_with_another_layout_retraces(change):
+    """The plan reads each parameter's array when it runs, but was written for its shape and dtype: a
+    naive fast guard (identities only) replays the old plan on the new array and fails inside numpy."""
+    assert _linear_step_losses(True, change) == _linear_step_losses(False, change)

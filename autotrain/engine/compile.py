@@ -40,7 +40,7 @@ from . import creation, dtypes
 from .function import Function, FunctionCtx
 from .graph import GRAD_MODE
 from .ops import OPS, Op, register
-from .tensor import Tensor, new_tensor as _new, promote as _promote
+from .tensor import LAYOUTS, Tensor, new_tensor as _new, promote as _promote
 
 _tensor_module = sys.modules[Tensor.__module__]   # engine.tensor is also the name of a creation function
 
@@ -1139,6 +1139,23 @@ def _watched(values, mods, opts) -> list:
     return out
 
 
+def _layout_key(values, mods, opts) -> tuple:
+    """The array type, shape and dtype of every tensor a plan may read besides its arguments: captured
+    tensors, modules' parameters and buffers, optimizers' parameters (``p.data = <another shape>`` or
+    ``model.double()`` must re-trace: the plan was written for the old layout).  Optimizer state is left
+    out: it is made by the first step, and the optimizer's key guards its tensors by identity."""
+    tensors = [v for v in values if isinstance(v, Tensor)]
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            tensors.extend(x for x in v if isinstance(x, Tensor))
+    for m in mods:
+        tensors.extend(m.parameters())
+        tensors.extend(b for b in m.buffers() if b is not None)
+    for o in opts:
+        tensors.extend(p for g in o.param_groups for p in g["params"])
+    return tuple([(type(t._data), t._data.shape, t._data.dtype) for t in tensors])
+
+
 def _optimizer_key(opt):
     """Each group's parameters; for an optimizer whose step a plan may hold, also each group's structural
     hyper-parameters by value (the numbers are fed each call) and each parameter's state tensors by identity."""
@@ -1198,12 +1215,13 @@ class _FastGuard:
         self.trace = trace
         w = _GuardWriter()
         w.arguments(args)
+        w.line(f"if LAYOUTS.changes != {LAYOUTS.changes}: return False")   # an array replaced by another layout
         w.line(f"if GRAD_MODE.enabled is not {w.const(GRAD_MODE.enabled)} or "
                f"default_dtype() != {w.const(dtypes.get_default_dtype())}: return False")
         _write_identities(w, compiled)
         for t, none in trace.grads_none:
             w.line(f"if {w.const(t)}.grad is {'not ' if none else ''}None: return False")
-        w.ns.update(GRAD_MODE=GRAD_MODE, default_dtype=dtypes.get_default_dtype, Tensor=Tensor,
+        w.ns.update(GRAD_MODE=GRAD_MODE, LAYOUTS=LAYOUTS, default_dtype=dtypes.get_default_dtype, Tensor=Tensor,
                     ndarray=np.ndarray, may_share=np.may_share_memory)
         self.source = "def check(args):\n    try:\n" + "".join(f"        {line}\n" for line in _joined(w.lines)) + \
             "    except (AttributeError, KeyError, ValueError, TypeError):   # not a tensor, a name gone...\n" \
@@ -1482,7 +1500,7 @@ class CompiledFunction:
         key = (tuple(spec), tuple([_tensor_key(t) for _, t in tensors]), _alias_key(tensors),
                tuple([(k, _value_guard(v)) for k, v in captured]),
                tuple([_module_key(m) for m in mods]), tuple([_optimizer_key(o) for o in opts]),
-               GRAD_MODE.enabled, dtypes.get_default_dtype())
+               _layout_key(values, mods, opts), GRAD_MODE.enabled, dtypes.get_default_dtype())
         self._values, self._mods, self._opts = values, mods, opts
         return key, tensors
 
