@@ -18,16 +18,17 @@ from .ops import unbroadcast
 def _pending_add(pending: dict, heap: list, node, index: int, g) -> None:
     """Add ``g`` to the gradient waiting at ``node`` (output ``index``); schedule the node once."""
     previous = pending.get(node)
+    if node.n_outputs == 1:
+        if previous is None:
+            heapq.heappush(heap, (-node.seq, node))
+            pending[node] = g
+        else:
+            pending[node] = previous + g
+        return
     if previous is None:
         heapq.heappush(heap, (-node.seq, node))
-        if node.n_outputs == 1:
-            pending[node] = g
-            return
         previous = pending[node] = [None] * node.n_outputs
-    if node.n_outputs == 1:
-        pending[node] = previous + g
-    else:
-        previous[index] = g if previous[index] is None else previous[index] + g
+    previous[index] = g if previous[index] is None else previous[index] + g
 
 
 def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> None:

@@ -122,8 +122,8 @@ class WholeGroup:
         old = [state.get(p) or {} for p in params]
         counter = old[0]["step"]._data if old[0] else step_tensor()._data
         self.steps = np.full(len(params), counter, dtype=counter.dtype)   # one counter per parameter
-        self.ops = ArrayOps(xp, self.param_flat)
-        self.param_views, self.entries = [], []
+        self.ops = GroupOps(xp, self.param_flat, self.arrays, offsets)
+        self.entries = []
         for i, (param, start, stop, shape) in enumerate(zip(params, offsets, offsets[1:], self.shapes)):
             entries = {"step": new_tensor(self.steps[i:i + 1].reshape(()))}
             for name in names:
@@ -133,7 +133,6 @@ class WholeGroup:
                 entries[name] = new_tensor(view)
             state[param] = entries
             self.entries.append((entries, [(k, t, t._data) for k, t in entries.items()]))
-            self.param_views.append(self.param_flat[start:stop].reshape(shape))
 
     @classmethod
     def build(cls, group, state):
@@ -161,33 +160,79 @@ class WholeGroup:
         return cls(group, state)
 
     def applies(self, group, state) -> bool:
-        """Whether the layout still stands for the group (see :func:`update_whole_group`)."""
+        """Whether the layout still stands for the group (see :func:`update_whole_group`).  The parameters'
+        arrays are the ones :meth:`build` found apart; the gradients are new each step, so checked here."""
         params = group["params"]
         if group is not self.group or len(params) != len(self.params) or bool(group["amsgrad"]) != self.amsgrad:
             return False
-        for param, mine, array in zip(params, self.params, self.arrays):
-            if param is not mine or param._data is not array:
+        kind, dtype, views = self.kind, self.dtype, False
+        for param, mine, array, (entries, held) in zip(params, self.params, self.arrays, self.entries):
+            grad = param.grad
+            if param is not mine or param._data is not array or state.get(param) is not entries or grad is None:
                 return False
-        for param, (entries, held) in zip(params, self.entries):
-            if state.get(param) is not entries:
+            g = grad._data
+            if type(g) is not kind or g.dtype != dtype or g.shape != array.shape:
                 return False
+            views = views or g.base is not None
             for key, tensor, data in held:
                 if entries.get(key) is not tensor or tensor._data is not data:
                     return False
         steps = self.steps.tolist()
-        return (steps.count(steps[0]) == len(steps) and _gradients_fit(params, self.dtype, self.kind)
-                and not _overlapping(params))
+        return steps.count(steps[0]) == len(steps) and not (views and _overlapping(params))
 
     def update(self, hyper) -> None:
-        """One Adam step of every parameter: gather, the rule once, scatter back."""
-        xp, params = self.xp, self.params
-        xp.concatenate([p.grad._data.reshape(-1) for p in params], out=self.grad_flat)
-        xp.concatenate([p._data.reshape(-1) for p in params], out=self.param_flat)
+        """One Adam step of every parameter: the gradients gathered, the rule once, each parameter updated."""
+        params = self.params
+        self.xp.concatenate([p.grad._data.reshape(-1) for p in params], out=self.grad_flat)
         self.steps += 1
-        formulas.adam(self.param_flat, self.grad_flat, dict(self.flat), float(self.steps[0]), **hyper, ops=self.ops)
-        for param, view in zip(params, self.param_views):
-            param._data[...] = view
+        ops = self.ops
+        formulas.adam(ops.pieces, self.grad_flat, dict(self.flat), float(self.steps[0]), **hyper, ops=ops)
+        for param in params:
             mark_updated(param)
+
+
+class GroupOps(ArrayOps):
+    """:class:`~.formulas.ArrayOps` on a group's arrays laid end to end, except the parameter: the rule is
+    handed ``pieces`` (the parameters' own arrays), and the methods that take the parameter apply to each
+    piece the slice of the end-to-end operand that is its own, so nothing is copied back."""
+
+    __slots__ = ("pieces", "gathered", "offsets", "tmp_parts")
+
+    def __init__(self, xp, like, pieces, offsets) -> None:
+        super().__init__(xp, like)
+        self.pieces, self.gathered, self.offsets = Pieces(pieces), like, offsets
+        self.tmp_parts = [self.tmp[a:b].reshape(p.shape) for a, b, p in zip(offsets, offsets[1:], pieces)]
+
+    def add(self, a, b, alpha=1):
+        if b is self.pieces:   # weight decay reads the parameter: gather it once
+            self.xp.concatenate([p.reshape(-1) for p in b.arrays], out=self.gathered)
+            b = self.gathered
+        return super().add(a, b, alpha)
+
+    def mul_(self, a, s):
+        if a is not self.pieces:
+            return super().mul_(a, s)
+        for p in a.arrays:
+            p *= s
+        return a
+
+    def add_in_place(self, a, t):
+        if a is not self.pieces:
+            return super().add_in_place(a, t)
+        parts = self.tmp_parts if t is self._tmp else [
+            t[start:stop].reshape(p.shape) for start, stop, p in zip(self.offsets, self.offsets[1:], a.arrays)]
+        for p, part in zip(a.arrays, parts):
+            p += part
+        return a
+
+
+class Pieces:
+    """The parameters of a group, handed to a rule in the place of one end-to-end parameter array."""
+
+    __slots__ = ("arrays",)
+
+    def __init__(self, arrays) -> None:
+        self.arrays = arrays
 
 
 def _gradients_fit(params, dtype, kind) -> bool:
