@@ -3,7 +3,8 @@
 The eager core keeps three fast paths, each one named function whose preconditions are checked on every
 call (``inplace.write_unrecorded_fast``, ``graph.Node.versions_unchanged``, ``inplace.adoptable_gradient``).
 Here each is switched off (the plain path runs instead) and a randomized set of programs must give
-bit-identical results both ways.
+bit-identical results both ways.  So is the optimizers' one, ``optim.adam.update_whole_group`` (Adam on a
+whole parameter group at once) against the per-parameter loop.
 """
 from __future__ import annotations
 
