@@ -1,7 +1,7 @@
 """The backward walker: gradients from roots to leaves over the recorded edges.
 
 Arrays in, arrays out: the walker knows nodes (``graph.Node``, ``function.FunctionCtx``) and
-hands each leaf its gradient through ``leaf._accumulate_grad(g, borrowed)``; it imports no
+hands each leaf its gradient through ``leaf.accumulate_grad(g, borrowed)``; it imports no
 Tensor, so ``tensor.py`` can import it without a cycle.
 """
 from __future__ import annotations
@@ -41,7 +41,7 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> None:
     """
     pending, heap = {}, []
     for root, g in zip(roots, root_grads):
-        edge = root._edge()
+        edge = root.gradient_edge()
         if type(edge) is tuple:
             _pending_add(pending, heap, edge[0], edge[1], g)
         elif edge is root:
@@ -96,13 +96,13 @@ def _retain(node, g) -> None:
         tensor = ref()
         value = g if node.n_outputs == 1 else g[nr]
         if tensor is not None and value is not None:
-            tensor._accumulate_grad(value, True)
+            tensor.accumulate_grad(value, True)
 
 
 def _deliver(leaf, g, borrowed, capture) -> None:
     if capture is None:
         if leaf._requires_grad:
-            leaf._accumulate_grad(g, borrowed)
+            leaf.accumulate_grad(g, borrowed)
     else:
         capture.at_leaf(leaf, g)
 
@@ -112,10 +112,10 @@ class Capture:
 
     def __init__(self, inputs):
         self.grads = [None] * len(inputs)
-        self._leaves = {id(t): i for i, t in enumerate(inputs) if t._edge() is t}
+        self._leaves = {id(t): i for i, t in enumerate(inputs) if t.gradient_edge() is t}
         self._nodes = {}
         for i, t in enumerate(inputs):
-            edge = t._edge()
+            edge = t.gradient_edge()
             if edge is not t:
                 node, nr = edge if type(edge) is tuple else (edge, 0)
                 self._nodes.setdefault(node, []).append((i, nr))

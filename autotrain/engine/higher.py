@@ -235,7 +235,7 @@ def run_backward_graph(roots, root_grads, retain_graph: bool, capture=None) -> N
     """
     pending, heap = {}, []
     for root, g in zip(roots, root_grads):
-        edge = root._edge()
+        edge = root.gradient_edge()
         if type(edge) is tuple:
             _pending_add(pending, heap, edge[0], edge[1], g)
         elif edge is root:

@@ -17,7 +17,7 @@ import numpy as np
 from .. import backend
 from ..graph import enable_grad
 from ..dtypes import get_default_dtype
-from ..tensor import Tensor, new_tensor
+from ..tensor import Tensor, increment_version, new_tensor
 from .formulas import ArrayOps
 
 #: a hyper-parameter a subclass must be given (PyTorch's ``optim.optimizer.required``)
@@ -30,7 +30,7 @@ def _typename(value) -> str:
 
 def mark_updated(param: Tensor) -> None:
     """Record an in-place change of ``param``'s values (graphs that saved it will refuse to backward)."""
-    param._bump()
+    increment_version(param)
 
 
 class Optimizer:
