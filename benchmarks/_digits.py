@@ -1,4 +1,4 @@
-"""Workload ``digits`` (issue 11): the training step of the shipped classification config,
+"""Workload ``digits``: the training step of the shipped classification config,
 ``configs/digits.yaml`` (8x8 handwritten digits, standardised, an MLP with a hidden layer, cross-entropy,
 Adam, minibatches of N rows), in every mode and in hand-written numpy, PyTorch eager and JAX jit.
 
@@ -31,7 +31,7 @@ class DigitsProblem(NamedTuple):
 def digits_problem(sizes=(), config: Path = CONFIG) -> DigitsProblem:
     """The config's split, standardised data, its initial weights and its first epoch's minibatches."""
     if not config.exists():
-        raise Skip(f"{config.name} is not in this checkout (issue 11, branch fit-data)")
+        raise Skip(f"{config.name} is not in this checkout")
     from autotrain.training.config import load_config
     from autotrain.training.data import order_rng
     from autotrain.modes import spec_from_config

@@ -1,4 +1,4 @@
-"""Workload ``mlp`` (issue 10): ``Linear(64,128) ReLU Linear(128,128) ReLU Linear(128,10)``,
+"""Workload ``mlp``: ``Linear(64,128) ReLU Linear(128,128) ReLU Linear(128,10)``,
 ``CrossEntropyLoss``, ``Adam`` (lr 1e-3, PyTorch's defaults), batch 32, float32.
 
 Rows, all from the same data and initial weights (``mlp_problem``):
@@ -189,7 +189,7 @@ def engine_step(problem: MLPProblem, lr: float, threads=None) -> Step:
 
     missing = [name for name in ("nn", "optim") if not hasattr(engine, name)]
     if missing:
-        raise Skip(f"autotrain.engine has no {' or '.join(missing)} yet (issue 10, branch nn-optim)")
+        raise Skip(f"autotrain.engine has no {' or '.join(missing)}")
     return pytorch_program(engine, problem, lr)
 
 
@@ -213,7 +213,7 @@ def static_step(problem: MLPProblem, lr: float, threads=None) -> Step:
         except AttributeError:
             missing.append(name)
     if missing:
-        raise Skip(f"autotrain.engine.static has no {', '.join(missing)} yet (issue 10, branch static-tf)")
+        raise Skip(f"autotrain.engine.static has no {', '.join(missing)}")
     graph = tf.Graph()
     with graph.as_default():
         x = tf.placeholder(tf.float32, shape=(None, problem.x.shape[1]))

@@ -14,12 +14,17 @@ TIME_TARGETS = [
     ("wide", "static", FLOOR, 1.02),
     ("wide", "autograd", REFERENCE, 1.00),
     ("wide", "custom-relu", REFERENCE, 1.00),
-    ("mlp", "engine", REFERENCE, 1.30),  # issue 10
+    ("mlp", "engine", REFERENCE, 1.30),
     ("mlp", "static", REFERENCE, 1.00),
-    ("digits", "autograd", "torch eager", 0.50),  # issue 11
+    ("digits", "autograd", "torch eager", 0.50),
     ("digits", "static", REFERENCE, 1.00),
+    # torch.compile's speed (the compiled mode): the plan's speed with the optimizer step in it
+    ("tiny", "compiled", REFERENCE, 2.00),
+    ("seed", "compiled", REFERENCE, 0.90),
+    ("mlp", "compiled", REFERENCE, 0.85),
+    ("digits", "compiled", REFERENCE, 1.00),
 ]
-ZERO_ALLOC_WORKLOADS = {"seed", "tiny", "wide"}  # issue 6's target; mlp/digits gather minibatches, feed labels
+ZERO_ALLOC_WORKLOADS = {"seed", "tiny", "wide"}  # allocation-free steps; mlp/digits gather minibatches, feed labels
 FLAT_MIN_STEPS = 1000  # fewer steps (wide, --quick) cannot tell a leak from one-off caches: no flatness verdict
 STARTUP_LIMIT = 1.5  # autotrain --help / python -c "import numpy"
 MODES = ("manual", "autograd", "custom-relu", "static")

@@ -1,4 +1,4 @@
-"""What `autotrain fit` costs on top of the bare training loop (issue 4 target: <= 1.2x at 5000 steps).
+"""What `autotrain fit` costs on top of the bare training loop (target: <= 1.2x at 5000 steps).
 
 CLI:     the whole `autotrain fit configs/two_layer.yaml --set steps=5000 --quiet` process, wall clock
          (interpreter start, imports, config, run directory, metrics, checkpoints, summary).

@@ -43,6 +43,7 @@ from _measure import (CLOCKS, ThreadPinError, blas_threads, clock_for, machine, 
 from _report import (markdown_table, memory_targets, result_table, startup_target, targets_table,  # noqa: E402
                      time_targets)
 from _rows import TWO_LAYER, RowTable, Skip, try_build  # noqa: E402
+from _guards import guard_cost  # noqa: E402
 
 UNTRACED = {"torch eager", "jax jit"}  # their allocators bypass tracemalloc: only page faults are real
 THREAD_ENV = ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS",
@@ -66,7 +67,7 @@ class Workload:
     block: int  # timed steps per row per round
     rewarm: int  # untimed steps per row per round, after the row before it ran
     warmup: int  # untimed steps per row once, first (compilers, caches)
-    memory_steps: int  # steady steps for the memory growth (issue 6: flat over 10,000) and page faults
+    memory_steps: int  # steady steps for the memory growth (flat over 10,000) and page faults
 
 
 def _workloads() -> dict[str, Workload]:
@@ -81,10 +82,10 @@ def _workloads() -> dict[str, Workload]:
         # BLAS-bound, ~0.4 s a step.  lr 1e-6 diverges here within 3 steps.
         "wide": Workload("wide", TWO_LAYER, (1024, 4096, 2048, 256), 1e-10, rounds=8, block=1, rewarm=1, warmup=2,
                          memory_steps=2),
-        # issue 10: Linear(64,128) ReLU Linear(128,128) ReLU Linear(128,10), CrossEntropyLoss, Adam, batch 32.
+        # Linear(64,128) ReLU Linear(128,128) ReLU Linear(128,10), CrossEntropyLoss, Adam, batch 32.
         "mlp": Workload("mlp", MLP, (32, 64, 128, 128, 10), 1e-3, rounds=40, block=10, rewarm=3, warmup=50,
                         memory_steps=2000),
-        # issue 11: the shipped classification config's training step (digits), every mode.
+        # the shipped classification config's training step (digits), every mode.
         "digits": Workload("digits", DIGITS, (), 0.0, rounds=30, block=10, rewarm=3, warmup=30, memory_steps=500),
     }
 
@@ -149,6 +150,9 @@ def time_rows(w: Workload, names, threads, progress=None, clock: str = "auto") -
                       "gflops": flops / seconds / 1e9 if flops else None,
                       "floor_fraction": floor_s / seconds if floor_s else None, "samples": values}
     result.update(threads=label, rows=rows, skipped=skipped, twin=twin_check(table, rows))
+    if "compiled" in rows:
+        with blas_threads(threads):
+            result["guard"] = guard_cost(table.rows["compiled"], problem, w.lr, threads)
     return result
 
 
@@ -187,18 +191,6 @@ def memory_rows(w: Workload, names) -> dict:
     return found
 
 
-def estimate_seconds(workloads, threads, names, memory: bool = True) -> float:
-    """A rough up-front figure: rows x steps x a per-workload guess of ms/step on a 2-core machine."""
-    guess_ms = {"seed": 0.6, "tiny": 0.06, "wide": 600, "mlp": 0.8, "digits": 1.5}
-    total = 0.0
-    for w in workloads:
-        rows = len(selected_rows(w, names))
-        steps = w.warmup + w.rounds * (w.block + w.rewarm)
-        total += rows * guess_ms.get(w.name, 1.0) / 1e3 * (steps * len(threads) + 20 * w.memory_steps * memory)
-        total += rows * (2.0 if w.name != "wide" else 5.0)  # building rows each round, imports
-    return total
-
-
 def run_suite(workloads, threads, names, startup_runs: int, console=None, clock: str = "auto",
               memory: bool = True) -> dict:
     """Everything the suite measures, as one JSON-ready dict; tables go to ``console`` as they finish."""
@@ -206,8 +198,9 @@ def run_suite(workloads, threads, names, startup_runs: int, console=None, clock:
               "results": [], "memory": {}, "startup": None, "targets": [], "notes": []}
     started = time.perf_counter()
     say = console.print if console else (lambda *a, **k: None)
-    say(f"[dim]estimate on a quiet 2-core machine: about {estimate_seconds(workloads, threads, names, memory) / 60:.1f} min "
-        f"(load average {fmt_load(os.getloadavg())})[/]")
+    # No up-front time estimate: a row's cost varies 10x with the machine and its load; each stage says the
+    # time so far instead.
+    say(f"[dim]load average {fmt_load(os.getloadavg())}[/]")
     for w in workloads:
         found = {}
         if memory:
@@ -222,6 +215,10 @@ def run_suite(workloads, threads, names, startup_runs: int, console=None, clock:
             report["results"].append(result)
             report["targets"] += time_targets(result)
             say(result_table(result, found, report["targets"]))
+            if result.get("guard"):
+                g = result["guard"]
+                say(f"compiled: guards {g['fast_us']:.1f} us a call (the fast guard; the full guard "
+                    f"{g['full_us']:.1f} us)")
     if startup_runs:
         report["startup"] = startup_seconds(startup_runs)
         report["targets"].append(startup_target(report["startup"]))
@@ -271,6 +268,9 @@ def print_footer(report: dict, console) -> None:
         console.print(f"[dim]note: {note}[/]")
 
 
+RESULTS = Path(__file__).resolve().parent / "results"  # git-ignored; `autotrain runs` lists only runs/
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -279,7 +279,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--rows", default=None,
                         help="rows besides each workload's reference (default: all); a row a workload does not "
                              "have is left out of that workload: %s" % ",".join(all_row_names()))
-    parser.add_argument("--json", type=Path, default=None, help="where to write results (default: runs/bench/)")
+    parser.add_argument("--json", type=Path, default=None, help="where to write results (default: benchmarks/results/, git-ignored; "
+                        "never runs/, whose folders are runs)")
     parser.add_argument("--quick", action="store_true", help="fewer steps: a look, not a measurement")
     parser.add_argument("--clock", choices=["auto", *CLOCKS], default="auto",
                         help="auto (default): process CPU time at 1 thread (robust to other processes on a shared "
@@ -351,7 +352,7 @@ def main(argv=None) -> dict:
     print_footer(report, console)
     if args.markdown:
         print(markdown_table(report["results"]))
-    path = args.json or Path("runs/bench") / time.strftime("suite-%Y%m%d-%H%M%S.json")
+    path = args.json or RESULTS / time.strftime("suite-%Y%m%d-%H%M%S.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str))
     console.print(f"results: {path}")

@@ -1,8 +1,11 @@
 """Hardening case groups: ``@pytest.mark.group("bad input")`` and one summary line with every group's count.
 
-The hardening suite (``tests/test_hardening_*.py``) marks its own tests.  Cases that older test files
-already cover are mapped to a group here, by file and test function, so those files stay untouched;
-a mapped name that no longer exists is reported in the summary instead of silently shrinking a group.
+The hardening files (``test_cli_bad_input.py``, ``test_config_hostile_inputs.py``, ``test_fit_faults.py``,
+``test_runs_checkpoints.py``, ``test_runs_lock.py``, ``test_runs_paths.py``, ``test_cli_signals.py``,
+``test_cli_commands.py``, ``test_engine_misuse.py``, ``test_static_misuse.py``) mark their own tests.
+Cases that other test files already cover are mapped to a group here, by file and test function, so
+those files stay untouched; a mapped name that no longer exists is reported in the summary instead of
+silently shrinking a group.
 
 It also pins BLAS to one thread for the whole test run (below, before numpy is imported).
 """
@@ -36,7 +39,7 @@ import pytest
 GROUPS = ("bad input", "faults", "engine misuse", "static misuse", "one writer", "checkpoint forgery", "paths",
           "hangs and crashes", "signals", "memory", "frictions")
 
-# Existing tests that are issue-7 cases: {file: {group: test functions}}.
+# Tests of other files that are hardening cases: {file: {group: test functions}}.
 EXISTING = {
     "test_config.py": {"bad input": [
         "test_all_errors_of_a_file_at_once_with_line_key_value_allowed", "test_floats_read_the_yaml_1_2_way",

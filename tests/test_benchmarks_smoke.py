@@ -56,7 +56,7 @@ def test_suite_runs_tiny_and_writes_json(small, tmp_path):
 
 @pytest.mark.parametrize("rows", ["manual,autograd,static", "autograd", "5 matmuls", "numpy"])
 def test_any_row_subset_runs(small, tmp_path, rows):
-    """Issue 12: the report crashed (TypeError) when the floor row was not selected."""
+    """The report needs no particular row: the floor row may be left out."""
     report = run(small, tmp_path, "--workloads", "tiny", "--threads", "1", "--rows", rows)
     (result,) = report["results"]
     assert set(result["rows"]) == {"numpy", *rows.split(",")}
@@ -185,7 +185,7 @@ def test_mlp_rows_agree_with_the_numpy_reference(suite):
 
 
 def test_digits_rows_train_the_shipped_config_alike(suite):
-    """Issue 11's workload: every mode and reference takes the same minibatches of configs/digits.yaml
+    """The digits workload: every mode and reference takes the same minibatches of configs/digits.yaml
     from the same weights, so their losses agree step by step."""
     from _digits import DIGITS, digits_problem
     from _rows import Skip
@@ -252,3 +252,20 @@ def test_cli_overhead_prints_an_estimate_then_progress(capsys):
     assert lines[0].startswith("2 runs of 20 steps") and "about" in lines[0]
     assert lines[1].lstrip().startswith("[1/2] library") and lines[2].lstrip().startswith("[2/2] autotrain fit")
     assert lines[-1].startswith("ratio cli/library")
+
+
+def test_results_go_outside_runs_by_default_and_are_git_ignored(small, tmp_path, monkeypatch):
+    """`autotrain runs` lists runs/: a benchmark report there was a row marked unreadable."""
+    root = Path(__file__).resolve().parents[1]
+    assert small.RESULTS == BENCH / "results" and "runs" not in small.RESULTS.relative_to(root).parts
+    assert "benchmarks/results/" in (root / ".gitignore").read_text().split()
+    monkeypatch.setattr(small, "RESULTS", tmp_path / "results")
+    small.main(["--workloads", "tiny", "--threads", "1", "--rows", "manual", "--startup-runs", "0", "--no-memory"])
+    (written,) = (tmp_path / "results").iterdir()
+    assert written.name.startswith("suite-") and json.loads(written.read_text())["results"]
+
+
+def test_the_suite_prints_no_up_front_time_guess(small, tmp_path, capsys):
+    run(small, tmp_path, "--workloads", "tiny", "--threads", "1", "--rows", "manual", "--no-memory")
+    out = capsys.readouterr().out
+    assert "estimate" not in out and "so far" in out

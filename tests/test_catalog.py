@@ -5,7 +5,6 @@ import os
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from autotrain.store import catalog
 from autotrain.store import metrics as metrics_file
@@ -15,8 +14,8 @@ from autotrain.training.compare import compare_modes
 from autotrain.training.config import load_config
 from autotrain.store.runs import create_run
 from autotrain.training.train import fit
+from helpers import invoke
 
-runner = CliRunner()
 TINY = dict(N=6, D_in=5, H=4, D_out=2, lr=1e-3, steps=12, mode="manual", dtype="float64", checkpoint_every=5,
             name="tiny")
 
@@ -29,10 +28,6 @@ def make_run(root, **kw):
     c = cfg(**kw)
     run = create_run(c, root)
     return run, fit(c, run)
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def by_dir(entries):

@@ -71,3 +71,41 @@ def test_a_piped_table_has_plain_stable_columns(made):
     text = cli("runs", "--runs-dir", runs, cwd=root)
     assert not any(ch in text for ch in "│┃━┏┡┌")  # no borders: columns split on runs of spaces
     assert text == cli("runs", "--runs-dir", runs, cwd=root)
+
+
+BORDERS = "│┃━┏┡┌┐└┘├┤┬┴┼"
+
+
+def test_show_fit_and_print_config_tables_are_plain_when_piped(made):
+    root, runs = made
+    run = next(d for d in sorted(runs.iterdir()) if d.is_dir() and "-compare-" not in d.name
+               and "-sweep-" not in d.name)
+    shown = cli("show", run, cwd=root)
+    tables = shown.split("checkpoints kept:")[0]  # the charts after it draw their own axes
+    assert "config" in tables and "summary" in tables and not any(ch in tables for ch in BORDERS)
+    assert shown == cli("show", run, cwd=root)
+    printed = cli("fit", SEED, "--print-config", cwd=root)
+    assert printed.splitlines()[0] == f"config ({SEED})" and not any(ch in printed for ch in BORDERS)
+    assert printed == cli("fit", SEED, "--print-config", cwd=root)
+    fitted = cli("fit", SEED, "--set", "steps=3", "--runs-dir", runs / "plain", "--no-tensorboard", cwd=root)
+    assert "elapsed_s" in fitted and not any(ch in fitted for ch in BORDERS)
+    for text in (tables, printed.split("\n", 1)[1], fitted):  # the title line names a path: never broken
+        check_narrow(text)
+
+
+def test_sweep_tables_fit_80_columns_and_wide_shows_every_column(tmp_path):
+    keys = ["--sweep", "H=4,8", "--sweep", "lr=0.000001", "--sweep", "seed=0", "--sweep", "checkpoint_every=1000"]
+    narrow = cli("fit", SEED, "--set", "steps=3", *keys, "--runs-dir", tmp_path / "runs", "-q", "--no-tensorboard",
+                 cwd=tmp_path)
+    check_narrow(narrow)
+    assert "(left out to fit 80 columns: run; --wide shows them)" in narrow
+    [sweep_dir] = (tmp_path / "runs").iterdir()
+    for args in (["sweep", "--resume", sweep_dir, "-q", "--no-tensorboard"], ["show", sweep_dir]):
+        check_narrow(cli(*args, cwd=tmp_path))
+        wide = cli(*args, "--wide", cwd=tmp_path)
+        assert "trial-000-H_4-lr_1e-06-seed_0-checkpoint_every_1000" in wide.split("best:")[0]
+        assert "--wide shows them" not in wide
+    wide = cli("fit", SEED, "--set", "steps=3", *keys, "--runs-dir", tmp_path / "again", "-q", "--no-tensorboard",
+               "--wide", cwd=tmp_path)
+    header = next(line for line in wide.splitlines() if line.lstrip().startswith("#"))
+    assert header.split()[-1] == "run" and "--wide shows them" not in wide

@@ -320,3 +320,341 @@ def test_explain_lists_traces_guards_and_the_plan():
     f(torch.ones(3))
     text = f.explain()
     assert "1 ran the plan" in text and "guards:" in text and "plan_memory" in text
+
+
+# ------------------------------------------------------------------------------- the step in the plan
+def _sgd_setup(opt_factory, seed=0):
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 6), torch.nn.ReLU(), torch.nn.Linear(6, 3))
+    opt = opt_factory(model.parameters())
+    loss_fn = torch.nn.MSELoss()
+
+    def step(x, y):
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+    return model, opt, step
+
+
+def _side_by_side(opt_factory, change, steps=12, at=5):
+    """The same training run eagerly and compiled, with ``change(model, opt)`` applied to both before step
+    ``at``; returns (eager params, compiled params, eager losses, compiled losses, the compiled function)."""
+    xs, ys = _data(4, 5, 3, steps, np.float32, seed=3)
+    runs = []
+    for compiled in (False, True):
+        model, opt, step = _sgd_setup(opt_factory)
+        fn = torch.compile(step) if compiled else step
+        losses = []
+        for k, (x, y) in enumerate(zip(xs, ys)):
+            if k == at:
+                change(model, opt)
+            losses.append(fn(x, y).item())
+        runs.append(([p.detach().numpy().copy() for p in model.parameters()], losses, fn, opt))
+    (pe, le, _, oe), (pc, lc, fc, oc) = runs
+    assert lc == le
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(pc, pe))
+    return fc, oe, oc
+
+
+@pytest.mark.parametrize("opt_name", sorted(OPTIMIZERS))
+def test_the_optimizer_step_runs_inside_the_plan(opt_name):
+    f, eager_opt, compiled_opt = _side_by_side(OPTIMIZERS[opt_name], lambda m, o: None)
+    assert "0 optimizer steps after the plan" in f.explain() and f.compiled_calls == 11, f.explain()
+    for a, b in zip(eager_opt.state.values(), compiled_opt.state.values()):   # step counters, moments
+        assert {k: v.numpy().tobytes() for k, v in a.items()} == {k: v.numpy().tobytes() for k, v in b.items()}
+
+
+@pytest.mark.parametrize("opt_name", ["sgd", "momentum", "adam", "rmsprop"])
+def test_an_lr_changed_by_hand_is_used_without_a_retrace(opt_name):
+    def change(model, opt):
+        opt.param_groups[0]["lr"] = opt.param_groups[0]["lr"] * 3
+    f, _, _ = _side_by_side(OPTIMIZERS[opt_name], change)
+    assert len(f.traces) == 1 and f.compiled_calls == 11, f.explain()
+
+
+def test_betas_and_momentum_values_are_fed_not_baked_in():
+    def adam(model, opt):
+        opt.param_groups[0]["betas"] = (0.5, 0.9)
+        opt.param_groups[0]["eps"] = 1e-3
+    f, _, _ = _side_by_side(OPTIMIZERS["adam"], adam)
+    assert len(f.traces) == 1, f.explain()
+
+    def momentum(model, opt):
+        opt.param_groups[0]["momentum"] = 0.5
+    f, _, _ = _side_by_side(OPTIMIZERS["momentum"], momentum)
+    assert len(f.traces) == 1, f.explain()
+
+
+def test_a_structural_hyperparameter_change_retraces():
+    def nesterov(model, opt):
+        opt.param_groups[0]["nesterov"] = True
+    f, _, _ = _side_by_side(OPTIMIZERS["momentum"], nesterov)
+    assert len(f.traces) == 2, f.explain()
+
+    def maximize(model, opt):
+        opt.param_groups[0]["maximize"] = True
+    f, _, _ = _side_by_side(OPTIMIZERS["adam"], maximize)
+    assert len(f.traces) == 2, f.explain()
+
+
+def test_amsgrad_and_weight_decay_in_the_plan():
+    for factory in (lambda p: torch.optim.Adam(p, lr=1e-2, amsgrad=True, weight_decay=0.1),
+                    lambda p: torch.optim.AdamW(p, lr=1e-2, amsgrad=True, maximize=True),
+                    lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.1),
+                    lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, dampening=0.3, maximize=True),
+                    lambda p: torch.optim.RMSprop(p, lr=1e-3, momentum=0.9, centered=True, weight_decay=0.1)):
+        f, _, _ = _side_by_side(factory, lambda m, o: None)
+        assert "0 optimizer steps after the plan" in f.explain()
+
+
+@pytest.mark.parametrize("opt_name", ["momentum", "adam", "rmsprop"])
+def test_replaced_optimizer_state_retraces(opt_name):
+    def reload(model, opt):   # new state tensors (deep copies) with the same values
+        opt.load_state_dict(opt.state_dict())
+    f, _, _ = _side_by_side(OPTIMIZERS[opt_name], reload)
+    assert len(f.traces) == 2, f.explain()
+
+    def one_entry(model, opt):   # one state tensor replaced by hand, with other values
+        state = opt.state[next(iter(model.parameters()))]
+        key = "momentum_buffer" if opt_name == "momentum" else "square_avg" if opt_name == "rmsprop" else "exp_avg"
+        state[key] = torch.ones_like(state[key])
+    _side_by_side(OPTIMIZERS[opt_name], one_entry)
+
+
+@pytest.mark.parametrize("opt_name", ["sgd", "adam"])
+def test_a_replaced_parameter_list_retraces(opt_name):
+    # (the parameters left out keep accumulating .grad: a third trace follows, for their .grad no longer None)
+    def fewer(model, opt):
+        opt.param_groups[0]["params"] = list(model.parameters())[2:]
+    f, _, _ = _side_by_side(OPTIMIZERS[opt_name], fewer)
+    assert len(f.traces) >= 2, f.explain()
+
+    def in_place(model, opt):
+        del opt.param_groups[0]["params"][0]
+    f, _, _ = _side_by_side(OPTIMIZERS[opt_name], in_place)
+    assert len(f.traces) >= 2, f.explain()
+
+
+def test_an_lr_that_is_not_a_python_number_runs_eagerly():
+    def numpy_lr(model, opt):   # numpy's float64 is not rounded to float32 as a Python float is: eager's numbers
+        opt.param_groups[0]["lr"] = np.float64(0.05)
+    f, _, _ = _side_by_side(OPTIMIZERS["sgd"], numpy_lr)
+    assert "not a Python number" in f.explain()
+
+
+def test_parameter_versions_are_bumped_as_eager_bumps_them():
+    xs, ys = _data(4, 5, 3, 6, np.float32)
+    versions = []
+    for compiled in (False, True):
+        model, opt, step = _sgd_setup(OPTIMIZERS["adam"])
+        fn = torch.compile(step) if compiled else step
+        for x, y in zip(xs, ys):
+            fn(x, y)
+        versions.append([p._version for p in model.parameters()] +
+                        [t._version for s in opt.state.values() for t in s.values()])
+    assert versions[0] == versions[1]
+
+
+# ------------------------------------------------------------------------------- fast paths
+def _compiled_sgd():
+    model, opt, step = _sgd_setup(OPTIMIZERS["momentum"])
+    f = torch.compile(step)
+    x, y = torch.randn(4, 5), torch.randn(4, 3)
+    f(x, y)
+    f(x, y)   # the full guard's match builds the fast guard
+    assert f._fast is not None
+    return model, opt, f, x, y
+
+
+def _agrees_with_the_full_guard(f, args):
+    """The fast guard's verdict, checked against the full guard (a pass must be a pass there too)."""
+    fast = f._fast.check(args)
+    full = f._guard_key(args, {})[0] == f._fast.trace.guard and all(
+        (p.grad is None) is none for p, none in f._fast.trace.grads_none)
+    assert not fast or full
+    return fast
+
+
+def test_the_fast_guard_refuses_every_change_the_full_guard_sees():
+    model, opt, f, x, y = _compiled_sgd()
+    assert _agrees_with_the_full_guard(f, (x, y))
+    changes = [
+        lambda: (torch.randn(5, 5), y),                          # a shape
+        lambda: (x.double(), y),                                 # a dtype
+        lambda: (x.clone().requires_grad_(), y),                 # requires_grad
+        lambda: (x[1:], y),                                      # a view
+        lambda: (x, x),                                          # aliasing
+    ]
+    for change in changes:
+        assert not _agrees_with_the_full_guard(f, change())
+    edits = [
+        lambda: setattr(model, "training", False),
+        lambda: setattr(model[0], "weight", torch.nn.Parameter(model[0].weight.detach().clone())),
+        lambda: model._modules.__setitem__("1", torch.nn.Tanh()),
+        lambda: opt.param_groups[0].__setitem__("nesterov", True),
+        lambda: opt.param_groups[0]["params"].pop(),
+        lambda: opt.state.clear(),
+        lambda: setattr(next(model.parameters()), "grad", torch.zeros(6, 5)),
+    ]
+    for edit in edits:
+        model, opt, f, x, y = _compiled_sgd()
+        edit()
+        assert not _agrees_with_the_full_guard(f, (x, y))
+
+
+def test_the_fast_guard_passes_a_new_lr_and_new_batches():
+    model, opt, f, x, y = _compiled_sgd()
+    opt.param_groups[0]["lr"] = 0.123
+    assert _agrees_with_the_full_guard(f, (torch.randn(4, 5), torch.randn(4, 3)))
+
+
+@pytest.mark.parametrize("opt_name", ["sgd", "adam"])
+def test_the_generated_replay_matches_the_general_replay(opt_name):
+    xs, ys = _data(4, 5, 3, 10, np.float32)
+    results = []
+    for generated in (True, False):
+        model, opt, step = _sgd_setup(OPTIMIZERS[opt_name])
+        f = torch.compile(step)
+        losses = []
+        for x, y in zip(xs, ys):
+            losses.append(f(x, y).item())
+            for trace in f.traces:
+                if not generated:
+                    trace.fast_replay = None
+                else:
+                    assert trace.fast_replay is not None
+        results.append((losses, [p.detach().numpy().tobytes() for p in model.parameters()]))
+        assert f.compiled_calls == 9
+    assert results[0] == results[1]
+
+
+def test_one_hot_targets_match_the_general_target_matrix():
+    from autotrain.engine.compile import _OneHotTargets
+    from autotrain.engine.nn import functional as F
+    rng = np.random.default_rng(0)
+
+    def general(tensors):
+        stand_in = torch.tensor(np.empty((6, 4), np.float32))
+        labels = F.check_targets(stand_in, tensors[0], 1)
+        return F.target_matrix(stand_in, labels, 1, None, -100, 0.0, True)[0]
+    fast = _OneHotTargets(general, 0, (6, 4), np.float32, True)
+    for _ in range(5):
+        labels = [torch.tensor(rng.integers(0, 4, 6))]
+        assert fast(labels).tobytes() == general(labels).tobytes()
+    for bad in ([0, 1, 2, 3, 4, 0], [0, -1, 2, 3, 1, 0]):
+        with pytest.raises(IndexError, match="out of bounds"):
+            fast([torch.tensor(np.array(bad))])
+
+
+def test_cross_entropy_with_an_out_of_range_label_raises_as_eager():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 4)
+    f = torch.compile(lambda x, y: torch.nn.functional.cross_entropy(model(x), y))
+    x = torch.randn(5, 3)
+    for _ in range(3):
+        f(x, torch.tensor(np.array([0, 1, 2, 3, 0])))
+    with pytest.raises(IndexError, match="Target 7 is out of bounds"):
+        f(x, torch.tensor(np.array([0, 1, 7, 3, 0])))
+
+
+def test_alternating_batch_shapes_keep_a_fast_guard_each():
+    xs, ys = _data(4, 5, 3, 12, np.float32)
+    short = _data(2, 5, 3, 12, np.float32, seed=1)
+    runs = []
+    for compiled in (False, True):
+        model, opt, step = _sgd_setup(OPTIMIZERS["adam"])
+        fn = torch.compile(step) if compiled else step
+        losses = [fn(*(pair if k % 3 else (short[0][k], short[1][k]))).item()
+                  for k, pair in enumerate(zip(xs, ys))]
+        runs.append((losses, [p.detach().numpy().tobytes() for p in model.parameters()], fn))
+    assert runs[0][:2] == runs[1][:2]
+    assert len(runs[1][2]._fast_guards) == 2 and runs[1][2].compiled_calls == 10
+
+
+@pytest.mark.parametrize("reduction", ["sum", "none"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_planned_softmax_cross_entropy_matches_the_op(reduction, dtype):
+    import types
+    from autotrain.engine.compile import (PlannedSoftmaxCrossEntropy, PlannedSoftmaxCrossEntropyGrad, _SCE,
+                                          _SoftmaxWork)
+    rng = np.random.default_rng(0)
+    for shape in ((6, 4), (3, 5, 2)):
+        logits = rng.standard_normal(shape).astype(dtype) * 5
+        logits.flat[3] = -np.inf
+        target = rng.random(shape).astype(dtype)
+        target.flat[3] = 0.0
+        work = _SoftmaxWork()
+        loss = PlannedSoftmaxCrossEntropy.forward(np, logits, target, axis=1, reduction=reduction, work=work)
+        expected = _SCE.forward(np, logits, target, axis=1, reduction=reduction)
+        assert np.asarray(loss).tobytes() == np.asarray(expected).tobytes()
+        g = rng.random(np.shape(expected)).astype(dtype)
+        out = np.empty(shape, dtype)
+        grad = PlannedSoftmaxCrossEntropyGrad.forward(np, logits, target, g, loss, out=out, axis=1,
+                                                      reduction=reduction, work=work)
+        ctx = types.SimpleNamespace(inputs=(logits, target), attrs={"axis": 1, "reduction": reduction},
+                                    needs_input_grad=(True, False))
+        assert grad is out and grad.tobytes() == _SCE.backward(ctx, np, g)[0].tobytes()
+
+
+def test_a_step_that_zeroes_first_needs_one_trace():
+    losses, params, fn = _trajectory((8, 16, 16, 4), "adam", np.float32, True, False, steps=10)
+    eager = _trajectory((8, 16, 16, 4), "adam", np.float32, False, False, steps=10)
+    assert losses.tobytes() == eager[0].tobytes()
+    assert len(fn.traces) == 1 and fn.compiled_calls == 9, fn.explain()
+
+
+def test_a_grad_read_before_zero_grad_stays_guarded():
+    torch.manual_seed(0)
+    w = torch.ones(3, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1)
+
+    def step(x):
+        carried = w.grad * 0.5 if w.grad is not None else None   # reads the .grad left by the last call
+        opt.zero_grad()
+        loss = (w * x).sum() if carried is None else (w * x).sum() + (carried * w).sum()
+        loss.backward()
+        opt.step()
+        return loss
+    f = torch.compile(step)
+    x = torch.full((3,), 2.0)
+    got = [f(x).item() for _ in range(4)]
+    torch.manual_seed(0)
+    w = torch.ones(3, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1)
+    assert got == [step(x).item() for _ in range(4)]
+
+
+def test_a_momentum_schedule_stays_on_the_fast_guard():
+    def cycle(model, opt):
+        opt.param_groups[0]["momentum"] = 0.8
+    import sys
+    built = []
+    compile_module = sys.modules["autotrain.engine.compile"]   # (the package's ``compile`` is the function)
+    original = compile_module._FastGuard.__init__
+
+    def counting(self, *args):
+        built.append(1)
+        original(self, *args)
+    compile_module._FastGuard.__init__ = counting
+    try:
+        f, _, _ = _side_by_side(OPTIMIZERS["momentum"], cycle)
+    finally:
+        compile_module._FastGuard.__init__ = original
+    assert len(f.traces) == 1 and len(built) == 1, f.explain()
+
+    def to_zero(model, opt):   # momentum 0 is another formula: the fast guard refuses, the full guard re-traces
+        opt.param_groups[0]["momentum"] = 0
+    f, _, _ = _side_by_side(OPTIMIZERS["momentum"], to_zero)
+    assert len(f.traces) == 2, f.explain()
+
+
+def test_an_aliased_trace_never_serves_distinct_arguments():
+    f = torch.compile(lambda a, b: a * 2 + b)
+    a, b = torch.ones(2), torch.zeros(2)
+    for _ in range(3):   # the aliased trace replayed by the full guard, more than once
+        assert f(a, a).tolist() == [3.0, 3.0]
+    assert f(a, b).tolist() == [2.0, 2.0]
+    assert f(a, a).tolist() == [3.0, 3.0]
+    assert f(b, a).tolist() == [1.0, 1.0]

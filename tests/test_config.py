@@ -7,14 +7,9 @@ import yaml
 
 from autotrain.training.config import (ConfigError, ConfigLoader, FitConfig, check_resources, estimate_bytes, load_config,
                               parse_override, resolve, to_yaml)
+from helpers import write
 
 SEED = Path(__file__).resolve().parents[1] / "configs" / "two_layer.yaml"
-
-
-def write(tmp_path, text, name="c.yaml"):
-    p = tmp_path / name
-    p.write_text(text)
-    return p
 
 
 def problems(path, overrides=()):
@@ -155,7 +150,7 @@ def test_steps_zero_is_valid_and_schema_is_json():
     assert schema["additionalProperties"] is False and "custom-relu" in json.dumps(schema)
 
 
-# A property test in the spirit of issue 7: whatever the text, the loader returns a config or raises ConfigError.
+# A property test: whatever the text, the loader returns a config or raises ConfigError.
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
 _yaml_ish = st.one_of(

@@ -7,20 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from autotrain.cli import app
 from autotrain.training.config import load_config
 from autotrain.training.data import DataError, class_indices, encode_labels, integer_label, read_csv, read_table
 from autotrain.store.runs import create_run
 from autotrain.training.train import fit, resolve_data
+from helpers import invoke
 
-runner = CliRunner()
 BIG = 2**53  # 2**53 + 1 is the first integer a float64 cannot hold
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def write(path: Path, text: str, encoding="utf-8") -> Path:

@@ -1,5 +1,5 @@
 """The engine's shape (no import cycles, the op table drives the API) and its surface beyond the seed:
-creation functions, grad-mode decorators, misuse errors (issue 12) and names it does not cover."""
+creation functions, grad-mode decorators, misuse errors and names it does not cover."""
 import ast
 import pathlib
 import subprocess
@@ -12,7 +12,7 @@ import autotrain.engine as torch
 from autotrain.engine.ops import OPS
 
 ENGINE = pathlib.Path(torch.__file__).parent
-MISUSE = pytest.mark.group("engine misuse")  # counted in the hardening summary (issue 12)
+MISUSE = pytest.mark.group("engine misuse")  # counted in the hardening summary
 
 
 # ----------------------------------------------------------------- architecture

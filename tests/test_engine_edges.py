@@ -86,6 +86,17 @@ def test_std_gradient_is_zero_where_the_deviation_is_zero():
     np.testing.assert_allclose(g, [[0.0, 0.0], [-1 / math.sqrt(2), 1 / math.sqrt(2)]])
 
 
+@pytest.mark.parametrize("value", [0.1, 1e-30, -1e30, 1.0 / 3.0])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_equal_entries_whose_mean_rounds_have_exactly_zero_spread(value, dtype):
+    """sum/n of three equal 0.1s is an ulp off 0.1: PyTorch's (Welford) var and std are exactly 0 there,
+    and std's gradient is 0 -- not ~1e-17 and an O(1) gradient from the ulp-sized deviations."""
+    x = torch.tensor([[value] * 3, [value, 0.5, -0.5]], dtype=getattr(torch, dtype), requires_grad=True)
+    assert x.var(dim=1)[0].item() == 0.0 and x.std(dim=1)[0].item() == 0.0 and x[0].var().item() == 0.0
+    x.std(dim=1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy()[0], [0.0, 0.0, 0.0])
+
+
 def test_static_simplifier_keeps_masked_gradients_zero_under_inf():
     """TF's maximum gradient is where(x >= 0, g, 0): an inf upstream gradient stays 0 where masked
     (a multiply by a 0/1 mask would make it inf * 0 = nan)."""

@@ -1,4 +1,4 @@
-"""Issue 10 §1: cases where the engine ran and gave wrong numbers, and their classes.
+"""Cases where the engine ran and gave wrong numbers, and their classes.
 
 Oracles are hand-derived gradients (each test says how), finite differences (the engine's
 gradcheck) and, in test_engine_torch_semantics.py, live PyTorch.  Every test here failed on the

@@ -1,4 +1,4 @@
-"""Live PyTorch oracle for issue 10's semantics: each program runs on the engine and on torch; values,
+"""Live PyTorch oracle for the engine's semantics: each program runs on the engine and on torch; values,
 dtypes, gradients and error types must agree (skipped when torch is not installed)."""
 import numpy as np
 import pytest

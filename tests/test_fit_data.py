@@ -1,27 +1,21 @@
-"""Issue 11: data files (CSV, .npz, .npy pair), their errors, the new config keys and their cross-checks."""
+"""Data files (CSV, .npz, .npy pair), their errors, the new config keys and their cross-checks."""
 from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from autotrain.cli import app
 from autotrain.training.config import ConfigError, load_config, to_yaml
 from autotrain.training.data import DataError, load_dataset, make_problem, prepare_fit_data, read_csv
 from autotrain.training.train import resolve_data
+from helpers import invoke
 
 ROOT = Path(__file__).resolve().parents[1]
-runner = CliRunner()
 
 
 def write(tmp_path, name, text):
     p = tmp_path / name
     p.write_text(text)
     return p
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 CSV = "a,b,label\n1,2,cat\n3,4.5,dog\n-1,0,cat\n2,2,bird\n"

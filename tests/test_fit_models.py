@@ -1,4 +1,4 @@
-"""Issue 11: any-depth MLPs, every loss, activation and optimizer -- manual's hand-written backward against
+"""Any-depth MLPs, every loss, activation and optimizer -- manual's hand-written backward against
 finite differences, its optimizer steps against hand-derived numbers (and real torch.optim when installed),
 and the four modes against manual on every shipped config."""
 import json
@@ -214,7 +214,7 @@ SEED_ANCHOR = json.loads((ROOT / "tests" / "data" / "seed_loss_tables.json").rea
 
 def seed_reference(cfg, steps):
     """The seed's training, frozen: its arrays and its step exactly as autotrain's manual mode computed them
-    before issue 11 (1737de7: the tutorial's numpy program).  Every step's loss and the final weights.
+    by the tutorial's numpy program (commit 1737de7).  Every step's loss and the final weights.
 
     Independent of autotrain's code, and computed in the test's own process: float32 bits depend on the
     BLAS kernel and thread count (step 0 is 31519526.0 with two OpenBLAS threads, 31519524.0 with one), so

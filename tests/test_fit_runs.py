@@ -1,4 +1,4 @@
-"""Issue 11 runs: minibatches, epochs and validation in metrics.csv, the best checkpoint, keep_checkpoints,
+"""Runs: minibatches, epochs and validation in metrics.csv, the best checkpoint, keep_checkpoints,
 bit-identical resume with shuffling (SIGINT and SIGKILL), extending a finished run, evaluate and predict."""
 import json
 import os
@@ -10,20 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from autotrain.cli import app
 from autotrain.training.config import load_config
 from autotrain.modes import MODES
 from autotrain.store.runs import create_run, open_run
 from autotrain.training.train import fit, resolve_data
+from helpers import invoke
 
 ROOT = Path(__file__).resolve().parents[1]
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def dataset(tmp_path, rows=40, seed=0):

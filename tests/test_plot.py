@@ -4,21 +4,14 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from autotrain.store import catalog
 
 from autotrain.cli import plots
-from autotrain.cli import app
 from autotrain.training.config import load_config
 from autotrain.store.runs import create_run
 from autotrain.training.train import fit
-
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
+from helpers import invoke
 
 
 def tiny_run(root, **kw):

@@ -1,4 +1,4 @@
-"""Every program of "Learning PyTorch with Examples", both forms, run on the engine (issue 10 §2).
+"""Every program of "Learning PyTorch with Examples", both forms, run on the engine.
 
 ``tests/programs/`` holds each program as the tutorial has it (``import torch`` / ``import tensorflow
 as tf``): the older random-data form (``old_*``: numpy warm-up, tensors, autograd, custom ReLU Function,

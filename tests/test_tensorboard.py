@@ -9,19 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from autotrain.store import catalog
 from autotrain.store import tensorboard as tb
-from autotrain.cli import app
+from helpers import invoke
 
-runner = CliRunner()
 SMALL = "N: 6\nD_in: 5\nH: 4\nD_out: 2\nlr: 1.0e-3\nsteps: 25\nmode: manual\ndtype: float64\nlog_every: 3\n" \
         "checkpoint_every: 10\nname: tb\n"
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def accumulator(folder: Path):

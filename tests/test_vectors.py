@@ -1,4 +1,4 @@
-"""The engine against test vectors from real PyTorch and TF compat.v1 (issue 10's proof).
+"""The engine against test vectors from real PyTorch and TF compat.v1.
 
 Always: every corpus case (tests/corpus.py) runs on ``autotrain.engine`` (``static`` cases on
 ``autotrain.engine.static``) and is compared with ``tests/vectors/`` — values and gradients to 1e-9

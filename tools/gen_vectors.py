@@ -1,4 +1,4 @@
-"""Generate the PyTorch / TensorFlow test vectors in tests/vectors/ (issue 10's proof).
+"""Generate the PyTorch / TensorFlow test vectors in tests/vectors/ (the proof against PyTorch and TF).
 
     python tools/gen_vectors.py            # everything: corpus (torch + TF compat.v1) and tutorial programs
     python tools/gen_vectors.py --check    # regenerate in memory and compare with the stored files

@@ -1,9 +1,10 @@
-"""Everything autotrain shows on a terminal: progress bars, tables, errors (rich lives only here and in cli.py).
+"""Everything autotrain shows on a terminal: progress bars, tables, errors (rich lives only in the cli package).
 
 Results go to stdout; progress, hints and errors go to stderr, so ``--json`` output stays parseable.
 """
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -13,6 +14,8 @@ import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
 
+from autotrain.cli.exits import ExitCode
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
@@ -21,42 +24,63 @@ MAX_TABLE_ROWS = 40  # the full table is in metrics.csv; the screen shows a read
 REFRESH_S = 0.1  # progress fields are updated at most this often, so drawing never slows training
 
 
-EXIT_PIPE_CLOSED = 141  # the reader went away (`autotrain runs | head -1`): what a shell reports for SIGPIPE
+EXIT_PIPE_CLOSED = ExitCode.PIPE_CLOSED  # the reader went away (`autotrain runs | head -1`)
 
 
 class _ClosedPipeGuard:
-    """sys.stdout/sys.stderr (looked up at each write, so test runners' swaps are seen) that ends the process
-    quietly with EXIT_PIPE_CLOSED when the reader has closed the pipe, instead of an "OS error"."""
+    """sys.stdout/sys.stderr (looked up at each write, so test runners' swaps are seen) for a reader that may
+    go away.  Stdout's closed pipe ends the process quietly with EXIT_PIPE_CLOSED (the results cannot be
+    delivered), instead of an "OS error"; stderr's (or no stderr at all, ``2>&-``) only silences the messages:
+    the command goes on and its exit code still says what happened."""
 
-    def __init__(self, stderr: bool):
-        self._stderr = stderr
+    def __init__(self, stderr: bool, stream=None):
+        self._stderr, self._fixed = stderr, stream
 
     def _stream(self):
-        return sys.stderr if self._stderr else sys.stdout
+        stream = self._fixed if self._fixed is not None else sys.stderr if self._stderr else sys.stdout
+        return stream if stream is not None else _devnull()
 
     def write(self, text: str) -> int:
         try:
             return self._stream().write(text)
-        except BrokenPipeError:
-            self._closed()
+        except OSError as exc:
+            self._closed(exc)
+            return len(text)
 
     def flush(self) -> None:
         try:
             self._stream().flush()
-        except BrokenPipeError:
-            self._closed()
+        except OSError as exc:
+            self._closed(exc)
 
-    def _closed(self) -> None:
+    def _closed(self, exc: OSError | None = None) -> None:
+        """The reader is gone (EPIPE), or there never was a stream (EBADF: ``>&-``); another OSError is raised."""
+        if exc is not None and exc.errno not in (errno.EPIPE, errno.EBADF):
+            raise exc
         # Later writes (and the interpreter's last flush) go to /dev/null, so nothing complains at exit.
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, self._stream().fileno())
         except (OSError, ValueError, AttributeError):
             pass
-        raise SystemExit(EXIT_PIPE_CLOSED)
+        if not self._stderr:
+            raise SystemExit(EXIT_PIPE_CLOSED)
 
     def __getattr__(self, name):
         return getattr(self._stream(), name)
+
+
+@functools.cache
+def _devnull():
+    """Where output goes when the process has no such stream (started with ``2>&-``)."""
+    return open(os.devnull, "w", encoding="utf-8")
+
+
+def guard_stdout() -> None:
+    """Make every write to sys.stdout, typer's help and usage text included, end quietly with
+    EXIT_PIPE_CLOSED when the reader is gone (click would exit 1 for it, "a check failed")."""
+    if sys.stdout is not None and not isinstance(sys.stdout, _ClosedPipeGuard):  # None: started with >&-
+        sys.stdout = _ClosedPipeGuard(False, sys.stdout)
 
 
 def pipe_closed() -> None:
@@ -129,41 +153,29 @@ def _sample(rows: list, limit: int = MAX_TABLE_ROWS) -> list:
 
 def loss_table(rows: list[tuple[int, float, float]], title: str = "loss") -> Table:
     """The logged steps as a table (a sample of them when there are many)."""
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    table.add_column("step", justify="right")
-    table.add_column("loss", justify="right")
-    table.add_column("elapsed_s", justify="right")
-    for step, loss, elapsed in _sample(rows):
-        table.add_row(str(step), f"{loss:.10g}", f"{elapsed:.3f}")
-    return table
+    cols = [Col("step", "right"), Col("loss", "right"), Col("elapsed_s", "right")]
+    return fitted_table(title, cols, [[str(step), f"{loss:.10g}", f"{elapsed:.3f}"]
+                                      for step, loss, elapsed in _sample(rows)])
 
 
 def metrics_table(rows: list[dict], title: str = "metrics") -> Table:
     """metrics.csv rows (dicts) as a table: epoch and validation columns only where the run has them."""
-    from rich.table import Table
-
     cols = ["step"] + [c for c in ("epoch",) if any(r["epoch"] is not None for r in rows)] + ["loss"]
     cols += [c for c in ("val_loss", "val_accuracy") if any(r[c] is not None for r in rows)] + ["elapsed_s"]
-    table = Table(title=title, title_justify="left")
-    for c in cols:
-        table.add_column(c, justify="right")
     fmt = {"step": str, "epoch": str, "loss": lambda v: f"{v:.10g}", "val_loss": lambda v: f"{v:.10g}",
            "val_accuracy": lambda v: f"{v:.2%}", "elapsed_s": lambda v: f"{v:.3f}"}
-    for r in _sample(rows):
-        table.add_row(*("" if r[c] is None else fmt[c](r[c]) for c in cols))
-    return table
+    cells = [["" if r[c] is None else fmt[c](r[c]) for c in cols] for r in _sample(rows)]
+    return fitted_table(title, [Col(c, "right") for c in cols], cells)
 
 
 def summary(s, rows: list) -> None:
     """The end of a fit: the metrics table, the best validation figure, the status line and the run directory.
 
-    ``rows``: ``RunDir.read_metric_rows()`` dicts (or the older ``(step, loss, elapsed_s)`` tuples)."""
+    ``rows``: ``RunDir.read_metrics().rows()`` dicts (or the older ``(step, loss, elapsed_s)`` tuples)."""
     if rows:
         shown = len(_sample(rows))
         title = "loss" + (f" ({shown} of {len(rows)} logged rows; all in metrics.csv)" if shown < len(rows) else "")
-        console().print(metrics_table(rows, title) if isinstance(rows[0], dict) else loss_table(rows, title))
+        print_table(metrics_table(rows, title) if isinstance(rows[0], dict) else loss_table(rows, title))
     if getattr(s, "best_val_loss", None) is not None:
         acc = "" if s.best_val_accuracy is None else f", val accuracy {s.best_val_accuracy:.2%}"
         # A metrics row's step is the step's index; its validation figure is of the weights after that step,
@@ -176,6 +188,28 @@ def summary(s, rows: list) -> None:
     console().print(f"{s.status}: step {s.step}/{s.steps}, final loss {loss}, {s.steps_per_s:,.0f} steps/s, "
                   f"{s.wall_time_s:.2f} s", markup=False)
     console().print(f"run: {s.run_dir}", markup=False, soft_wrap=True)
+
+
+def fit_outcome(o, *, json_out: bool = False, quiet: bool = False) -> None:
+    """The end of ``fit``: the summary (table and lines, or JSON), then what to do about a run that did not
+    complete (a ``failed`` run's line is an error)."""
+    s = o.summary
+    if json_out:
+        as_json(o.to_dict())
+    elif not quiet:
+        summary(s, o.rows)
+    if json_out or quiet:  # a skipped damaged checkpoint is news even to a script: stderr, like the hints
+        for note in s.notes:
+            hint(f"note: {note}")
+    if o.message is not None:
+        error(o.message) if s.status == "failed" else hint(o.message)
+
+
+def prediction(p) -> None:
+    """``autotrain predict``: one line on stderr saying what was written where."""
+    more = ", ..." if len(p.columns) > 6 else ""
+    hint(f"{p.rows} rows predicted with checkpoint step {p.checkpoint_step}: {p.output} "
+         f"({', '.join(p.columns[:6])}{more})")
 
 
 def evaluation(e) -> None:
@@ -203,15 +237,11 @@ def plain(text: str) -> None:
 
 def resolved_config(resolved) -> None:
     """``--print-config``: every key, its value and where the value came from."""
-    from rich.table import Table
-
-    table = Table(title=f"config ({resolved.path or 'no file'})", title_justify="left")
-    table.add_column("key")
-    table.add_column("value")
-    table.add_column("from")
-    for key, value in resolved.config.model_dump().items():
-        table.add_row(key, yaml_value(value), resolved.sources[key])
-    console().print(table)
+    rows = [[_escape(key), _escape(yaml_value(value)), resolved.sources[key]]
+            for key, value in resolved.config.model_dump().items()]
+    # the title names a file: a line of its own, so a long path is never folded inside the table's width
+    console().print(f"config ({resolved.path or 'no file'})", markup=False, soft_wrap=True)
+    print_table(fitted_table(None, [Col("key"), Col("value"), Col("from")], rows))
 
 
 def yaml_value(value) -> str:
@@ -247,7 +277,7 @@ class Col:
     priority: int = 0
 
 
-def fitted_table(title: str, cols: list[Col], rows: list[list[str]], *, width: int | None = None) -> "Table":
+def fitted_table(title: str | None, cols: list[Col], rows: list[list[str]], *, width: int | None = None) -> "Table":
     """A table that fits ``width`` (the terminal's; NARROW when stdout is a pipe or file): the columns of
     highest priority number are left out until the rest fit, and cells are never cut short (a cell too long
     even so folds onto the next line).  With ``use_wide(True)`` every column is kept.  Off a terminal the
@@ -311,7 +341,6 @@ def _num(value, fmt: str = ".3g") -> str:
 
 def gradcheck_report(report) -> None:
     """``autotrain gradcheck``: one row per check and input, the pass rule once under the table, warnings."""
-    from rich.table import Table
 
     from autotrain.engine.gradcheck import PASS_RULE
 
@@ -372,7 +401,6 @@ def _bytes(n) -> str:
 
 def comparison(c, *, show_graph: bool = False) -> None:
     """``autotrain compare-modes``: the table, the tolerance, notes, the curves, the run directory."""
-    from rich.table import Table
 
     cols = [Col("mode"), Col("final loss", "right", 1), Col("max loss dev", "right", 2),
             Col("max weight dev", "right", 2), Col("first out of tol", priority=3), Col("ms/step", "right", 1),
@@ -415,24 +443,42 @@ def comparison(c, *, show_graph: bool = False) -> None:
 
 def diverged_line(c) -> str:
     """One line for a comparison where every mode diverged, with a learning rate worth trying."""
-    steps = sorted({r.diverged_at for r in c.results})
-    where = f"at step {steps[0]}" if len(steps) == 1 else f"at steps {steps[0]}..{steps[-1]}"
-    return f"diverged {where} in every mode: lower lr (try --set lr={c.cfg.lr / 10:.3g})"
+    from autotrain.training.compare import lower_lr_line
+
+    return lower_lr_line(c)
 
 
 def comparison_json(c) -> None:
     """``compare-modes --json``: the table's rows, the verdict and where the files went, as one JSON document."""
-    import math
+    from autotrain.training.compare import to_dict
 
-    def plain(v):
-        return v if not isinstance(v, float) or math.isfinite(v) else repr(v)  # JSON has no NaN/inf
+    as_json(to_dict(c))
 
-    from autotrain.training.compare import rows
 
-    as_json({"config": c.cfg.model_dump(), "steps": c.steps, "tolerance": c.tolerance,
-             "agree": c.agree and not c.diverged, "diverged": c.diverged, "diverged_at": c.diverged_at,
-             "rows": [{k: plain(v) for k, v in row.items()} for row in rows(c)], "notes": c.notes,
-             "run_dir": None if c.run_dir is None else str(c.run_dir)})
+def require_plot_file(path) -> None:
+    """Refuse ``--plot FILE`` before anything runs: matplotlib missing, or a file it cannot write."""
+    from autotrain.cli import plots
+    from autotrain.training.usage import UsageError
+
+    if path is None:
+        return
+    if not plots.available():
+        raise UsageError("--plot needs matplotlib: pip install 'autotrain[plot]' (or leave out --plot)")
+    plots.check_output(path, "--plot")
+
+
+def comparison_outcome(c, *, json_out: bool = False, show_graph: bool = False, plot=None) -> None:
+    """The end of ``compare-modes``: the loss-curve files (``plot`` and its copy in the run directory), then
+    the table (or JSON) and, for JSON, the divergence line on stderr."""
+    if plot is not None:
+        for path in dict.fromkeys([plot, c.run_dir / plot.name]):
+            plot_losses(c, path)
+    if json_out:
+        comparison_json(c)
+        if c.diverged:
+            hint(diverged_line(c))
+    else:
+        comparison(c, show_graph=show_graph)
 
 
 def loss_curves(c, width: int = 72, height: int = 14) -> str:
@@ -524,7 +570,6 @@ def _size(n) -> str:
 
 def runs_table(entries, root: str) -> None:
     """``autotrain runs``: one row per run, comparison and sweep (its trials indented under it)."""
-    from rich.table import Table
 
     if not entries:
         console().print(f"no runs in {root} (autotrain fit CONFIG makes one)", markup=False)
@@ -562,7 +607,6 @@ def runs_table(entries, root: str) -> None:
 
 def show_run(d) -> None:
     """``autotrain show``: config, summary, checkpoints, the table of a comparison/sweep, the curves."""
-    from rich.table import Table
 
     e = d.entry
     out = console().print
@@ -570,21 +614,12 @@ def show_run(d) -> None:
     for problem in d.problems:
         hint(f"note: {problem}")
     if d.config:
-        table = Table(title="sweep" if e.kind == "sweep" else "config", title_justify="left")
-        table.add_column("key")
-        table.add_column("value", overflow="fold")
-        for k, v in d.config.items():
-            table.add_row(str(k), yaml_value(v))
-        out(table)
+        rows = [[_escape(k), _escape(yaml_value(v))] for k, v in d.config.items()]
+        print_table(fitted_table("sweep" if e.kind == "sweep" else "config", [Col("key"), Col("value")], rows))
     if d.summary:
-        table = Table(title="summary", title_justify="left")
-        table.add_column("field")
-        table.add_column("value", overflow="fold")
-        for k, v in d.summary.items():
-            if k in ("notes", "versions") and not v:
-                continue
-            table.add_row(str(k), repr(v) if isinstance(v, float) else str(v))
-        out(table)
+        rows = [[_escape(k), _escape(repr(v) if isinstance(v, float) else str(v))] for k, v in d.summary.items()
+                if not (k in ("notes", "versions") and not v)]
+        print_table(fitted_table("summary", [Col("field"), Col("value")], rows))
     if e.kind == "run":
         kept = ", ".join(f"{c['file']} ({_bytes(c['bytes'])})" for c in d.checkpoints) or "none"
         out(f"checkpoints kept: {kept}", markup=False, soft_wrap=True)
@@ -673,7 +708,6 @@ def sweep_progress(total: int, *, quiet: bool = False) -> Iterator:
 
 def sweep_result(r) -> None:
     """The end of a sweep: every trial sorted by the metric (best first), the best, the directory."""
-    from rich.table import Table
 
     spec = r.spec
     cols = [Col("#", "right")] + [Col(key, "right") for key in spec.keys]
@@ -692,3 +726,37 @@ def sweep_result(r) -> None:
         console().print(f"best: trial {r.best.trial.index} ({r.best.trial.dirname}), {spec.metric} "
                         f"{r.best.metric:.6g}", markup=False, soft_wrap=True)
     console().print(f"sweep: {r.path}  (sweep.csv, one run directory per trial)", markup=False, soft_wrap=True)
+    sweep_interrupted(r)
+
+
+def sweep_interrupted(r) -> None:
+    """How to finish a sweep that was interrupted (nothing when it was not)."""
+    if r.interrupted:
+        hint(f"sweep interrupted; finish it with: autotrain sweep --resume {r.path}")
+
+
+def best_config(best) -> None:
+    """``sweep best``: the config on stdout, or the line saying where it was written."""
+    if best.output is None:
+        _ClosedPipeGuard(False).write(best.text)
+        _ClosedPipeGuard(False).flush()
+    else:
+        hint(f"{best.note}; wrote {best.output}: train it with autotrain fit {best.output}")
+
+
+def wrote_events(folder) -> None:
+    hint(f"wrote events to {folder}")
+
+
+def exported(export) -> None:
+    """``export-tensorboard``: how to look at what was written."""
+    hint(f"view them with: tensorboard --logdir {export.logdir}")
+
+
+def drawn(d) -> None:
+    """``plot``: every file written, and what could not be drawn."""
+    for chart_path in d.charts:
+        hint(f"wrote {chart_path}")
+    for why in d.skipped:
+        hint(f"not drawn: {why}")
+    hint(f"wrote {d.output}")

@@ -8,10 +8,58 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HINT = "autotrain plot needs matplotlib: pip install 'autotrain[plot]'"
 SUFFIXES = (".png", ".svg", ".pdf")
+
+
+@dataclass
+class Drawn:
+    """What ``draw`` wrote: ``output``, a sweep's Optuna charts beside it, and the charts it could not draw."""
+
+    output: Path
+    charts: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def draw(paths: list, output: str | os.PathLike) -> Drawn:
+    """``autotrain plot``: the loss curves of run/compare directories, or one sweep's metric against its swept
+    key (and its study's charts), into ``output``; UsageError for what cannot be drawn (nothing is written)."""
+    from autotrain.store import catalog
+    from autotrain.training.usage import UsageError
+
+    output = Path(os.fspath(output))
+    if not available():
+        raise UsageError(HINT)
+    check_output(output, "--output")
+    details = [catalog.detail(path) for path in paths]
+    sweeps = [d for d in details if d.entry.kind == "sweep"]
+    if sweeps and len(details) > 1:
+        raise UsageError("give one sweep directory, or only run/compare directories")
+    try:
+        if not sweeps:
+            plot_runs(details, output)
+            return Drawn(output)
+        plot_sweep(sweeps[0], output)
+        charts, skipped = plot_study(sweeps[0].entry.dir, output)
+        return Drawn(output, list(charts), list(skipped))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def check_output(output: Path, flag: str) -> None:
+    """Refuse (UsageError) an image file that cannot be written, before anything is computed: a suffix
+    matplotlib is not asked to write here, a directory, a folder that does not exist."""
+    from autotrain.training.usage import UsageError
+
+    if output.suffix.lower() not in SUFFIXES:
+        raise UsageError(f"{flag} {output}: the suffix must be one of {', '.join(SUFFIXES)}")
+    if output.is_dir():
+        raise UsageError(f"{flag} {output}: is a directory; give a file name, e.g. loss.png")
+    if not output.parent.is_dir():
+        raise UsageError(f"{flag} {output}: the folder {output.parent} does not exist")
 
 
 def available() -> bool:

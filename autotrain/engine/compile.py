@@ -4,18 +4,25 @@ The first call of a compiled function runs eagerly, as it would without ``compil
 records what it does: every op ``apply_op`` runs becomes a node of a static graph (tensor arguments
 are placeholders, tensors that existed before the call are Variables read and written in place),
 ``loss.backward()`` becomes the static autodiff's gradient nodes (the same backward rules of
-``ops.py``), in-place updates under ``no_grad`` become assigns, and ``.grad`` ends up as it did
-eagerly.  The graph then goes through the Session's passes and ``bind`` into one plan function.
+``ops.py``), in-place updates under ``no_grad`` become assigns, ``optimizer.step()`` of SGD, Adam,
+AdamW and RMSprop becomes its formula's nodes (op for op in the engine's order; the state tensors are
+Variables updated by assigns, the numbers it reads from ``param_groups`` are fed each call, so a
+scheduler's or a hand-made change of ``lr``, ``betas``, ``momentum``... takes effect without a re-trace),
+and ``.grad`` ends up as it did eagerly.  The graph then goes through the Session's passes and ``bind``
+into one plan function.
 
 Later calls check the guards (argument shapes, dtypes, devices, ``requires_grad`` and aliasing;
 non-tensor arguments, globals and closure values by value; the modules' structure, ``training``
-flags and parameters; grad mode and the default dtype) and run the plan, then the optimizer steps
-the call made (``optimizer.step()`` stays eager code on the plan's gradients: it reads ``lr`` and its
-state each call, so a scheduler's change needs no re-trace).  A call whose guards fail is traced
-again; what a trace cannot replay makes the call eager, with a one-line reason in ``explain()``:
-reading a value (``.item()``, ``float(t)``, ``bool(t)``, ``.numpy()``, ``.tolist()``), Python's or
-numpy's global random state changing, engine random draws other than dropout masks, tensors made
-outside the op table, or ops after ``optimizer.step()``.
+flags and parameters; the optimizers' parameter lists, structural hyper-parameters (``nesterov``,
+``amsgrad``, whether ``momentum`` or ``weight_decay`` is 0...) and state tensors; grad mode and the
+default dtype) and run the plan.  The common case is checked by a generated function of identity
+tests (:class:`_FastGuard`, a few microseconds); anything it does not pass goes to the full guard.
+Another optimizer's step (a user's subclass, a ``closure``) stays eager code replayed after the plan.
+A call whose guards fail is traced again; what a trace cannot replay makes the call eager, with a
+one-line reason in ``explain()``: reading a value (``.item()``, ``float(t)``, ``bool(t)``,
+``.numpy()``, ``.tolist()``), Python's or numpy's global random state changing, engine random draws
+other than dropout masks, tensors made outside the op table, or ops after an eagerly replayed
+``optimizer.step()``.
 """
 from __future__ import annotations
 
@@ -64,12 +71,96 @@ class SoftmaxCrossEntropyGrad(Op):
         return tuple(logits_shape)
 
 
+class _SoftmaxWork:
+    """What a planned ``softmax_cross_entropy`` leaves for its gradient in the same run: ``exp`` of the
+    shifted logits and their sum, the two arrays the backward rule would compute again from the same logits."""
+
+    __slots__ = ("shifted", "exps", "total")
+
+    def __init__(self):
+        self.shifted = self.exps = self.total = None
+
+    def __repr__(self) -> str:
+        return "<softmax work>"
+
+
+@register
+class PlannedSoftmaxCrossEntropy(Op):
+    """``softmax_cross_entropy``'s forward as a plan runs it: the same ufuncs in the same order (``max`` is
+    ``maximum.reduce``, ``sum`` is ``add.reduce``: the same numbers) without numpy's Python wrappers, into
+    buffers kept in ``work``, where :class:`PlannedSoftmaxCrossEntropyGrad` finds ``exp`` and its sum.
+    Only compiled plans build it, from a traced ``softmax_cross_entropy`` whose gradient the trace takes."""
+    name = "planned_softmax_cross_entropy"
+    arity = 2
+    differentiable = False
+    saves_inputs = False
+
+    @staticmethod
+    def forward(xp, logits, target, axis=1, reduction="none", work=None):
+        if xp is not np or type(logits) is not np.ndarray or work is None:
+            return _SCE.forward(xp, logits, target, axis=axis, reduction=reduction)
+        if work.shifted is None or work.shifted.shape != logits.shape or work.shifted.dtype != logits.dtype:
+            work.shifted, work.exps = np.empty_like(logits), np.empty_like(logits)
+        shifted, exps = work.shifted, work.exps
+        np.subtract(logits, np.maximum.reduce(logits, axis=axis, keepdims=True), out=shifted)
+        np.exp(shifted, out=exps)
+        work.total = total = np.add.reduce(exps, axis=axis, keepdims=True)
+        np.subtract(shifted, np.log(total), out=shifted)   # now log_softmax(logits)
+        if not np.logical_and.reduce(np.isfinite(shifted), axis=None):
+            shifted = np.where(np.equal(target, 0), 0, shifted)   # as the op: -inf where the target is 0 adds 0
+        if reduction == "sum":
+            return np.asarray(-np.vdot(target, shifted))
+        shifted = shifted * target
+        return np.negative(np.add.reduce(shifted, axis=axis))
+
+    @staticmethod
+    def shape(logits_shape, target_shape, axis=1, reduction="none", work=None):
+        return _SCE.shape(logits_shape, target_shape, axis=axis, reduction=reduction)
+
+
+@register
+class PlannedSoftmaxCrossEntropyGrad(Op):
+    """The logits' gradient of a :class:`PlannedSoftmaxCrossEntropy` (its node is the fourth input, so it
+    runs first in the plan): the backward rule's ``exps / total * sum(target) - target``, times ``g``, on the
+    forward's ``exp`` and sum of this run."""
+    name = "planned_softmax_cross_entropy_grad"
+    arity = 4
+    differentiable = False
+    saves_inputs = False
+
+    @staticmethod
+    def forward(xp, logits, target, g, loss, out=None, axis=1, reduction="none", work=None):
+        if xp is not np or work is None or work.total is None or work.exps.shape != logits.shape:
+            return SoftmaxCrossEntropyGrad.forward(xp, logits, target, g, out=out, axis=axis, reduction=reduction)
+        g = np.asarray(g)
+        if reduction == "none":
+            g = np.expand_dims(g, axis)
+        grad = np.divide(work.exps, work.total, out=out)
+        grad *= np.add.reduce(target, axis=axis, keepdims=True)
+        grad -= target
+        grad *= g
+        return grad
+
+    @staticmethod
+    def shape(logits_shape, target_shape, g_shape, loss_shape, axis=1, reduction="none", work=None):
+        return tuple(logits_shape)
+
+
 def _graph_sce_backward(ctx, xp, g):
+    """``softmax_cross_entropy``'s backward on graph nodes: the gradient node, with the forward node turned
+    into its planned form (numpy plans) so the two share ``exp`` and its sum."""
     from .static.graph import Node, apply
     if not isinstance(g, Node):
         return _EAGER_SCE_BACKWARD(ctx, xp, g)
     logits, target = ctx.inputs
-    return apply("softmax_cross_entropy_grad", logits, target, g, **ctx.attrs), None
+    node = ctx.output
+    attrs = {k: v for k, v in ctx.attrs.items() if k != "work"}
+    if node.op == _SCE.name and set(attrs) <= {"axis", "reduction"}:
+        node.op, node.attrs = PlannedSoftmaxCrossEntropy.name, dict(attrs, work=_SoftmaxWork())
+    if node.op == PlannedSoftmaxCrossEntropy.name:
+        return apply(PlannedSoftmaxCrossEntropyGrad.name, logits, target, g, node, work=node.attrs["work"],
+                     **attrs), None
+    return apply("softmax_cross_entropy_grad", logits, target, g, **attrs), None
 
 
 _EAGER_SCE_BACKWARD = _SCE.backward
@@ -104,6 +195,10 @@ class _Tracer:
         self.versions: dict[int, int] = {}      # id(state tensor) -> its version when the trace first read it
         self.watched: set[int] = set()          # ids of leaves whose .grad state the guard covers
         self.grad_sources: dict[int, Tensor] = {}   # id(a .grad that existed before) -> its parameter
+        self.quiet: set[int] = set()            # ids of optimizer state the plan writes (eager bumps no version)
+        self.unread_grads: set[int] = set()     # ids of leaves whose .grad at the start is never read (reset_grads)
+        self.grad_reads: set[int] = set()       # ids of tensors whose .grad the call read
+        self.zeroing = 0                        # inside zero_grad (its reads of .grad are its own)
 
     # ----------------------------------------------------------------- values
     def abort(self, reason: str):
@@ -132,6 +227,19 @@ class _Tracer:
                        "cannot be replayed")
         if value._base is not None:
             self.abort("a view made before the call is read inside it")
+        return self._variable(value)
+
+    def state_variable(self, value):
+        """The node of an optimizer's state tensor, made by the step the trace just ran eagerly or before:
+        the plan reads and writes it as a Variable (the guard covers the state's identity)."""
+        node = self.nodes.get(id(value))
+        if node is not None:
+            return node
+        if value._base is not None:
+            self.abort("an optimizer's state tensor is a view")
+        return self._variable(value)
+
+    def _variable(self, value):
         var = object.__new__(self.tf.Variable)
         self.tf.Node.__init__(var, "variable", (), {}, tuple(value.shape), value.dtype,
                               self.graph.unique_name("state"), self.graph)
@@ -142,6 +250,17 @@ class _Tracer:
         self.versions[id(value)] = value._version
         self._map(value, var)
         return var
+
+    def reset_grads(self, opt) -> None:
+        """``opt.zero_grad()`` (to None) before any backward of the call: a parameter whose ``.grad`` the call
+        has not read (``Tensor.grad`` is watched while tracing) never sees its ``.grad`` at the start, so
+        whether it was None is no guard of this trace: a loop that zeroes first needs one trace, not two."""
+        if self.paused or self.grad_owners:
+            return
+        for group in opt.param_groups:
+            for p in group["params"]:
+                if id(p) not in self.grad_reads:
+                    self.unread_grads.add(id(p))
 
     # ----------------------------------------------------------------- hooks
     def record(self, op, inputs, attrs, result) -> None:
@@ -258,6 +377,7 @@ class _Patches:
         for name in self.READS:
             self._set(Tensor, name, self._value_read(Tensor.__dict__[name], name))
         self._set(Tensor, "_write", self._write(Tensor.__dict__["_write"]))
+        self._set(Tensor, "grad", self._grad_slot(Tensor.__dict__["grad"]))
         self._set(Tensor, "backward", self._backward(Tensor.__dict__["backward"]))
         from .optim.optimizer import Optimizer
         for cls in _subclasses(Optimizer):
@@ -296,6 +416,20 @@ class _Patches:
             return method(t, *args, **kwargs)
         return read
 
+    def _grad_slot(self, slot):
+        """``Tensor.grad`` noting which tensors' ``.grad`` the call reads (``if w.grad is None:`` included),
+        so that only an unread ``.grad`` loses its guard (:meth:`_Tracer.reset_grads`)."""
+        tracer = self.tracer
+
+        def get(t):
+            grad = slot.__get__(t, Tensor)
+            if not tracer.zeroing:
+                tracer.grad_reads.add(id(t))
+                if grad is not None and id(grad) in tracer.pre_existing:
+                    tracer.grad_sources.setdefault(id(grad), t)   # a replay reads t.grad then, not this tensor
+            return grad
+        return property(get, slot.__set__, slot.__delete__, "the gradient ``backward`` accumulated, or None")
+
     def _write(self, method):
         tracer, patches = self.tracer, self
 
@@ -332,28 +466,43 @@ class _Patches:
 
         @functools.wraps(method)
         def step(opt, closure=None):
-            if closure is not None:
-                tracer.reason = tracer.reason or "optimizer.step(closure) is not traced"
-            if not tracer.after:   # the .grad the step reads: what the plan must leave (a later zero_grad replays)
-                tracer.grad_snapshot = {k: t.grad for k, t in tracer.grad_owners.items()}
-            tracer.after.append((functools.partial(method, opt), (), {}))
-            tracer.stepped.append(opt)
-            return patches._paused(method, opt, closure)
+            return patches._record_step(opt, functools.partial(method, opt), closure, True)
         return step
 
     def _instance_step(self, opt, bound):
-        """An instance's own ``step`` (a scheduler's wrapper around the class's): recorded the same way."""
-        tracer, patches = self.tracer, self
+        """An instance's own ``step`` (a scheduler's wrapper around the class's): recorded the same way, in the
+        plan when it is the scheduler's (its only effect, ``_opt_called = True``, is the same every call)."""
+        patches = self
 
         def step(closure=None):
-            if closure is not None:
-                tracer.reason = tracer.reason or "optimizer.step(closure) is not traced"
-            if not tracer.after:
-                tracer.grad_snapshot = {k: t.grad for k, t in tracer.grad_owners.items()}
-            tracer.after.append((bound, (), {}))
-            tracer.stepped.append(opt)
-            return patches._paused(bound)
+            return patches._record_step(opt, bound, closure, getattr(bound, "_wrapped_by_lr_sched", False))
         return step
+
+    def _record_step(self, opt, run, closure, plain: bool):
+        """Run ``opt.step()`` eagerly (paused) and put it in the graph (:class:`_StepGraph`), or, for an
+        optimizer the plan does not know or a step the graph cannot hold, replay it eagerly after the plan."""
+        tracer = self.tracer
+        if closure is not None:
+            tracer.reason = tracer.reason or "optimizer.step(closure) is not traced"
+        formula = _STEPPERS.get(type(opt)) if plain and closure is None and not tracer.after else None
+        snapshot = {k: t.grad for k, t in tracer.grad_owners.items()}
+        result = self._paused(run, closure) if closure is not None else self._paused(run)
+        tracer.stepped.append(opt)
+        if formula is not None and tracer.reason is None:
+            # built after the eager step: the state it made (Adam's moments...) is what later calls read;
+            # the parameters' and gradients' nodes are still their values before the step
+            graph = _StepGraph(tracer, opt)
+            try:
+                with tracer.graph.as_default():
+                    getattr(graph, formula)()
+                graph.commit()
+                return result
+            except TraceAbort:
+                tracer.reason = None   # only this step stays eager (the trace had no reason before it)
+        if not tracer.after:   # the .grad the step reads: what the plan must leave (a later zero_grad replays)
+            tracer.grad_snapshot = snapshot
+        tracer.after.append((run, (), {}))
+        return result
 
     def _zero_grad(self, method):
         tracer, patches = self.tracer, self
@@ -362,7 +511,14 @@ class _Patches:
         def zero_grad(opt, *args, **kwargs):
             if tracer.after:   # after a step: replayed eagerly after the plan, in order
                 tracer.after.append((functools.partial(method, opt), args, kwargs))
-            return patches._paused(method, opt, *args, **kwargs) if tracer.after else method(opt, *args, **kwargs)
+                return patches._paused(method, opt, *args, **kwargs)
+            if args[0] if args else kwargs.get("set_to_none", True):
+                tracer.reset_grads(opt)
+            tracer.zeroing += 1   # its own reads of .grad are not the function's
+            try:
+                return method(opt, *args, **kwargs)
+            finally:
+                tracer.zeroing -= 1
         return zero_grad
 
     def _dropout(self, fn):
@@ -414,12 +570,14 @@ class _Patches:
 
             def matrix_of(tensors):
                 stand_in = _new(np.empty(shape, dtype))
-                labels_t = tensors[where][1]
+                labels_t = tensors[where]
                 labels = F.check_targets(stand_in, labels_t, F.class_dim_of(stand_in))
                 matrix, _ = F.target_matrix(stand_in, labels, F.class_dim_of(stand_in), None,
                                              kwargs.get("ignore_index", -100), kwargs.get("label_smoothing", 0.0),
                                              reduction == "mean")
                 return matrix
+            if len(shape) == 2 and kwargs.get("ignore_index", -100) < 0 and not kwargs.get("label_smoothing", 0.0):
+                matrix_of = _OneHotTargets(matrix_of, where, shape, dtype, reduction == "mean")
             try:
                 ph = tracer.tf.placeholder(dtype, shape=shape, name="target_matrix")
                 tracer.placeholders.append((ph, ("derived", matrix_of)))
@@ -432,6 +590,35 @@ class _Patches:
         return cross_entropy
 
 
+_minimum = np.minimum.reduce   # ndarray.min without its Python wrapper
+
+
+class _OneHotTargets:
+    """The target matrix of ``cross_entropy`` with plain class labels (no weight, smoothing or ignored rows,
+    (N, C) logits): one-hot rows of ``1/N`` for the mean (else 1), written into one buffer each call, as
+    ``functional._one_hot`` writes a new one (the plan only reads its feeds while it runs).  A named fast path
+    of ``general`` (``functional._target_matrix``), which takes every call whose labels it does not
+    check here: a negative label, an empty batch, or one out of range (its error is the eager one)."""
+
+    def __init__(self, general, where, shape, dtype, mean: bool):
+        self.general, self.where = general, where
+        self.buffer = np.zeros(shape, dtype)
+        self.rows = np.arange(shape[0])
+        self.value = 1.0 / shape[0] if mean else 1.0
+
+    def __call__(self, tensors):
+        labels = tensors[self.where]._data
+        if type(labels) is not np.ndarray or not labels.size or _minimum(labels, axis=None) < 0:
+            return self.general(tensors)
+        buffer = self.buffer
+        buffer.fill(0)
+        try:
+            buffer[self.rows, labels] = self.value
+        except IndexError:
+            return self.general(tensors)
+        return buffer
+
+
 def _subclasses(cls):
     out, todo = [], [cls]
     while todo:
@@ -439,6 +626,223 @@ def _subclasses(cls):
         out.append(c)
         todo.extend(c.__subclasses__())
     return out
+
+
+# --------------------------------------------------------------------------------------- optimizer steps in the plan
+class _GroupFeeds:
+    """The numbers one parameter group's update reads, computed each call as the eager step computes them
+    (from ``group["lr"]``... read then, so a scheduler's or a hand-made change needs no re-trace), each
+    fed to the plan as a 0-d array of the parameters' dtype (numpy rounds a Python float to that dtype
+    before the ufunc runs: the same numbers as the eager step's)."""
+
+    def __init__(self, compute, group, counter, dtype):
+        self.compute, self.group, self.counter, self.dtype = compute, group, counter, np.dtype(dtype)
+
+    def __call__(self):
+        step = None if self.counter is None else _next_count(self.counter._data)
+        return self.compute(self.group, step)
+
+
+def _next_count(counter) -> float:
+    """The step count after ``counter += 1`` (what ``next_step`` returns), without the 0-d array op while
+    the count is exact in every counter dtype."""
+    value = float(counter) + 1.0
+    if value > 16777216.0:   # 2 ** 24: past it a float32 counter stops counting; let numpy say what eager gets
+        value = float(counter + 1)
+    return value
+
+
+def _sgd_numbers(group, step):
+    return (group["lr"], group["weight_decay"], group["momentum"], 1 - group["dampening"])
+
+
+def _adam_numbers(group, step):
+    lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    decay = 1 - lr * wd if group.get("decoupled_weight_decay", False) else wd
+    return (decay, 1 - beta1, beta2, 1 - beta2, bias_correction2_sqrt, eps, -(lr / bias_correction1))
+
+
+def _rmsprop_numbers(group, step):
+    return (group["lr"], group["weight_decay"], group["alpha"], 1 - group["alpha"], group["eps"], group["momentum"])
+
+
+class _StepGraph:
+    """Builds one optimizer step as graph nodes: the engine's formula for each parameter, op for op in its
+    order (so the plan's numbers are eager's bit for bit); nothing is committed to the tracer until every
+    parameter is built (a refusal leaves the step eager)."""
+
+    def __init__(self, tracer, opt):
+        self.tracer, self.opt = tracer, opt
+        self.assigns: list = []    # (tensor, its Variable, the new value's node)
+        self.feeds: list = []      # (placeholder, ("opt", feeder, index))
+        self.feeders: list = []
+
+    def op(self, name, *args):
+        return self.tracer.apply(name, *args)
+
+    def numbers(self, compute, group, params, count_key, count):
+        """Placeholders for the group's numbers (``count`` of them) and the feeder computing them."""
+        dtypes = {p._data.dtype for p in params}
+        if len(dtypes) != 1 or next(iter(dtypes)).kind != "f":
+            self.tracer.abort("an optimizer group mixes parameter dtypes")
+        dtype = dtypes.pop()
+        counter = None
+        if count_key is not None:
+            counters = [self.opt.state[p][count_key] for p in params]
+            if len({float(c._data) for c in counters}) != 1:
+                self.tracer.abort("the group's parameters have taken different numbers of steps")
+            counter = counters[0]
+        feeder = _GroupFeeds(compute, group, counter, dtype)
+        values = compute(group, 1.0)
+        if not all(type(v) in (int, float) for v in values):
+            self.tracer.abort("an optimizer hyper-parameter is not a Python number")
+        self.feeders.append(feeder)
+        nodes = []
+        with self.tracer.graph.as_default():
+            for k in range(count):
+                ph = self.tracer.tf.placeholder(dtype, shape=(), name="optimizer_number")
+                self.feeds.append((ph, ("opt", feeder, k)))
+                nodes.append(ph)
+        return nodes
+
+    def param(self, p):
+        grad = p.grad
+        if grad is None or id(p) not in self.tracer.grad_owners or id(grad) not in self.tracer.nodes:
+            self.tracer.abort("optimizer.step() reads a .grad this call's backward did not compute")
+        return self.tracer.node_of(p), self.tracer.nodes[id(grad)]
+
+    def state(self, p, key):
+        t = self.opt.state[p].get(key)
+        if not isinstance(t, Tensor) or t._data.shape != p._data.shape and key != "step":
+            self.tracer.abort(f"the optimizer's {key} state is not a tensor the plan can hold")
+        return t, self.tracer.state_variable(t)
+
+    def assign(self, t, var, value):
+        """The assign of ``t``'s new value; later formula lines read the assign (as eager reads the updated
+        array), which leaves the value one user and lets the memory plan compute it straight into ``t``."""
+        variable = self.tracer.variables.get(id(t), (None, None))[1]
+        if variable is None or self.tracer.writes.get(id(t)) is not None:
+            self.tracer.abort("the step updates a tensor the call already changed")
+        node = self.tracer.tf.assign(variable, value)
+        self.assigns.append((t, variable, node))
+        return node
+
+    def count(self, p, key="step"):
+        t, var = self.state(p, key)
+        self.assign(t, var, self.op("add", var, 1))
+
+    def stepped(self, group):
+        return [p for p in group["params"] if p.grad is not None]
+
+    # ----------------------------------------------------------------- the formulas (see optim/*.py)
+    def sgd(self):
+        for group in self.opt.param_groups:
+            params = self.stepped(group)
+            if not params:
+                continue
+            lr, wd, momentum, keep = self.numbers(_sgd_numbers, group, params, None, 4)
+            for p in params:
+                w, g = self.param(p)
+                if group["maximize"]:
+                    g = self.op("neg", g)
+                if group["weight_decay"] != 0:
+                    g = self.op("add", g, self.op("mul", wd, w))
+                if group["momentum"] != 0:
+                    t, buf = self.state(p, "momentum_buffer")
+                    b = self.op("add", self.op("mul", buf, momentum), self.op("mul", keep, g))
+                    b = self.assign(t, buf, b)
+                    g = self.op("add", g, self.op("mul", momentum, b)) if group["nesterov"] else b
+                self.assign(p, w, self.op("sub", w, self.op("mul", lr, g)))
+
+    def adam(self):
+        for group in self.opt.param_groups:
+            params = self.stepped(group)
+            if not params:
+                continue
+            decay, c1, beta2, c2, bc2, eps, step_size = self.numbers(_adam_numbers, group, params, "step", 7)
+            for p in params:
+                var, g = self.param(p)
+                w = var
+                self.count(p)
+                if group["maximize"]:
+                    g = self.op("neg", g)
+                if group["weight_decay"] != 0:
+                    if group.get("decoupled_weight_decay", False):
+                        w = self.op("mul", w, decay)
+                    else:
+                        g = self.op("add", g, self.op("mul", w, decay))
+                tm, m = self.state(p, "exp_avg")
+                tv, v = self.state(p, "exp_avg_sq")
+                m = self.assign(tm, m, self.op("add", m, self.op("mul", self.op("sub", g, m), c1)))
+                v = self.assign(tv, v, self.op("add", self.op("mul", v, beta2),
+                                               self.op("mul", self.op("mul", g, c2), g)))
+                if group["amsgrad"]:
+                    tx, x = self.state(p, "max_exp_avg_sq")
+                    v = self.assign(tx, x, self.op("maximum", x, v))
+                denom = self.op("add", self.op("div", self.op("sqrt", v), bc2), eps)
+                self.assign(p, var, self.op("add", w, self.op("mul", self.op("div", m, denom), step_size)))
+
+    def rmsprop(self):
+        for group in self.opt.param_groups:
+            params = self.stepped(group)
+            if not params:
+                continue
+            lr, wd, alpha, rest, eps, momentum = self.numbers(_rmsprop_numbers, group, params, "step", 6)
+            for p in params:
+                w, g = self.param(p)
+                self.count(p)
+                if group["maximize"]:
+                    g = self.op("neg", g)
+                if group["weight_decay"] != 0:
+                    g = self.op("add", g, self.op("mul", wd, w))
+                ts, sq = self.state(p, "square_avg")
+                sq = self.assign(ts, sq, self.op("add", self.op("mul", sq, alpha),
+                                                 self.op("mul", self.op("mul", rest, g), g)))
+                if group["centered"]:
+                    ta, ga = self.state(p, "grad_avg")
+                    ga = self.assign(ta, ga, self.op("add", ga, self.op("mul", rest, self.op("sub", g, ga))))
+                    avg = self.op("sqrt", self.op("sub", sq, self.op("mul", ga, ga)))
+                else:
+                    avg = self.op("sqrt", sq)
+                avg = self.op("add", avg, eps)
+                if group["momentum"] > 0:
+                    tb, buf = self.state(p, "momentum_buffer")
+                    buf = self.assign(tb, buf, self.op("add", self.op("mul", buf, momentum), self.op("div", g, avg)))
+                    self.assign(p, w, self.op("sub", w, self.op("mul", lr, buf)))
+                else:
+                    self.assign(p, w, self.op("sub", w, self.op("mul", lr, self.op("div", g, avg))))
+
+    def commit(self):
+        """Make the built step the trace's: each written tensor's node becomes its assign."""
+        tracer = self.tracer
+        params = {id(p) for g in self.opt.param_groups for p in g["params"]}
+        for t, _, node in self.assigns:
+            if id(t) not in params:
+                tracer.quiet.add(id(t))
+            tracer.writes[id(t)] = node
+            tracer._map(t, node)
+        tracer.placeholders.extend(self.feeds)
+
+
+def _steppers():
+    from .optim.adam import Adam, AdamW
+    from .optim.rmsprop import RMSprop
+    from .optim.sgd import SGD
+    return {SGD: "sgd", Adam: "adam", AdamW: "adam", RMSprop: "rmsprop"}
+
+
+class _Steppers(dict):
+    """Optimizer class (exactly: a subclass may change the update) -> the :class:`_StepGraph` formula."""
+
+    def get(self, key, default=None):
+        if not self:
+            self.update(_steppers())
+        return super().get(key, default)
+
+
+_STEPPERS = _Steppers()
 
 
 # --------------------------------------------------------------------------------------- guards
@@ -567,7 +971,234 @@ def _watched(values, mods, opts) -> list:
 
 
 def _optimizer_key(opt):
-    return tuple(tuple(id(p) for p in g["params"]) for g in opt.param_groups)
+    """Each group's parameters; for an optimizer whose step a plan may hold, also each group's structural
+    hyper-parameters by value (the numbers are fed each call) and each parameter's state tensors by identity."""
+    groups = tuple(tuple(map(id, g["params"])) for g in opt.param_groups)
+    formula = _STEPPERS.get(type(opt))
+    if formula is None:
+        return groups
+    structure = tuple(tuple(_sign(g.get(k)) for k in _STRUCTURAL) for g in opt.param_groups)
+    state = opt.state
+    entries = tuple(_state_key(state.get(p)) for g in opt.param_groups for p in g["params"])
+    return groups, structure, id(state), entries
+
+
+# The hyper-parameters that choose the formula's shape (the rest are numbers the plan is fed): by value
+_STRUCTURAL = ("maximize", "weight_decay", "momentum", "nesterov", "amsgrad", "decoupled_weight_decay", "centered")
+
+
+def _sign(value):
+    """A structural hyper-parameter as the formulas test it: a flag as itself, a number by its sign."""
+    if value is None or type(value) is bool:
+        return value
+    try:
+        return (value > 0) - (value < 0)
+    except TypeError:
+        return ("id", id(value))
+
+
+def _state_key(entries):
+    if not entries:
+        return None
+    return tuple([(k, id(v)) for k, v in entries.items()])
+
+
+# --------------------------------------------------------------------------------------- the common case's guard
+# Numbers fed to a plan rather than guarded (read from each group every call)
+_NUMBER_TYPES = frozenset({int, float})
+_SIGNED = ("momentum", "weight_decay")   # fed, and guarded by sign (0 or not chooses the formula's shape)
+_STALE = object()   # what a replay returns when a fed number is not one the plan can take
+_FED = frozenset({"lr", "betas", "eps", "alpha", "dampening", "initial_lr"})
+
+
+class _FastGuard:
+    """The guard of the trace the last call ran, written out as one generated function of ``is`` tests.
+
+    It tests every object the full guard's key is computed from: the captured globals, closure cells and
+    method attributes, each module's attributes, parameters, buffers and submodules, the optimizers'
+    attributes, groups, parameter lists, structural hyper-parameters and state entries, each by identity
+    (``is``: a value rebound to an equal new object only sends the call to the full guard) with each
+    container's length; then the arguments (type, shape, dtype, ``requires_grad``, no view, no aliasing),
+    the ``.grad`` states, grad mode and the default dtype.  The same objects and arguments make the full key
+    what it was when this guard was built (it matched this trace then), so a passing check is one the full
+    guard would pass; anything else returns False and the call takes the full guard.  It holds what it
+    compares with (an id stays unique while the object lives).
+    """
+
+    def __init__(self, compiled, trace, args):
+        self.trace = trace
+        w = _GuardWriter()
+        w.arguments(args)
+        w.line(f"if GRAD_MODE.enabled is not {w.const(GRAD_MODE.enabled)} or "
+               f"default_dtype() != {w.const(dtypes.get_default_dtype())}: return False")
+        _write_identities(w, compiled)
+        for t, none in trace.grads_none:
+            w.line(f"if {w.const(t)}.grad is {'not ' if none else ''}None: return False")
+        w.ns.update(GRAD_MODE=GRAD_MODE, default_dtype=dtypes.get_default_dtype, Tensor=Tensor,
+                    ndarray=np.ndarray, may_share=np.may_share_memory)
+        self.source = "def check(args):\n    try:\n" + "".join(f"        {line}\n" for line in _joined(w.lines)) + \
+            "    except (AttributeError, KeyError, ValueError, TypeError):   # not a tensor, a name gone...\n" \
+            "        return False\n    return True\n"
+        from .static.compiler import closure
+        self.check = closure(self.source, w.ns, "check")
+
+
+class _GuardWriter:
+    """Lines and bound objects of a :class:`_FastGuard`'s function."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self.ns: dict = {}
+        self.names: dict[int, str] = {}
+
+    def line(self, text: str) -> None:
+        self.lines.append(text)
+
+    def const(self, value) -> str:
+        name = self.names.get(id(value))
+        if name is None:
+            name = self.names[id(value)] = f"c{len(self.ns)}"
+            self.ns[name] = value
+        return name
+
+    def same(self, expr: str, value) -> None:
+        self.line(f"if {expr} is not {self.const(value)}: return False")
+
+    def items(self, container, values) -> None:
+        """``container``'s values (a dict's, a list's) are exactly ``values``, in order."""
+        name = self.const(container)
+        values = list(values)
+        if not values:   # the usual empty registry (no buffers, no submodules): its truth value, no len()
+            self.line(f"if {name}: return False")
+            return
+        self.line(f"if len({name}) != {len(values)}: return False")
+        source = f"{name}.values()" if isinstance(container, dict) else name
+        locals_ = [f"v{len(self.lines)}_{k}" for k in range(len(values))]
+        self.line(f"{', '.join(locals_)}, = {source}")
+        self.line("if " + " or ".join(f"{v} is not {self.const(x)}" for v, x in zip(locals_, values))
+                  + ": return False")
+
+    def keys(self, mapping, keys) -> None:
+        """``mapping[k]`` is still the same object for each of ``keys`` (and no key came or went)."""
+        name = self.const(mapping)
+        self.line(f"if len({name}) != {len(mapping)}: return False")
+        if keys:
+            self.line("if " + " or ".join(f"{name}[{k!r}] is not {self.const(mapping[k])}" for k in keys)
+                      + ": return False")
+
+    def sign(self, expr: str, value) -> None:
+        """``expr`` is still a number of ``value``'s type with its sign (``_sign``'s test, written out)."""
+        if type(value) not in (int, float):
+            self.same(expr, value)
+            return
+        test = "> 0" if value > 0 else "< 0" if value < 0 else "== 0"
+        self.line(f"if type({expr}) is not {type(value).__name__} or not {expr} {test}: return False")
+
+    def arguments(self, args) -> None:
+        n = len(args)
+        self.line(f"if len(args) != {n}: return False")
+        if not n:
+            return
+        names = [f"a{k}" for k in range(n)]
+        self.line(f"{', '.join(names)}, = args")
+        for a, t in zip(names, args):
+            data = t._data
+            self.line(f"if type({a}) is not Tensor or {a}._base is not None or {a}._requires_grad is not "
+                      f"{t._requires_grad}: return False")
+            self.line(f"d{a} = {a}._data")
+            self.line(f"if type(d{a}) is not ndarray or d{a}.shape != {tuple(data.shape)!r} or "
+                      f"d{a}.dtype is not {self.const(data.dtype)}: return False")
+        if n > 1:   # the traced call had no aliasing (else no fast guard): no two the same array or sharing memory
+            arrays = [f"d{a}" for a in names]
+            pairs = [(x, y) for i, x in enumerate(arrays) for y in arrays[i + 1:]]
+            self.line("if " + " or ".join(f"{x} is {y}" for x, y in pairs) + ": return False")
+            self.line("if (" + " or ".join(f"{x}.base is not None" for x in arrays) + ") and ("
+                      + " or ".join(f"may_share({x}, {y})" for x, y in pairs) + "): return False")
+
+
+def _joined(lines: list[str]) -> list[str]:
+    """Consecutive ``if <test>: return False`` lines as one ``if`` of their tests joined by ``or`` (the same
+    tests in the same order, one branch instead of many)."""
+    out, tests = [], []
+    head, tail = "if ", ": return False"
+    for line in lines:
+        if line.startswith(head) and line.endswith(tail):
+            tests.append(f"({line[len(head):-len(tail)]})")
+            continue
+        if tests:
+            out.append(head + " or ".join(tests) + tail)
+            tests = []
+        out.append(line)
+    if tests:
+        out.append(head + " or ".join(tests) + tail)
+    return out
+
+
+_MODULE_SKIP = frozenset({"_forward_pre_hooks", "_forward_hooks", "_non_persistent_buffers_set"})
+
+
+def _write_identities(w: _GuardWriter, compiled) -> None:
+    """The :class:`_FastGuard` lines testing what the full guard's key reads from objects, by identity."""
+    fn = compiled.fn
+    func = getattr(fn, "__func__", fn)
+    if getattr(func, "__code__", None) is not None:
+        g = func.__globals__
+        for key, _ in compiled._readers:
+            if key[0] == "global":
+                w.same(f"{w.const(g)}[{key[1]!r}]", g[key[1]])
+        for cell in func.__closure__ or ():
+            w.same(f"{w.const(cell)}.cell_contents", _cell_value(cell))
+    owner = getattr(fn, "__self__", None)
+    if owner is not None and compiled._attr_names:
+        d = getattr(owner, "__dict__", None)
+        if d is not None:
+            w.same(f"{w.const(owner)}.__dict__", d)
+            w.keys(d, [n for n in compiled._attr_names if n in d])
+    for m in compiled._mods:
+        for sub in _module_tree(m):
+            d = sub.__dict__
+            w.same(f"{w.const(sub)}.__dict__", d)
+            w.keys(d, [k for k in d if k not in _MODULE_SKIP])
+            for name in ("_parameters", "_buffers", "_modules"):   # what the full guard's module key reads
+                inner = d.get(name)
+                if isinstance(inner, dict):
+                    w.items(inner, inner.values())
+    for opt in compiled._opts:
+        d = opt.__dict__
+        w.same(f"{w.const(opt)}.__dict__", d)
+        w.keys(d, list(d))
+        w.items(opt.param_groups, opt.param_groups)
+        state = opt.state
+        w.line(f"if len({w.const(state)}) != {len(state)}: return False")
+        for group in opt.param_groups:
+            w.keys(group, [k for k in group if k not in _FED and k not in _SIGNED])
+            for k in _SIGNED:   # fed numbers whose sign chooses the formula (a schedule may change them)
+                if k in group:
+                    w.sign(f"{w.const(group)}[{k!r}]", group[k])
+            w.items(group["params"], group["params"])
+            for p in group["params"]:
+                entry = state.get(p)
+                if entry is not None:
+                    w.same(f"{w.const(state)}.get({w.const(p)})", entry)
+                    w.items(entry, entry.values())
+
+
+def _usual_args(args, kwargs) -> bool:
+    """The calls the fast guard serves: positional plain CPU tensors only, none a view, no two sharing memory
+    (its function tests for exactly that: an aliased call always takes the full guard)."""
+    if kwargs or not all(type(t) is Tensor and t._base is None and type(t._data) is np.ndarray for t in args):
+        return False
+    arrays = [t._data for t in args]
+    return not any(np.may_share_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1:])
+
+
+def _module_tree(module):
+    out, stack = [], [module]
+    while stack:
+        m = stack.pop()
+        out.append(m)
+        stack += [c for c in m._modules.values() if c is not None]
+    return out
 
 
 # --------------------------------------------------------------------------------------- the compiled function
@@ -592,6 +1223,8 @@ class CompiledFunction:
         self.eager_reason = None
         self.calls = self.compiled_calls = 0
         self._readers = None
+        self._fast = None   # the last replayed trace's guard in its fast form (:class:`_FastGuard`)
+        self._fast_guards: dict = {}   # id(trace) -> its newest fast guard
         func = getattr(fn, "__func__", None)
         self._attr_names = tuple(func.__code__.co_names) if func is not None and hasattr(func, "__code__") else ()
         functools.update_wrapper(self, fn, updated=())
@@ -608,7 +1241,32 @@ class CompiledFunction:
     # ----------------------------------------------------------------- calling
     def __call__(self, *args, **kwargs):
         self.calls += 1
+        fast = self._fast
+        if fast is not None and not kwargs and self.eager_reason is None and (
+                fast.check(args) or self._other_fast_guard(args)):
+            fast = self._fast
+            replay = fast.trace.fast_replay
+            value = replay(args) if replay is not None else self._replay(fast.trace, args)
+            if value is not _STALE:
+                self.compiled_calls += 1
+                return value
+            return self._eager("an optimizer hyper-parameter is not a Python number: this call ran eagerly",
+                               args, kwargs)
+        return self._call(args, kwargs)
+
+    def _other_fast_guard(self, args) -> bool:
+        """Another trace's fast guard that holds for this call (a training loop's short last batch and the
+        full ones take turns); it becomes the one tried first."""
+        for guard in self._fast_guards.values():
+            if guard is not self._fast and guard.check(args):
+                self._fast = guard
+                return True
+        return False
+
+    def _call(self, args, kwargs):
+        """The full guard: find the trace whose guards hold, or trace the call."""
         if self.eager_reason is not None:
+            self._fast, self._fast_guards = None, {}
             return self.fn(*args, **kwargs)
         try:
             guard, tensors = self._guard_key(args, kwargs)
@@ -616,8 +1274,15 @@ class CompiledFunction:
             return self._eager(f"arguments cannot be guarded: {exc}", args, kwargs)
         for trace in self.traces:
             if trace.guard == guard and all([(p.grad is None) is none for p, none in trace.grads_none]):
+                value = self._replay(trace, [t for _, t in tensors])
+                if value is _STALE:
+                    return self._eager("an optimizer hyper-parameter is not a Python number: this call ran "
+                                       "eagerly", args, kwargs)
                 self.compiled_calls += 1
-                return self._replay(trace, tensors)
+                self._fast = _FastGuard(self, trace, args) if _usual_args(args, kwargs) else None
+                if self._fast is not None:
+                    self._fast_guards[id(trace)] = self._fast   # one a trace: the newest replaces its old one
+                return value
         if len(self.traces) >= _MAX_TRACES:
             self.eager_reason = f"{_MAX_TRACES} traces with different guards: the function stays eager"
             self.fallbacks.append(self.eager_reason)
@@ -684,9 +1349,29 @@ class CompiledFunction:
                 raise RuntimeError(f"compile(fullgraph=True): {reason}")
             self.eager_reason = reason
             return result
-        trace.grads_none = grads_none
+        trace.grads_none = [(t, none) for t, none in grads_none if id(t) not in tracer.unread_grads]
+        trace.fast_replay = _write_replay(trace)
+        # the optimizers' state as the traced call left it (a first step makes it): what a replay reads
+        trace.guard = guard[:5] + (tuple([_optimizer_key(o) for o in self._opts]),) + guard[6:]
         self.traces.append(trace)
+        self._fast_after_trace(trace, args, kwargs)
+        # The trace made thousands of objects (graph, program, plan): collected here with its young garbage,
+        # its survivors moved out of the young generations, the collector's work lands in this slow call
+        # rather than in the first replays (a young collection there cost milliseconds).
+        gc.collect(1)
         return result
+
+    def _fast_after_trace(self, trace, args, kwargs) -> None:
+        """The new trace's fast guard, built now when the full guard, computed again after the call, matches
+        it (the call changed nothing the guards read): the next call then replays at once."""
+        if not _usual_args(args, kwargs):
+            return
+        try:
+            key, _ = self._guard_key(args, kwargs)
+        except TypeError:
+            return
+        if key == trace.guard and all((p.grad is None) is none for p, none in trace.grads_none):
+            self._fast = self._fast_guards[id(trace)] = _FastGuard(self, trace, args)
 
     @staticmethod
     def _rng_reason(py_state, np_state, engine_state, tracer):
@@ -705,9 +1390,13 @@ class CompiledFunction:
     def _build(self, guard, tracer: _Tracer, result):
         from .static.compiler import bind, optimize
         from .static.passes import pipeline
-        outputs, out_nodes = [], []
+        outputs, out_nodes, specs = [], [], []
 
         def leaf(value):
+            specs.append(_leaf(value))
+            return specs[-1]
+
+        def _leaf(value):
             if not isinstance(value, Tensor):
                 return ("const", value)
             if id(value) in tracer.variables and id(value) not in tracer.writes:
@@ -742,42 +1431,70 @@ class CompiledFunction:
         placeholders = [ph for ph, _ in tracer.placeholders]
         shapes = {ph: tuple(ph.shape) for ph in placeholders}
         program, report = optimize(tracer.graph, fetches, shapes, pipeline(self.options.get("rewrites", ())))
-        plan = bind(program, placeholders)
+        used = {ins.node.id for ins in program.instrs if ins.op == "feed"}
+        # an optimizer number the formula does not read (SGD's momentum without momentum...) is not fed
+        tracer.placeholders = [(ph, how) for ph, how in tracer.placeholders if how[0] != "opt" or ph.id in used]
+        placeholders = [ph for ph, _ in tracer.placeholders]
+        plan = bind(program, placeholders, returned=len(out_nodes))   # the assigns' values are not read
         report.code = plan.source
         var_of = {var.id: t for t, var in tracer.variables.values()}
         var_writes = [var_of[v.id] for v in plan.writes]
         sources = [_source(var_of[v.id], tracer) for v in plan.reads]
         var_writes = [_source(t, tracer) for t in var_writes]
-        return _Trace(guard, tracer, plan, sources, build, report, grads, var_writes)
+        trace = _Trace(guard, tracer, plan, sources, build, report, grads, var_writes)
+        trace.feed_plan = _feed_plan(tracer.placeholders)
+        trace.plain_io = not plan.distinct and all(p is None for _, p in sources + var_writes)
+        trace.read_tensors = [t for t, _ in sources]
+        trace.write_tensors = [t for t, _ in var_writes]
+        trace.bumped = [t for t, p in var_writes if p is None and id(t) not in tracer.quiet]
+        single = isinstance(result, Tensor) and specs[0][0] == "out"
+        trace.single_output = specs[0][1] if single else None
+        trace.scalar_outputs = {k for k, node in enumerate(out_nodes) if tuple(node.shape) == ()}
+        return trace
 
     # ----------------------------------------------------------------- replay
     def _replay(self, trace: _Trace, tensors):
-        plan, tracer = trace.plan, trace.tracer
+        """Run the trace's plan for a call whose guards hold (``tensors``: the call's tensor arguments in
+        flattened order) and leave every tensor, ``.grad`` and output as the eager call would."""
+        plan = trace.plan
         feeds = []
-        for ph, how in tracer.placeholders:
+        for how in trace.feed_plan:
             kind = how[0]
             if kind == "arg":
-                feeds.append(tensors[how[1]][1]._data)
+                feeds.append(tensors[how[1]]._data)
+            elif kind == "numbers":
+                values = how[1]()
+                values = [values[i] for i in how[3]]
+                if not all(map(_NUMBER_TYPES.__contains__, map(type, values))):
+                    return _STALE   # a hyper-parameter set to something else than a Python number
+                feeds += map(how[2], values)
             elif kind == "draw":
                 feeds.append(how[1]())
             else:
-                feeds.append(np.asarray(how[1](tensors), dtype=ph.dtype))
-        reads = [t._data if p is None else p.grad._data for t, p in trace.fetch_plan]
-        targets = [t if p is None else p.grad for t, p in trace.var_writes]
-        writes = []
-        for var, t in zip(plan.writes, targets):
-            writes.append(np.empty_like(t._data) if var in plan.distinct else t._data)
-        outs = [np.empty(shape, dtype) for shape, dtype in plan.outs]
-        values = plan.run(*feeds, *reads, *writes, *outs)
-        for t, w in zip(targets, writes):
-            if w is not t._data:
-                np.copyto(t._data, w)
+                feeds.append(np.asarray(how[1](tensors), dtype=how[2]))
+        if trace.plain_io:   # the usual case: every Variable updated in place, read from its tensor
+            reads = [t._data for t in trace.read_tensors]
+            writes = [t._data for t in trace.write_tensors]
+            targets = None
+        else:
+            reads = [t._data if p is None else p.grad._data for t, p in trace.fetch_plan]
+            targets = [t if p is None else p.grad for t, p in trace.var_writes]
+            writes = [np.empty_like(t._data) if var in plan.distinct else t._data
+                      for var, t in zip(plan.writes, targets)]
+        values = plan.run(*feeds, *reads, *writes, *[np.empty(shape, dtype) for shape, dtype in plan.outs])
+        if targets is not None:
+            for t, w, (_, p) in zip(targets, writes, trace.var_writes):
+                if w is not t._data:
+                    np.copyto(t._data, w)
+                if p is not None:
+                    t._bump()
+        for t in trace.bumped:   # what eager bumps: in-place tensor ops, stepped parameters (not optimizer state)
             t._bump()
-        results = values
         for t, k in trace.grads:
-            t.grad = None if k is None else _new(_own(results[k]))
-        value = trace.build(lambda leaf: _output(leaf, results))
-        for method, args, kwargs in tracer.after:
+            t.grad = None if k is None else _new(_own(values[k]))
+        single = trace.single_output
+        value = _new(_own(values[single])) if single is not None else trace.build(lambda leaf: _output(leaf, values))
+        for method, args, kwargs in trace.tracer.after:
             method(*args, **kwargs)
         return value
 
@@ -809,6 +1526,86 @@ def _unseen_change(tracer):
         if key not in tracer.writes and key not in allowed and t._version != tracer.versions[key]:
             return f"a {tuple(t.shape)} tensor the trace reads was changed by code the tracer did not record"
     return None
+
+
+def _write_replay(trace):
+    """The trace's replay as one generated function (a fast path of :meth:`CompiledFunction._replay`, which
+    stays the reference: tests run both): the feeds, buffers, version bumps, ``.grad`` updates and output
+    written out for this trace, so a call pays no loop over how each value is found.  ``None`` where the
+    trace needs the general replay (buffers chosen per call, optimizer steps replayed eagerly, a
+    structured result).
+
+    Generated code rather than a loop over how each value is found, for the reason the plan itself is
+    generated (measured in :func:`static.compiler.bind`'s docstring): a loop step looks its arguments up
+    and calls through ``*args``, about 0.3 us a step, where a written-out line is the call alone."""
+    plan = trace.plan
+    if not trace.plain_io or trace.tracer.after or trace.single_output is None:
+        return None
+    ns = {"run": plan.run, "new": _new, "own": _own, "empty": np.empty, "STALE": _STALE,
+          "NUMBER": _NUMBER_TYPES.__contains__}
+    lines, args = [], []
+    for k, how in enumerate(trace.feed_plan):
+        kind = how[0]
+        if kind == "arg":
+            args.append(f"tensors[{how[1]}]._data")
+        elif kind == "numbers":
+            ns[f"N{k}"], ns[f"T{k}"] = how[1], how[2]
+            lines += [f"n{k} = N{k}()",
+                      "if not (" + " and ".join(f"NUMBER(type(n{k}[{j}]))" for j in how[3]) + "):",
+                      "    return STALE"]
+            args += [f"T{k}(n{k}[{j}])" for j in how[3]]
+        elif kind == "draw":
+            ns[f"D{k}"] = how[1]
+            args.append(f"D{k}()")
+        else:
+            ns[f"D{k}"], ns[f"Y{k}"] = how[1], how[2]
+            args.append(f"asarray(D{k}(tensors), dtype=Y{k})")
+            ns["asarray"] = np.asarray
+    for k, t in enumerate(trace.read_tensors):
+        ns[f"R{k}"] = t
+        args.append(f"R{k}._data")
+    for k, t in enumerate(trace.write_tensors):
+        ns[f"W{k}"] = t
+        args.append(f"W{k}._data")
+    for k, (shape, dtype) in enumerate(plan.outs):
+        ns[f"S{k}"], ns[f"Y_out{k}"] = shape, dtype
+        args.append(f"empty(S{k}, Y_out{k})")
+    lines.append(f"values = run({', '.join(args)})")
+    for k, t in enumerate(trace.bumped):
+        ns[f"B{k}"] = t
+        lines.append(f"B{k}._bump()")
+    none_at_start = {id(t) for t, none in trace.grads_none if none}   # guarded: None when the call starts
+    for k, (t, slot) in enumerate(trace.grads):
+        ns[f"G{k}"] = t
+        if slot is not None:   # a 0-d value comes back as a numpy scalar: own() makes it an array
+            value = f"own(values[{slot}])" if slot in trace.scalar_outputs else f"values[{slot}]"
+            lines.append(f"G{k}.grad = new({value})")
+        elif id(t) not in none_at_start:
+            lines.append(f"G{k}.grad = None")
+    out = trace.single_output
+    lines.append(f"return new(own(values[{out}]))" if out in trace.scalar_outputs else f"return new(values[{out}])")
+    from .static.compiler import closure
+    source = "def replay(tensors):\n" + "".join(f"    {line}\n" for line in lines)
+    trace.replay_source = source
+    return closure(source, ns, "replay")
+
+
+def _feed_plan(placeholders) -> list:
+    """How each placeholder gets its value on a replay, in the plan's feed order: ``("arg", k)``, ``("draw", fn)``,
+    ``("derived", fn, dtype)``, and one ``("numbers", feeder, to_dtype, indices)`` for each optimizer group's
+    consecutive numbers (the feeder computes them all at once; the plan takes those at ``indices``)."""
+    plan = []
+    for ph, how in placeholders:
+        if how[0] == "opt":
+            if plan and plan[-1][0] == "numbers" and plan[-1][1] is how[1]:
+                plan[-1][3].append(how[2])
+            else:
+                plan.append(("numbers", how[1], ph.dtype.type, [how[2]]))
+        elif how[0] == "derived":
+            plan.append(("derived", how[1], ph.dtype))
+        else:
+            plan.append(how[:2])
+    return plan
 
 
 def _source(t, tracer):

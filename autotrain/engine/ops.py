@@ -1524,6 +1524,14 @@ def _var_scale(n: int, correction) -> float:
     return 2.0 / dof if dof else float("inf")
 
 
+def _mean_for_variance(xp, a, axis, n):
+    """The mean the deviations are taken from: ``sum / n`` refined once by the mean deviation from it, so
+    equal entries give exactly their value (``sum / n`` alone can be an ulp off, and the variance of equal
+    entries then comes out ~1e-32 instead of PyTorch's exact 0, with an O(1) gradient instead of 0)."""
+    mean = xp.sum(a, axis=axis, keepdims=True) / n
+    return mean + xp.sum(a - mean, axis=axis, keepdims=True) / n
+
+
 def _variance(xp, a, axis, keepdims, correction):
     """The variance, accumulated in float64 as PyTorch's CPU kernel does (a float32 spread near 1e38
     squares past float32's range); written out rather than xp.var: numpy warns when n - correction <= 0,
@@ -1531,7 +1539,7 @@ def _variance(xp, a, axis, keepdims, correction):
     if a.dtype.kind == "f" and a.dtype.itemsize < 8:
         a = astype(xp, a, np.float64)
     n = _count(a.shape, axis)
-    centred = a - xp.sum(a, axis=axis, keepdims=True) / n if n else a
+    centred = a - _mean_for_variance(xp, a, axis, n) if n else a
     return xp.sum(centred * centred, axis=axis, keepdims=keepdims) / builtins_max(n - correction, 0)
 
 
@@ -1555,7 +1563,7 @@ class Var(Op):
         a = ctx.inputs[0]
         shape, axis = ctx.input_shapes[0], ctx.attrs.get("axis")
         n = _count(shape, axis)
-        mean = xp.sum(a, axis=axis, keepdims=True) / n
+        mean = xp.sum(a, axis=axis, keepdims=True) / n   # the plain mean, as PyTorch's var_backward
         g = _kept(g, shape, axis, ctx.attrs.get("keepdims", False), xp)
         return (g * (_var_scale(n, ctx.attrs.get("correction", 1)) * (a - mean)),)
 

@@ -12,6 +12,9 @@ MODE_NAMES = ("manual", "autograd", "custom-relu", "static", "compiled")
 #: The real frameworks compare-modes also runs the seed's network in, when they are installed.
 REFERENCE_FRAMEWORKS = ("torch", "jax")
 
+#: The floating-point types a network trains in (``dtype:`` in a config).
+DTYPE_NAMES = ("float32", "float64")
+
 #: Hidden-layer activations (``activation:`` in a config).
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 
@@ -41,5 +44,5 @@ OPTIMIZER_SETTINGS: dict[str, tuple[str, ...]] = {
     "adamw": ("betas", "eps"),
 }
 
-__all__ = ["MODE_NAMES", "REFERENCE_FRAMEWORKS", "ACTIVATIONS", "LOSSES", "OPTIMIZERS", "OPTIMIZER_SLOTS",
+__all__ = ["MODE_NAMES", "DTYPE_NAMES", "REFERENCE_FRAMEWORKS", "ACTIVATIONS", "LOSSES", "OPTIMIZERS", "OPTIMIZER_SLOTS",
            "OPTIMIZER_SETTINGS"]

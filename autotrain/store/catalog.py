@@ -31,11 +31,11 @@ from autotrain.modes.names import MODE_NAMES, REFERENCE_FRAMEWORKS
 from autotrain.store import metrics as metrics_file
 from autotrain.store.files import MAX_SMALL_FILE, UnreadableError, read_bounded, read_text
 from autotrain.store.metrics import Metrics, parse_metrics, read_metrics
+from autotrain.store.names import SORT_KEYS, STATUSES
 
 MAX_WALK_ENTRIES = 100_000  # size on disk stops counting (and says so) after this many files
 STAMP_RE = re.compile(r"^(\d{8}T\d{6}Z)-")
 KINDS = ("run", "compare", "sweep", "unreadable")
-SORT_KEYS = ("start", "name", "status", "loss", "val", "steps_per_s", "size", "dir")
 
 
 def read_json(path: Path) -> dict:
@@ -352,6 +352,37 @@ def read_entry(path: Path, with_size: bool = True) -> Entry:
     return Entry(str(path), "unreadable", name=path.name, start=start_time(path), error=why,
                  size_bytes=None if path.is_symlink() or not with_size else disk_usage(path) if path.is_dir()
                  else path.lstat().st_size)
+
+
+DEFAULT_RUNS_DIR = Path("runs")
+
+
+@dataclass
+class RunList:
+    """The entries of a runs folder, as ``autotrain runs`` lists them."""
+
+    runs_dir: Path
+    entries: list[Entry]
+
+    def to_dict(self) -> dict:
+        return {"runs_dir": str(self.runs_dir), "runs": [e.to_dict() for e in self.entries]}
+
+
+def runs_in(runs_dir: str | os.PathLike | None = None, status: str | None = None, sort: str = "start") -> RunList:
+    """``autotrain runs``: the entries of ``runs_dir`` (default ``runs``, empty while it does not exist yet:
+    no fit has made it), refusing (UsageError) a status or sort key it does not know and a folder given
+    that does not exist."""
+    from autotrain.training.usage import UsageError
+
+    if status is not None and status not in STATUSES:
+        raise UsageError(f"--status {status!r}: choose from {', '.join(STATUSES)}")
+    if sort not in SORT_KEYS:
+        raise UsageError(f"--sort {sort!r}: choose from {', '.join(SORT_KEYS)}")
+    if runs_dir is not None and not Path(os.fspath(runs_dir)).is_dir():
+        what = "not a directory" if Path(os.fspath(runs_dir)).exists() else "no such directory"
+        raise UsageError(f"--runs-dir {runs_dir}: {what} (runs are created by autotrain fit)")
+    root = DEFAULT_RUNS_DIR if runs_dir is None else Path(os.fspath(runs_dir))
+    return RunList(root, list_runs(root, status=status, sort=sort) if root.is_dir() else [])
 
 
 def list_runs(runs_dir: str | os.PathLike = "runs", status: str | None = None, sort: str = "start") -> list[Entry]:

@@ -60,3 +60,35 @@ def _write_metrics(path: Path, result: ModeResult) -> None:
     rows = ({"step": t, "loss": loss, "elapsed_s": e} for t, (loss, e) in enumerate(zip(result.losses, elapsed)))
     text = metrics_text(rows)
     atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def compare_and_write(config, overrides=(), *, modes=None, steps: int | None = None, against=(),
+                      graph: bool = False, runs_dir: str | os.PathLike = "runs", threads: str | None = None,
+                      progress=None) -> Comparison:
+    """``autotrain compare-modes``: train the config file ``config`` in every mode of ``modes`` (default: all)
+    and ``against`` frameworks, from identical data and weights, and write the comparison's directory under
+    ``runs_dir``.  A bad mode, framework or size is refused (UsageError, ConfigError) before anything runs.
+
+    ``progress(total steps)`` is the caller's display: a context manager yielding ``on_step(mode, step, loss)``.
+    """
+    from contextlib import nullcontext
+
+    from autotrain.store.fitting import named_after, threads_override
+    from autotrain.training import compare
+    from autotrain.training.config import check_resources, load_config
+    from autotrain.training.threads import blas_threads, limit_blas
+    from autotrain.training.usage import UsageError
+
+    try:
+        against = compare.check_against(against)
+        names = compare.mode_names(modes)
+    except ValueError as exc:  # an unknown mode or framework
+        raise UsageError(str(exc)) from None
+    cfg = named_after(load_config(config, list(overrides) + threads_override(threads), check=False), config)
+    runners = len(names) + len(set(against))
+    check_resources(cfg, str(config), "compare-modes", runners=runners)
+    shown = progress((steps or cfg.steps) * runners) if progress is not None else nullcontext()
+    with shown as on_step, limit_blas(blas_threads(cfg)):
+        result = compare.compare_modes(cfg, names, steps, on_step, against=against, graph=graph)
+        write_comparison(result, runs_dir)
+    return result

@@ -93,9 +93,37 @@ def best_step(run: RunDir) -> int | None:
     return best_validation(run.read_metrics().rows())[2]
 
 
-def evaluate_run(path, data_file: str | None = None, checkpoint: str | int | None = "last") -> Evaluation:
+def evaluation_threads(path, threads: str | int | None) -> int:
+    """The BLAS threads for evaluating the run in ``path``: ``threads`` (a number, or ``"auto"``: the rule
+    applied to the run's own config; a run that cannot be read gets 1 and evaluate_run says what is wrong)."""
+    from autotrain.store.runs import open_run
+    from autotrain.training.threads import blas_threads, parse_threads
+    from autotrain.training.usage import UsageError
+
+    try:
+        n = parse_threads(str(threads))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if n != "auto":
+        return n
+    try:
+        return blas_threads(open_run(path).read_config())
+    except Exception:  # noqa: BLE001 -- any unreadable run: evaluate_run reports it properly
+        return 1
+
+
+def evaluate_run(path, data_file: str | None = None, checkpoint: str | int | None = "last", *,
+                 threads: str | int | None = None) -> Evaluation:
     """Loss and accuracy of a run's checkpoint on its validation split (else its training split) or on
-    ``data_file`` (same format and columns as the training data; the saved standardisation is applied)."""
+    ``data_file`` (same format and columns as the training data; the saved standardisation is applied).
+
+    ``threads``: BLAS threads while evaluating (a number or ``"auto"``, see :func:`evaluation_threads`;
+    None leaves them as they are)."""
+    if threads is not None:
+        from autotrain.training.threads import limit_blas
+
+        with limit_blas(evaluation_threads(path, threads)):
+            return evaluate_run(path, data_file, checkpoint)
     run = _open(path)
     cfg, data, mode, step = _mode_for(run, checkpoint)
     if data_file is not None:
@@ -203,6 +231,8 @@ def predict_run(path, input_file, output_file, checkpoint: str | int | None = "l
         raise DataError(f"{output}: expected a .csv or .npy output file")
     if output.exists() and output.is_dir():
         raise DataError(f"{output}: is a directory, expected an output file")
+    if not output.parent.is_dir():
+        raise DataError(f"{output}: the folder {output.parent} does not exist")
     cfg, data, mode, step = _mode_for(run, checkpoint)
     x = data.transform(read_inputs(input_file, data), data.x_train.dtype)
     with np.errstate(all="ignore"):

@@ -21,6 +21,7 @@ import os
 import threading
 import time
 from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -275,6 +276,36 @@ def export_run(path: str | os.PathLike, overwrite: bool = False) -> list[Path]:
         metrics = read_metrics(metrics_path)  # read before anything is written: a bad file changes nothing
         _replace_events(folder, lambda logdir: _export_events(logdir, metrics, config, t0))
     return [folder for folder, _ in targets]
+
+
+@dataclass
+class Export:
+    """What ``export_runs`` wrote: the folders that got event files, and the ``--logdir`` that shows them."""
+
+    folders: list[Path]
+    logdir: str
+
+
+def export_runs(paths: list, overwrite: bool = False, on_written=None) -> Export:
+    """``autotrain export-tensorboard``: :func:`export_run` for each of ``paths`` in turn (``on_written(folder)``
+    as each one is written); UsageError when the extra is missing or a path cannot be exported (nothing of
+    that path is written; the paths before it are)."""
+    from autotrain.training.usage import UsageError
+
+    if not available():
+        raise UsageError(HINT)
+    folders = []
+    for path in paths:
+        try:
+            written = export_run(path, overwrite=overwrite)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        for folder in written:
+            if on_written is not None:
+                on_written(folder)
+        folders += written
+    logdir = str(Path(os.fspath(paths[0])).parent) if len(paths) == 1 else "runs"
+    return Export(folders, logdir)
 
 
 def _export_events(logdir: Path, metrics, config: dict, t0: float) -> None:

@@ -15,12 +15,37 @@ the store), :mod:`.report` (how a trial reports and learns it is pruned), :mod:`
 local processes), :mod:`.ray_backend` (Ray tasks), :mod:`.results` (sweep.csv and trial outcomes).
 See docs/sweeps.md for the sweep file.
 """
-from autotrain.sweep.local import (BLAS_ENV, Progress, Scheduler, default_workers, fit_command, open_sweep,
-                                   resume_sweep, run_sweep, sweep_lock, worker_env)
-from autotrain.sweep.results import (FINISHED, SweepResult, TrialResult, finish_trial, prepare_trial, trial_state,
-                                     best_config, create_sweep, csv_columns, metric_value, write_csv)
-from autotrain.sweep.spec import (DISTRIBUTIONS, MAX_TRIALS, METRICS, PRUNERS, REPORTED, SEARCHES, SweepSpec, Trial,
-                                  check_trials, expand, load_sweep, quick_spec, spec_from_mapping, trial_values)
+# Imported on first use (PEP 562): the CLI imports ``autotrain.sweep.names`` at start-up without the
+# sweep machinery (and its config schema) behind these names.
+_NAMES = {
+    "local": (
+        "BLAS_ENV", "Progress", "Scheduler", "default_workers", "fit_command", "open_sweep",
+        "resume_sweep", "run_sweep", "sweep_lock", "worker_env"),
+    "results": (
+        "FINISHED", "SweepResult", "TrialResult", "finish_trial", "prepare_trial", "trial_state",
+        "best_config", "create_sweep", "csv_columns", "metric_value", "write_csv"),
+    "spec": (
+        "DISTRIBUTIONS", "MAX_TRIALS", "METRICS", "PRUNERS", "REPORTED", "SEARCHES", "SweepSpec",
+        "Trial", "check_trials", "expand", "load_sweep", "quick_spec", "spec_from_mapping",
+        "trial_values"),
+}
+_HOMES = {name: module for module, names in _NAMES.items() for name in names}
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'autotrain.sweep' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"autotrain.sweep.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_HOMES])
+
 
 __all__ = ["SweepSpec", "Trial", "TrialResult", "SweepResult", "Progress", "load_sweep", "quick_spec", "expand",
            "run_sweep", "resume_sweep", "open_sweep", "metric_value", "worker_env", "default_workers", "METRICS",

@@ -403,5 +403,46 @@ def _kink_note() -> str:
             "checked by function:MyReLU-kink")
 
 
-__all__ = ["Check", "GradcheckReport", "run_checks", "tasks", "matches", "static_gradients", "LossOracle",
-           "DEFAULT_SIZES", "MAX_ENTRIES", "FLOAT32_ADVICE", "DEFAULTS", "NoMatch", "validate"]
+#: What Ctrl-C/SIGTERM and an OS error leave of a gradcheck (it writes nothing).
+INTERRUPTED = "interrupted; gradcheck writes nothing, so nothing is lost"
+KEPT = "gradcheck writes nothing"
+
+
+def is_seed_network(cfg) -> bool:
+    """Whether ``cfg`` is the network the loss checks differentiate: synthetic data, one hidden ReLU layer,
+    no bias, sum of squares."""
+    return (cfg.synthetic and isinstance(cfg.H, int) and not cfg.bias and cfg.activation == "relu"
+            and cfg.loss == "sum_squares")
+
+
+def gradcheck(config=None, dtype: str = "float64", eps: float | None = None, atol: float | None = None,
+              rtol: float | None = None, only: str | None = None) -> GradcheckReport:
+    """``autotrain gradcheck``: :func:`run_checks` at the sizes and seed of the config file ``config`` (or the
+    default sizes), after refusing (UsageError) a dtype, tolerance, config or pattern it cannot check."""
+    from autotrain.training.config import check_resources, load_config
+    from autotrain.training.usage import UsageError
+
+    if dtype not in DEFAULTS:
+        raise UsageError(f"--dtype {dtype!r}: choose float32 or float64")
+    try:
+        validate(*(d if v is None else v for v, d in zip((eps, atol, rtol), DEFAULTS[dtype])))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    cfg = load_config(config, check=False) if config is not None else None
+    if cfg is not None and not is_seed_network(cfg):
+        raise UsageError(f"gradcheck CONFIG checks the seed's network (synthetic data, one hidden ReLU layer, no "
+                         f"bias, sum of squares); {config} describes another (H={cfg.H}, activation "
+                         f"{cfg.activation}, loss {cfg.loss}, data {'synthetic' if cfg.synthetic else 'a file'}). "
+                         "Run autotrain gradcheck without CONFIG for every op; tests/test_fit_models.py checks "
+                         "every loss, activation and depth against finite differences")
+    if cfg is not None:
+        check_resources(cfg.model_copy(update={"dtype": dtype}), str(config), "gradcheck", runners=4)
+    try:
+        return run_checks(cfg, dtype=dtype, eps=eps, atol=atol, rtol=rtol, only=only)
+    except NoMatch as exc:
+        raise UsageError(str(exc)) from None
+
+
+__all__ = ["gradcheck", "is_seed_network", "INTERRUPTED", "KEPT", "Check", "GradcheckReport", "run_checks",
+           "tasks", "matches", "static_gradients", "LossOracle", "DEFAULT_SIZES", "MAX_ENTRIES", "FLOAT32_ADVICE",
+           "DEFAULTS", "NoMatch", "validate"]

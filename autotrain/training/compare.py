@@ -371,6 +371,39 @@ def rows(comparison: Comparison) -> list[dict]:
             for r in comparison.results]
 
 
+#: What Ctrl-C/SIGTERM and an OS error leave of a comparison (it keeps no checkpoint).
+INTERRUPTED = ("interrupted before the comparison was complete; compare-modes keeps no checkpoint, so there "
+               "is nothing to resume: run it again")
+KEPT = "the comparison was not completely written (compare-modes keeps no checkpoint): run it again"
 
-__all__ = ["compare_modes", "Comparison", "ModeResult", "TOLERANCE", "REFERENCE", "AGAINST", "rows", "assess",
-           "Runner", "make_runner", "warm_up", "run_lockstep", "static_report", "COLUMNS"]
+
+def lower_lr_line(comparison: Comparison) -> str:
+    """One line for a comparison where every mode diverged, with a learning rate worth trying."""
+    steps = sorted({r.diverged_at for r in comparison.results})
+    where = f"at step {steps[0]}" if len(steps) == 1 else f"at steps {steps[0]}..{steps[-1]}"
+    return f"diverged {where} in every mode: lower lr (try --set lr={comparison.cfg.lr / 10:.3g})"
+
+
+def to_dict(comparison: Comparison) -> dict:
+    """The table's rows, the verdict and where the files went, as JSON data (NaN/inf as their repr)."""
+    def plain(v):
+        return v if not isinstance(v, float) or math.isfinite(v) else repr(v)  # JSON has no NaN/inf
+
+    c = comparison
+    return {"config": c.cfg.model_dump(), "steps": c.steps, "tolerance": c.tolerance,
+            "agree": c.agree and not c.diverged, "diverged": c.diverged, "diverged_at": c.diverged_at,
+            "rows": [{k: plain(v) for k, v in row.items()} for row in rows(c)], "notes": c.notes,
+            "run_dir": None if c.run_dir is None else str(c.run_dir)}
+
+
+def check_against(against) -> list[str]:
+    """The ``against`` names, each one of AGAINST (ValueError naming the first that is not)."""
+    bad = [a for a in against or () if a not in AGAINST]
+    if bad:
+        raise ValueError(f"--against {bad[0]!r}: choose from {', '.join(AGAINST)}")
+    return list(against or ())
+
+
+__all__ = ["compare_modes", "Comparison", "to_dict", "lower_lr_line", "check_against", "INTERRUPTED", "KEPT",
+           "ModeResult", "TOLERANCE", "REFERENCE", "AGAINST", "rows", "assess", "Runner", "make_runner", "warm_up",
+           "run_lockstep", "static_report", "COLUMNS"]

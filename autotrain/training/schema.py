@@ -15,10 +15,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from autotrain.modes.names import ACTIVATIONS, LOSSES, MODE_NAMES, OPTIMIZER_SETTINGS, OPTIMIZERS
+from autotrain.modes.names import ACTIVATIONS, DTYPE_NAMES, LOSSES, MODE_NAMES, OPTIMIZER_SETTINGS, OPTIMIZERS
 
 MAX_LAYERS = 64
-DTYPE_NAMES = ("float32", "float64")
 INIT_NAMES = ("randn", "default")
 DEVICE_RE = re.compile(r"cpu|cuda(:\d{1,4})?")  # used with fullmatch: "cpu\n" is not a device
 DEVICE_SYNONYMS = {"gpu": "cuda", "nvidia": "cuda", "cuda0": "cuda:0", "gpu0": "cuda:0", "gpu:0": "cuda:0",

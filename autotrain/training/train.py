@@ -5,6 +5,7 @@ callback (``display.py`` turns it into a progress bar).
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -32,9 +33,9 @@ OnStep = Callable[[int, float], None]
 OnLog = Callable[[int, dict], bool]  # a logged metrics row -> stop here (pruned)?
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Summary:
-    """What a ``fit`` did; also written to the run's summary.json."""
+    """What a ``fit`` did; also written to the run's summary.json (built from keywords only)."""
 
     status: str  # running | completed | interrupted | pruned | diverged | failed
     run_dir: str
@@ -135,9 +136,6 @@ def stop_on_signals() -> Iterator[StopFlag]:
             signal.signal(sig, previous)
 
 
-_stop_on_signals = stop_on_signals  # the old private name
-
-
 def _finite(state: dict[str, np.ndarray]) -> bool:
     return all(bool(np.isfinite(a).all()) for a in state.values())
 
@@ -186,8 +184,9 @@ def fit(cfg: FitConfig, run: RunRecord, on_step: OnStep | None = None, data: Fit
         done = finished_summary(run, cfg)
         if done is not None:
             return done
+        clock = Clock()
         try:
-            return _fit(cfg, run, on_step, stop, data, on_log)
+            return _fit(cfg, run, on_step, stop, data, on_log, clock)
         except KeyboardInterrupt:  # a second signal: stop now, say where the run can continue from
             stop.deferred = True
             interrupted = True
@@ -195,9 +194,10 @@ def fit(cfg: FitConfig, run: RunRecord, on_step: OnStep | None = None, data: Fit
             stop.deferred = True
             interrupted, error = False, f"out of memory ({str(exc)[:200] or type(exc).__name__})"
         # outside the except blocks: the traceback (and the arrays its frames hold) is gone by now
+        wall = clock.elapsed()
         if interrupted:
-            return _mark_stopped(cfg, run, "interrupted", signal=_signal_name(stop.signum))
-        return _mark_stopped(cfg, run, "failed", error=error)
+            return _mark_stopped(cfg, run, "interrupted", wall, signal=_signal_name(stop.signum))
+        return _mark_stopped(cfg, run, "failed", wall, error=error)
 
 
 def finished_summary(run: RunRecord, cfg: FitConfig) -> Summary | None:
@@ -231,12 +231,14 @@ def _signal_name(signum: int | None) -> str | None:
     return signal.Signals(signum).name if signum else None
 
 
-def _mark_stopped(cfg: FitConfig, run: RunRecord, status: str, **extra) -> Summary:
-    """summary.json for a run stopped mid-way: its step is the newest complete checkpoint (None: none)."""
+def _mark_stopped(cfg: FitConfig, run: RunRecord, status: str, wall_time_s: float = 0.0, **extra) -> Summary:
+    """summary.json for a run stopped mid-way: its step is the newest complete checkpoint (None: none), its
+    wall time every segment's training time up to the stop (``wall_time_s``, as the loop's clock had it)."""
     found = run.checkpoints()
     step = found[-1][0] if found else 0
-    summary = Summary(status, str(run.path), cfg.mode, cfg.steps, step, None, 0.0, 0.0, cfg.config_hash(),
-                      checkpoint=found[-1][0] if found else None, **extra)
+    summary = Summary(status=status, run_dir=str(run.path), mode=cfg.mode, steps=cfg.steps, step=step,
+                      final_loss=None, wall_time_s=wall_time_s, steps_per_s=step / wall_time_s if wall_time_s > 0
+                      else 0.0, config_hash=cfg.config_hash(), checkpoint=found[-1][0] if found else None, **extra)
     try:
         previous = run.read_summary()
         summary.resumed_from, summary.notes = previous.get("resumed_from"), list(previous.get("notes", []))
@@ -251,11 +253,40 @@ def _mark_stopped(cfg: FitConfig, run: RunRecord, status: str, **extra) -> Summa
     return summary
 
 
-def _fit(cfg: FitConfig, run: RunRecord, on_step: OnStep | None, stop: StopFlag, data: FitData | None,
-         on_log: OnLog | None = None) -> Summary:
+class Clock:
+    """A run's training time: what the checkpoint it started from had (``base``) plus this segment's, so a
+    resumed run's segments add up as an uninterrupted run counts them.  ``elapsed()`` is 0 until started."""
+
+    def __init__(self) -> None:
+        self.base, self._t0 = 0.0, None
+
+    def start(self, base: float) -> None:
+        self.base, self._t0 = base, time.perf_counter()
+
+    def elapsed(self) -> float:
+        return self.base if self._t0 is None else self.base + time.perf_counter() - self._t0
+
+
+@dataclass
+class Start:
+    """Where a fit begins: the mode with its weights, the plan, the data order, and what a resume keeps."""
+
+    mode: object
+    data: FitData
+    plan: "FitPlan"
+    order: np.random.Generator
+    step: int  # updates already done (0: a new run)
+    elapsed_s: float  # training time of those updates
+    resumed: bool
+    keep_row: Callable[[int], bool] | None  # which old metrics rows an extended run keeps (None: all)
+    notes: list[str]
+
+
+def begin(cfg: FitConfig, run: RunRecord, data: FitData | None) -> Start:
+    """Build the mode and put it where the run's newest good checkpoint left it; a new run gets data.npz and
+    its step-0 checkpoint."""
     from autotrain.modes import build_mode
 
-    config_hash = cfg.config_hash()
     notes = run.clean_temp_files()
     data = fit_data_for(cfg, run) if data is None or run.data_path.exists() else data
     spec = spec_from_config(cfg, data.D_in, data.D_out)
@@ -264,94 +295,177 @@ def _fit(cfg: FitConfig, run: RunRecord, on_step: OnStep | None, stop: StopFlag,
     ckpt = run.latest_checkpoint(cfg, spec=run_checkpoint_spec(cfg))
     notes += run.notes
     order = order_rng(cfg.seed)
-    logged = None
+    keep_row = None
     if ckpt is not None:
-        ckpt, logged = _start_of_extension(run, cfg, plan, ckpt)
+        ckpt, keep_row = _start_of_extension(run, cfg, plan, ckpt)
         mode.load_state(ckpt.weights, ckpt.optimizer_state)
         start, elapsed0 = ckpt.step, ckpt.elapsed_s
         _restore_order(order, ckpt.rng_state)
     else:
         start, elapsed0 = 0, 0.0
         run.save_fit_data(data)
-        run.save_checkpoint(0, mode.state(), config_hash, 0.0, _rng_json(cfg, order), mode.optimizer_state())
+        run.save_checkpoint(0, mode.state(), cfg.config_hash(), 0.0, _rng_json(cfg, order), mode.optimizer_state())
     if not run.data_path.exists():
         run.save_fit_data(data)
-    summary = Summary("running", str(run.path), cfg.mode, plan.steps, start, None, 0.0, 0.0, config_hash,
-                      resumed_from=start if ckpt is not None else None, notes=notes, checkpoint=start,
-                      epochs=cfg.epochs, batches_per_epoch=plan.per_epoch,
-                      threads=blas_threads(cfg, plan.batch))
-    kept = [r for r in run.read_metrics().rows() if r["step"] < start and (logged is None or logged(r["step"]))]
-    best = best_validation(kept)
-    summary.best_val_loss, summary.best_val_accuracy, summary.best_step = best
+    return Start(mode=mode, data=data, plan=plan, order=order, step=start, elapsed_s=elapsed0,
+                 resumed=ckpt is not None, keep_row=keep_row, notes=notes)
+
+
+class Validator:
+    """(val_loss, val_accuracy) of the mode's current weights on the validation split."""
+
+    NONE = (None, None)
+
+    def __init__(self, mode, data: FitData):
+        self.mode, self.data = mode, data
+        self.x, self.y = mode.prepare(data.x_val, data.y_val)
+
+    @classmethod
+    def of(cls, mode, data: FitData) -> "Validator | None":
+        """The validator of ``data``'s validation split; None without one."""
+        return None if data.x_val is None else cls(mode, data)
+
+    def __call__(self) -> tuple[float, float | None]:
+        loss, out = self.mode.evaluate(self.x, self.y)
+        acc = float(np.mean(np.argmax(out, axis=1) == self.data.y_val)) if self.data.classes is not None else None
+        return loss, acc
+
+
+class RowLogger:
+    """Writes a logged step's metrics row, then asks the ``on_log`` hook (a sweep's pruner) whether to stop."""
+
+    def __init__(self, metrics, plan: "FitPlan", on_log: OnLog | None):
+        self.metrics, self.plan, self.on_log = metrics, plan, on_log
+
+    def write(self, t: int, loss: float, elapsed: float, val: tuple) -> bool:
+        """Write row ``t``; True when the hook prunes the run here (never for a non-finite loss)."""
+        epoch = self.plan.epoch_of(t)
+        self.metrics.write(t, loss, elapsed, epoch, *val)
+        if self.on_log is None or not math.isfinite(loss):
+            return False
+        return bool(self.on_log(t, {"loss": loss, "val_loss": val[0], "val_accuracy": val[1], "epoch": epoch}))
+
+
+@dataclass
+class BestValidation:
+    """The lowest finite validation loss so far, its accuracy and the checkpoint (updates done) of its weights."""
+
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    step: int | None = None
+
+    def improved_by(self, val: tuple) -> bool:
+        return val[0] is not None and math.isfinite(val[0]) and (self.val_loss is None or val[0] < self.val_loss)
+
+
+class CheckpointKeeper:
+    """The checkpoints of a fit: every ``checkpoint_every`` steps, the last step, a step a signal or the
+    pruner stops at, and the best by validation loss; then the old ones a run keeps no more are removed.
+
+    The best is kept in memory and written with the next checkpoint, so tracking it costs no extra writes;
+    weights that are not finite are never checkpointed.
+    """
+
+    def __init__(self, run: RunRecord, cfg: FitConfig, plan: "FitPlan", best: BestValidation, checkpoint: int):
+        self.run, self.cfg, self.plan, self.best = run, cfg, plan, best
+        self.config_hash = cfg.config_hash()
+        self.checkpoint = checkpoint  # the newest checkpoint written
+        self._pending = None  # (step, state, optimizer state, elapsed, rng) of a best not written yet
+
+    def consider(self, step: int, val: tuple, mode, elapsed: float, rng: Callable[[], str]) -> None:
+        """Remember the weights after ``step`` updates when ``val`` is a new best."""
+        if self.best.improved_by(val):
+            self.best = BestValidation(val[0], val[1], step)
+            self._pending = (step, mode.state(), mode.optimizer_state(), elapsed, rng())
+
+    def due(self, step: int, stopping: bool) -> bool:
+        return step % self.cfg.checkpoint_every == 0 or step == self.plan.steps or stopping
+
+    def save(self, step: int, mode, clock: Clock, rng: Callable[[], str]) -> None:
+        """Checkpoint the weights after ``step`` updates (and a pending best), then prune the old ones."""
+        state = mode.state()
+        if not _finite(state):  # the update itself may overflow
+            return
+        if self._pending is not None and self._pending[0] != step:
+            self.flush_best()
+        self._pending = None
+        # the time so far, callbacks included: a resume continues from it, so the segments add up
+        self.run.save_checkpoint(step, state, self.config_hash, clock.elapsed(), rng(), mode.optimizer_state())
+        self.checkpoint = step
+        _drop_off_schedule(self.run, self.cfg, self.plan, step, self.best.step)
+        self.run.prune_checkpoints(self.cfg.keep_checkpoints,
+                                   protect=[self.best.step] if self.best.step is not None else [])
+
+    def flush_best(self) -> None:
+        """Write the best weights not written yet (e.g. the run diverged after its best)."""
+        if self._pending is not None:
+            b_step, b_state, b_opt, b_elapsed, b_rng = self._pending
+            self.run.save_checkpoint(b_step, b_state, self.config_hash, b_elapsed, b_rng, b_opt)
+            self._pending = None
+
+
+def _fit(cfg: FitConfig, run: RunRecord, on_step: OnStep | None, stop: StopFlag, data: FitData | None,
+         on_log: OnLog | None = None, clock: Clock | None = None) -> Summary:
+    clock = clock or Clock()
+    s = begin(cfg, run, data)
+    mode, plan, start = s.mode, s.plan, s.step
+    kept = [r for r in run.read_metrics().rows() if r["step"] < start and (s.keep_row is None or s.keep_row(r["step"]))]
+    best = BestValidation(*best_validation(kept))
+    summary = _running_summary(cfg, run, s, best)
     run.write_summary(summary.to_dict())
 
-    batches = Batches(data, plan, mode, order, start)
-    validate = _validator(mode, data)
-    last_finite, step, status, pending_best = None, start, "completed", None
-    if ckpt is not None and start > 0:
-        last_finite = next((r["loss"] for r in reversed(kept)), None)
-    t0 = time.perf_counter()
+    batches = Batches(s.data, plan, mode, s.order, start)
+    validate = Validator.of(mode, s.data)
+    keeper = CheckpointKeeper(run, cfg, plan, best, checkpoint=start)
+    last_finite = next((r["loss"] for r in reversed(kept)), None) if s.resumed and start > 0 else None
+    step, status = start, "completed"
+    clock.start(s.elapsed_s)
     if stop.signum is not None and start < plan.steps:  # a signal during start-up: stop at the checkpoint just made
         status, summary.signal = "interrupted", _signal_name(stop.signum)
-    with limit_blas(summary.threads), run.open_metrics(keep_before=start, logged=logged) as metrics, \
+    with limit_blas(summary.threads), run.open_metrics(keep_before=start, logged=s.keep_row) as metrics, \
             np.errstate(all="ignore"):
+        rows = RowLogger(metrics, plan, on_log)
         for t in range(start, plan.steps if status == "completed" else start):
-            x, y = batches.get(t)
-            loss = mode.step(x, y)
+            loss = mode.step(*batches.get(t))
             finite = math.isfinite(loss)
             logged = not finite or plan.logged(t)
-            val = validate() if logged and finite and validate is not None else (None, None)
-            elapsed = elapsed0 + time.perf_counter() - t0
-            pruned = False
-            if logged:
-                metrics.write(t, loss, elapsed, plan.epoch_of(t), *val)
-                if on_log is not None and finite:
-                    pruned = bool(on_log(t, {"loss": loss, "val_loss": val[0], "val_accuracy": val[1],
-                                             "epoch": plan.epoch_of(t)}))
+            val = validate() if logged and finite and validate is not None else Validator.NONE
+            elapsed = clock.elapsed()
+            pruned = rows.write(t, loss, elapsed, val) if logged else False
             if on_step is not None:
                 on_step(t, loss)
             if not finite:
                 status, summary.diverged_at = "diverged", t
                 break
             last_finite, step = loss, t + 1
-            improved = val[0] is not None and math.isfinite(val[0]) and (
-                summary.best_val_loss is None or val[0] < summary.best_val_loss)
-            if improved:  # kept in memory; written with the next checkpoint, so best costs no extra writes
-                summary.best_val_loss, summary.best_val_accuracy, summary.best_step = val[0], val[1], step
-                pending_best = (step, mode.state(), mode.optimizer_state(), elapsed,
-                                _rng_json(cfg, order, batches, step))
+            rng = functools.partial(_rng_json, cfg, s.order, batches, step)
+            keeper.consider(step, val, mode, elapsed, rng)
             stopping = (stop.signum is not None or pruned) and step < plan.steps
-            if step % cfg.checkpoint_every == 0 or step == plan.steps or stopping:
-                state = mode.state()
-                if _finite(state):  # the update itself may overflow; never checkpoint non-finite weights
-                    if pending_best is not None and pending_best[0] != step:
-                        b_step, b_state, b_opt, b_elapsed, b_rng = pending_best
-                        run.save_checkpoint(b_step, b_state, config_hash, b_elapsed, b_rng, b_opt)
-                    pending_best = None
-                    # the time so far, callbacks included: a resume continues from it, so the segments add up
-                    now = elapsed0 + time.perf_counter() - t0
-                    run.save_checkpoint(step, state, config_hash, now, _rng_json(cfg, order, batches, step),
-                                        mode.optimizer_state())
-                    summary.checkpoint = step
-                    _drop_off_schedule(run, cfg, plan, step, summary.best_step)
-                    run.prune_checkpoints(cfg.keep_checkpoints, protect=[summary.best_step] if summary.best_step
-                                          is not None else [])
-            if stopping and pruned:
-                status = "pruned"
-                break
+            if keeper.due(step, stopping):
+                keeper.save(step, mode, clock, rng)
             if stopping:
-                status, summary.signal = "interrupted", _signal_name(stop.signum)
+                status = "pruned" if pruned else "interrupted"
+                summary.signal = None if pruned else _signal_name(stop.signum)
                 break
-    if pending_best is not None:  # e.g. diverged after its best: that checkpoint is still worth keeping
-        b_step, b_state, b_opt, b_elapsed, b_rng = pending_best
-        run.save_checkpoint(b_step, b_state, config_hash, b_elapsed, b_rng, b_opt)
+    keeper.flush_best()
     stop.deferred = True  # from here on a signal no longer cuts anything short
-    wall = elapsed0 + time.perf_counter() - t0  # every segment's training time, as an uninterrupted run counts it
+    summary.status, summary.step, summary.final_loss, summary.checkpoint = status, step, last_finite, keeper.checkpoint
+    summary.best_val_loss, summary.best_val_accuracy, summary.best_step = (keeper.best.val_loss,
+                                                                           keeper.best.val_accuracy, keeper.best.step)
+    wall = clock.elapsed()  # every segment's training time, as an uninterrupted run counts it
     ran = step + (1 if status == "diverged" else 0)
-    summary.status, summary.step, summary.final_loss = status, step, last_finite
     summary.wall_time_s, summary.steps_per_s = wall, (ran / wall if wall > 0 else 0.0)
     run.write_summary(summary.to_dict())
     return summary
+
+
+def _running_summary(cfg: FitConfig, run: RunRecord, s: Start, best: BestValidation) -> Summary:
+    """summary.json while the fit runs: where it started, and the best of the rows a resume keeps."""
+    return Summary(status="running", run_dir=str(run.path), mode=cfg.mode, steps=s.plan.steps, step=s.step,
+                   final_loss=None, wall_time_s=0.0, steps_per_s=0.0, config_hash=cfg.config_hash(),
+                   resumed_from=s.step if s.resumed else None, notes=s.notes, checkpoint=s.step,
+                   epochs=cfg.epochs, batches_per_epoch=s.plan.per_epoch, threads=blas_threads(cfg, s.plan.batch),
+                   best_val_loss=best.val_loss, best_val_accuracy=best.val_accuracy, best_step=best.step)
 
 
 def _drop_off_schedule(run: RunRecord, cfg: FitConfig, plan: "FitPlan", newest: int, best: int | None) -> None:
@@ -460,19 +574,6 @@ class Batches:
         return self.epoch_state if epoch == self.epoch else self.order.bit_generator.state
 
 
-def _validator(mode, data: FitData):
-    """A function returning (val_loss, val_accuracy) on the validation split, or None without one."""
-    if data.x_val is None:
-        return None
-    x, y = mode.prepare(data.x_val, data.y_val)
-
-    def validate():
-        loss, out = mode.evaluate(x, y)
-        acc = float(np.mean(np.argmax(out, axis=1) == data.y_val)) if data.classes is not None else None
-        return loss, acc
-    return validate
-
-
 def fit_data_for(cfg: FitConfig, run: RunRecord | None = None) -> FitData:
     """The run's own data.npz when it has one (a resumed run never re-reads a file that may have changed),
     else the data ``cfg`` names."""
@@ -549,4 +650,5 @@ def adopt_length(run: RunRecord, cfg: FitConfig) -> None:
 
 
 __all__ = ["fit", "run_steps", "Summary", "is_logged", "problem_for", "FIRST_ROWS", "stop_on_signals", "StopFlag",
-           "finished_summary", "resume_config"]
+           "finished_summary", "resume_config", "Clock", "Validator", "CheckpointKeeper", "RowLogger", "BestValidation",
+           "begin"]

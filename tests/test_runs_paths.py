@@ -103,7 +103,7 @@ def test_an_atomic_write_never_follows_a_planted_temp_link(tmp_path):
     assert victim.read_text() == "precious" and run.read_summary()["status"] == "x"
 
 
-def test_a_read_only_runs_directory_is_exit_1_naming_it(tmp_path, monkeypatch):
+def test_a_read_only_runs_directory_is_exit_4_naming_it(tmp_path, monkeypatch):
     cfg_file = tmp_path / "c.yaml"
     cfg_file.write_text("steps: 0\nN: 2\nD_in: 2\nH: 2\nD_out: 1\n")
     real_mkdir = os.mkdir

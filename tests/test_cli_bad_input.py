@@ -1,4 +1,4 @@
-"""Issue 7, bad input: exit code 2, a few lines naming file/key/value/allowed, never a traceback.
+"""Bad input: exit code 2, a few lines naming file/key/value/allowed, never a traceback.
 
 Cases covered elsewhere are counted in this group by tests/conftest.py (test_config.py, test_runs.py,
 test_cli_fit.py); this file adds the ones they do not: every field, unreadable files, more garbage and
@@ -14,22 +14,16 @@ import numpy as np
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
-from typer.testing import CliRunner
 
-from autotrain.cli import app
 from autotrain.training.config import ALLOWED, FIELDS, LIST_KEYS, ConfigError, FitConfig, load_config
 from autotrain.store.runs import create_run
 from autotrain.training.train import fit
+from helpers import invoke, write
 
 pytestmark = pytest.mark.group("bad input")
-runner = CliRunner()
 
 SMALL = dict(N=4, D_in=5, H=3, D_out=2, lr=1e-2, steps=30, mode="manual", dtype="float64", log_every=1,
              checkpoint_every=10, name="small")
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def bad(result, *needles, max_lines=3):
@@ -41,12 +35,6 @@ def bad(result, *needles, max_lines=3):
         assert needle in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) <= max_lines, result.stderr
     return result.stderr
-
-
-def write(tmp_path, text, name="c.yaml"):
-    p = tmp_path / name
-    p.write_text(text) if isinstance(text, str) else p.write_bytes(text)
-    return p
 
 
 def yaml_text(**kw):
@@ -115,7 +103,7 @@ BAD_VALUES = {  # a value of the right type that validation refuses, for every f
     "standardize": [3], "keep_checkpoints": [-1], "threads": [0, 2000, "many"],
 }
 WRONG_TYPES = ["[1, 2]", "{a: 1}", "true", "~"]
-# (key, value) pairs of WRONG_TYPES that are right for issue 11's keys: H: [1, 2] (two hidden layers), an
+# (key, value) pairs of WRONG_TYPES that are right for the model keys: H: [1, 2] (two hidden layers), an
 # unset optional key (~), a boolean
 VALID_FOR_KEY = {("H", "[1, 2]"), ("target", "~"), ("epochs", "~"), ("weight_decay", "~"), ("shuffle", "~"),
                  ("bias", "true"), ("shuffle", "true"), ("standardize", "true")}

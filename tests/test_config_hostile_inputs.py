@@ -11,21 +11,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from autotrain.cli import app
 from autotrain.training.config import MAX_CONFIG_BYTES, ConfigError, load_config
 from autotrain.store.runs import create_run
 from autotrain.training.train import fit
+from helpers import invoke, write
 
 pytestmark = pytest.mark.group("hangs and crashes")
 ROOT = Path(__file__).resolve().parents[1]
-runner = CliRunner()
 TINY = "N: 2\nD_in: 3\nH: 2\nD_out: 1\nsteps: 3\nmode: manual\ndtype: float64\n"
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def refused(result, *needles, max_lines=3, max_chars=600):
@@ -38,12 +32,6 @@ def refused(result, *needles, max_lines=3, max_chars=600):
     for needle in needles:
         assert needle in err, err
     return err
-
-
-def write(tmp_path, text, name="c.yaml"):
-    p = tmp_path / name
-    p.write_text(text) if isinstance(text, str) else p.write_bytes(text)
-    return p
 
 
 BOMB = "".join(f"{k}: &{k} [{', '.join([f'*{p}'] * 9) if p else ', '.join(['lol'] * 9)}]\n"

@@ -1,4 +1,4 @@
-"""Issue 7, faults: a killed process, a signal, a full disk or a second process never costs a run.
+"""Faults: a killed process, a signal, a full disk or a second process never costs a run.
 
 Also counted in this group (tests/conftest.py): signals, divergence and crash-resume in test_fit.py,
 atomic writes and torn metrics lines in test_runs.py, SIGKILL/SIGINT of a real process in test_cli_fit.py.
@@ -245,7 +245,7 @@ def test_sigterm_checkpoints_marks_interrupted_and_resumes_bit_identically(tmp_p
 
 @pytest.mark.parametrize("fault", ["disk full in a checkpoint", "read-only at a checkpoint rename",
                                    "disk full in metrics.csv"])
-def test_disk_full_or_read_only_is_exit_1_and_keeps_the_previous_checkpoint(tmp_path, monkeypatch, fault):
+def test_disk_full_or_read_only_is_exit_4_and_keeps_the_previous_checkpoint(tmp_path, monkeypatch, fault):
     path = config_file(tmp_path, steps=40, checkpoint_every=10)
     cfg = load_config(path)
     if fault == "disk full in a checkpoint":
@@ -270,7 +270,7 @@ def test_disk_full_or_read_only_is_exit_1_and_keeps_the_previous_checkpoint(tmp_
     else:
         real_write = runs.MetricsWriter.write
 
-        def write(self, step, loss, elapsed_s, *columns):  # columns: epoch, val_loss, val_accuracy (issue 11)
+        def write(self, step, loss, elapsed_s, *columns):  # columns: epoch, val_loss, val_accuracy
             if step == 25:
                 raise OSError(errno.ENOSPC, "No space left on device")
             return real_write(self, step, loss, elapsed_s, *columns)

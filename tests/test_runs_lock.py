@@ -2,7 +2,7 @@
 
 The lock is ``fcntl.flock`` on ``RUN/.autotrain.lock``; the kernel drops it when its holder dies, so a
 killed run never blocks a later resume.  The 20-kill test with concurrent resumes is in
-test_hardening_faults.py (slow tier).
+test_fit_faults.py (slow tier).
 """
 import json
 import os

@@ -1,4 +1,4 @@
-"""Issue 7, engine misuse: the RuntimeError a PyTorch user expects, with text that says what to change.
+"""Engine misuse: the RuntimeError a PyTorch user expects, with text that says what to change.
 
 test_engine_api.py already checks backward twice, backward on a non-scalar, in-place on a leaf, the
 version counter, `+` and `mm` shape errors and a custom Function's wrong gradient count/shape (counted in

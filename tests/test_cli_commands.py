@@ -8,7 +8,6 @@ import warnings
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 import autotrain
 import autotrain.training.config as config
@@ -17,21 +16,11 @@ from autotrain.cli import app
 from autotrain.training.config import estimate_bytes, load_config
 from autotrain.store.runs import create_run, open_run
 from autotrain.training.train import fit
+from helpers import invoke, write
 
 ROOT = Path(__file__).resolve().parents[1]
-runner = CliRunner()
 TINY = "N: 4\nD_in: 5\nH: 3\nD_out: 2\nlr: 0.01\nsteps: 30\nmode: manual\ndtype: float64\ncheckpoint_every: 10\n" \
        "name: t\n"
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def write(tmp_path, text, name="c.yaml"):
-    p = tmp_path / name
-    p.write_text(text)
-    return p
 
 
 def table(run):

@@ -1,4 +1,4 @@
-"""Issue 7, static-graph misuse: the errors TF1 users know, in the seed's own training program.
+"""Static-graph misuse: the errors TF1 users know, in the seed's own training program.
 
 test_static_graph.py checks each error on a one-node graph (counted in this group by tests/conftest.py);
 here the same mistakes are made inside a real training loop: placeholders x and y, a Variable, gradients
@@ -127,7 +127,7 @@ def test_a_loop_that_reuses_its_nodes_does_not_warn(program):
             sess.run([loss, step], feed)
 
 
-# --------------------------------------------------------------------- issue 12: misuse that gave raw Python errors
+# --------------------------------------------------------------------- misuse that gave raw Python errors
 def test_gradients_of_something_that_is_not_a_node(program):
     sess, x, y, w, loss, step, feed = program
     for xs, needle in (([5], r"xs\[0\] is 5 \(int\)"), ([w, "w"], r"xs\[1\] is 'w' \(str\)"),
