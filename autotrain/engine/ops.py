@@ -62,6 +62,8 @@ from typing import Callable
 
 import numpy as np
 
+from .dtypes import torch_name
+
 #: The xp functions backward rules may call (a graph ``xp`` must provide them).  Names that are also
 #: op names (``exp``, ``cos``, ...) stand for that op.
 BACKWARD_XP = ("where", "greater", "less", "equal", "greater_equal", "less_equal", "log", "matmul", "swapaxes",
@@ -1470,16 +1472,11 @@ def _bind_float_reduce(name):
     def bind(input, dim=None, keepdim=False, *, dtype=None):
         if dtype is None and input.dtype.kind not in "fc":
             raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either a floating "
-                               f"point or complex dtype. Got: {_torch_dtype_name(input.dtype)}")
+                               f"point or complex dtype. Got: {torch_name(input.dtype)}")
         if dtype is not None:   # PyTorch casts the input first, then reduces in that dtype
             input = input.to(dtype)
         return (input,), {"axis": reduce_axes(dim, input.ndim), "keepdims": bool(keepdim)}
     return bind
-
-
-def _torch_dtype_name(dtype) -> str:
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-            "float32": "Float", "float64": "Double", "float16": "Half"}.get(str(dtype), str(dtype))
 
 
 @register
@@ -1738,7 +1735,7 @@ def _bind_softmax_named(name):
             if input.numel() == 0:
                 return (input,), {"dtype": input.dtype}, OPS["cast"]
             kernel = f"{name}_lastdim_kernel_impl" if attrs["axis"] in (None, input.ndim - 1) else f"{name}_kernel_impl"
-            raise NotImplementedError(f'"{kernel}" not implemented for \'{_torch_dtype_name(input.dtype)}\'')
+            raise NotImplementedError(f'"{kernel}" not implemented for \'{torch_name(input.dtype)}\'')
         return (input,), attrs
     return bind
 

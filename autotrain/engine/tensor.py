@@ -25,7 +25,7 @@ import numpy as np
 
 from . import backend, backprop, dtypes
 from .backend import NUMPY as NP
-from .dtypes import DEFAULT, bool_, float16, float32, float64, int32, int64, result_type  # noqa: F401
+from .dtypes import DEFAULT, bool_, float16, float32, float64, int32, int64, result_type, torch_name  # noqa: F401
 from .graph import GRAD_MODE, Node, VersionCounter
 from .ops import OPS, Op, refuse_bool, wrap_dim
 
@@ -132,11 +132,6 @@ def _check_same_device(inputs) -> None:
     if len(devices) > 1:
         raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
                            f"{' and '.join(devices)}!")
-
-
-def torch_name(dtype) -> str:
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-            "float32": "Float", "float64": "Double", "float16": "Half"}.get(str(dtype), str(dtype))
 
 
 def promote(op, arrays):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..dtypes import torch_name
 from ..tensor import new_tensor
 from . import formulas
 from .formulas import ArrayOps
@@ -62,7 +63,7 @@ class Adam(Optimizer):
 
 
 def _torch_dtype(dtype) -> str:
-    return {"float32": "float", "float64": "double", "float16": "half"}.get(str(dtype), str(dtype))
+    return torch_name(dtype).lower()   # "float", "double", "half": the moments are always floating
 
 
 def _check_state_dtype(param, state) -> None:
