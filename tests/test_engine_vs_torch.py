@@ -34,3 +34,30 @@ def test_engine_matches_pytorch(name):
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12)
     np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dim,keepdim", [(1, False), (0, True), ((0, 1), False), (-1, True)])
+def test_logsumexp_values_and_gradient_match_torch_at_infinities(dim, keepdim):
+    """Rows of all -inf (-inf, gradient nan), with +inf (inf), mixed and large values, in float32 and float64."""
+    inf = float("inf")
+    rows = [[-inf, -inf, -inf], [1.0, 2.0, inf], [1.0, 2.0, 3.0], [-inf, 0.5, -2.0], [1e30, 1e30, -1e30]]
+    for dtype in (np.float32, np.float64):
+        a = np.array(rows, dtype=dtype)
+        mine = engine.tensor(a, requires_grad=True)
+        theirs = torch.tensor(a, requires_grad=True)
+        out, want = engine.logsumexp(mine, dim, keepdim), torch.logsumexp(theirs, dim, keepdim)
+        np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-6)
+        weights = np.arange(1, want.numel() + 1, dtype=dtype).reshape(tuple(want.shape))
+        out.backward(engine.tensor(weights))
+        want.backward(torch.tensor(weights))
+        np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-6)
+
+
+def test_logsumexp_of_integers_empty_and_0d_match_torch():
+    for build in (lambda t: t.logsumexp(t.tensor([1, 2, 3]), 0), lambda t: t.logsumexp(t.ones(2, 0), 1),
+                  lambda t: t.tensor(3.0).logsumexp(0), lambda t: t.ones(2, 3).logsumexp((0, 1))):
+        mine, want = build(engine), build(torch)
+        assert mine.dtype == np.dtype(str(want.dtype).replace("torch.", ""))
+        np.testing.assert_allclose(mine.numpy(), want.numpy(), rtol=1e-6)
+    with pytest.raises(TypeError):
+        engine.logsumexp(engine.ones(2, 3))   # dim is required, as torch

@@ -1504,6 +1504,44 @@ class Mean(Op):
     shape = staticmethod(_reduced_shape)
 
 
+def _bind_logsumexp(input, dim, keepdim=False):
+    """``torch.logsumexp(input, dim, keepdim=False)``: ``dim`` is required, as PyTorch."""
+    return (input,), {"axis": reduce_axes(dim, input.ndim) if input.ndim else None, "keepdims": bool(keepdim)}
+
+
+@register
+class Logsumexp(Op):
+    """log(sum(exp(a))) over ``axis``, as PyTorch computes it: the maximum taken out first (an infinite
+    maximum counts as 0), so all -inf gives -inf and an empty reduction -inf.  d/da = g * exp(a - result)."""
+    name = "logsumexp"
+    arity = 1
+    saves_output = True
+    cases = ((((3, 4),), {"axis": 1}), (((3, 4),), {"axis": 0, "keepdims": True}),
+             (((2, 3, 4),), {"axis": (0, 2)}), (((5,),), {"axis": 0}))
+    api = (Api("logsumexp", _bind_logsumexp),)
+    dtype_rule = "float"
+    quiet = True
+
+    @staticmethod
+    def forward(xp, a, axis=None, keepdims=False):
+        if a.size == 0:
+            return xp.log(xp.sum(xp.exp(a), axis=axis, keepdims=keepdims))
+        top = xp.amax(a, axis=axis, keepdims=True)
+        top = xp.where(xp.isinf(top), xp.zeros_like(top), top)
+        total = xp.log(xp.sum(xp.exp(a - top), axis=axis, keepdims=True)) + top
+        return total if keepdims else xp.reshape(total, _reduced_shape(a.shape, axis, False))
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        a, = ctx.inputs
+        axis, keepdims = ctx.attrs.get("axis"), ctx.attrs.get("keepdims", False)
+        shape = ctx.input_shapes[0]
+        out = _kept(ctx.output, shape, axis, keepdims, xp)
+        return (_kept(g, shape, axis, keepdims, xp) * xp.exp(a - out),)
+
+    shape = staticmethod(_reduced_shape)
+
+
 def _bind_var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """PyTorch's var/std signature: ``(dim, unbiased, keepdim)`` or ``(dim, keepdim=, correction=)``."""
     if isinstance(dim, bool):   # var(True): the old ``unbiased`` positional form
