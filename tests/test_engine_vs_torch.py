@@ -61,3 +61,28 @@ def test_logsumexp_of_integers_empty_and_0d_match_torch():
         np.testing.assert_allclose(mine.numpy(), want.numpy(), rtol=1e-6)
     with pytest.raises(TypeError):
         engine.logsumexp(engine.ones(2, 3))   # dim is required, as torch
+
+
+@pytest.mark.parametrize("p,dim,keepdim", [(2, None, False), ("fro", 1, False), (2, (0, 1), True), (1, 0, True),
+                                           (1, None, False)])
+def test_norm_values_and_gradient_match_torch_including_zero_norms(p, dim, keepdim):
+    """A zero row and zero entries: PyTorch's gradient there is 0 (p=2: a / norm masked; p=1: sign(a))."""
+    for dtype in (np.float32, np.float64):
+        a = np.array([[0.0, 0.0, 0.0], [3.0, -4.0, 0.0], [1e-3, 2.5, -1.5]], dtype=dtype)
+        mine, theirs = engine.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        out, want = engine.norm(mine, p, dim, keepdim), torch.norm(theirs, p, dim, keepdim)
+        np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-6)
+        weights = np.arange(1, want.numel() + 1, dtype=dtype).reshape(tuple(want.shape))
+        out.backward(engine.tensor(weights))
+        want.backward(torch.tensor(weights))
+        np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-6)
+    zero = engine.zeros(3, requires_grad=True)
+    zero.norm().backward()
+    assert zero.grad.numpy().tolist() == [0.0, 0.0, 0.0]
+
+
+def test_norm_refuses_what_it_does_not_cover_in_words():
+    with pytest.raises(RuntimeError, match="Expected a floating point"):
+        engine.norm(engine.tensor([3, 4]))
+    with pytest.raises(NotImplementedError, match="p=3"):
+        engine.norm(engine.ones(3), p=3)

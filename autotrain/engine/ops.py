@@ -1542,6 +1542,53 @@ class Logsumexp(Op):
     shape = staticmethod(_reduced_shape)
 
 
+def _bind_norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """``torch.norm(input, p="fro", dim=None, keepdim=False)`` for the vector norms p=2 ("fro") and p=1."""
+    if input.dtype.kind not in "fc":
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                           f"{torch_name(input.dtype)}")
+    if dtype is not None:
+        raise NotImplementedError("norm: dtype= is not supported by this engine (cast the input with .to first)")
+    if isinstance(p, bool) or p not in ("fro", 2, 1):
+        raise NotImplementedError(f"norm: p={p!r} is not supported by this engine (p=2 or 'fro', and p=1, are)")
+    return (input,), {"ord": 2 if p == "fro" else int(p), "axis": reduce_axes(dim, input.ndim) if input.ndim else None,
+                      "keepdims": bool(keepdim)}
+
+
+@register
+class LinalgVectorNorm(Op):
+    """The vector norm over ``axis`` (None: all): sqrt(sum(a * a)) for ``ord`` 2, sum(|a|) for ``ord`` 1.
+    The gradient is PyTorch's: a / norm (0 where the norm is 0) for 2, sign(a) for 1."""
+    name = "linalg_vector_norm"
+    arity = 1
+    saves_output = True
+    cases = ((((3, 4),), {"ord": 2}), (((3, 4),), {"ord": 2, "axis": 1}),
+             (((2, 3, 4),), {"ord": 2, "axis": (0, 2), "keepdims": True}), (((3, 4),), {"ord": 1, "axis": 0}))
+    api = (Api("norm", _bind_norm),)
+    dtype_rule = "keep"
+    quiet = True
+
+    @staticmethod
+    def forward(xp, a, ord=2, axis=None, keepdims=False):
+        if ord == 1:
+            return xp.sum(xp.abs(a), axis=axis, keepdims=keepdims)
+        return xp.sqrt(xp.sum(a * a, axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        a, = ctx.inputs
+        shape, axis, keepdims = ctx.input_shapes[0], ctx.attrs.get("axis"), ctx.attrs.get("keepdims", False)
+        g = _kept(g, shape, axis, keepdims, xp)
+        if ctx.attrs.get("ord", 2) == 1:
+            return (xp.where(xp.greater(a, 0), g, xp.where(xp.less(a, 0), -g, 0)),)
+        norm = _kept(ctx.output, shape, axis, keepdims, xp)
+        return (a * xp.where(xp.equal(norm, 0), 0, g / norm),)
+
+    @staticmethod
+    def shape(a_shape, ord=2, axis=None, keepdims=False):
+        return _reduced_shape(a_shape, axis, keepdims)
+
+
 def _bind_var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """PyTorch's var/std signature: ``(dim, unbiased, keepdim)`` or ``(dim, keepdim=, correction=)``."""
     if isinstance(dim, bool):   # var(True): the old ``unbiased`` positional form
