@@ -86,3 +86,25 @@ def test_norm_refuses_what_it_does_not_cover_in_words():
         engine.norm(engine.tensor([3, 4]))
     with pytest.raises(NotImplementedError, match="p=3"):
         engine.norm(engine.ones(3), p=3)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_unbind_values_gradient_and_in_place_refusal_match_torch(dim):
+    a = np.arange(24, dtype=np.float32).reshape(2, 3, 4) / 7
+    results = []
+    for lib in (engine, torch):
+        x = lib.tensor(a, requires_grad=True)
+        pieces = lib.unbind(x * 1, dim)
+        loss = sum((i + 1) * (p * p).sum() for i, p in enumerate(pieces))
+        loss.backward()
+        with pytest.raises(RuntimeError, match="Output 0 of Unbind is a view"):
+            pieces[0].mul_(2)
+        results.append(([p.detach().numpy() for p in pieces], x.grad.numpy(), x.unbind(dim)[-1].detach().numpy()))
+    (mine, mine_grad, mine_last), (want, want_grad, want_last) = results
+    assert len(mine) == len(want)
+    for m, w in zip(mine, want):
+        np.testing.assert_array_equal(m, w)
+    np.testing.assert_allclose(mine_grad, want_grad, rtol=1e-6)
+    np.testing.assert_array_equal(mine_last, want_last)
+    with pytest.raises(IndexError, match="no dimensions"):
+        engine.ones(()).unbind(0)
