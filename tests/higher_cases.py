@@ -221,6 +221,14 @@ def softmax(t, a): return t.softmax(a, dim=1)
 def log_softmax(t, a): return t.log_softmax(a, dim=1)
 
 
+@case((3, 4))
+def norm(t, a): return t.norm(a * a + 1, dim=1) * t.norm(a, p=1, dim=0, keepdim=True).sum() + a.norm()
+
+
+@case((3, 4))
+def logsumexp(t, a): return t.logsumexp(a * a, dim=1) * t.logsumexp(a, dim=0, keepdim=True).sum()
+
+
 @case((2, 4), (3, 4))
 def cat(t, a, b): return t.cat([a * a, b], dim=0) * t.cat([a, b * b], dim=0)
 

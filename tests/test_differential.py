@@ -442,6 +442,11 @@ CATALOGUE = {
     "abs": [unary("abs", lambda t, x: x.abs(), kink=lambda v: v)],
     "softmax": [_softmax("softmax")],
     "log_softmax": [_softmax("log_softmax")],
+    "logsumexp": [reduction("logsumexp", lambda t, x: x.reshape(-1).logsumexp(0),
+                            lambda t, x, d, k: t.logsumexp(x, d, k))],
+    "linalg_vector_norm": [reduction("linalg_vector_norm", lambda t, x: x.norm(),
+                                     lambda t, x, d, k: x.norm(dim=d, keepdim=k),
+                                     kink=lambda v, d: np.sqrt((v * v).sum(axis=d)))],   # the norm's kink is 0
     "max": [reduction("max", lambda t, x: x.max(), lambda t, x, d, k: x.max(dim=d, keepdim=k)[0], kink=top2_gap)],
     "min": [reduction("min", lambda t, x: x.min(), lambda t, x, d, k: x.min(dim=d, keepdim=k)[0], kink=top2_gap)],
     "amax": [reduction("amax", lambda t, x: x.max(), lambda t, x, d, k: x.max(dim=d, keepdim=k)[0], kink=top2_gap)],

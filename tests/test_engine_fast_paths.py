@@ -3,7 +3,8 @@
 The eager core keeps three fast paths, each one named function whose preconditions are checked on every
 call (``inplace.write_unrecorded_fast``, ``graph.Node.versions_unchanged``, ``inplace.adoptable_gradient``).
 Here each is switched off (the plain path runs instead) and a randomized set of programs must give
-bit-identical results both ways.
+bit-identical results both ways.  So is the optimizers' one, ``optim.adam.update_whole_group`` (Adam on a
+whole parameter group at once) against the per-parameter loop.
 """
 from __future__ import annotations
 
@@ -150,3 +151,74 @@ def test_an_adopted_gradient_is_never_shared():
     assert not np.shares_memory(x.grad.numpy(), z.grad.numpy())
     x.grad.numpy()[0] = 5.0
     assert z.grad.numpy()[0] == 1.0
+
+
+ADAM_SETTINGS = [dict(), dict(amsgrad=True), dict(weight_decay=0.1), dict(maximize=True, eps=1e-3),
+                 dict(weight_decay=0.05, amsgrad=True, maximize=True)]
+
+
+def _adam_run(settings, cls, dtype, seed):
+    """Twelve Adam steps on four parameters; some steps leave a gradient out, one reloads the state, one
+    replaces a parameter's array: the whole-group path must be left and re-entered where needed."""
+    rng = np.random.default_rng(seed)
+    params = [torch.tensor(_array(shape, dtype, rng), requires_grad=True) for shape in ((3, 4), (4,), (), (2, 1))]
+    opt = cls(params, lr=0.01, **settings)
+    for step in range(12):
+        for i, p in enumerate(params):
+            skip = step in (3, 4) and i == 1
+            p.grad = None if skip else torch.tensor(_array(p.shape, dtype, rng))
+        if step == 6:
+            opt.load_state_dict(opt.state_dict())
+        if step == 8:
+            params[2].data = torch.tensor(_array((), dtype, rng))
+        with np.errstate(all="ignore"):   # the special values make inf - inf and 0 / 0 on purpose
+            opt.step()
+    state = [{k: np.asarray(v.numpy() if isinstance(v, torch.Tensor) else v).copy() for k, v in opt.state[p].items()}
+             for p in params]
+    return [p.detach().numpy().copy() for p in params], state
+
+
+def _same_up_to_nan_sign(a, b) -> bool:
+    """Bit for bit, except that a NaN matches any NaN: numpy's vector and scalar loops make NaNs of
+    different signs (the whole-group path runs the long loop where the per-parameter one runs short ones)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    nan = np.isnan(a)
+    return bool((nan == np.isnan(b)).all()) and a[~nan].tobytes() == b[~nan].tobytes()
+
+
+@pytest.mark.parametrize("cls", [torch.optim.Adam, torch.optim.AdamW])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_whole_group_fast_path_matches_the_per_parameter_loop(cls, dtype, monkeypatch):
+    from autotrain.engine.optim import adam
+
+    taken = []
+    real = adam.update_whole_group
+    monkeypatch.setattr(adam, "update_whole_group", lambda *a: taken.append(real(*a)) or taken[-1])
+    fast = [_adam_run(settings, cls, dtype, seed) for seed, settings in enumerate(ADAM_SETTINGS)]
+    assert any(taken) and not all(taken)   # both paths ran inside the runs
+    monkeypatch.setattr(adam, "update_whole_group", lambda *args: False)
+    for seed, (settings, (want_params, want_state)) in enumerate(zip(ADAM_SETTINGS, fast)):
+        got_params, got_state = _adam_run(settings, cls, dtype, seed)
+        assert all(_same_up_to_nan_sign(a, b) for a, b in zip(want_params, got_params)), settings
+        for want, got in zip(want_state, got_state):
+            assert want.keys() == got.keys(), settings
+            assert all(_same_up_to_nan_sign(want[k], got[k]) for k in want), settings
+
+
+def test_adam_whole_group_fast_path_refuses_overlapping_parameters():
+    from autotrain.engine.optim import adam
+
+    base = torch.zeros(6, requires_grad=True)
+    with torch.no_grad():
+        views = [base[:4].detach().requires_grad_(), base[2:].detach().requires_grad_()]
+    for v in views:
+        v.grad = torch.ones(4)
+    opt = torch.optim.Adam(views, lr=0.1)
+    assert adam.update_whole_group(opt, opt.param_groups[0]) is False
+    owned = [torch.zeros(4, requires_grad=True), torch.zeros(4, requires_grad=True)]
+    for p in owned:
+        p.grad = torch.ones(4)
+    opt = torch.optim.Adam(owned, lr=0.1)
+    assert adam.update_whole_group(opt, opt.param_groups[0]) is True

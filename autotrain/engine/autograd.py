@@ -65,7 +65,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         if create_graph:
             higher.accumulate_grad_graph(t, value)
         else:
-            t._accumulate_grad(value, True)
+            t.accumulate_grad(value, True)
 
 
 def _run(outputs, grad_outputs, inputs, retain: bool, create_graph: bool):

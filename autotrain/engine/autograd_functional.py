@@ -42,6 +42,16 @@ def _finish(values, create_graph: bool):
     return tuple(v if v is None or create_graph else v.detach() for v in values)
 
 
+def _weighted_grad(grads, wrt, vs, create_graph: bool) -> tuple:
+    """The gradient of ``sum(grads[i] * vs[i])`` with respect to ``wrt`` (the second backward of jvp and
+    hvp), over the ``grads`` that carry a graph; None for each of ``wrt`` when none does."""
+    linked = [(g, v) for g, v in zip(grads, vs) if g.requires_grad]
+    if not linked:
+        return (None,) * len(wrt)
+    return autograd.grad([g for g, _ in linked], wrt, [v for _, v in linked], create_graph=create_graph,
+                         allow_unused=True)
+
+
 def _zeros_if_none(values, like):
     return tuple(new_tensor(np.zeros(t.shape, t.dtype)) if v is None else v for v, t in zip(values, like))
 
@@ -104,13 +114,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
         single_out, outputs = _call(func, inputs, "jvp")
         dummies = tuple(new_tensor(np.zeros(o.shape, o.dtype), requires_grad=True) for o in outputs)
         grads = _grad(outputs, inputs, dummies, True, strict, "")
-        linked = [(g, v) for g, v in zip(grads, vs) if g.requires_grad]
-        if linked:
-            jv = autograd.grad([g for g, _ in linked], dummies, [v for _, v in linked], create_graph=create_graph,
-                               allow_unused=True)
-        else:
-            jv = (None,) * len(dummies)
-        jv = _zeros_if_none(jv, outputs)
+        jv = _zeros_if_none(_weighted_grad(grads, dummies, vs, create_graph), outputs)
     outputs, jv = _finish(outputs, create_graph), _finish(jv, create_graph)
     return (outputs[0] if single_out else outputs), (jv[0] if single_out else jv)
 
@@ -177,13 +181,7 @@ def _hessian_product(func, inputs, v, create_graph, strict, fn_name):
             raise RuntimeError(f"The function given to {fn_name} should return a single Tensor with a single "
                                "element")
         grads = _grad(outputs, inputs, (new_tensor(np.ones(outputs[0].shape, outputs[0].dtype)),), True, strict, "")
-        linked = [(g, v) for g, v in zip(grads, vs) if g.requires_grad]
-        if linked:
-            hv = autograd.grad([g for g, _ in linked], inputs, [v for _, v in linked], create_graph=create_graph,
-                               allow_unused=True)
-        else:
-            hv = (None,) * len(inputs)
-        hv = _zeros_if_none(hv, inputs)
+        hv = _zeros_if_none(_weighted_grad(grads, inputs, vs, create_graph), inputs)
     out, hv = _finish(outputs, create_graph)[0], _finish(hv, create_graph)
     return out, (hv[0] if single_in else hv)
 

@@ -1,7 +1,7 @@
 """The backward walker: gradients from roots to leaves over the recorded edges.
 
 Arrays in, arrays out: the walker knows nodes (``graph.Node``, ``function.FunctionCtx``) and
-hands each leaf its gradient through ``leaf._accumulate_grad(g, borrowed)``; it imports no
+hands each leaf its gradient through ``leaf.accumulate_grad(g, borrowed)``; it imports no
 Tensor, so ``tensor.py`` can import it without a cycle.
 """
 from __future__ import annotations
@@ -18,20 +18,49 @@ from .ops import unbroadcast
 def _pending_add(pending: dict, heap: list, node, index: int, g) -> None:
     """Add ``g`` to the gradient waiting at ``node`` (output ``index``); schedule the node once."""
     previous = pending.get(node)
+    if node.n_outputs == 1:
+        if previous is None:
+            heapq.heappush(heap, (-node.seq, node))
+            pending[node] = g
+        else:
+            pending[node] = previous + g
+        return
     if previous is None:
         heapq.heappush(heap, (-node.seq, node))
-        if node.n_outputs == 1:
-            pending[node] = g
-            return
         previous = pending[node] = [None] * node.n_outputs
-    if node.n_outputs == 1:
-        pending[node] = previous + g
-    else:
-        previous[index] = g if previous[index] is None else previous[index] + g
+    previous[index] = g if previous[index] is None else previous[index] + g
 
 
-def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> None:
-    """Propagate ``root_grads`` (arrays) from ``roots`` (tensors) to the leaves.
+class ArrayPass:
+    """How the eager pass computes: arrays for gradients, grad mode off, leaves accumulate in place.
+    ``higher.GraphPass`` is the same three methods on Tensors, recording (``create_graph=True``)."""
+
+    grad_mode = False
+
+    @staticmethod
+    def node_grads(node, g):
+        """The node's input gradients from its backward rule, on the gradient's array module."""
+        first = g if node.n_outputs == 1 else next(x for x in g if x is not None)
+        return node.run_backward(g, NP if type(first) is np.ndarray else xp_of(first))
+
+    @staticmethod
+    def fit(gi, data):
+        """``gi`` summed to ``data``'s shape (a broadcast input) and cast to its dtype (a promoted one)."""
+        if gi.shape != data.shape:
+            gi = unbroadcast(NP if type(gi) is np.ndarray else xp_of(gi), gi, data.shape)
+        return gi.astype(data.dtype) if gi.dtype != data.dtype else gi
+
+    @staticmethod
+    def accumulate(leaf, g, borrowed: bool) -> None:
+        leaf.accumulate_grad(g, borrowed)
+
+
+ARRAYS = ArrayPass()
+
+
+def run_backward(roots, root_grads, retain_graph: bool, capture=None, walk=ARRAYS) -> None:
+    """Propagate ``root_grads`` from ``roots`` (tensors) to the leaves, computing as ``walk`` says
+    (arrays by default, :class:`ArrayPass`).
 
     Nodes are visited from the most recently created down (a reverse topological order, as
     PyTorch's engine does), each once, after all its consumers.  Without ``capture`` gradients
@@ -40,15 +69,15 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> None:
     """
     pending, heap = {}, []
     for root, g in zip(roots, root_grads):
-        edge = root._edge()
+        edge = root.gradient_edge()
         if type(edge) is tuple:
             _pending_add(pending, heap, edge[0], edge[1], g)
         elif edge is root:
-            _deliver(root, g, True, capture)
+            _deliver(root, g, True, capture, walk)
         else:  # output 0 of its node
             _pending_add(pending, heap, edge, 0, g)
-    prev, GRAD_MODE.enabled = GRAD_MODE.enabled, False
-    pop = heapq.heappop
+    prev, GRAD_MODE.enabled = GRAD_MODE.enabled, walk.grad_mode
+    pop, node_grads = heapq.heappop, walk.node_grads
     try:
         with np.errstate(all="ignore"):  # inf/nan gradients are values, as in PyTorch, not warnings
             while heap:
@@ -57,17 +86,15 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> None:
                 if capture is not None:
                     capture.at_node(node, g)
                 elif node.retained is not None:
-                    _retain(node, g)
-                first = g if node.n_outputs == 1 else next(x for x in g if x is not None)
-                grads = node.run_backward(g, NP if type(first) is np.ndarray else xp_of(first))
-                _send_to_inputs(node, g, grads, pending, heap, capture)
+                    _retain(node, g, walk)
+                _send_to_inputs(node, g, node_grads(node, g), pending, heap, capture, walk)
                 if not retain_graph:
                     node.release()
     finally:
         GRAD_MODE.enabled = prev
 
 
-def _send_to_inputs(node, g, grads, pending, heap, capture) -> None:
+def _send_to_inputs(node, g, grads, pending, heap, capture, walk) -> None:
     """Hand each input's gradient along its edge: to the node that made it, or to the leaf."""
     previous = None
     for parent, edge, gi in zip(node.parents, node.edges, grads):
@@ -77,31 +104,29 @@ def _send_to_inputs(node, g, grads, pending, heap, capture) -> None:
         borrowed = gi is g or gi is previous
         previous = gi
         data = parent._data
-        if gi.shape != data.shape:
-            gi = unbroadcast(NP if type(gi) is np.ndarray else xp_of(gi), gi, data.shape)
-        if gi.dtype != data.dtype:   # an input promoted inside the op gets its gradient in its own dtype
-            gi = gi.astype(data.dtype)
+        if gi.shape != data.shape or gi.dtype != data.dtype:
+            gi = walk.fit(gi, data)
         if edge is parent:  # a leaf is its own edge (PyTorch's AccumulateGrad)
-            _deliver(edge, gi, borrowed, capture)
+            _deliver(edge, gi, borrowed, capture, walk)
         elif type(edge) is tuple:
             _pending_add(pending, heap, edge[0], edge[1], gi)
         else:
             _pending_add(pending, heap, edge, 0, gi)
 
 
-def _retain(node, g) -> None:
+def _retain(node, g, walk) -> None:
     """The gradient of an output that called ``retain_grad()``, accumulated into its ``.grad``."""
     for ref, nr in node.retained:
         tensor = ref()
         value = g if node.n_outputs == 1 else g[nr]
         if tensor is not None and value is not None:
-            tensor._accumulate_grad(value, True)
+            walk.accumulate(tensor, value, True)
 
 
-def _deliver(leaf, g, borrowed, capture) -> None:
+def _deliver(leaf, g, borrowed, capture, walk) -> None:
     if capture is None:
         if leaf._requires_grad:
-            leaf._accumulate_grad(g, borrowed)
+            walk.accumulate(leaf, g, borrowed)
     else:
         capture.at_leaf(leaf, g)
 
@@ -111,10 +136,10 @@ class Capture:
 
     def __init__(self, inputs):
         self.grads = [None] * len(inputs)
-        self._leaves = {id(t): i for i, t in enumerate(inputs) if t._edge() is t}
+        self._leaves = {id(t): i for i, t in enumerate(inputs) if t.gradient_edge() is t}
         self._nodes = {}
         for i, t in enumerate(inputs):
-            edge = t._edge()
+            edge = t.gradient_edge()
             if edge is not t:
                 node, nr = edge if type(edge) is tuple else (edge, 0)
                 self._nodes.setdefault(node, []).append((i, nr))

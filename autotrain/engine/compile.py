@@ -40,7 +40,7 @@ from . import creation, dtypes
 from .function import Function, FunctionCtx
 from .graph import GRAD_MODE
 from .ops import OPS, Op, register
-from .tensor import LAYOUTS, Tensor, new_tensor as _new, promote as _promote
+from .tensor import LAYOUTS, Tensor, increment_version, new_tensor as _new, promote as _promote
 
 _tensor_module = sys.modules[Tensor.__module__]   # engine.tensor is also the name of a creation function
 
@@ -1674,9 +1674,9 @@ class CompiledFunction:
                 if w is not t._data:
                     np.copyto(t._data, w)
                 if p is not None:
-                    t._bump()
+                    increment_version(t)
         for t in trace.bumped:   # what eager bumps: in-place tensor ops, stepped parameters (not optimizer state)
-            t._bump()
+            increment_version(t)
         for t, k in trace.grads:
             t.grad = None if k is None else _new(_own(values[k]))
         single = trace.single_output
@@ -1760,7 +1760,8 @@ def _write_replay(trace):
     lines.append(f"values = run({', '.join(args)})")
     for k, t in enumerate(trace.bumped):
         ns[f"B{k}"] = t
-        lines.append(f"B{k}._bump()")
+        lines.append(f"bump(B{k})")
+    ns["bump"] = increment_version
     none_at_start = {id(t) for t, none in trace.grads_none if none}   # guarded: None when the call starts
     ns["ARRAY"] = np.ndarray
     for k, (t, slot) in enumerate(trace.grads):

@@ -32,6 +32,15 @@ _NAMES = {"float": float32, "float32": float32, "double": float64, "float64": fl
           "float16": float16, "long": int64, "int64": int64, "int": int32, "int32": int32, "short": int16,
           "int16": int16, "int8": int8, "uint8": uint8, "bool": bool_}
 _SUPPORTED = frozenset(_NAMES.values())
+#: PyTorch's ScalarType names, as its messages spell dtypes
+_SCALAR_TYPE_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+                      "bool": "Bool", "float32": "Float", "float64": "Double", "float16": "Half"}
+
+
+def torch_name(dtype) -> str:
+    """``dtype`` as PyTorch's messages name it (``Float``, ``Long``...); numpy's name for any other."""
+    return _SCALAR_TYPE_NAMES.get(str(dtype), str(dtype))
+
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
 
 

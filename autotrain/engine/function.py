@@ -25,7 +25,7 @@ class FunctionCtx:
         self.fn = fn
         self.parents = args
         self.needs_input_grad = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
-        self.edges = tuple([a._edge() if need else None for a, need in zip(args, self.needs_input_grad)])
+        self.edges = tuple([a.gradient_edge() if need else None for a, need in zip(args, self.needs_input_grad)])
         self.n_outputs = 1
         self._saved = ()
         self._saved_versions = ()

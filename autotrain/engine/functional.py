@@ -224,6 +224,21 @@ def split(input, split_size_or_sections, dim: int = 0):
     return tuple(pieces)
 
 
+@_composite
+def unbind(input, dim: int = 0):
+    """The views of ``input`` with ``dim`` removed, one per index along it (``input.select(dim, i)``)."""
+    if input.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    axis = wrap_dim(dim, input.ndim)
+    pieces = []
+    for i in range(input.shape[axis]):
+        piece = input[(slice(None),) * axis + (i,)]
+        if piece._base is not None:   # as split's: PyTorch refuses in-place changes of a multi-output view
+            piece._multi_output = ("Unbind", i)
+        pieces.append(piece)
+    return tuple(pieces)
+
+
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 

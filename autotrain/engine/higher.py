@@ -3,16 +3,15 @@
 The op table's backward rules are written against an array module ``xp``.  Here they run with
 :class:`TensorXP`, whose functions are the engine's differentiable ops, on engine Tensors: the
 gradient a rule computes is then itself a recorded Tensor, and can be differentiated again.  The
-same rules, not second ones; the walker below mirrors ``backprop.run_backward`` with Tensors for
-arrays.  Without ``create_graph`` nothing here runs.
+same rules, not second ones, walked by ``backprop.run_backward`` with :class:`GraphPass` (Tensors for
+arrays).  Without ``create_graph`` nothing here runs.
 """
 from __future__ import annotations
 
-import heapq
-
 import numpy as np
 
-from .graph import FREED_MESSAGE, GRAD_MODE, Node, no_grad
+from . import backprop
+from .graph import FREED_MESSAGE, Node, no_grad
 from .ops import OPS, unbroadcast
 from .tensor import Tensor, new_tensor, apply_op
 
@@ -206,20 +205,6 @@ def _summed_to(ctx, i, gi, shape):
                        f"expected shape compatible with {list(shape)}")
 
 
-def _pending_add(pending, heap, node, index, g):
-    previous = pending.get(node)
-    if previous is None:
-        heapq.heappush(heap, (-node.seq, node))
-        if node.n_outputs == 1:
-            pending[node] = g
-            return
-        previous = pending[node] = [None] * node.n_outputs
-    if node.n_outputs == 1:
-        pending[node] = previous + g
-    else:
-        previous[index] = g if previous[index] is None else previous[index] + g
-
-
 def accumulate_grad_graph(tensor, g) -> None:
     """``tensor.grad`` gains ``g`` out of place, keeping g's graph (PyTorch's AccumulateGrad under create_graph)."""
     if g.dtype != tensor.dtype:
@@ -227,70 +212,34 @@ def accumulate_grad_graph(tensor, g) -> None:
     tensor.grad = g if tensor.grad is None else tensor.grad + g
 
 
+class GraphPass:
+    """How a ``create_graph`` pass computes (``backprop.run_backward`` walks): Tensors for gradients, grad
+    mode on, so the pass records a graph; leaves gain their gradient out of place."""
+
+    grad_mode = True
+
+    @staticmethod
+    def node_grads(node, g):
+        return node_backward(node, g)
+
+    @staticmethod
+    def fit(gi, data):
+        if tuple(gi.shape) != data.shape:
+            gi = unbroadcast(TensorXP, gi, data.shape)
+        return TensorXP.astype(gi, data.dtype) if gi.dtype != data.dtype else gi
+
+    @staticmethod
+    def accumulate(leaf, g, borrowed: bool) -> None:
+        accumulate_grad_graph(leaf, g)
+
+
+GRAPH = GraphPass()
+
+
 def run_backward_graph(roots, root_grads, retain_graph: bool, capture=None) -> None:
-    """``backprop.run_backward`` with Tensors for gradients and grad mode on: the pass records a graph.
-
-    ``root_grads`` are Tensors (a given ``grad_outputs`` tensor stays in the graph, so the result can
-    be differentiated with respect to it too).
-    """
-    pending, heap = {}, []
-    for root, g in zip(roots, root_grads):
-        edge = root._edge()
-        if type(edge) is tuple:
-            _pending_add(pending, heap, edge[0], edge[1], g)
-        elif edge is root:
-            _deliver(root, g, capture)
-        else:
-            _pending_add(pending, heap, edge, 0, g)
-    prev, GRAD_MODE.enabled = GRAD_MODE.enabled, True
-    try:
-        with np.errstate(all="ignore"):
-            while heap:
-                node = heapq.heappop(heap)[1]
-                g = pending.pop(node)
-                if capture is not None:
-                    capture.at_node(node, g)
-                elif node.retained is not None:
-                    _retain(node, g)
-                grads = node_backward(node, g)
-                _send(node, grads, pending, heap, capture)
-                if not retain_graph:
-                    node.release()
-    finally:
-        GRAD_MODE.enabled = prev
-
-
-def _send(node, grads, pending, heap, capture) -> None:
-    for parent, edge, gi in zip(node.parents, node.edges, grads):
-        if gi is None or edge is None:
-            continue
-        shape = parent._data.shape
-        if tuple(gi.shape) != shape:
-            gi = unbroadcast(TensorXP, gi, shape)
-        if gi.dtype != parent._data.dtype:
-            gi = TensorXP.astype(gi, parent._data.dtype)
-        if edge is parent:
-            _deliver(edge, gi, capture)
-        elif type(edge) is tuple:
-            _pending_add(pending, heap, edge[0], edge[1], gi)
-        else:
-            _pending_add(pending, heap, edge, 0, gi)
-
-
-def _retain(node, g) -> None:
-    for ref, nr in node.retained:
-        tensor = ref()
-        value = g if node.n_outputs == 1 else g[nr]
-        if tensor is not None and value is not None:
-            accumulate_grad_graph(tensor, value)
-
-
-def _deliver(leaf, g, capture) -> None:
-    if capture is None:
-        if leaf._requires_grad:
-            accumulate_grad_graph(leaf, g)
-    else:
-        capture.at_leaf(leaf, g)
+    """``backprop.run_backward`` with :class:`GraphPass`: ``root_grads`` are Tensors (a given ``grad_outputs``
+    tensor stays in the graph, so the result can be differentiated with respect to it too)."""
+    backprop.run_backward(roots, root_grads, retain_graph, capture, GRAPH)
 
 
 def graph_root_grads(outputs, grad_outputs) -> list:

@@ -18,8 +18,8 @@ from .backend import NUMPY as NP
 from .dtypes import DEFAULT, fit_int, result_type
 from .graph import GRAD_MODE, Node
 from .ops import OPS, basic_key, refuse_bool
-from .tensor import DTYPE_CATEGORY, SCALAR_TYPES, Tensor, apply_op, index_key, new_tensor, op_error, operand, \
-    torch_name, xp_of_array
+from .tensor import DTYPE_CATEGORY, SCALAR_TYPES, Tensor, apply_op, increment_version, index_key, new_tensor, \
+    op_error, operand, torch_name, xp_of_array
 
 _SETITEM, _COPY_SLICES = OPS["setitem"], OPS["copy_slices"]
 
@@ -33,8 +33,9 @@ def adoptable_gradient(g, dtype, borrowed: bool) -> bool:
     return not borrowed and g.base is None and g.dtype == dtype and getattr(g.flags, "writeable", True)
 
 
-def _accumulate_grad(self, g, borrowed: bool) -> None:
-    """``self.grad += g`` in place, as PyTorch's AccumulateGrad outside create_graph.
+def accumulate_grad(self, g, borrowed: bool) -> None:
+    """``self.grad += g`` in place, as PyTorch's AccumulateGrad outside create_graph: where the backward
+    walker (``backprop``) and ``autograd.backward`` hand a leaf its gradient.
 
     The first gradient becomes ``.grad`` without a copy when nothing else holds it (``borrowed``
     says a rule handed the same array to two inputs); later ones are added into that same array,
@@ -51,7 +52,7 @@ def _accumulate_grad(self, g, borrowed: bool) -> None:
     if target.shape != g.shape:
         raise RuntimeError(f"the gradient has shape {tuple(g.shape)} but .grad has shape {tuple(target.shape)}")
     (np.add if type(target) is np.ndarray else xp_of_array(target).add)(target, g, out=target, casting="unsafe")
-    current._bump()
+    increment_version(current)
 
 
 def setitem(self, key, value) -> None:
@@ -90,7 +91,7 @@ def write_unrecorded_fast(tensor, op, others, attrs) -> bool:
         op.forward(NP, data, arg, out=data, **attrs)
     except (ValueError, TypeError):
         return False
-    tensor._bump()
+    increment_version(tensor)
     return True
 
 
@@ -166,7 +167,7 @@ def _write_storage(self, op, others, attrs) -> None:
                                "a single memory location. Please clone() the tensor before performing the "
                                "operation.") from None
         raise op_error(op, (self,) + others, attrs, exc) from None
-    self._bump()
+    increment_version(self)
 
 def _snapshot(self, op=None) -> "Tensor":
     """This tensor's value and history before an in-place change, as a separate tensor object.
@@ -175,7 +176,7 @@ def _snapshot(self, op=None) -> "Tensor":
     """
     copy = op is not None and op.saves_inputs
     old = new_tensor(self._data.copy() if copy else self._data, requires_grad=self.requires_grad)
-    edge = self._edge() if old._requires_grad else None
+    edge = self.gradient_edge() if old._requires_grad else None
     if type(edge) is tuple:
         old.grad_fn, old._output_nr = edge
     elif edge is not self:
@@ -194,7 +195,7 @@ def _store(self, result: "Tensor") -> None:
 def _adopt(self, result: "Tensor") -> None:
     """Take over ``result``'s history after writing its value here (a recorded in-place op)."""
     self.grad_fn, self._requires_grad, self._output_nr = result.grad_fn, True, 0
-    self._bump()
+    increment_version(self)
     node = result.grad_fn
     if isinstance(node, Node) and node.out_counter is not None:
         # a saved output now lives in this tensor: later changes to it are caught
@@ -226,7 +227,7 @@ def copy_(self, src) -> "Tensor":
     return self._write(_SETITEM, (src,), {"key": Ellipsis})
 
 
-for _method in (_accumulate_grad, _write, _check_castable, _write_storage, _snapshot, _store, _adopt,
+for _method in (accumulate_grad, _write, _check_castable, _write_storage, _snapshot, _store, _adopt,
                 _write_through_view, zero_, fill_, copy_):
     setattr(Tensor, _method.__name__, _method)
 Tensor.__setitem__ = setitem

@@ -62,6 +62,8 @@ from typing import Callable
 
 import numpy as np
 
+from .dtypes import torch_name
+
 #: The xp functions backward rules may call (a graph ``xp`` must provide them).  Names that are also
 #: op names (``exp``, ``cos``, ...) stand for that op.
 BACKWARD_XP = ("where", "greater", "less", "equal", "greater_equal", "less_equal", "log", "matmul", "swapaxes",
@@ -1470,16 +1472,11 @@ def _bind_float_reduce(name):
     def bind(input, dim=None, keepdim=False, *, dtype=None):
         if dtype is None and input.dtype.kind not in "fc":
             raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either a floating "
-                               f"point or complex dtype. Got: {_torch_dtype_name(input.dtype)}")
+                               f"point or complex dtype. Got: {torch_name(input.dtype)}")
         if dtype is not None:   # PyTorch casts the input first, then reduces in that dtype
             input = input.to(dtype)
         return (input,), {"axis": reduce_axes(dim, input.ndim), "keepdims": bool(keepdim)}
     return bind
-
-
-def _torch_dtype_name(dtype) -> str:
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-            "float32": "Float", "float64": "Double", "float16": "Half"}.get(str(dtype), str(dtype))
 
 
 @register
@@ -1505,6 +1502,91 @@ class Mean(Op):
         return (xp.broadcast_to(g / _count(shape, ctx.attrs.get("axis")), shape),)
 
     shape = staticmethod(_reduced_shape)
+
+
+def _bind_logsumexp(input, dim, keepdim=False):
+    """``torch.logsumexp(input, dim, keepdim=False)``: ``dim`` is required, as PyTorch."""
+    return (input,), {"axis": reduce_axes(dim, input.ndim) if input.ndim else None, "keepdims": bool(keepdim)}
+
+
+@register
+class Logsumexp(Op):
+    """log(sum(exp(a))) over ``axis``, as PyTorch computes it: the maximum taken out first (an infinite
+    maximum counts as 0), so all -inf gives -inf and an empty reduction -inf.  d/da = g * exp(a - result)."""
+    name = "logsumexp"
+    arity = 1
+    saves_output = True
+    cases = ((((3, 4),), {"axis": 1}), (((3, 4),), {"axis": 0, "keepdims": True}),
+             (((2, 3, 4),), {"axis": (0, 2)}), (((5,),), {"axis": 0}))
+    api = (Api("logsumexp", _bind_logsumexp),)
+    dtype_rule = "float"
+    quiet = True
+
+    @staticmethod
+    def forward(xp, a, axis=None, keepdims=False):
+        if a.size == 0:
+            return xp.log(xp.sum(xp.exp(a), axis=axis, keepdims=keepdims))
+        top = xp.amax(a, axis=axis, keepdims=True)
+        top = xp.where(xp.isinf(top), xp.zeros_like(top), top)
+        total = xp.log(xp.sum(xp.exp(a - top), axis=axis, keepdims=True)) + top
+        return total if keepdims else xp.reshape(total, _reduced_shape(a.shape, axis, False))
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        a, = ctx.inputs
+        axis, keepdims = ctx.attrs.get("axis"), ctx.attrs.get("keepdims", False)
+        shape = ctx.input_shapes[0]
+        out = _kept(ctx.output, shape, axis, keepdims, xp)
+        return (_kept(g, shape, axis, keepdims, xp) * xp.exp(a - out),)
+
+    shape = staticmethod(_reduced_shape)
+
+
+def _bind_norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """``torch.norm(input, p="fro", dim=None, keepdim=False)`` for the vector norms p=2 ("fro") and p=1."""
+    if input.dtype.kind not in "fc":
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                           f"{torch_name(input.dtype)}")
+    if dtype is not None:
+        raise NotImplementedError("norm: dtype= is not supported by this engine (cast the input with .to first)")
+    if isinstance(p, bool) or p not in ("fro", 2, 1):
+        raise NotImplementedError(f"norm: p={p!r} is not supported by this engine (p=2 or 'fro', and p=1, are)")
+    return (input,), {"ord": 2 if p == "fro" else int(p), "axis": reduce_axes(dim, input.ndim) if input.ndim else None,
+                      "keepdims": bool(keepdim)}
+
+
+@register
+class LinalgVectorNorm(Op):
+    """The vector norm over ``axis`` (None: all): sqrt(sum(a * a)) for ``ord`` 2, sum(|a|) for ``ord`` 1.
+    The gradient is PyTorch's: a / norm (0 where the norm is 0) for 2, sign(a) for 1."""
+    name = "linalg_vector_norm"
+    arity = 1
+    saves_output = True
+    cases = ((((3, 4),), {"ord": 2}), (((3, 4),), {"ord": 2, "axis": 1}),
+             (((2, 3, 4),), {"ord": 2, "axis": (0, 2), "keepdims": True}), (((3, 4),), {"ord": 1, "axis": 0}))
+    api = (Api("norm", _bind_norm),)
+    dtype_rule = "keep"
+    quiet = True
+
+    @staticmethod
+    def forward(xp, a, ord=2, axis=None, keepdims=False):
+        if ord == 1:
+            return xp.sum(xp.abs(a), axis=axis, keepdims=keepdims)
+        return xp.sqrt(xp.sum(a * a, axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, xp, g):
+        a, = ctx.inputs
+        shape, axis, keepdims = ctx.input_shapes[0], ctx.attrs.get("axis"), ctx.attrs.get("keepdims", False)
+        g = _kept(g, shape, axis, keepdims, xp)
+        if ctx.attrs.get("ord", 2) == 1:
+            return (xp.where(xp.greater(a, 0), g, xp.where(xp.less(a, 0), -g, 0)),)
+        norm = _kept(ctx.output, shape, axis, keepdims, xp)
+        return (a * xp.where(xp.equal(norm, 0), 0, g / norm),)
+
+    @staticmethod
+    def shape(a_shape, ord=2, axis=None, keepdims=False):
+        return _reduced_shape(a_shape, axis, keepdims)
 
 
 def _bind_var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -1738,7 +1820,7 @@ def _bind_softmax_named(name):
             if input.numel() == 0:
                 return (input,), {"dtype": input.dtype}, OPS["cast"]
             kernel = f"{name}_lastdim_kernel_impl" if attrs["axis"] in (None, input.ndim - 1) else f"{name}_kernel_impl"
-            raise NotImplementedError(f'"{kernel}" not implemented for \'{_torch_dtype_name(input.dtype)}\'')
+            raise NotImplementedError(f'"{kernel}" not implemented for \'{torch_name(input.dtype)}\'')
         return (input,), attrs
     return bind
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import backend, backprop, dtypes
 from .backend import NUMPY as NP
-from .dtypes import DEFAULT, bool_, float16, float32, float64, int32, int64, result_type  # noqa: F401
+from .dtypes import DEFAULT, bool_, float16, float32, float64, int32, int64, result_type, torch_name  # noqa: F401
 from .graph import GRAD_MODE, Node, VersionCounter
 from .ops import OPS, Op, refuse_bool, wrap_dim
 
@@ -79,6 +79,16 @@ def new_tensor(data, grad_fn=None, requires_grad=False, cls=None) -> "Tensor":
     return t
 
 
+def increment_version(tensor: "Tensor") -> None:
+    """Record an in-place change of ``tensor``'s storage (PyTorch's ``torch.autograd.graph.increment_version``):
+    its version counter, shared with its views, goes up, so a graph that saved it refuses to backward."""
+    vc = tensor._vc
+    if vc is None:
+        vc = tensor._vc = VersionCounter()
+    vc.n += 1
+    GRAD_MODE.mutations += 1
+
+
 def _describe(value) -> str:
     if isinstance(value, Tensor):
         return f"{tuple(value._data.shape)} {value._data.dtype}"
@@ -122,11 +132,6 @@ def _check_same_device(inputs) -> None:
     if len(devices) > 1:
         raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
                            f"{' and '.join(devices)}!")
-
-
-def torch_name(dtype) -> str:
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-            "float32": "Float", "float64": "Double", "float16": "Half"}.get(str(dtype), str(dtype))
 
 
 def promote(op, arrays):
@@ -234,7 +239,7 @@ def _record(op, out, inputs, arrays, attrs):
         if type(t) in SCALAR_TYPES:
             edge = None
         else:
-            edge = t._edge() if t._requires_grad or t._base is not None and t._base._requires_grad else None
+            edge = t.gradient_edge() if t._requires_grad or t._base is not None and t._base._requires_grad else None
         edges.append(edge)
         needs.append(edge is not None)
     needs = tuple(needs)
@@ -337,15 +342,11 @@ class Tensor:
     def _version(self) -> int:
         return 0 if self._vc is None else self._vc.n
 
-    def _bump(self) -> None:
-        vc = self._vc
-        if vc is None:
-            vc = self._vc = VersionCounter()
-        vc.n += 1
-        GRAD_MODE.mutations += 1
-
-    def _edge(self):
-        """Where this tensor's gradient goes: its grad_fn (replayed for a stale view), itself for a leaf."""
+    def gradient_edge(self):
+        """Where this tensor's gradient goes: its grad_fn, ``(grad_fn, output_nr)`` for a later output of a
+        multi-output node, itself for a leaf; a stale view's grad_fn is replayed first.  What a recorded
+        node keeps as an input's edge and where the backward walker starts (PyTorch's counterpart is
+        ``torch.autograd.graph.get_gradient_edge``)."""
         if self._base is not None and self._view_at != self._vc.n and self._base._requires_grad:
             self._refresh_view()
         fn = self.grad_fn
@@ -600,7 +601,7 @@ class Tensor:
         """Keep this non-leaf's gradient in ``.grad`` after backward (a leaf keeps it anyway)."""
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        edge = self._edge()
+        edge = self.gradient_edge()
         if edge is self or self.retains_grad:
             return
         node = edge[0] if type(edge) is tuple else edge

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import backend
 from ..graph import no_grad
-from ..tensor import Tensor, as_dtype, new_tensor, replace_array
+from ..tensor import Tensor, as_dtype, increment_version, new_tensor, replace_array
 from .parameter import Parameter, is_parameter
 
 
@@ -348,7 +348,7 @@ class Module:
                 if param is None:
                     continue
                 replace_array(param, convert(param._data))
-                param._bump()
+                increment_version(param)
                 if param.grad is not None:
                     param.grad = new_tensor(convert(param.grad._data))
             for name, buf in module._buffers.items():

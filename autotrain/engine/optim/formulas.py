@@ -130,7 +130,11 @@ class ArrayOps:
         self.xp.divide(b, c, out=tmp)
         if value != 1:
             tmp *= value
-        a += tmp
+        return self.add_in_place(a, tmp)
+
+    def add_in_place(self, a, t):
+        """``a += t`` (a rule's last write into the parameter goes through here)."""
+        a += t
         return a
 
     def maximum_(self, a, b):

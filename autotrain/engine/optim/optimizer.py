@@ -17,7 +17,7 @@ import numpy as np
 from .. import backend
 from ..graph import enable_grad
 from ..dtypes import get_default_dtype
-from ..tensor import Tensor, new_tensor
+from ..tensor import Tensor, increment_version, new_tensor
 from .formulas import ArrayOps
 
 #: a hyper-parameter a subclass must be given (PyTorch's ``optim.optimizer.required``)
@@ -30,7 +30,7 @@ def _typename(value) -> str:
 
 def mark_updated(param: Tensor) -> None:
     """Record an in-place change of ``param``'s values (graphs that saved it will refuse to backward)."""
-    param._bump()
+    increment_version(param)
 
 
 class Optimizer:
@@ -120,42 +120,25 @@ class Optimizer:
 
     def _update_group(self, group: dict[str, Any]) -> None:
         """Each parameter with a gradient: its state made on first use, then :attr:`rule` on its arrays in place."""
-        hyper = self.hyper(group)
+        hyper, rule = self.hyper(group), self.rule
+        ops_of = self.__dict__.setdefault("_array_ops", {})   # not pickled: __getstate__ leaves it out
         for param in group["params"]:
-            if param.grad is None:
+            grad = param.grad
+            if grad is None:
                 continue
             state = self._init_state(param, group)
             step = next_step(state) if "step" in state else None
-            _, new = self.rule(param._data, param.grad._data, self._arrays(state), step, **hyper,
-                               ops=self._ops(param))
-            self._write_state(state, new)
+            arrays = {k: t._data for k, t in state.items() if k != "step" and isinstance(t, Tensor)}
+            _, new = rule(param._data, grad._data, arrays, step, **hyper, ops=_ops(ops_of, param))
+            for name, array in new.items():   # in-place updates are already there; new entries get a Tensor
+                held = state.get(name)
+                if held is None or held._data is not array:
+                    state[name] = new_tensor(array)
             mark_updated(param)
 
     def _init_state(self, param: Tensor, group: dict[str, Any]) -> dict:
         """``param``'s state dict, with the entries the rule starts from (``step``, zeros) on first use."""
         raise NotImplementedError
-
-    def _ops(self, param: Tensor) -> ArrayOps:
-        """In-place ops for ``param``'s update, kept between steps with their scratch arrays."""
-        cache = self.__dict__.setdefault("_array_ops", {})   # not pickled: __getstate__ leaves it out
-        p = param._data
-        ops = cache.get(id(param))
-        if ops is None or not ops.fits(p):
-            ops = cache[id(param)] = ArrayOps(backend.xp_of(p), p)
-        return ops
-
-    @staticmethod
-    def _arrays(state: dict) -> dict:
-        """The state's arrays by name, as a rule in :mod:`.formulas` takes them (the step counter apart)."""
-        return {k: t._data for k, t in state.items() if k != "step" and isinstance(t, Tensor)}
-
-    @staticmethod
-    def _write_state(state: dict, new: dict) -> None:
-        """Store the rule's new state arrays (in-place updates are already there; new entries get a Tensor)."""
-        for name, array in new.items():
-            held = state.get(name)
-            if held is None or held._data is not array:
-                state[name] = new_tensor(array)
 
     # ----------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
@@ -211,6 +194,15 @@ class Optimizer:
             lines.extend(f"    {key}: {group[key]}" for key in sorted(group) if key != "params")
         lines.append(")")
         return "\n".join(lines)
+
+
+def _ops(cache: dict, param: Tensor) -> ArrayOps:
+    """In-place ops for ``param``'s update, kept in ``cache`` between steps with their scratch arrays."""
+    p = param._data
+    ops = cache.get(id(param))
+    if ops is None or not ops.fits(p):
+        ops = cache[id(param)] = ArrayOps(backend.xp_of(p), p)
+    return ops
 
 
 def _deepcopy(state_dict):

@@ -9,17 +9,11 @@ import numbers
 
 import numpy as np
 
+from autotrain.engine.dtypes import bool_, float16, float32, float64, int32, int64, uint8  # noqa: F401 (tf.bool is bool_)
+
 from .graph import (Node, NodeShape, Variable, apply, as_node, checked_dtype, constant, get_default_graph, source,
                     tf_apply, tf_input)
 from .graph import group as _group
-
-float16 = np.dtype("float16")
-float32 = np.dtype("float32")
-float64 = np.dtype("float64")
-int32 = np.dtype("int32")
-int64 = np.dtype("int64")
-uint8 = np.dtype("uint8")
-bool_ = np.dtype("bool")   # exported as tf.bool
 
 
 def placeholder(dtype, shape=None, name=None) -> Node:
