@@ -68,6 +68,18 @@ BACKWARD_XP = ("where", "greater", "less", "equal", "greater_equal", "less_equal
                "reshape", "transpose", "broadcast_to", "sum", "astype", "exp", "sin", "cos", "floor_divide")
 
 OPS: dict[str, type["Op"]] = {}
+#: PyTorch's names of dtypes in its kernel errors
+_TORCH_NAMES = {"float64": "Double", "float32": "Float", "float16": "Half", "int64": "Long", "int32": "Int",
+                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+class OperandError(ValueError):
+    """A rule's own refusal of its operands (shapes, values): its message is the engine's words and reaches
+    the user; a plain ValueError from numpy inside a rule does not."""
+
+
+class OperandTypeError(TypeError):
+    """A rule's own refusal of an operand's type or dtype (see :class:`OperandError`)."""
 
 
 def register(cls: type["Op"]) -> type["Op"]:
@@ -337,6 +349,24 @@ def _sizes(args) -> tuple:
     return tuple(int(n) for n in args)
 
 
+def tensor_arg(name: str, param: str, position: int, value):
+    """``value`` when it is a Tensor (or array); PyTorch's TypeError naming the argument otherwise."""
+    if not hasattr(value, "shape") or not hasattr(value, "dtype") or isinstance(value, np.generic):
+        raise OperandTypeError(f"{name}(): argument '{param}' (position {position}) must be Tensor, not "
+                        f"{type(value).__name__}")
+    return value
+
+
+def _size_arg(name: str, param: str, position: int, size) -> tuple:
+    """A size argument (an int, or a tuple/list of ints) as a tuple; PyTorch's TypeError otherwise."""
+    sizes = (size,) if isinstance(size, (int, np.integer)) and not isinstance(size, bool) else size
+    if not isinstance(sizes, (tuple, list)) or not all(
+            isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in sizes):
+        raise TypeError(f"{name}(): argument '{param}' (position {position}) must be tuple of ints, not "
+                        f"{type(size).__name__}")
+    return tuple(int(n) for n in sizes)
+
+
 def _reshaped(input, shape) -> tuple:
     """``shape`` with a -1 resolved; PyTorch's RuntimeError when it cannot hold the input's elements."""
     size = int(np.prod(input.shape))
@@ -360,7 +390,16 @@ def _expanded(input, sizes) -> tuple:
         raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
                            f"number of dimensions in the tensor ({len(shape)})")
     lead = len(sizes) - len(shape)
-    return tuple(shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
+    target = tuple(shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
+    if -1 in target:
+        raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension "
+                           f"{target.index(-1)}")
+    for i, n in enumerate(shape):
+        if n != 1 and target[i + lead] != n:
+            raise RuntimeError(f"The expanded size of the tensor ({target[i + lead]}) must match the existing size "
+                               f"({n}) at non-singleton dimension {i + lead}.  Target sizes: {list(sizes)}.  "
+                               f"Tensor sizes: {list(shape)}")
+    return target
 
 
 def _flattened(shape, start_dim, end_dim) -> tuple:
@@ -531,7 +570,7 @@ def _integer_power(xp, a, b, out=None):
     gives 0, or 1 / -1 for a base of 1 / -1 (numpy refuses both)."""
     if type(b) is int:
         if b < 0:
-            raise ValueError("Integers to negative integer powers are not allowed.")
+            raise OperandError("Integers to negative integer powers are not allowed.")
         return xp.power(a, b, out=out)
     negative = xp.less(b, 0)
     if not xp.any(negative):
@@ -644,6 +683,8 @@ class Neg(Op):
     cases = UNARY_CASES
     operator = "neg"
     api = (Api("neg", inplace=True), Api("negative", inplace=True))
+    bool_error = (RuntimeError, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                  "invert a mask, use the `~` or `logical_not()` operator instead.", "all")
 
     @staticmethod
     def forward(xp, a, out=None):
@@ -979,7 +1020,7 @@ class Where(Op):
     @staticmethod
     def forward(xp, cond, a, b, out=None):
         if cond.dtype != np.bool_:
-            raise TypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+            raise OperandTypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
                             f"{cond.dtype}")
         if out is None:
             return xp.where(cond, a, b)
@@ -1045,6 +1086,9 @@ class MatMul(Op):
         try:
             return xp.matmul(a, b, out=out)
         except ValueError:
+            for position, value in enumerate((a, b)):   # PyTorch refuses a Python number: there is no 0-d matmul
+                if not hasattr(value, "shape"):
+                    tensor_arg("matmul", ("input", "other")[position], position, value)
             MatMul.shape(a.shape, b.shape)  # raises the message naming both shapes
             raise
 
@@ -1071,10 +1115,10 @@ class MatMul(Op):
     @staticmethod
     def shape(a_shape, b_shape):
         if a_shape is None or b_shape is None or len(a_shape) == 0 or len(b_shape) == 0:
-            raise ValueError(f"matmul needs at least 1-D operands, got shapes {a_shape} and {b_shape}")
+            raise OperandError(f"matmul needs at least 1-D operands, got shapes {a_shape} and {b_shape}")
         ma, mb = _as_matrix_shapes(a_shape, b_shape)
         if ma[-1] != mb[-2] and ma[-1] is not None and mb[-2] is not None:
-            raise ValueError(f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, ma[-2:]))} and "
+            raise OperandError(f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, ma[-2:]))} and "
                              f"{'x'.join(map(str, mb[-2:]))})")
         batch = broadcast_shapes(ma[:-2], mb[:-2])
         rows = () if len(a_shape) == 1 else (ma[-2],)
@@ -1139,9 +1183,11 @@ class BroadcastTo(Op):
     saves_inputs = False
     dtype_rule = "keep"
     view = True
-    api = (Api("broadcast_to", lambda input, size: ((input,), {"shape": tuple(size)})),
+    api = (Api("broadcast_to", lambda input, size: ((input,), {"shape": _expanded(input, _size_arg(
+               "broadcast_to", "size", 2, size))})),
            Api("expand", lambda input, *sizes: ((input,), {"shape": _expanded(input, _sizes(sizes))}), function=False),
-           Api("expand_as", lambda input, other: ((input,), {"shape": tuple(other.shape)}), function=False))
+           Api("expand_as", lambda input, other: ((input,), {"shape": _expanded(input, tuple(
+               tensor_arg("expand_as", "other", 1, other).shape))}), function=False))
     cases = ((((3, 1),), {"shape": (2, 3, 4)}), (((4,),), {"shape": (3, 4)}))
 
     @staticmethod
@@ -1155,7 +1201,7 @@ class BroadcastTo(Op):
     @staticmethod
     def shape(a_shape, shape):
         if broadcast_shapes(a_shape, shape) != tuple(shape):
-            raise ValueError(f"broadcast_to: cannot broadcast {tuple(a_shape or ())} to {tuple(shape)}")
+            raise OperandError(f"broadcast_to: cannot broadcast {tuple(a_shape or ())} to {tuple(shape)}")
         return tuple(shape)
 
 
@@ -1170,7 +1216,8 @@ class Reshape(Op):
     api = (Api("reshape", lambda input, *shape: ((input,), {"shape": _reshaped(input, _sizes(shape))})),
            Api("view", lambda input, *shape: ((input,), {"shape": _reshaped(input, _sizes(shape)), "strict": True}),
                function=False),
-           Api("view_as", lambda input, other: ((input,), {"shape": tuple(other.shape)}), function=False),
+           Api("view_as", lambda input, other: ((input,), {"shape": _reshaped(input, tuple(
+               tensor_arg("view_as", "other", 1, other).shape)), "strict": True}), function=False),
            Api("flatten", lambda input, start_dim=0, end_dim=-1: ((input,), {"shape": _flattened(
                input.shape, start_dim, end_dim)})),
            Api("squeeze", lambda input, dim=None: ((input,), {"shape": _squeezed(input.shape, dim)})),
@@ -1197,10 +1244,10 @@ class Reshape(Op):
         if shape.count(-1) == 1:
             known = int(np.prod([n for n in shape if n != -1]))
             if known == 0 or size % known:
-                raise ValueError(f"reshape: cannot reshape {tuple(a_shape)} into {shape}")
+                raise OperandError(f"reshape: cannot reshape {tuple(a_shape)} into {shape}")
             shape = tuple(size // known if n == -1 else n for n in shape)
         if int(np.prod(shape)) != size:
-            raise ValueError(f"reshape: cannot reshape {tuple(a_shape)} (size {size}) into {shape}")
+            raise OperandError(f"reshape: cannot reshape {tuple(a_shape)} (size {size}) into {shape}")
         return shape
 
 
@@ -1232,7 +1279,7 @@ class Transpose(Op):
     def shape(a_shape, axes=None):
         axes = tuple(reversed(range(len(a_shape)))) if axes is None else tuple(axes)
         if sorted(a % max(len(a_shape), 1) for a in axes) != list(range(len(a_shape))):
-            raise ValueError(f"transpose: axes {axes} do not permute a {len(a_shape)}-D shape {tuple(a_shape)}")
+            raise OperandError(f"transpose: axes {axes} do not permute a {len(a_shape)}-D shape {tuple(a_shape)}")
         return tuple(a_shape[a] for a in axes)
 
 
@@ -2012,7 +2059,7 @@ def _logic(op_name: str, ufunc: str, operator_name: str | None, arity: int, doc:
     def forward(xp, *arrays, out=None):
         for a in arrays:
             if ufunc.startswith("bitwise") and getattr(a, "dtype", np.dtype(int)).kind == "f":
-                raise TypeError(f'"{ufunc}_cpu" not implemented for \'{a.dtype}\'')
+                raise NotImplementedError(f'"{ufunc}_cpu" not implemented for \'{_TORCH_NAMES.get(a.dtype.name)}\'')
         return getattr(xp, ufunc)(*arrays, out=out)
 
     attrs = {"__doc__": doc, "name": op_name, "arity": arity, "differentiable": False, "saves_inputs": False,
@@ -2113,11 +2160,11 @@ class Linear(Op):
     @staticmethod
     def shape(x_shape, w_shape, b_shape):
         if x_shape is None or len(x_shape) == 0 or w_shape is None or len(w_shape) != 2:
-            raise ValueError(f"linear: needs input (..., in) and weight (out, in), got {x_shape} and {w_shape}")
+            raise OperandError(f"linear: needs input (..., in) and weight (out, in), got {x_shape} and {w_shape}")
         if x_shape[-1] != w_shape[1] and None not in (x_shape[-1], w_shape[1]):
-            raise ValueError(f"linear: input has {x_shape[-1]} features, weight expects {w_shape[1]}")
+            raise OperandError(f"linear: input has {x_shape[-1]} features, weight expects {w_shape[1]}")
         if b_shape is not None and tuple(b_shape) not in ((w_shape[0],), ()):
-            raise ValueError(f"linear: bias shape {tuple(b_shape)} does not match {w_shape[0]} output features")
+            raise OperandError(f"linear: bias shape {tuple(b_shape)} does not match {w_shape[0]} output features")
         return tuple(x_shape[:-1]) + (w_shape[0],)
 
 
@@ -2175,7 +2222,7 @@ class SoftmaxCrossEntropy(Op):
     @staticmethod
     def shape(logits_shape, target_shape, axis=1, reduction="none"):
         if tuple(logits_shape) != tuple(target_shape or ()):
-            raise ValueError(f"softmax_cross_entropy: target shape {target_shape} must equal logits shape "
+            raise OperandError(f"softmax_cross_entropy: target shape {target_shape} must equal logits shape "
                              f"{tuple(logits_shape)}")
         if reduction == "sum":
             return ()
@@ -2263,7 +2310,7 @@ class OneHot(Op):
         if labels and indices.size and (indices.min() < 0 or indices.max() >= depth):
             # class labels (sparse cross-entropy): TF refuses an index outside [0, depth) at run time
             bad = indices[(indices < 0) | (indices >= depth)].flat[0]
-            raise ValueError(f"Received a label value of {bad} which is outside the valid range of [0, {depth})")
+            raise OperandError(f"Received a label value of {bad} which is outside the valid range of [0, {depth})")
         hits = xp.equal(xp.expand_dims(indices, -1), xp.arange(depth))
         return astype(xp, xp.where(hits, on_value, off_value), dtype)
 
