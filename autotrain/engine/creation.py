@@ -12,6 +12,7 @@ import numpy as np
 
 from . import backend
 from .dtypes import DEFAULT, as_dtype, bool_, int64
+from .ops import tensor_arg
 from .tensor import Tensor, new_tensor
 
 RNG = np.random.default_rng()
@@ -183,31 +184,34 @@ def eye(n, m=None, dtype=None, device=None, requires_grad: bool = False) -> Tens
     return _place(np.eye(n, n if m is None else m, dtype=as_dtype(dtype) or DEFAULT.float), device, requires_grad)
 
 
-def _like(t: Tensor, fill, dtype, device, requires_grad) -> Tensor:
+def _like(t: Tensor, fill, dtype, device, requires_grad, name: str) -> Tensor:
+    tensor_arg(name, "input", 1, t)
     return _filled(fill, t.shape, dtype or t.dtype, device or t.device, requires_grad)
 
 
 def zeros_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(input, 0, dtype, device, requires_grad)
+    return _like(input, 0, dtype, device, requires_grad, "zeros_like")
 
 
 def ones_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(input, 1, dtype, device, requires_grad)
+    return _like(input, 1, dtype, device, requires_grad, "ones_like")
 
 
 def empty_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(input, 0, dtype, device, requires_grad)
+    return _like(input, 0, dtype, device, requires_grad, "empty_like")
 
 
 def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(input, fill_value, dtype, device, requires_grad)
+    return _like(input, fill_value, dtype, device, requires_grad, "full_like")
 
 
 def randn_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    tensor_arg("randn_like", "input", 1, input)
     return randn(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
 
 
 def rand_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    tensor_arg("rand_like", "input", 1, input)
     return rand(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
 
 
@@ -219,6 +223,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
     """Values from start to end (exclusive) by step: int64 when all are integers, else the default float dtype."""
     start, end, step = _number(start), _number(end), _number(step)
     start, end = (0, start) if end is None else (start, end)
+    for name, value in (("start", start), ("end", end), ("step", step)):
+        if isinstance(value, builtins.bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"arange(): argument '{name}' must be Number, not {type(value).__name__}")
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:
