@@ -50,6 +50,8 @@ def _place(array: np.ndarray, device, requires_grad: bool) -> Tensor:
 
 
 def _size(size) -> tuple:
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"size must be a tuple of ints, got {type(size).__name__} {size!r}")
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     for n in size:
@@ -86,7 +88,11 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     try:
         array = np.array(data, dtype=as_dtype(dtype), copy=True)
     except (ValueError, TypeError) as exc:
-        raise TypeError(f"can't make a tensor from {type(data).__name__} {str(data)[:60]!r}: {exc}") from None
+        if "inhomogeneous" in str(exc) or "sequence" in str(exc):
+            raise ValueError(f"can't make a tensor from {type(data).__name__} {str(data)[:60]!r}: its nested lists "
+                             "must all have the same length at each depth") from None
+        raise TypeError(f"can't make a tensor from {type(data).__name__} {str(data)[:60]!r}: expected a number, a "
+                        "bool, an array or a (nested) list of them") from None
     if dtype is None:
         array = _inferred(array, data)
     return _place(array, device, requires_grad)
@@ -133,6 +139,9 @@ def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad
         low, high, size = 0, low, high
     if size is None:
         raise TypeError("randint() missing 1 required positional argument: 'size'")
+    for name, bound in (("low", low), ("high", high)):
+        if isinstance(bound, builtins.bool) or not isinstance(bound, (int, np.integer)):
+            raise TypeError(f"randint(): argument '{name}' must be int, not {type(bound).__name__}")
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     values = (generator or RNG).integers(low, high, _size((size,) if isinstance(size, int) else (size,)))
@@ -154,7 +163,11 @@ def _filled(fill, size, dtype, device, requires_grad) -> Tensor:
         fill = fill.item()
     if isinstance(fill, (str, bytes)) or not isinstance(fill, (int, builtins.float, np.number, np.bool_)):
         raise TypeError(f"fill_value must be a number or a bool, got {type(fill).__name__} {fill!r}")
-    return _place(np.full(_size(size), fill, dtype=as_dtype(dtype) or DEFAULT.float), device, requires_grad)
+    try:
+        values = np.full(_size(size), fill, dtype=as_dtype(dtype) or DEFAULT.float)
+    except OverflowError:   # a Python int beyond 64 bits: PyTorch's words for it
+        raise OverflowError("int too big to convert") from None
+    return _place(values, device, requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -174,7 +187,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False)
     """A tensor of ``size`` filled with ``fill_value`` (bool, int64 or the default float dtype by its type)."""
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _filled(fill_value, (size,) if isinstance(size, (int, np.integer)) else (tuple(size),),
+    return _filled(fill_value, (size,) if isinstance(size, (int, np.integer)) else (_size(size),),
                    _fill_dtype(fill_value, dtype), device, requires_grad)
 
 

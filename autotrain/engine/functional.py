@@ -15,7 +15,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .ops import OPS, wrap_dim
+from .ops import OPS, tensor_arg, wrap_dim
 from .tensor import NO_ATTRS, Tensor, apply_op, new_tensor, operand
 
 __all__: list[str] = []
@@ -219,6 +219,7 @@ def numel(input) -> int:
 @_composite
 def chunk(input, chunks: int, dim: int = 0):
     """Split into ``chunks`` nearly equal views along ``dim``."""
+    tensor_arg("chunk", "input", 1, input)
     if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)):
         raise TypeError(f"chunk(): argument 'chunks' (position 1) must be int, not {type(chunks).__name__}")
     if input.ndim == 0:
@@ -233,6 +234,7 @@ def chunk(input, chunks: int, dim: int = 0):
 @_composite
 def split(input, split_size_or_sections, dim: int = 0):
     """Views of consecutive pieces along ``dim`` (a piece size, or a list of sizes)."""
+    tensor_arg("split", "input", 1, input)
     sizes = split_size_or_sections
     whole = isinstance(sizes, (int, np.integer)) and not isinstance(sizes, bool)
     if not whole and not (isinstance(sizes, (list, tuple)) and builtins.all(

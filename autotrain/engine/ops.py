@@ -352,7 +352,7 @@ def _sizes(args) -> tuple:
 def tensor_arg(name: str, param: str, position: int, value):
     """``value`` when it is a Tensor (or array); PyTorch's TypeError naming the argument otherwise."""
     if not hasattr(value, "shape") or not hasattr(value, "dtype") or isinstance(value, np.generic):
-        raise OperandTypeError(f"{name}(): argument '{param}' (position {position}) must be Tensor, not "
+        raise TypeError(f"{name}(): argument '{param}' (position {position}) must be Tensor, not "
                         f"{type(value).__name__}")
     return value
 
@@ -1278,7 +1278,9 @@ class Transpose(Op):
     @staticmethod
     def shape(a_shape, axes=None):
         axes = tuple(reversed(range(len(a_shape)))) if axes is None else tuple(axes)
-        if sorted(a % max(len(a_shape), 1) for a in axes) != list(range(len(a_shape))):
+        n = len(a_shape)
+        if len(axes) != n or any(not -max(n, 1) <= a < max(n, 1) for a in axes) or \
+                sorted(a % max(n, 1) for a in axes) != list(range(n)):
             raise OperandError(f"transpose: axes {axes} do not permute a {len(a_shape)}-D shape {tuple(a_shape)}")
         return tuple(a_shape[a] for a in axes)
 

@@ -96,6 +96,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
     The mask follows the engine's RNG rule: ``keep = RNG.random(input.shape) < 1 - p`` (float64 draws).
     """
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError(f"dropout(): argument 'p' must be a number, not {type(p).__name__}")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     input = _tensor(input, "dropout")

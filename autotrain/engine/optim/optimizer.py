@@ -48,6 +48,9 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
                             f"but got {_typename(params)}")
+        if not hasattr(params, "__iter__"):
+            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                            f"but got {type(params).__name__}")
         param_groups = list(params)
         if not param_groups:
             raise ValueError("optimizer got an empty parameter list")
