@@ -65,8 +65,10 @@ def _size(size) -> tuple:
 def _inferred(array: np.ndarray, data) -> np.ndarray:
     """PyTorch's dtype for data given without a dtype: Python floats become the default float dtype."""
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"can't convert {type(data).__name__} with elements of type {array.dtype} to a tensor: the "
-                        "engine supports only bool, integer and floating data")
+        kinds = {"U": "str", "S": "bytes", "O": "object", "c": "complex", "M": "datetime", "m": "timedelta"}
+        raise TypeError(f"can't convert {type(data).__name__} with elements of type "
+                        f"{kinds.get(array.dtype.kind, array.dtype.name)} to a tensor: the engine supports only bool, "
+                        "integer and floating data")
     if array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)) and not _holds_float64(data):
         return array.astype(DEFAULT.float)
     return array

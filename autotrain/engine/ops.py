@@ -394,7 +394,7 @@ def _expanded(input, sizes) -> tuple:
     if -1 in target:
         raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension "
                            f"{target.index(-1)}")
-    for i, n in enumerate(shape):
+    for i, n in reversed(list(enumerate(shape))):   # PyTorch names the last mismatching dimension
         if n != 1 and target[i + lead] != n:
             raise RuntimeError(f"The expanded size of the tensor ({target[i + lead]}) must match the existing size "
                                f"({n}) at non-singleton dimension {i + lead}.  Target sizes: {list(sizes)}.  "
