@@ -186,8 +186,8 @@ def test_a_data_file_sweep_records_the_shapes_fit_reads_from_the_data(tmp_path):
 def test_the_shipped_width_sweep_is_valid():
     spec = sweep.load_sweep(ROOT / "configs" / "sweep_width.yaml")
     trials = sweep.expand(spec)
-    assert (spec.metric, spec.goal, spec.workers, len(trials)) == ("ms_per_step", "min", 1, 24)
-    assert {t.config.mode for t in trials} == {"manual", "autograd", "custom-relu", "static"}
+    assert (spec.metric, spec.goal, spec.workers, len(trials)) == ("ms_per_step", "min", 1, 30)
+    assert {t.config.mode for t in trials} == {"manual", "autograd", "custom-relu", "static", "compiled"}
     assert {(t.config.N, t.config.D_in, t.config.D_out) for t in trials} == {(64, 1000, 10)}  # the seed network
 
 
