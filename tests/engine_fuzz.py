@@ -32,6 +32,7 @@ def _values(torch):
         "int": lambda: torch.tensor([1, 2, 3]), "bool": lambda: torch.tensor([True, False]),
         "m": lambda: torch.ones(2, 3), "none": lambda: None, "str": lambda: "a", "list": lambda: [1, 2],
         "nan": lambda: float("nan"), "big": lambda: 10 ** 30, "obj": lambda: object(), "neg": lambda: -1,
+        "far": lambda: -7, "pair": lambda: (0, 5), "booltrue": lambda: True, "m3": lambda: torch.ones(3, 2, 4),
     }
 
 
@@ -132,9 +133,11 @@ def static(tf, values):
     ops = ("__add__", "__radd__", "__sub__", "__mul__", "__truediv__", "__matmul__", "__pow__", "__gt__",
            "__lt__", "__ge__", "__le__", "__getitem__", "__neg__", "__bool__", "__iter__", "__len__", "__abs__",
            "__and__", "__or__", "__floordiv__", "__mod__", "__rsub__", "__rtruediv__", "__rmatmul__")
+    odd["node"] = "node"   # a second placeholder of the same graph, made in the call
     for op, (k, v) in itertools.product(ops, odd.items()):
         def call(op=op, v=v):
             x = fresh()
+            v = tf.placeholder(tf.int32, [2]) if v == "node" else v
             fn = getattr(x, op, None)
             if fn is None:
                 raise TypeError("absent")
@@ -163,17 +166,52 @@ def static(tf, values):
             x = fresh()
             tf.gradients(v, x)
         yield f"gradients({k}, x)", grads2
+    for cls in ("GradientDescentOptimizer", "AdamOptimizer", "RMSPropOptimizer", "MomentumOptimizer"):
+        for k, v in odd.items():
+            def optimizer(cls=cls, v=v):
+                x = fresh()
+                w = tf.Variable(np.ones((3, 1), np.float32))
+                lr = tf.placeholder(tf.float32, []) if v == "node" else v
+                opt = getattr(tf.train, cls)(lr, *((0.9,) if cls == "MomentumOptimizer" else ()))
+                step = opt.minimize(tf.reduce_sum(tf.matmul(x, w)))
+                with tf.Session() as s:
+                    s.run(tf.global_variables_initializer())
+                    s.run(step, {x: np.ones((2, 3), np.float32), **({lr: 0.1} if v == "node" else {})})
+            yield f"tf.train.{cls}({k})", optimizer
+
+            def minimize(cls=cls, v=v):
+                fresh()
+                getattr(tf.train, cls)(0.1, *((0.9,) if cls == "MomentumOptimizer" else ())).minimize(v)
+            yield f"tf.train.{cls}.minimize({k})", minimize
+    for space in (tf.nn, tf.losses):
+        for name in [n for n in dir(space) if not n.startswith("_") and callable(getattr(space, n))
+                     and not isinstance(getattr(space, n), type) and n not in ("apply", "tf_apply", "as_node")]:
+            for k, v in odd.items():
+                def nn_call(space=space, name=name, v=v):
+                    x = fresh()
+                    getattr(space, name)(x, tf.placeholder(tf.float32, [2]) if v == "node" else v)
+                yield f"tf.{space.__name__.rsplit('.', 1)[-1]}.{name}(x, {k})", nn_call
+
+                def nn_kw(space=space, name=name, v=v):
+                    x = fresh()
+                    getattr(space, name)(labels=x, logits=tf.placeholder(tf.float32, [2]) if v == "node" else v)
+                yield f"tf.{space.__name__.rsplit('.', 1)[-1]}.{name}(labels=x, logits={k})", nn_kw
     fns = [n for n in tf.__all__ if callable(getattr(tf, n)) and n[0].islower() and n not in (
         "reset_default_graph", "set_random_seed", "disable_eager_execution", "disable_v2_behavior")]
     for name, (k, v) in itertools.product(fns, odd.items()):
         def fn_call(name=name, v=v):
             x = fresh()
-            getattr(tf, name)(x, v)
+            getattr(tf, name)(x, tf.placeholder(tf.float32, []) if v == "node" else v)
         yield f"tf.{name}(x, {k})", fn_call
 
         def fn_call1(name=name, v=v):
             fresh()
-            getattr(tf, name)(v)
+            getattr(tf, name)(tf.placeholder(tf.float32, [2]) if v == "node" else v)
+
+        def fn_call3(name=name, v=v):
+            x = fresh()
+            getattr(tf, name)(x, 0.0, tf.placeholder(tf.float32, []) if v == "node" else v)
+        yield f"tf.{name}(x, 0.0, {k})", fn_call3
         yield f"tf.{name}({k})", fn_call1
 
 
@@ -182,7 +220,8 @@ def fuzz(every: int = 1) -> list[str]:
     import autotrain.engine as torch
     import autotrain.engine.static as tf
     values = _values(torch)
-    seconds = [None, "none", "str", "list", "nan", "big", "m", "empty", "zerod", "int", "obj"]
+    seconds = [None, "none", "str", "list", "nan", "big", "m", "empty", "zerod", "int", "obj", "far", "pair",
+               "booltrue", "m3"]
     calls = itertools.chain(tensor_methods(torch, values, seconds), module_functions(torch, values, seconds),
                             functional(torch, values, seconds), layers(torch, values, seconds),
                             optimizers(torch, values, seconds), autograd_grad(torch, values, seconds),

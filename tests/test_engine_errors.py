@@ -176,6 +176,16 @@ STATIC_CASES = [
     ("variables_initializer int", lambda x: tf.variables_initializer(5), TypeError, r"var_list must be a list"),
     ("global_variables int", lambda x: tf.global_variables(5), TypeError, r"graph must be a Graph, got int"),
     ("trainable_variables array", lambda x: tf.trainable_variables(np.ones(2)), TypeError, r"graph must be a Graph"),
+    ("random_normal mean node", lambda x: tf.random_normal([2], tf.constant(0.0)), TypeError,
+     r"random_normal: mean must be a number, got Node"),
+    ("truncated_normal stddev str", lambda x: tf.truncated_normal([2], 0.0, "a"), TypeError,
+     r"truncated_normal: stddev must be a number, got str 'a'"),
+    ("GradientDescentOptimizer str", lambda x: tf.train.GradientDescentOptimizer("a"), TypeError,
+     r"GradientDescentOptimizer: learning_rate must be a number or a node, got str 'a'"),
+    ("AdamOptimizer list", lambda x: tf.train.AdamOptimizer([1]), TypeError, r"AdamOptimizer: learning_rate must be"),
+    ("MomentumOptimizer None momentum", lambda x: tf.train.MomentumOptimizer(0.1, None), TypeError,
+     r"momentum must be a number or a node, got NoneType"),
+    ("RMSPropOptimizer decay str", lambda x: tf.train.RMSPropOptimizer(0.1, "a"), TypeError, r"decay must be"),
 ]
 
 

@@ -106,6 +106,9 @@ def _random(dist, shape, a, b, dtype, seed, name) -> Node:
     dtype = checked_dtype(dtype, name)
     if None in shape:
         raise ValueError(f"{name}: the shape {shape} must be fully known")
+    for label, value in zip(("minval", "maxval") if dist == "uniform" else ("mean", "stddev"), (a, b)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name}: {label} must be a number, got {type(value).__name__} {value!r}")
     if seed is not None:   # a fixed draw: the same values in every Session, as an op-level seed in TF
         from .ir import draw
         return constant(draw(np.random.default_rng(seed), dist, shape, dtype, float(a), float(b)), name=name)
