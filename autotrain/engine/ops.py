@@ -1669,12 +1669,27 @@ class _Extreme(Op):
     shape = staticmethod(_reduced_shape)
 
 
-def _bind_amax(input, dim=(), keepdim=False):
-    if input.numel() == 0 and (dim == () or dim is None):
-        raise RuntimeError("amax(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
-                           "reduction dim with the 'dim' argument.")
-    return (input,), {"axis": None if dim in ((), None, []) else reduce_axes(dim, input.ndim),
-                      "keepdims": bool(keepdim)}
+def _nonempty_axes(name: str, shape, axes) -> None:
+    """PyTorch's IndexError for a max/min/argmax over an axis of no elements (there is no identity)."""
+    for axis in (axes,) if isinstance(axes, int) else axes:
+        if shape and shape[axis] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
+
+
+def _bind_extreme(name: str):
+    def bind(input, dim=(), keepdim=False):
+        if input.numel() == 0 and (dim == () or dim is None):
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+                               "the reduction dim with the 'dim' argument.")
+        axis = None if dim in ((), None, []) else reduce_axes(dim, input.ndim)
+        if axis is not None and input.numel() == 0:
+            _nonempty_axes(name, input.shape, axis)
+        return (input,), {"axis": axis, "keepdims": bool(keepdim)}
+    bind.__name__ = f"bind_{name}"
+    return bind
+
+
+_bind_amax = _bind_extreme("amax")
 
 
 @register
@@ -1692,16 +1707,23 @@ class Amax(_Extreme):
 class Amin(_Extreme):
     """The smallest value over ``axis``."""
     name = "amin"
-    api = (Api("amin", _bind_amax),)
+    api = (Api("amin", _bind_extreme("amin")),)
 
     @staticmethod
     def forward(xp, a, axis=None, keepdims=False, nan_shared=False):
         return xp.amin(a, axis=axis, keepdims=keepdims)
 
 
-def _bind_arg(input, dim=None, keepdim=False):
-    return (input,), {"axis": None if dim is None else wrap_dim(dim, input.ndim) if input.ndim else None,
-                      "keepdims": bool(keepdim)}
+def _bind_arg(name: str):
+    def bind(input, dim=None, keepdim=False):
+        axis = None if dim is None else wrap_dim(dim, input.ndim) if input.ndim else None
+        if input.numel() == 0:
+            if axis is None:
+                raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+            _nonempty_axes(name, input.shape, axis)
+        return (input,), {"axis": axis, "keepdims": bool(keepdim)}
+    bind.__name__ = f"bind_{name}"
+    return bind
 
 
 class _ArgExtreme(Op):
@@ -1726,7 +1748,7 @@ class Argmax(_ArgExtreme):
     """The index of the largest value along ``axis`` (None: of the flattened array); the first of ties."""
     name = "argmax"
     bool_error = (RuntimeError, "argmax(): does not support bool input", "all")
-    api = (Api("argmax", _bind_arg),)
+    api = (Api("argmax", _bind_arg("argmax")),)
 
     @staticmethod
     def forward(xp, a, axis=None, keepdims=False):
@@ -1738,7 +1760,7 @@ class Argmin(_ArgExtreme):
     """The index of the smallest value along ``axis``; the first of ties."""
     name = "argmin"
     bool_error = (RuntimeError, "argmin(): does not support bool input", "all")
-    api = (Api("argmin", _bind_arg),)
+    api = (Api("argmin", _bind_arg("argmin")),)
 
     @staticmethod
     def forward(xp, a, axis=None, keepdims=False):
@@ -1874,8 +1896,11 @@ class LogSoftmax(Op):
 def _bind_join(name):
     def bind(tensors, dim=0):
         if not isinstance(tensors, (list, tuple)) or not tensors:
-            raise (TypeError if not isinstance(tensors, (list, tuple)) else RuntimeError)(
-                f"{name}(): expected a non-empty list of Tensors")
+            if not isinstance(tensors, (list, tuple)):
+                raise TypeError(f"{name}(): expected a non-empty list of Tensors")
+            if name == "stack":   # PyTorch's own type and words for each
+                raise RuntimeError("stack expects a non-empty TensorList")
+            raise ValueError("torch.cat(): expected a non-empty list of Tensors")
         ndim = tensors[0].ndim + (name == "stack")
         return tuple(tensors), {"axis": wrap_dim(dim, ndim)}
     return bind
