@@ -170,7 +170,7 @@ def test_long_float_double_and_T():
     (lambda x: torch.cat([x, x], 2), IndexError, "Dimension out of range"),
     (lambda x: torch.cat([x, torch.ones(3, 3)], 1), RuntimeError, "Sizes of tensors must match except in dimension"),
     (lambda x: torch.stack([x, torch.ones(3)]), RuntimeError, "stack expects each tensor to be equal size"),
-    (lambda x: torch.cat([]), RuntimeError, "non-empty list"),
+    (lambda x: torch.cat([]), ValueError, "non-empty list"),   # PyTorch: ValueError
     (lambda x: x.reshape(4, 2), RuntimeError, r"shape '\[4, 2\]' is invalid for input of size 6"),
     (lambda x: x.view(-1, -1), RuntimeError, "only one dimension can be inferred"),
     (lambda x: x.view(2.5, 2), TypeError, "sizes must be integers"),
