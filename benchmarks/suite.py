@@ -1,4 +1,4 @@
-"""autotrain's benchmark suite (issues 6, 10, 11): every mode against hand-written numpy, one command.
+"""autotrain's benchmark suite: every mode against hand-written numpy, one command.
 
     python benchmarks/suite.py                         # seed tiny wide mlp digits; 1 BLAS thread and default
     python benchmarks/suite.py --quick                 # fewer steps, for a look
@@ -8,11 +8,12 @@ Workloads: ``seed``/``tiny``/``wide`` (the seed's two-layer net and SGD at three
 (Linear-ReLU-Linear-ReLU-Linear, cross-entropy, Adam) and ``digits`` (the shipped classification
 config's training step).  For each workload and row: median ms/step over rounds; each round rebuilds
 every row from the same data and weights (fresh arrays, fresh addresses) and runs the rows in a
-shuffled order, each for a few untimed steps and then a timed block.  Ratios are medians of the
-per-round ratios to the workload's reference (hand-written numpy).  Also: matmul GFLOP/s and the
+shuffled order, each for ``SETTLE`` untimed steps (enough for every row to reach its steady step)
+and then a timed block.  Ratios are medians of the per-round ratios to the workload's reference
+(hand-written numpy).  Also: matmul GFLOP/s and the
 fraction of the matmuls timed alone (the floor, two-layer workloads), peak traced memory, growth over
 steady steps, arrays allocated per steady step (tracemalloc), minor page faults per step, then
-``autotrain --help`` start-up against ``import numpy``, and the issues' targets with pass/miss
+``autotrain --help`` start-up against ``import numpy``, and the project's targets with pass/miss
 (judged at 1 thread, where the figures are reproducible).  Results go to rich tables and a JSON file.
 
 BLAS threads are pinned with threadpoolctl (a benchmark-only tool, not a dependency of autotrain);
@@ -65,9 +66,16 @@ class Workload:
     lr: float
     rounds: int
     block: int  # timed steps per row per round
-    rewarm: int  # untimed steps per row per round, after the row before it ran
+    rewarm: int  # untimed steps per row per round, after its rebuild and the row before it ran (SETTLE)
     warmup: int  # untimed steps per row once, first (compilers, caches)
     memory_steps: int  # steady steps for the memory growth (flat over 10,000) and page faults
+
+
+#: untimed steps each row takes after its rebuild before a round times it: every row's step keeps getting
+#: faster for that long (fresh arrays paging in, allocator pools, the compiled row's trace and its first
+#: replays), so a shorter rewarm times part of each row's start instead of the steady step a user sees,
+#: and times more of it for the rows that start slowest.  The same count for every row.
+SETTLE = 10
 
 
 def _workloads() -> dict[str, Workload]:
@@ -75,18 +83,18 @@ def _workloads() -> dict[str, Workload]:
     from _mlp import MLP
 
     return {
-        "seed": Workload("seed", TWO_LAYER, (64, 1000, 100, 10), 1e-6, rounds=40, block=10, rewarm=3, warmup=50,
+        "seed": Workload("seed", TWO_LAYER, (64, 1000, 100, 10), 1e-6, rounds=40, block=10, rewarm=SETTLE, warmup=50,
                          memory_steps=2000),
-        "tiny": Workload("tiny", TWO_LAYER, (8, 16, 16, 4), 1e-6, rounds=40, block=20, rewarm=5, warmup=50,
+        "tiny": Workload("tiny", TWO_LAYER, (8, 16, 16, 4), 1e-6, rounds=40, block=20, rewarm=SETTLE, warmup=50,
                          memory_steps=10_000),
         # BLAS-bound, ~0.4 s a step.  lr 1e-6 diverges here within 3 steps.
         "wide": Workload("wide", TWO_LAYER, (1024, 4096, 2048, 256), 1e-10, rounds=8, block=1, rewarm=1, warmup=2,
                          memory_steps=2),
         # Linear(64,128) ReLU Linear(128,128) ReLU Linear(128,10), CrossEntropyLoss, Adam, batch 32.
-        "mlp": Workload("mlp", MLP, (32, 64, 128, 128, 10), 1e-3, rounds=40, block=10, rewarm=3, warmup=50,
+        "mlp": Workload("mlp", MLP, (32, 64, 128, 128, 10), 1e-3, rounds=40, block=10, rewarm=SETTLE, warmup=50,
                         memory_steps=2000),
         # the shipped classification config's training step (digits), every mode.
-        "digits": Workload("digits", DIGITS, (), 0.0, rounds=30, block=10, rewarm=3, warmup=30, memory_steps=500),
+        "digits": Workload("digits", DIGITS, (), 0.0, rounds=30, block=10, rewarm=SETTLE, warmup=30, memory_steps=500),
     }
 
 

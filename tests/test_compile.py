@@ -658,3 +658,260 @@ def test_an_aliased_trace_never_serves_distinct_arguments():
     assert f(a, b).tolist() == [2.0, 2.0]
     assert f(a, a).tolist() == [3.0, 3.0]
     assert f(b, a).tolist() == [1.0, 1.0]
+
+
+class _StraightThroughSign(torch.autograd.Function):
+    """sign() forward, identity backward clipped to |x| <= 1: not the forward's derivative (which is 0)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.sign()
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * (x.abs() <= 1).to(g.dtype)
+
+
+def test_a_custom_functions_own_backward_gives_the_gradients():
+    def run(compiled):
+        torch.manual_seed(0)
+        w = torch.randn(4, 3, requires_grad=True)
+        x = torch.randn(5, 4)
+
+        def step(x):
+            nonlocal w
+            loss = (_StraightThroughSign.apply(x @ w) * 2).sum()
+            loss.backward()
+            with torch.no_grad():
+                w -= 0.1 * w.grad
+                w.grad = None
+            return loss
+        fn = torch.compile(step) if compiled else step
+        start = w.detach().numpy().copy()
+        for _ in range(4):
+            fn(x)
+        return w.detach().numpy().copy(), start, fn
+    (eager, start, _), (compiled, _, fn) = run(False), run(True)
+    assert not np.array_equal(eager, start)   # sign's own derivative (0) would leave w where it started
+    assert compiled.tobytes() == eager.tobytes()
+    assert fn.compiled_calls == 3, fn.explain()   # the plan runs the Function's own backward
+
+
+def test_a_value_computed_under_no_grad_passes_no_gradient():
+    def run(compiled):
+        w = torch.ones(3, requires_grad=True)
+
+        def step(x):
+            with torch.no_grad():
+                s = w * 2                  # a constant for backward, as in eager
+            (s * w * x).sum().backward()
+        fn = torch.compile(step) if compiled else step
+        for _ in range(3):
+            fn(torch.full((3,), 1.0))
+        return w.grad.tolist(), fn
+    (eager, _), (compiled, fn) = run(False), run(True)
+    assert compiled == eager == [6.0, 6.0, 6.0] and fn.compiled_calls == 1, fn.explain()
+
+
+def test_a_custom_functions_backward_with_in_place_ops_and_several_inputs():
+    class ClippedMul(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b, limit):
+            ctx.save_for_backward(a, b)
+            ctx.limit = limit
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            a, b = ctx.saved_tensors
+            ga, gb = (g * b).clone(), g * a
+            ga[ga > ctx.limit] = ctx.limit      # a clipped gradient: not the product rule
+            return ga, gb, None                 # gb unbroadcast to b's shape, as eager does
+
+    def run(compiled):
+        torch.manual_seed(1)
+        a = torch.randn(4, 3, requires_grad=True)
+        b = torch.randn(3, requires_grad=True)
+
+        def step(x):
+            nonlocal a, b
+            loss = (ClippedMul.apply(a * x, b, 0.25) ** 2).sum()
+            loss.backward()
+            with torch.no_grad():
+                a -= 0.1 * a.grad
+                b -= 0.1 * b.grad
+            a.grad = b.grad = None
+            return loss
+        fn = torch.compile(step) if compiled else step
+        x = torch.randn(4, 3)
+        losses = [fn(x).detach().numpy().copy() for _ in range(5)]
+        return losses, a.detach().numpy().copy(), b.detach().numpy().copy(), fn
+    eager, compiled = run(False), run(True)
+    for want, got in zip(eager[:3], compiled[:3]):
+        assert np.asarray(got).tobytes() == np.asarray(want).tobytes()
+    assert compiled[3].compiled_calls == 4, compiled[3].explain()
+
+
+def test_a_custom_function_under_no_grad_still_compiles():
+    w = torch.ones(3)
+    fn = torch.compile(lambda x: _StraightThroughSign.apply(x * w) + 1)
+    for _ in range(3):
+        out = fn(torch.tensor([-2.0, 0.5, 3.0]))
+    assert out.tolist() == [0.0, 2.0, 2.0] and fn.compiled_calls == 2, fn.explain()
+
+
+def test_several_writes_to_one_tensor_in_one_call_leave_eagers_last_value():
+    def run(compiled):
+        torch.manual_seed(0)
+        w = torch.randn(3, 2, requires_grad=True)
+        b = torch.zeros(2)
+
+        def step(x):
+            nonlocal w
+            loss = (x @ w).pow(2).sum()
+            loss.backward()              # w.grad set (accumulated into the one from the call before)
+            with torch.no_grad():
+                w.mul_(0.9)              # three in-place changes chained on the parameter
+                w.sub_(0.01 * w.grad)
+                w.add_(b)
+                b.add_(1.0).mul_(0.5)    # and on a plain state tensor
+                w.grad.zero_()           # written again after backward ...
+                w.grad.add_(w * 0.5)     # ... and again
+            return loss
+        fn = torch.compile(step) if compiled else step
+        x = torch.randn(4, 3)
+        losses = [fn(x).detach().numpy().copy() for _ in range(6)]
+        return losses, w.detach().numpy().copy(), w.grad.numpy().copy(), b.numpy().copy(), fn
+    eager, compiled = run(False), run(True)
+    for want, got in zip(eager[:4], compiled[:4]):
+        assert np.asarray(got).tobytes() == np.asarray(want).tobytes()
+    fn = compiled[4]
+    assert fn.eager_reason is None and not fn.fallbacks and fn.compiled_calls >= 4, fn.explain()
+
+
+def test_an_index_tensor_is_never_baked_into_the_plan():
+    f = torch.compile(lambda x, i: x[i] * 2)
+    x = torch.arange(5.0)
+    for i in ([0, 1], [3, 4], [2, 2]):
+        assert f(x, torch.tensor(i)).tolist() == (x[torch.tensor(i)] * 2).tolist()
+    assert f.compiled_calls == 0 and "indexes with a tensor" in f.explain(), f.explain()
+    m = torch.compile(lambda x: x[x > 2.5] + 0)
+    assert m(x).tolist() == [3.0, 4.0] and m(x - 1).tolist() == [3.0] and m.compiled_calls == 0
+
+
+def test_basic_indexing_and_a_traced_mask_write_run_the_plan():
+    def g(x):
+        y = x[1:4] * 2 + x[..., None, ::2].sum()
+        z = y * 1
+        z[z > 10] = 10.0          # a mask the call computes: where(mask, 10, z) in the plan
+        return z
+    f = torch.compile(g)
+    for k in range(4):
+        x = torch.arange(5.0) + k
+        assert f(x).numpy().tobytes() == g(x).numpy().tobytes()
+    assert f.compiled_calls == 3, f.explain()
+
+
+@pytest.mark.parametrize("opt_name", ["sgd", "adam"])
+def test_weights_clamped_after_the_planned_step_as_eager(opt_name):
+    def run(compiled):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(4, 3)
+        opt = OPTIMIZERS[opt_name](model.parameters())
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.clamp_(-0.3, 0.3)        # written again after the step wrote it
+                model.weight.mul_(0.99)
+            return loss
+        fn = torch.compile(step) if compiled else step
+        xs, ys = _data(8, 4, 3, 12, np.float32)
+        losses = [fn(x, y).detach().numpy().copy() for x, y in zip(xs, ys)]
+        return losses, [p.detach().numpy().copy() for p in model.parameters()], fn
+    eager, compiled = run(False), run(True)
+    assert [a.tobytes() for a in compiled[0]] == [a.tobytes() for a in eager[0]]
+    assert [a.tobytes() for a in compiled[1]] == [a.tobytes() for a in eager[1]]
+    assert compiled[2].compiled_calls >= 10 and not compiled[2].fallbacks, compiled[2].explain()
+
+
+def test_a_custom_function_output_made_without_function_apply_runs_eagerly():
+    from autotrain.engine.function import FunctionCtx
+
+    def own_apply(x):   # Function.apply's work done by hand: the trace never sees the Function's output made
+        ctx = FunctionCtx(_StraightThroughSign, (x,))
+        with torch.no_grad():
+            out = _StraightThroughSign.forward(ctx, x)
+        out.grad_fn, out._requires_grad = ctx, True
+        return out
+
+    w = torch.ones(3, requires_grad=True)
+
+    def step(x):
+        (own_apply(x * w) * 2).sum().backward()
+    fn = torch.compile(step)
+    for _ in range(3):
+        fn(torch.tensor([0.5, -2.0, 0.25]))
+    assert w.grad.tolist() == [3.0, 0.0, 1.5] and fn.compiled_calls == 0, fn.explain()   # 3 x (2 x [1, 0, 1] x x)
+    assert "not made by Function.apply" in fn.explain()
+
+
+def test_a_custom_function_subclass_calling_super_apply_runs_the_plan():
+    class Scaled(_StraightThroughSign):
+        @classmethod
+        def apply(cls, x):
+            return super().apply(x * 3)
+
+    def run(compiled):
+        w = torch.ones(3, requires_grad=True)
+
+        def step(x):
+            (Scaled.apply(x * w) * 2).sum().backward()
+        fn = torch.compile(step) if compiled else step
+        for _ in range(3):
+            fn(torch.tensor([0.2, -2.0, 0.25]))
+        return w.grad.tolist(), fn
+    (eager, _), (compiled, fn) = run(False), run(True)
+    assert compiled == eager and eager != [0.0, 0.0, 0.0] and fn.compiled_calls == 1, fn.explain()
+
+
+# ------------------------------------------------------------------ a parameter's array replaced by another layout
+def _linear_step_losses(compiled: bool, change) -> list:
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).sum()
+        loss.backward()
+        opt.step()
+        return loss
+    step = torch.compile(step) if compiled else step
+    x, y = torch.ones(4, 3), torch.zeros(4, 2)
+    out = [step(x, y).item() for _ in range(3)]
+    change(model)
+    try:
+        out += [step(x, y).item() for _ in range(2)] + [model.bias.detach().numpy().tolist()]
+    except RuntimeError as exc:   # what eager refuses, the compiled call refuses the same way
+        out.append(str(exc))
+    return out
+
+
+@pytest.mark.parametrize("change", [
+    lambda m: setattr(m.bias, "data", torch.tensor([0.5])),           # another shape (broadcasts)
+    lambda m: setattr(m.weight, "data", m.weight.data.double()),     # another dtype (eager refuses the matmul)
+    lambda m: setattr(m.bias, "data", m.bias.data.double()),
+    lambda m: setattr(m.weight, "data", torch.ones(3, 2).t()),        # same layout, a non-contiguous array
+    lambda m: m.double(),                                             # every parameter converted
+], ids=["bias-shape", "weight-dtype", "bias-dtype", "transposed", "module-double"])
+def test_replacing_a_parameters_array_with_another_layout_retraces(change):
+    """The plan reads each parameter's array when it runs, but was written for its shape and dtype: a
+    naive fast guard (identities only) replays the old plan on the new array and fails inside numpy."""
+    assert _linear_step_losses(True, change) == _linear_step_losses(False, change)

@@ -133,29 +133,13 @@ def _runs(name: str):
     return _exact(eager, program_outputs(namespace), results), step
 
 
-def _known(defects: dict, name: str):
-    return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=defects[name])) if name in defects else name
-
-
-#: the compile contract's defects these programs show (compile.py's tracer); strict: a fix makes them pass
-WRONG_NUMBERS = {
-    "poly_legendre": "the tracer records a custom autograd.Function's forward ops and differentiates them with "
-                     "the op table's rules instead of running the Function's own backward (rounding differs)",
-}
-NOT_COMPILED = {
-    name: "backward() sets w.grad and w.grad.zero_() writes it again in the same call: two assigns to one "
-          "Variable, which the compiler refuses, so the step stays eager (numbers still right)"
-    for name in ("old_autograd", "old_custom_function")
-}
-
-
-@pytest.mark.parametrize("name", [_known(WRONG_NUMBERS, n) for n in TORCH_NAMES])
+@pytest.mark.parametrize("name", TORCH_NAMES)
 def test_tutorial_program_with_a_compiled_step_ends_with_eagers_numbers(name):
     problems, _ = _runs(name)
     assert not problems, f"{name} compiled vs eager:\n  " + "\n  ".join(problems)
 
 
-@pytest.mark.parametrize("name", [_known(NOT_COMPILED, n) for n in TORCH_NAMES])
+@pytest.mark.parametrize("name", TORCH_NAMES)
 def test_tutorial_program_step_runs_the_plan_or_says_why_not(name):
     _, step = _runs(name)
     report = step.explain()

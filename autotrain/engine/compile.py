@@ -4,7 +4,9 @@ The first call of a compiled function runs eagerly, as it would without ``compil
 records what it does: every op ``apply_op`` runs becomes a node of a static graph (tensor arguments
 are placeholders, tensors that existed before the call are Variables read and written in place),
 ``loss.backward()`` becomes the static autodiff's gradient nodes (the same backward rules of
-``ops.py``), in-place updates under ``no_grad`` become assigns, ``optimizer.step()`` of SGD, Adam,
+``ops.py``; ops eager ran without gradient pass none; a custom ``autograd.Function``'s output takes its
+gradient from the Function's own ``backward``, traced), in-place updates under ``no_grad`` become one
+assign per tensor (a later write computes from the earlier one), ``optimizer.step()`` of SGD, Adam,
 AdamW and RMSprop becomes its formula's nodes (op for op in the engine's order; the state tensors are
 Variables updated by assigns, the numbers it reads from ``param_groups`` are fed each call, so a
 scheduler's or a hand-made change of ``lr``, ``betas``, ``momentum``... takes effect without a re-trace),
@@ -21,8 +23,8 @@ Another optimizer's step (a user's subclass, a ``closure``) stays eager code rep
 A call whose guards fail is traced again; what a trace cannot replay makes the call eager, with a
 one-line reason in ``explain()``: reading a value (``.item()``, ``float(t)``, ``bool(t)``,
 ``.numpy()``, ``.tolist()``), Python's or numpy's global random state changing, engine random draws
-other than dropout masks, tensors made outside the op table, or ops after an eagerly replayed
-``optimizer.step()``.
+other than dropout masks, tensors made outside the op table, indexing with a tensor (the index would
+be baked in), or ops after an eagerly replayed ``optimizer.step()``.
 """
 from __future__ import annotations
 
@@ -35,9 +37,10 @@ import types
 import numpy as np
 
 from . import creation, dtypes
+from .function import Function, FunctionCtx
 from .graph import GRAD_MODE
 from .ops import OPS, Op, register
-from .tensor import Tensor, new_tensor as _new, promote as _promote
+from .tensor import LAYOUTS, Tensor, new_tensor as _new, promote as _promote
 
 _tensor_module = sys.modules[Tensor.__module__]   # engine.tensor is also the name of a creation function
 
@@ -167,6 +170,11 @@ _EAGER_SCE_BACKWARD = _SCE.backward
 _MAX_TRACES = 8   # distinct guard sets before a function stays eager (a Python value that changes every call)
 
 
+def _no_gradient(g) -> tuple:
+    """The gradient rule of a node eager computed without gradient: it passes none to its inputs."""
+    return ()
+
+
 class TraceAbort(Exception):
     """The traced call did something a plan cannot replay; the message is the one-line reason."""
 
@@ -183,7 +191,8 @@ class _Tracer:
         self.keep: list = []                    # tensors whose ids are keys (kept alive: ids stay unique)
         self.variables: dict[int, tuple] = {}   # id(tensor) -> (tensor, Variable node)
         self.placeholders: list = []            # (placeholder node, how to get its value from a call)
-        self.writes: dict[int, object] = {}     # id(tensor) -> the node of its new value
+        self.writes: dict[int, object] = {}     # id(tensor) -> the node of its new value (an assign when built)
+        self.pending: set[int] = set()          # ids in writes whose value gets its assign at the end (write)
         self.grad_owners: dict[int, Tensor] = {}
         self.after: list = []                   # eager calls replayed after the plan (optimizer steps)
         self.stepped: list = []                 # optimizers whose step ran (their tensors may change unseen)
@@ -199,6 +208,9 @@ class _Tracer:
         self.unread_grads: set[int] = set()     # ids of leaves whose .grad at the start is never read (reset_grads)
         self.grad_reads: set[int] = set()       # ids of tensors whose .grad the call read
         self.zeroing = 0                        # inside zero_grad (its reads of .grad are its own)
+        self.functions: dict[int, object] = {}  # node id of a custom Function's output -> its ctx
+        self.no_grad_nodes: set[int] = set()    # ids of nodes eager computed without recording a gradient
+        self.function_grads: dict[int, object] = {}   # id(ctx) -> the gradient eager's backward gave it
 
     # ----------------------------------------------------------------- values
     def abort(self, reason: str):
@@ -276,7 +288,12 @@ class _Tracer:
     def _record(self, op, inputs, attrs, result) -> None:
         if self.after:
             self.abort(f"op {op.name} runs after optimizer.step() in the same call")
+        self.no_arrays_in(op, attrs)
         args = [self.node_of(v) for v in inputs]
+        for v, node in zip(inputs, args):
+            if isinstance(v, Tensor) and type(v.grad_fn) is FunctionCtx and node.id not in self.functions:
+                self.abort(f"autograd.Function {v.grad_fn.fn.__name__}'s output was not made by Function.apply "
+                           "during the trace (its backward would not be the plan's)")
         if op.promotes:   # PyTorch's promotion made explicit: the graph computes in the dtypes eager did
             promoted = _promote(op, tuple(v._data if isinstance(v, Tensor) else v for v in inputs))
             for k, (v, p) in enumerate(zip(inputs, promoted)):
@@ -288,7 +305,79 @@ class _Tracer:
         if tuple(node.shape) != tuple(result.shape) or node.dtype != result.dtype:
             self.abort(f"op {op.name} gives {result.dtype} {tuple(result.shape)} eagerly but {node.dtype} "
                        f"{tuple(node.shape)} in the graph")
+        if op.differentiable and not result.requires_grad and any(
+                isinstance(v, Tensor) and v.requires_grad for v in inputs):
+            self.no_grad_nodes.add(node.id)   # run without gradient (no_grad, a Function's forward)
         self._map(result, node)
+
+    def function_output(self, out) -> None:
+        """A custom Function's output (see ``_Patches._function_apply``): its node's gradient rule is its
+        ``backward``."""
+        if isinstance(out, tuple):
+            self.abort("a custom autograd.Function with several outputs is not traced")
+        node = self.nodes.get(id(out))
+        if node is None or node.op in ("variable", "placeholder") or node.id in self.functions:
+            self.abort(f"autograd.Function {out.grad_fn.fn.__name__} returns a tensor its forward's ops did not "
+                       "make (an input, a view of one, or a tensor made outside the op table)")
+        self.functions[node.id] = out.grad_fn
+        self.function_grads[id(out.grad_fn)] = None
+        self.keep.append(out.grad_fn)
+
+    def function_rule(self, ctx):
+        """The gradient rule of a custom Function's output node: its ``backward`` run again on the gradient
+        eager's backward gave it, the ops traced, the tensor holding that gradient standing for the node."""
+        def rule(g):
+            ran = self.function_grads.get(id(ctx))
+            if ran is None or ctx.n_outputs != 1:
+                self.abort(f"autograd.Function {ctx.fn.__name__}'s backward did not run eagerly")
+            grad, parents, saved = ran
+            g_tensor = _new(grad)
+            self._map(g_tensor, g)
+            # run right after eager's backward, which ran it on these tensors: nothing changed them since
+            prev, GRAD_MODE.enabled = GRAD_MODE.enabled, False
+            freed, (ctx.parents, ctx._saved) = (ctx.parents, ctx._saved), (parents, saved)
+            try:
+                result = ctx.fn.backward(ctx, g_tensor)
+            finally:
+                GRAD_MODE.enabled = prev
+                ctx.parents, ctx._saved = freed
+            if self.reason is not None:
+                raise TraceAbort(self.reason)
+            result = result if type(result) is tuple else (result,)
+            if len(result) != len(parents):
+                self.abort(f"autograd.Function {ctx.fn.__name__}'s backward returns {len(result)} gradients for "
+                           f"{len(parents)} inputs")
+            pairs = []
+            for parent, gi, need in zip(parents, result, ctx.needs_input_grad):
+                if gi is None or not need:
+                    continue
+                if not isinstance(gi, Tensor) or gi.dtype != parent.dtype:
+                    self.abort(f"autograd.Function {ctx.fn.__name__}'s backward returns a gradient that is not "
+                               "a tensor of its input's dtype")
+                pairs.append((self.node_of(parent), self.node_of(gi)))
+            return pairs
+        return rule
+
+    def traced_mask(self, t: Tensor, op, others, attrs):
+        """The node of ``mask`` in ``t[mask] = number`` (a bool tensor of t's shape the trace computed, a Python
+        number or a 0-d tensor), or None for any other write."""
+        key = attrs.get("key")
+        if op.name != "setitem" or type(key) is not np.ndarray or key.dtype != bool or key.shape != tuple(t.shape):
+            return None
+        value = others[0]
+        if not (type(value) in (int, float) or isinstance(value, Tensor) and value.ndim == 0):
+            return None
+        owner = next((m for m in reversed(self.keep) if isinstance(m, Tensor) and m._data is key), None)
+        return None if owner is None else self.nodes.get(id(owner))
+
+    def no_arrays_in(self, op, attrs) -> None:
+        """An index tensor (``x[idx]``, ``t[mask] = v``) is an array in the op's attributes, which a node
+        would hold as a constant: the plan would index every later call with this call's indices."""
+        for value in attrs.values():
+            for part in value if isinstance(value, tuple) else (value,):
+                if isinstance(part, np.ndarray) or hasattr(part, "__cuda_array_interface__"):
+                    self.abort(f"op {op.name} indexes with a tensor (a mask or indices), which the plan would "
+                               "bake in")
 
     def apply(self, op, *args, **attrs):
         from .static.graph import apply, numpy_rules
@@ -300,19 +389,45 @@ class _Tracer:
 
     def inplace(self, t: Tensor, op, others, attrs) -> None:
         """``t.op_(others)`` (also ``t[key] = v``, ``zero_()``): the new value is an assign to t's Variable."""
+        mask = self.traced_mask(t, op, others, attrs)
+        if mask is None:
+            self.no_arrays_in(op, attrs)
         old = self.node_of(t)
         if old.op == "placeholder":
             self.abort(f"in-place {op.name} changes an argument of the call")
-        value = self.apply(op.name, old, *(self.node_of(o) for o in others), **attrs)
+        if mask is not None:   # t[mask] = number writes the number where mask is True: where() computes that
+            value = self.apply("where", mask, self.node_of(others[0]), old)
+        else:
+            value = self.apply(op.name, old, *(self.node_of(o) for o in others), **attrs)
         if tuple(value.shape) != tuple(t.shape):
             self.abort(f"in-place {op.name} changes the shape of a tensor")
         if value.dtype != t.dtype:
             value = self.apply("cast", value, dtype=t.dtype)
-        if old.op == "variable" or id(t) in self.writes and self.writes[id(t)].op == "assign":
-            var = self.variables[id(t)][1]
-            value = self.tf.assign(var, value)
-            self.writes[id(t)] = value
+        if id(t) in self.variables:
+            self.write(t, value)
         self._map(t, value)
+
+    def write(self, t: Tensor, value) -> None:
+        """``value`` is the state tensor ``t``'s new value: its one assign is made when the trace ends
+        (:meth:`assigns`), so a later write in the same call (``w.grad`` accumulated, then zeroed) computes
+        from this value and replaces it, and the plan leaves the last value, as the eager call does."""
+        pending = self.writes.get(id(t))
+        if pending is not None and id(t) not in self.pending:
+            # the planned optimizer step's assign (its formula's later lines read it): it becomes an alias of
+            # its value, which this write computes from and replaces (a clamp of the weights after the step)
+            if pending.op != "assign" or pending.inputs[0] is not self.variables[id(t)][1]:
+                self.abort("a tensor the plan updates is changed again in the same call")
+            pending.op, pending.inputs, pending.attrs = "stop_gradient", (pending.inputs[1],), {}
+        self.writes[id(t)] = value
+        self.pending.add(id(t))
+
+    def assigns(self) -> list:
+        """Every written Variable's assign node (a write still pending gets its assign now, once)."""
+        with self.graph.as_default():
+            for key in self.pending:
+                self.writes[key] = self.tf.assign(self.variables[key][1], self.writes[key])
+        self.pending.clear()
+        return list(self.writes.values())
 
     def backward(self, loss: Tensor, leaves_before: dict) -> None:
         """The gradient of ``loss`` for every leaf that requires grad, added to ``.grad`` as eager adds it."""
@@ -329,7 +444,9 @@ class _Tracer:
         _SCE.backward = staticmethod(_graph_sce_backward)   # the graph form of its rule, for this call only
         try:
             with self._numpy_rules():
-                grads = gradients(root, [var for _, var in owners])
+                rules = dict.fromkeys(self.no_grad_nodes, _no_gradient)   # the graph stays as traced
+                rules.update({key: self.function_rule(ctx) for key, ctx in self.functions.items()})
+                grads = gradients(root, [var for _, var in owners], rules=rules)
         except Exception as exc:  # noqa: BLE001 - a rule the graph cannot replay: stay eager
             self.abort(f"the static autodiff cannot differentiate the trace: {type(exc).__name__}: {exc}")
         finally:
@@ -345,9 +462,8 @@ class _Tracer:
                     self.grad_sources[id(before)] = t
                 g_old = self.node_of(before)
                 total = self.apply("add", g_old, g)
-                if g_old.op == "variable" or g_old.op == "assign":
-                    total = self.tf.assign(self.variables[id(before)][1], total)
-                    self.writes[id(before)] = total
+                if id(before) in self.variables:
+                    self.write(before, total)
                 self._map(before, total)
             else:
                 self._map(t.grad, g)
@@ -388,6 +504,9 @@ class _Patches:
         for opt in self.optimizers:
             if "step" in opt.__dict__:
                 self._set(opt, "step", self._instance_step(opt, opt.__dict__["step"]))
+        self._set(Tensor, "clone", self._clone(Tensor.__dict__["clone"]))
+        self._set(Function, "apply", self._function_apply(Function.__dict__["apply"]))
+        self._set(FunctionCtx, "run_backward", self._function_backward(FunctionCtx.__dict__["run_backward"]))
         from .nn import functional as F
         self._set(F, "dropout", self._dropout(F.__dict__["dropout"]))
         self._set(F, "cross_entropy", self._cross_entropy(F.__dict__["cross_entropy"]))
@@ -415,6 +534,56 @@ class _Patches:
                 tracer.reason = f"Tensor.{name} reads a value during the trace (data-dependent Python)"
             return method(t, *args, **kwargs)
         return read
+
+    def _clone(self, method):
+        """``Tensor.clone``: a copy made outside the op table where no gradient is recorded (a custom
+        backward's ``grad_output.clone()``) is the same value as its source's node, passing no gradient."""
+        tracer = self.tracer
+
+        @functools.wraps(method)
+        def clone(t):
+            out = method(t)
+            if not tracer.paused and tracer.reason is None and id(out) not in tracer.nodes:
+                try:
+                    node = tracer.node_of(t)
+                    with tracer.graph.as_default():
+                        tracer._map(out, tracer.apply("stop_gradient", node) if t.requires_grad else node)
+                except TraceAbort:
+                    pass
+            return out
+        return clone
+
+    def _function_apply(self, method):
+        """``Function.apply`` telling the tracer which node is the Function's output: its forward's ops are
+        traced as they run (without gradient, as eager runs them), and the static autodiff takes that node's
+        gradient with the Function's own ``backward`` (:meth:`_Tracer.function_rule`), not the op table's
+        rules of the forward (a straight-through estimator's backward is not its forward's derivative)."""
+        tracer, run = self.tracer, method.__func__
+
+        @functools.wraps(run)
+        def apply(cls, *args, **kwargs):
+            out = run(cls, *args, **kwargs)
+            if not tracer.paused and tracer.reason is None and isinstance(out, (Tensor, tuple)) and any(
+                    isinstance(t, Tensor) and isinstance(t.grad_fn, FunctionCtx) for t in
+                    (out if isinstance(out, tuple) else (out,))):
+                try:
+                    tracer.function_output(out)
+                except TraceAbort:
+                    pass
+            return out
+        return classmethod(apply)
+
+    def _function_backward(self, method):
+        """``FunctionCtx.run_backward`` keeping the gradient the eager backward gives a traced Function's
+        output: the trace runs the Function's ``backward`` again on that value, its ops becoming graph nodes."""
+        tracer = self.tracer
+
+        @functools.wraps(method)
+        def run_backward(ctx, g, xp):
+            if id(ctx) in tracer.function_grads and ctx.n_outputs == 1:   # with what its release frees
+                tracer.function_grads[id(ctx)] = (g.copy(), ctx.parents, ctx._saved)
+            return method(ctx, g, xp)
+        return run_backward
 
     def _grad_slot(self, slot):
         """``Tensor.grad`` noting which tensors' ``.grad`` the call reads (``if w.grad is None:`` included),
@@ -970,6 +1139,23 @@ def _watched(values, mods, opts) -> list:
     return out
 
 
+def _layout_key(values, mods, opts) -> tuple:
+    """The array type, shape and dtype of every tensor a plan may read besides its arguments: captured
+    tensors, modules' parameters and buffers, optimizers' parameters (``p.data = <another shape>`` or
+    ``model.double()`` must re-trace: the plan was written for the old layout).  Optimizer state is left
+    out: it is made by the first step, and the optimizer's key guards its tensors by identity."""
+    tensors = [v for v in values if isinstance(v, Tensor)]
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            tensors.extend(x for x in v if isinstance(x, Tensor))
+    for m in mods:
+        tensors.extend(m.parameters())
+        tensors.extend(b for b in m.buffers() if b is not None)
+    for o in opts:
+        tensors.extend(p for g in o.param_groups for p in g["params"])
+    return tuple([(type(t._data), t._data.shape, t._data.dtype) for t in tensors])
+
+
 def _optimizer_key(opt):
     """Each group's parameters; for an optimizer whose step a plan may hold, also each group's structural
     hyper-parameters by value (the numbers are fed each call) and each parameter's state tensors by identity."""
@@ -1029,12 +1215,13 @@ class _FastGuard:
         self.trace = trace
         w = _GuardWriter()
         w.arguments(args)
+        w.line(f"if LAYOUTS.changes != {LAYOUTS.changes}: return False")   # an array replaced by another layout
         w.line(f"if GRAD_MODE.enabled is not {w.const(GRAD_MODE.enabled)} or "
                f"default_dtype() != {w.const(dtypes.get_default_dtype())}: return False")
         _write_identities(w, compiled)
         for t, none in trace.grads_none:
             w.line(f"if {w.const(t)}.grad is {'not ' if none else ''}None: return False")
-        w.ns.update(GRAD_MODE=GRAD_MODE, default_dtype=dtypes.get_default_dtype, Tensor=Tensor,
+        w.ns.update(GRAD_MODE=GRAD_MODE, LAYOUTS=LAYOUTS, default_dtype=dtypes.get_default_dtype, Tensor=Tensor,
                     ndarray=np.ndarray, may_share=np.may_share_memory)
         self.source = "def check(args):\n    try:\n" + "".join(f"        {line}\n" for line in _joined(w.lines)) + \
             "    except (AttributeError, KeyError, ValueError, TypeError):   # not a tensor, a name gone...\n" \
@@ -1313,7 +1500,7 @@ class CompiledFunction:
         key = (tuple(spec), tuple([_tensor_key(t) for _, t in tensors]), _alias_key(tensors),
                tuple([(k, _value_guard(v)) for k, v in captured]),
                tuple([_module_key(m) for m in mods]), tuple([_optimizer_key(o) for o in opts]),
-               GRAD_MODE.enabled, dtypes.get_default_dtype())
+               _layout_key(values, mods, opts), GRAD_MODE.enabled, dtypes.get_default_dtype())
         self._values, self._mods, self._opts = values, mods, opts
         return key, tensors
 
@@ -1425,7 +1612,7 @@ class CompiledFunction:
                     raise TraceAbort(".grad was set to a tensor made outside the op table")
                 out_nodes.append(node)
                 grads.append((t, len(out_nodes) - 1))
-        fetches = out_nodes + list(tracer.writes.values())
+        fetches = out_nodes + tracer.assigns()
         if not fetches:
             raise TraceAbort("the call computes nothing a plan could hold")
         placeholders = [ph for ph, _ in tracer.placeholders]
@@ -1575,11 +1762,19 @@ def _write_replay(trace):
         ns[f"B{k}"] = t
         lines.append(f"B{k}._bump()")
     none_at_start = {id(t) for t, none in trace.grads_none if none}   # guarded: None when the call starts
+    ns["ARRAY"] = np.ndarray
     for k, (t, slot) in enumerate(trace.grads):
         ns[f"G{k}"] = t
         if slot is not None:   # a 0-d value comes back as a numpy scalar: own() makes it an array
             value = f"own(values[{slot}])" if slot in trace.scalar_outputs else f"values[{slot}]"
-            lines.append(f"G{k}.grad = new({value})")
+            # the plan's array has the traced shape and dtype on the CPU: while the parameter's array still
+            # has them (checked here), the .grad setter's checks hold and the slot is written directly
+            ns[f"GS{k}"], ns[f"GY{k}"] = t._data.shape, t._data.dtype
+            lines += [f"d = G{k}._data",
+                      f"if type(d) is ARRAY and d.shape == GS{k} and d.dtype is GY{k}:",
+                      f"    G{k}._grad = new({value})",
+                      "else:",
+                      f"    G{k}.grad = new({value})"]
         elif id(t) not in none_at_start:
             lines.append(f"G{k}.grad = None")
     out = trace.single_output

@@ -311,6 +311,27 @@ def _cast(tensor, dtype) -> "Tensor":
 ReturnTypes = namedtuple("ReturnTypes", ["values", "indices"])
 
 
+
+class _Layouts:
+    """How many times a tensor's array was replaced by one of another shape, dtype or array type."""
+    __slots__ = ("changes",)
+
+    def __init__(self) -> None:
+        self.changes = 0
+
+
+#: Read by compiled plans' guards: a plan reads each tensor's array when it runs, but it was traced for
+#: the arrays' shapes and dtypes, so a replacement that changes them must send the call to the full guard.
+LAYOUTS = _Layouts()
+
+
+def replace_array(t: "Tensor", array) -> None:
+    """Make ``array`` the storage of ``t`` (``t.data = ...``, ``Module.to``), counting layout changes."""
+    old = t._data
+    if type(array) is not type(old) or array.shape != old.shape or array.dtype != old.dtype:
+        LAYOUTS.changes += 1
+    t._data = array
+
 class Tensor:
     """An n-dimensional array that can record the operations applied to it for ``backward()``.
 
@@ -412,7 +433,7 @@ class Tensor:
 
     @data.setter
     def data(self, value) -> None:
-        self._data = as_array(value, like=self._data)
+        replace_array(self, as_array(value, like=self._data))
 
     @property
     def is_leaf(self) -> bool:

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import backend
 from ..graph import no_grad
-from ..tensor import Tensor, as_dtype, new_tensor
+from ..tensor import Tensor, as_dtype, new_tensor, replace_array
 from .parameter import Parameter, is_parameter
 
 
@@ -347,7 +347,7 @@ class Module:
             for param in module._parameters.values():
                 if param is None:
                     continue
-                param._data = convert(param._data)
+                replace_array(param, convert(param._data))
                 param._bump()
                 if param.grad is not None:
                     param.grad = new_tensor(convert(param.grad._data))

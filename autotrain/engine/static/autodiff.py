@@ -103,11 +103,14 @@ def _seed(y: Node, grad_y) -> Node:
     return one if y.shape == () else apply("broadcast_to", one, shape=NodeShape.of(y))
 
 
-def gradients(ys, xs, grad_ys=None) -> list:
+def gradients(ys, xs, grad_ys=None, rules=None) -> list:
     """Nodes for d(sum of ys)/d(x) for each x in ``xs`` (``None`` where x does not affect ys).
 
     ``grad_ys`` weights each y (default: ones).  Contributions from several paths (a diamond) are
     summed; each edge's gradient is unbroadcast to its input's shape once, as in the dynamic engine.
+    ``rules`` ({node id: rule}) replaces the op table's rule of those nodes: ``rule(g)`` gets the node's
+    gradient and returns ``(node, gradient)`` pairs for nodes that come before it (torch.compile's
+    custom autograd Functions, whose own ``backward`` is the rule).
     """
     ys = list(ys) if isinstance(ys, (list, tuple)) else [ys]
     xs = list(xs) if isinstance(xs, (list, tuple)) else [xs]
@@ -122,8 +125,12 @@ def gradients(ys, xs, grad_ys=None) -> list:
     grads: dict[int, Node] = {}
     for y, gy in zip(ys, grad_ys):
         _accumulate(grads, y, _seed(y, gy))
+    position = {node.id: k for k, node in enumerate(order)} if rules else {}
     for node in reversed(order):
         g = grads.get(node.id)
+        if g is not None and rules and node.id in rules:
+            _custom(node, rules[node.id](g), live, grads, position)
+            continue
         if g is None or not node.inputs or node.op not in OPS:
             continue
         _backprop(node, g, live, grads)
@@ -150,6 +157,16 @@ def _backprop(node: Node, g: Node, live: set[int], grads: dict[int, Node]) -> No
     for value, need, gi in zip(node.inputs, needs, grads_in):
         if need and gi is not None:
             _accumulate(grads, value, unbroadcast(GraphXP, gi, NodeShape.of(value)))
+
+
+def _custom(node: Node, pairs, live: set[int], grads: dict[int, Node], position: dict[int, int]) -> None:
+    for value, gi in pairs:
+        if value.id not in live:
+            continue
+        if position.get(value.id, len(position)) >= position[node.id]:
+            raise ValueError(f"a custom gradient rule of {node.name!r} gives a gradient to {value.name!r}, "
+                             "which does not come before it")
+        _accumulate(grads, value, unbroadcast(GraphXP, gi, NodeShape.of(value)))
 
 
 def _accumulate(grads: dict[int, Node], node: Node, g: Node) -> None:

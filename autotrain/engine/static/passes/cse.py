@@ -15,6 +15,8 @@ def _hashable(value):
         return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
     if isinstance(value, float):
         return ("float", value)
+    if isinstance(value, slice):   # an index's slices (x[1:3]); a slice is unhashable before Python 3.12
+        return ("slice", _hashable(value.start), _hashable(value.stop), _hashable(value.step))
     return value
 
 
