@@ -32,6 +32,8 @@ def _as_tuple(value, what: str):
 
 
 def _tensors(values, what: str) -> tuple:
+    if values is None:
+        raise TypeError(f"autograd: {what} must be a Tensor or a sequence of Tensors, got None")
     values = _as_tuple(values, what)
     for i, t in enumerate(values):
         if not isinstance(t, Tensor):

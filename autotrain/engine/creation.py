@@ -12,6 +12,7 @@ import numpy as np
 
 from . import backend
 from .dtypes import DEFAULT, as_dtype, bool_, int64
+from .ops import tensor_arg
 from .tensor import Tensor, new_tensor
 
 RNG = np.random.default_rng()
@@ -49,6 +50,8 @@ def _place(array: np.ndarray, device, requires_grad: bool) -> Tensor:
 
 
 def _size(size) -> tuple:
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"size must be a tuple of ints, got {type(size).__name__} {size!r}")
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     for n in size:
@@ -62,8 +65,10 @@ def _size(size) -> tuple:
 def _inferred(array: np.ndarray, data) -> np.ndarray:
     """PyTorch's dtype for data given without a dtype: Python floats become the default float dtype."""
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"can't convert {type(data).__name__} with elements of type {array.dtype} to a tensor: the "
-                        "engine supports only bool, integer and floating data")
+        kinds = {"U": "str", "S": "bytes", "O": "object", "c": "complex", "M": "datetime", "m": "timedelta"}
+        raise TypeError(f"can't convert {type(data).__name__} with elements of type "
+                        f"{kinds.get(array.dtype.kind, array.dtype.name)} to a tensor: the engine supports only bool, "
+                        "integer and floating data")
     if array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)) and not _holds_float64(data):
         return array.astype(DEFAULT.float)
     return array
@@ -85,7 +90,11 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     try:
         array = np.array(data, dtype=as_dtype(dtype), copy=True)
     except (ValueError, TypeError) as exc:
-        raise TypeError(f"can't make a tensor from {type(data).__name__} {str(data)[:60]!r}: {exc}") from None
+        if "inhomogeneous" in str(exc) or "sequence" in str(exc):
+            raise ValueError(f"can't make a tensor from {type(data).__name__} {str(data)[:60]!r}: its nested lists "
+                             "must all have the same length at each depth") from None
+        raise TypeError(f"can't make a tensor from {type(data).__name__} {str(data)[:60]!r}: expected a number, a "
+                        "bool, an array or a (nested) list of them") from None
     if dtype is None:
         array = _inferred(array, data)
     return _place(array, device, requires_grad)
@@ -132,6 +141,9 @@ def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad
         low, high, size = 0, low, high
     if size is None:
         raise TypeError("randint() missing 1 required positional argument: 'size'")
+    for name, bound in (("low", low), ("high", high)):
+        if isinstance(bound, builtins.bool) or not isinstance(bound, (int, np.integer)):
+            raise TypeError(f"randint(): argument '{name}' must be int, not {type(bound).__name__}")
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     values = (generator or RNG).integers(low, high, _size((size,) if isinstance(size, int) else (size,)))
@@ -153,7 +165,11 @@ def _filled(fill, size, dtype, device, requires_grad) -> Tensor:
         fill = fill.item()
     if isinstance(fill, (str, bytes)) or not isinstance(fill, (int, builtins.float, np.number, np.bool_)):
         raise TypeError(f"fill_value must be a number or a bool, got {type(fill).__name__} {fill!r}")
-    return _place(np.full(_size(size), fill, dtype=as_dtype(dtype) or DEFAULT.float), device, requires_grad)
+    try:
+        values = np.full(_size(size), fill, dtype=as_dtype(dtype) or DEFAULT.float)
+    except OverflowError:   # a Python int beyond 64 bits: PyTorch's words for it
+        raise OverflowError("int too big to convert") from None
+    return _place(values, device, requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -173,7 +189,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False)
     """A tensor of ``size`` filled with ``fill_value`` (bool, int64 or the default float dtype by its type)."""
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _filled(fill_value, (size,) if isinstance(size, (int, np.integer)) else (tuple(size),),
+    return _filled(fill_value, (size,) if isinstance(size, (int, np.integer)) else (_size(size),),
                    _fill_dtype(fill_value, dtype), device, requires_grad)
 
 
@@ -183,31 +199,34 @@ def eye(n, m=None, dtype=None, device=None, requires_grad: bool = False) -> Tens
     return _place(np.eye(n, n if m is None else m, dtype=as_dtype(dtype) or DEFAULT.float), device, requires_grad)
 
 
-def _like(t: Tensor, fill, dtype, device, requires_grad) -> Tensor:
+def _like(t: Tensor, fill, dtype, device, requires_grad, name: str) -> Tensor:
+    tensor_arg(name, "input", 1, t)
     return _filled(fill, t.shape, dtype or t.dtype, device or t.device, requires_grad)
 
 
 def zeros_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(input, 0, dtype, device, requires_grad)
+    return _like(input, 0, dtype, device, requires_grad, "zeros_like")
 
 
 def ones_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(input, 1, dtype, device, requires_grad)
+    return _like(input, 1, dtype, device, requires_grad, "ones_like")
 
 
 def empty_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(input, 0, dtype, device, requires_grad)
+    return _like(input, 0, dtype, device, requires_grad, "empty_like")
 
 
 def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(input, fill_value, dtype, device, requires_grad)
+    return _like(input, fill_value, dtype, device, requires_grad, "full_like")
 
 
 def randn_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    tensor_arg("randn_like", "input", 1, input)
     return randn(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
 
 
 def rand_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    tensor_arg("rand_like", "input", 1, input)
     return rand(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
 
 
@@ -219,6 +238,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
     """Values from start to end (exclusive) by step: int64 when all are integers, else the default float dtype."""
     start, end, step = _number(start), _number(end), _number(step)
     start, end = (0, start) if end is None else (start, end)
+    for name, value in (("start", start), ("end", end), ("step", step)):
+        if isinstance(value, builtins.bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"arange(): argument '{name}' must be Number, not {type(value).__name__}")
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:

@@ -9,12 +9,13 @@ two ways.
 from __future__ import annotations
 
 import builtins
+import inspect
 import re
 from collections import namedtuple
 
 import numpy as np
 
-from .ops import OPS, wrap_dim
+from .ops import OPS, tensor_arg, wrap_dim
 from .tensor import NO_ATTRS, Tensor, apply_op, new_tensor, operand
 
 __all__: list[str] = []
@@ -40,6 +41,36 @@ def _call_error(api, bind, exc: TypeError, label: str) -> TypeError:
     return exc
 
 
+_NOT_TENSOR = re.compile(r"^'(\w+)' object has no attribute '(?:shape|dtype|ndim|_data|to|size|T|mT)'$")
+
+
+def _argument_error(bind, args, kwargs, exc: AttributeError, label: str, method: bool) -> Exception:
+    """A binder that read a Tensor attribute of a non-Tensor argument: PyTorch's TypeError naming that argument."""
+    found = _NOT_TENSOR.match(str(exc))
+    if not found:
+        return exc
+    try:
+        params = list(inspect.signature(bind).bind_partial(*args, **kwargs).arguments.items())
+    except (TypeError, ValueError):
+        params = []
+    for index, (param, value) in enumerate(params[1:], start=1):
+        values = value if isinstance(value, tuple) else (value,)
+        if any(type(v).__name__ == found.group(1) and not isinstance(v, Tensor) for v in values):
+            return TypeError(f"{label}(): argument '{param}' (position {index + (not method)}) must be Tensor, not "
+                             f"{found.group(1)}")
+    return TypeError(f"{label}(): expected Tensor arguments, got {found.group(1)}")
+
+
+def _bind_call(op, bind, args, kwargs, label: str, method: bool):
+    """``(op, inputs, attrs)`` of a PyTorch call, its argument errors named as the PyTorch function's."""
+    try:
+        return _bound(op, bind(*args, **kwargs))
+    except TypeError as exc:
+        raise _call_error(None, bind, exc, label) from None
+    except AttributeError as exc:
+        raise _argument_error(bind, args, kwargs, exc, label, method) from None
+
+
 def _no_bind(op, args, kwargs, label: str, offset: int):
     """The arguments of an op without a binder: exactly its inputs."""
     if kwargs or (op.arity is not None and len(args) != op.arity):
@@ -62,10 +93,7 @@ def _function(op, api):
             args = (_lift(args[0]),) + args[1:]
         if bind is None:
             return apply_op(op, _no_bind(op, args, kwargs, api.name, 0)[0])
-        try:
-            target, inputs, attrs = _bound(op, bind(*args, **kwargs))
-        except TypeError as exc:
-            raise _call_error(api, bind, exc, api.name) from None
+        target, inputs, attrs = _bind_call(op, bind, args, kwargs, api.name, False)
         return apply_op(target, tuple(inputs), attrs)
     function.__name__ = function.__qualname__ = api.name
     function.__doc__ = op.__doc__
@@ -79,10 +107,7 @@ def _method(op, api):
         if bind is None:
             return apply_op(op, args if not kwargs and len(args) == op.arity else
                             _no_bind(op, args, kwargs, api.name, 1)[0])
-        try:
-            target, inputs, attrs = _bound(op, bind(*args, **kwargs))
-        except TypeError as exc:
-            raise _call_error(api, bind, exc, api.name) from None
+        target, inputs, attrs = _bind_call(op, bind, args, kwargs, api.name, True)
         return apply_op(target, inputs, attrs)
     method.__name__ = method.__qualname__ = api.name
     method.__doc__ = op.__doc__
@@ -97,10 +122,7 @@ def _inplace_method(op, api):
         if bind is None:
             inputs, attrs = _no_bind(op, (self,) + args, kwargs, api.name + "_", 1)
         else:
-            try:
-                target, inputs, attrs = _bound(op, bind(self, *args, **kwargs))
-            except TypeError as exc:
-                raise _call_error(api, bind, exc, api.name + "_") from None
+            target, inputs, attrs = _bind_call(op, bind, (self,) + args, kwargs, api.name + "_", True)
         return self._write(target, inputs[1:], attrs)
     method.__name__ = method.__qualname__ = api.name + "_"
     method.__doc__ = f"In-place {api.name}: {op.__doc__}"
@@ -197,6 +219,13 @@ def numel(input) -> int:
 @_composite
 def chunk(input, chunks: int, dim: int = 0):
     """Split into ``chunks`` nearly equal views along ``dim``."""
+    tensor_arg("chunk", "input", 1, input)
+    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)):
+        raise TypeError(f"chunk(): argument 'chunks' (position 1) must be int, not {type(chunks).__name__}")
+    if input.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     axis = wrap_dim(dim, input.ndim)
     size = -(-input.shape[axis] // chunks)
     return split(input, size, dim)
@@ -205,11 +234,23 @@ def chunk(input, chunks: int, dim: int = 0):
 @_composite
 def split(input, split_size_or_sections, dim: int = 0):
     """Views of consecutive pieces along ``dim`` (a piece size, or a list of sizes)."""
+    tensor_arg("split", "input", 1, input)
+    sizes = split_size_or_sections
+    whole = isinstance(sizes, (int, np.integer)) and not isinstance(sizes, bool)
+    if not whole and not (isinstance(sizes, (list, tuple)) and builtins.all(
+            isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in sizes)):
+        raise TypeError("split_with_sizes(): argument 'split_sizes' (position 2) must be tuple of ints, not "
+                        f"{type(sizes).__name__}")
+    if input.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     axis = wrap_dim(dim, input.ndim)
     length = input.shape[axis]
-    sizes = split_size_or_sections
-    if isinstance(sizes, int):
-        sizes = [builtins.min(sizes, length - s) for s in range(0, length, sizes)] or [0]
+    if whole and sizes < 0:
+        raise RuntimeError(f"split expects split_size be non-negative, but got split_size={sizes}")
+    if whole and sizes == 0 and length:
+        raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {length}")
+    if whole:
+        sizes = [builtins.min(sizes, length - s) for s in range(0, length, sizes or 1)] or [0]
     if builtins.sum(sizes) != length:
         raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {length} (input tensor's size "
                            f"at dimension {dim}), but got split_sizes={list(sizes)}")
@@ -227,6 +268,9 @@ def split(input, split_size_or_sections, dim: int = 0):
 @_composite
 def unbind(input, dim: int = 0):
     """The views of ``input`` with ``dim`` removed, one per index along it (``input.select(dim, i)``)."""
+    tensor_arg("unbind", "input", 1, input)
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"unbind(): argument 'dim' (position 2) must be int, not {type(dim).__name__}")
     if input.ndim == 0:
         raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     axis = wrap_dim(dim, input.ndim)

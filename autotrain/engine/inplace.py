@@ -167,7 +167,10 @@ def _write_storage(self, op, others, attrs) -> None:
                                "a single memory location. Please clone() the tensor before performing the "
                                "operation.") from None
         raise op_error(op, (self,) + others, attrs, exc) from None
+    except OverflowError:   # a Python int beyond 64 bits met numpy's conversion: PyTorch's words for it
+        raise OverflowError("int too big to convert") from None
     increment_version(self)
+
 
 def _snapshot(self, op=None) -> "Tensor":
     """This tensor's value and history before an in-place change, as a separate tensor object.

@@ -70,6 +70,18 @@ BACKWARD_XP = ("where", "greater", "less", "equal", "greater_equal", "less_equal
                "reshape", "transpose", "broadcast_to", "sum", "astype", "exp", "sin", "cos", "floor_divide")
 
 OPS: dict[str, type["Op"]] = {}
+#: PyTorch's names of dtypes in its kernel errors
+_TORCH_NAMES = {"float64": "Double", "float32": "Float", "float16": "Half", "int64": "Long", "int32": "Int",
+                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+class OperandError(ValueError):
+    """A rule's own refusal of its operands (shapes, values): its message is the engine's words and reaches
+    the user; a plain ValueError from numpy inside a rule does not."""
+
+
+class OperandTypeError(TypeError):
+    """A rule's own refusal of an operand's type or dtype (see :class:`OperandError`)."""
 
 
 def register(cls: type["Op"]) -> type["Op"]:
@@ -339,6 +351,24 @@ def _sizes(args) -> tuple:
     return tuple(int(n) for n in args)
 
 
+def tensor_arg(name: str, param: str, position: int, value):
+    """``value`` when it is a Tensor (or array); PyTorch's TypeError naming the argument otherwise."""
+    if not hasattr(value, "shape") or not hasattr(value, "dtype") or isinstance(value, np.generic):
+        raise TypeError(f"{name}(): argument '{param}' (position {position}) must be Tensor, not "
+                        f"{type(value).__name__}")
+    return value
+
+
+def _size_arg(name: str, param: str, position: int, size) -> tuple:
+    """A size argument (an int, or a tuple/list of ints) as a tuple; PyTorch's TypeError otherwise."""
+    sizes = (size,) if isinstance(size, (int, np.integer)) and not isinstance(size, bool) else size
+    if not isinstance(sizes, (tuple, list)) or not all(
+            isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in sizes):
+        raise TypeError(f"{name}(): argument '{param}' (position {position}) must be tuple of ints, not "
+                        f"{type(size).__name__}")
+    return tuple(int(n) for n in sizes)
+
+
 def _reshaped(input, shape) -> tuple:
     """``shape`` with a -1 resolved; PyTorch's RuntimeError when it cannot hold the input's elements."""
     size = int(np.prod(input.shape))
@@ -362,7 +392,16 @@ def _expanded(input, sizes) -> tuple:
         raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
                            f"number of dimensions in the tensor ({len(shape)})")
     lead = len(sizes) - len(shape)
-    return tuple(shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
+    target = tuple(shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
+    if -1 in target:
+        raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension "
+                           f"{target.index(-1)}")
+    for i, n in reversed(list(enumerate(shape))):   # PyTorch names the last mismatching dimension
+        if n != 1 and target[i + lead] != n:
+            raise RuntimeError(f"The expanded size of the tensor ({target[i + lead]}) must match the existing size "
+                               f"({n}) at non-singleton dimension {i + lead}.  Target sizes: {list(sizes)}.  "
+                               f"Tensor sizes: {list(shape)}")
+    return target
 
 
 def _flattened(shape, start_dim, end_dim) -> tuple:
@@ -533,7 +572,7 @@ def _integer_power(xp, a, b, out=None):
     gives 0, or 1 / -1 for a base of 1 / -1 (numpy refuses both)."""
     if type(b) is int:
         if b < 0:
-            raise ValueError("Integers to negative integer powers are not allowed.")
+            raise OperandError("Integers to negative integer powers are not allowed.")
         return xp.power(a, b, out=out)
     negative = xp.less(b, 0)
     if not xp.any(negative):
@@ -646,6 +685,8 @@ class Neg(Op):
     cases = UNARY_CASES
     operator = "neg"
     api = (Api("neg", inplace=True), Api("negative", inplace=True))
+    bool_error = (RuntimeError, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                  "invert a mask, use the `~` or `logical_not()` operator instead.", "all")
 
     @staticmethod
     def forward(xp, a, out=None):
@@ -981,7 +1022,7 @@ class Where(Op):
     @staticmethod
     def forward(xp, cond, a, b, out=None):
         if cond.dtype != np.bool_:
-            raise TypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+            raise OperandTypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
                             f"{cond.dtype}")
         if out is None:
             return xp.where(cond, a, b)
@@ -1047,6 +1088,9 @@ class MatMul(Op):
         try:
             return xp.matmul(a, b, out=out)
         except ValueError:
+            for position, value in enumerate((a, b)):   # PyTorch refuses a Python number: there is no 0-d matmul
+                if not hasattr(value, "shape"):
+                    tensor_arg("matmul", ("input", "other")[position], position, value)
             MatMul.shape(a.shape, b.shape)  # raises the message naming both shapes
             raise
 
@@ -1073,10 +1117,10 @@ class MatMul(Op):
     @staticmethod
     def shape(a_shape, b_shape):
         if a_shape is None or b_shape is None or len(a_shape) == 0 or len(b_shape) == 0:
-            raise ValueError(f"matmul needs at least 1-D operands, got shapes {a_shape} and {b_shape}")
+            raise OperandError(f"matmul needs at least 1-D operands, got shapes {a_shape} and {b_shape}")
         ma, mb = _as_matrix_shapes(a_shape, b_shape)
         if ma[-1] != mb[-2] and ma[-1] is not None and mb[-2] is not None:
-            raise ValueError(f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, ma[-2:]))} and "
+            raise OperandError(f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, ma[-2:]))} and "
                              f"{'x'.join(map(str, mb[-2:]))})")
         batch = broadcast_shapes(ma[:-2], mb[:-2])
         rows = () if len(a_shape) == 1 else (ma[-2],)
@@ -1141,9 +1185,11 @@ class BroadcastTo(Op):
     saves_inputs = False
     dtype_rule = "keep"
     view = True
-    api = (Api("broadcast_to", lambda input, size: ((input,), {"shape": tuple(size)})),
+    api = (Api("broadcast_to", lambda input, size: ((input,), {"shape": _expanded(input, _size_arg(
+               "broadcast_to", "size", 2, size))})),
            Api("expand", lambda input, *sizes: ((input,), {"shape": _expanded(input, _sizes(sizes))}), function=False),
-           Api("expand_as", lambda input, other: ((input,), {"shape": tuple(other.shape)}), function=False))
+           Api("expand_as", lambda input, other: ((input,), {"shape": _expanded(input, tuple(
+               tensor_arg("expand_as", "other", 1, other).shape))}), function=False))
     cases = ((((3, 1),), {"shape": (2, 3, 4)}), (((4,),), {"shape": (3, 4)}))
 
     @staticmethod
@@ -1157,7 +1203,7 @@ class BroadcastTo(Op):
     @staticmethod
     def shape(a_shape, shape):
         if broadcast_shapes(a_shape, shape) != tuple(shape):
-            raise ValueError(f"broadcast_to: cannot broadcast {tuple(a_shape or ())} to {tuple(shape)}")
+            raise OperandError(f"broadcast_to: cannot broadcast {tuple(a_shape or ())} to {tuple(shape)}")
         return tuple(shape)
 
 
@@ -1172,7 +1218,8 @@ class Reshape(Op):
     api = (Api("reshape", lambda input, *shape: ((input,), {"shape": _reshaped(input, _sizes(shape))})),
            Api("view", lambda input, *shape: ((input,), {"shape": _reshaped(input, _sizes(shape)), "strict": True}),
                function=False),
-           Api("view_as", lambda input, other: ((input,), {"shape": tuple(other.shape)}), function=False),
+           Api("view_as", lambda input, other: ((input,), {"shape": _reshaped(input, tuple(
+               tensor_arg("view_as", "other", 1, other).shape)), "strict": True}), function=False),
            Api("flatten", lambda input, start_dim=0, end_dim=-1: ((input,), {"shape": _flattened(
                input.shape, start_dim, end_dim)})),
            Api("squeeze", lambda input, dim=None: ((input,), {"shape": _squeezed(input.shape, dim)})),
@@ -1199,10 +1246,10 @@ class Reshape(Op):
         if shape.count(-1) == 1:
             known = int(np.prod([n for n in shape if n != -1]))
             if known == 0 or size % known:
-                raise ValueError(f"reshape: cannot reshape {tuple(a_shape)} into {shape}")
+                raise OperandError(f"reshape: cannot reshape {tuple(a_shape)} into {shape}")
             shape = tuple(size // known if n == -1 else n for n in shape)
         if int(np.prod(shape)) != size:
-            raise ValueError(f"reshape: cannot reshape {tuple(a_shape)} (size {size}) into {shape}")
+            raise OperandError(f"reshape: cannot reshape {tuple(a_shape)} (size {size}) into {shape}")
         return shape
 
 
@@ -1233,8 +1280,10 @@ class Transpose(Op):
     @staticmethod
     def shape(a_shape, axes=None):
         axes = tuple(reversed(range(len(a_shape)))) if axes is None else tuple(axes)
-        if sorted(a % max(len(a_shape), 1) for a in axes) != list(range(len(a_shape))):
-            raise ValueError(f"transpose: axes {axes} do not permute a {len(a_shape)}-D shape {tuple(a_shape)}")
+        n = len(a_shape)
+        if len(axes) != n or any(not -max(n, 1) <= a < max(n, 1) for a in axes) or \
+                sorted(a % max(n, 1) for a in axes) != list(range(n)):
+            raise OperandError(f"transpose: axes {axes} do not permute a {len(a_shape)}-D shape {tuple(a_shape)}")
         return tuple(a_shape[a] for a in axes)
 
 
@@ -1702,12 +1751,27 @@ class _Extreme(Op):
     shape = staticmethod(_reduced_shape)
 
 
-def _bind_amax(input, dim=(), keepdim=False):
-    if input.numel() == 0 and (dim == () or dim is None):
-        raise RuntimeError("amax(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
-                           "reduction dim with the 'dim' argument.")
-    return (input,), {"axis": None if dim in ((), None, []) else reduce_axes(dim, input.ndim),
-                      "keepdims": bool(keepdim)}
+def _nonempty_axes(name: str, shape, axes) -> None:
+    """PyTorch's IndexError for a max/min/argmax over an axis of no elements (there is no identity)."""
+    for axis in (axes,) if isinstance(axes, int) else axes:
+        if shape and shape[axis] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
+
+
+def _bind_extreme(name: str):
+    def bind(input, dim=(), keepdim=False):
+        if input.numel() == 0 and (dim == () or dim is None):
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+                               "the reduction dim with the 'dim' argument.")
+        axis = None if dim in ((), None, []) else reduce_axes(dim, input.ndim)
+        if axis is not None and input.numel() == 0:
+            _nonempty_axes(name, input.shape, axis)
+        return (input,), {"axis": axis, "keepdims": bool(keepdim)}
+    bind.__name__ = f"bind_{name}"
+    return bind
+
+
+_bind_amax = _bind_extreme("amax")
 
 
 @register
@@ -1725,16 +1789,23 @@ class Amax(_Extreme):
 class Amin(_Extreme):
     """The smallest value over ``axis``."""
     name = "amin"
-    api = (Api("amin", _bind_amax),)
+    api = (Api("amin", _bind_extreme("amin")),)
 
     @staticmethod
     def forward(xp, a, axis=None, keepdims=False, nan_shared=False):
         return xp.amin(a, axis=axis, keepdims=keepdims)
 
 
-def _bind_arg(input, dim=None, keepdim=False):
-    return (input,), {"axis": None if dim is None else wrap_dim(dim, input.ndim) if input.ndim else None,
-                      "keepdims": bool(keepdim)}
+def _bind_arg(name: str):
+    def bind(input, dim=None, keepdim=False):
+        axis = None if dim is None else wrap_dim(dim, input.ndim) if input.ndim else None
+        if input.numel() == 0:
+            if axis is None:
+                raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+            _nonempty_axes(name, input.shape, axis)
+        return (input,), {"axis": axis, "keepdims": bool(keepdim)}
+    bind.__name__ = f"bind_{name}"
+    return bind
 
 
 class _ArgExtreme(Op):
@@ -1759,7 +1830,7 @@ class Argmax(_ArgExtreme):
     """The index of the largest value along ``axis`` (None: of the flattened array); the first of ties."""
     name = "argmax"
     bool_error = (RuntimeError, "argmax(): does not support bool input", "all")
-    api = (Api("argmax", _bind_arg),)
+    api = (Api("argmax", _bind_arg("argmax")),)
 
     @staticmethod
     def forward(xp, a, axis=None, keepdims=False):
@@ -1771,7 +1842,7 @@ class Argmin(_ArgExtreme):
     """The index of the smallest value along ``axis``; the first of ties."""
     name = "argmin"
     bool_error = (RuntimeError, "argmin(): does not support bool input", "all")
-    api = (Api("argmin", _bind_arg),)
+    api = (Api("argmin", _bind_arg("argmin")),)
 
     @staticmethod
     def forward(xp, a, axis=None, keepdims=False):
@@ -1907,8 +1978,11 @@ class LogSoftmax(Op):
 def _bind_join(name):
     def bind(tensors, dim=0):
         if not isinstance(tensors, (list, tuple)) or not tensors:
-            raise (TypeError if not isinstance(tensors, (list, tuple)) else RuntimeError)(
-                f"{name}(): expected a non-empty list of Tensors")
+            if not isinstance(tensors, (list, tuple)):
+                raise TypeError(f"{name}(): expected a non-empty list of Tensors")
+            if name == "stack":   # PyTorch's own type and words for each
+                raise RuntimeError("stack expects a non-empty TensorList")
+            raise ValueError("torch.cat(): expected a non-empty list of Tensors")
         ndim = tensors[0].ndim + (name == "stack")
         return tuple(tensors), {"axis": wrap_dim(dim, ndim)}
     return bind
@@ -2094,7 +2168,7 @@ def _logic(op_name: str, ufunc: str, operator_name: str | None, arity: int, doc:
     def forward(xp, *arrays, out=None):
         for a in arrays:
             if ufunc.startswith("bitwise") and getattr(a, "dtype", np.dtype(int)).kind == "f":
-                raise TypeError(f'"{ufunc}_cpu" not implemented for \'{a.dtype}\'')
+                raise NotImplementedError(f'"{ufunc}_cpu" not implemented for \'{_TORCH_NAMES.get(a.dtype.name)}\'')
         return getattr(xp, ufunc)(*arrays, out=out)
 
     attrs = {"__doc__": doc, "name": op_name, "arity": arity, "differentiable": False, "saves_inputs": False,
@@ -2195,11 +2269,11 @@ class Linear(Op):
     @staticmethod
     def shape(x_shape, w_shape, b_shape):
         if x_shape is None or len(x_shape) == 0 or w_shape is None or len(w_shape) != 2:
-            raise ValueError(f"linear: needs input (..., in) and weight (out, in), got {x_shape} and {w_shape}")
+            raise OperandError(f"linear: needs input (..., in) and weight (out, in), got {x_shape} and {w_shape}")
         if x_shape[-1] != w_shape[1] and None not in (x_shape[-1], w_shape[1]):
-            raise ValueError(f"linear: input has {x_shape[-1]} features, weight expects {w_shape[1]}")
+            raise OperandError(f"linear: input has {x_shape[-1]} features, weight expects {w_shape[1]}")
         if b_shape is not None and tuple(b_shape) not in ((w_shape[0],), ()):
-            raise ValueError(f"linear: bias shape {tuple(b_shape)} does not match {w_shape[0]} output features")
+            raise OperandError(f"linear: bias shape {tuple(b_shape)} does not match {w_shape[0]} output features")
         return tuple(x_shape[:-1]) + (w_shape[0],)
 
 
@@ -2257,7 +2331,7 @@ class SoftmaxCrossEntropy(Op):
     @staticmethod
     def shape(logits_shape, target_shape, axis=1, reduction="none"):
         if tuple(logits_shape) != tuple(target_shape or ()):
-            raise ValueError(f"softmax_cross_entropy: target shape {target_shape} must equal logits shape "
+            raise OperandError(f"softmax_cross_entropy: target shape {target_shape} must equal logits shape "
                              f"{tuple(logits_shape)}")
         if reduction == "sum":
             return ()
@@ -2345,7 +2419,7 @@ class OneHot(Op):
         if labels and indices.size and (indices.min() < 0 or indices.max() >= depth):
             # class labels (sparse cross-entropy): TF refuses an index outside [0, depth) at run time
             bad = indices[(indices < 0) | (indices >= depth)].flat[0]
-            raise ValueError(f"Received a label value of {bad} which is outside the valid range of [0, {depth})")
+            raise OperandError(f"Received a label value of {bad} which is outside the valid range of [0, {depth})")
         hits = xp.equal(xp.expand_dims(indices, -1), xp.arange(depth))
         return astype(xp, xp.where(hits, on_value, off_value), dtype)
 

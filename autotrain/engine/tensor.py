@@ -27,7 +27,7 @@ from . import backend, backprop, dtypes
 from .backend import NUMPY as NP
 from .dtypes import DEFAULT, bool_, float16, float32, float64, int32, int64, result_type, torch_name  # noqa: F401
 from .graph import GRAD_MODE, Node, VersionCounter
-from .ops import OPS, Op, refuse_bool, wrap_dim
+from .ops import OPS, Op, OperandError, OperandTypeError, refuse_bool, tensor_arg, wrap_dim
 
 long, double, half = int64, float64, float16
 as_dtype = dtypes.as_dtype
@@ -95,13 +95,41 @@ def _describe(value) -> str:
     return f"scalar {value!r}"
 
 
-def op_error(op, inputs, attrs, exc) -> RuntimeError:
-    """A shape/dtype error that names the op and every operand's shape (PyTorch's words for broadcasting)."""
+def op_error(op, inputs, attrs, exc) -> Exception:
+    """The error for an op numpy refused, in PyTorch's type and the engine's words: shapes that do not
+    broadcast, a dtype the op has no kernel for, a result an in-place op cannot store; else one sentence
+    naming the op and every operand (numpy's own text never reaches the user)."""
+    if isinstance(exc, TypeError) and str(exc).startswith(f"{op.name}(): argument "):
+        return TypeError(str(exc))   # the op's own words for an argument that is not a Tensor (ops.tensor_arg)
     operands = " and ".join(_describe(t) for t in inputs)
-    extra = f" with {attrs}" if attrs else ""
     reason = _broadcast_reason(inputs) if "broadcast" in str(exc) else None
-    return RuntimeError(f"{op.name}: {reason + '; operands ' + operands + ' cannot be broadcast' if reason else ''}"
-                        f"{'' if reason else 'cannot apply to operands ' + operands + extra + ': ' + str(exc)}")
+    if reason:
+        return RuntimeError(f"{op.name}: {reason}; operands {operands} cannot be broadcast")
+    to = getattr(exc, "to", None)
+    if isinstance(exc, TypeError) and isinstance(to, np.dtype) and isinstance(getattr(exc, "from_", None), np.dtype):
+        return RuntimeError(f"result type {_computed_name(exc.from_, inputs)} can't be cast to the desired output "
+                            f"type {torch_name(to)}")
+    if isinstance(exc, TypeError) and "not supported for the input types" in str(exc):
+        return NotImplementedError(f'"{op.name}_cpu" not implemented for '
+                                   f"'{_computed_name(_operand_dtype(inputs), inputs)}'")
+    extra = f" with {attrs}" if attrs else ""
+    own = f": {exc}" if isinstance(exc, (OperandError, OperandTypeError)) else ""
+    return RuntimeError(f"{op.name}: cannot apply to operands {operands}{extra}{own}")
+
+
+def _operand_dtype(inputs) -> np.dtype:
+    """The dtype the operands promote to (Python numbers as PyTorch weighs them)."""
+    try:
+        return result_type([t._data if isinstance(t, Tensor) else t for t in inputs])
+    except Exception:  # noqa: BLE001 - only a label for an error being raised
+        return next((t._data.dtype for t in inputs if isinstance(t, Tensor)), np.dtype(DEFAULT.float))
+
+
+def _computed_name(dtype, inputs) -> str:
+    """PyTorch's name of the dtype an op computed in: numpy's float64 for a Python float is the default float."""
+    if dtype == np.float64 and not any(isinstance(t, Tensor) and t._data.dtype == np.float64 for t in inputs):
+        dtype = np.dtype(DEFAULT.float)
+    return torch_name(dtype)
 
 
 def _broadcast_reason(inputs):
@@ -222,6 +250,8 @@ def apply_op(op, inputs: tuple, attrs: dict = NO_ATTRS):
             out = op.forward(xp, *arrays, **attrs)
     except (ValueError, TypeError) as exc:
         raise _shape_error(op, inputs, attrs) or op_error(op, inputs, attrs, exc) from None
+    except OverflowError:   # a Python int beyond 64 bits met numpy's conversion: PyTorch's words for it
+        raise OverflowError("int too big to convert") from None
     if type(out) is not np.ndarray and xp is NP:
         out = np.asarray(out)
     result = _record(op, out, inputs, arrays, attrs) if grad and op.records and GRAD_MODE.enabled else new_tensor(out)
@@ -489,9 +519,13 @@ class Tensor:
         return arr if dtype is None else arr.astype(dtype)
 
     def __float__(self) -> float:
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return builtins.float(self.item())
 
     def __int__(self) -> int:
+        if self._data.size != 1:   # PyTorch: ValueError here, where item() raises RuntimeError
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return int(self.item())
 
     def __bool__(self) -> bool:
@@ -552,7 +586,7 @@ class Tensor:
         return self.to("cuda" if device is None else f"cuda:{device}")
 
     def type_as(self, other: "Tensor") -> "Tensor":
-        return self.to(other.dtype)
+        return self.to(tensor_arg("type_as", "other", 1, other).dtype)
 
     def __repr__(self) -> str:
         body = np.array2string(backend.to_numpy(self._data), separator=", ", prefix="tensor(")
@@ -696,16 +730,17 @@ def check_grad_assignment(tensor, grad) -> None:
 
 
 
-def _caster(dtype):
+def _caster(name, dtype):
     def cast(self) -> "Tensor":
         return self.to(dtype)
+    cast.__name__, cast.__qualname__ = name, f"Tensor.{name}"   # a wrong call names Tensor.float, as PyTorch
     cast.__doc__ = f"This tensor as {dtype} (itself when it already is)."
     return cast
 
 
 for _name, _dtype in (("float", float32), ("double", float64), ("half", float16), ("long", int64), ("int", int32),
                       ("bool", bool_)):
-    setattr(Tensor, _name, _caster(_dtype))
+    setattr(Tensor, _name, _caster(_name, _dtype))
 
 
 def _unknown_attribute(self, name: str):

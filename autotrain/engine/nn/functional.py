@@ -4,6 +4,7 @@ Import it as PyTorch users do: ``import autotrain.engine.nn.functional as F``.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -19,13 +20,34 @@ _SOFTMAX_CE = OPS["softmax_cross_entropy"]
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _tensor(x, name: str) -> Tensor:
+def _tensor(x, name: str, param: str = "input", position: int = 1) -> Tensor:
     if not isinstance(x, Tensor):
-        raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
+        raise TypeError(f"{name}(): argument '{param}' (position {position}) must be Tensor, not {type(x).__name__}")
     return x
 
 
+def _takes_tensors(*params: str):
+    """Check that the arguments ``params`` (the first ones, in order) are Tensors: PyTorch's TypeError naming
+    the argument otherwise, before the function reads an attribute a Python object lacks.  ``None`` passes
+    for an optional one (a default of None)."""
+    def decorate(fn):
+        defaults = fn.__defaults__ or ()
+        names = fn.__code__.co_varnames[:fn.__code__.co_argcount]
+        optional = set(names[len(names) - len(defaults):])
+
+        @functools.wraps(fn)
+        def checked(*args, **kwargs):
+            for position, param in enumerate(params):
+                value = args[position] if position < len(args) else kwargs.get(param)
+                if not isinstance(value, Tensor) and not (value is None and param in optional):
+                    _tensor(value, fn.__name__, param, position + 1)
+            return fn(*args, **kwargs)
+        return checked
+    return decorate
+
+
 # --------------------------------------------------------------------- layers and activations
+@_takes_tensors("input", "weight", "bias")
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``: input (..., in), weight (out, in), bias (out,) -> (..., out)."""
     x, w = input._data, weight._data
@@ -45,30 +67,37 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return apply_op(_LINEAR, (input, weight, bias))
 
 
+@_takes_tensors("input")
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(input, 0); the gradient at 0 is 0. ``inplace`` is accepted and computed out of place."""
     return _tensor(input, "relu").relu()
 
 
+@_takes_tensors("input")
 def tanh(input: Tensor) -> Tensor:
     return _tensor(input, "tanh").tanh()
 
 
+@_takes_tensors("input")
 def sigmoid(input: Tensor) -> Tensor:
     return _tensor(input, "sigmoid").sigmoid()
 
 
+@_takes_tensors("input")
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, else negative_slope * x (the gradient at 0 is negative_slope, as PyTorch)."""
     input = _tensor(input, "leaky_relu")
     return _engine.where(input > 0, input, input * negative_slope)
 
 
+@_takes_tensors("input")
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (identity unless ``training``).
 
     The mask follows the engine's RNG rule: ``keep = RNG.random(input.shape) < 1 - p`` (float64 draws).
     """
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError(f"dropout(): argument 'p' must be a number, not {type(p).__name__}")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     input = _tensor(input, "dropout")
@@ -89,12 +118,14 @@ def _softmax_dim(name: str, ndim: int, dim):
     return 0 if ndim in (0, 1, 3) else 1
 
 
+@_takes_tensors("input")
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """exp(x) / sum(exp(x), dim), computed after subtracting the max along ``dim`` (no overflow)."""
     dim = _softmax_dim("softmax", _tensor(input, "softmax").ndim, dim)
     return _engine.softmax(input, dim, dtype=dtype)
 
 
+@_takes_tensors("input")
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """x - logsumexp(x, dim), computed stably."""
     dim = _softmax_dim("log_softmax", _tensor(input, "log_softmax").ndim, dim)
@@ -131,6 +162,7 @@ def _warn_shape(name: str, input: Tensor, target: Tensor) -> None:
                       "broadcasting. Please ensure they have the same size.", UserWarning, stacklevel=3)
 
 
+@_takes_tensors("input", "target")
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Squared error (input - target)**2, averaged (``mean``), summed (``sum``) or per element (``none``)."""
     reduction = reduction_of(reduction, size_average, reduce)
@@ -138,6 +170,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
     return _reduce((input - target) ** 2, reduction)
 
 
+@_takes_tensors("input", "target")
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Absolute error |input - target| (gradient 0 where they are equal, as PyTorch)."""
     reduction = reduction_of(reduction, size_average, reduce)
@@ -152,6 +185,7 @@ def _not_differentiable(function: str, argument: str, value) -> None:
                            f"'{argument}'. This input cannot have requires_grad True.")
 
 
+@_takes_tensors("input", "target", "weight")
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
                          reduce=None, reduction: str = "mean") -> Tensor:
     """-w * (y * log(p) + (1 - y) * log(1 - p)) for probabilities ``input``, each log clamped to >= -100
@@ -172,6 +206,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     return _reduce(losses, reduction)
 
 
+@_takes_tensors("input", "target", "weight")
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      size_average=None, reduce=None, reduction: str = "mean",
                                      pos_weight: Tensor | None = None) -> Tensor:
@@ -291,6 +326,7 @@ def _one_hot(data, labels: np.ndarray, value: float) -> np.ndarray:
     return matrix
 
 
+@_takes_tensors("input", "target", "weight")
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
                   ignore_index: int = -100, reduce=None, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
@@ -340,6 +376,7 @@ def _cross_entropy_probs(input, target, w, class_dim, reduction, smoothing):
     return losses.sum() if reduction == "sum" else losses
 
 
+@_takes_tensors("input", "target", "weight")
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities ``input`` (N, C) at class indices ``target`` (N,).

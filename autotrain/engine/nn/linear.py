@@ -22,6 +22,9 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
+        for name, n in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+                raise TypeError(f"Linear: {name} must be an int, got {type(n).__name__} {n!r}")
         self.in_features = in_features
         self.out_features = out_features
         dtype = as_dtype(dtype) or as_dtype(get_default_dtype())

@@ -8,7 +8,7 @@ from ..dtypes import torch_name
 from ..tensor import new_tensor
 from . import formulas
 from .formulas import ArrayOps
-from .optimizer import Optimizer, check_flags, mark_updated, step_tensor, zeros_like_param
+from .optimizer import Optimizer, check_flags, check_numbers, mark_updated, step_tensor, zeros_like_param
 
 
 class Adam(Optimizer):
@@ -27,6 +27,7 @@ class Adam(Optimizer):
                  weight_decay: float = 0, amsgrad: bool = False, *, foreach=None, maximize: bool = False,
                  capturable: bool = False, differentiable: bool = False, fused=None,
                  decoupled_weight_decay: bool = False) -> None:
+        check_numbers(type(self).__name__, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:

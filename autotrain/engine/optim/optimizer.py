@@ -8,6 +8,7 @@ Tensor objects are made, so a step costs what the numpy costs.
 from __future__ import annotations
 
 import copy
+import numbers
 import warnings
 from collections import defaultdict
 from typing import Any, Callable, Iterable
@@ -47,6 +48,9 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
                             f"but got {_typename(params)}")
+        if not hasattr(params, "__iter__"):
+            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                            f"but got {type(params).__name__}")
         param_groups = list(params)
         if not param_groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -101,6 +105,9 @@ class Optimizer:
         """One update of every parameter that has a ``.grad``; ``closure`` (re-evaluating the loss) is run first,
         with grad enabled, and its result returned."""
         loss = None
+        if closure is not None and not callable(closure):
+            raise TypeError(f"{type(self).__name__}.step(): closure must be callable (re-evaluating the loss), got "
+                            f"{type(closure).__name__} {closure!r}")
         if closure is not None:
             with enable_grad():
                 loss = closure()
@@ -234,6 +241,17 @@ def _cast_state(param: Tensor, name: str, value):
     if data.dtype.kind == "f" and data.dtype != param.dtype:
         data = data.astype(param.dtype)
     return new_tensor(backend.to_device(data, param.device))
+
+
+def check_numbers(optimizer: str, **values) -> None:
+    """Each hyperparameter a real number (or a 0-d Tensor, as PyTorch allows for lr); ``betas`` a pair of them:
+    a TypeError naming the optimizer, the argument and the value otherwise (before any comparison of it)."""
+    for name, value in values.items():
+        if name == "betas" and isinstance(value, (tuple, list)) and len(value) == 2:
+            check_numbers(optimizer, **{f"betas[{i}]": v for i, v in enumerate(value)})
+        elif name == "betas" or isinstance(value, bool) or not isinstance(value, (numbers.Real, Tensor)):
+            expected = "a pair of numbers" if name == "betas" else "a number"
+            raise TypeError(f"{optimizer}: {name} must be {expected}, got {type(value).__name__} {value!r}")
 
 
 def step_tensor() -> Tensor:

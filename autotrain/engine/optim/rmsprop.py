@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import formulas
-from .optimizer import Optimizer, check_flags, step_tensor, zeros_like_param
+from .optimizer import Optimizer, check_flags, check_numbers, step_tensor, zeros_like_param
 
 
 class RMSprop(Optimizer):
@@ -19,6 +19,7 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0,
                  momentum: float = 0, centered: bool = False, capturable: bool = False, foreach=None,
                  maximize: bool = False, differentiable: bool = False) -> None:
+        check_numbers("RMSprop", lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if eps < 0.0:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import formulas
-from .optimizer import Optimizer, check_flags
+from .optimizer import Optimizer, check_flags, check_numbers
 
 
 class SGD(Optimizer):
@@ -18,6 +18,7 @@ class SGD(Optimizer):
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False, foreach=None,
                  differentiable: bool = False, fused=None) -> None:
+        check_numbers("SGD", lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay)
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:

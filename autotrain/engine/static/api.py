@@ -11,7 +11,7 @@ import numpy as np
 
 from autotrain.engine.dtypes import bool_, float16, float32, float64, int32, int64, uint8  # noqa: F401 (tf.bool is bool_)
 
-from .graph import (Node, NodeShape, Variable, apply, as_node, checked_dtype, constant, get_default_graph, source,
+from .graph import (Graph, Node, NodeShape, Variable, apply, as_node, checked_dtype, constant, get_default_graph, source,
                     tf_apply, tf_input)
 from .graph import group as _group
 
@@ -87,6 +87,9 @@ def random_uniform(shape, minval=0, maxval=None, dtype=float32, seed=None, name=
     if dtype.kind != "f":
         raise TypeError(f"random_uniform: only float dtypes are supported here, not {dtype.name}")
     maxval = 1.0 if maxval is None else maxval
+    for label, bound in (("minval", minval), ("maxval", maxval)):
+        if isinstance(bound, bool) or not isinstance(bound, (int, float, np.integer, np.floating)):
+            raise TypeError(f"random_uniform: {label} must be a number, got {type(bound).__name__} {bound!r}")
     if not maxval > minval:
         raise ValueError(f"random_uniform: maxval {maxval} must be greater than minval {minval}")
     return _random("uniform", shape, minval, maxval, dtype, seed, name or "random_uniform")
@@ -97,6 +100,9 @@ def _random(dist, shape, a, b, dtype, seed, name) -> Node:
     dtype = checked_dtype(dtype, name)
     if None in shape:
         raise ValueError(f"{name}: the shape {shape} must be fully known")
+    for label, value in zip(("minval", "maxval") if dist == "uniform" else ("mean", "stddev"), (a, b)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name}: {label} must be a number, got {type(value).__name__} {value!r}")
     if seed is not None:   # a fixed draw: the same values in every Session, as an op-level seed in TF
         from .ir import draw
         return constant(draw(np.random.default_rng(seed), dist, shape, dtype, float(a), float(b)), name=name)
@@ -319,22 +325,32 @@ def _as_tuple(shape, what):
 
 def transpose(a, perm=None, name=None) -> Node:
     """Axes permuted by ``perm`` (reversed by default)."""
+    if perm is not None and not (isinstance(perm, (list, tuple)) and all(
+            isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in perm)):
+        raise TypeError(f"transpose: perm must be a list of ints, got {type(perm).__name__} {perm!r}")
     return apply("transpose", as_node(a), axes=None if perm is None else tuple(int(p) for p in perm), name=name)
 
 
 # --------------------------------------------------------------------- variables
 def global_variables(graph=None) -> list:
+    if graph is not None and not isinstance(graph, Graph):
+        raise TypeError(f"global_variables: graph must be a Graph, got {type(graph).__name__} {graph!r}")
     """Every Variable of the default graph (optimizer slots included)."""
     return list((graph or get_default_graph()).variables)
 
 
 def trainable_variables(graph=None) -> list:
+    if graph is not None and not isinstance(graph, Graph):
+        raise TypeError(f"trainable_variables: graph must be a Graph, got {type(graph).__name__} {graph!r}")
     """The Variables created with ``trainable=True``: what optimizers update by default."""
     return (graph or get_default_graph()).trainable_variables
 
 
 def variables_initializer(var_list, name="init") -> Node:
     """A node that, when run, sets each Variable of ``var_list`` to its initial value."""
+    if not isinstance(var_list, (list, tuple, set)):
+        raise TypeError(f"variables_initializer: var_list must be a list of Variables, got {type(var_list).__name__} "
+                        f"{var_list!r}")
     var_list = list(var_list)
     for v in var_list:
         if not isinstance(v, Variable):

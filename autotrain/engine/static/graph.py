@@ -147,6 +147,8 @@ class Graph:
 
     def unique_name(self, base: str) -> str:
         """``base``, or ``base_1``, ``base_2`` … when taken (TF1's naming)."""
+        if not isinstance(base, str):
+            raise TypeError(f"name must be a string, got {type(base).__name__} {base!r}")
         count = self._names.get(base, 0)
         self._names[base] = count + 1
         return base if count == 0 else f"{base}_{count}"

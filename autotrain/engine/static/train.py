@@ -46,6 +46,14 @@ class Optimizer:
         self._slots: dict[str, dict[int, Variable]] = {}
         self._non_slots: dict[tuple[int, str], Variable] = {}
 
+    def _check_hyper(self, **values) -> None:
+        """Each hyperparameter a real number or a node of the graph: a TypeError naming it otherwise (at
+        construction, not at the first minimize)."""
+        for label, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.generic, Node)):
+                raise TypeError(f"{type(self).__name__}: {label} must be a number or a node, got "
+                                f"{type(value).__name__} {value!r}")
+
     def get_name(self) -> str:
         return self._name
 
@@ -197,6 +205,7 @@ class GradientDescentOptimizer(Optimizer):
 
     def __init__(self, learning_rate, use_locking=False, name="GradientDescent"):
         super().__init__(use_locking, name)
+        self._check_hyper(learning_rate=learning_rate)
         self._learning_rate = learning_rate
 
     def _apply_dense(self, grad, var):
@@ -210,6 +219,7 @@ class MomentumOptimizer(Optimizer):
 
     def __init__(self, learning_rate, momentum, use_locking=False, name="Momentum", use_nesterov=False):
         super().__init__(use_locking, name)
+        self._check_hyper(learning_rate=learning_rate, momentum=momentum)
         self._learning_rate, self._momentum, self._use_nesterov = learning_rate, momentum, use_nesterov
 
     def _create_slots(self, var_list):
@@ -241,6 +251,7 @@ class AdamOptimizer(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, use_locking=False, name="Adam"):
         super().__init__(use_locking, name)
+        self._check_hyper(learning_rate=learning_rate, beta1=beta1, beta2=beta2, epsilon=epsilon)
         self._lr, self._beta1, self._beta2, self._epsilon = learning_rate, beta1, beta2, epsilon
 
     def _create_slots(self, var_list):
@@ -288,6 +299,7 @@ class RMSPropOptimizer(Optimizer):
     def __init__(self, learning_rate, decay=0.9, momentum=0.0, epsilon=1e-10, use_locking=False, centered=False,
                  name="RMSProp"):
         super().__init__(use_locking, name)
+        self._check_hyper(learning_rate=learning_rate, decay=decay, momentum=momentum, epsilon=epsilon)
         self._lr, self._decay, self._momentum, self._epsilon = learning_rate, decay, momentum, epsilon
         self._centered = centered
 
