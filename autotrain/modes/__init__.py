@@ -7,6 +7,8 @@ the CLI reads its choices from it at start-up.
 """
 from __future__ import annotations
 
+from autotrain import lazy_names
+
 _HOMES = {
     **dict.fromkeys(("MODES", "make_mode", "build_mode", "ManualMode", "AutogradMode", "CustomReluMode",
                      "StaticMode", "CompiledMode"), "registry"),
@@ -14,20 +16,7 @@ _HOMES = {
     "Problem": "problem",
 }
 
-
-def __getattr__(name: str):
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'autotrain.modes' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"autotrain.modes.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted([*globals(), *_HOMES])
+__getattr__, __dir__ = lazy_names("autotrain.modes", _HOMES)
 
 
 __all__ = ["MODES", "Mode", "ModelSpec", "OptimizerSpec", "spec_from_config", "build_mode", "make_mode", "ManualMode",

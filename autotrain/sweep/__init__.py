@@ -15,6 +15,8 @@ the store), :mod:`.report` (how a trial reports and learns it is pruned), :mod:`
 local processes), :mod:`.ray_backend` (Ray tasks), :mod:`.results` (sweep.csv and trial outcomes).
 See docs/sweeps.md for the sweep file.
 """
+from autotrain import lazy_names
+
 # Imported on first use (PEP 562): the CLI imports ``autotrain.sweep.names`` at start-up without the
 # sweep machinery (and its config schema) behind these names.
 _NAMES = {
@@ -31,20 +33,7 @@ _NAMES = {
 }
 _HOMES = {name: module for module, names in _NAMES.items() for name in names}
 
-
-def __getattr__(name: str):
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'autotrain.sweep' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"autotrain.sweep.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted([*globals(), *_HOMES])
+__getattr__, __dir__ = lazy_names("autotrain.sweep", _HOMES)
 
 
 __all__ = ["SweepSpec", "Trial", "TrialResult", "SweepResult", "Progress", "load_sweep", "quick_spec", "expand",
