@@ -152,6 +152,8 @@ def _operators(op):
 
     if op.arity == 1:
         def unary(self):
+            if name == "invert" and self.dtype.kind not in "biu":   # the operator's own TypeError, as PyTorch
+                raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
             return apply_op(op, (self,))
         return {f"__{name}__": unary}
 

@@ -26,6 +26,14 @@ def _tensor(x, name: str, param: str = "input", position: int = 1) -> Tensor:
     return x
 
 
+def _float_kernel(kernel: str, *tensors: Tensor) -> None:
+    """PyTorch's NotImplementedError for a loss kernel that exists only for floating dtypes, named by the dtype
+    the inputs promote to (an integer or bool loss has no meaning, and numpy would compute one)."""
+    dtype = np.result_type(*(t.dtype for t in tensors))
+    if dtype.kind not in "fc":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{torch_name(dtype)}\'')
+
+
 def _takes_tensors(*params: str):
     """Check that the arguments ``params`` (the first ones, in order) are Tensors: PyTorch's TypeError naming
     the argument otherwise, before the function reads an attribute a Python object lacks.  ``None`` passes
@@ -166,6 +174,7 @@ def _warn_shape(name: str, input: Tensor, target: Tensor) -> None:
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Squared error (input - target)**2, averaged (``mean``), summed (``sum``) or per element (``none``)."""
     reduction = reduction_of(reduction, size_average, reduce)
+    _float_kernel("mse_cpu", input, target)
     _warn_shape("mse_loss", input, target)
     return _reduce((input - target) ** 2, reduction)
 
@@ -192,6 +201,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     (PyTorch's guard against log(0))."""
     reduction = reduction_of(reduction, size_average, reduce)
     input = _tensor(input, "binary_cross_entropy")
+    _float_kernel("binary_cross_entropy", input)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Using a target size (torch.Size({list(target.shape)})) that is different to the input "
                          f"size (torch.Size({list(input.shape)})) is deprecated. Please ensure they have the same "
@@ -217,6 +227,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     """
     reduction = reduction_of(reduction, size_average, reduce)
     input = _tensor(input, "binary_cross_entropy_with_logits")
+    _float_kernel("log_sigmoid_cpu", input)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size (torch.Size({list(target.shape)})) must be the same as input size "
                          f"(torch.Size({list(input.shape)}))")
@@ -339,7 +350,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     ``mean`` divides by the number of samples.
     """
     reduction = reduction_of(reduction, size_average, reduce)
-    _tensor(input, "cross_entropy")
+    _float_kernel("log_softmax_lastdim_kernel_impl", _tensor(input, "cross_entropy"))
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = class_dim_of(input)
@@ -384,7 +395,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     loss_i = -w[y_i] * input[i, y_i]; ``mean`` divides by sum_i w[y_i] over samples not ``ignore_index``.
     """
     reduction = reduction_of(reduction, size_average, reduce)
-    class_dim = class_dim_of(_tensor(input, "nll_loss"))
+    _float_kernel("nll_loss_out_frame", _tensor(input, "nll_loss"))
+    class_dim = class_dim_of(input)
     _not_differentiable("nll_loss_forward", "weight", weight)
     labels = check_targets(input, target, class_dim)
     matrix, denominator = target_matrix(input, labels, class_dim, _class_weights(input, weight), ignore_index, 0.0)
