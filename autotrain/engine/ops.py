@@ -313,10 +313,10 @@ class Op:
 _NO_ATTRS: dict = {}
 
 
-def _scaled(input, other, alpha):
+def _scaled(name, input, other, alpha):
     """``other * alpha``, refusing an ``alpha`` the result's dtype cannot take as PyTorch does."""
     if alpha is not None and not isinstance(alpha, (int, float, complex, np.number, np.bool_)):
-        raise TypeError(f"argument 'alpha' must be Number, not {type(alpha).__name__}")
+        raise TypeError(f"{name}(): argument 'alpha' must be Number, not {type(alpha).__name__}")
     kinds = {getattr(getattr(v, "dtype", None), "kind", None) or ("b" if isinstance(v, bool) else
              "i" if isinstance(v, int) else "f") for v in (input, other)}
     if kinds <= set("iub") and isinstance(alpha, (float, np.floating)):
@@ -483,7 +483,7 @@ class Add(Op):
     saves_inputs = False
     cases = BINARY_CASES
     operator = "add"
-    api = (Api("add", lambda input, other, alpha=1: ((input, _scaled(input, other, alpha)), {}), inplace=True,
+    api = (Api("add", lambda input, other, alpha=1: ((input, _scaled("add", input, other, alpha)), {}), inplace=True,
                number_input=True),)
 
     @staticmethod
@@ -505,10 +505,10 @@ class Sub(Op):
     bool_error = (RuntimeError, "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
                                 "to invert a mask, use the `~` or `logical_not()` operator instead.", "any")
     operator = "sub"
-    api = (Api("sub", lambda input, other, alpha=1: ((input, _scaled(input, other, alpha)), {}), inplace=True,
+    api = (Api("sub", lambda input, other, alpha=1: ((input, _scaled("sub", input, other, alpha)), {}), inplace=True,
                number_input=True),
-           Api("subtract", lambda input, other, alpha=1: ((input, _scaled(input, other, alpha)), {}), inplace=True,
-               number_input=True))
+           Api("subtract", lambda input, other, alpha=1: ((input, _scaled("subtract", input, other, alpha)), {}),
+               inplace=True, number_input=True))
 
     @staticmethod
     def forward(xp, a, b, out=None):
@@ -687,8 +687,8 @@ class Square(Op):
 
 
 def _square(xp, a, out=None):
-    """a * a; a bool squares to int64, as PyTorch (numpy: int8)."""
-    if getattr(a, "dtype", None) == np.bool_ and out is None:
+    """a * a; a bool squares to int64, as PyTorch (numpy: int8), so a bool ``out`` is refused naming Long."""
+    if getattr(a, "dtype", None) == np.bool_:
         a = a.astype(np.int64)
     return xp.square(a, out=out)
 
