@@ -187,6 +187,12 @@ CASES = [
      NotImplementedError, r'"log_softmax_lastdim_kernel_impl" not implemented for \'Long\'', True),
     ("nll_loss int input", lambda m: m.nn.functional.nll_loss(m.tensor([[1, 2]]), m.tensor([0])),
      NotImplementedError, r'"nll_loss_out_frame" not implemented for \'Long\'', True),
+    ("leaky_relu int", lambda m: m.nn.functional.leaky_relu(m.tensor([1])), NotImplementedError,
+     r'^"leaky_relu_cpu" not implemented for \'Long\'$', True),
+    ("dropout int", lambda m: m.nn.functional.dropout(m.tensor([1, 2]), 0.5), RuntimeError,
+     r"^result type Float can't be cast to the desired output type Long$", True),
+    ("dropout bool", lambda m: m.nn.functional.dropout(m.tensor([True]), 0.5), RuntimeError,
+     r"desired output type Bool", True),
     # creation arguments
     ("arange None", lambda m: m.arange(None), TypeError, r"^arange\(\): argument 'end'.*must be Number, not NoneType$",
      True),
@@ -298,6 +304,14 @@ def test_fuzzer_pattern_catches_raw_messages():
 def test_a_bounded_sweep_of_every_public_name_shows_no_raw_message():
     findings = fuzz()
     assert not findings, "\n".join(findings)
+
+
+def test_dropout_of_an_integer_tensor_where_pytorch_computes_one():
+    """p=1 zeroes in the input's dtype, and no dropout (p=0 or eval) is the input itself, as PyTorch."""
+    F = engine.nn.functional
+    x = engine.tensor([1, 2])
+    assert F.dropout(x, 1.0).dtype == np.int64 and F.dropout(x, 1.0).tolist() == [0, 0]
+    assert F.dropout(x, 0.0) is x and F.dropout(x, 0.5, training=False) is x
 
 
 def test_unfed_placeholder_is_tfs_invalid_argument_error_and_a_key_error():

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import backend, creation
 from .. import functional as _engine
+from ..dtypes import get_default_dtype
 from ..graph import GRAD_MODE
 from ..ops import OPS
 from ..tensor import Tensor, apply_op, new_tensor, torch_name
@@ -95,6 +96,7 @@ def sigmoid(input: Tensor) -> Tensor:
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, else negative_slope * x (the gradient at 0 is negative_slope, as PyTorch)."""
     input = _tensor(input, "leaky_relu")
+    _float_kernel("leaky_relu_cpu", input)
     return _engine.where(input > 0, input, input * negative_slope)
 
 
@@ -112,7 +114,10 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return input * 0.0
+        return input * 0   # zeros of the input's dtype (an integer tensor stays integer, as PyTorch)
+    if input.dtype.kind not in "fc":   # the 1/(1-p) scale cannot be stored in an integer or bool tensor
+        raise RuntimeError(f"result type {torch_name(get_default_dtype())} can't be cast to the desired output type "
+                           f"{torch_name(input.dtype)}")
     keep = creation.RNG.random(tuple(input.shape)) < 1.0 - p
     scale = (keep * (1.0 / (1.0 - p))).astype(input.dtype)
     return input * new_tensor(backend.to_device(scale, input.device))
