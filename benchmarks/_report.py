@@ -102,7 +102,7 @@ def targets_table(targets: list[dict]):
     """Every target, its measured value and pass/miss."""
     from rich.table import Table
 
-    table = Table(title=f"Targets (issues 6, 10, 11; judged at {JUDGED_AT} BLAS thread)")
+    table = Table(title=f"Targets (judged at {JUDGED_AT} BLAS thread)")
     for column in ("target", "workload", "threads", "measured", "limit", ""):
         table.add_column(column, justify="left" if column == "target" else "right")
     for t in targets:

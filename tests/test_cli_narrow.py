@@ -93,12 +93,25 @@ def test_show_fit_and_print_config_tables_are_plain_when_piped(made):
         check_narrow(text)
 
 
+NOTE = "(left out to fit 80 columns: run; --wide shows them)"
+
+
+def test_the_note_of_dropped_columns_is_one_line_under_a_narrow_table(tmp_path):
+    """A sweep table narrower than its title and its note (the run column dropped): each is a line of its
+    own, never wrapped to the table's width."""
+    keys = ["--sweep", "H=4,8", "--sweep", "mode=manual,autograd,custom-relu", "--sweep", "seed=0"]
+    narrow = cli("fit", SEED, "--set", "steps=3", *keys, "--runs-dir", tmp_path / "runs", "-q", "--no-tensorboard",
+                 cwd=tmp_path)
+    lines = [line.strip() for line in narrow.splitlines()]
+    assert NOTE in lines and "sweep two_layer: 6 trials, loss (min), best first" in lines, narrow
+
+
 def test_sweep_tables_fit_80_columns_and_wide_shows_every_column(tmp_path):
     keys = ["--sweep", "H=4,8", "--sweep", "lr=0.000001", "--sweep", "seed=0", "--sweep", "checkpoint_every=1000"]
     narrow = cli("fit", SEED, "--set", "steps=3", *keys, "--runs-dir", tmp_path / "runs", "-q", "--no-tensorboard",
                  cwd=tmp_path)
     check_narrow(narrow)
-    assert "(left out to fit 80 columns: run; --wide shows them)" in narrow
+    assert NOTE in [line.strip() for line in narrow.splitlines()]
     [sweep_dir] = (tmp_path / "runs").iterdir()
     for args in (["sweep", "--resume", sweep_dir, "-q", "--no-tensorboard"], ["show", sweep_dir]):
         check_narrow(cli(*args, cwd=tmp_path))

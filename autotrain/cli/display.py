@@ -313,11 +313,22 @@ def fitted_table(title: str | None, cols: list[Col], rows: list[list[str]], *, w
 
 
 def print_table(table) -> None:
-    """Print a table from ``fitted_table``: at its own full width with ``--wide``, else at the screen's."""
+    """Print a table from ``fitted_table``: at its own full width with ``--wide``, else at the screen's.
+    The title and the note of dropped columns are lines of their own (as a title and caption rich would wrap
+    them at the table's width)."""
     c = console()
+    (title, table.title), (note, table.caption) = (table.title, None), (table.caption, None)
+    if title:
+        c.print(title, markup=False, highlight=False, style="italic" if c.is_terminal else None)
     if not _WIDE[0]:
         c.print(table)
-        return
+    else:
+        _print_wide(c, table)
+    if note:
+        c.print(note, markup=False, highlight=False)
+
+
+def _print_wide(c, table) -> None:
     saved = c.width
     from rich.measure import Measurement
 
