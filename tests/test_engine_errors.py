@@ -42,8 +42,6 @@ CASES = [
      r"result type Float can't be cast to the desired output type Long", True),
     ("div_ int", lambda m: m.tensor([1, 2]).div_(2), RuntimeError,
      r"result type Float can't be cast to the desired output type Long", True),
-    ("square_ bool", lambda m: m.tensor([True]).square_(), RuntimeError,
-     r"can't be cast to the desired output type Bool", True),
     ("neg bool", lambda m: -m.tensor([True]), RuntimeError, r"^Negation, the `-` operator, on a bool tensor", True),
     ("neg_ bool", lambda m: m.tensor([True]).neg_(), RuntimeError, r"Negation, the `-` operator", True),
     # a size argument that is not a tuple of ints, or does not fit (numpy's broadcast text before)
@@ -126,6 +124,75 @@ CASES = [
     ("stack nothing", lambda m: m.stack([]), RuntimeError, r"^stack expects a non-empty TensorList$", True),
     ("int() of many", lambda m: int(m.ones(2)), ValueError, r"^only one element tensors can be converted", True),
     ("float() of many", lambda m: float(m.ones(2)), ValueError, r"only one element tensors", True),
+    # a Python number where PyTorch's signature has only a Tensor (lifted to a constant before)
+    ("sqrt 4", lambda m: m.sqrt(4), TypeError, r"^sqrt\(\): argument 'input' \(position 1\) must be Tensor, not int$",
+     True),
+    ("exp float", lambda m: m.exp(2.0), TypeError, r"^exp\(\): argument 'input'.*not float$", True),
+    ("abs int", lambda m: m.abs(-1), TypeError, r"abs\(\): argument 'input'", True),
+    ("sum int", lambda m: m.sum(5), TypeError, r"sum\(\): argument 'input'", True),
+    ("clamp float input", lambda m: m.clamp(3.0, min=1.0), TypeError, r"clamp\(\): argument 'input'", True),
+    ("eq int input", lambda m: m.eq(1, m.ones(2)), TypeError, r"eq\(\): argument 'input'", True),
+    ("where bool condition", lambda m: m.where(True, m.ones(2), m.zeros(2)), TypeError,
+     r"^where\(\): argument 'condition' \(position 1\) must be Tensor, not bool$", True),
+    ("maximum float other", lambda m: m.maximum(m.ones(2), 1.0), TypeError,
+     r"^maximum\(\): argument 'other' \(position 2\) must be Tensor, not float$", True),
+    ("Tensor.minimum int", lambda m: m.ones(2).minimum(1), TypeError,
+     r"^minimum\(\): argument 'other' \(position 1\) must be Tensor, not int$", True),
+    ("fmax float", lambda m: m.fmax(m.ones(2), 1.0), TypeError, r"fmax\(\): argument 'other'", True),
+    ("logical_and int", lambda m: m.logical_and(m.ones(2), 1), TypeError, r"logical_and\(\): argument 'other'", True),
+    ("mm float", lambda m: m.mm(m.ones(2, 2), 2.0), TypeError,
+     r"^mm\(\): argument 'mat2' \(position 2\) must be Tensor, not float$", True),
+    ("requires_grad_ str", lambda m: m.ones(2).requires_grad_("a"), TypeError,
+     r"^requires_grad_\(\): argument 'requires_grad' \(position 1\) must be bool, not str$", True),
+    ("requires_grad_ int", lambda m: m.ones(2).requires_grad_(1), TypeError, r"must be bool, not int", True),
+    ("requires_grad_ None", lambda m: m.ones(2).requires_grad_(None), TypeError, r"must be bool, not NoneType", True),
+    ("ones requires_grad str", lambda m: m.ones(2, requires_grad="a"), TypeError,
+     r"^argument 'requires_grad' must be bool, not str$", True),
+    ("tensor requires_grad int", lambda m: m.tensor(1.0, requires_grad=1), TypeError, r"must be bool, not int", True),
+    ("zeros_like requires_grad str", lambda m: m.zeros_like(m.ones(1), requires_grad="a"), TypeError,
+     r"'requires_grad' must be bool", True),
+    ("requires_grad = int", lambda m: setattr(m.ones(2), "requires_grad", 1), RuntimeError,
+     r"^requires_grad must be a bool$", True),
+    ("requires_grad = None", lambda m: setattr(m.ones(2), "requires_grad", None), RuntimeError,
+     r"requires_grad must be a bool", True),
+    # an argument of the right type whose value the op cannot take (accepted and computed before)
+    ("add int alpha float", lambda m: m.add(m.tensor([1, 2]), m.tensor([1, 2]), alpha=1.5), RuntimeError,
+     r"^For integral input tensors, argument alpha must not be a floating point number\.$", True),
+    ("sub int alpha float", lambda m: m.sub(m.tensor([1, 2]), m.tensor([1, 2]), alpha=1.5), RuntimeError,
+     r"argument alpha must not be a floating point number", True),
+    ("add_ int alpha float", lambda m: m.tensor([1, 2]).add_(1, alpha=0.5), RuntimeError,
+     r"argument alpha must not be a floating point number", True),
+    ("subtract bool alpha", lambda m: m.ones(2).subtract(m.ones(2), alpha=True), RuntimeError,
+     r"^Boolean alpha only supported for Boolean results\.$", True),
+    ("add alpha str", lambda m: m.ones(2).add(m.ones(2), alpha="a"), TypeError,
+     r"^add\(\): argument 'alpha' must be Number, not str$", True),
+    ("fill_ 1-d", lambda m: m.ones(2).fill_(m.ones(2)), RuntimeError,
+     r"^fill_ only supports 0-dimension value tensor but got tensor with 1 dimensions\.$", True),
+    ("fill_ 2-d one element", lambda m: m.ones(2).fill_(m.ones(1, 1)), RuntimeError, r"tensor with 2 dimensions", True),
+    ("invert float", lambda m: ~m.ones(2), TypeError,
+     r"^~ \(operator\.invert\) is only implemented on integer and Boolean-type tensors$", True),
+    ("invert double", lambda m: ~m.ones(2, dtype=m.float64), TypeError, r"operator\.invert", True),
+    ("square bool into bool", lambda m: m.tensor([True]).square_(), RuntimeError,
+     r"^result type Long can't be cast to the desired output type Bool$", True),
+    # a loss kernel PyTorch has only for floating dtypes (an integer loss computed, or another error, before)
+    ("mse_loss int", lambda m: m.nn.functional.mse_loss(m.tensor([1, 2]), m.tensor([1, 2])), NotImplementedError,
+     r'^"mse_cpu" not implemented for \'Long\'$', True),
+    ("mse_loss bool", lambda m: m.nn.functional.mse_loss(m.tensor([True]), m.tensor([True])), NotImplementedError,
+     r'"mse_cpu" not implemented for \'Bool\'', True),
+    ("binary_cross_entropy int", lambda m: m.nn.functional.binary_cross_entropy(m.tensor([1, 0]), m.tensor([1, 0])),
+     NotImplementedError, r'^"binary_cross_entropy" not implemented for \'Long\'$', True),
+    ("bce_with_logits int", lambda m: m.nn.functional.binary_cross_entropy_with_logits(
+        m.tensor([1, 0]), m.tensor([1, 0])), NotImplementedError, r'"log_sigmoid_cpu" not implemented for', True),
+    ("cross_entropy int input", lambda m: m.nn.functional.cross_entropy(m.tensor([[1, 2]]), m.tensor([0])),
+     NotImplementedError, r'"log_softmax_lastdim_kernel_impl" not implemented for \'Long\'', True),
+    ("nll_loss int input", lambda m: m.nn.functional.nll_loss(m.tensor([[1, 2]]), m.tensor([0])),
+     NotImplementedError, r'"nll_loss_out_frame" not implemented for \'Long\'', True),
+    ("leaky_relu int", lambda m: m.nn.functional.leaky_relu(m.tensor([1])), NotImplementedError,
+     r'^"leaky_relu_cpu" not implemented for \'Long\'$', True),
+    ("dropout int", lambda m: m.nn.functional.dropout(m.tensor([1, 2]), 0.5), RuntimeError,
+     r"^result type Float can't be cast to the desired output type Long$", True),
+    ("dropout bool", lambda m: m.nn.functional.dropout(m.tensor([True]), 0.5), RuntimeError,
+     r"desired output type Bool", True),
     # creation arguments
     ("arange None", lambda m: m.arange(None), TypeError, r"^arange\(\): argument 'end'.*must be Number, not NoneType$",
      True),
@@ -237,3 +304,32 @@ def test_fuzzer_pattern_catches_raw_messages():
 def test_a_bounded_sweep_of_every_public_name_shows_no_raw_message():
     findings = fuzz()
     assert not findings, "\n".join(findings)
+
+
+def test_dropout_of_an_integer_tensor_where_pytorch_computes_one():
+    """p=1 zeroes in the input's dtype, and no dropout (p=0 or eval) is the input itself, as PyTorch."""
+    F = engine.nn.functional
+    x = engine.tensor([1, 2])
+    assert F.dropout(x, 1.0).dtype == np.int64 and F.dropout(x, 1.0).tolist() == [0, 0]
+    assert F.dropout(x, 0.0) is x and F.dropout(x, 0.5, training=False) is x
+
+
+def test_unfed_placeholder_is_tfs_invalid_argument_error_and_a_key_error():
+    x = _graph()
+    with tf.Session() as sess, pytest.raises(tf.errors.InvalidArgumentError) as caught:
+        sess.run(tf.reduce_sum(x))
+    assert isinstance(caught.value, tf.errors.OpError) and isinstance(caught.value, KeyError)
+    assert str(caught.value) == caught.value.message   # one sentence, not KeyError's quoted repr
+    assert str(caught.value).startswith("You must feed a value for placeholder 'Placeholder")
+    tf.reset_default_graph()
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "true_divide", "floor_divide", "remainder", "pow",
+                                  "bitwise_and", "bitwise_or", "bitwise_xor"])
+def test_a_python_number_first_stays_valid_where_pytorch_takes_it(name):
+    """PyTorch's arithmetic takes a number as its first argument (``torch.add(2, t)``); so does the engine."""
+    torch = pytest.importorskip("torch")
+    want = getattr(torch, name)(3, torch.tensor([1, 2]))
+    got = getattr(engine, name)(3, engine.tensor([1, 2]))
+    assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+    np.testing.assert_array_equal(got.numpy(), want.numpy())

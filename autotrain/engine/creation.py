@@ -42,6 +42,8 @@ def get_default_device() -> backend.device:
 
 
 def _place(array: np.ndarray, device, requires_grad: bool) -> Tensor:
+    if requires_grad is not None and not isinstance(requires_grad, bool):   # PyTorch's signature says bool
+        raise TypeError(f"argument 'requires_grad' must be bool, not {type(requires_grad).__name__}")
     dev = backend.check_device(device) if device is not None else _DEFAULT_DEVICE[0]
     t = new_tensor(backend.to_device(array, dev) if dev.type != "cpu" else array)
     if requires_grad:

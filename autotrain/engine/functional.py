@@ -85,10 +85,25 @@ def _bound(op, bound):
     return (op,) + bound if len(bound) == 2 else (bound[2], bound[0], bound[1])
 
 
+def _python_number(value) -> bool:
+    return isinstance(value, (bool, int, float, complex))
+
+
+def _refuse_numbers(api, args, offset: int):
+    """PyTorch's TypeError for a Python number where the PyTorch signature has only a Tensor."""
+    if args and not api.number_input and not offset and _python_number(args[0]):
+        first = next(iter(inspect.signature(api.bind).parameters)) if api.bind else "input"
+        raise TypeError(f"{api.name}(): argument '{first}' (position 1) must be Tensor, not {type(args[0]).__name__}")
+    if api.tensor_other and len(args) > 1 and _python_number(args[1]):
+        raise TypeError(f"{api.name}(): argument 'other' (position {2 - offset}) must be Tensor, not "
+                        f"{type(args[1]).__name__}")
+
+
 def _function(op, api):
     bind = api.bind
 
     def function(*args, **kwargs):
+        _refuse_numbers(api, args, 0)
         if args and not isinstance(args[0], (Tensor, list, tuple)):
             args = (_lift(args[0]),) + args[1:]
         if bind is None:
@@ -104,6 +119,7 @@ def _method(op, api):
     bind = api.bind
 
     def method(*args, **kwargs):
+        _refuse_numbers(api, args, 1)
         if bind is None:
             return apply_op(op, args if not kwargs and len(args) == op.arity else
                             _no_bind(op, args, kwargs, api.name, 1)[0])
@@ -118,6 +134,7 @@ def _inplace_method(op, api):
     bind = api.bind
 
     def method(self, *args, **kwargs):
+        _refuse_numbers(api, (self,) + args, 1)
         target = op
         if bind is None:
             inputs, attrs = _no_bind(op, (self,) + args, kwargs, api.name + "_", 1)
@@ -135,6 +152,8 @@ def _operators(op):
 
     if op.arity == 1:
         def unary(self):
+            if name == "invert" and self.dtype.kind not in "biu":   # the operator's own TypeError, as PyTorch
+                raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
             return apply_op(op, (self,))
         return {f"__{name}__": unary}
 

@@ -222,7 +222,10 @@ def zero_(self) -> "Tensor":
 
 
 def fill_(self, value) -> "Tensor":
-    """Fill with ``value`` in place."""
+    """Fill with ``value`` (a number or a 0-d tensor) in place."""
+    if getattr(value, "ndim", 0):
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                           "dimensions.")
     return self._write(_SETITEM, (value,), {"key": Ellipsis})
 
 def copy_(self, src) -> "Tensor":

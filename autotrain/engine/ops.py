@@ -136,6 +136,9 @@ class Api:
 
     ``bind=None`` passes the arguments through as the op's inputs.  ``method``/``function``: made a
     Tensor method / a module-level function; ``inplace``: also a ``name_`` method that writes in place.
+    ``number_input``: the function takes a Python number as its first argument (PyTorch allows it only for
+    arithmetic, ``torch.add(2, t)``; ``torch.sqrt(4)`` is a TypeError); ``tensor_other``: the second
+    argument must be a Tensor too (PyTorch has no Scalar overload of ``maximum``, ``logical_and``, ...).
     """
 
     name: str
@@ -143,6 +146,8 @@ class Api:
     method: bool = True
     function: bool = True
     inplace: bool = False
+    number_input: bool = False
+    tensor_other: bool = False
 
 
 @dataclass(frozen=True)
@@ -308,7 +313,16 @@ class Op:
 _NO_ATTRS: dict = {}
 
 
-def _scaled(other, alpha):
+def _scaled(name, input, other, alpha):
+    """``other * alpha``, refusing an ``alpha`` the result's dtype cannot take as PyTorch does."""
+    if alpha is not None and not isinstance(alpha, (int, float, complex, np.number, np.bool_)):
+        raise TypeError(f"{name}(): argument 'alpha' must be Number, not {type(alpha).__name__}")
+    kinds = {getattr(getattr(v, "dtype", None), "kind", None) or ("b" if isinstance(v, bool) else
+             "i" if isinstance(v, int) else "f") for v in (input, other)}
+    if kinds <= set("iub") and isinstance(alpha, (float, np.floating)):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    if kinds != {"b"} and isinstance(alpha, (bool, np.bool_)):
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
     return other if alpha == 1 else other * alpha
 
 
@@ -469,7 +483,8 @@ class Add(Op):
     saves_inputs = False
     cases = BINARY_CASES
     operator = "add"
-    api = (Api("add", lambda input, other, alpha=1: ((input, _scaled(other, alpha)), {}), inplace=True),)
+    api = (Api("add", lambda input, other, alpha=1: ((input, _scaled("add", input, other, alpha)), {}), inplace=True,
+               number_input=True),)
 
     @staticmethod
     def forward(xp, a, b, out=None):
@@ -490,8 +505,10 @@ class Sub(Op):
     bool_error = (RuntimeError, "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
                                 "to invert a mask, use the `~` or `logical_not()` operator instead.", "any")
     operator = "sub"
-    api = (Api("sub", lambda input, other, alpha=1: ((input, _scaled(other, alpha)), {}), inplace=True),
-           Api("subtract", lambda input, other, alpha=1: ((input, _scaled(other, alpha)), {}), inplace=True))
+    api = (Api("sub", lambda input, other, alpha=1: ((input, _scaled("sub", input, other, alpha)), {}), inplace=True,
+               number_input=True),
+           Api("subtract", lambda input, other, alpha=1: ((input, _scaled("subtract", input, other, alpha)), {}),
+               inplace=True, number_input=True))
 
     @staticmethod
     def forward(xp, a, b, out=None):
@@ -510,7 +527,7 @@ class Mul(Op):
     cases = BINARY_CASES
     reads = staticmethod(lambda needs: (needs[1], needs[0]))
     operator = "mul"
-    api = (Api("mul", inplace=True), Api("multiply", inplace=True))
+    api = (Api("mul", inplace=True, number_input=True), Api("multiply", inplace=True, number_input=True))
 
     @staticmethod
     def forward(xp, a, b, out=None):
@@ -537,7 +554,8 @@ class Div(Op):
     reads = staticmethod(lambda needs: (needs[1], True))  # as PyTorch: a only for b's gradient, never a / b
     domain = "nonzero"
     operator = "truediv"
-    api = (Api("div", inplace=True), Api("divide", inplace=True), Api("true_divide", inplace=True))
+    api = (Api("div", inplace=True, number_input=True), Api("divide", inplace=True, number_input=True),
+           Api("true_divide", inplace=True, number_input=True))
     dtype_rule = "float"
     quiet = True
 
@@ -596,7 +614,7 @@ class Pow(Op):
     domain = "pos"
     operator = "pow"
     int_exponent = True
-    api = (Api("pow", inplace=True),)
+    api = (Api("pow", inplace=True, number_input=True),)
     # bool ** True stays bool in PyTorch (a Python exponent); a bool tensor exponent has no kernel
     bool_error = (NotImplementedError, '"pow" not implemented for \'Bool\'', "all, tensor exponent")
 
@@ -669,8 +687,8 @@ class Square(Op):
 
 
 def _square(xp, a, out=None):
-    """a * a; a bool squares to int64, as PyTorch (numpy: int8)."""
-    if getattr(a, "dtype", None) == np.bool_ and out is None:
+    """a * a; a bool squares to int64, as PyTorch (numpy: int8), so a bool ``out`` is refused naming Long."""
+    if getattr(a, "dtype", None) == np.bool_:
         a = a.astype(np.int64)
     return xp.square(a, out=out)
 
@@ -929,7 +947,7 @@ class Maximum(_Extremum):
     """Elementwise max; ``tie="split"`` (PyTorch, default) or ``"first"`` (TensorFlow)."""
     name = "maximum"
     ufunc = Ufunc("maximum", ignored=("tie",))
-    api = (Api("maximum"),)
+    api = (Api("maximum", tensor_other=True),)
 
     @staticmethod
     def forward(xp, a, b, out=None, tie="split"):
@@ -949,7 +967,7 @@ class Minimum(_Extremum):
     """Elementwise min; ties as :class:`Maximum`."""
     name = "minimum"
     ufunc = Ufunc("minimum", ignored=("tie",))
-    api = (Api("minimum"),)
+    api = (Api("minimum", tensor_other=True),)
 
     @staticmethod
     def forward(xp, a, b, out=None, tie="split"):
@@ -981,7 +999,7 @@ class _NanIgnoring(Op):
 class Fmax(_NanIgnoring):
     """Elementwise max that ignores NaN (NaN only where both are NaN), as torch.fmax."""
     name = "fmax"
-    api = (Api("fmax"),)
+    api = (Api("fmax", tensor_other=True),)
 
     @staticmethod
     def forward(xp, a, b, out=None):
@@ -996,7 +1014,7 @@ class Fmax(_NanIgnoring):
 class Fmin(_NanIgnoring):
     """Elementwise min that ignores NaN, as torch.fmin."""
     name = "fmin"
-    api = (Api("fmin"),)
+    api = (Api("fmin", tensor_other=True),)
 
     @staticmethod
     def forward(xp, a, b, out=None):
@@ -1051,7 +1069,7 @@ def _comparison(op_name: str, ufunc: str, short: str, doc: str) -> type[Op]:
         "__doc__": doc, "name": op_name, "differentiable": False, "saves_inputs": False,
         "result_dtype": np.bool_, "dtype_rule": "bool", "forward": staticmethod(forward), "ufunc": Ufunc(ufunc),
         "backward": staticmethod(lambda ctx, xp, g: (None, None)), "operator": short,
-        "api": (Api(short), Api(op_name)),
+        "api": (Api(short), Api(op_name, tensor_other=op_name == "equal")),
     })
     return register(cls)
 
@@ -1078,8 +1096,8 @@ class MatMul(Op):
     reads = staticmethod(lambda needs: (needs[1], needs[0]))
     operator = "matmul"
     dtype_rule = "same"
-    api = (Api("matmul"), Api("mm", lambda input, mat2: ((input, mat2), _NO_ATTRS) if input.ndim == 2 and getattr(
-        mat2, "ndim", 0) == 2 else _not_matrices("mm", input, mat2)))
+    api = (Api("matmul"), Api("mm", lambda input, mat2: ((input, tensor_arg("mm", "mat2", 2, mat2)), _NO_ATTRS)
+                              if input.ndim == 2 and mat2.ndim == 2 else _not_matrices("mm", input, mat2)))
     cases = (((((4, 3), (3, 5)), {})), ((((2, 4, 3), (3, 5)), {})), ((((3,), (3, 5)), {})),
              ((((4, 3), (3,)), {})))
 
@@ -1437,7 +1455,7 @@ class FloorDivide(Op):
     no_derivative = True
     operator = "floordiv"
     bool_error = (NotImplementedError, '"div_floor_cpu" not implemented for \'Bool\'', "all")
-    api = (Api("floor_divide", inplace=True),)
+    api = (Api("floor_divide", inplace=True, number_input=True),)
     quiet = True
 
     @staticmethod
@@ -1467,7 +1485,7 @@ class Remainder(Op):
     domain = "nonzero"
     operator = "mod"
     bool_error = (NotImplementedError, '"remainder_cpu" not implemented for \'Bool\'', "all")
-    api = (Api("remainder", inplace=True),)
+    api = (Api("remainder", inplace=True, number_input=True),)
     quiet = True
 
     @staticmethod
@@ -2173,7 +2191,9 @@ def _logic(op_name: str, ufunc: str, operator_name: str | None, arity: int, doc:
 
     attrs = {"__doc__": doc, "name": op_name, "arity": arity, "differentiable": False, "saves_inputs": False,
              "forward": staticmethod(forward), "backward": staticmethod(lambda ctx, xp, g: (None,) * arity),
-             "api": tuple(Api(n) for n in (op_name,) + tuple(names)),
+             "api": tuple(Api(n, number_input=ufunc.startswith("bitwise") and arity == 2,
+                              tensor_other=ufunc.startswith("logical") and arity == 2)
+                          for n in (op_name,) + tuple(names)),
              "dtype_rule": "bool" if ufunc.startswith(("logical", "is")) else "promote"}
     if ufunc.startswith(("logical", "is")):
         attrs["result_dtype"] = np.bool_

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import backend, creation
 from .. import functional as _engine
+from ..dtypes import get_default_dtype
 from ..graph import GRAD_MODE
 from ..ops import OPS
 from ..tensor import Tensor, apply_op, new_tensor, torch_name
@@ -24,6 +25,14 @@ def _tensor(x, name: str, param: str = "input", position: int = 1) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument '{param}' (position {position}) must be Tensor, not {type(x).__name__}")
     return x
+
+
+def _float_kernel(kernel: str, *tensors: Tensor) -> None:
+    """PyTorch's NotImplementedError for a loss kernel that exists only for floating dtypes, named by the dtype
+    the inputs promote to (an integer or bool loss has no meaning, and numpy would compute one)."""
+    dtype = np.result_type(*(t.dtype for t in tensors))
+    if dtype.kind not in "fc":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{torch_name(dtype)}\'')
 
 
 def _takes_tensors(*params: str):
@@ -87,6 +96,7 @@ def sigmoid(input: Tensor) -> Tensor:
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, else negative_slope * x (the gradient at 0 is negative_slope, as PyTorch)."""
     input = _tensor(input, "leaky_relu")
+    _float_kernel("leaky_relu_cpu", input)
     return _engine.where(input > 0, input, input * negative_slope)
 
 
@@ -104,7 +114,10 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return input * 0.0
+        return input * 0   # zeros of the input's dtype (an integer tensor stays integer, as PyTorch)
+    if input.dtype.kind not in "fc":   # the 1/(1-p) scale cannot be stored in an integer or bool tensor
+        raise RuntimeError(f"result type {torch_name(get_default_dtype())} can't be cast to the desired output type "
+                           f"{torch_name(input.dtype)}")
     keep = creation.RNG.random(tuple(input.shape)) < 1.0 - p
     scale = (keep * (1.0 / (1.0 - p))).astype(input.dtype)
     return input * new_tensor(backend.to_device(scale, input.device))
@@ -166,6 +179,7 @@ def _warn_shape(name: str, input: Tensor, target: Tensor) -> None:
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Squared error (input - target)**2, averaged (``mean``), summed (``sum``) or per element (``none``)."""
     reduction = reduction_of(reduction, size_average, reduce)
+    _float_kernel("mse_cpu", input, target)
     _warn_shape("mse_loss", input, target)
     return _reduce((input - target) ** 2, reduction)
 
@@ -192,6 +206,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     (PyTorch's guard against log(0))."""
     reduction = reduction_of(reduction, size_average, reduce)
     input = _tensor(input, "binary_cross_entropy")
+    _float_kernel("binary_cross_entropy", input)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Using a target size (torch.Size({list(target.shape)})) that is different to the input "
                          f"size (torch.Size({list(input.shape)})) is deprecated. Please ensure they have the same "
@@ -217,6 +232,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     """
     reduction = reduction_of(reduction, size_average, reduce)
     input = _tensor(input, "binary_cross_entropy_with_logits")
+    _float_kernel("log_sigmoid_cpu", input)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size (torch.Size({list(target.shape)})) must be the same as input size "
                          f"(torch.Size({list(input.shape)}))")
@@ -339,7 +355,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     ``mean`` divides by the number of samples.
     """
     reduction = reduction_of(reduction, size_average, reduce)
-    _tensor(input, "cross_entropy")
+    _float_kernel("log_softmax_lastdim_kernel_impl", _tensor(input, "cross_entropy"))
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = class_dim_of(input)
@@ -384,7 +400,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     loss_i = -w[y_i] * input[i, y_i]; ``mean`` divides by sum_i w[y_i] over samples not ``ignore_index``.
     """
     reduction = reduction_of(reduction, size_average, reduce)
-    class_dim = class_dim_of(_tensor(input, "nll_loss"))
+    _float_kernel("nll_loss_out_frame", _tensor(input, "nll_loss"))
+    class_dim = class_dim_of(input)
     _not_differentiable("nll_loss_forward", "weight", weight)
     labels = check_targets(input, target, class_dim)
     matrix, denominator = target_matrix(input, labels, class_dim, _class_weights(input, weight), ignore_index, 0.0)

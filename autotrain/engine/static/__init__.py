@@ -21,7 +21,9 @@ from .api import (abs, add, argmax, assign, assign_add, assign_sub, group, no_op
 from .autodiff import gradients
 from .graph import (Graph, GraphFinalizedError, GraphGrowthWarning, Node, Variable, constant, get_default_graph,
                     reset_default_graph)
-from .session import FailedPreconditionError, InteractiveSession, Session, get_default_session
+from . import errors
+from .errors import FailedPreconditionError
+from .session import InteractiveSession, Session, get_default_session
 
 Tensor = Node
 
@@ -44,6 +46,6 @@ __all__ = [
     "one_hot", "reduce_sum", "reduce_mean", "reduce_max", "reshape", "transpose", "gradients", "nn", "losses",
     "train", "global_variables", "trainable_variables", "variables_initializer", "global_variables_initializer",
     "initialize_all_variables", "Session", "Graph", "get_default_graph", "reset_default_graph", "Node", "Tensor",
-    "GraphFinalizedError", "GraphGrowthWarning", "FailedPreconditionError", "compat", "disable_eager_execution",
+    "GraphFinalizedError", "GraphGrowthWarning", "FailedPreconditionError", "errors", "compat", "disable_eager_execution",
     "disable_v2_behavior",
 ]

@@ -15,15 +15,12 @@ import sys
 import numpy as np
 
 from .compiler import bind, closure, optimize
+from .errors import FailedPreconditionError, InvalidArgumentError
 from .passes import pipeline
 from . import graph as graph_module
 from .graph import Graph, Node, format_shape, get_default_graph, post_order, run_dependencies, warn_growth
 
 _GROWTH_RUNS = 10   # runs in a row with a growing graph before the graph-growth warning
-
-
-class FailedPreconditionError(RuntimeError):
-    """A variable was read before it was initialized."""
 
 
 class _Fetch:
@@ -226,7 +223,7 @@ class Session:
         for ph in entry.placeholders:
             value = feed_dict.get(ph, _MISSING)
             if value is _MISSING:
-                raise KeyError(f"You must feed a value for placeholder '{ph.name}' "
+                raise InvalidArgumentError(f"You must feed a value for placeholder '{ph.name}' "
                                f"(shape {format_shape(ph.shape)}, {ph.dtype.name})")
             if type(value) is not np.ndarray or value.dtype != ph.dtype:
                 value = _convert(ph, value)
