@@ -328,3 +328,16 @@ def test_linear_with_a_1d_weight():
     y.sum().backward()
     assert y.shape == (2,) and y.tolist() == [4.75, -2.75]
     assert x.grad.tolist() == [[0.5, -1.0, 2.0]] * 2 and w.grad.tolist() == [1.0, 3.0, 2.0]
+
+
+def test_equal_is_one_python_bool_as_torch_equal():
+    """torch.equal answers whether two tensors have the same size and elements (one bool), unlike the
+    elementwise eq; NaN equals nothing, dtypes may differ, broadcastable shapes are not equal."""
+    a = torch.tensor([1.0, 2.0])
+    assert torch.equal(a, a) is True and a.equal(torch.tensor([1.0, 3.0])) is False
+    assert torch.equal(torch.tensor([1, 2]), torch.tensor([1.0, 2.0])) is True
+    assert torch.equal(torch.tensor([float("nan")]), torch.tensor([float("nan")])) is False
+    assert torch.equal(torch.ones(2, 1), torch.ones(2)) is False and torch.equal(torch.zeros(0), torch.zeros(0))
+    assert torch.eq(a, a).tolist() == [True, True]
+    with pytest.raises(TypeError, match="argument 'other'"):
+        torch.equal(a, 1.0)

@@ -231,6 +231,17 @@ min = _composite(_extreme("min", "amin", "argmin", "minimum"))  # noqa: A001
 
 
 @_composite
+def equal(input, other) -> bool:
+    """``True`` when ``input`` and ``other`` have the same size and elements (PyTorch's ``torch.equal``: one
+    Python bool, not the elementwise ``eq``; NaN is equal to nothing; dtypes may differ)."""
+    tensor_arg("equal", "input", 1, input)
+    tensor_arg("equal", "other", 2, other)
+    if tuple(input.shape) != tuple(other.shape):
+        return False
+    return bool(apply_op(OPS["equal"], (input, other))._data.all())
+
+
+@_composite
 def numel(input) -> int:
     return int(_lift(input)._data.size)
 

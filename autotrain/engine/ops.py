@@ -1069,7 +1069,8 @@ def _comparison(op_name: str, ufunc: str, short: str, doc: str) -> type[Op]:
         "__doc__": doc, "name": op_name, "differentiable": False, "saves_inputs": False,
         "result_dtype": np.bool_, "dtype_rule": "bool", "forward": staticmethod(forward), "ufunc": Ufunc(ufunc),
         "backward": staticmethod(lambda ctx, xp, g: (None, None)), "operator": short,
-        "api": (Api(short), Api(op_name, tensor_other=op_name == "equal")),
+        # torch.equal is not the elementwise eq: one Python bool (functional.equal); the op keeps TF's name
+        "api": (Api(short),) if op_name == "equal" else (Api(short), Api(op_name)),
     })
     return register(cls)
 
