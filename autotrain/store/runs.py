@@ -27,6 +27,7 @@ import os
 import platform
 import re
 import stat
+import time
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -312,8 +313,9 @@ class RunDir:
         path = self.path / LOCK_NAME
         fd = self._acquire(path)
         try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            stamp = f"{os.getpid()}\n".encode()
+            os.pwrite(fd, stamp, 0)      # written, then cut to length: a reader never sees it empty once written
+            os.ftruncate(fd, len(stamp))
             yield
         finally:
             try:
@@ -384,11 +386,16 @@ def _is_real_dir(p: Path) -> bool:
 
 
 def _read_pid(fd: int) -> int | None:
-    try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
+    """The pid the lock's holder wrote; a holder that has just taken the lock writes it in a moment."""
+    for _ in range(20):
+        try:
+            text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        except OSError:
+            return None
+        if text.isdigit():
+            return int(text)
+        time.sleep(0.005)
+    return None
 
 
 # ---------------------------------------------------------------- reading a checkpoint
