@@ -341,3 +341,11 @@ def test_equal_is_one_python_bool_as_torch_equal():
     assert torch.eq(a, a).tolist() == [True, True]
     with pytest.raises(TypeError, match="argument 'other'"):
         torch.equal(a, 1.0)
+
+
+@pytest.mark.parametrize("alpha, want", [(2, [True, True]), (0, [True, False]), (True, [True, True]), (1, [True, True])])
+def test_bool_add_with_an_integer_alpha_stays_bool_as_torch(alpha, want):
+    """A bool result takes alpha as a bool (torch: tensor([True, False]).add(tensor([True, True]), alpha=2) is
+    tensor([True, True])); computing other * 2 first made it int64 [2, 2]."""
+    got = torch.tensor([True, False]).add(torch.tensor([True, True]), alpha=alpha)
+    assert got.dtype == torch.bool and got.tolist() == want

@@ -323,6 +323,8 @@ def _scaled(name, input, other, alpha):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
     if kinds != {"b"} and isinstance(alpha, (bool, np.bool_)):
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if kinds == {"b"} and isinstance(alpha, (int, np.integer)):   # a bool result: alpha counts as a bool
+        alpha = bool(alpha)
     return other if alpha == 1 else other * alpha
 
 
