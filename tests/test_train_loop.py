@@ -70,10 +70,11 @@ def test_summary_takes_keywords_only():
 
 
 def test_clock_adds_the_checkpoints_time_to_this_segment():
-    clock = Clock()
+    ticks = iter([10.0, 10.75])   # a fake time source: the segment is exactly 0.75 s
+    clock = Clock(now=lambda: next(ticks))
     assert clock.elapsed() == 0.0
     clock.start(2.5)
-    assert 2.5 <= clock.elapsed() < 3.5
+    assert clock.elapsed() == 2.5 + 0.75
 
 
 def test_validator_is_none_without_a_validation_split_and_scores_with_one(tmp_path):

@@ -257,14 +257,14 @@ class Clock:
     """A run's training time: what the checkpoint it started from had (``base``) plus this segment's, so a
     resumed run's segments add up as an uninterrupted run counts them.  ``elapsed()`` is 0 until started."""
 
-    def __init__(self) -> None:
-        self.base, self._t0 = 0.0, None
+    def __init__(self, now: Callable[[], float] = time.perf_counter) -> None:
+        self.base, self._t0, self._now = 0.0, None, now
 
     def start(self, base: float) -> None:
-        self.base, self._t0 = base, time.perf_counter()
+        self.base, self._t0 = base, self._now()
 
     def elapsed(self) -> float:
-        return self.base if self._t0 is None else self.base + time.perf_counter() - self._t0
+        return self.base if self._t0 is None else self.base + self._now() - self._t0
 
 
 @dataclass
