@@ -333,7 +333,7 @@ def files_of(run):
     for step, path in run.checkpoints():
         with np.load(path) as z:
             ckpts[step] = {k: z[k].tolist() for k in z.files if k.startswith("state")}
-    metrics = [{k: v for k, v in r.items() if k != "elapsed_s"} for r in run.read_metric_rows()]
+    metrics = [{k: v for k, v in r.items() if k != "elapsed_s"} for r in run.read_metrics().rows()]
     summary = {k: v for k, v in json.loads(run.summary_path.read_text()).items()
                if k not in ("run_dir", "wall_time_s", "steps_per_s", "resumed_from", "notes")}
     return metrics, ckpts, summary
@@ -356,7 +356,7 @@ def test_extension_replays_from_before_a_best_the_short_run_never_saved(tmp_path
     from autotrain.training.train import resume_config
     cfg, run = val_run(tmp_path, "ext", 13, lr=0.05)
     fit(cfg, run)
-    rows = run.read_metric_rows()
+    rows = run.read_metrics().rows()
     assert rows[-1]["step"] == 12 and min(r["val_loss"] for r in rows) == rows[-1]["val_loss"]  # best: the last
     extended = fit(resume_config(run, None, ["steps=30"]), run)
     cfg2, straight = val_run(tmp_path, "straight", 30, lr=0.05)

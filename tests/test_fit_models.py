@@ -152,7 +152,7 @@ def test_custom_relu_refuses_other_activations():
 
 # ------------------------------------------------------------------ shipped configs: four modes, every metric
 def metric_rows(run):
-    return [(r["step"], r["epoch"], r["loss"], r["val_loss"], r["val_accuracy"]) for r in run.read_metric_rows()]
+    return [(r["step"], r["epoch"], r["loss"], r["val_loss"], r["val_accuracy"]) for r in run.read_metrics().rows()]
 
 
 def assert_rows_close(got, want, rtol):

@@ -44,7 +44,7 @@ def config(tmp_path, **kw):
 
 
 def rows(run):
-    return [(r["step"], r["epoch"], r["loss"], r["val_loss"], r["val_accuracy"]) for r in run.read_metric_rows()]
+    return [(r["step"], r["epoch"], r["loss"], r["val_loss"], r["val_accuracy"]) for r in run.read_metrics().rows()]
 
 
 def test_minibatch_run_logs_epochs_validation_and_the_best(tmp_path):
@@ -190,7 +190,7 @@ def trained(tmp_path):
 def test_evaluate_last_best_and_step(trained):
     run, s = trained
     last = json.loads(invoke("evaluate", run.path, "--json").stdout)
-    final_row = run.read_metric_rows()[-1]
+    final_row = run.read_metrics().rows()[-1]
     assert last["checkpoint_step"] == 24 and last["rows"] == 10
     assert (last["loss"], last["accuracy"]) == (final_row["val_loss"], final_row["val_accuracy"])
     best = json.loads(invoke("evaluate", run.path, "--checkpoint", "best", "--json").stdout)

@@ -220,10 +220,6 @@ class RunDir:
         except UnreadableError:
             return Metrics()
 
-    def read_metric_rows(self) -> list[dict]:
-        """``read_metrics().rows()``: every row as a dict by column name."""
-        return self.read_metrics().rows()
-
     # ------------------------------------------------------------ checkpoints
 
     def checkpoint_path(self, step: int) -> Path:

@@ -55,7 +55,6 @@ def validate(eps: float, atol: float, rtol: float) -> None:
     for name, value in (("--atol", atol), ("--rtol", rtol)):
         if not (math.isfinite(value) and value >= 0):
             raise ValueError(f"{name} {value!r}: expected a finite tolerance >= 0")
-MODE_ORDER = MODE_NAMES
 
 
 @dataclass(frozen=True)
@@ -336,7 +335,7 @@ def tasks(s: Settings) -> list[tuple[str, Callable[[], Iterator[Check]]]]:
     found.append(("grad2:MyReLU", lambda: _my_relu_second_order_rows(s)))
     found += [("function:MyReLU", lambda: _my_relu_rows(s)), ("function:MyReLU-kink", lambda: _my_relu_kink_rows(s))]
     oracle = LossOracle(s)
-    found += [(f"loss:{m}", lambda m=m: _loss_rows(m, oracle)) for m in MODE_ORDER]
+    found += [(f"loss:{m}", lambda m=m: _loss_rows(m, oracle)) for m in MODE_NAMES]
     found.append(("static:passes", lambda: _static_pass_rows(s)))
     return found
 
