@@ -12,7 +12,7 @@ import numpy as np
 
 from . import backprop
 from .graph import FREED_MESSAGE, Node, no_grad
-from .ops import OPS, unbroadcast
+from .ops import OPS, swapped_axes, unbroadcast
 from .tensor import Tensor, new_tensor, apply_op
 
 SCALAR_TYPES = (int, float, bool)
@@ -46,9 +46,7 @@ class TensorXP:
 
     @staticmethod
     def swapaxes(a, axis1, axis2):
-        axes = list(range(len(a.shape)))
-        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return _op("transpose", a, axes=tuple(axes))
+        return _op("transpose", a, axes=swapped_axes(len(a.shape), axis1, axis2))
 
     @staticmethod
     def reshape(a, shape):

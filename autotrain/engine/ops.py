@@ -206,6 +206,14 @@ class Method:
         return getattr(a, self.name)(*(attrs.get(k, default) for k, default in self.params))
 
 
+def swapped_axes(ndim: int, axis1: int, axis2: int) -> tuple:
+    """The ``transpose`` permutation that is ``swapaxes(axis1, axis2)`` of an ``ndim``-D array (the spelling a
+    backward rule's ``xp`` uses where only ``transpose`` is an op)."""
+    axes = list(range(ndim))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return tuple(axes)
+
+
 def wrap_dim(dim, ndim: int) -> int:
     """``dim`` as a non-negative axis of an ``ndim``-D tensor; PyTorch's IndexError when out of range."""
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autotrain.engine.ops import BACKWARD_XP, OPS, unbroadcast
+from autotrain.engine.ops import BACKWARD_XP, OPS, swapped_axes, unbroadcast
 
 from .graph import Node, NodeShape, graph_of, apply, constant, numpy_rules, post_order
 
@@ -29,9 +29,7 @@ class GraphXP:
 
     @staticmethod
     def swapaxes(a, axis1, axis2):
-        axes = list(range(len(a.shape)))
-        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return apply("transpose", a, axes=tuple(axes))
+        return apply("transpose", a, axes=swapped_axes(len(a.shape), axis1, axis2))
 
     @staticmethod
     def reshape(a, shape):
